@@ -1,0 +1,140 @@
+/* SPDX-License-Identifier: MIT */
+/* Consumer end of a ring: peek in place, release, sleep without losing a
+ * wakeup. Everything the producer wrote is checked before it is used. */
+#include <errno.h>
+
+#include "layout.h"
+
+static int broken(struct vamos_consumer *c, const char *why)
+{
+	if (!c->broken)
+		c->broken = why;
+	return -EPROTO;
+}
+
+/* Check a tail the producer published and adopt it. */
+static int adopt_tail(struct vamos_consumer *c, uint64_t tail)
+{
+	/* Trust check: the producer may only move forward, to an aligned
+	 * position, and never more than a ring ahead of what we released. */
+	if (tail % VAMOS_RECORD_ALIGN)
+		return broken(c, "producer position is misaligned");
+	if (tail - c->head > c->capacity)
+		return broken(c, "producer position outside [released, released + capacity]");
+	if (tail - c->cached_tail > tail - c->head)
+		return broken(c, "producer position moved backwards");
+	c->cached_tail = tail;
+	return 0;
+}
+
+static int refresh_tail(struct vamos_consumer *c)
+{
+	/* Acquire: pairs with the producer's publish, so every record before
+	 * @tail is completely written before we read it. */
+	uint64_t tail = atomic_load_explicit(&c->ctrl->tail, memory_order_acquire);
+	return adopt_tail(c, tail);
+}
+
+/*
+ * Check the record at the cursor (cursor < cached_tail) and describe it.
+ * Returns 1 for a record, 0 for padding (cursor moved past it), -EPROTO.
+ */
+static int take_record(struct vamos_consumer *c, struct vamos_record *rec)
+{
+	uint32_t off = (uint32_t)(c->cursor & c->mask);
+	uint64_t to_end = c->capacity - off;
+	uint64_t avail = c->cached_tail - c->cursor;
+	unsigned char *at = c->data + off;
+
+	/* Trust check: the header word is loaded once; only the local copy is
+	 * used. Both positions are aligned, so avail >= 8 and to_end >= 8:
+	 * the header itself lies inside the published part of the ring. */
+	uint64_t word = __atomic_load_n((uint64_t *)at, __ATOMIC_RELAXED);
+	uint32_t len = (uint32_t)word;
+	uint32_t type = (uint32_t)(word >> 32) & 0xffffu;
+
+	if (word >> 48)
+		return broken(c, "record header has reserved bits set");
+	if (type == VAMOS_TYPE_PADDING) {
+		/* Padding always runs exactly to the end of the ring. */
+		if ((uint64_t)len + VAMOS_RECORD_HEADER_SIZE != to_end)
+			return broken(c, "padding does not end at the ring end");
+		if (to_end > avail)
+			return broken(c, "padding extends past the published tail");
+		c->cursor += to_end;
+		return 0;
+	}
+	uint64_t size = vamos_record_size(len);
+	if (size > to_end)
+		return broken(c, "record crosses the end of the ring");
+	if (size > avail)
+		return broken(c, "record extends past the published tail");
+
+	rec->data = at + VAMOS_RECORD_HEADER_SIZE;
+	rec->len = len;
+	rec->type = (uint16_t)type;
+	c->cursor += size;
+	return 1;
+}
+
+int vamos_consumer_peek(struct vamos_consumer *c, struct vamos_record *out,
+			unsigned max)
+{
+	unsigned n = 0;
+
+	if (c->broken)
+		return -EPROTO;
+	while (n < max) {
+		if (c->cursor == c->cached_tail) {
+			if (refresh_tail(c))
+				break;
+			if (c->cursor == c->cached_tail)
+				break;
+		}
+		int rc = take_record(c, &out[n]);
+		if (rc < 0)
+			break;
+		n += (unsigned)rc;
+	}
+	/* Hand out what was good; a break is reported by the next call. */
+	if (n == 0 && c->broken)
+		return -EPROTO;
+	return (int)n;
+}
+
+void vamos_consumer_release(struct vamos_consumer *c)
+{
+	if (c->cursor == c->head)
+		return;
+	/* Release: our reads of every record before the cursor happen before
+	 * the producer (acquire in refresh_head) reuses that space. */
+	atomic_store_explicit(&c->ctrl->head, c->cursor, memory_order_release);
+	c->head = c->cursor;
+}
+
+int vamos_consumer_prepare_sleep(struct vamos_consumer *c)
+{
+	if (c->broken)
+		return -EPROTO;
+	/* Seq-cst store then seq-cst load: mirrors publish's tail store and
+	 * flag load, so either the producer sees the announcement (and rings)
+	 * or we see its new tail here (and stay awake). */
+	atomic_store_explicit(&c->ctrl->need_wakeup, 1, memory_order_seq_cst);
+	uint64_t tail = atomic_load_explicit(&c->ctrl->tail, memory_order_seq_cst);
+	if (adopt_tail(c, tail)) {
+		vamos_consumer_awake(c);
+		return -EPROTO;
+	}
+	if (c->cursor != c->cached_tail) {
+		vamos_consumer_awake(c);
+		return 0;
+	}
+	return 1;
+}
+
+void vamos_consumer_awake(struct vamos_consumer *c)
+{
+	/* Relaxed: only withdraws the announcement; a doorbell the producer
+	 * rang meanwhile stays pending and costs one spurious wakeup. */
+	atomic_store_explicit(&c->ctrl->need_wakeup, 0, memory_order_relaxed);
+}

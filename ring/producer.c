@@ -1,0 +1,146 @@
+/* SPDX-License-Identifier: MIT */
+/* Producer end of a ring: reserve, commit, publish. */
+#include <errno.h>
+#include <string.h>
+
+#include "layout.h"
+
+static int broken(struct vamos_producer *p, const char *why)
+{
+	if (!p->broken)
+		p->broken = why;
+	return -EPROTO;
+}
+
+/*
+ * Re-read the consumer's position. Only called when the cached one says the
+ * ring lacks room, so the consumer's line is touched once per wrap, not once
+ * per record.
+ */
+static int refresh_head(struct vamos_producer *p)
+{
+	/* Acquire: the consumer finished reading every record before @head
+	 * (its release in vamos_consumer_release), so we may overwrite them. */
+	uint64_t head = atomic_load_explicit(&p->ctrl->head, memory_order_acquire);
+
+	/* Trust check: the consumer may only move forward, to an aligned
+	 * position, and never past what we published. */
+	if (head % VAMOS_RECORD_ALIGN)
+		return broken(p, "consumer position is misaligned");
+	if (head - p->cached_head > p->published - p->cached_head)
+		return broken(p, "consumer position outside [previous, published]");
+	p->cached_head = head;
+	return 0;
+}
+
+/* 0 if @bytes more fit after the private tail, -EAGAIN if not (yet). */
+static int make_room(struct vamos_producer *p, uint64_t bytes)
+{
+	if (p->tail + bytes - p->cached_head <= p->capacity)
+		return 0;
+	int rc = refresh_head(p);
+	if (rc)
+		return rc;
+	return p->tail + bytes - p->cached_head <= p->capacity ? 0 : -EAGAIN;
+}
+
+static void put_header(struct vamos_producer *p, uint64_t pos, uint32_t len,
+		       uint16_t type)
+{
+	/* Relaxed is enough: publish's release orders it before the tail. */
+	__atomic_store_n((uint64_t *)(p->data + (pos & p->mask)),
+			 vamos_header_word(len, type), __ATOMIC_RELAXED);
+}
+
+int vamos_producer_reserve(struct vamos_producer *p, uint32_t len, void **payload)
+{
+	if (p->broken)
+		return -EPROTO;
+	if (p->open)
+		return -EBUSY;
+	if (len > vamos_ring_max_payload(p->capacity))
+		return -EMSGSIZE;
+
+	uint64_t need = vamos_record_size(len);
+	uint32_t to_end = p->capacity - (uint32_t)(p->tail & p->mask);
+	int rc;
+
+	if (need > to_end) {
+		/* A record never wraps: pad the tail end, start over at 0. */
+		if ((rc = make_room(p, to_end)))
+			return rc;
+		put_header(p, p->tail, to_end - VAMOS_RECORD_HEADER_SIZE,
+			   VAMOS_TYPE_PADDING);
+		p->tail += to_end;
+	}
+	if ((rc = make_room(p, need)))
+		return rc;
+
+	p->open = true;
+	p->open_at = p->tail;
+	p->open_len = len;
+	*payload = p->data + (p->tail & p->mask) + VAMOS_RECORD_HEADER_SIZE;
+	return 0;
+}
+
+int vamos_producer_commit(struct vamos_producer *p, uint16_t type, uint32_t len)
+{
+	if (!p->open || len > p->open_len || type > VAMOS_RECORD_TYPE_MAX)
+		return -EINVAL;
+	put_header(p, p->open_at, len, type);
+	p->tail = p->open_at + vamos_record_size(len);
+	p->open = false;
+	return 0;
+}
+
+void vamos_producer_abort(struct vamos_producer *p)
+{
+	p->open = false;
+}
+
+int vamos_producer_send(struct vamos_producer *p, uint16_t type,
+			const void *src, uint32_t len)
+{
+	void *dst;
+	if (type > VAMOS_RECORD_TYPE_MAX)
+		return -EINVAL;
+	int rc = vamos_producer_reserve(p, len, &dst);
+	if (rc)
+		return rc;
+	if (len)
+		memcpy(dst, src, len);
+	return vamos_producer_commit(p, type, len);
+}
+
+int vamos_producer_publish(struct vamos_producer *p)
+{
+	if (p->broken)
+		return -EPROTO;
+	/* Nothing new: a sleeping consumer has nothing to wake up for. */
+	if (p->tail == p->published)
+		return 0;
+	/* Seq-cst store: releases every record before @tail to the consumer,
+	 * and is ordered before the need_wakeup load below (the store-load
+	 * pair that vamos_consumer_prepare_sleep mirrors), so either the
+	 * consumer sees this tail or we see its announcement. */
+	atomic_store_explicit(&p->ctrl->tail, p->tail, memory_order_seq_cst);
+	p->published = p->tail;
+	/* Seq-cst load: see above. A plain load first keeps the flag's line
+	 * shared while the consumer is awake; only a set flag is exchanged. */
+	if (!atomic_load_explicit(&p->ctrl->need_wakeup, memory_order_seq_cst))
+		return 0;
+	/* Take the announcement so one sleep costs one doorbell. The flag is
+	 * the peer's word: any non-zero value means "ring". */
+	return atomic_exchange_explicit(&p->ctrl->need_wakeup, 0,
+					memory_order_relaxed) != 0;
+}
+
+int64_t vamos_producer_free_bytes(struct vamos_producer *p)
+{
+	if (p->broken)
+		return -EPROTO;
+	int rc = refresh_head(p);
+	if (rc)
+		return rc;
+	return (int64_t)p->capacity - (int64_t)(p->tail - p->cached_head);
+}

@@ -1,0 +1,249 @@
+/* SPDX-License-Identifier: MIT */
+/* A hostile peer writes bad values into every shared field and record
+ * header. The reader reports the ring broken with a reason, stays broken,
+ * hands out only records that were good, and never reads outside the region
+ * (the region is allocated to its exact size, so ASan would catch it). */
+#include <errno.h>
+
+#include "fixture.h"
+
+static struct fixture f;
+static struct vamos_ring_ctrl *req;   /* guest writes tail and records */
+static struct vamos_ring_ctrl *reply; /* guest writes head */
+
+static void setup(void)
+{
+	fixture_init(&f, 256, 256, 1);
+	req = fixture_req_ring(&f);
+	reply = vamos_ring_at(f.mem, &f.host_view.params, 0, 1);
+}
+static void teardown(void) { fixture_fini(&f); }
+TestSuite(hostile, .init = setup, .fini = teardown);
+
+static struct vamos_consumer *host_rx(void) { return &f.host.rx; }
+static struct vamos_producer *host_tx(void) { return &f.host.tx; }
+
+/* Forge a record header at ring offset @off of the request ring. */
+static void forge(uint32_t off, uint64_t word)
+{
+	memcpy(req->data + off, &word, 8);
+}
+
+static void expect_broken(const char *why)
+{
+	struct vamos_record r[8];
+	cr_assert_eq(vamos_consumer_peek(host_rx(), r, 8), -EPROTO);
+	cr_assert_str_eq(vamos_consumer_error(host_rx()), why);
+	/* Stays broken even if the peer repairs everything. */
+	atomic_store(&req->tail, host_rx()->head);
+	cr_assert_eq(vamos_consumer_peek(host_rx(), r, 8), -EPROTO);
+	cr_assert_eq(vamos_consumer_prepare_sleep(host_rx()), -EPROTO);
+	cr_assert_str_eq(vamos_consumer_error(host_rx()), why, "first reason kept");
+}
+
+Test(hostile, tail_misaligned)
+{
+	forge(0, vamos_header_word(0, 1));
+	atomic_store(&req->tail, 12);
+	expect_broken("producer position is misaligned");
+}
+
+Test(hostile, tail_more_than_a_ring_ahead)
+{
+	atomic_store(&req->tail, 256 + 8);
+	expect_broken("producer position outside [released, released + capacity]");
+}
+
+Test(hostile, tail_behind_released_head)
+{
+	struct vamos_record r[8];
+	cr_assert_eq(vamos_producer_send(&f.guest.tx, 1, "abcdefg", 8), 0);
+	vamos_producer_publish(&f.guest.tx);
+	cr_assert_eq(vamos_consumer_peek(host_rx(), r, 8), 1);
+	vamos_consumer_release(host_rx());
+	atomic_store(&req->tail, 8);
+	expect_broken("producer position outside [released, released + capacity]");
+}
+
+Test(hostile, tail_moves_backwards)
+{
+	struct vamos_record r[8];
+	for (int i = 0; i < 4; i++)
+		cr_assert_eq(vamos_producer_send(&f.guest.tx, 1, "abcdefg", 8), 0);
+	vamos_producer_publish(&f.guest.tx);
+	cr_assert_eq(vamos_consumer_peek(host_rx(), r, 2), 2, "tail 64 seen");
+	atomic_store(&req->tail, 48);
+	cr_assert_eq(vamos_consumer_peek(host_rx(), r, 8), 2, "cached records first");
+	expect_broken("producer position moved backwards");
+}
+
+Test(hostile, header_reserved_bits)
+{
+	forge(0, vamos_header_word(4, 1) | (1ull << 50));
+	atomic_store(&req->tail, 16);
+	expect_broken("record header has reserved bits set");
+}
+
+Test(hostile, record_crosses_ring_end)
+{
+	forge(0, vamos_header_word(256, 1)); /* 264 bytes in a 256-byte ring */
+	atomic_store(&req->tail, 256);
+	expect_broken("record crosses the end of the ring");
+}
+
+Test(hostile, record_length_max)
+{
+	forge(0, vamos_header_word(UINT32_MAX, 2));
+	atomic_store(&req->tail, 256);
+	expect_broken("record crosses the end of the ring");
+}
+
+Test(hostile, record_past_published_tail)
+{
+	forge(0, vamos_header_word(100, 1));
+	atomic_store(&req->tail, 64);
+	expect_broken("record extends past the published tail");
+}
+
+Test(hostile, padding_not_to_ring_end)
+{
+	forge(0, vamos_header_word(16, 0xffff));
+	atomic_store(&req->tail, 256);
+	expect_broken("padding does not end at the ring end");
+}
+
+Test(hostile, padding_past_published_tail)
+{
+	forge(0, vamos_header_word(248, 0xffff));
+	atomic_store(&req->tail, 128);
+	expect_broken("padding extends past the published tail");
+}
+
+Test(hostile, good_records_before_the_bad_one_are_kept)
+{
+	struct vamos_record r[8];
+	cr_assert_eq(vamos_producer_send(&f.guest.tx, 3, "first", 6), 0);
+	cr_assert_eq(vamos_producer_send(&f.guest.tx, 4, "second", 7), 0);
+	vamos_producer_publish(&f.guest.tx);
+	forge(32, vamos_header_word(100, 1));
+	atomic_store(&req->tail, 64);
+	cr_assert_eq(vamos_consumer_peek(host_rx(), r, 8), 2);
+	cr_assert_str_eq(r[0].data, "first");
+	cr_assert_str_eq(r[1].data, "second");
+	cr_assert_eq(vamos_consumer_peek(host_rx(), r, 8), -EPROTO);
+	cr_assert_str_eq(vamos_consumer_error(host_rx()), "record extends past the published tail");
+}
+
+Test(hostile, bad_tail_seen_while_preparing_to_sleep)
+{
+	atomic_store(&req->tail, 3);
+	cr_assert_eq(vamos_consumer_prepare_sleep(host_rx()), -EPROTO);
+	cr_assert_eq(atomic_load(&req->need_wakeup), 0, "announcement withdrawn");
+	cr_assert_str_eq(vamos_consumer_error(host_rx()), "producer position is misaligned");
+}
+
+Test(hostile, garbage_need_wakeup_only_means_ring)
+{
+	atomic_store(&reply->need_wakeup, 0xdeadbeef);
+	cr_assert_eq(vamos_producer_send(host_tx(), 1, "x", 1), 0);
+	cr_assert_eq(vamos_producer_publish(host_tx()), 1);
+	cr_assert_eq(vamos_producer_send(host_tx(), 1, "y", 1), 0);
+	cr_assert_eq(vamos_producer_publish(host_tx()), 0);
+	cr_assert_null(vamos_producer_error(host_tx()));
+}
+
+/* The host's reply producer reads the guest-written head. */
+static void fill_reply_ring(void)
+{
+	uint64_t x[7] = {0};
+	for (int i = 0; i < 4; i++)
+		cr_assert_eq(vamos_producer_send(host_tx(), 1, x, sizeof x), 0);
+	cr_assert_eq(vamos_producer_publish(host_tx()), 0);
+}
+
+static void expect_producer_broken(const char *why)
+{
+	void *p;
+	cr_assert_eq(vamos_producer_reserve(host_tx(), 8, &p), -EPROTO);
+	cr_assert_str_eq(vamos_producer_error(host_tx()), why);
+	atomic_store(&reply->head, 256);
+	cr_assert_eq(vamos_producer_reserve(host_tx(), 8, &p), -EPROTO, "stays broken");
+	cr_assert_eq(vamos_producer_publish(host_tx()), -EPROTO);
+	cr_assert_eq(vamos_producer_free_bytes(host_tx()), -EPROTO);
+}
+
+Test(hostile, head_misaligned)
+{
+	fill_reply_ring();
+	atomic_store(&reply->head, 63);
+	expect_producer_broken("consumer position is misaligned");
+}
+
+Test(hostile, head_past_published)
+{
+	fill_reply_ring();
+	atomic_store(&reply->head, 512);
+	expect_producer_broken("consumer position outside [previous, published]");
+}
+
+Test(hostile, head_past_published_but_not_committed)
+{
+	void *p;
+	fill_reply_ring();
+	atomic_store(&reply->head, 64);
+	cr_assert_eq(vamos_producer_send(host_tx(), 1, "z", 1), 0, "64 bytes freed");
+	atomic_store(&reply->head, 256 + 16);
+	cr_assert_eq(vamos_producer_reserve(host_tx(), 240, &p), -EPROTO,
+		     "consumer claims an unpublished record");
+	cr_assert_str_eq(vamos_producer_error(host_tx()),
+			 "consumer position outside [previous, published]");
+}
+
+Test(hostile, head_moves_backwards)
+{
+	fill_reply_ring();
+	atomic_store(&reply->head, 128);
+	cr_assert_eq(vamos_producer_free_bytes(host_tx()), 128);
+	atomic_store(&reply->head, 64);
+	cr_assert_eq(vamos_producer_free_bytes(host_tx()), -EPROTO);
+	cr_assert_str_eq(vamos_producer_error(host_tx()),
+			 "consumer position outside [previous, published]");
+}
+
+/* Random garbage in positions and records: whatever the consumer hands out
+ * lies inside the ring's data area, and it never crashes or reads outside. */
+Test(hostile, random_garbage_never_escapes_the_ring)
+{
+	uint64_t s = 0x9e3779b97f4a7c15ull;
+	unsigned broken = 0, handed_out = 0;
+	for (int round = 0; round < 20000; round++) {
+		struct fixture g;
+		fixture_init(&g, 256, 64, 1);
+		struct vamos_ring_ctrl *r = fixture_req_ring(&g);
+		for (int i = 0; i < 32; i++) {
+			s ^= s << 13; s ^= s >> 7; s ^= s << 17;
+			/* Plausible-looking garbage: small lengths, sometimes padding. */
+			uint64_t word = (s % 4 == 0) ? s : (s & 0x1ff) | ((s >> 9) % 3 == 0 ? 0xffffull << 32 : (s & 0xff00000000ull));
+			memcpy(r->data + i * 8, &word, 8);
+		}
+		s ^= s << 13; s ^= s >> 7; s ^= s << 17;
+		atomic_store(&r->tail, (s % 5 == 0) ? s : (s % 33) * 8);
+		struct vamos_record rec[16];
+		for (;;) {
+			int n = vamos_consumer_peek(&g.host.rx, rec, 16);
+			if (n <= 0) {
+				broken += n < 0;
+				break;
+			}
+			for (int i = 0; i < n; i++) {
+				unsigned char *d = rec[i].data;
+				cr_assert(d >= r->data + 8 && d + rec[i].len <= r->data + 256);
+				handed_out++;
+			}
+			vamos_consumer_release(&g.host.rx);
+		}
+		fixture_fini(&g);
+	}
+	cr_assert_gt(broken, 1000, "garbage was detected");
+	cr_assert_gt(handed_out, 1000, "valid-looking records still flow");
+}
