@@ -19,16 +19,20 @@
 #define VAMOS_RING_LAYOUT_H
 
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "vamos/ring.h"
 
 #define VAMOS_LINE 128u
 
+/* Lines are separated by explicit padding, not _Alignas: the structs then
+ * need only 8-byte alignment, which is all a peer's mapping promises; with a
+ * page-aligned mapping (mmap, a PCI BAR) each field also has its own line. */
 struct vamos_side_slot {
-	/* enum vamos_side_state, written by that side only; one line each */
-	_Alignas(VAMOS_LINE) _Atomic uint32_t state;
+	_Atomic uint32_t state; /* enum vamos_side_state, written by that side */
 	uint32_t reserved;
+	unsigned char pad_[VAMOS_LINE - 8];
 };
 
 struct vamos_region_header {
@@ -42,14 +46,18 @@ struct vamos_region_header {
 	uint32_t request_capacity;
 	uint32_t reply_capacity;
 	uint32_t channel_stride;   /* bytes per channel, must match params */
-	_Alignas(VAMOS_LINE) struct vamos_side_slot side[2];
+	unsigned char pad_[VAMOS_LINE - 56];
+	struct vamos_side_slot side[2];
 };
 
 struct vamos_ring_ctrl {
-	_Alignas(VAMOS_LINE) _Atomic uint64_t tail;         /* producer-owned */
-	_Alignas(VAMOS_LINE) _Atomic uint64_t head;         /* consumer-owned */
-	_Alignas(VAMOS_LINE) _Atomic uint32_t need_wakeup;  /* see file comment */
-	_Alignas(VAMOS_LINE) unsigned char data[];          /* capacity bytes */
+	_Atomic uint64_t tail;        /* producer-owned */
+	unsigned char pad0_[VAMOS_LINE - 8];
+	_Atomic uint64_t head;        /* consumer-owned */
+	unsigned char pad1_[VAMOS_LINE - 8];
+	_Atomic uint32_t need_wakeup; /* see file comment */
+	unsigned char pad2_[VAMOS_LINE - 4];
+	unsigned char data[];         /* capacity bytes */
 };
 
 #define VAMOS_HEADER_SIZE ((uint32_t)sizeof(struct vamos_region_header))
@@ -65,6 +73,7 @@ static inline uint64_t vamos_header_word(uint32_t len, uint16_t type)
 }
 
 _Static_assert(sizeof(struct vamos_side_slot) == VAMOS_LINE, "slot is a line");
+_Static_assert(offsetof(struct vamos_region_header, pad_) == 56, "fields fill 56 bytes");
 _Static_assert(sizeof(struct vamos_region_header) == 3 * VAMOS_LINE,
 	       "header is three lines");
 _Static_assert(sizeof(struct vamos_ring_ctrl) == 3 * VAMOS_LINE,
@@ -72,10 +81,12 @@ _Static_assert(sizeof(struct vamos_ring_ctrl) == 3 * VAMOS_LINE,
 _Static_assert(ATOMIC_LLONG_LOCK_FREE == 2 && ATOMIC_INT_LOCK_FREE == 2,
 	       "shared atomics must be lock-free, hence address-free");
 
-/* Bytes one ring with @capacity data bytes occupies. */
+/* Bytes one ring with @capacity data bytes occupies: rounded up to whole
+ * lines, so every control block starts on a line boundary of the region. */
 static inline uint64_t vamos_ring_bytes(uint32_t capacity)
 {
-	return (uint64_t)VAMOS_RING_CTRL_SIZE + capacity;
+	uint64_t data = ((uint64_t)capacity + VAMOS_LINE - 1) & ~(uint64_t)(VAMOS_LINE - 1);
+	return (uint64_t)VAMOS_RING_CTRL_SIZE + data;
 }
 
 /* Ring control block for @side's receive or send direction of channel @i. */
