@@ -1,0 +1,50 @@
+# shellcheck shell=bash
+# Shared by scripts/* and bench/run: logging and installing missing Debian
+# packages. Source it; it defines functions only.
+
+vamos_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+
+log() { printf '%s: %s\n' "${VAMOS_LOG_TAG:-vamos}" "$*" >&2; }
+die() { log "error: $*"; exit 1; }
+
+# Install whichever of the given Debian packages are missing (apt-get update
+# once, first). Works as root, or through sudo.
+_vamos_apt_updated=0
+ensure_packages() {
+	local pkg missing=()
+	for pkg in "$@"; do
+		dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' ||
+			missing+=("$pkg")
+	done
+	((${#missing[@]} == 0)) && return 0
+
+	local sudo=()
+	if ((EUID != 0)); then
+		command -v sudo >/dev/null || die "missing packages ${missing[*]} and not root"
+		sudo=(sudo)
+	fi
+	log "installing ${missing[*]}"
+	if ((_vamos_apt_updated == 0)); then
+		"${sudo[@]}" apt-get update -qq >&2 || die "apt-get update failed"
+		_vamos_apt_updated=1
+	fi
+	DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq \
+		--no-install-recommends "${missing[@]}" >&2 ||
+		die "apt-get install ${missing[*]} failed"
+}
+
+# Packages to configure and build the project and its tests.
+VAMOS_BUILD_PKGS=(meson ninja-build pkg-config gcc g++ libcriterion-dev)
+# Peers the ring benchmark compares against.
+VAMOS_BENCH_PKGS=(dpdk-dev libboost-dev liburcu-dev)
+# libFuzzer: clang and its runtime.
+VAMOS_FUZZ_PKGS=(clang libclang-rt-14-dev)
+
+# Configure @dir with the given meson options unless it already is.
+meson_dir() {
+	local dir=$1
+	shift
+	if [[ ! -f "$dir/build.ninja" ]]; then
+		meson setup "$dir" "$vamos_root" "$@" >&2 || die "meson setup $dir failed"
+	fi
+}
