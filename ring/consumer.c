@@ -27,12 +27,36 @@ static int adopt_tail(struct vamos_consumer *c, uint64_t tail)
 	return 0;
 }
 
+/* Bytes ahead of the cursor worth fetching at once. */
+#define PREFETCH_BYTES 2048u
+
+/*
+ * Start fetching the lines of newly published records. Each record header
+ * says where the next one starts, so without this every cache miss waits
+ * for the one before it; with it the misses overlap, as in a bulk copy.
+ * A prefetch is only a hint and never faults; addresses stay in the ring.
+ */
+static void prefetch_published(const struct vamos_consumer *c)
+{
+	uint64_t bytes = c->cached_tail - c->cursor;
+	uint32_t off = (uint32_t)(c->cursor & c->mask);
+	if (bytes > PREFETCH_BYTES)
+		bytes = PREFETCH_BYTES;
+	if (bytes > c->capacity - off)
+		bytes = c->capacity - off;
+	for (uint64_t i = 0; i < bytes; i += 64)
+		__builtin_prefetch(c->data + off + i, 0, 3);
+}
+
 static int refresh_tail(struct vamos_consumer *c)
 {
 	/* Acquire: pairs with the producer's publish, so every record before
 	 * @tail is completely written before we read it. */
 	uint64_t tail = atomic_load_explicit(&c->ctrl->tail, memory_order_acquire);
-	return adopt_tail(c, tail);
+	int rc = adopt_tail(c, tail);
+	if (rc == 0)
+		prefetch_published(c);
+	return rc;
 }
 
 /*

@@ -63,14 +63,9 @@ struct vamos_ring_ctrl {
 #define VAMOS_HEADER_SIZE ((uint32_t)sizeof(struct vamos_region_header))
 #define VAMOS_RING_CTRL_SIZE ((uint32_t)sizeof(struct vamos_ring_ctrl))
 
-/* Record header as one little-endian 64-bit word, so a reader loads it once:
- * bits 0-31 payload length, 32-47 type, 48-63 zero. */
+/* Record type of the padding that fills a ring's tail end (see
+ * vamos_record_header for the word a record header is). */
 #define VAMOS_TYPE_PADDING 0xffffu
-
-static inline uint64_t vamos_header_word(uint32_t len, uint16_t type)
-{
-	return (uint64_t)len | ((uint64_t)type << 32);
-}
 
 _Static_assert(sizeof(struct vamos_side_slot) == VAMOS_LINE, "slot is a line");
 _Static_assert(offsetof(struct vamos_region_header, pad_) == 56, "fields fill 56 bytes");

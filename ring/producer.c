@@ -49,10 +49,11 @@ static void put_header(struct vamos_producer *p, uint64_t pos, uint32_t len,
 {
 	/* Relaxed is enough: publish's release orders it before the tail. */
 	__atomic_store_n((uint64_t *)(p->data + (pos & p->mask)),
-			 vamos_header_word(len, type), __ATOMIC_RELAXED);
+			 vamos_record_header(len, type), __ATOMIC_RELAXED);
 }
 
-int vamos_producer_reserve(struct vamos_producer *p, uint32_t len, void **payload)
+int vamos_producer_reserve_slowpath(struct vamos_producer *p, uint32_t len,
+				    void **payload)
 {
 	if (p->broken)
 		return -EPROTO;
@@ -80,16 +81,6 @@ int vamos_producer_reserve(struct vamos_producer *p, uint32_t len, void **payloa
 	p->open_at = p->tail;
 	p->open_len = len;
 	*payload = p->data + (p->tail & p->mask) + VAMOS_RECORD_HEADER_SIZE;
-	return 0;
-}
-
-int vamos_producer_commit(struct vamos_producer *p, uint16_t type, uint32_t len)
-{
-	if (!p->open || len > p->open_len || type > VAMOS_RECORD_TYPE_MAX)
-		return -EINVAL;
-	put_header(p, p->open_at, len, type);
-	p->tail = p->open_at + vamos_record_size(len);
-	p->open = false;
 	return 0;
 }
 

@@ -50,6 +50,7 @@
 #ifndef VAMOS_RING_H
 #define VAMOS_RING_H
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -212,7 +213,19 @@ static inline uint64_t vamos_record_size(uint32_t len)
 	       ~(uint64_t)(VAMOS_RECORD_ALIGN - 1);
 }
 
+/** A record header as the one little-endian word both sides read and
+ *  write: bits 0-31 payload length, 32-47 type, 48-63 zero. */
+static inline uint64_t vamos_record_header(uint32_t len, uint16_t type)
+{
+	return (uint64_t)len | ((uint64_t)type << 32);
+}
+
 /* ---------------------------------------------------------------- producer */
+
+/* Out-of-line part of vamos_producer_reserve(): padding, refreshing the
+ * consumer position, errors. Call vamos_producer_reserve() instead. */
+int vamos_producer_reserve_slowpath(struct vamos_producer *p, uint32_t len,
+				    void **payload);
 
 /**
  * Reserve room for one record of up to @len payload bytes and point @payload
@@ -225,9 +238,26 @@ static inline uint64_t vamos_record_size(uint32_t len)
  * Returns 0; -EAGAIN when the ring has no room now (publish what you have and
  * wait for the consumer); -EMSGSIZE if @len exceeds vamos_ring_max_payload();
  * -EBUSY if a reservation is already open; -EPROTO if the ring is broken.
+ *
+ * Inline: the common case (room before the ring end, by the consumer
+ * position already cached) touches only private memory.
  */
-int vamos_producer_reserve(struct vamos_producer *p, uint32_t len,
-			   void **payload);
+static inline int vamos_producer_reserve(struct vamos_producer *p, uint32_t len,
+					 void **payload)
+{
+	uint64_t need = vamos_record_size(len);
+	uint32_t off = (uint32_t)(p->tail & p->mask);
+	if (__builtin_expect(!p->broken && !p->open &&
+			     need <= p->capacity - off &&
+			     p->tail + need - p->cached_head <= p->capacity, 1)) {
+		p->open = true;
+		p->open_at = p->tail;
+		p->open_len = len;
+		*payload = p->data + off + VAMOS_RECORD_HEADER_SIZE;
+		return 0;
+	}
+	return vamos_producer_reserve_slowpath(p, len, payload);
+}
 
 /**
  * Close the open reservation as a record of @type with @len payload bytes
@@ -235,7 +265,19 @@ int vamos_producer_reserve(struct vamos_producer *p, uint32_t len,
  * consumer at the next vamos_producer_publish(). Returns 0, or -EINVAL if no
  * reservation is open, @len exceeds it or @type exceeds VAMOS_RECORD_TYPE_MAX.
  */
-int vamos_producer_commit(struct vamos_producer *p, uint16_t type, uint32_t len);
+static inline int vamos_producer_commit(struct vamos_producer *p, uint16_t type,
+					uint32_t len)
+{
+	if (!p->open || len > p->open_len || type > VAMOS_RECORD_TYPE_MAX)
+		return -EINVAL;
+	/* A plain store, like the payload's: publish's release orders both
+	 * before the tail that makes them visible. */
+	uint64_t word = vamos_record_header(len, type);
+	__builtin_memcpy(p->data + (p->open_at & p->mask), &word, sizeof word);
+	p->tail = p->open_at + vamos_record_size(len);
+	p->open = false;
+	return 0;
+}
 
 /** Drop the open reservation, if any; nothing of it is ever published. */
 void vamos_producer_abort(struct vamos_producer *p);

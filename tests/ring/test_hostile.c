@@ -43,7 +43,7 @@ static void expect_broken(const char *why)
 
 Test(hostile, tail_misaligned)
 {
-	forge(0, vamos_header_word(0, 1));
+	forge(0, vamos_record_header(0, 1));
 	atomic_store(&req->tail, 12);
 	expect_broken("producer position is misaligned");
 }
@@ -79,42 +79,42 @@ Test(hostile, tail_moves_backwards)
 
 Test(hostile, header_reserved_bits)
 {
-	forge(0, vamos_header_word(4, 1) | (1ull << 50));
+	forge(0, vamos_record_header(4, 1) | (1ull << 50));
 	atomic_store(&req->tail, 16);
 	expect_broken("record header has reserved bits set");
 }
 
 Test(hostile, record_crosses_ring_end)
 {
-	forge(0, vamos_header_word(256, 1)); /* 264 bytes in a 256-byte ring */
+	forge(0, vamos_record_header(256, 1)); /* 264 bytes in a 256-byte ring */
 	atomic_store(&req->tail, 256);
 	expect_broken("record crosses the end of the ring");
 }
 
 Test(hostile, record_length_max)
 {
-	forge(0, vamos_header_word(UINT32_MAX, 2));
+	forge(0, vamos_record_header(UINT32_MAX, 2));
 	atomic_store(&req->tail, 256);
 	expect_broken("record crosses the end of the ring");
 }
 
 Test(hostile, record_past_published_tail)
 {
-	forge(0, vamos_header_word(100, 1));
+	forge(0, vamos_record_header(100, 1));
 	atomic_store(&req->tail, 64);
 	expect_broken("record extends past the published tail");
 }
 
 Test(hostile, padding_not_to_ring_end)
 {
-	forge(0, vamos_header_word(16, 0xffff));
+	forge(0, vamos_record_header(16, 0xffff));
 	atomic_store(&req->tail, 256);
 	expect_broken("padding does not end at the ring end");
 }
 
 Test(hostile, padding_past_published_tail)
 {
-	forge(0, vamos_header_word(248, 0xffff));
+	forge(0, vamos_record_header(248, 0xffff));
 	atomic_store(&req->tail, 128);
 	expect_broken("padding extends past the published tail");
 }
@@ -125,7 +125,7 @@ Test(hostile, good_records_before_the_bad_one_are_kept)
 	cr_assert_eq(vamos_producer_send(&f.guest.tx, 3, "first", 6), 0);
 	cr_assert_eq(vamos_producer_send(&f.guest.tx, 4, "second", 7), 0);
 	vamos_producer_publish(&f.guest.tx);
-	forge(32, vamos_header_word(100, 1));
+	forge(32, vamos_record_header(100, 1));
 	atomic_store(&req->tail, 64);
 	cr_assert_eq(vamos_consumer_peek(host_rx(), r, 8), 2);
 	cr_assert_str_eq(r[0].data, "first");
