@@ -44,14 +44,6 @@ static int make_room(struct vamos_producer *p, uint64_t bytes)
 	return p->tail + bytes - p->cached_head <= p->capacity ? 0 : -EAGAIN;
 }
 
-static void put_header(struct vamos_producer *p, uint64_t pos, uint32_t len,
-		       uint16_t type)
-{
-	/* Relaxed is enough: publish's release orders it before the tail. */
-	__atomic_store_n((uint64_t *)(p->data + (pos & p->mask)),
-			 vamos_record_header(len, type), __ATOMIC_RELAXED);
-}
-
 int vamos_producer_reserve_slowpath(struct vamos_producer *p, uint32_t len,
 				    void **payload)
 {
@@ -70,8 +62,9 @@ int vamos_producer_reserve_slowpath(struct vamos_producer *p, uint32_t len,
 		/* A record never wraps: pad the tail end, start over at 0. */
 		if ((rc = make_room(p, to_end)))
 			return rc;
-		put_header(p, p->tail, to_end - VAMOS_RECORD_HEADER_SIZE,
-			   VAMOS_TYPE_PADDING);
+		vamos_producer_put_header_(p, p->tail,
+					   to_end - VAMOS_RECORD_HEADER_SIZE,
+					   VAMOS_TYPE_PADDING);
 		p->tail += to_end;
 	}
 	if ((rc = make_room(p, need)))

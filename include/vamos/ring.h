@@ -222,6 +222,17 @@ static inline uint64_t vamos_record_header(uint32_t len, uint16_t type)
 
 /* ---------------------------------------------------------------- producer */
 
+/* Library-internal: write the header of the record at ring position @pos.
+ * A plain store, like the payload's: publish's release orders both before
+ * the tail that makes them visible. */
+static inline void vamos_producer_put_header_(struct vamos_producer *p,
+					      uint64_t pos, uint32_t len,
+					      uint16_t type)
+{
+	uint64_t word = vamos_record_header(len, type);
+	__builtin_memcpy(p->data + (pos & p->mask), &word, sizeof word);
+}
+
 /* Out-of-line part of vamos_producer_reserve(): padding, refreshing the
  * consumer position, errors. Call vamos_producer_reserve() instead. */
 int vamos_producer_reserve_slowpath(struct vamos_producer *p, uint32_t len,
@@ -270,10 +281,7 @@ static inline int vamos_producer_commit(struct vamos_producer *p, uint16_t type,
 {
 	if (!p->open || len > p->open_len || type > VAMOS_RECORD_TYPE_MAX)
 		return -EINVAL;
-	/* A plain store, like the payload's: publish's release orders both
-	 * before the tail that makes them visible. */
-	uint64_t word = vamos_record_header(len, type);
-	__builtin_memcpy(p->data + (p->open_at & p->mask), &word, sizeof word);
+	vamos_producer_put_header_(p, p->open_at, len, type);
 	p->tail = p->open_at + vamos_record_size(len);
 	p->open = false;
 	return 0;
