@@ -126,6 +126,15 @@ int vamos_consumer_peek(struct vamos_consumer *c, struct vamos_record *out,
 	return (int)n;
 }
 
+int vamos_consumer_pending(struct vamos_consumer *c)
+{
+	if (c->broken)
+		return -EPROTO;
+	if (c->cursor == c->cached_tail && refresh_tail(c))
+		return -EPROTO;
+	return c->cursor != c->cached_tail;
+}
+
 void vamos_consumer_release(struct vamos_consumer *c)
 {
 	if (c->cursor == c->head)

@@ -247,3 +247,16 @@ int vamos_channel_open(const struct vamos_region *region, uint32_t index,
 	}
 	return rc1 ? rc1 : rc2;
 }
+
+int vamos_region_current(const struct vamos_region *region)
+{
+	const struct vamos_region_header *h = (const void *)region->base;
+	int state = vamos_region_state(region, VAMOS_SIDE_HOST);
+	if (state < 0)
+		return state;
+	/* Relaxed: an epoch is compared for equality only; a stale value just
+	 * delays the verdict to the next look. The host's READY store is
+	 * ordered after its epoch store, and our acquire above pairs with it. */
+	uint64_t epoch = __atomic_load_n(&h->epoch, __ATOMIC_RELAXED);
+	return state == VAMOS_STATE_READY && epoch == region->epoch;
+}

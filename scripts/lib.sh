@@ -37,6 +37,10 @@ ensure_packages() {
 VAMOS_BUILD_PKGS=(meson ninja-build pkg-config gcc g++ libcriterion-dev)
 # Peers the ring benchmark compares against.
 VAMOS_BENCH_PKGS=(dpdk-dev libboost-dev liburcu-dev)
+# The QEMU tests and the in-guest benchmark: QEMU itself, busybox for the
+# initramfs, cpio to pack it, xz to unpack the kernel (which is fetched with
+# apt-get download, never installed).
+VAMOS_QEMU_PKGS=(qemu-system-x86 busybox-static cpio xz-utils binutils)
 # libFuzzer: clang and its runtime.
 VAMOS_FUZZ_PKGS=(clang libclang-rt-14-dev)
 

@@ -192,6 +192,14 @@ void vamos_region_set_state(const struct vamos_region *region,
 int vamos_region_state(const struct vamos_region *region, enum vamos_side side);
 
 /**
+ * Whether the region is still the one this process attached to: 1 if the
+ * host side is READY with the same epoch, 0 if it closed or laid the region
+ * out anew (every channel opened before is stale), -EPROTO for a state word
+ * outside enum vamos_side_state. For a guest watching its host.
+ */
+int vamos_region_current(const struct vamos_region *region);
+
+/**
  * Open channel @index of @region for @side. Positions start where the shared
  * control block says (so a side can re-open after a restart); they are
  * checked like any other value the peer could have written. Returns 0,
@@ -328,6 +336,13 @@ static inline const char *vamos_producer_error(const struct vamos_producer *p)
  */
 int vamos_consumer_peek(struct vamos_consumer *c, struct vamos_record *out,
 			unsigned max);
+
+/**
+ * Whether published records wait beyond those already handed out, without
+ * handing any out (for wait loops). Returns 1 or 0, or -EPROTO if the
+ * producer's position is bad or the ring is broken.
+ */
+int vamos_consumer_pending(struct vamos_consumer *c);
 
 /**
  * Give every record handed out so far back to the producer with one store.

@@ -1,0 +1,264 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * transport-ivshmem: libvamos channels over QEMU's ivshmem device.
+ *
+ * Three roles share one region laid out by libvamos-ring:
+ *
+ *  - the *server* (host): owns the shared memory (a memfd or a file), speaks
+ *    QEMU's ivshmem server protocol on a UNIX socket so that a VM attaches
+ *    with `-chardev socket,path=SOCK,id=v -device
+ *    ivshmem-doorbell,chardev=v,vectors=K`, hands every peer the memory and
+ *    one eventfd per vector, and announces joins and leaves. The server is
+ *    itself peer VAMOS_IVSHMEM_HOST_ID: guests ring it through the doorbell.
+ *  - a *local peer* (host process): joins a server the way QEMU does and
+ *    plays the guest side of the channels — for containers, tests and
+ *    benchmarks without a VM.
+ *  - the *guest* (inside the VM): finds the PCI device, maps its BARs, rings
+ *    the host through the doorbell register and takes the host's
+ *    notifications as MSI-X interrupts through VFIO, or polls.
+ *
+ * Plus *plain* mode for `-device ivshmem-plain` with a memory-backend-file:
+ * the same region, no interrupts, both sides poll.
+ *
+ * Channel i of a region is notified on vector i % vectors, both ways.
+ * Server and peer objects are driven by one thread each (their event
+ * calls); channels they hand out are independent objects (vamos/channel.h)
+ * that any one thread may use, and that outlive the peer they talk to: when
+ * it leaves, they fail with -ECONNRESET.
+ */
+#ifndef VAMOS_IVSHMEM_H
+#define VAMOS_IVSHMEM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <vamos/channel.h>
+#include <vamos/ring.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** Peer id the server takes for itself: guests ring the host on it. */
+#define VAMOS_IVSHMEM_HOST_ID 0
+/** Largest peer id the protocol can address (doorbell's 16-bit field). */
+#define VAMOS_IVSHMEM_MAX_PEER_ID 0xffff
+/** Most eventfds (vectors) per peer this library handles. */
+#define VAMOS_IVSHMEM_MAX_VECTORS 64u
+/** The server protocol version QEMU speaks. */
+#define VAMOS_IVSHMEM_PROTOCOL_VERSION 0
+
+/* ------------------------------------------------------------------ server */
+
+/** What happened to a peer, as told to vamos_ivshmem_server_params.on_event. */
+enum vamos_ivshmem_event_kind {
+	VAMOS_IVSHMEM_JOIN = 1,   /**< a peer got its id, memory and eventfds */
+	VAMOS_IVSHMEM_LEAVE = 2,  /**< a peer disconnected; others were told */
+	VAMOS_IVSHMEM_REJECT = 3, /**< a peer broke the protocol or could not
+				       be served, and was dropped */
+};
+
+struct vamos_ivshmem_event {
+	enum vamos_ivshmem_event_kind kind;
+	int peer;           /**< its id, or -1 if it never got one */
+	const char *detail; /**< words for the log; valid during the call */
+};
+
+struct vamos_ivshmem_server_params {
+	/** UNIX socket to listen on. A stale socket there is replaced; any
+	 *  other kind of file is an error. */
+	const char *socket_path;
+	/** NULL: the memory is an anonymous memfd (QEMU gets it by fd). Else a
+	 *  file to create or truncate (e.g. under /dev/shm), left in place on
+	 *  stop only if @keep_shm_file. */
+	const char *shm_path;
+	int keep_shm_file;
+	/** Bytes of shared memory: a power of two (QEMU refuses others), at
+	 *  least vamos_region_size(&region). 0 picks the smallest that fits. */
+	uint64_t shm_size;
+	/** Channels and ring capacities laid out in the memory. */
+	struct vamos_region_params region;
+	/** Eventfds per peer; must equal the VMs' `vectors=`. 1 .. 64. */
+	uint32_t vectors;
+	/** Most peers served at once (besides the host); 0 means 16. */
+	uint32_t max_peers;
+	/** Called from vamos_ivshmem_server_dispatch() for each event; may be
+	 *  NULL. It may call vamos_ivshmem_server_channel(). */
+	void (*on_event)(void *arg, const struct vamos_ivshmem_event *event);
+	void *arg;
+};
+
+struct vamos_ivshmem_server;
+
+/**
+ * Create the memory, lay out the region, create the host's eventfds and
+ * listen. Returns 0 or a negative errno (-EINVAL for bad params, with
+ * @why_out, if not NULL, naming the problem).
+ */
+int vamos_ivshmem_server_start(const struct vamos_ivshmem_server_params *params,
+			       struct vamos_ivshmem_server **out,
+			       const char **why_out);
+
+/**
+ * A file descriptor (epoll) that becomes readable when
+ * vamos_ivshmem_server_dispatch() has work: a connection to accept, a peer
+ * that left or wrote something.
+ */
+int vamos_ivshmem_server_fd(const struct vamos_ivshmem_server *s);
+
+/**
+ * Handle whatever is pending, waiting up to @timeout_ms (-1: until
+ * something happens, 0: don't wait) for the first event. A misbehaving
+ * peer is dropped and reported; it never stops the server. Returns the
+ * number of events handled, or a negative errno if the server itself failed.
+ */
+int vamos_ivshmem_server_dispatch(struct vamos_ivshmem_server *s, int timeout_ms);
+
+/** The region as the host sees it (host side of every channel). */
+const struct vamos_region *vamos_ivshmem_server_region(const struct vamos_ivshmem_server *s);
+
+/** Number of peers connected now (the host not counted). */
+unsigned vamos_ivshmem_server_peer_count(const struct vamos_ivshmem_server *s);
+
+/**
+ * Open the host side of channel @index for peer @peer (a connected peer's
+ * id): replies ring the peer's eventfd of vector index % vectors; requests
+ * wake the host on its own eventfd of that vector. The channel fails with
+ * -ECONNRESET when the peer leaves. Returns 0, -EINVAL (bad index), -ENOENT
+ * (no such peer), -EPROTO (the ring's positions are bad), -ENOMEM, -EMFILE.
+ */
+int vamos_ivshmem_server_channel(struct vamos_ivshmem_server *s, int peer,
+				 uint32_t index, struct vamos_chan **out);
+
+/**
+ * Lay the region out anew (fresh rings, new epoch), for a new guest after
+ * the last one left. Channels opened before are stale: close them first.
+ */
+int vamos_ivshmem_server_reset_region(struct vamos_ivshmem_server *s);
+
+/** Tell every peer goodbye, mark the host side CLOSED, free everything and
+ *  remove the socket (and the shm file unless kept). NULL is fine. */
+void vamos_ivshmem_server_stop(struct vamos_ivshmem_server *s);
+
+/* -------------------------------------------------------------- local peer */
+
+struct vamos_ivshmem_peer;
+
+/**
+ * Join the server at @socket_path as QEMU would, with @vectors eventfds
+ * (must match the server), waiting at most @timeout_ms for the server's
+ * welcome. Maps the memory and attaches to its region. Every message is
+ * checked: a server that breaks the protocol gives -EPROTO and @why_out.
+ */
+int vamos_ivshmem_peer_connect(const char *socket_path, uint32_t vectors,
+			       int timeout_ms, struct vamos_ivshmem_peer **out,
+			       const char **why_out);
+
+/** The id the server gave this peer. */
+int vamos_ivshmem_peer_id(const struct vamos_ivshmem_peer *p);
+
+/** The region as this peer sees it (guest side of every channel). */
+const struct vamos_region *vamos_ivshmem_peer_region(const struct vamos_ivshmem_peer *p);
+
+/** The server socket: readable when vamos_ivshmem_peer_dispatch() has news. */
+int vamos_ivshmem_peer_fd(const struct vamos_ivshmem_peer *p);
+
+/**
+ * Read the server's announcements (other peers joining or leaving) without
+ * blocking. Returns 0; -ECONNRESET once the server has gone (every channel
+ * of this peer then fails with -ECONNRESET too); -EPROTO for a malformed
+ * message (the peer disconnects).
+ */
+int vamos_ivshmem_peer_dispatch(struct vamos_ivshmem_peer *p);
+
+/** Open the guest side of channel @index (see vamos_ivshmem_server_channel). */
+int vamos_ivshmem_peer_channel(struct vamos_ivshmem_peer *p, uint32_t index,
+			       struct vamos_chan **out);
+
+/** Leave the server and unmap. Channels must be closed first. */
+void vamos_ivshmem_peer_close(struct vamos_ivshmem_peer *p);
+
+/* ------------------------------------------------------------------- guest */
+
+/** How the guest takes the host's notifications. */
+enum vamos_guest_irq {
+	VAMOS_GUEST_IRQ_AUTO = 0,  /**< VFIO MSI-X if possible, else polling */
+	VAMOS_GUEST_IRQ_VFIO = 1,  /**< VFIO MSI-X or fail */
+	VAMOS_GUEST_IRQ_POLL = 2,  /**< always poll */
+};
+
+struct vamos_guest_params {
+	/** PCI address ("0000:00:04.0"), or NULL for the first 1af4:1110. */
+	const char *pci_address;
+	enum vamos_guest_irq irq;
+	/** Bind the device to vfio-pci if no driver holds it (AUTO/VFIO). */
+	int bind_vfio;
+	/** sysfs root, for tests; NULL means "/sys". */
+	const char *sysfs_root;
+};
+
+struct vamos_guest;
+
+/**
+ * Find and map the ivshmem device, read IVPosition and attach to the
+ * region. Returns 0 or a negative errno with @why_out saying what was
+ * missing (no device, no BAR2, no VFIO: reasons are specific).
+ */
+int vamos_guest_open(const struct vamos_guest_params *params,
+		     struct vamos_guest **out, const char **why_out);
+
+/** This VM's peer id (IVPosition), or -1 for ivshmem-plain. */
+int vamos_guest_peer_id(const struct vamos_guest *g);
+
+/** The PCI address in use. */
+const char *vamos_guest_pci_address(const struct vamos_guest *g);
+
+/**
+ * The notification mode in use and, for VAMOS_NOTIFY_POLL, why interrupts
+ * were not used (e.g. "no IOMMU group: boot with intel_iommu=on"). Never
+ * silent: print it.
+ */
+enum vamos_notify_mode vamos_guest_mode(const struct vamos_guest *g,
+					const char **reason);
+
+const struct vamos_region *vamos_guest_region(const struct vamos_guest *g);
+
+/** Open the guest side of channel @index. */
+int vamos_guest_channel(struct vamos_guest *g, uint32_t index,
+			struct vamos_chan **out);
+
+/** Mark the guest side CLOSED and unmap. Channels must be closed first. */
+void vamos_guest_close(struct vamos_guest *g);
+
+/* ------------------------------------------------------------------- plain */
+
+struct vamos_plain;
+
+/**
+ * Host side of ivshmem-plain: create (or truncate) @path with @size bytes
+ * (a power of two) and lay out a region for @params in it. QEMU maps the
+ * same file with `-object memory-backend-file,mem-path=@path,share=on`.
+ */
+int vamos_plain_create(const char *path, uint64_t size,
+		       const struct vamos_region_params *params,
+		       struct vamos_plain **out, const char **why_out);
+
+/** Attach to a region a host laid out in @path (a local guest-side peer). */
+int vamos_plain_attach(const char *path, struct vamos_plain **out,
+		       const char **why_out);
+
+const struct vamos_region *vamos_plain_region(const struct vamos_plain *p);
+
+/** Open channel @index as @side; both sides poll (VAMOS_NOTIFY_POLL). */
+int vamos_plain_channel(struct vamos_plain *p, uint32_t index,
+			enum vamos_side side, struct vamos_chan **out);
+
+/** Unmap; the creator also marks the host CLOSED and, if @unlink_file,
+ *  removes the file. */
+void vamos_plain_close(struct vamos_plain *p, int unlink_file);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* VAMOS_IVSHMEM_H */

@@ -1,0 +1,317 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * A local peer: joins an ivshmem server the way QEMU's device does and
+ * plays the guest side of the region's channels from a host process.
+ * Everything the server sends is checked; a server that breaks the
+ * protocol is refused with a reason, never trusted.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <vamos/ivshmem.h>
+
+#include "link.h"
+#include "shm_channel.h"
+#include "shm_memory.h"
+#include "wire.h"
+
+struct vamos_ivshmem_peer {
+	int sock;
+	int id;
+	uint32_t vectors;
+	struct shm_memory mem;
+	struct vamos_region region;
+	int own_fds[VAMOS_IVSHMEM_MAX_VECTORS];  /* we sleep on these */
+	int host_fds[VAMOS_IVSHMEM_MAX_VECTORS]; /* we ring the host on these */
+	unsigned own_count, host_count;
+	struct vamos_link *host; /* the server and its host peer */
+};
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int left_ms(int64_t deadline)
+{
+	if (deadline < 0)
+		return -1;
+	int64_t left = deadline - now_ms();
+	return left < 0 ? 0 : (int)left;
+}
+
+/*
+ * Take one message about peer @id (a join with one eventfd, or a leave
+ * without one). Returns 0, -ECONNRESET if the host left, -EPROTO.
+ */
+static int take_peer_message(struct vamos_ivshmem_peer *p, int64_t id, int fd,
+			     const char **why)
+{
+	/* Trust check: only ids the doorbell can address; -1 (memory) is
+	 * sent once, at the start. */
+	if (id < 0 || id > VAMOS_IVSHMEM_MAX_PEER_ID) {
+		*why = id == -1 ? "server sent the shared memory twice"
+				: "server sent a peer id out of range";
+		goto proto;
+	}
+	if (id == p->id) {
+		if (fd < 0) {
+			*why = "server announced our own departure";
+			goto proto;
+		}
+		/* Trust check: exactly `vectors` eventfds of our own. */
+		if (p->own_count == p->vectors) {
+			*why = "server sent more eventfds than vectors";
+			goto proto;
+		}
+		p->own_fds[p->own_count++] = fd;
+		return 0;
+	}
+	if (id == VAMOS_IVSHMEM_HOST_ID) {
+		if (fd < 0) {
+			vamos_link_cut(p->host, "host left the server");
+			return -ECONNRESET;
+		}
+		if (p->host_count == p->vectors) {
+			*why = "server sent more host eventfds than vectors";
+			goto proto;
+		}
+		p->host_fds[p->host_count++] = fd;
+		return 0;
+	}
+	/* Another guest joining or leaving: none of our business. */
+	if (fd >= 0)
+		close(fd);
+	return 0;
+proto:
+	if (fd >= 0)
+		close(fd);
+	return -EPROTO;
+}
+
+/* Read one message, bounded by @deadline (ms, -1 none). */
+static int recv_one(struct vamos_ivshmem_peer *p, int64_t deadline,
+		    int64_t *value, int *fd, const char **why)
+{
+	int rc = wire_recv(p->sock, left_ms(deadline), value, fd, why);
+	if (rc == 0) {
+		*why = "server closed the connection during the welcome";
+		return -ECONNRESET;
+	}
+	if (rc == -EAGAIN)
+		*why = "server did not complete the welcome in time";
+	return rc < 0 ? rc : 0;
+}
+
+static int expect_plain(struct vamos_ivshmem_peer *p, int64_t deadline,
+			int64_t *value, const char *what, const char **why)
+{
+	int fd;
+	int rc = recv_one(p, deadline, value, &fd, why);
+	if (rc)
+		return rc;
+	if (fd >= 0) {
+		close(fd);
+		*why = what;
+		return -EPROTO;
+	}
+	return 0;
+}
+
+static int welcome(struct vamos_ivshmem_peer *p, int timeout_ms, const char **why)
+{
+	int64_t deadline = timeout_ms < 0 ? -1 : now_ms() + timeout_ms;
+	int64_t v;
+	int fd, rc;
+
+	if ((rc = expect_plain(p, deadline, &v, "protocol version came with a descriptor", why)))
+		return rc;
+	if (v != VAMOS_IVSHMEM_PROTOCOL_VERSION) {
+		*why = "server speaks another protocol version";
+		return -EPROTO;
+	}
+	if ((rc = expect_plain(p, deadline, &v, "peer id came with a descriptor", why)))
+		return rc;
+	/* Trust check: an id the doorbell can address, and not the host's. */
+	if (v <= VAMOS_IVSHMEM_HOST_ID || v > VAMOS_IVSHMEM_MAX_PEER_ID) {
+		*why = "server gave us an id out of range (or the host's)";
+		return -EPROTO;
+	}
+	p->id = (int)v;
+	if ((rc = recv_one(p, deadline, &v, &fd, why)))
+		return rc;
+	if (v != -1 || fd < 0) {
+		if (fd >= 0)
+			close(fd);
+		*why = "server did not send the shared memory";
+		return -EPROTO;
+	}
+	if ((rc = shm_memory_map_fd(fd, &p->mem))) {
+		*why = rc == -EPROTO ? "shared memory size is not a power of two"
+				     : "cannot map the shared memory";
+		return rc;
+	}
+	while (p->own_count < p->vectors) {
+		if ((rc = recv_one(p, deadline, &v, &fd, why)))
+			return rc;
+		rc = take_peer_message(p, v, fd, why);
+		if (rc == -ECONNRESET)
+			*why = "host left during the welcome";
+		if (rc)
+			return rc;
+	}
+	/* Our own eventfds come last, so the host's must all be here. */
+	if (p->host_count != p->vectors) {
+		*why = "server did not announce the host peer (not a vamos server?)";
+		return -EPROTO;
+	}
+	rc = vamos_region_attach(p->mem.base, p->mem.size, &p->region);
+	if (rc)
+		*why = p->region.error;
+	return rc;
+}
+
+int vamos_ivshmem_peer_connect(const char *socket_path, uint32_t vectors,
+			       int timeout_ms, struct vamos_ivshmem_peer **out,
+			       const char **why_out)
+{
+	const char *why_dummy;
+	const char **why = why_out ? why_out : &why_dummy;
+	struct sockaddr_un addr = { .sun_family = AF_UNIX };
+	int rc;
+
+	*why = NULL;
+	if (vectors < 1 || vectors > VAMOS_IVSHMEM_MAX_VECTORS) {
+		*why = "vectors must be 1..64";
+		return -EINVAL;
+	}
+	if (strlen(socket_path) >= sizeof addr.sun_path) {
+		*why = "socket path is too long";
+		return -ENAMETOOLONG;
+	}
+	strcpy(addr.sun_path, socket_path);
+	struct vamos_ivshmem_peer *p = calloc(1, sizeof *p);
+	if (!p)
+		return -ENOMEM;
+	p->vectors = vectors;
+	p->mem.fd = -1;
+	p->host = vamos_link_new();
+	p->sock = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (!p->host || p->sock < 0) {
+		rc = p->host ? -errno : -ENOMEM;
+		*why = "cannot create a socket";
+		goto fail;
+	}
+	if (connect(p->sock, (struct sockaddr *)&addr, sizeof addr) < 0) {
+		rc = -errno;
+		*why = "cannot connect to the server socket";
+		goto fail;
+	}
+	if ((rc = welcome(p, timeout_ms, why)))
+		goto fail;
+	vamos_region_set_state(&p->region, VAMOS_SIDE_GUEST, VAMOS_STATE_READY);
+	*out = p;
+	return 0;
+fail:
+	vamos_ivshmem_peer_close(p);
+	return rc;
+}
+
+int vamos_ivshmem_peer_id(const struct vamos_ivshmem_peer *p)
+{
+	return p->id;
+}
+
+const struct vamos_region *vamos_ivshmem_peer_region(const struct vamos_ivshmem_peer *p)
+{
+	return &p->region;
+}
+
+int vamos_ivshmem_peer_fd(const struct vamos_ivshmem_peer *p)
+{
+	return p->sock;
+}
+
+int vamos_ivshmem_peer_dispatch(struct vamos_ivshmem_peer *p)
+{
+	const char *why = NULL;
+	if (vamos_link_gone(p->host))
+		return -ECONNRESET;
+	for (;;) {
+		int64_t v;
+		int fd;
+		int rc = wire_recv(p->sock, 0, &v, &fd, &why);
+		if (rc == -EAGAIN)
+			return 0;
+		if (rc == 0) {
+			vamos_link_cut(p->host, "server closed the connection");
+			return -ECONNRESET;
+		}
+		if (rc > 0)
+			rc = take_peer_message(p, v, fd, &why);
+		if (rc == -EPROTO) {
+			vamos_link_cut(p->host, why);
+			return rc;
+		}
+		if (rc < 0) {
+			vamos_link_cut(p->host, "lost the server connection");
+			return rc;
+		}
+	}
+}
+
+int vamos_ivshmem_peer_channel(struct vamos_ivshmem_peer *p, uint32_t index,
+			       struct vamos_chan **out)
+{
+	if (index >= p->region.params.channel_count)
+		return -EINVAL;
+	uint32_t vector = index % p->vectors;
+	struct shm_chan_params cp = {
+		.region = &p->region,
+		.index = index,
+		.side = VAMOS_SIDE_GUEST,
+		.notify = SHM_NOTIFY_EVENTFD,
+		.notify_fd = fcntl(p->host_fds[vector], F_DUPFD_CLOEXEC, 0),
+		.wait_fd = fcntl(p->own_fds[vector], F_DUPFD_CLOEXEC, 0),
+		.link = p->host,
+		.watch_region = true,
+	};
+	if (cp.notify_fd < 0 || cp.wait_fd < 0) {
+		if (cp.notify_fd >= 0)
+			close(cp.notify_fd);
+		if (cp.wait_fd >= 0)
+			close(cp.wait_fd);
+		return -EMFILE;
+	}
+	return shm_chan_open(&cp, out);
+}
+
+void vamos_ivshmem_peer_close(struct vamos_ivshmem_peer *p)
+{
+	if (!p)
+		return;
+	if (p->region.base)
+		vamos_region_set_state(&p->region, VAMOS_SIDE_GUEST, VAMOS_STATE_CLOSED);
+	for (unsigned i = 0; i < p->own_count; i++)
+		close(p->own_fds[i]);
+	for (unsigned i = 0; i < p->host_count; i++)
+		close(p->host_fds[i]);
+	if (p->sock >= 0)
+		close(p->sock);
+	shm_memory_release(&p->mem);
+	if (p->host) {
+		vamos_link_cut(p->host, "peer closed");
+		vamos_link_put(p->host);
+	}
+	free(p);
+}

@@ -1,0 +1,332 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * vamos_chan over a libvamos-ring channel. The ring does the data path;
+ * this file adds notification (only when the ring says the peer sleeps),
+ * waiting (spin, then sleep on an eventfd or back off while polling), the
+ * peer's liveness, and the channel's counters.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "shm_channel.h"
+
+/* Default spin before sleeping: a shared-memory round trip costs about
+ * 0.5 us here, an eventfd wakeup 20 us or more (DESIGN.md section 7). */
+#define SPIN_NS 50000ll
+/* Sleep at most this long at a time, so liveness is re-checked even if the
+ * peer dies without a word. */
+#define SLICE_MS 50
+/* Polling backoff: first and longest nap. */
+#define POLL_NAP_MIN_NS 20000ll
+#define POLL_NAP_MAX_NS 1000000ll
+
+struct shm_chan {
+	struct vamos_chan base;
+	struct vamos_channel ring;
+	const struct vamos_region *region; /* owner's copy; outlives us */
+	enum shm_notify_kind notify;
+	int notify_fd;
+	volatile uint32_t *doorbell;
+	int doorbell_fd;
+	uint64_t doorbell_offset;
+	uint32_t doorbell_value;
+	int wait_fd;
+	struct vamos_link *link;
+	bool watch_region;
+	uint64_t unflushed; /* records committed since the last flush */
+};
+
+static struct shm_chan *from(struct vamos_chan *ch)
+{
+	return (struct shm_chan *)ch;
+}
+
+static int64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000ll + ts.tv_nsec;
+}
+
+static inline void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#elif defined(__aarch64__)
+	__asm__ __volatile__("yield");
+#endif
+}
+
+/* The peer's liveness: its link, and for a guest the region's epoch.
+ * Returns 0 or the sticky failure. */
+static int check_peer(struct shm_chan *c)
+{
+	if (c->base.failure)
+		return c->base.failure;
+	const char *gone = vamos_link_gone(c->link);
+	if (gone)
+		return vamos_chan_fail_(&c->base, -ECONNRESET, gone);
+	if (c->watch_region) {
+		int cur = vamos_region_current(c->region);
+		if (cur < 0)
+			return vamos_chan_fail_(&c->base, -EPROTO,
+						"host state word is invalid");
+		if (cur == 0)
+			return vamos_chan_fail_(&c->base, -ECONNRESET,
+						"host closed or reset the region");
+	}
+	return 0;
+}
+
+static int ring_broken(struct shm_chan *c, const char *why)
+{
+	return vamos_chan_fail_(&c->base, -EPROTO, why);
+}
+
+static int chan_reserve(struct vamos_chan *ch, uint32_t len, void **payload)
+{
+	struct shm_chan *c = from(ch);
+	if (ch->failure)
+		return ch->failure;
+	int rc = vamos_producer_reserve(&c->ring.tx, len, payload);
+	if (rc == -EPROTO)
+		return ring_broken(c, vamos_producer_error(&c->ring.tx));
+	return rc;
+}
+
+static int chan_commit(struct vamos_chan *ch, uint16_t type, uint32_t len)
+{
+	struct shm_chan *c = from(ch);
+	int rc = vamos_producer_commit(&c->ring.tx, type, len);
+	if (rc == 0) {
+		c->unflushed++;
+		ch->stats.records_sent++;
+		ch->stats.bytes_sent += len;
+	}
+	return rc;
+}
+
+static void chan_abort(struct vamos_chan *ch)
+{
+	vamos_producer_abort(&from(ch)->ring.tx);
+}
+
+static void notify_peer(struct shm_chan *c)
+{
+	switch (c->notify) {
+	case SHM_NOTIFY_EVENTFD: {
+		uint64_t one = 1;
+		/* A full counter (EAGAIN) means a wakeup is pending anyway, and a
+		 * peer that closed its end cannot be helped: ignore both. */
+		if (write(c->notify_fd, &one, sizeof one) < 0) {
+		}
+		break;
+	}
+	case SHM_NOTIFY_MMIO:
+		/* One 32-bit store to BAR0's Doorbell register: QEMU turns it
+		 * into a write to the host's eventfd for this vector. */
+		*c->doorbell = c->doorbell_value;
+		break;
+	case SHM_NOTIFY_PWRITE:
+		if (pwrite(c->doorbell_fd, &c->doorbell_value, sizeof c->doorbell_value,
+			   (off_t)c->doorbell_offset) < 0) {
+		}
+		break;
+	case SHM_NOTIFY_NONE:
+		return;
+	}
+	c->base.stats.notifications_sent++;
+}
+
+static int chan_flush(struct vamos_chan *ch)
+{
+	struct shm_chan *c = from(ch);
+	int rc = check_peer(c);
+	if (rc)
+		return rc;
+	rc = vamos_producer_publish(&c->ring.tx);
+	if (rc < 0)
+		return ring_broken(c, vamos_producer_error(&c->ring.tx));
+	if (c->unflushed) {
+		ch->stats.batches_sent++;
+		c->unflushed = 0;
+	}
+	if (rc == 1)
+		notify_peer(c);
+	return 0;
+}
+
+static int chan_poll(struct vamos_chan *ch, struct vamos_record *out, unsigned max)
+{
+	struct shm_chan *c = from(ch);
+	if (ch->failure == -EPROTO)
+		return ch->failure;
+	int n = vamos_consumer_peek(&c->ring.rx, out, max);
+	if (n < 0)
+		return ring_broken(c, vamos_consumer_error(&c->ring.rx));
+	if (n == 0) {
+		/* Records the peer published before it left are still handed
+		 * out above; only an empty ring reports that it is gone. */
+		int rc = check_peer(c);
+		if (rc)
+			return rc;
+	}
+	for (int i = 0; i < n; i++)
+		ch->stats.bytes_received += out[i].len;
+	ch->stats.records_received += (uint64_t)n;
+	return n;
+}
+
+static void chan_release(struct vamos_chan *ch)
+{
+	vamos_consumer_release(&from(ch)->ring.rx);
+}
+
+/* 1 if records wait, 0 if not, or the failure. */
+static int pending(struct shm_chan *c)
+{
+	int rc = vamos_consumer_pending(&c->ring.rx);
+	if (rc < 0)
+		return ring_broken(c, vamos_consumer_error(&c->ring.rx));
+	return rc;
+}
+
+/* Sleep on the wait eventfd for up to @ms, after announcing it. Returns 1
+ * if records are there, 0 to go round again, or the failure. */
+static int sleep_on_eventfd(struct shm_chan *c, int ms)
+{
+	int rc = vamos_consumer_prepare_sleep(&c->ring.rx);
+	if (rc < 0)
+		return ring_broken(c, vamos_consumer_error(&c->ring.rx));
+	if (rc == 0)
+		return 1; /* records arrived while we announced */
+	c->base.stats.sleeps++;
+	struct pollfd pfd = { .fd = c->wait_fd, .events = POLLIN };
+	int ready = poll(&pfd, 1, ms);
+	if (ready > 0) {
+		uint64_t count;
+		/* Drain the counter: one read takes every doorbell so far. */
+		if (read(c->wait_fd, &count, sizeof count) == (ssize_t)sizeof count)
+			c->base.stats.notifications_received++;
+	}
+	vamos_consumer_awake(&c->ring.rx);
+	return pending(c);
+}
+
+static int chan_wait(struct vamos_chan *ch, int timeout_ms)
+{
+	struct shm_chan *c = from(ch);
+	int64_t start = now_ns();
+	int64_t deadline = timeout_ms < 0 ? INT64_MAX
+					  : start + (int64_t)timeout_ms * 1000000ll;
+	int64_t nap = POLL_NAP_MIN_NS;
+	int rc;
+
+	if (ch->failure == -EPROTO)
+		return ch->failure;
+	for (;;) {
+		rc = pending(c);
+		if (rc)
+			return rc;
+		int64_t now = now_ns();
+		if (now - start >= ch->spin_ns || now >= deadline)
+			break;
+		cpu_relax();
+	}
+	for (;;) {
+		rc = check_peer(c);
+		if (rc)
+			return rc;
+		int64_t left = deadline - now_ns();
+		if (left <= 0)
+			return -ETIMEDOUT;
+		if (c->wait_fd >= 0) {
+			int ms = left / 1000000ll > SLICE_MS ? SLICE_MS
+							     : (int)((left + 999999) / 1000000);
+			rc = sleep_on_eventfd(c, ms);
+		} else {
+			/* Adaptive polling: nap, doubling up to the cap. */
+			int64_t ns = nap < left ? nap : left;
+			struct timespec ts = { ns / 1000000000ll, ns % 1000000000ll };
+			nanosleep(&ts, NULL);
+			ch->stats.sleeps++;
+			if (nap < POLL_NAP_MAX_NS)
+				nap *= 2;
+			rc = pending(c);
+		}
+		if (rc)
+			return rc;
+	}
+}
+
+static int chan_fd(const struct vamos_chan *ch)
+{
+	return ((const struct shm_chan *)ch)->wait_fd;
+}
+
+static uint32_t chan_max_payload(const struct vamos_chan *ch)
+{
+	const struct shm_chan *c = (const struct shm_chan *)ch;
+	return vamos_ring_max_payload(c->ring.tx.capacity);
+}
+
+static void chan_close(struct vamos_chan *ch)
+{
+	struct shm_chan *c = from(ch);
+	if (c->notify_fd >= 0)
+		close(c->notify_fd);
+	if (c->wait_fd >= 0)
+		close(c->wait_fd);
+	vamos_link_put(c->link);
+	free(c);
+}
+
+static const struct vamos_chan_ops shm_chan_ops = {
+	.transport = "ivshmem",
+	.reserve = chan_reserve,
+	.commit = chan_commit,
+	.abort = chan_abort,
+	.flush = chan_flush,
+	.poll = chan_poll,
+	.release = chan_release,
+	.wait = chan_wait,
+	.fd = chan_fd,
+	.max_payload = chan_max_payload,
+	.close = chan_close,
+};
+
+int shm_chan_open(const struct shm_chan_params *p, struct vamos_chan **out)
+{
+	int rc = -ENOMEM;
+	struct shm_chan *c = calloc(1, sizeof *c);
+	if (!c)
+		goto fail;
+	rc = vamos_channel_open(p->region, p->index, p->side, &c->ring);
+	if (rc)
+		goto fail;
+	c->base.ops = &shm_chan_ops;
+	c->base.mode = p->wait_fd >= 0 ? VAMOS_NOTIFY_INTERRUPT : VAMOS_NOTIFY_POLL;
+	c->base.spin_ns = SPIN_NS;
+	c->region = p->region;
+	c->notify = p->notify;
+	c->notify_fd = p->notify == SHM_NOTIFY_EVENTFD ? p->notify_fd : -1;
+	c->doorbell = p->doorbell;
+	c->doorbell_fd = p->doorbell_fd;
+	c->doorbell_offset = p->doorbell_offset;
+	c->doorbell_value = p->doorbell_value;
+	c->wait_fd = p->wait_fd;
+	c->link = vamos_link_get(p->link);
+	c->watch_region = p->watch_region;
+	*out = &c->base;
+	return 0;
+fail:
+	free(c);
+	if (p->notify == SHM_NOTIFY_EVENTFD && p->notify_fd >= 0)
+		close(p->notify_fd);
+	if (p->wait_fd >= 0)
+		close(p->wait_fd);
+	return rc;
+}
