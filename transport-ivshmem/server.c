@@ -40,7 +40,7 @@ struct peer {
 	int sock;
 	int fds[VAMOS_IVSHMEM_MAX_VECTORS];
 	struct vamos_link *link;
-	bool doomed; /* a send to it failed: drop it at the next chance */
+	int doomed; /* a send to it failed (the -errno): drop it soon */
 };
 
 struct vamos_ivshmem_server {
@@ -120,39 +120,53 @@ static void remove_peer(struct vamos_ivshmem_server *s, struct peer *p,
 	vamos_link_put(p->link);
 	p->link = NULL;
 	p->id = -1;
-	p->doomed = false;
+	p->doomed = 0;
 	s->peer_count--;
 	for (unsigned i = 0; i < s->max_peers; i++) {
 		struct peer *o = &s->peers[i];
-		if (o->id >= 0 && !o->doomed && wire_send(o->sock, id, -1) < 0)
-			o->doomed = true;
+		if (o->id >= 0 && !o->doomed)
+			o->doomed = wire_send(o->sock, id, -1);
 	}
 }
 
-/* Drop @p and every peer a send failed to, reporting each. Lock held. */
-static int drop_peer(struct vamos_ivshmem_server *s, struct peer *p,
+/* Drop @p, reporting it. Lock held. */
+static void drop_one(struct vamos_ivshmem_server *s, struct peer *p,
 		     enum vamos_ivshmem_event_kind kind, const char *why)
 {
-	int events = 0;
 	int id = p->id;
 	remove_peer(s, p, why);
 	emit(s, kind, id, why);
-	events++;
+}
+
+/* Drop every peer a send failed to: a full socket means it does not read
+ * (rejected); a closed one means it left before we noticed. Lock held. */
+static int drop_doomed(struct vamos_ivshmem_server *s)
+{
+	int events = 0;
 	for (bool again = true; again;) {
 		again = false;
 		for (unsigned i = 0; i < s->max_peers; i++) {
 			struct peer *o = &s->peers[i];
-			if (o->id >= 0 && o->doomed) {
-				int oid = o->id;
-				remove_peer(s, o, "peer does not read the server's messages");
-				emit(s, VAMOS_IVSHMEM_REJECT, oid,
-				     "peer does not read the server's messages");
-				events++;
-				again = true;
-			}
+			if (o->id < 0 || !o->doomed)
+				continue;
+			if (o->doomed == -EAGAIN)
+				drop_one(s, o, VAMOS_IVSHMEM_REJECT,
+					 "peer does not read the server's messages");
+			else
+				drop_one(s, o, VAMOS_IVSHMEM_LEAVE, "peer disconnected");
+			events++;
+			again = true;
 		}
 	}
 	return events;
+}
+
+/* Drop @p and then every peer that became doomed meanwhile. Lock held. */
+static int drop_peer(struct vamos_ivshmem_server *s, struct peer *p,
+		     enum vamos_ivshmem_event_kind kind, const char *why)
+{
+	drop_one(s, p, kind, why);
+	return 1 + drop_doomed(s);
 }
 
 static bool id_in_use(const struct vamos_ivshmem_server *s, int id)
@@ -185,9 +199,8 @@ static int welcome(struct vamos_ivshmem_server *s, struct peer *p)
 		return rc;
 	for (unsigned i = 0; i < s->max_peers; i++) {
 		struct peer *o = &s->peers[i];
-		if (o != p && o->id >= 0 &&
-		    send_vectors(o->sock, p->id, p->fds, s->vectors) < 0)
-			o->doomed = true;
+		if (o != p && o->id >= 0 && !o->doomed)
+			o->doomed = send_vectors(o->sock, p->id, p->fds, s->vectors);
 	}
 	if ((rc = send_vectors(p->sock, VAMOS_IVSHMEM_HOST_ID, s->host_fds, s->vectors)))
 		return rc;
@@ -231,7 +244,7 @@ static int accept_peer(struct vamos_ivshmem_server *s)
 		return 1;
 	}
 	p->id = next_free_id(s);
-	p->doomed = false;
+	p->doomed = 0;
 	s->peer_count++;
 	struct epoll_event ev = { .events = EPOLLIN | EPOLLRDHUP,
 				  .data.u64 = (uint64_t)(p - s->peers) };
@@ -245,12 +258,8 @@ static int accept_peer(struct vamos_ivshmem_server *s)
 		snprintf(detail, sizeof detail, "peer %d joined with %u vectors",
 			 id, s->vectors);
 		emit(s, VAMOS_IVSHMEM_JOIN, id, detail);
-		events = 1;
 		/* Peers that could not take the announcement go now. */
-		for (unsigned i = 0; i < s->max_peers; i++)
-			if (s->peers[i].id >= 0 && s->peers[i].doomed)
-				events += drop_peer(s, &s->peers[i], VAMOS_IVSHMEM_REJECT,
-						    "peer does not read the server's messages");
+		events = 1 + drop_doomed(s);
 	}
 	pthread_mutex_unlock(&s->lock);
 	return events;

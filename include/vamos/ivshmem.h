@@ -21,6 +21,10 @@
  * the same region, no interrupts, both sides poll.
  *
  * Channel i of a region is notified on vector i % vectors, both ways.
+ * Channels that share a vector share its eventfd: a wakeup one of them
+ * reads is not seen by the other until its next look (at most 50 ms
+ * later). Give a VM at least as many vectors as channels that different
+ * threads wait on, or wait on the channels of one vector from one thread.
  * Server and peer objects are driven by one thread each (their event
  * calls); channels they hand out are independent objects (vamos/channel.h)
  * that any one thread may use, and that outlive the peer they talk to: when

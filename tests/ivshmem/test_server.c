@@ -292,3 +292,41 @@ Test(ivshmem_server, shm_file_lives_with_the_server)
 	cr_assert_lt(stat(shm, &st), 0, "file removed on stop");
 	rmdir(dir);
 }
+
+/* A peer that never reads its messages fills its socket; the server must
+ * drop it rather than block, and go on serving the others. */
+Test(ivshmem_server, a_peer_that_never_reads_is_dropped, .timeout = 120)
+{
+	start(8, 4);
+	int lazy = raw_connect(h.socket_path);
+	cr_assert_geq(lazy, 0);
+	expect_event(1, VAMOS_IVSHMEM_JOIN, 1, NULL);
+	int n = 1, dropped = 0;
+	/* Each other peer's join and leave sends the lazy one 9 messages with
+	 * 8 descriptors; its socket fills within a few hundred rounds. */
+	for (int round = 0; round < 2000 && !dropped; round++) {
+		struct vamos_ivshmem_peer *p;
+		const char *err = harness_join(&h, 8, &p);
+		cr_assert_null(err, "round %d: %s", round, err);
+		vamos_ivshmem_peer_close(p);
+		for (;;) {
+			struct harness_event ev;
+			cr_assert(harness_wait_event(&h, n + 1, 10000, &ev), "round %d: no event %d after %d (%s)", round, n + 1, h.events[n - 1].kind, h.events[n - 1].detail);
+			n++;
+			if (ev.kind == VAMOS_IVSHMEM_REJECT && ev.peer == 1) {
+				cr_assert(strstr(ev.detail, "does not read"), "%s", ev.detail);
+				dropped = 1;
+			}
+			if (ev.kind == VAMOS_IVSHMEM_LEAVE && ev.peer != 1)
+				break;
+		}
+	}
+	cr_assert(dropped, "the lazy peer was never dropped");
+	cr_assert_eq(vamos_ivshmem_server_peer_count(h.server), 0);
+	struct vamos_ivshmem_peer *p;
+	cr_assert_null(harness_join(&h, 8, &p));
+	exchange_one(p, 1);
+	vamos_ivshmem_peer_close(p);
+	close(lazy);
+	harness_stop(&h);
+}
