@@ -13,6 +13,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -304,6 +305,24 @@ int vamos_ivshmem_server_dispatch(struct vamos_ivshmem_server *s, int timeout_ms
 		events += rc;
 	}
 	return events;
+}
+
+int vamos_ivshmem_server_run(struct vamos_ivshmem_server *s, int stop_fd)
+{
+	struct pollfd fds[2] = { { .fd = s->epoll_fd, .events = POLLIN },
+				 { .fd = stop_fd, .events = POLLIN } };
+	for (;;) {
+		if (poll(fds, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (fds[1].revents)
+			return 0;
+		int rc = vamos_ivshmem_server_dispatch(s, 0);
+		if (rc < 0)
+			return rc;
+	}
 }
 
 /* Refuse to replace anything but a stale socket at @path. */

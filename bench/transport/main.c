@@ -18,7 +18,6 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -93,12 +92,7 @@ static void on_event(void *arg, const struct vamos_ivshmem_event *ev)
 
 static void *dispatch_thread(void *arg)
 {
-	struct vamos_ivshmem_server *s = arg;
-	struct pollfd fds[2] = { { vamos_ivshmem_server_fd(s), POLLIN, 0 },
-				 { stop_fd, POLLIN, 0 } };
-	while (poll(fds, 2, -1) >= 0 && !fds[1].revents)
-		if (vamos_ivshmem_server_dispatch(s, 0) < 0)
-			break;
+	vamos_ivshmem_server_run(arg, stop_fd);
 	return NULL;
 }
 

@@ -24,6 +24,28 @@ static int cmp_i64(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
+/* Wait for a record of @type, dropping others; copy up to @len bytes of
+ * it to @out. Returns 0 or the failure. */
+static int await_type(struct vamos_chan *ch, uint16_t type, void *out, uint32_t len)
+{
+	for (;;) {
+		struct vamos_record r[16];
+		int n = vamos_chan_poll(ch, r, 16);
+		if (n < 0)
+			return n;
+		for (int i = 0; i < n; i++)
+			if (r[i].type == type) {
+				memcpy(out, r[i].data, r[i].len < len ? r[i].len : len);
+				vamos_chan_release(ch);
+				return 0;
+			}
+		vamos_chan_release(ch);
+		int rc = vamos_chan_wait(ch, 30000);
+		if (rc < 0)
+			return rc;
+	}
+}
+
 /* Send one CTRL and wait for it: a barrier that also reads the server's
  * counters. */
 static int ctrl(struct vamos_chan *ch, int64_t spin, struct bt_ctrl *out)
@@ -32,23 +54,7 @@ static int ctrl(struct vamos_chan *ch, int64_t spin, struct bt_ctrl *out)
 	int rc = vamos_chan_send(ch, BT_CTRL, &c, sizeof c);
 	if (rc == 0)
 		rc = vamos_chan_flush(ch);
-	while (rc == 0) {
-		struct vamos_record r[16];
-		int n = vamos_chan_poll(ch, r, 16);
-		if (n < 0)
-			return n;
-		for (int i = 0; i < n; i++)
-			if (r[i].type == BT_CTRL && r[i].len == sizeof c) {
-				memcpy(out, r[i].data, sizeof c);
-				vamos_chan_release(ch);
-				return 0;
-			}
-		vamos_chan_release(ch);
-		rc = vamos_chan_wait(ch, 30000);
-		if (rc > 0)
-			rc = 0;
-	}
-	return rc;
+	return rc ? rc : await_type(ch, BT_CTRL, out, sizeof *out);
 }
 
 /* Reserve and send one DATA record stamped with the time. */
@@ -150,22 +156,7 @@ int bt_stop(struct vamos_chan *ch)
 	if (rc == 0)
 		rc = vamos_chan_flush(ch);
 	/* Wait for STOP's echo so the server is done before we tear down. */
-	while (rc == 0) {
-		struct vamos_record r[16];
-		int n = vamos_chan_poll(ch, r, 16);
-		if (n < 0)
-			return n;
-		for (int i = 0; i < n; i++)
-			if (r[i].type == BT_STOP) {
-				vamos_chan_release(ch);
-				return 0;
-			}
-		vamos_chan_release(ch);
-		rc = vamos_chan_wait(ch, 30000);
-		if (rc > 0)
-			rc = 0;
-	}
-	return rc;
+	return rc ? rc : await_type(ch, BT_STOP, NULL, 0);
 }
 
 void bt_print_header(int csv)

@@ -118,6 +118,13 @@ int vamos_ivshmem_server_fd(const struct vamos_ivshmem_server *s);
  */
 int vamos_ivshmem_server_dispatch(struct vamos_ivshmem_server *s, int timeout_ms);
 
+/**
+ * Dispatch until @stop_fd (e.g. an eventfd another thread writes) becomes
+ * readable, for a thread that does nothing else. Returns 0 when stopped,
+ * or a negative errno if the server itself failed.
+ */
+int vamos_ivshmem_server_run(struct vamos_ivshmem_server *s, int stop_fd);
+
 /** The region as the host sees it (host side of every channel). */
 const struct vamos_region *vamos_ivshmem_server_region(const struct vamos_ivshmem_server *s);
 

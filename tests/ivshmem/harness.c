@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,18 +27,7 @@ static void on_event(void *arg, const struct vamos_ivshmem_event *ev)
 static void *dispatch_loop(void *arg)
 {
 	struct harness *h = arg;
-	struct pollfd fds[2] = {
-		{ .fd = vamos_ivshmem_server_fd(h->server), .events = POLLIN },
-		{ .fd = h->stop_fd, .events = POLLIN },
-	};
-	for (;;) {
-		if (poll(fds, 2, -1) < 0 && errno != EINTR)
-			break;
-		if (fds[1].revents)
-			break;
-		if (vamos_ivshmem_server_dispatch(h->server, 0) < 0)
-			break;
-	}
+	vamos_ivshmem_server_run(h->server, h->stop_fd);
 	return NULL;
 }
 

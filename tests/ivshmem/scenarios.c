@@ -11,6 +11,25 @@
 
 static char err_buf[256];
 
+/* Start a server with @vectors, join one local peer, and open channel
+ * @index from both sides. NULL or what failed; the caller cleans up. */
+static const char *open_pair(struct harness *h, uint32_t vectors, uint32_t index,
+			     struct vamos_ivshmem_peer **peer, struct vamos_chan **host,
+			     struct vamos_chan **guest)
+{
+	struct vamos_ivshmem_server_params params;
+	const char *err;
+	harness_default_params(h, &params, vectors);
+	if ((err = harness_start(h, &params)))
+		return err;
+	if ((err = harness_join(h, vectors, peer)))
+		return err;
+	if (vamos_ivshmem_server_channel(h->server, vamos_ivshmem_peer_id(*peer), index, host) ||
+	    vamos_ivshmem_peer_channel(*peer, index, guest))
+		return "cannot open the channels";
+	return NULL;
+}
+
 struct server_side {
 	struct vamos_chan *ch;
 	const char *err;
@@ -26,22 +45,13 @@ static void *serve_thread(void *arg)
 const char *scenario_ivshmem_echo(uint64_t records, unsigned batch)
 {
 	struct harness h;
-	struct vamos_ivshmem_server_params params;
 	struct vamos_ivshmem_peer *peer = NULL;
 	struct vamos_chan *guest = NULL;
 	struct server_side host = { 0 };
 	pthread_t thread;
 	const char *err;
 
-	harness_default_params(&h, &params, 2);
-	if ((err = harness_start(&h, &params)))
-		return err;
-	if ((err = harness_join(&h, 2, &peer)))
-		goto out;
-	err = "cannot open the channels";
-	if (vamos_ivshmem_server_channel(h.server, vamos_ivshmem_peer_id(peer), 1,
-					 &host.ch) ||
-	    vamos_ivshmem_peer_channel(peer, 1, &guest))
+	if ((err = open_pair(&h, 2, 1, &peer, &host.ch, &guest)))
 		goto out;
 	err = "mode is not interrupt";
 	if (vamos_chan_mode(guest) != VAMOS_NOTIFY_INTERRUPT ||
@@ -105,21 +115,13 @@ static void *pong_thread(void *arg)
 const char *scenario_ivshmem_pingpong(int rounds)
 {
 	struct harness h;
-	struct vamos_ivshmem_server_params params;
 	struct vamos_ivshmem_peer *peer = NULL;
 	struct vamos_chan *guest = NULL;
 	struct pong host = { .rounds = rounds };
 	pthread_t thread;
 	const char *err;
 
-	harness_default_params(&h, &params, 1);
-	if ((err = harness_start(&h, &params)))
-		return err;
-	if ((err = harness_join(&h, 1, &peer)))
-		goto out;
-	err = "cannot open the channels";
-	if (vamos_ivshmem_server_channel(h.server, vamos_ivshmem_peer_id(peer), 0, &host.ch) ||
-	    vamos_ivshmem_peer_channel(peer, 0, &guest))
+	if ((err = open_pair(&h, 1, 0, &peer, &host.ch, &guest)))
 		goto out;
 	pthread_create(&thread, NULL, pong_thread, &host);
 	err = NULL;

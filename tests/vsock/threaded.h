@@ -4,6 +4,7 @@
 #ifndef VAMOS_TEST_VSOCK_THREADED_H
 #define VAMOS_TEST_VSOCK_THREADED_H
 
+#include "../common/plain_runner.h"
 #include "scenarios.h"
 
 static inline const char *vt_large_batches(void) { return scenario_vsock_large_batches(6000); }
@@ -11,10 +12,7 @@ static inline const char *vt_byte_writer(void) { return scenario_vsock_byte_writ
 static inline const char *vt_wait_wakes(void) { return scenario_vsock_wait_wakes(2000); }
 static inline const char *vt_crossfire(void) { return scenario_vsock_crossfire(24); }
 
-static const struct {
-	const char *name;
-	const char *(*run)(void);
-} vsock_threaded[] = {
+static const struct plain_case vsock_threaded[] = {
 	{"large_batches", vt_large_batches},
 	{"byte_writer", vt_byte_writer},
 	{"wait_wakes", vt_wait_wakes},
