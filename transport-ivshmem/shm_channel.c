@@ -83,6 +83,11 @@ static int check_peer(struct shm_chan *c)
 
 static int ring_broken(struct shm_chan *c, const char *why)
 {
+	/* A host that closed or laid the region out anew explains any
+	 * nonsense in our rings: report that it went away, not garbage. */
+	if (c->watch_region && vamos_region_current(c->region) == 0)
+		return vamos_chan_fail_(&c->base, -ECONNRESET,
+					"host closed or reset the region");
 	return vamos_chan_fail_(&c->base, -EPROTO, why);
 }
 
@@ -208,9 +213,10 @@ static int sleep_on_eventfd(struct shm_chan *c, int ms)
 	int ready = poll(&pfd, 1, ms);
 	if (ready > 0) {
 		uint64_t count;
-		/* Drain the counter: one read takes every doorbell so far. */
+		/* Drain the counter: one read takes (and counts) every
+		 * doorbell rung so far. */
 		if (read(c->wait_fd, &count, sizeof count) == (ssize_t)sizeof count)
-			c->base.stats.notifications_received++;
+			c->base.stats.notifications_received += count;
 	}
 	vamos_consumer_awake(&c->ring.rx);
 	return pending(c);
@@ -262,6 +268,35 @@ static int chan_wait(struct vamos_chan *ch, int timeout_ms)
 	}
 }
 
+static int chan_prepare_sleep(struct vamos_chan *ch)
+{
+	struct shm_chan *c = from(ch);
+	int rc = check_peer(c);
+	if (rc)
+		return rc;
+	if (c->wait_fd < 0) /* polling: nobody would ring; just look */
+		return pending(c) ? 0 : 1;
+	rc = vamos_consumer_prepare_sleep(&c->ring.rx);
+	if (rc < 0)
+		return ring_broken(c, vamos_consumer_error(&c->ring.rx));
+	if (rc == 1)
+		ch->stats.sleeps++;
+	return rc;
+}
+
+static void chan_awake(struct vamos_chan *ch)
+{
+	struct shm_chan *c = from(ch);
+	if (c->wait_fd < 0)
+		return;
+	uint64_t count;
+	/* Take (and count) the doorbells that woke us, so the fd is quiet
+	 * until the next. */
+	if (read(c->wait_fd, &count, sizeof count) == (ssize_t)sizeof count)
+		ch->stats.notifications_received += count;
+	vamos_consumer_awake(&c->ring.rx);
+}
+
 static int chan_fd(const struct vamos_chan *ch)
 {
 	return ((const struct shm_chan *)ch)->wait_fd;
@@ -293,6 +328,8 @@ static const struct vamos_chan_ops shm_chan_ops = {
 	.poll = chan_poll,
 	.release = chan_release,
 	.wait = chan_wait,
+	.prepare_sleep = chan_prepare_sleep,
+	.awake = chan_awake,
 	.fd = chan_fd,
 	.max_payload = chan_max_payload,
 	.close = chan_close,

@@ -26,6 +26,21 @@ static void stream_close(struct vamos_chan *ch)
 	free(s);
 }
 
+/* Sleeping on many streams: the kernel wakes the reader, so there is
+ * nothing to announce; only records already buffered forbid sleeping. */
+static int stream_prepare_sleep(struct vamos_chan *ch)
+{
+	int rc = vamos_stream_wait(ch, 0);
+	if (rc == -ETIMEDOUT)
+		return 1;
+	return rc == 1 ? 0 : rc;
+}
+
+static void stream_awake(struct vamos_chan *ch)
+{
+	(void)ch;
+}
+
 #define STREAM_OPS(name) {                  \
 	.transport = name,                  \
 	.reserve = vamos_stream_reserve,    \
@@ -35,6 +50,8 @@ static void stream_close(struct vamos_chan *ch)
 	.poll = vamos_stream_poll,          \
 	.release = vamos_stream_release,    \
 	.wait = vamos_stream_wait,          \
+	.prepare_sleep = stream_prepare_sleep, \
+	.awake = stream_awake,              \
 	.fd = stream_fd,                    \
 	.max_payload = stream_max_payload,  \
 	.close = stream_close,              \

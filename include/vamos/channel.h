@@ -75,7 +75,9 @@ struct vamos_chan_stats {
 	uint64_t batches_sent;      /**< flushes that carried records */
 	uint64_t notifications_sent;     /**< doorbells/eventfd writes, or
 					      stream writes, to the peer */
-	uint64_t notifications_received; /**< wakeups taken in wait() */
+	uint64_t notifications_received; /**< notifications taken: every
+					      doorbell an eventfd counted, or
+					      wakeups of a stream's wait() */
 	uint64_t sleeps;            /**< times wait() went to sleep */
 };
 
@@ -91,6 +93,8 @@ struct vamos_chan_ops {
 	int (*poll)(struct vamos_chan *ch, struct vamos_record *out, unsigned max);
 	void (*release)(struct vamos_chan *ch);
 	int (*wait)(struct vamos_chan *ch, int timeout_ms);
+	int (*prepare_sleep)(struct vamos_chan *ch);
+	void (*awake)(struct vamos_chan *ch);
 	int (*fd)(const struct vamos_chan *ch);
 	uint32_t (*max_payload)(const struct vamos_chan *ch);
 	void (*close)(struct vamos_chan *ch);
@@ -192,6 +196,26 @@ static inline void vamos_chan_release(struct vamos_chan *ch)
 static inline int vamos_chan_wait(struct vamos_chan *ch, int timeout_ms)
 {
 	return ch->ops->wait(ch, timeout_ms);
+}
+
+/**
+ * For loops that sleep on many channels at once (poll/epoll on each
+ * vamos_chan_fd()): announce that this side is about to sleep, then look
+ * once more. Returns 1 if nothing is there (sleep: the peer will notify),
+ * 0 if records arrived meanwhile (don't sleep; the announcement is
+ * withdrawn), or the channel's failure. After sleeping, call
+ * vamos_chan_awake(). Channels in VAMOS_NOTIFY_POLL mode return 1 without
+ * announcing anything: sleep briefly and look again.
+ */
+static inline int vamos_chan_prepare_sleep(struct vamos_chan *ch)
+{
+	return ch->ops->prepare_sleep(ch);
+}
+
+/** Withdraw a sleep announcement (after waking, or on not sleeping). */
+static inline void vamos_chan_awake(struct vamos_chan *ch)
+{
+	ch->ops->awake(ch);
 }
 
 /**

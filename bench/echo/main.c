@@ -1,0 +1,318 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * bench-echo: requests/s and round-trip percentiles of the echo service by
+ * channels (client threads, each with its own session) and batch size.
+ *
+ *   bench-echo --vamosd PATH [--csv] [--seconds S]
+ *
+ * Starts vamosd itself (in a temporary directory) and compares:
+ *   ivshmem_local  libvamos-client as a local peer of vamosd's ivshmem server
+ *   vsock_framing  libvamos-client over vamosd's stream socket (the vsock
+ *                  framing, on AF_UNIX: this machine has no vsock loopback)
+ *   unix_socket    the same echo over a bare AF_UNIX socketpair, no libvamos
+ * doorbells_per_req counts what wakes the other side, both ways: doorbells
+ * rung by the client and notifications sent by vamosd (ivshmem), or write
+ * calls (streams, socketpair).
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <vamos/client.h>
+
+#include "echo.h"
+#include "unix_echo.h"
+
+#define PAYLOAD 64u
+
+static pthread_mutex_t sample_lock = PTHREAD_MUTEX_INITIALIZER;
+
+void echo_add_samples(struct echo_result *r, const int64_t *s, unsigned n)
+{
+	pthread_mutex_lock(&sample_lock);
+	for (unsigned i = 0; i < n && r->nsamples < ECHO_MAX_SAMPLES; i++)
+		r->samples[r->nsamples++] = s[i];
+	pthread_mutex_unlock(&sample_lock);
+}
+
+static char dir[64], vm_sock[128], stream_sock[128], control[128];
+static pid_t vamosd_pid;
+
+static char *ask(const char *cmd)
+{
+	struct sockaddr_un a = { .sun_family = AF_UNIX };
+	memcpy(a.sun_path, control, strlen(control) + 1);
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof a) < 0) {
+		if (fd >= 0)
+			close(fd);
+		return NULL;
+	}
+	char line[64];
+	snprintf(line, sizeof line, "%s\n", cmd);
+	static char buf[1 << 16];
+	size_t len = 0;
+	ssize_t n;
+	if (write(fd, line, strlen(line)) > 0)
+		while (len < sizeof buf - 1 && (n = read(fd, buf + len, sizeof buf - 1 - len)) > 0)
+			len += (size_t)n;
+	close(fd);
+	buf[len] = 0;
+	return len ? buf : NULL;
+}
+
+/* vamosd's notifications to clients so far, for @row ("bench"/"streams"). */
+static uint64_t vamosd_notifications(const char *row)
+{
+	char *text = ask("stats");
+	for (char *line = text; line && *line;) {
+		char *next = strchr(line, '\n');
+		if (next)
+			*next++ = 0;
+		char name[32], chan[16];
+		unsigned long long v[5];
+		if (sscanf(line, "%31s %15s %llu %llu %llu %llu", name, chan, &v[0], &v[1], &v[2],
+			   &v[3]) == 6 && !strcmp(name, row) && !strcmp(chan, "all"))
+			return v[3]; /* the interrupts column */
+		line = next;
+	}
+	return 0;
+}
+
+static int start_vamosd(const char *bin)
+{
+	snprintf(dir, sizeof dir, "/tmp/vamos-bench-echo-XXXXXX");
+	if (!mkdtemp(dir))
+		return -errno;
+	snprintf(vm_sock, sizeof vm_sock, "%s/vm.sock", dir);
+	snprintf(stream_sock, sizeof stream_sock, "%s/stream.sock", dir);
+	snprintf(control, sizeof control, "%s/control.sock", dir);
+	char vm[200], data[100];
+	snprintf(vm, sizeof vm, "bench=%s,channels=4,vectors=4,ring_bytes=256K", vm_sock);
+	snprintf(data, sizeof data, "%s/data", dir);
+	vamosd_pid = fork();
+	if (vamosd_pid == 0) {
+		execl(bin, bin, "--vm", vm, "--unix-socket", stream_sock, "--control", control,
+		      "--data-dir", data, "--log-level", "warn", (char *)NULL);
+		_exit(127);
+	}
+	for (int i = 0; i < 500; i++) {
+		if (ask("ping"))
+			return 0;
+		usleep(10000);
+	}
+	return -ETIMEDOUT;
+}
+
+static void stop_vamosd(void)
+{
+	if (vamosd_pid > 0) {
+		kill(vamosd_pid, SIGTERM);
+		waitpid(vamosd_pid, NULL, 0);
+	}
+	char path[160];
+	snprintf(path, sizeof path, "%s/data/bench", dir);
+	rmdir(path);
+	snprintf(path, sizeof path, "%s/data", dir);
+	rmdir(path);
+	rmdir(dir);
+}
+
+struct worker {
+	struct vamos_client *client;
+	unsigned batch;
+	double seconds;
+	struct echo_result *out;
+	uint64_t requests, doorbells;
+	int err;
+};
+
+static void *worker(void *arg)
+{
+	struct worker *w = arg;
+	struct vamos_session *s = vamos_session_get(w->client);
+	int64_t *t_sent = calloc(w->batch, sizeof *t_sent);
+	int64_t *lat = calloc(w->batch, sizeof *lat);
+	uint64_t *ids = calloc(w->batch, sizeof *ids);
+	struct vamos_completion *done = calloc(w->batch, sizeof *done);
+	unsigned char payload[PAYLOAD] = { 0 };
+	int64_t end = echo_now_ns() + (int64_t)(w->seconds * 1e9);
+	if (!s || !t_sent || !lat || !ids || !done) {
+		w->err = -ENOMEM;
+		goto out;
+	}
+	struct vamos_chan_stats before = vamos_session_stats(s);
+	while (echo_now_ns() < end) {
+		for (unsigned i = 0; i < w->batch; i++) {
+			t_sent[i] = echo_now_ns();
+			int rc = vamos_session_submit(s, VAMOS_SERVICE_ECHO, 0, payload, PAYLOAD,
+						      &ids[i]);
+			if (rc) {
+				w->err = rc;
+				goto out;
+			}
+		}
+		if ((w->err = vamos_session_flush(s)))
+			goto out;
+		unsigned got = 0;
+		while (got < w->batch) {
+			int n = vamos_session_complete(s, done, w->batch, 10000);
+			if (n <= 0) {
+				w->err = n ? n : -EIO;
+				goto out;
+			}
+			int64_t t = echo_now_ns();
+			for (int k = 0; k < n; k++) {
+				/* ids are consecutive within a batch */
+				uint64_t i = done[k].id - ids[0];
+				lat[got + (unsigned)k] = t - t_sent[i < w->batch ? i : 0];
+				if (done[k].status)
+					w->err = done[k].status;
+			}
+			got += (unsigned)n;
+		}
+		echo_add_samples(w->out, lat, w->batch);
+		w->requests += w->batch;
+	}
+	w->doorbells = vamos_session_stats(s).notifications_sent - before.notifications_sent;
+out:
+	free(t_sent);
+	free(lat);
+	free(ids);
+	free(done);
+	return NULL;
+}
+
+static int run_client(enum vamos_transport_kind kind, unsigned channels, unsigned batch,
+		      double seconds, struct echo_result *out)
+{
+	struct vamos_client_params p = {
+		.transport = kind,
+		.local_socket = vm_sock,
+		.local_vectors = 4,
+		.unix_path = stream_sock,
+		.channels = channels,
+	};
+	struct vamos_client *c = NULL;
+	const char *why = NULL;
+	int rc = -EAGAIN;
+	/* The previous row's peer may still be leaving: vamosd serves one peer
+	 * per VM. */
+	for (int i = 0; i < 100 && rc; i++) {
+		rc = vamos_client_connect(&p, &c, &why);
+		if (rc)
+			usleep(20000);
+	}
+	if (rc) {
+		fprintf(stderr, "bench-echo: connect: %s\n", why ? why : strerror(-rc));
+		return rc;
+	}
+	const char *row = kind == VAMOS_TRANSPORT_LOCAL ? "bench" : "streams";
+	uint64_t host_before = vamosd_notifications(row);
+	struct worker w[4];
+	pthread_t t[4];
+	int64_t t0 = echo_now_ns();
+	for (unsigned i = 0; i < channels; i++) {
+		w[i] = (struct worker){ .client = c, .batch = batch, .seconds = seconds, .out = out };
+		pthread_create(&t[i], NULL, worker, &w[i]);
+	}
+	for (unsigned i = 0; i < channels; i++) {
+		pthread_join(t[i], NULL);
+		out->requests += w[i].requests;
+		out->notifications += w[i].doorbells;
+		if (w[i].err && !rc)
+			rc = w[i].err;
+	}
+	out->seconds = (double)(echo_now_ns() - t0) / 1e9;
+	vamos_client_close(c);
+	out->notifications += vamosd_notifications(row) - host_before;
+	return rc;
+}
+
+static int cmp(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+	return (x > y) - (x < y);
+}
+
+static void print(int csv, const char *path, unsigned ch, unsigned batch, struct echo_result *r)
+{
+	qsort(r->samples, r->nsamples, sizeof *r->samples, cmp);
+	double p50 = r->nsamples ? (double)r->samples[r->nsamples / 2] / 1e3 : 0;
+	double p99 = r->nsamples ? (double)r->samples[r->nsamples * 99 / 100] / 1e3 : 0;
+	double rps = (double)r->requests / r->seconds;
+	double dpr = r->requests ? (double)r->notifications / (double)r->requests : 0;
+	if (csv)
+		printf("%s,%u,%u,%.0f,%.2f,%.2f,%.6g\n", path, ch, batch, rps, p50, p99, dpr);
+	else
+		printf("%-14s %8u %6u %14.0f %11.2f %11.2f %16.6f\n", path, ch, batch, rps, p50,
+		       p99, dpr);
+	fflush(stdout);
+}
+
+int main(int argc, char **argv)
+{
+	const char *bin = NULL;
+	int csv = 0;
+	double seconds = 1.0;
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--csv"))
+			csv = 1;
+		else if (!strcmp(argv[i], "--seconds") && i + 1 < argc)
+			seconds = atof(argv[++i]);
+		else if (!strcmp(argv[i], "--vamosd") && i + 1 < argc)
+			bin = argv[++i];
+		else {
+			fprintf(stderr, "usage: bench-echo --vamosd PATH [--csv] [--seconds S]\n");
+			return 2;
+		}
+	}
+	if (!bin) {
+		fprintf(stderr, "bench-echo: --vamosd PATH is required\n");
+		return 2;
+	}
+	unsetenv("VAMOS_TRANSPORT"); /* the rows pick their transports */
+	if (start_vamosd(bin)) {
+		fprintf(stderr, "bench-echo: vamosd did not start\n");
+		stop_vamosd();
+		return 1;
+	}
+	if (csv)
+		printf("path,channels,batch,reqs_per_sec,rtt_p50_us,rtt_p99_us,doorbells_per_req\n");
+	else
+		printf("%-14s %8s %6s %14s %11s %11s %16s\n", "path", "channels", "batch", "reqs/s",
+		       "rtt p50 us", "rtt p99 us", "doorbells/req");
+	static const char *paths[] = { "ivshmem_local", "vsock_framing", "unix_socket" };
+	static const unsigned chans[] = { 1, 2, 4 }, batches[] = { 1, 8, 64 };
+	struct echo_result r = { 0 };
+	r.samples = malloc(ECHO_MAX_SAMPLES * sizeof *r.samples);
+	int rc = r.samples ? 0 : -ENOMEM;
+	for (unsigned p = 0; p < 3 && !rc; p++)
+		for (unsigned c = 0; c < 3 && !rc; c++)
+			for (unsigned b = 0; b < 3 && !rc; b++) {
+				int64_t *keep = r.samples;
+				memset(&r, 0, sizeof r);
+				r.samples = keep;
+				if (p == 2)
+					rc = unix_echo_run(chans[c], batches[b], PAYLOAD, seconds, &r);
+				else
+					rc = run_client(p == 0 ? VAMOS_TRANSPORT_LOCAL : VAMOS_TRANSPORT_UNIX,
+							chans[c], batches[b], seconds, &r);
+				if (rc)
+					fprintf(stderr, "bench-echo: %s %u/%u failed: %s\n", paths[p],
+						chans[c], batches[b], strerror(-rc));
+				else
+					print(csv, paths[p], chans[c], batches[b], &r);
+			}
+	free(r.samples);
+	stop_vamosd();
+	return rc ? 1 : 0;
+}

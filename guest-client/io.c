@@ -1,0 +1,450 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The data path of a session: submit, flush, taking replies off the
+ * channel (each checked before use, then routed to the thread that sent
+ * the request), complete, and the death of a session.
+ */
+#define _GNU_SOURCE
+#include <endian.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <sched.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "internal.h"
+
+/* Token of no thread: session_die routes every last reply to a list. */
+#define NOBODY 0xffffu
+
+void session_set_error(struct vamos_session *s, const char *fmt, ...)
+{
+	char buf[sizeof s->error];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof buf, fmt, ap);
+	va_end(ap);
+	memcpy(s->error, buf, sizeof buf);
+	s->failed = true;
+}
+
+void session_user_reset(struct vamos_session *s, uint16_t token)
+{
+	if (token < s->user_cap)
+		stash_release_list(&s->stash, &s->users[token].handed);
+}
+
+void session_deliver(struct vamos_session *s, uint16_t owner, int32_t e)
+{
+	if (owner >= s->user_cap) {
+		stash_release(&s->stash, e);
+		s->dropped++;
+		return;
+	}
+	struct session_user *u = &s->users[owner];
+	if (u->calling && u->call_id == s->stash.e[e].id && u->call_entry == STASH_NONE)
+		u->call_entry = e;
+	else
+		stash_push(&s->stash, &u->ready, e);
+}
+
+/* Keep a completion for @owner, with a copy of @len bytes at @data. */
+static void keep(struct vamos_session *s, uint16_t owner, uint64_t id, int status,
+		 int death, const void *data, uint32_t len)
+{
+	int32_t e = stash_alloc(&s->stash, len);
+	if (e < 0) {
+		/* No memory for the bytes: the completion still goes out,
+		 * with -ENOMEM and no data, rather than never. */
+		e = stash_alloc(&s->stash, 0);
+		if (e < 0) {
+			s->dropped++;
+			return;
+		}
+		status = -ENOMEM;
+		len = 0;
+	}
+	struct stash_entry *en = &s->stash.e[e];
+	en->id = id;
+	en->status = status;
+	en->death = death;
+	en->len = len;
+	if (len)
+		memcpy(en->buf, data, len);
+	session_deliver(s, owner, e);
+}
+
+/*
+ * Check one record and route it. Returns 1 if it went to @t, 0 if
+ * elsewhere (another thread, a list, or dropped), -EPROTO with @why.
+ */
+static int route(struct vamos_session *s, struct pump_target *t,
+		 const struct vamos_record *rec, const char **why)
+{
+	static __thread char msg[96];
+	struct vamos_reply_header h;
+
+	/* Once a session is open the host sends replies and nothing else. */
+	if (rec->type != VAMOS_MSG_REPLY) {
+		snprintf(msg, sizeof msg, "record of type 0x%x where a REPLY belongs", rec->type);
+		*why = msg;
+		return -EPROTO;
+	}
+	/* The whole header is there before we read it. */
+	if (rec->len < sizeof h) {
+		snprintf(msg, sizeof msg, "REPLY of %u bytes, shorter than its header", rec->len);
+		*why = msg;
+		return -EPROTO;
+	}
+	/* One copy of the header, checked on the copy: the host cannot change
+	 * a field after we checked it. */
+	memcpy(&h, rec->data, sizeof h);
+	/* Reserved is zero in protocol version 1: anything else is a host we
+	 * do not understand. */
+	if (h.reserved) {
+		*why = "REPLY with nonzero reserved bits";
+		return -EPROTO;
+	}
+	int32_t status = (int32_t)le32toh((uint32_t)h.status);
+	/* A status is 0 or a negative errno: a positive one would read as a
+	 * count to the caller. */
+	if (status > 0) {
+		snprintf(msg, sizeof msg, "REPLY with positive status %" PRId32, status);
+		*why = msg;
+		return -EPROTO;
+	}
+	uint64_t id = le64toh(h.id);
+	uint16_t owner;
+	/* Only ids in flight here: a timed-out call's reply, or a repeated
+	 * one, is dropped and counted. */
+	if (!inflight_take(&s->inflight, id, &owner)) {
+		s->dropped++;
+		return 0;
+	}
+	const unsigned char *data = (const unsigned char *)rec->data + sizeof h;
+	uint32_t len = rec->len - (uint32_t)sizeof h;
+
+	if (owner == t->token && t->calling && id == t->call_id) {
+		/* Bytes beyond the caller's room are dropped (-EMSGSIZE). */
+		if (len && len <= t->reply_cap)
+			memcpy(t->reply, data, len);
+		t->got = true;
+		t->got_status = status;
+		t->got_len = len;
+		return 1;
+	}
+	if (owner == t->token && t->out && t->n < t->max) {
+		struct session_user *u = &s->users[owner];
+		if (t->arena_used + len <= u->arena_cap) {
+			unsigned char *p = u->arena + t->arena_used;
+			if (len)
+				memcpy(p, data, len);
+			t->arena_used += (len + 7u) & ~(size_t)7u;
+			t->out[t->n++] = (struct vamos_completion){
+				.id = id, .status = status, .data = len ? p : NULL, .len = len,
+			};
+			u->pending--;
+			return 1;
+		}
+	}
+	keep(s, owner, id, status, 0, data, len);
+	return 0;
+}
+
+/* Make @t's arena hold @need more bytes before anything in it is handed
+ * out in this call (growing moves it). */
+static void arena_reserve(struct vamos_session *s, struct pump_target *t, size_t need)
+{
+	struct session_user *u = &s->users[t->token];
+	if (t->n || t->arena_used + need <= u->arena_cap)
+		return;
+	size_t cap = u->arena_cap ? u->arena_cap : 4096;
+	while (cap < t->arena_used + need)
+		cap *= 2;
+	unsigned char *a = realloc(u->arena, cap);
+	if (a) {
+		u->arena = a;
+		u->arena_cap = cap;
+	}
+	/* On failure the replies wait in the thread's list instead. */
+}
+
+unsigned session_pump(struct vamos_session *s, struct pump_target *t)
+{
+	struct vamos_record recs[64];
+	unsigned want = 64, mine = 0;
+
+	t->polled = 0;
+	if (!s->ch)
+		return 0;
+	if (t->out && t->max - t->n < want)
+		want = t->max - t->n ? t->max - t->n : 1;
+	int n = vamos_chan_poll(s->ch, recs, want);
+	if (n < 0) {
+		session_die(s, n == -EPROTO ? n : -ECONNRESET, vamos_chan_error(s->ch));
+		return 0;
+	}
+	t->polled = (unsigned)n;
+	if (t->out && t->token < s->user_cap && n) {
+		size_t need = 0;
+		for (int i = 0; i < n; i++)
+			need += ((size_t)recs[i].len + 7u) & ~(size_t)7u;
+		arena_reserve(s, t, need);
+	}
+	for (int i = 0; i < n; i++) {
+		const char *why;
+		int rc = route(s, t, &recs[i], &why);
+		if (rc < 0) {
+			char copy[128];
+			snprintf(copy, sizeof copy, "%s", why);
+			vamos_chan_release(s->ch);
+			session_die(s, -EPROTO, copy);
+			return mine;
+		}
+		mine += (unsigned)rc;
+	}
+	vamos_chan_release(s->ch);
+	return mine;
+}
+
+struct death {
+	struct vamos_session *s;
+	int err;
+};
+
+static void fail_one(void *arg, uint64_t id, uint16_t owner)
+{
+	struct death *d = arg;
+	keep(d->s, owner, id, -ECONNRESET, d->err, NULL, 0);
+}
+
+void session_die(struct vamos_session *s, int err, const char *why)
+{
+	char reason[160];
+	if (!s->ch)
+		return;
+	snprintf(reason, sizeof reason, "%s", why ? why : "the channel failed");
+	if (err == -ECONNRESET && !s->dying) {
+		/* Replies the host sent before it went are good: route them
+		 * first (a failure on the way ends the session in there). */
+		struct pump_target nobody = { .token = NOBODY };
+		s->dying = true;
+		do
+			session_pump(s, &nobody);
+		while (s->ch && nobody.polled);
+		s->dying = false;
+		if (!s->ch)
+			return;
+	}
+	session_close_channel(s);
+	s->queued = 0;
+	if (s->be) {
+		if (err == -ECONNRESET)
+			atomic_store_explicit(&s->be->dead, true, memory_order_release);
+		backend_put(s->be);
+		s->be = NULL;
+	}
+	struct death d = { s, err };
+	inflight_drain(&s->inflight, fail_one, &d);
+	session_set_error(s, "%s: %s", err == -EPROTO ? "channel broken" : "connection lost",
+			  reason);
+}
+
+/* Let the session's other threads have the lock for a moment. */
+static void take_turns(struct vamos_session *s)
+{
+	pthread_mutex_unlock(&s->lock);
+	sched_yield();
+	pthread_mutex_lock(&s->lock);
+}
+
+int session_step(struct vamos_session *s, bool *locked, int64_t deadline,
+		 struct pump_target *t)
+{
+	unsigned got = session_pump(s, t);
+	if (got || !s->ch)
+		return (int)got;
+	int left = client_left_ms(deadline);
+	if (left == 0)
+		return -ETIMEDOUT;
+	*locked = session_upgrade(s, *locked);
+	int slice = *locked ? CLIENT_SHARED_SLICE_MS : CLIENT_SLICE_MS;
+	int rc = vamos_chan_wait(s->ch, slice < left ? slice : left);
+	if (rc == -ETIMEDOUT) {
+		/* Nothing came: a local host may have died without a word. */
+		backend_check(s->be);
+	} else if (rc == -EIO || rc == -ENOMEM) {
+		/* Not sticky, and nothing to read: do not spin on it. */
+		struct timespec ts = { 0, 1000000 };
+		nanosleep(&ts, NULL);
+	} else {
+		/* Records, or a failure that poll reports after them. */
+		got = session_pump(s, t);
+	}
+	if (!got && *locked)
+		take_turns(s);
+	return (int)got;
+}
+
+int session_submit_locked(struct vamos_session *s, uint16_t token, uint16_t service,
+			  uint16_t op, const void *data, uint32_t len, uint64_t *id)
+{
+	const uint32_t hdr_len = sizeof(struct vamos_request_header);
+	int rc = -ECONNRESET;
+
+	/* A session that dies under the reservation is reopened once: this
+	 * request was not sent, so sending it on the new one is no resend. */
+	for (int attempt = 0; attempt < 2 && (rc == -ECONNRESET || rc == -EPROTO); attempt++) {
+		if ((rc = session_ensure_open(s)))
+			return rc;
+		if (len > s->max_request)
+			return -EMSGSIZE;
+		uint64_t rid = s->next_id;
+		if ((rc = inflight_add(&s->inflight, rid, token)))
+			return rc;
+		void *p;
+		rc = vamos_chan_reserve(s->ch, hdr_len + len, &p);
+		if (rc == -EAGAIN && vamos_chan_mode(s->ch) == VAMOS_NOTIFY_STREAM) {
+			/* The stream's frame is full: send it, start the next. */
+			rc = vamos_chan_flush(s->ch);
+			if (rc == 0)
+				rc = vamos_chan_reserve(s->ch, hdr_len + len, &p);
+		}
+		if (rc) {
+			inflight_take(&s->inflight, rid, NULL);
+			if (rc != -ECONNRESET && rc != -EPROTO)
+				return rc; /* -EAGAIN: full; -EMSGSIZE */
+			session_die(s, rc, vamos_chan_error(s->ch));
+			continue;
+		}
+		struct vamos_request_header h = {
+			.id = htole64(rid),
+			.service = htole16(service),
+			.op = htole16(op),
+			.reserved = 0,
+		};
+		memcpy(p, &h, sizeof h);
+		if (len)
+			memcpy((unsigned char *)p + hdr_len, data, len);
+		rc = vamos_chan_commit(s->ch, VAMOS_MSG_REQUEST, hdr_len + len);
+		if (rc) {
+			vamos_chan_abort(s->ch);
+			inflight_take(&s->inflight, rid, NULL);
+			return rc;
+		}
+		s->next_id++;
+		s->queued++;
+		if (token < s->user_cap)
+			s->users[token].pending++;
+		*id = rid;
+		return 0;
+	}
+	return rc;
+}
+
+int session_flush_locked(struct vamos_session *s)
+{
+	if (!s->ch)
+		return 0;
+	int rc = vamos_chan_flush(s->ch);
+	if (rc == 0)
+		s->queued = 0;
+	else if (rc == -ECONNRESET || rc == -EPROTO)
+		session_die(s, rc, vamos_chan_error(s->ch));
+	return rc;
+}
+
+int vamos_session_submit(struct vamos_session *s, uint16_t service, uint16_t op,
+			 const void *data, uint32_t len, uint64_t *id)
+{
+	uint64_t dummy;
+	if (!s || (len && !data))
+		return -EINVAL;
+	bool locked = session_enter(s);
+	int rc = session_submit_locked(s, session_token(s), service, op, data, len,
+				       id ? id : &dummy);
+	session_leave(s, locked);
+	return rc;
+}
+
+int vamos_session_flush(struct vamos_session *s)
+{
+	if (!s)
+		return -EINVAL;
+	bool locked = session_enter(s);
+	int rc = session_flush_locked(s);
+	session_leave(s, locked);
+	return rc;
+}
+
+/* Hand @t's thread what waits in its list, up to @t->max. */
+static void hand_out_ready(struct vamos_session *s, struct pump_target *t)
+{
+	struct session_user *u = &s->users[t->token];
+	while (t->n < t->max) {
+		int32_t i = stash_pop(&s->stash, &u->ready);
+		if (i == STASH_NONE)
+			break;
+		struct stash_entry *e = &s->stash.e[i];
+		t->out[t->n++] = (struct vamos_completion){
+			.id = e->id, .status = e->status,
+			.data = e->len ? e->buf : NULL, .len = e->len,
+		};
+		if (u->pending)
+			u->pending--;
+		/* Its bytes stay valid until the thread's next complete/call. */
+		stash_push(&s->stash, &u->handed, i);
+	}
+}
+
+int vamos_session_complete(struct vamos_session *s, struct vamos_completion *out,
+			   unsigned max, int timeout_ms)
+{
+	if (!s || !out || !max)
+		return -EINVAL;
+	bool locked = session_enter(s);
+	uint16_t me = session_token(s);
+	int64_t deadline = client_deadline(timeout_ms);
+	struct pump_target t = { .token = me, .out = out, .max = max };
+	int rc;
+
+	if (me >= s->user_cap) {
+		session_leave(s, locked);
+		return 0;
+	}
+	session_user_reset(s, me);
+	for (;;) {
+		hand_out_ready(s, &t);
+		if (t.n) {
+			rc = (int)t.n;
+			break;
+		}
+		struct session_user *u = &s->users[me];
+		if (!u->pending) {
+			rc = 0;
+			break;
+		}
+		if (!s->ch) {
+			/* Dead and nothing in the list: what was pending was lost
+			 * for want of memory. Nothing left to wait for. */
+			u->pending = 0;
+			rc = 0;
+			break;
+		}
+		rc = session_step(s, &locked, deadline, &t);
+		if (rc > 0) {
+			rc = (int)t.n;
+			break;
+		}
+		if (rc == -ETIMEDOUT) {
+			hand_out_ready(s, &t);
+			rc = t.n ? (int)t.n : -ETIMEDOUT;
+			break;
+		}
+	}
+	session_leave(s, locked);
+	return rc;
+}

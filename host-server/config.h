@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: MIT */
+/* vamosd's configuration: a small file of `key = value` lines with one
+ * `[vm NAME]` section per VM, and flags that override or add to it. */
+#ifndef VAMOSD_CONFIG_H
+#define VAMOSD_CONFIG_H
+
+#include <stdint.h>
+
+#define CONFIG_MAX_VMS 64
+#define CONFIG_PATH_MAX 256
+
+struct vm_config {
+	char name[64];
+	char socket[CONFIG_PATH_MAX];   /* ivshmem server socket (required) */
+	char shm_path[CONFIG_PATH_MAX]; /* "" = memfd */
+	uint32_t channels;              /* ring pairs in the region */
+	uint32_t ring_bytes;            /* per ring, power of two */
+	uint32_t vectors;               /* eventfds per peer = QEMU's vectors= */
+	uint64_t shm_size;              /* 0 = smallest power of two that fits */
+};
+
+struct config {
+	char data_dir[CONFIG_PATH_MAX];
+	char control_socket[CONFIG_PATH_MAX];
+	char unix_socket[CONFIG_PATH_MAX]; /* "" = none */
+	uint32_t vsock_port;               /* 0 = no vsock listener */
+	int log_level;
+	uint32_t pollers_per_vm;           /* poller threads per VM */
+	uint32_t blocking_threads;         /* pool for services that block */
+	int64_t spin_ns;                   /* pollers spin this long before sleeping */
+	struct vm_config vms[CONFIG_MAX_VMS];
+	unsigned vm_count;
+};
+
+/* Defaults, before the file and the flags. */
+void config_defaults(struct config *c);
+
+/* Apply the file at @path. Returns 0, or -1 with @err (line and reason). */
+int config_load_file(struct config *c, const char *path, char *err, size_t errlen);
+
+/* Apply one `key = value` in section @vm (NULL: global). 0 or -1 + @err. */
+int config_set(struct config *c, struct vm_config *vm, const char *key,
+	       const char *value, char *err, size_t errlen);
+
+/* A new VM section with defaults, or NULL (too many / duplicate name). */
+struct vm_config *config_add_vm(struct config *c, const char *name, char *err,
+				size_t errlen);
+
+/* Check the whole thing (sockets given, sizes powers of two). */
+int config_check(const struct config *c, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,249 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * vamosd: the host daemon. Serves each configured VM through its own
+ * ivshmem server (QEMU attaches with -device ivshmem-doorbell), plus
+ * stream clients on vsock and/or a UNIX socket, dispatching requests to
+ * services by id. Runs in the foreground (systemd: Type=simple).
+ *
+ *   vamosd [--config FILE] [--vm NAME=SOCKET[,key=value...]]
+ *          [--data-dir DIR] [--control PATH] [--unix-socket PATH]
+ *          [--vsock-port N] [--log-level error|warn|info|debug]
+ *          [--pollers N] [--blocking-threads N] [--spin-us N]
+ *
+ * SIGTERM or SIGINT: stop taking requests, finish those taken (replies
+ * included), then mark every region CLOSED and exit 0.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/random.h>
+#include <sys/signalfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "blocking.h"
+#include "config.h"
+#include "control.h"
+#include "log.h"
+#include "service.h"
+#include "stats.h"
+#include "streams.h"
+#include "vm.h"
+
+#define SWEEP_MS 200
+
+enum { TAG_SIGNAL = 1, TAG_CONTROL, TAG_UNIX, TAG_VSOCK, TAG_VM_BASE = 16 };
+
+static void usage(void)
+{
+	fprintf(stderr,
+		"usage: vamosd [--config FILE] [--vm NAME=SOCKET[,channels=N,vectors=K,"
+		"ring_bytes=B,shm_path=P,shm_size=S]]...\n"
+		"              [--data-dir DIR] [--control PATH] [--unix-socket PATH]\n"
+		"              [--vsock-port N] [--log-level error|warn|info|debug]\n"
+		"              [--pollers N] [--blocking-threads N] [--spin-us N]\n");
+}
+
+/* --vm NAME=SOCKET[,key=value...] */
+static int parse_vm(struct config *c, char *arg, char *err, size_t errlen)
+{
+	char *eq = strchr(arg, '=');
+	if (!eq) {
+		snprintf(err, errlen, "--vm wants NAME=SOCKET[,key=value...]");
+		return -1;
+	}
+	*eq = 0;
+	struct vm_config *vm = config_add_vm(c, arg, err, errlen);
+	if (!vm)
+		return -1;
+	char *save = NULL;
+	char *tok = strtok_r(eq + 1, ",", &save);
+	if (!tok || config_set(c, vm, "socket", tok, err, errlen))
+		return -1;
+	while ((tok = strtok_r(NULL, ",", &save))) {
+		char *kv = strchr(tok, '=');
+		if (!kv) {
+			snprintf(err, errlen, "--vm option '%s' is not key=value", tok);
+			return -1;
+		}
+		*kv = 0;
+		if (config_set(c, vm, tok, kv + 1, err, errlen))
+			return -1;
+	}
+	return 0;
+}
+
+static int parse_args(struct config *c, int argc, char **argv, char *err, size_t errlen)
+{
+	static const struct { const char *flag, *key; } simple[] = {
+		{ "--data-dir", "data_dir" },         { "--control", "control_socket" },
+		{ "--unix-socket", "unix_socket" },   { "--vsock-port", "vsock_port" },
+		{ "--log-level", "log_level" },       { "--pollers", "pollers_per_vm" },
+		{ "--blocking-threads", "blocking_threads" }, { "--spin-us", "spin_us" },
+	};
+	/* The file first, wherever --config stands, so flags override it. */
+	for (int i = 1; i + 1 < argc; i++)
+		if (!strcmp(argv[i], "--config") && config_load_file(c, argv[i + 1], err, errlen))
+			return -1;
+	for (int i = 1; i < argc; i += 2) {
+		if (i + 1 >= argc) {
+			snprintf(err, errlen, "%s needs a value (or is unknown)", argv[i]);
+			return -1;
+		}
+		const char *v = argv[i + 1];
+		int done = 0;
+		if (!strcmp(argv[i], "--config"))
+			done = 1;
+		else if (!strcmp(argv[i], "--vm")) {
+			if (parse_vm(c, argv[i + 1], err, errlen))
+				return -1;
+			done = 1;
+		}
+		for (size_t k = 0; !done && k < sizeof simple / sizeof simple[0]; k++)
+			if (!strcmp(argv[i], simple[k].flag)) {
+				if (config_set(c, NULL, simple[k].key, v, err, errlen))
+					return -1;
+				done = 1;
+			}
+		if (!done) {
+			snprintf(err, errlen, "unknown option %s", argv[i]);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void watch(int ep, int fd, uint64_t tag)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = tag };
+	if (fd >= 0 && epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev) < 0)
+		log_error("epoll_ctl: %s", strerror(errno));
+}
+
+int main(int argc, char **argv)
+{
+	static struct config cfg;
+	char err[512];
+	const char *why = NULL;
+
+	config_defaults(&cfg);
+	if (argc > 1 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
+		usage();
+		return 0;
+	}
+	if (parse_args(&cfg, argc, argv, err, sizeof err) || config_check(&cfg, err, sizeof err)) {
+		fprintf(stderr, "vamosd: %s\n", err);
+		usage();
+		return 2;
+	}
+	log_set_level(cfg.log_level);
+
+	uint64_t boot_id;
+	if (getrandom(&boot_id, sizeof boot_id, 0) != (ssize_t)sizeof boot_id)
+		boot_id = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32);
+
+	/* Signals arrive through a signalfd, in the main loop. */
+	sigset_t sigs;
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	int sfd = signalfd(-1, &sigs, SFD_CLOEXEC);
+
+	int rc = services_register_builtin();
+	if (rc == 0)
+		rc = blocking_start(cfg.blocking_threads);
+	if (rc) {
+		log_error("cannot start: %s", strerror(-rc));
+		return 1;
+	}
+	static struct vm vms[CONFIG_MAX_VMS];
+	static struct streams streams;
+	unsigned started = 0;
+	int control_fd = -1, exit_code = 0;
+	for (; started < cfg.vm_count; started++) {
+		rc = vm_start(&vms[started], &cfg.vms[started], &cfg, boot_id, &why);
+		if (rc) {
+			log_error("vm %s: %s (%s)", cfg.vms[started].name, why ? why : "failed",
+				  strerror(-rc));
+			exit_code = 1;
+			goto stop;
+		}
+	}
+	rc = streams_start(&streams, &cfg, boot_id, &why);
+	if (rc) {
+		log_error("%s (%s)", why, strerror(-rc));
+		exit_code = 1;
+		goto stop;
+	}
+	control_fd = control_listen(cfg.control_socket, &why);
+	if (control_fd < 0) {
+		log_error("%s: %s (%s)", cfg.control_socket, why, strerror(-control_fd));
+		exit_code = 1;
+		goto stop;
+	}
+
+	int ep = epoll_create1(EPOLL_CLOEXEC);
+	watch(ep, sfd, TAG_SIGNAL);
+	watch(ep, control_fd, TAG_CONTROL);
+	watch(ep, streams.unix_fd, TAG_UNIX);
+	watch(ep, streams.vsock_fd, TAG_VSOCK);
+	for (unsigned i = 0; i < started; i++)
+		watch(ep, vm_fd(&vms[i]), TAG_VM_BASE + i);
+	double t0 = now_s();
+	log_info("ready: boot %016llx, %u VMs, control %s", (unsigned long long)boot_id,
+		 started, cfg.control_socket);
+
+	for (int running = 1; running;) {
+		struct epoll_event evs[16];
+		int n = epoll_wait(ep, evs, 16, SWEEP_MS);
+		for (int i = 0; i < n; i++) {
+			uint64_t tag = evs[i].data.u64;
+			if (tag == TAG_SIGNAL) {
+				struct signalfd_siginfo si;
+				if (read(sfd, &si, sizeof si) == (ssize_t)sizeof si &&
+				    si.ssi_signo != SIGHUP) {
+					log_info("signal %u: draining and stopping", si.ssi_signo);
+					running = 0;
+				}
+			} else if (tag == TAG_CONTROL) {
+				struct daemon_view view = { vms, started, &streams, boot_id,
+							    now_s() - t0 };
+				control_serve(control_fd, &view);
+			} else if (tag == TAG_UNIX) {
+				streams_accept(&streams, streams.unix_fd);
+			} else if (tag == TAG_VSOCK) {
+				streams_accept(&streams, streams.vsock_fd);
+			} else if (tag >= TAG_VM_BASE && tag - TAG_VM_BASE < started) {
+				vm_dispatch(&vms[tag - TAG_VM_BASE]);
+			}
+		}
+		streams_sweep(&streams);
+	}
+	close(ep);
+stop:
+	streams_stop(&streams);
+	for (unsigned i = 0; i < started; i++)
+		vm_stop(&vms[i]);
+	blocking_stop();
+	services_shutdown();
+	if (control_fd >= 0) {
+		close(control_fd);
+		unlink(cfg.control_socket);
+	}
+	log_info("stopped");
+	return exit_code;
+}

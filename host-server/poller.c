@@ -1,0 +1,334 @@
+/* SPDX-License-Identifier: MIT */
+#define _GNU_SOURCE
+#define _LGPL_SOURCE
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <time.h>
+#include <unistd.h>
+#include <urcu-qsbr.h>
+
+#include "blocking.h"
+#include "log.h"
+#include "poller.h"
+
+/* Sleep bounds: with channels that can only be polled, or replies waiting
+ * for room, nap this long; otherwise wake at least this often anyway. */
+#define NAP_MS 1
+#define MAX_SLEEP_MS 1000
+
+static int64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000ll + ts.tv_nsec;
+}
+
+static inline void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#endif
+}
+
+struct session_set *session_set_new(struct session *const *sessions, unsigned n)
+{
+	struct session_set *set = malloc(sizeof *set + n * sizeof set->sessions[0]);
+	if (!set)
+		return NULL;
+	set->count = n;
+	for (unsigned i = 0; i < n; i++) {
+		set->sessions[i] = sessions[i];
+		session_ref(sessions[i]);
+	}
+	return set;
+}
+
+static void wake(struct poller *p)
+{
+	uint64_t one = 1;
+	if (write(p->wake_fd, &one, sizeof one) < 0) {
+		/* A full counter already means "wake up". */
+	}
+}
+
+void poller_task_started(struct poller *p)
+{
+	atomic_fetch_add_explicit(&p->tasks, 1, memory_order_relaxed);
+}
+
+void poller_task_done(struct poller *p)
+{
+	atomic_fetch_sub_explicit(&p->tasks, 1, memory_order_release);
+	wake(p);
+}
+
+void poller_post_completion(struct poller *p, struct completion *c)
+{
+	cds_wfcq_enqueue(&p->done_head, &p->done_tail, &c->node);
+	wake(p);
+}
+
+/* Keep epoll's fds in step with the set being served. The fds are our
+ * own copy: the previous set may already be freed. */
+static void register_fds(struct poller *p, struct session_set *set, unsigned gen)
+{
+	if (gen == p->seen_gen)
+		return;
+	for (unsigned i = 0; i < p->fd_count; i++)
+		epoll_ctl(p->epoll_fd, EPOLL_CTL_DEL, p->fds[i], NULL);
+	p->fd_count = 0;
+	unsigned n = set ? set->count : 0;
+	if (n > p->fd_cap) {
+		int *fds = realloc(p->fds, n * sizeof *fds);
+		if (!fds)
+			return; /* retried next loop: seen_gen unchanged */
+		p->fds = fds;
+		p->fd_cap = n;
+	}
+	for (unsigned i = 0; i < n; i++) {
+		struct session *s = set->sessions[i];
+		int fd = vamos_chan_fd(s->ch);
+		struct epoll_event ev = { .events = EPOLLIN, .data.ptr = NULL };
+		if (fd >= 0 && !s->failure &&
+		    epoll_ctl(p->epoll_fd, EPOLL_CTL_ADD, fd, &ev) == 0)
+			p->fds[p->fd_count++] = fd;
+	}
+	p->seen_gen = gen;
+}
+
+/* A failed session's fd (a closed socket) would wake us forever. */
+static void forget_fd(struct poller *p, struct session *s)
+{
+	int fd = vamos_chan_fd(s->ch);
+	for (unsigned i = 0; fd >= 0 && i < p->fd_count; i++)
+		if (p->fds[i] == fd) {
+			epoll_ctl(p->epoll_fd, EPOLL_CTL_DEL, fd, NULL);
+			p->fds[i] = p->fds[--p->fd_count];
+			break;
+		}
+}
+
+/* Write the replies the blocking pool finished, oldest first; those that
+ * find the ring full wait for the next round. Returns how many went out. */
+static int drain_completions(struct poller *p)
+{
+	struct completion *list = p->retry, **end = &list;
+	while (*end)
+		end = &(*end)->next;
+	for (;;) {
+		struct cds_wfcq_node *node =
+			__cds_wfcq_dequeue_nonblocking(&p->done_head, &p->done_tail);
+		if (!node || node == CDS_WFCQ_WOULDBLOCK)
+			break;
+		struct completion *c = caa_container_of(node, struct completion, node);
+		c->next = NULL;
+		*end = c;
+		end = &c->next;
+	}
+	int work = 0;
+	struct completion **keep = &p->retry;
+	p->retry = NULL;
+	while (list) {
+		struct completion *c = list;
+		list = c->next;
+		struct session *s = c->session;
+		/* Acquire: pairs with the main thread's removal before its
+		 * grace period; a removed session's ring is not ours. */
+		bool gone = atomic_load_explicit(&s->removed, memory_order_acquire);
+		if (!gone && session_post_reply(s, c->reply, c->reply_len) == -EAGAIN) {
+			c->next = NULL;
+			*keep = c;
+			keep = &c->next;
+			continue;
+		}
+		atomic_fetch_sub_explicit(&s->counters.in_flight, 1, memory_order_relaxed);
+		completion_free(c);
+		session_unref(s);
+		poller_task_done(p);
+		work++;
+	}
+	return work;
+}
+
+static int serve_all(struct poller *p, struct session_set *set, bool *held)
+{
+	int work = drain_completions(p);
+	*held = p->retry != NULL;
+	for (unsigned i = 0; set && i < set->count; i++) {
+		struct session *s = set->sessions[i];
+		if (s->failure)
+			continue;
+		/* Draining: finish what was taken, take nothing new. */
+		int n = session_serve(s, p->boot_id, !atomic_load(&p->stopping));
+		if (n < 0)
+			forget_fd(p, s);
+		else
+			work += n;
+		/* Replies queued by completions go out with this flush too. */
+		if (s->held_next < s->held_count)
+			*held = true;
+		session_publish_counters(s);
+	}
+	return work;
+}
+
+/* Announce sleep on every channel, then sleep unless one had records.
+ * Asleep we are offline for RCU, so a grace period never waits for our
+ * wakeup; the sessions we announced on are held by our own references
+ * meanwhile, as the set itself may be freed while we sleep. */
+static void sleep_on(struct poller *p, struct session_set *set, bool held)
+{
+	int timeout = MAX_SLEEP_MS;
+	unsigned n = set ? set->count : 0, prepared = 0;
+	bool may_sleep = true;
+	if (held || p->retry)
+		timeout = NAP_MS;
+	if (n > p->asleep_cap) {
+		struct session **a = realloc(p->asleep, n * sizeof *a);
+		if (!a)
+			return; /* spin on instead; retried next time */
+		p->asleep = a;
+		p->asleep_cap = n;
+	}
+	for (unsigned i = 0; i < n && may_sleep; i++) {
+		struct session *s = set->sessions[i];
+		if (s->failure)
+			continue;
+		if (vamos_chan_fd(s->ch) < 0)
+			timeout = NAP_MS; /* a channel we can only poll */
+		int rc = vamos_chan_prepare_sleep(s->ch);
+		session_ref(s);
+		p->asleep[prepared++] = s;
+		if (rc != 1)
+			may_sleep = false; /* records arrived, or it failed */
+	}
+	if (may_sleep) {
+		struct epoll_event evs[16];
+		int64_t t0 = now_ns();
+		atomic_fetch_add_explicit(&p->counters.sleeps, 1, memory_order_relaxed);
+		atomic_fetch_add_explicit(&p->quiescent_seq, 1, memory_order_release);
+		rcu_thread_offline();
+		int got = epoll_wait(p->epoll_fd, evs, 16, timeout);
+		rcu_thread_online();
+		for (int i = 0; i < got; i++)
+			if (evs[i].data.ptr == p) {
+				uint64_t v;
+				if (read(p->wake_fd, &v, sizeof v) < 0) {
+					/* Already drained: nothing to do. */
+				}
+			}
+		atomic_fetch_add_explicit(&p->counters.sleeping_ns, (uint64_t)(now_ns() - t0),
+					  memory_order_relaxed);
+	}
+	for (unsigned i = 0; i < prepared; i++) {
+		struct session *s = p->asleep[i];
+		if (!s->failure)
+			vamos_chan_awake(s->ch);
+		session_unref(s);
+	}
+}
+
+static void *loop(void *arg)
+{
+	struct poller *p = arg;
+	rcu_register_thread();
+	int64_t idle_since = now_ns();
+	for (;;) {
+		int64_t t0 = now_ns();
+		/* Acquire: the set's contents are complete when we see its
+		 * generation (bumped after it was published). */
+		unsigned gen = atomic_load_explicit(&p->set_gen, memory_order_acquire);
+		struct session_set *set = rcu_dereference(p->set);
+		register_fds(p, set, gen);
+		bool held;
+		int work = serve_all(p, set, &held);
+		int64_t t1 = now_ns();
+		atomic_fetch_add_explicit(&p->counters.polling_ns, (uint64_t)(t1 - t0),
+					  memory_order_relaxed);
+		if (atomic_load(&p->stopping) && !work && !held &&
+		    atomic_load_explicit(&p->tasks, memory_order_acquire) == 0)
+			break; /* drained: nothing read, nothing owed */
+		if (work) {
+			idle_since = t1;
+		} else if (t1 - idle_since >= p->spin_ns) {
+			sleep_on(p, set, held);
+			idle_since = now_ns();
+		} else {
+			cpu_relax();
+		}
+		/* QSBR: between loops we hold no pointer from the set. */
+		atomic_fetch_add_explicit(&p->quiescent_seq, 1, memory_order_release);
+		rcu_quiescent_state();
+	}
+	register_fds(p, NULL, p->seen_gen + 1);
+	rcu_unregister_thread();
+	return NULL;
+}
+
+int poller_start(struct poller *p, const char *name, int64_t spin_ns, uint64_t boot_id)
+{
+	memset(p, 0, sizeof *p);
+	snprintf(p->name, sizeof p->name, "%s", name);
+	p->spin_ns = spin_ns;
+	p->boot_id = boot_id;
+	cds_wfcq_init(&p->done_head, &p->done_tail);
+	p->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
+	p->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (p->epoll_fd < 0 || p->wake_fd < 0)
+		return -errno;
+	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = p };
+	if (epoll_ctl(p->epoll_fd, EPOLL_CTL_ADD, p->wake_fd, &ev) < 0)
+		return -errno;
+	int rc = pthread_create(&p->thread, NULL, loop, p);
+	return -rc;
+}
+
+static void drop_set(struct poller *p, struct session_set *old, struct session_set *set)
+{
+	for (unsigned i = 0; old && i < old->count; i++) {
+		struct session *s = old->sessions[i];
+		bool kept = false;
+		for (unsigned j = 0; set && j < set->count && !kept; j++)
+			kept = set->sessions[j] == s;
+		if (!kept)
+			atomic_store_explicit(&s->removed, true, memory_order_release);
+	}
+	(void)p;
+}
+
+void poller_set_sessions(struct poller *p, struct session_set *set)
+{
+	struct session_set *old = rcu_xchg_pointer(&p->set, set);
+	atomic_fetch_add_explicit(&p->set_gen, 1, memory_order_release);
+	/* Mark what leaves before the grace period, so a completion the
+	 * poller handles after it never touches a ring it no longer owns. */
+	drop_set(p, old, set);
+	wake(p);
+	synchronize_rcu();
+	/* Pairs with the poller's release before its quiescent state: every
+	 * read it made of @old happens before what follows. */
+	(void)atomic_load_explicit(&p->quiescent_seq, memory_order_acquire);
+	for (unsigned i = 0; old && i < old->count; i++)
+		session_unref(old->sessions[i]);
+	free(old);
+}
+
+void poller_stop(struct poller *p)
+{
+	atomic_store(&p->stopping, true);
+	wake(p);
+	pthread_join(p->thread, NULL);
+}
+
+void poller_destroy(struct poller *p)
+{
+	poller_set_sessions(p, NULL);
+	close(p->epoll_fd);
+	close(p->wake_fd);
+	free(p->fds);
+	free(p->asleep);
+}

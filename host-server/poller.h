@@ -1,0 +1,88 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * A poller thread serves a set of sessions: it spins over them while there
+ * is work and for a short while after, then announces on every channel
+ * that it sleeps (need_wakeup) and sleeps in epoll on their notification
+ * fds, its completion eventfd and its wake eventfd — never spinning on an
+ * idle VM.
+ *
+ * The set is published with RCU (liburcu QSBR): the poller is a QSBR
+ * reader, quiescent once per loop and offline while it sleeps (holding
+ * its own references on the sessions it sleeps on); the main thread swaps
+ * a set, wakes the poller, and waits a grace period before it lets go of
+ * the sessions it removed.
+ */
+#ifndef VAMOSD_POLLER_H
+#define VAMOSD_POLLER_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <urcu/wfcqueue.h>
+
+#include "session.h"
+
+struct completion;
+
+struct session_set {
+	unsigned count;
+	struct session *sessions[]; /* each referenced by the set */
+};
+
+struct poller_counters {
+	atomic_uint_fast64_t polling_ns, sleeping_ns, sleeps;
+};
+
+struct poller {
+	char name[64];
+	pthread_t thread;
+	struct session_set *set;  /* RCU-protected */
+	int epoll_fd;
+	int wake_fd;              /* eventfd: completions, a new set, stop */
+	struct cds_wfcq_head done_head;
+	struct cds_wfcq_tail done_tail;
+	atomic_bool stopping;
+	atomic_int tasks;         /* requests of ours on the blocking pool */
+	int64_t spin_ns;
+	uint64_t boot_id;
+	struct poller_counters counters;
+
+	atomic_uint set_gen;      /* bumped with every new set */
+	/* Bumped (release) by the poller before each quiescent state; read
+	 * (acquire) after a grace period, so tools that cannot see liburcu's
+	 * grace periods (ThreadSanitizer) see the ordering they give. */
+	atomic_ulong quiescent_seq;
+
+	/* Poller-thread only. */
+	unsigned seen_gen;        /* set_gen whose fds are in epoll */
+	int *fds;                 /* those fds */
+	unsigned fd_count, fd_cap;
+	struct completion *retry; /* completions whose ring was full */
+	struct session **asleep;  /* sessions held across a sleep */
+	unsigned asleep_cap;
+};
+
+int poller_start(struct poller *p, const char *name, int64_t spin_ns, uint64_t boot_id);
+
+/* Replace the set (main thread): publish, wake, wait a grace period, then
+ * mark the sessions not in @set removed and drop the old set's
+ * references. @set may be NULL (serve nothing). */
+void poller_set_sessions(struct poller *p, struct session_set *set);
+
+/* Finish what is in flight (every record read, every blocking request
+ * answered), then stop and join the thread. Its sessions stay set. */
+void poller_stop(struct poller *p);
+
+/* After poller_stop: let go of the sessions and the fds. */
+void poller_destroy(struct poller *p);
+
+/* From the blocking pool. */
+void poller_task_started(struct poller *p);
+void poller_task_done(struct poller *p);
+void poller_post_completion(struct poller *p, struct completion *c);
+
+/* A set of @n sessions (references taken), or NULL. */
+struct session_set *session_set_new(struct session *const *sessions, unsigned n);
+
+#endif

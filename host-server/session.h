@@ -1,0 +1,84 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * One channel as vamosd serves it: the HELLO/WELCOME handshake, checking
+ * every request, dispatching it to its service, writing replies, and the
+ * channel's counters. Sessions belong to one poller thread; the blocking
+ * pool only hands completions back to that poller.
+ */
+#ifndef VAMOSD_SESSION_H
+#define VAMOSD_SESSION_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <vamos/channel.h>
+
+#define SESSION_BATCH 64
+/* Most requests of one session on the blocking pool at once. */
+#define SESSION_MAX_BLOCKING 256
+
+struct poller;
+
+/* Counters a poller publishes and `vamosctl stats` reads (relaxed atomics:
+ * each is a monotonic count, read without tearing). */
+struct session_counters {
+	atomic_uint_fast64_t requests, replies, batches, bytes_in, bytes_out;
+	atomic_uint_fast64_t doorbells_received, interrupts_sent, sleeps;
+	atomic_uint_fast64_t errors;          /* replies with a negative status */
+	atomic_uint_fast64_t protocol_errors; /* malformed records: session ended */
+	atomic_uint_fast64_t in_flight;       /* on the blocking pool now */
+};
+
+/* A plain snapshot of counters, summed over sessions (stats, and a VM's
+ * sessions that have ended). */
+struct session_totals {
+	uint64_t requests, replies, batches, bytes_in, bytes_out;
+	uint64_t doorbells, interrupts, sleeps, errors, protocol_errors, in_flight;
+};
+
+struct session {
+	struct vamos_chan *ch;
+	const char *vm;      /* the VM's name, or "stream" */
+	uint32_t index;      /* channel index, or stream session number */
+	struct poller *poller;
+
+	bool welcomed;       /* HELLO answered */
+	const char *failure; /* why it ended, NULL while serving */
+	/* Records taken from the ring but not yet handled (reply ring was
+	 * full); they stay valid because the batch is not released yet. */
+	struct vamos_record held[SESSION_BATCH];
+	unsigned held_count, held_next;
+	bool unflushed;
+
+	atomic_int refs;       /* the set that serves it + blocking tasks */
+	atomic_bool removed;   /* no longer served: drop late completions */
+	struct session_counters counters;
+};
+
+/* A session over @ch (taken over), one reference held by the caller. */
+struct session *session_new(struct vamos_chan *ch, const char *vm, uint32_t index);
+void session_ref(struct session *s);
+/* Drop a reference; the last one closes the channel and frees. */
+void session_unref(struct session *s);
+
+/*
+ * Serve what the channel holds now: handle up to a batch of records,
+ * flush replies. With @take_new false (draining at shutdown), only records
+ * already taken are finished. Returns the number of records handled (0:
+ * idle), or -1 once the session has failed (see s->failure; it stays
+ * failed).
+ */
+int session_serve(struct session *s, uint64_t boot_id, bool take_new);
+
+/* Write a reply a blocking service produced (hdr + bytes in @buf). Returns
+ * 0, or -EAGAIN if the ring is full (try again later). */
+int session_post_reply(struct session *s, const void *buf, uint32_t len);
+
+/* Add @s's published counters to @t. */
+void session_totals_add(struct session_totals *t, const struct session *s);
+
+/* Copy the channel's counters into s->counters (poller thread only). */
+void session_publish_counters(struct session *s);
+
+#endif

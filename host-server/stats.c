@@ -1,0 +1,182 @@
+/* SPDX-License-Identifier: MIT */
+#include <inttypes.h>
+#include <string.h>
+
+#include "stats.h"
+
+#ifdef VAMOSD_JEMALLOC
+#include <jemalloc/jemalloc.h>
+#endif
+
+#define row session_totals
+#define LOAD(x) atomic_load_explicit(&(x), memory_order_relaxed)
+
+static void add(struct row *r, const struct session *s)
+{
+	session_totals_add(r, s);
+}
+
+static void poller_times(const struct poller *p, uint64_t *poll_ns, uint64_t *sleep_ns,
+			 uint64_t *sleeps)
+{
+	*poll_ns += LOAD(p->counters.polling_ns);
+	*sleep_ns += LOAD(p->counters.sleeping_ns);
+	*sleeps += LOAD(p->counters.sleeps);
+}
+
+static uint64_t allocated_bytes(void)
+{
+#ifdef VAMOSD_JEMALLOC
+	/* jemalloc's counters are refreshed by bumping its epoch. */
+	uint64_t epoch = 1;
+	size_t sz = sizeof epoch;
+	mallctl("epoch", &epoch, &sz, &epoch, sz);
+	size_t allocated = 0;
+	sz = sizeof allocated;
+	if (mallctl("stats.allocated", &allocated, &sz, NULL, 0) == 0)
+		return allocated;
+#endif
+	return 0;
+}
+
+static void print_row(FILE *out, const char *vm, const char *chan, const struct row *r)
+{
+	fprintf(out, "%-12s %-8s %12" PRIu64 " %10" PRIu64 " %10" PRIu64 " %10" PRIu64
+		     " %8" PRIu64 " %12" PRIu64 " %12" PRIu64 " %7" PRIu64 " %6" PRIu64 "\n",
+		vm, chan, r->requests, r->batches, r->doorbells, r->interrupts, r->sleeps,
+		r->bytes_in, r->bytes_out, r->errors + r->protocol_errors, r->in_flight);
+}
+
+void stats_table(FILE *out, const struct daemon_view *d)
+{
+	fprintf(out, "vamosd boot %016" PRIx64 ", up %.0f s", d->boot_id, d->uptime_s);
+	uint64_t alloc = allocated_bytes();
+	if (alloc)
+		fprintf(out, ", jemalloc allocated %" PRIu64 " bytes", alloc);
+	fprintf(out, "\n\n%-12s %-8s %12s %10s %10s %10s %8s %12s %12s %7s %6s\n", "vm",
+		"channel", "requests", "batches", "doorbells", "interrupts", "sleeps",
+		"bytes_in", "bytes_out", "errors", "inflt");
+	for (unsigned v = 0; v < d->vm_count; v++) {
+		const struct vm *vm = &d->vms[v];
+		struct row total = vm->past; /* sessions of peers that left */
+		for (unsigned i = 0; vm->sessions && i < vm->cfg.channels; i++) {
+			struct row r = { 0 };
+			char chan[16];
+			add(&r, vm->sessions[i]);
+			add(&total, vm->sessions[i]);
+			snprintf(chan, sizeof chan, "%u", i);
+			print_row(out, vm->cfg.name, chan, &r);
+		}
+		print_row(out, vm->cfg.name, "all", &total);
+		uint64_t pns = 0, sns = 0, sleeps = 0;
+		for (unsigned k = 0; k < vm->poller_count; k++)
+			poller_times(&vm->pollers[k], &pns, &sns, &sleeps);
+		fprintf(out, "%-12s peer %d, joins %" PRIu64 ", leaves %" PRIu64
+			     ", rejects %" PRIu64 ", pollers polling %.3f s, sleeping %.3f s"
+			     " (%" PRIu64 " sleeps)\n",
+			vm->cfg.name, vm->peer, vm->counters.joins, vm->counters.leaves,
+			vm->counters.rejects, (double)pns / 1e9, (double)sns / 1e9, sleeps);
+	}
+	if (d->streams->poller_running) {
+		struct row total = d->streams->past;
+		for (unsigned i = 0; i < d->streams->count; i++)
+			add(&total, d->streams->sessions[i]);
+		print_row(out, "streams", "all", &total);
+		fprintf(out, "streams      %u connected, %" PRIu64 " accepted, %" PRIu64 " refused\n",
+			d->streams->count, d->streams->accepted, d->streams->refused);
+	}
+}
+
+static void metric(FILE *out, const char *name, const char *help, const char *type)
+{
+	fprintf(out, "# HELP vamos_%s %s\n# TYPE vamos_%s %s\n", name, help, name, type);
+}
+
+struct series {
+	const char *name, *help;
+	size_t offset;
+};
+
+#define SERIES(field, help) { #field "_total", help, offsetof(struct row, field) }
+static const struct series series[] = {
+	SERIES(requests, "Requests received."),
+	SERIES(replies, "Replies sent."),
+	SERIES(batches, "Reply batches flushed."),
+	SERIES(doorbells, "Doorbells taken from the guest."),
+	SERIES(interrupts, "Notifications (interrupts) sent to the guest."),
+	SERIES(sleeps, "Times the poller slept on this channel."),
+	SERIES(bytes_in, "Request bytes received."),
+	SERIES(bytes_out, "Reply bytes sent."),
+	SERIES(errors, "Replies with an error status."),
+	SERIES(protocol_errors, "Sessions ended by a protocol error."),
+};
+
+static uint64_t field(const struct row *r, size_t offset)
+{
+	uint64_t v;
+	memcpy(&v, (const char *)r + offset, sizeof v);
+	return v;
+}
+
+void stats_prometheus(FILE *out, const struct daemon_view *d)
+{
+	/* Per VM (sessions of peers that left included), then per channel of
+	 * the attached peer under vamos_channel_*: summing one family never
+	 * counts a request twice. */
+	for (size_t m = 0; m < sizeof series / sizeof series[0]; m++) {
+		metric(out, series[m].name, series[m].help, "counter");
+		for (unsigned v = 0; v < d->vm_count; v++) {
+			const struct vm *vm = &d->vms[v];
+			struct row r = vm->past;
+			for (unsigned i = 0; vm->sessions && i < vm->cfg.channels; i++)
+				add(&r, vm->sessions[i]);
+			fprintf(out, "vamos_%s{vm=\"%s\"} %" PRIu64 "\n", series[m].name,
+				vm->cfg.name, field(&r, series[m].offset));
+		}
+		struct row st = d->streams->past;
+		for (unsigned i = 0; i < d->streams->count; i++)
+			add(&st, d->streams->sessions[i]);
+		fprintf(out, "vamos_%s{vm=\"streams\"} %" PRIu64 "\n", series[m].name,
+			field(&st, series[m].offset));
+	}
+	for (size_t m = 0; m < sizeof series / sizeof series[0]; m++) {
+		char name[64];
+		snprintf(name, sizeof name, "channel_%s", series[m].name);
+		metric(out, name, series[m].help, "counter");
+		for (unsigned v = 0; v < d->vm_count; v++) {
+			const struct vm *vm = &d->vms[v];
+			for (unsigned i = 0; vm->sessions && i < vm->cfg.channels; i++) {
+				struct row r = { 0 };
+				add(&r, vm->sessions[i]);
+				fprintf(out, "vamos_%s{vm=\"%s\",channel=\"%u\"} %" PRIu64 "\n",
+					name, vm->cfg.name, i, field(&r, series[m].offset));
+			}
+		}
+	}
+	metric(out, "in_flight", "Requests on the blocking pool now.", "gauge");
+	for (unsigned v = 0; v < d->vm_count; v++) {
+		struct row r = { 0 };
+		const struct vm *vm = &d->vms[v];
+		for (unsigned i = 0; vm->sessions && i < vm->cfg.channels; i++)
+			add(&r, vm->sessions[i]);
+		fprintf(out, "vamos_in_flight{vm=\"%s\"} %" PRIu64 "\n", vm->cfg.name, r.in_flight);
+	}
+	metric(out, "poller_seconds_total", "Poller time by state.", "counter");
+	for (unsigned v = 0; v < d->vm_count; v++) {
+		const struct vm *vm = &d->vms[v];
+		uint64_t pns = 0, sns = 0, sleeps = 0;
+		for (unsigned k = 0; k < vm->poller_count; k++)
+			poller_times(&vm->pollers[k], &pns, &sns, &sleeps);
+		fprintf(out, "vamos_poller_seconds_total{vm=\"%s\",state=\"polling\"} %.6f\n",
+			vm->cfg.name, (double)pns / 1e9);
+		fprintf(out, "vamos_poller_seconds_total{vm=\"%s\",state=\"sleeping\"} %.6f\n",
+			vm->cfg.name, (double)sns / 1e9);
+	}
+	metric(out, "vm_attached", "1 while a peer (QEMU or a local peer) is attached.", "gauge");
+	for (unsigned v = 0; v < d->vm_count; v++)
+		fprintf(out, "vamos_vm_attached{vm=\"%s\"} %d\n", d->vms[v].cfg.name,
+			d->vms[v].peer >= 0);
+	metric(out, "allocated_bytes", "Bytes allocated through jemalloc (0 without it).",
+	       "gauge");
+	fprintf(out, "vamos_allocated_bytes %" PRIu64 "\n", allocated_bytes());
+}

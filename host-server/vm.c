@@ -1,0 +1,179 @@
+/* SPDX-License-Identifier: MIT */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "log.h"
+#include "vm.h"
+
+/* Give each poller the sessions of the channels it serves (i % pollers),
+ * or nothing when @sessions is NULL. */
+static void publish(struct vm *vm, struct session **sessions)
+{
+	for (unsigned k = 0; k < vm->poller_count; k++) {
+		struct session_set *set = NULL;
+		if (sessions) {
+			struct session *mine[1024];
+			unsigned n = 0;
+			for (unsigned i = k; i < vm->cfg.channels; i += vm->poller_count)
+				mine[n++] = sessions[i];
+			set = session_set_new(mine, n);
+			if (!set)
+				log_error("vm %s: out of memory for a session set", vm->cfg.name);
+		}
+		poller_set_sessions(&vm->pollers[k], set);
+	}
+}
+
+/* Take the peer's sessions off the pollers and let them go; with @reset,
+ * lay the region out afresh for the next peer. */
+static void detach(struct vm *vm, const char *why, bool reset)
+{
+	if (vm->peer < 0)
+		return;
+	publish(vm, NULL);
+	for (unsigned i = 0; i < vm->cfg.channels; i++)
+		if (vm->sessions[i]) {
+			session_totals_add(&vm->past, vm->sessions[i]);
+			session_unref(vm->sessions[i]);
+		}
+	vm->past.in_flight = 0;
+	free(vm->sessions);
+	vm->sessions = NULL;
+	log_info("vm %s: peer %d detached (%s)", vm->cfg.name, vm->peer, why);
+	vm->peer = -1;
+	/* Fresh rings and a new epoch for whoever attaches next. */
+	if (reset)
+		vamos_ivshmem_server_reset_region(vm->server);
+}
+
+static void attach(struct vm *vm, int peer)
+{
+	vm->sessions = calloc(vm->cfg.channels, sizeof *vm->sessions);
+	if (!vm->sessions) {
+		log_error("vm %s: out of memory attaching peer %d", vm->cfg.name, peer);
+		return;
+	}
+	for (uint32_t i = 0; i < vm->cfg.channels; i++) {
+		struct vamos_chan *ch;
+		int rc = vamos_ivshmem_server_channel(vm->server, peer, i, &ch);
+		if (rc == 0)
+			vm->sessions[i] = session_new(ch, vm->cfg.name, i);
+		if (!vm->sessions[i]) {
+			log_error("vm %s: cannot open channel %u for peer %d: %s", vm->cfg.name,
+				  i, peer, strerror(-rc));
+			for (uint32_t j = 0; j < i; j++)
+				session_unref(vm->sessions[j]);
+			free(vm->sessions);
+			vm->sessions = NULL;
+			return;
+		}
+		vm->sessions[i]->poller = &vm->pollers[i % vm->poller_count];
+	}
+	vm->peer = peer;
+	publish(vm, vm->sessions);
+	log_info("vm %s: peer %d attached, %u channels", vm->cfg.name, peer, vm->cfg.channels);
+}
+
+static void on_event(void *arg, const struct vamos_ivshmem_event *ev)
+{
+	struct vm *vm = arg;
+	switch (ev->kind) {
+	case VAMOS_IVSHMEM_JOIN:
+		vm->counters.joins++;
+		if (vm->peer < 0)
+			attach(vm, ev->peer);
+		break;
+	case VAMOS_IVSHMEM_LEAVE:
+		vm->counters.leaves++;
+		if (ev->peer == vm->peer)
+			detach(vm, ev->detail, true);
+		break;
+	case VAMOS_IVSHMEM_REJECT:
+		vm->counters.rejects++;
+		log_warn("vm %s: peer %d rejected: %s", vm->cfg.name, ev->peer, ev->detail);
+		if (ev->peer == vm->peer)
+			detach(vm, ev->detail, true);
+		break;
+	}
+}
+
+int vm_start(struct vm *vm, const struct vm_config *cfg, const struct config *global,
+	     uint64_t boot_id, const char **why)
+{
+	memset(vm, 0, sizeof *vm);
+	vm->cfg = *cfg;
+	vm->peer = -1;
+
+	/* Each VM's data lives under its own directory, named by the host's
+	 * configuration, never by anything the guest says. */
+	char dir[CONFIG_PATH_MAX + 80];
+	snprintf(dir, sizeof dir, "%s/%s", global->data_dir, cfg->name);
+	if (mkdir(global->data_dir, 0700) < 0 && errno != EEXIST) {
+		*why = "cannot create the data directory";
+		return -errno;
+	}
+	if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
+		*why = "cannot create the VM's data directory";
+		return -errno;
+	}
+	vm->poller_count = global->pollers_per_vm < cfg->channels ? global->pollers_per_vm
+								  : cfg->channels;
+	vm->pollers = calloc(vm->poller_count, sizeof *vm->pollers);
+	if (!vm->pollers)
+		return -ENOMEM;
+	for (unsigned k = 0; k < vm->poller_count; k++) {
+		char name[96];
+		snprintf(name, sizeof name, "%s/%u", cfg->name, k);
+		int rc = poller_start(&vm->pollers[k], name, global->spin_ns, boot_id);
+		if (rc) {
+			*why = "cannot start a poller thread";
+			return rc;
+		}
+	}
+	struct vamos_ivshmem_server_params sp = {
+		.socket_path = cfg->socket,
+		.shm_path = cfg->shm_path[0] ? cfg->shm_path : NULL,
+		.shm_size = cfg->shm_size,
+		.region = { cfg->channels, cfg->ring_bytes, cfg->ring_bytes },
+		.vectors = cfg->vectors,
+		.max_peers = 1,
+		.on_event = on_event,
+		.arg = vm,
+	};
+	int rc = vamos_ivshmem_server_start(&sp, &vm->server, why);
+	if (rc)
+		return rc;
+	log_info("vm %s: serving %s (%u channels of %u KiB rings, %u vectors)", cfg->name,
+		 cfg->socket, cfg->channels, cfg->ring_bytes >> 10, cfg->vectors);
+	return 0;
+}
+
+int vm_fd(const struct vm *vm)
+{
+	return vamos_ivshmem_server_fd(vm->server);
+}
+
+void vm_dispatch(struct vm *vm)
+{
+	int rc = vamos_ivshmem_server_dispatch(vm->server, 0);
+	if (rc < 0)
+		log_error("vm %s: server failed: %s", vm->cfg.name, strerror(-rc));
+}
+
+void vm_stop(struct vm *vm)
+{
+	for (unsigned k = 0; k < vm->poller_count; k++)
+		poller_stop(&vm->pollers[k]);
+	detach(vm, "vamosd stopping", false);
+	for (unsigned k = 0; k < vm->poller_count; k++)
+		poller_destroy(&vm->pollers[k]);
+	free(vm->pollers);
+	vm->pollers = NULL;
+	vamos_ivshmem_server_stop(vm->server);
+	vm->server = NULL;
+}

@@ -1,0 +1,46 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * One attached VM: its ivshmem server (QEMU connects to its socket), its
+ * pollers, and the sessions of its channels while a peer is attached. The
+ * server takes one peer at a time (the VM's QEMU, or a local peer); when it
+ * leaves, its sessions are taken off the pollers, freed once no blocking
+ * request holds them, and the region is laid out afresh for the next one.
+ * Runs on the main thread except the pollers.
+ */
+#ifndef VAMOSD_VM_H
+#define VAMOSD_VM_H
+
+#include <stdint.h>
+
+#include <vamos/ivshmem.h>
+
+#include "config.h"
+#include "poller.h"
+
+struct vm_counters {
+	uint64_t joins, leaves, rejects;
+};
+
+struct vm {
+	struct vm_config cfg;
+	struct vamos_ivshmem_server *server;
+	struct poller *pollers;
+	unsigned poller_count;
+	int peer;                    /* attached peer id, or -1 */
+	struct session **sessions;   /* cfg.channels entries while attached */
+	struct vm_counters counters; /* main thread only */
+	struct session_totals past;  /* sessions of peers that left */
+};
+
+/* Start serving @cfg: data dir, server socket, pollers. 0 or -errno + @why. */
+int vm_start(struct vm *vm, const struct vm_config *cfg, const struct config *global,
+	     uint64_t boot_id, const char **why);
+
+/* The server's fd (readable: call vm_dispatch). */
+int vm_fd(const struct vm *vm);
+void vm_dispatch(struct vm *vm);
+
+/* Drain the pollers, detach, stop the server (the region says CLOSED). */
+void vm_stop(struct vm *vm);
+
+#endif

@@ -1,0 +1,190 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * libvamos-client: the guest library. It connects to vamosd over the best
+ * transport there is, gives each thread a session (one channel of its own),
+ * sends batches of requests with one flush and matches replies by id.
+ *
+ *     struct vamos_client *c;
+ *     const char *why;
+ *     if (vamos_client_connect(NULL, &c, &why) < 0) die(why);
+ *     printf("%s\n", vamos_client_describe(c));   // which transport, and why
+ *
+ *     // synchronous
+ *     char out[64]; uint32_t n;
+ *     int st = vamos_call(c, VAMOS_SERVICE_ECHO, 0, "hi", 2, out, sizeof out, &n, 1000);
+ *
+ *     // batched
+ *     struct vamos_session *s = vamos_session_get(c);
+ *     for (i = 0; i < 64; i++) vamos_session_submit(s, VAMOS_SERVICE_ECHO, 0, buf, len, &id[i]);
+ *     vamos_session_flush(s);                    // one batch, one doorbell at most
+ *     struct vamos_completion done[64];
+ *     int k = vamos_session_complete(s, done, 64, 1000);
+ *
+ * Transport choice (vamos_client_params.transport, or the environment
+ * variable VAMOS_TRANSPORT = auto|ivshmem|local|vsock|unix, which wins):
+ *   auto     the ivshmem PCI device if this machine has one, else vsock;
+ *   ivshmem  the in-VM device (vamos/ivshmem.h guest side);
+ *   local    a host process joining vamosd's ivshmem server socket as a
+ *            local peer (VAMOS_LOCAL_SOCKET, VAMOS_LOCAL_VECTORS);
+ *   vsock    AF_VSOCK to the host (VAMOS_VSOCK_CID, default 2; VAMOS_VSOCK_PORT);
+ *   unix     vamosd's stream socket (VAMOS_UNIX_SOCKET).
+ * vamos_client_describe() always says which one was taken and why.
+ *
+ * Threads and sessions: vamos_session_get() hands the calling thread its
+ * own session on first use and the same one afterwards (thread-local, no
+ * lock). With ivshmem the pool is the region's channels; with stream
+ * transports it is @channels connections. When threads outnumber them, a
+ * thread shares a session with others (round robin) and every call on a
+ * shared session takes that session's mutex; a session with one thread
+ * never locks. vamos_session_get() says which through
+ * vamos_session_shared().
+ *
+ * Failures: a session whose peer went away (vamosd stopped, crashed or
+ * restarted, the VM's device reset) fails every request still in flight
+ * with status -ECONNRESET, delivered as completions — none is lost
+ * silently and none is sent again, so none runs twice. The next submit
+ * reconnects (within the client's timeout) and starts a new session; if
+ * vamosd is not back, it returns -ECONNREFUSED ("host gone"). A peer that
+ * breaks the protocol gives -EPROTO ("channel broken"); waiting too long
+ * gives -ETIMEDOUT. vamos_session_error() and vamos_client_error() say
+ * what happened in words.
+ *
+ * All functions return 0 or a count on success and a negative errno value
+ * on failure.
+ */
+#ifndef VAMOS_CLIENT_H
+#define VAMOS_CLIENT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <vamos/channel.h>
+#include <vamos/protocol.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+enum vamos_transport_kind {
+	VAMOS_TRANSPORT_AUTO = 0,
+	VAMOS_TRANSPORT_IVSHMEM = 1,
+	VAMOS_TRANSPORT_LOCAL = 2,
+	VAMOS_TRANSPORT_VSOCK = 3,
+	VAMOS_TRANSPORT_UNIX = 4,
+};
+
+/** Default vsock port vamosd listens on. */
+#define VAMOS_DEFAULT_VSOCK_PORT 7800u
+
+struct vamos_client_params {
+	enum vamos_transport_kind transport;
+	const char *local_socket;  /**< LOCAL: vamosd's ivshmem socket for this "VM" */
+	uint32_t local_vectors;    /**< LOCAL: the server's vectors (0: 1) */
+	const char *unix_path;     /**< UNIX: vamosd's stream socket */
+	uint32_t vsock_cid;        /**< VSOCK: 0 means the host (CID 2) */
+	uint32_t vsock_port;       /**< VSOCK: 0 means VAMOS_DEFAULT_VSOCK_PORT */
+	uint32_t channels;         /**< stream transports: sessions in the pool
+					(0: 4); ivshmem uses the region's */
+	int timeout_ms;            /**< connect/reconnect and vamos_call default
+					(0: 5000) */
+	int irq;                   /**< IVSHMEM: enum vamos_guest_irq */
+};
+
+struct vamos_client;
+struct vamos_session;
+
+/** A reply matched to its request. @data stays valid until the next
+ *  complete/call on the session. */
+struct vamos_completion {
+	uint64_t id;      /**< the request's id */
+	int status;       /**< the service's status, or -ECONNRESET if the
+			       session died with the request in flight */
+	const void *data; /**< reply bytes (NULL if none) */
+	uint32_t len;
+};
+
+/**
+ * Connect with @params (NULL: all defaults, i.e. auto). Environment
+ * variables override (see the file comment). Returns 0, or a negative errno
+ * with @why_out naming what was missing ("no ivshmem device and no vsock:
+ * ...").
+ */
+int vamos_client_connect(const struct vamos_client_params *params,
+			 struct vamos_client **out, const char **why_out);
+
+/** Which transport is in use and why, e.g. "ivshmem (0000:00:02.0, interrupt:
+ *  MSI-X through VFIO, 2 vectors)" or "vsock (no ivshmem device)". */
+const char *vamos_client_describe(const struct vamos_client *c);
+
+/** The transport in use. */
+enum vamos_transport_kind vamos_client_transport(const struct vamos_client *c);
+
+/** Why the client failed as a whole (e.g. "host gone"), or NULL. */
+const char *vamos_client_error(const struct vamos_client *c);
+
+/**
+ * The calling thread's session: its own on first use, the same afterwards.
+ * Returns NULL only if the pool could not be set up (see
+ * vamos_client_error()).
+ */
+struct vamos_session *vamos_session_get(struct vamos_client *c);
+
+/** Whether other threads share this session (and so it locks; it keeps
+ *  locking until every thread that used it has exited). */
+bool vamos_session_shared(const struct vamos_session *s);
+
+/**
+ * Queue one request (not sent until flush). Reconnects first if the
+ * session died. Returns 0 and the request's id in @id; -EAGAIN if the
+ * channel is full (flush and complete some first); -EMSGSIZE; -ECONNREFUSED
+ * if vamosd is not there; -EPROTO.
+ */
+int vamos_session_submit(struct vamos_session *s, uint16_t service, uint16_t op,
+			 const void *data, uint32_t len, uint64_t *id);
+
+/** Send every queued request as one batch (one doorbell at most). */
+int vamos_session_flush(struct vamos_session *s);
+
+/**
+ * Wait up to @timeout_ms (-1: forever, 0: just look) for replies and hand
+ * out up to @max of them. Only the calling thread's requests: on a shared
+ * session each thread completes its own. Returns the count (>= 1); 0 if
+ * nothing is in flight (there is nothing to wait for); -ETIMEDOUT if
+ * requests are in flight and none completed in time. A session that died completes its
+ * in-flight requests with status -ECONNRESET. Replies to ids this session
+ * does not have in flight (a timed-out vamos_call's) are dropped.
+ */
+int vamos_session_complete(struct vamos_session *s, struct vamos_completion *out,
+			   unsigned max, int timeout_ms);
+
+/** Requests the calling thread submitted and did not complete yet. */
+unsigned vamos_session_in_flight(const struct vamos_session *s);
+
+/** Why the session failed last, or NULL. */
+const char *vamos_session_error(const struct vamos_session *s);
+
+/** The session's channel counters (notifications = doorbells rung). */
+struct vamos_chan_stats vamos_session_stats(const struct vamos_session *s);
+
+/**
+ * One request, one reply, on the calling thread's session: copies up to
+ * @reply_cap reply bytes to @reply and their count to @reply_len (may be
+ * NULL). Returns the service's status (0, or its negative errno), or
+ * -ETIMEDOUT / -ECONNRESET / -ECONNREFUSED / -EPROTO / -EMSGSIZE (reply
+ * larger than @reply_cap; its bytes dropped, @reply_len says how many it
+ * had; or a request larger than the session takes). Completions of other
+ * requests this thread submitted meanwhile are kept for its next
+ * vamos_session_complete(). @timeout_ms < 0 uses the client's default.
+ */
+int vamos_call(struct vamos_client *c, uint16_t service, uint16_t op,
+	       const void *req, uint32_t req_len, void *reply, uint32_t reply_cap,
+	       uint32_t *reply_len, int timeout_ms);
+
+/** Close every session and the transport. In-flight requests are dropped. */
+void vamos_client_close(struct vamos_client *c);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* VAMOS_CLIENT_H */

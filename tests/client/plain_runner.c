@@ -1,0 +1,49 @@
+/* SPDX-License-Identifier: MIT */
+/* Runs the client scenarios without Criterion, for ThreadSanitizer
+ * builds: every one of them has the test host's threads. */
+#include "../common/plain_runner.h"
+#include "scenarios.h"
+
+static const char *threads_local(void) { return scenario_threads(TH_LOCAL, 8, 2, 300); }
+static const char *threads_unix(void) { return scenario_threads(TH_UNIX, 4, 2, 300); }
+static const char *own_local(void) { return scenario_threads(TH_LOCAL, 2, 4, 300); }
+static const char *call_local(void) { return scenario_call(TH_LOCAL); }
+static const char *call_unix(void) { return scenario_call(TH_UNIX); }
+static const char *batch_local(void) { return scenario_batch(TH_LOCAL, 1000); }
+static const char *batch_unix(void) { return scenario_batch(TH_UNIX, 1000); }
+static const char *reverse_local(void) { return scenario_out_of_order(TH_LOCAL, 200); }
+static const char *unknown_unix(void) { return scenario_unknown_ids(TH_UNIX); }
+static const char *malformed_local(void) { return scenario_malformed(TH_LOCAL); }
+static const char *stops_local(void) { return scenario_host_stops(TH_LOCAL, 50); }
+static const char *stops_unix(void) { return scenario_host_stops(TH_UNIX, 50); }
+static const char *restart_local(void) { return scenario_restart(TH_LOCAL, 0); }
+static const char *restart_late_unix(void) { return scenario_restart(TH_UNIX, 400); }
+static const char *full_local(void) { return scenario_full_channel(); }
+static const char *timeouts_local(void) { return scenario_timeouts(TH_LOCAL); }
+static const char *stale_local(void) { return scenario_stale(TH_LOCAL); }
+static const char *two_local(void) { return scenario_two_clients(TH_LOCAL); }
+
+int main(void)
+{
+	static const struct plain_case cases[] = {
+		{ "threads_local", threads_local },
+		{ "threads_unix", threads_unix },
+		{ "own_sessions_local", own_local },
+		{ "call_local", call_local },
+		{ "call_unix", call_unix },
+		{ "batch_local", batch_local },
+		{ "batch_unix", batch_unix },
+		{ "out_of_order_local", reverse_local },
+		{ "unknown_ids_unix", unknown_unix },
+		{ "malformed_local", malformed_local },
+		{ "host_stops_local", stops_local },
+		{ "host_stops_unix", stops_unix },
+		{ "restart_local", restart_local },
+		{ "restart_late_unix", restart_late_unix },
+		{ "full_channel_local", full_local },
+		{ "timeouts_local", timeouts_local },
+		{ "stale_local", stale_local },
+		{ "two_clients_local", two_local },
+	};
+	return plain_run_all(cases, sizeof cases / sizeof cases[0]);
+}

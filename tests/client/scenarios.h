@@ -1,0 +1,59 @@
+/* SPDX-License-Identifier: MIT */
+/* libvamos-client scenarios against the test host, as plain functions
+ * (NULL on success, else what went wrong), shared by the Criterion tests
+ * and the ThreadSanitizer runner. @kind picks LOCAL or UNIX. */
+#ifndef VAMOS_TEST_CLIENT_SCENARIOS_H
+#define VAMOS_TEST_CLIENT_SCENARIOS_H
+
+#include "testhost.h"
+
+/* vamos_call: echo, noop, unknown service, reply too large, describe. */
+const char *scenario_call(enum th_kind kind);
+
+/* @count submits, one flush (one batch, at most one doorbell), then every
+ * reply matched to its id. */
+const char *scenario_batch(enum th_kind kind, unsigned count);
+
+/* LOCAL: submit says -EAGAIN when the request ring is full (the host is
+ * busy); vamos_call waits for room; every reply still arrives. */
+const char *scenario_full_channel(void);
+
+/* The host answers each batch backwards: replies still match their ids. */
+const char *scenario_out_of_order(enum th_kind kind, unsigned count);
+
+/* Replies to ids never sent, and repeated replies, are dropped. */
+const char *scenario_unknown_ids(enum th_kind kind);
+
+/* Each kind of malformed reply fails the session with -EPROTO ("channel
+ * broken"), the other requests in flight with -ECONNRESET; the next call
+ * reconnects and works. */
+const char *scenario_malformed(enum th_kind kind);
+
+/* The host stops with @count requests in flight: each completes once,
+ * with -ECONNRESET; then submit says -ECONNREFUSED ("host gone"). */
+const char *scenario_host_stops(enum th_kind kind, unsigned count);
+
+/* The host restarts on the same socket: the next submit reconnects, the
+ * boot id is new, requests in flight before fail once, and no request
+ * reaches a host twice. With @delay_ms the new host comes up only that
+ * long after the old one went (the submit waits for it). */
+const char *scenario_restart(enum th_kind kind, int delay_ms);
+
+/* vamos_call and vamos_session_complete time out; a late reply to a call
+ * that timed out is dropped and the next call gets its own. */
+const char *scenario_timeouts(enum th_kind kind);
+
+/* @threads threads on @channels sessions (so they share), each doing
+ * @calls vamos_calls and batches of its own: every reply reaches the
+ * thread that sent the request. */
+const char *scenario_threads(enum th_kind kind, unsigned threads, uint32_t channels,
+			     unsigned calls);
+
+/* Records before the WELCOME (stale replies, another session's WELCOME)
+ * are ignored; with LOCAL also replies a closed client left in the ring. */
+const char *scenario_stale(enum th_kind kind);
+
+/* One thread, two clients on two hosts: each keeps its own session. */
+const char *scenario_two_clients(enum th_kind kind);
+
+#endif

@@ -1,0 +1,216 @@
+/* SPDX-License-Identifier: MIT */
+/* Transport choice: params, the environment (which wins), auto, and what
+ * vamos_client_describe() and the failures say. Never connects to vsock:
+ * these machines' vsock leads to the real host. */
+#define _GNU_SOURCE
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "testhost.h"
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+Test(client_transport, auto_picks_ivshmem_or_vsock_and_says_why)
+{
+	struct vamos_client *c = NULL;
+	const char *why = NULL;
+	th_clear_env();
+	setenv("VAMOS_TRANSPORT", "auto", 1);
+	/* No connection is made before a session is used: safe with vsock. */
+	int rc = vamos_client_connect(NULL, &c, &why);
+	if (rc) {
+		cr_assert_eq(rc, -ENODEV, "rc %d: %s", rc, why);
+		cr_assert(why && strstr(why, "no ivshmem device and no vsock: "), "%s", why);
+		return;
+	}
+	const char *d = vamos_client_describe(c);
+	if (vamos_client_transport(c) == VAMOS_TRANSPORT_VSOCK) {
+		cr_assert(!strncmp(d, "vsock (CID 2 port 7800, 4 connections; auto: ", 45), "%s", d);
+		cr_assert(strstr(d, "ivshmem"), "does not say why not ivshmem: %s", d);
+	} else {
+		cr_assert_eq(vamos_client_transport(c), VAMOS_TRANSPORT_IVSHMEM);
+		cr_assert(!strncmp(d, "ivshmem (", 9) && strstr(d, "auto: "), "%s", d);
+	}
+	cr_assert_null(vamos_client_error(c));
+	vamos_client_close(c);
+}
+
+Test(client_transport, environment_names_a_transport)
+{
+	struct vamos_client *c = NULL;
+	const char *why = NULL;
+	th_clear_env();
+	setenv("VAMOS_TRANSPORT", "carrier-pigeon", 1);
+	cr_assert_eq(vamos_client_connect(NULL, &c, &why), -EINVAL);
+	cr_assert(why && strstr(why, "VAMOS_TRANSPORT"), "%s", why);
+
+	static const char *const bad[][2] = {
+		{ "VAMOS_VSOCK_PORT", "80x" },
+		{ "VAMOS_VSOCK_PORT", "0" },
+		{ "VAMOS_VSOCK_CID", "-1" },
+		{ "VAMOS_LOCAL_VECTORS", "65" },
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		th_clear_env();
+		setenv("VAMOS_TRANSPORT", "vsock", 1);
+		setenv(bad[i][0], bad[i][1], 1);
+		why = NULL;
+		cr_assert_eq(vamos_client_connect(NULL, &c, &why), -EINVAL, "%s=%s", bad[i][0],
+			     bad[i][1]);
+		cr_assert(why && strstr(why, bad[i][0]), "%s", why);
+	}
+}
+
+Test(client_transport, explicit_vsock_is_described_and_lazy)
+{
+	struct vamos_client *c = NULL;
+	const char *why = NULL;
+	th_clear_env();
+	setenv("VAMOS_TRANSPORT", "vsock", 1);
+	setenv("VAMOS_VSOCK_CID", "3", 1);
+	setenv("VAMOS_VSOCK_PORT", "9999", 1);
+	struct vamos_client_params p = { .transport = VAMOS_TRANSPORT_UNIX, .unix_path = "/x",
+					 .channels = 3 };
+	int rc = vamos_client_connect(&p, &c, &why);
+	if (rc == -EAFNOSUPPORT) {
+		cr_assert(why && strstr(why, "AF_VSOCK"), "%s", why);
+		return;
+	}
+	cr_assert_eq(rc, 0, "%s", why);
+	cr_assert_eq(vamos_client_transport(c), VAMOS_TRANSPORT_VSOCK);
+	cr_assert_str_eq(vamos_client_describe(c),
+			 "vsock (CID 3 port 9999, 3 connections; chosen by VAMOS_TRANSPORT)");
+	vamos_client_close(c);
+}
+
+Test(client_transport, missing_settings)
+{
+	struct vamos_client *c = NULL;
+	const char *why = NULL;
+	th_clear_env();
+	struct vamos_client_params p = { .transport = VAMOS_TRANSPORT_LOCAL };
+	cr_assert_eq(vamos_client_connect(&p, &c, &why), -EINVAL);
+	cr_assert(why && strstr(why, "local: no socket"), "%s", why);
+	p.transport = VAMOS_TRANSPORT_UNIX;
+	cr_assert_eq(vamos_client_connect(&p, &c, &why), -EINVAL);
+	cr_assert(why && strstr(why, "unix: no socket"), "%s", why);
+	p.transport = (enum vamos_transport_kind)9;
+	cr_assert_eq(vamos_client_connect(&p, &c, &why), -EINVAL);
+	cr_assert_eq(vamos_client_connect(NULL, NULL, &why), -EINVAL);
+}
+
+Test(client_transport, ivshmem_without_a_device_fails_at_once)
+{
+	struct vamos_client *c = NULL;
+	const char *why = NULL;
+	th_clear_env();
+	setenv("VAMOS_TRANSPORT", "ivshmem", 1);
+	int64_t t0 = now_ms();
+	int rc = vamos_client_connect(NULL, &c, &why);
+	if (rc == 0) {
+		/* This machine has a device after all. */
+		cr_assert(!strncmp(vamos_client_describe(c), "ivshmem (", 9));
+		vamos_client_close(c);
+		return;
+	}
+	cr_assert(now_ms() - t0 < 1000, "no device is not worth retrying");
+	cr_assert(why && strstr(why, "ivshmem: cannot open the ivshmem device: "), "%s", why);
+}
+
+Test(client_transport, local_without_a_server_fails_after_the_timeout)
+{
+	struct vamos_client *c = NULL;
+	const char *why = NULL;
+	th_clear_env();
+	struct vamos_client_params p = { .transport = VAMOS_TRANSPORT_LOCAL,
+					 .local_socket = "/tmp/vamos-no-such-dir/ivshmem.sock",
+					 .timeout_ms = 200 };
+	int64_t t0 = now_ms();
+	int rc = vamos_client_connect(&p, &c, &why);
+	int64_t took = now_ms() - t0;
+	cr_assert_eq(rc, -ENOENT, "%d", rc);
+	cr_assert(took >= 150 && took < 3000, "gave up after %lld ms", (long long)took);
+	cr_assert(why && strstr(why, "local: cannot join vamosd's ivshmem server at "), "%s", why);
+}
+
+Test(client_transport, unix_without_a_server_says_host_gone)
+{
+	struct vamos_client *c = NULL;
+	const char *why = NULL;
+	th_clear_env();
+	struct vamos_client_params p = { .transport = VAMOS_TRANSPORT_UNIX,
+					 .unix_path = "/tmp/vamos-no-such-dir/vamosd.sock",
+					 .timeout_ms = 200 };
+	cr_assert_eq(vamos_client_connect(&p, &c, &why), 0, "%s", why);
+	cr_assert_str_eq(vamos_client_describe(c),
+			 "unix (/tmp/vamos-no-such-dir/vamosd.sock, 4 connections; "
+			 "chosen by the application)");
+	int64_t t0 = now_ms();
+	cr_assert_eq(vamos_call(c, VAMOS_SERVICE_NOOP, 0, NULL, 0, NULL, 0, NULL, -1),
+		     -ECONNREFUSED);
+	cr_assert(now_ms() - t0 >= 150);
+	const char *e = vamos_client_error(c);
+	cr_assert(e && strstr(e, "host gone"), "%s", e ? e : "(none)");
+	e = vamos_session_error(vamos_session_get(c));
+	cr_assert(e && strstr(e, "host gone: cannot connect to vamosd at "), "%s", e ? e : "");
+	vamos_client_close(c);
+}
+
+Test(client_transport, environment_wins_over_params)
+{
+	struct test_host h;
+	struct th_opts o = { .kind = TH_LOCAL };
+	th_clear_env();
+	const char *err = th_start(&h, &o, NULL, NULL);
+	cr_assert_null(err, "%s", err);
+	setenv("VAMOS_TRANSPORT", "local", 1);
+	setenv("VAMOS_LOCAL_SOCKET", h.path, 1);
+	setenv("VAMOS_LOCAL_VECTORS", "2", 1);
+	struct vamos_client_params p = { .transport = VAMOS_TRANSPORT_UNIX,
+					 .unix_path = "/tmp/vamos-no-such-dir/x.sock" };
+	struct vamos_client *c = NULL;
+	const char *why = NULL;
+	cr_assert_eq(vamos_client_connect(&p, &c, &why), 0, "%s", why);
+	const char *d = vamos_client_describe(c);
+	cr_assert(!strncmp(d, "local (ivshmem server ", 22) && strstr(d, h.path) &&
+		  strstr(d, "2 channels, 2 vectors; chosen by VAMOS_TRANSPORT)"), "%s", d);
+	char out[8];
+	uint32_t n;
+	cr_assert_eq(vamos_call(c, VAMOS_SERVICE_ECHO, 0, "env", 3, out, sizeof out, &n, -1), 0);
+	cr_assert(n == 3 && !memcmp(out, "env", 3));
+	vamos_client_close(c);
+	th_cleanup(&h);
+}
+
+Test(client_transport, bad_arguments)
+{
+	struct test_host h;
+	struct th_opts o = { .kind = TH_UNIX };
+	struct vamos_client_params p;
+	struct vamos_client *c = NULL;
+	const char *why = NULL;
+	th_clear_env();
+	cr_assert_null(th_start(&h, &o, NULL, NULL));
+	th_client_params(&h, &p, 2000);
+	cr_assert_eq(vamos_client_connect(&p, &c, &why), 0, "%s", why);
+	struct vamos_session *s = vamos_session_get(c);
+	struct vamos_completion done[1];
+	uint64_t id;
+	cr_assert_eq(vamos_session_complete(s, done, 0, 0), -EINVAL);
+	cr_assert_eq(vamos_session_complete(s, NULL, 1, 0), -EINVAL);
+	cr_assert_eq(vamos_session_submit(s, 1, 0, NULL, 4, &id), -EINVAL);
+	cr_assert_eq(vamos_call(c, 1, 0, NULL, 4, NULL, 0, NULL, -1), -EINVAL);
+	cr_assert_eq(vamos_call(c, 1, 0, "x", 1, NULL, 4, NULL, -1), -EINVAL);
+	cr_assert_eq(vamos_session_flush(s), 0, "flush before anything was sent");
+	vamos_client_close(c);
+	vamos_client_close(NULL);
+	th_cleanup(&h);
+}

@@ -1,0 +1,63 @@
+/* SPDX-License-Identifier: MIT */
+/* Tests of vamosd run the real daemon as a child process (the binary the
+ * build made, named by $VAMOSD) in a private directory, and talk to it as
+ * guests would: local peers on its VM sockets, stream clients on its UNIX
+ * socket, and its control socket for stats. Plain C, no Criterion, so the
+ * TSan runner can use it too. */
+#ifndef VAMOS_TEST_DAEMON_H
+#define VAMOS_TEST_DAEMON_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <vamos/channel.h>
+#include <vamos/ivshmem.h>
+
+#define DAEMON_VMS 3
+
+struct daemon {
+	pid_t pid;
+	char dir[64];
+	char vm_sock[DAEMON_VMS][128];
+	char control[128];
+	char stream_sock[128];
+	char log[128];
+	unsigned vms;
+};
+
+/* Start vamosd with @vms VMs (4 channels of @ring_bytes, 4 vectors each),
+ * a stream socket and a control socket, plus @extra flags (NULL-ended).
+ * Waits until it answers on the control socket. NULL or an error. */
+const char *daemon_start(struct daemon *d, unsigned vms, uint32_t ring_bytes,
+			 const char *const *extra);
+/* The same daemon again, on the same paths (after a kill). */
+const char *daemon_restart(struct daemon *d, unsigned vms, uint32_t ring_bytes,
+			   const char *const *extra);
+/* Send @sig; with @wait, reap it and return its exit status (128+N for a
+ * signal), else 0. */
+int daemon_signal(struct daemon *d, int sig, bool wait);
+/* Kill it if alive, remove every file and the directory. */
+void daemon_cleanup(struct daemon *d);
+/* Ask the control socket @command; the answer (malloc'd) or NULL. */
+char *daemon_ask(const struct daemon *d, const char *command);
+/* A counter from `stats` for @vm's "all" row: column @col (1 = requests). */
+long long daemon_stat(const struct daemon *d, const char *vm, int col);
+
+/* A raw guest session on one channel (HELLO/WELCOME done by open). */
+struct raw {
+	struct vamos_chan *ch;
+	uint64_t boot_id;
+	uint64_t nonce;
+};
+const char *raw_open(struct raw *r, struct vamos_chan *ch);
+/* Queue a request (flush with vamos_chan_flush). 0 or the channel's error. */
+int raw_request(struct raw *r, uint64_t id, uint16_t service, uint16_t op,
+		const void *data, uint32_t len);
+/* Wait up to @ms for replies; for each call @fn. Returns replies taken,
+ * or a negative error. */
+int raw_replies(struct raw *r, int ms,
+		void (*fn)(void *arg, uint64_t id, int status, const void *data, uint32_t len),
+		void *arg);
+
+#endif

@@ -1,0 +1,459 @@
+/* SPDX-License-Identifier: MIT */
+/* vamosd as guests meet it: sessions on every channel, services, a
+ * malicious client, back-pressure, blocking services, peers coming and
+ * going, SIGTERM, SIGKILL and restart, stream clients, vamosctl. */
+#define _GNU_SOURCE
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <vamos/client.h>
+#include <vamos/protocol.h>
+#include <vamos/vsock.h>
+
+#include "checks.h"
+#include "daemon.h"
+#include "scenarios.h"
+
+static struct daemon d;
+static struct tally tally;
+
+static void start(unsigned vms, uint32_t ring_bytes)
+{
+	const char *err = daemon_start(&d, vms, ring_bytes, NULL);
+	cr_assert_null(err, "%s", err);
+	memset(&tally, 0, sizeof tally);
+}
+
+static struct vamos_ivshmem_peer *join(unsigned vm)
+{
+	struct vamos_ivshmem_peer *p;
+	const char *why = NULL;
+	int rc = vamos_ivshmem_peer_connect(d.vm_sock[vm], 4, 5000, &p, &why);
+	cr_assert_eq(rc, 0, "vm%u: %s (%s)", vm, why, strerror(-rc));
+	return p;
+}
+
+static void open_raw(struct vamos_ivshmem_peer *p, unsigned index, struct raw *r)
+{
+	struct vamos_chan *ch;
+	cr_assert_eq(vamos_ivshmem_peer_channel(p, index, &ch), 0);
+	const char *err = raw_open(r, ch);
+	cr_assert_null(err, "%s", err);
+	cr_assert_neq(r->boot_id, 0);
+}
+
+/* Send ids [first, first+n) to ECHO with their id as bytes; take replies
+ * until all are in. */
+static void echo_ids(struct raw *r, uint64_t first, unsigned n)
+{
+	unsigned before = tally.replies;
+	for (uint64_t id = first; id < first + n; id++) {
+		int rc;
+		while ((rc = raw_request(r, id, VAMOS_SERVICE_ECHO, 0, &id, 8)) == -EAGAIN) {
+			cr_assert_eq(vamos_chan_flush(r->ch), 0);
+			cr_assert_geq(raw_replies(r, 5000, tally_reply, &tally), 0);
+		}
+		cr_assert_eq(rc, 0);
+	}
+	cr_assert_eq(vamos_chan_flush(r->ch), 0);
+	while (tally.replies - before < n)
+		cr_assert_geq(raw_replies(r, 5000, tally_reply, &tally), 0, "replies stopped");
+}
+
+Test(vamosd, serves_every_channel_of_every_vm, .timeout = 120)
+{
+	start(3, 1u << 16);
+	uint64_t id = 0;
+	for (unsigned vm = 0; vm < 3; vm++) {
+		struct vamos_ivshmem_peer *p = join(vm);
+		for (unsigned c = 0; c < 4; c++) {
+			struct raw r;
+			open_raw(p, c, &r);
+			echo_ids(&r, id, 1000);
+			id += 1000;
+			vamos_chan_close(r.ch);
+		}
+		vamos_ivshmem_peer_close(p);
+	}
+	cr_assert_eq(tally.replies, 12000);
+	cr_assert_eq(tally.duplicates + tally.corrupt + tally.errors, 0);
+	daemon_cleanup(&d);
+}
+
+Test(vamosd, unknown_services_get_enoent_and_noop_answers_empty)
+{
+	start(1, 1u << 16);
+	struct vamos_ivshmem_peer *p = join(0);
+	struct raw r;
+	open_raw(p, 0, &r);
+	cr_assert_eq(raw_request(&r, 1, 999, 0, NULL, 0), 0);
+	cr_assert_eq(vamos_chan_flush(r.ch), 0);
+	while (tally.replies < 1)
+		cr_assert_geq(raw_replies(&r, 5000, tally_reply, &tally), 0);
+	cr_assert_eq(tally.last_status, -ENOENT);
+	cr_assert_eq(raw_request(&r, 2, VAMOS_SERVICE_NOOP, 0, NULL, 0), 0);
+	cr_assert_eq(vamos_chan_flush(r.ch), 0);
+	while (tally.replies < 2)
+		cr_assert_geq(raw_replies(&r, 5000, tally_reply, &tally), 0);
+	cr_assert_eq(tally.last_status, 0);
+	vamos_chan_close(r.ch);
+	vamos_ivshmem_peer_close(p);
+	daemon_cleanup(&d);
+}
+
+Test(vamosd, a_malicious_client_ends_only_its_sessions, .timeout = 60)
+{
+	start(2, 1u << 16);
+	struct vamos_ivshmem_peer *bad = join(0), *good = join(1);
+	struct vamos_chan *ch;
+	/* Channel 0: a request before HELLO. */
+	cr_assert_eq(vamos_ivshmem_peer_channel(bad, 0, &ch), 0);
+	struct vamos_request_header h = { .id = 1, .service = VAMOS_SERVICE_ECHO };
+	cr_assert_eq(vamos_chan_send(ch, VAMOS_MSG_REQUEST, &h, sizeof h), 0);
+	cr_assert_eq(vamos_chan_flush(ch), 0);
+	vamos_chan_close(ch);
+	/* Channel 1: a record of an unknown type after a proper HELLO. */
+	struct raw r1, r2, r3, ok;
+	open_raw(bad, 1, &r1);
+	cr_assert_eq(vamos_chan_send(r1.ch, 0x77, "junk", 4), 0);
+	cr_assert_eq(vamos_chan_flush(r1.ch), 0);
+	/* Channel 2: a request shorter than its header. */
+	open_raw(bad, 2, &r2);
+	cr_assert_eq(vamos_chan_send(r2.ch, VAMOS_MSG_REQUEST, "shrt", 4), 0);
+	cr_assert_eq(vamos_chan_flush(r2.ch), 0);
+	/* Channel 3: a record header that claims 1 GiB. */
+	open_raw(bad, 3, &r3);
+	void *q;
+	cr_assert_eq(vamos_chan_reserve(r3.ch, 16, &q), 0);
+	cr_assert_eq(vamos_chan_commit(r3.ch, VAMOS_MSG_REQUEST, 16), 0);
+	uint64_t lie = vamos_record_header(1u << 30, VAMOS_MSG_REQUEST);
+	memcpy((char *)q - VAMOS_RECORD_HEADER_SIZE, &lie, sizeof lie);
+	cr_assert_eq(vamos_chan_flush(r3.ch), 0);
+
+	/* Every bad session ends, counted; nobody else notices. */
+	for (int i = 0; i < 500 && daemon_stat(&d, "vm0", 8) < 4; i++)
+		usleep(10000);
+	cr_assert_eq(daemon_stat(&d, "vm0", 8), 4, "each bad session counted once");
+	open_raw(good, 0, &ok);
+	echo_ids(&ok, 0, 500);
+	cr_assert_eq(tally.replies, 500);
+	cr_assert_eq(tally.duplicates + tally.corrupt + tally.errors, 0);
+	vamos_chan_close(r1.ch);
+	vamos_chan_close(r2.ch);
+	vamos_chan_close(r3.ch);
+	vamos_chan_close(ok.ch);
+	vamos_ivshmem_peer_close(bad);
+	vamos_ivshmem_peer_close(good);
+	/* The daemon itself is fine: it still answers and stops cleanly. */
+	cr_assert_eq(daemon_signal(&d, SIGTERM, true), 0);
+	daemon_cleanup(&d);
+}
+
+Test(vamosd, back_pressure_drops_nothing, .timeout = 120)
+{
+	/* Small rings, a client that stops reading replies: vamosd must hold
+	 * requests until there is room for their replies, never drop one. */
+	start(1, 4096);
+	struct vamos_ivshmem_peer *p = join(0);
+	struct raw r;
+	open_raw(p, 0, &r);
+	unsigned sent = 0;
+	for (int round = 0; round < 50; round++) {
+		uint64_t id = sent;
+		while (raw_request(&r, id, VAMOS_SERVICE_ECHO, 0, &id, 8) == 0)
+			id = ++sent;
+		cr_assert_eq(vamos_chan_flush(r.ch), 0);
+		usleep(2000); /* vamosd fills our reply ring meanwhile */
+	}
+	cr_assert_gt(sent, 200, "the request ring filled repeatedly");
+	while (tally.replies < sent) {
+		cr_assert_geq(raw_replies(&r, 5000, tally_reply, &tally), 0, "replies stopped at %u/%u",
+			      tally.replies, sent);
+		/* Keep what is left flowing. */
+		cr_assert_eq(vamos_chan_flush(r.ch), 0);
+	}
+	cr_assert_eq(tally.replies, sent);
+	cr_assert_eq(tally.duplicates + tally.corrupt + tally.errors, 0);
+	vamos_chan_close(r.ch);
+	vamos_ivshmem_peer_close(p);
+	daemon_cleanup(&d);
+}
+
+Test(vamosd, slow_service_with_full_rings_drops_nothing, .timeout = 120)
+{
+	/* Blocking requests whose replies find the reply ring full wait on
+	 * the poller and go out as the client makes room. */
+	start(1, 4096);
+	struct vamos_ivshmem_peer *p = join(0);
+	struct raw r;
+	open_raw(p, 0, &r);
+	unsigned sent = 0;
+	for (int round = 0; round < 20; round++) {
+		uint64_t id = sent;
+		while (raw_request(&r, id, VAMOS_SERVICE_SLEEP, 1, &id, 8) == 0)
+			id = ++sent;
+		cr_assert_eq(vamos_chan_flush(r.ch), 0);
+		usleep(20000); /* the pool answers; our reply ring fills */
+	}
+	cr_assert_gt(sent, 100);
+	while (tally.replies < sent) {
+		cr_assert_geq(raw_replies(&r, 10000, tally_reply, &tally), 0, "replies stopped at %u/%u",
+			      tally.replies, sent);
+		cr_assert_eq(vamos_chan_flush(r.ch), 0);
+	}
+	cr_assert_eq(tally.duplicates + tally.corrupt + tally.errors, 0);
+	cr_assert_eq(daemon_stat(&d, "vm0", 9), 0, "nothing left in flight");
+	vamos_chan_close(r.ch);
+	vamos_ivshmem_peer_close(p);
+	daemon_cleanup(&d);
+}
+
+static void note_first(void *arg, uint64_t id, int status, const void *data, uint32_t len)
+{
+	uint64_t *first = arg;
+	if (!*first)
+		*first = id;
+	(void)status, (void)data, (void)len;
+}
+
+Test(vamosd, a_blocking_request_never_stalls_other_channels, .timeout = 60)
+{
+	start(1, 1u << 16);
+	struct vamos_ivshmem_peer *p = join(0);
+	struct raw slow, fast;
+	open_raw(p, 0, &slow);
+	open_raw(p, 1, &fast);
+	/* Channel 0 asks SLEEP to block 3 s; channel 1 asks ECHO after it. */
+	cr_assert_eq(raw_request(&slow, 100, VAMOS_SERVICE_SLEEP, 3000, NULL, 0), 0);
+	cr_assert_eq(vamos_chan_flush(slow.ch), 0);
+	while (daemon_stat(&d, "vm0", 9) < 1) /* in flight on the pool */
+		usleep(1000);
+	uint64_t id = 7, first = 0;
+	cr_assert_eq(raw_request(&fast, 7, VAMOS_SERVICE_ECHO, 0, &id, 8), 0);
+	cr_assert_eq(vamos_chan_flush(fast.ch), 0);
+	while (!first)
+		cr_assert_geq(raw_replies(&fast, 10000, note_first, &first), 0);
+	cr_assert_eq(first, 7);
+	/* The sleeper is still out when the echo is back. */
+	cr_assert_eq(daemon_stat(&d, "vm0", 9), 1, "SLEEP still in flight");
+	first = 0;
+	while (!first)
+		cr_assert_geq(raw_replies(&slow, 10000, note_first, &first), 0);
+	cr_assert_eq(first, 100);
+	vamos_chan_close(slow.ch);
+	vamos_chan_close(fast.ch);
+	vamos_ivshmem_peer_close(p);
+	daemon_cleanup(&d);
+}
+
+Test(vamosd, peers_come_and_go, .timeout = 60)
+{
+	start(1, 1u << 16);
+	struct vamos_ivshmem_peer *p = join(0);
+	/* One VM, one peer: a second is turned away. */
+	struct vamos_ivshmem_peer *second;
+	const char *why = NULL;
+	cr_assert_neq(vamos_ivshmem_peer_connect(d.vm_sock[0], 4, 2000, &second, &why), 0);
+	struct raw r;
+	open_raw(p, 2, &r);
+	echo_ids(&r, 0, 100);
+	/* Vanish mid-batch: requests queued, never flushed. */
+	uint64_t id = 100;
+	cr_assert_eq(raw_request(&r, id, VAMOS_SERVICE_ECHO, 0, &id, 8), 0);
+	vamos_chan_close(r.ch);
+	vamos_ivshmem_peer_close(p);
+	/* The next peer gets fresh rings and is served. */
+	for (int tries = 0; tries < 100; tries++) {
+		if (vamos_ivshmem_peer_connect(d.vm_sock[0], 4, 2000, &p, &why) == 0)
+			break;
+		p = NULL;
+		usleep(20000);
+	}
+	cr_assert_not_null(p, "%s", why);
+	open_raw(p, 2, &r);
+	echo_ids(&r, 200, 100);
+	cr_assert_eq(tally.replies, 200);
+	cr_assert_eq(tally.duplicates + tally.corrupt + tally.errors, 0);
+	vamos_chan_close(r.ch);
+	vamos_ivshmem_peer_close(p);
+	char *stats = daemon_ask(&d, "stats");
+	cr_assert(stats && strstr(stats, "joins 2"), "%s", stats);
+	free(stats);
+	daemon_cleanup(&d);
+}
+
+Test(vamosd, sigterm_drains_in_flight_requests, .timeout = 60)
+{
+	start(1, 1u << 16);
+	struct vamos_ivshmem_peer *p = join(0);
+	struct raw r;
+	open_raw(p, 0, &r);
+	for (uint64_t id = 1; id <= 4; id++)
+		cr_assert_eq(raw_request(&r, id, VAMOS_SERVICE_SLEEP, 300, &id, 8), 0);
+	cr_assert_eq(vamos_chan_flush(r.ch), 0);
+	while (daemon_stat(&d, "vm0", 9) < 4)
+		usleep(1000);
+	cr_assert_eq(daemon_signal(&d, SIGTERM, false), 0);
+	int rc;
+	/* All four answered before the host goes away... */
+	while (tally.replies < 4)
+		cr_assert_geq(raw_replies(&r, 10000, tally_reply, &tally), 0);
+	cr_assert_eq(tally.errors + tally.duplicates + tally.corrupt, 0);
+	/* ...then it is gone, cleanly. */
+	int status;
+	cr_assert_eq(waitpid(d.pid, &status, 0), d.pid);
+	d.pid = 0;
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	rc = vamos_chan_wait(r.ch, 5000);
+	cr_assert_eq(rc, -ECONNRESET, "wait: %d (%s)", rc, vamos_chan_error(r.ch));
+	cr_assert_lt(access(d.control, F_OK), 0, "control socket removed");
+	vamos_chan_close(r.ch);
+	vamos_ivshmem_peer_close(p);
+	daemon_cleanup(&d);
+}
+
+Test(vamosd, sigkill_then_restart_serves_again, .timeout = 60)
+{
+	start(1, 1u << 16);
+	struct vamos_ivshmem_peer *p = join(0);
+	struct raw r;
+	open_raw(p, 0, &r);
+	echo_ids(&r, 0, 100);
+	uint64_t boot = r.boot_id;
+	cr_assert_eq(daemon_signal(&d, SIGKILL, true), 128 + SIGKILL);
+	/* The local peer learns it from its server socket. */
+	int rc = 0;
+	for (int i = 0; i < 100 && rc == 0; i++) {
+		rc = vamos_ivshmem_peer_dispatch(p);
+		usleep(10000);
+	}
+	cr_assert_eq(rc, -ECONNRESET);
+	cr_assert_eq(vamos_chan_flush(r.ch), -ECONNRESET);
+	vamos_chan_close(r.ch);
+	vamos_ivshmem_peer_close(p);
+	/* Stale sockets are in the way; the new vamosd replaces them. */
+	const char *err = daemon_restart(&d, 1, 1u << 16, NULL);
+	cr_assert_null(err, "%s", err);
+	p = join(0);
+	open_raw(p, 0, &r);
+	cr_assert_neq(r.boot_id, boot, "a new boot id tells clients vamosd restarted");
+	echo_ids(&r, 100, 100);
+	cr_assert_eq(tally.replies, 200);
+	vamos_chan_close(r.ch);
+	vamos_ivshmem_peer_close(p);
+	daemon_cleanup(&d);
+}
+
+Test(vamosd, stream_clients_and_vamosctl, .timeout = 60)
+{
+	start(1, 1u << 16);
+	struct raw r[3];
+	for (int i = 0; i < 3; i++) {
+		struct vamos_chan *ch;
+		cr_assert_eq(vamos_stream_connect_unix(d.stream_sock, NULL, &ch), 0);
+		const char *err = raw_open(&r[i], ch);
+		cr_assert_null(err, "%s", err);
+		echo_ids(&r[i], (uint64_t)i * 100, 100);
+	}
+	cr_assert_eq(tally.replies, 300);
+	cr_assert_eq(tally.duplicates + tally.corrupt + tally.errors, 0);
+	cr_assert_eq(daemon_stat(&d, "streams", 1), 300);
+
+	/* vamosctl, the real binary, both formats. */
+	const char *ctl = getenv("VAMOSCTL");
+	cr_assert_not_null(ctl);
+	char cmd[512], out[256];
+	snprintf(cmd, sizeof cmd, "%s --control %s stats --prometheus", ctl, d.control);
+	FILE *f = popen(cmd, "r");
+	cr_assert_not_null(f);
+	int found = 0;
+	while (fgets(out, sizeof out, f))
+		found |= !strcmp(out, "vamos_requests_total{vm=\"streams\"} 300\n");
+	cr_assert_eq(pclose(f), 0);
+	cr_assert(found, "prometheus text counts the 300 requests");
+	snprintf(cmd, sizeof cmd, "%s --control %s stats | grep -c '^streams '", ctl, d.control);
+	f = popen(cmd, "r");
+	cr_assert(fgets(out, sizeof out, f));
+	pclose(f);
+	cr_assert_eq(atoi(out), 2, "table has the streams rows");
+	snprintf(cmd, sizeof cmd, "%s --control %s/nowhere.sock stats 2>/dev/null", ctl, d.dir);
+	cr_assert_neq(system(cmd), 0, "vamosctl fails clearly when vamosd is not there");
+	for (int i = 0; i < 3; i++)
+		vamos_chan_close(r[i].ch);
+	/* Ended stream sessions are swept; their counts stay. */
+	for (int i = 0; i < 100; i++) {
+		char *text = daemon_ask(&d, "stats");
+		bool swept = text && strstr(text, " 0 connected");
+		free(text);
+		if (swept)
+			break;
+		usleep(20000);
+	}
+	cr_assert_eq(daemon_stat(&d, "streams", 1), 300);
+	daemon_cleanup(&d);
+}
+
+Test(vamosd, many_clients_at_once, .timeout = 300)
+{
+	const char *err = scenario_vamosd_many_clients(3000);
+	cr_assert_null(err, "%s", err);
+}
+
+/* The client library against the real daemon: vamosd dies with requests
+ * in flight, comes back, and the same client carries on. */
+Test(vamosd, client_survives_vamosd_sigkill_and_restart, .timeout = 120)
+{
+	start(1, 1u << 16);
+	struct vamos_client_params params = {
+		.transport = VAMOS_TRANSPORT_LOCAL,
+		.local_socket = d.vm_sock[0],
+		.local_vectors = 4,
+		.timeout_ms = 5000,
+	};
+	struct vamos_client *c;
+	const char *why = NULL;
+	cr_assert_eq(vamos_client_connect(&params, &c, &why), 0, "%s", why);
+	char out[16];
+	uint32_t n = 0;
+	cr_assert_eq(vamos_call(c, VAMOS_SERVICE_ECHO, 0, "before", 6, out, sizeof out, &n, 5000), 0);
+	cr_assert(n == 6 && !memcmp(out, "before", 6));
+
+	/* Ten requests that block a second each, then the daemon dies. */
+	struct vamos_session *s = vamos_session_get(c);
+	uint64_t ids[10];
+	for (int i = 0; i < 10; i++)
+		cr_assert_eq(vamos_session_submit(s, VAMOS_SERVICE_SLEEP, 1000, NULL, 0, &ids[i]), 0);
+	cr_assert_eq(vamos_session_flush(s), 0);
+	while (daemon_stat(&d, "vm0", 9) < 4)
+		usleep(1000);
+	cr_assert_eq(daemon_signal(&d, SIGKILL, true), 128 + SIGKILL);
+
+	/* Every one of them fails, exactly once; none is lost. */
+	int failed = 0;
+	struct vamos_completion done[16];
+	while (failed < 10) {
+		int k = vamos_session_complete(s, done, 16, 10000);
+		cr_assert_gt(k, 0, "completions stopped after %d (%d)", failed, k);
+		for (int i = 0; i < k; i++) {
+			cr_assert_eq(done[i].status, -ECONNRESET);
+			failed++;
+		}
+	}
+	cr_assert_eq(vamos_session_in_flight(s), 0);
+
+	/* Back again: the next call reconnects on its own. */
+	const char *err = daemon_restart(&d, 1, 1u << 16, NULL);
+	cr_assert_null(err, "%s", err);
+	cr_assert_eq(vamos_call(c, VAMOS_SERVICE_ECHO, 0, "after", 5, out, sizeof out, &n, 5000), 0,
+		     "%s", vamos_client_error(c) ? vamos_client_error(c) : "");
+	cr_assert(n == 5 && !memcmp(out, "after", 5));
+	/* The daemon that restarted never saw the killed requests again. */
+	cr_assert_eq(daemon_stat(&d, "vm0", 1), 1);
+	vamos_client_close(c);
+	daemon_cleanup(&d);
+}
