@@ -42,7 +42,9 @@ int control_listen(const char *path, const char **why)
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -errno;
-	if (bind(fd, (struct sockaddr *)&addr, sizeof addr) < 0 || listen(fd, 16) < 0) {
+	/* Stats are for the host's operators: owner and group only. */
+	if (bind(fd, (struct sockaddr *)&addr, sizeof addr) < 0 || chmod(path, 0660) < 0 ||
+	    listen(fd, 16) < 0) {
 		int rc = -errno;
 		*why = "cannot listen on the control socket";
 		close(fd);

@@ -19,6 +19,9 @@
  * for room, nap this long; otherwise wake at least this often anyway. */
 #define NAP_MS 1
 #define MAX_SLEEP_MS 1000
+/* How long a stopping poller waits for its guests to make room for the
+ * replies it owes. */
+#define DRAIN_LIMIT_NS 10000000000ll
 
 static int64_t now_ns(void)
 {
@@ -236,7 +239,7 @@ static void *loop(void *arg)
 {
 	struct poller *p = arg;
 	rcu_register_thread();
-	int64_t idle_since = now_ns();
+	int64_t idle_since = now_ns(), drain_until = 0;
 	for (;;) {
 		int64_t t0 = now_ns();
 		/* Acquire: the set's contents are complete when we see its
@@ -249,9 +252,20 @@ static void *loop(void *arg)
 		int64_t t1 = now_ns();
 		atomic_fetch_add_explicit(&p->counters.polling_ns, (uint64_t)(t1 - t0),
 					  memory_order_relaxed);
-		if (atomic_load(&p->stopping) && !work && !held &&
-		    atomic_load_explicit(&p->tasks, memory_order_acquire) == 0)
-			break; /* drained: nothing read, nothing owed */
+		if (atomic_load(&p->stopping)) {
+			if (!work && !held &&
+			    atomic_load_explicit(&p->tasks, memory_order_acquire) == 0)
+				break; /* drained: nothing read, nothing owed */
+			if (!drain_until)
+				drain_until = t1 + DRAIN_LIMIT_NS;
+			if (t1 > drain_until) {
+				/* A guest that never reads its replies cannot hold
+				 * the shutdown hostage. */
+				log_warn("%s: gave up draining after %d s (replies not taken)",
+					 p->name, (int)(DRAIN_LIMIT_NS / 1000000000ll));
+				break;
+			}
+		}
 		if (work) {
 			idle_since = t1;
 		} else if (t1 - idle_since >= p->spin_ns) {

@@ -457,3 +457,32 @@ Test(vamosd, client_survives_vamosd_sigkill_and_restart, .timeout = 120)
 	vamos_client_close(c);
 	daemon_cleanup(&d);
 }
+
+Test(vamosd, sigterm_with_a_guest_that_never_reads_still_stops, .timeout = 120)
+{
+	/* The reply ring is full and the guest never makes room: vamosd
+	 * gives up draining after its limit instead of hanging. */
+	start(1, 4096);
+	struct vamos_ivshmem_peer *p = join(0);
+	struct raw r;
+	open_raw(p, 0, &r);
+	for (int round = 0; round < 10; round++) {
+		uint64_t id = 0;
+		while (raw_request(&r, id, VAMOS_SERVICE_ECHO, 0, &id, 8) == 0)
+			id++;
+		cr_assert_eq(vamos_chan_flush(r.ch), 0);
+		usleep(5000);
+	}
+	cr_assert_eq(daemon_signal(&d, SIGTERM, true), 0, "stopped cleanly");
+	FILE *log = fopen(d.log, "r");
+	cr_assert_not_null(log);
+	char line[256];
+	int gave_up = 0;
+	while (fgets(line, sizeof line, log))
+		gave_up |= strstr(line, "gave up draining") != NULL;
+	fclose(log);
+	cr_assert(gave_up, "the log says why the drain was cut short");
+	vamos_chan_close(r.ch);
+	vamos_ivshmem_peer_close(p);
+	daemon_cleanup(&d);
+}
