@@ -35,8 +35,9 @@ ensure_packages() {
 
 # Packages to configure and build the project and its tests.
 VAMOS_BUILD_PKGS=(meson ninja-build pkg-config gcc g++ libcriterion-dev)
-# vamosd: liburcu (RCU registries, wait-free completion queues), jemalloc.
-VAMOS_DAEMON_PKGS=(liburcu-dev libjemalloc-dev)
+# vamosd: liburcu (RCU registries, wait-free completion queues), jemalloc,
+# LMDB (the MySQL handler layer's store).
+VAMOS_DAEMON_PKGS=(liburcu-dev libjemalloc-dev liblmdb-dev)
 # Peers the ring benchmark compares against.
 VAMOS_BENCH_PKGS=(dpdk-dev libboost-dev liburcu-dev)
 # The QEMU tests and the in-guest benchmark: QEMU itself, busybox for the

@@ -1,0 +1,333 @@
+/* SPDX-License-Identifier: MIT */
+/* Writing, updating and deleting rows with every index kept in step. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store_internal.h"
+
+int mh_record_parse(const MDB_val *v, uint32_t nsec, struct mh_bytes *sec,
+		    struct mh_bytes *row)
+{
+	const unsigned char *p = v->mv_data;
+	size_t left = v->mv_size, off = 0;
+	/* Our own layout, but checked: a damaged store gives -EIO, never a
+	 * read past the value. */
+	for (uint32_t i = 0; i < nsec; i++) {
+		uint32_t len;
+		if (left - off < sizeof len)
+			return -EIO;
+		memcpy(&len, p + off, sizeof len);
+		off += sizeof len;
+		if (left - off < len)
+			return -EIO;
+		if (sec) {
+			sec[i].data = p + off;
+			sec[i].len = len;
+		}
+		off += len;
+	}
+	row->data = p + off;
+	row->len = (uint32_t)(left - off);
+	return 0;
+}
+
+/* Build the stored record: secondary keys, then the row. */
+static unsigned char *record_build(const struct mh_bytes *sec, uint32_t nsec,
+				   struct mh_bytes row, size_t *size)
+{
+	size_t n = row.len;
+	for (uint32_t i = 0; i < nsec; i++)
+		n += sizeof(uint32_t) + sec[i].len;
+	unsigned char *buf = malloc(n ? n : 1), *p = buf;
+	if (!buf)
+		return NULL;
+	for (uint32_t i = 0; i < nsec; i++) {
+		memcpy(p, &sec[i].len, sizeof(uint32_t));
+		p += sizeof(uint32_t);
+		if (sec[i].len)
+			memcpy(p, sec[i].data, sec[i].len);
+		p += sec[i].len;
+	}
+	if (row.len)
+		memcpy(p, row.data, row.len);
+	*size = n;
+	return buf;
+}
+
+/* The LMDB key of secondary @i's entry for (@key, @pk): the key itself for
+ * a unique index, key ++ pk otherwise. @buf has room for max_key bytes. */
+static int sec_key(struct mh_table *tb, unsigned i, struct mh_bytes key, struct mh_bytes pk,
+		   unsigned char *buf, MDB_val *out)
+{
+	uint32_t max = tb->t->s->max_key;
+	bool unique = tb->meta.unique[i - 1];
+	size_t len = key.len + (unique ? 0 : pk.len);
+	if (key.len == 0 || len > max)
+		return -EINVAL;
+	memcpy(buf, key.data, key.len);
+	if (!unique)
+		memcpy(buf + key.len, pk.data, pk.len);
+	out->mv_data = buf;
+	out->mv_size = len;
+	return 0;
+}
+
+static void be64(uint64_t v, unsigned char out[8])
+{
+	for (int i = 7; i >= 0; i--, v >>= 8)
+		out[i] = (unsigned char)v;
+}
+
+static bool same(struct mh_bytes a, struct mh_bytes b)
+{
+	return a.len == b.len && (!a.len || !memcmp(a.data, b.data, a.len));
+}
+
+/* Is a unique secondary's @key taken? 1 yes, 0 no, or an error. */
+static int taken(struct mh_table *tb, unsigned i, struct mh_bytes key, unsigned char *buf)
+{
+	MDB_val k, v;
+	struct mh_bytes none = { NULL, 0 };
+	int rc = sec_key(tb, i, key, none, buf, &k);
+	if (rc)
+		return rc;
+	rc = mdb_get(tb->t->txn, tb->dbi[i], &k, &v);
+	if (rc == MDB_NOTFOUND)
+		return 0;
+	return rc ? mh_lmdb_error(tb->t->s, "index lookup", rc) : 1;
+}
+
+/* Put (or, with @del, remove) the secondary entries of one row. */
+static int index_row(struct mh_table *tb, struct mh_bytes pk, const struct mh_bytes *sec,
+		     bool del, unsigned char *buf)
+{
+	for (unsigned i = 1; i <= tb->meta.nsec; i++) {
+		MDB_val k, v;
+		int rc = sec_key(tb, i, sec[i - 1], pk, buf, &k);
+		if (rc)
+			return rc;
+		if (del) {
+			rc = mdb_del(tb->t->txn, tb->dbi[i], &k, NULL);
+			if (rc == MDB_NOTFOUND)
+				rc = 0;
+		} else if (tb->meta.unique[i - 1]) {
+			v.mv_data = (void *)pk.data;
+			v.mv_size = pk.len;
+			rc = mdb_put(tb->t->txn, tb->dbi[i], &k, &v, MDB_NOOVERWRITE);
+		} else {
+			uint32_t keylen = sec[i - 1].len;
+			v.mv_data = &keylen;
+			v.mv_size = sizeof keylen;
+			rc = mdb_put(tb->t->txn, tb->dbi[i], &k, &v, 0);
+		}
+		if (rc)
+			return mh_lmdb_error(tb->t->s, del ? "index delete" : "index put", rc);
+	}
+	return 0;
+}
+
+/* Every argument checked before anything is written: a refused call
+ * leaves the table as it was. */
+static int check_args(struct mh_table *tb, struct mh_bytes pk, const struct mh_bytes *sec)
+{
+	if (!tb->t->write || (tb->meta.nsec && !sec))
+		return -EINVAL;
+	if (pk.len == 0 || pk.len > tb->t->s->max_key)
+		return -EINVAL;
+	for (unsigned i = 0; i < tb->meta.nsec; i++) {
+		uint32_t len = sec[i].len + (tb->meta.unique[i] ? 0 : pk.len);
+		if (sec[i].len == 0 || len > tb->t->s->max_key)
+			return -EINVAL;
+	}
+	return 0;
+}
+
+int mh_row_write(struct mh_txn *t, struct mh_table *tb, struct mh_bytes pk,
+		 struct mh_bytes row, const struct mh_bytes *sec, uint64_t *hidden_id,
+		 int *dup_index)
+{
+	unsigned char hidden[MH_HIDDEN_PK_LEN];
+	if (tb->meta.flags & META_HIDDEN_PK) {
+		be64(tb->meta.next_row_id, hidden);
+		pk.data = hidden;
+		pk.len = sizeof hidden;
+	}
+	int rc = check_args(tb, pk, sec);
+	if (rc)
+		return rc;
+	unsigned char *buf = malloc(t->s->max_key);
+	if (!buf)
+		return -ENOMEM;
+	/* Every clash is found before anything is written. */
+	MDB_val k = { pk.len, (void *)pk.data }, v;
+	rc = mdb_get(t->txn, tb->dbi[0], &k, &v);
+	if (rc == 0) {
+		*dup_index = 0;
+		rc = -EEXIST;
+		goto out;
+	}
+	if (rc != MDB_NOTFOUND) {
+		rc = mh_lmdb_error(t->s, "lookup", rc);
+		goto out;
+	}
+	rc = 0;
+	for (unsigned i = 1; i <= tb->meta.nsec && !rc; i++) {
+		if (!tb->meta.unique[i - 1])
+			continue;
+		rc = taken(tb, i, sec[i - 1], buf);
+		if (rc == 1) {
+			*dup_index = (int)i;
+			rc = -EEXIST;
+		}
+	}
+	if (rc)
+		goto out;
+	size_t size;
+	unsigned char *rec = record_build(sec, tb->meta.nsec, row, &size);
+	if (!rec) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	v.mv_data = rec;
+	v.mv_size = size;
+	rc = mdb_put(t->txn, tb->dbi[0], &k, &v, MDB_NOOVERWRITE);
+	free(rec);
+	if (rc) {
+		rc = mh_lmdb_error(t->s, "put", rc);
+		goto out;
+	}
+	rc = index_row(tb, pk, sec, false, buf);
+	if (!rc && (tb->meta.flags & META_HIDDEN_PK)) {
+		if (hidden_id)
+			*hidden_id = tb->meta.next_row_id;
+		tb->meta.next_row_id++;
+		rc = mh_meta_save(tb);
+	}
+out:
+	free(buf);
+	return rc;
+}
+
+/* The stored secondary keys of the row at @pk (copied to @copy, which
+ * the caller frees). */
+static int load_old(struct mh_table *tb, struct mh_bytes pk, struct mh_bytes *sec,
+		    unsigned char **copy)
+{
+	MDB_val k = { pk.len, (void *)pk.data }, v;
+	int rc = mdb_get(tb->t->txn, tb->dbi[0], &k, &v);
+	if (rc)
+		return rc == MDB_NOTFOUND ? -ENOENT : mh_lmdb_error(tb->t->s, "lookup", rc);
+	/* Copied: the writes below may move LMDB's pages under @v. */
+	*copy = malloc(v.mv_size ? v.mv_size : 1);
+	if (!*copy)
+		return -ENOMEM;
+	memcpy(*copy, v.mv_data, v.mv_size);
+	MDB_val c = { v.mv_size, *copy };
+	struct mh_bytes row;
+	return mh_record_parse(&c, tb->meta.nsec, sec, &row);
+}
+
+int mh_row_update(struct mh_txn *t, struct mh_table *tb, struct mh_bytes old_pk,
+		  struct mh_bytes new_pk, struct mh_bytes row, const struct mh_bytes *sec,
+		  int *dup_index)
+{
+	if (tb->meta.flags & META_HIDDEN_PK)
+		new_pk = old_pk; /* the hidden row id never changes */
+	int rc = check_args(tb, new_pk, sec);
+	if (rc || (rc = check_args(tb, old_pk, sec)))
+		return rc;
+	struct mh_bytes old_sec[MH_MAX_INDEXES];
+	unsigned char *old = NULL, *buf = malloc(t->s->max_key);
+	if (!buf)
+		return -ENOMEM;
+	if ((rc = load_old(tb, old_pk, old_sec, &old)))
+		goto out;
+	bool moved = !same(old_pk, new_pk);
+	MDB_val k = { new_pk.len, (void *)new_pk.data }, v;
+	if (moved) {
+		rc = mdb_get(t->txn, tb->dbi[0], &k, &v);
+		if (rc == 0) {
+			*dup_index = 0;
+			rc = -EEXIST;
+			goto out;
+		}
+		if (rc != MDB_NOTFOUND) {
+			rc = mh_lmdb_error(t->s, "lookup", rc);
+			goto out;
+		}
+		rc = 0;
+	}
+	/* A unique key clashes only if it changed and someone else has it. */
+	for (unsigned i = 1; i <= tb->meta.nsec && !rc; i++) {
+		if (!tb->meta.unique[i - 1] || same(sec[i - 1], old_sec[i - 1]))
+			continue;
+		rc = taken(tb, i, sec[i - 1], buf);
+		if (rc == 1) {
+			*dup_index = (int)i;
+			rc = -EEXIST;
+		}
+	}
+	if (rc)
+		goto out;
+	if ((rc = index_row(tb, old_pk, old_sec, true, buf)))
+		goto out;
+	if (moved) {
+		MDB_val ok = { old_pk.len, (void *)old_pk.data };
+		if ((rc = mdb_del(t->txn, tb->dbi[0], &ok, NULL))) {
+			rc = mh_lmdb_error(t->s, "delete", rc);
+			goto out;
+		}
+	}
+	size_t size;
+	unsigned char *rec = record_build(sec, tb->meta.nsec, row, &size);
+	if (!rec) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	v.mv_data = rec;
+	v.mv_size = size;
+	rc = mdb_put(t->txn, tb->dbi[0], &k, &v, 0);
+	free(rec);
+	if (rc) {
+		rc = mh_lmdb_error(t->s, "put", rc);
+		goto out;
+	}
+	rc = index_row(tb, new_pk, sec, false, buf);
+out:
+	free(old);
+	free(buf);
+	return rc;
+}
+
+int mh_row_delete(struct mh_txn *t, struct mh_table *tb, struct mh_bytes pk)
+{
+	if (!t->write || pk.len == 0 || pk.len > t->s->max_key)
+		return -EINVAL;
+	struct mh_bytes old_sec[MH_MAX_INDEXES];
+	unsigned char *old = NULL, *buf = malloc(t->s->max_key);
+	if (!buf)
+		return -ENOMEM;
+	int rc = load_old(tb, pk, old_sec, &old);
+	if (!rc)
+		rc = index_row(tb, pk, old_sec, true, buf);
+	MDB_val k = { pk.len, (void *)pk.data };
+	if (!rc && (rc = mdb_del(t->txn, tb->dbi[0], &k, NULL)))
+		rc = mh_lmdb_error(t->s, "delete", rc);
+	free(old);
+	free(buf);
+	return rc;
+}
+
+int mh_row_get(struct mh_txn *t, struct mh_table *tb, struct mh_bytes pk,
+	       struct mh_bytes *row)
+{
+	if (pk.len == 0 || pk.len > t->s->max_key)
+		return -EINVAL;
+	MDB_val k = { pk.len, (void *)pk.data }, v;
+	int rc = mdb_get(t->txn, tb->dbi[0], &k, &v);
+	if (rc)
+		return rc == MDB_NOTFOUND ? -ENOENT : mh_lmdb_error(t->s, "lookup", rc);
+	return mh_record_parse(&v, tb->meta.nsec, NULL, row);
+}

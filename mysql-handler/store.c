@@ -1,0 +1,284 @@
+/* SPDX-License-Identifier: MIT */
+/* The environment, transactions and the catalog of tables. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "store_internal.h"
+
+/* Catalog key of the next table id (table names cannot start with 0x01). */
+static const char NEXT_ID_KEY[] = "\x01next_table_id";
+
+int mh_lmdb_error(struct mh_store *s, const char *what, int rc)
+{
+	snprintf(s->error, sizeof s->error, "%s: %s", what, mdb_strerror(rc));
+	if (rc == MDB_NOTFOUND)
+		return -ENOENT;
+	if (rc == MDB_KEYEXIST)
+		return -EEXIST;
+	return rc > 0 && rc < 1000 ? -rc : -EIO;
+}
+
+const char *mh_store_error(const struct mh_store *s)
+{
+	return s->error;
+}
+
+int mh_store_open(const char *dir, size_t map_size, struct mh_store **out,
+		  const char **why)
+{
+	struct mh_store *s = calloc(1, sizeof *s);
+	if (!s)
+		return -ENOMEM;
+	int rc;
+	if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
+		*why = "cannot create the store directory";
+		free(s);
+		return -errno;
+	}
+	if ((rc = mdb_env_create(&s->env)) ||
+	    (rc = mdb_env_set_maxdbs(s->env, 1u << 14)) ||
+	    (rc = mdb_env_set_mapsize(s->env, map_size)) ||
+	    /* NOTLS: read transactions move between vamosd's threads. */
+	    (rc = mdb_env_open(s->env, dir, MDB_NOTLS, 0600))) {
+		*why = mdb_strerror(rc);
+		if (s->env)
+			mdb_env_close(s->env);
+		free(s);
+		return -EIO;
+	}
+	s->max_key = (uint32_t)mdb_env_get_maxkeysize(s->env);
+	MDB_txn *txn;
+	if ((rc = mdb_txn_begin(s->env, NULL, 0, &txn)) ||
+	    (rc = mdb_dbi_open(txn, "catalog", MDB_CREATE, &s->catalog)) ||
+	    (rc = mdb_txn_commit(txn))) {
+		*why = mdb_strerror(rc);
+		mdb_env_close(s->env);
+		free(s);
+		return -EIO;
+	}
+	*out = s;
+	return 0;
+}
+
+void mh_store_close(struct mh_store *s)
+{
+	if (!s)
+		return;
+	mdb_env_close(s->env);
+	free(s);
+}
+
+uint32_t mh_store_max_key(const struct mh_store *s)
+{
+	return s->max_key;
+}
+
+int mh_txn_begin(struct mh_store *s, bool write, struct mh_txn **out)
+{
+	struct mh_txn *t = calloc(1, sizeof *t);
+	if (!t)
+		return -ENOMEM;
+	int rc = mdb_txn_begin(s->env, NULL, write ? 0 : MDB_RDONLY, &t->txn);
+	if (rc) {
+		free(t);
+		return mh_lmdb_error(s, "begin", rc);
+	}
+	t->s = s;
+	t->write = write;
+	*out = t;
+	return 0;
+}
+
+int mh_txn_commit(struct mh_txn *t)
+{
+	int rc = mdb_txn_commit(t->txn);
+	struct mh_store *s = t->s;
+	free(t);
+	return rc ? mh_lmdb_error(s, "commit", rc) : 0;
+}
+
+void mh_txn_abort(struct mh_txn *t)
+{
+	if (!t)
+		return;
+	mdb_txn_abort(t->txn);
+	free(t);
+}
+
+static bool name_ok(const char *name)
+{
+	size_t n = strlen(name);
+	if (n == 0 || n > MH_NAME_MAX || name[0] == '\x01')
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (name[i] < 0x20 || name[i] == 0x7f)
+			return false;
+	return true;
+}
+
+static int open_dbs(struct mh_table *tb, unsigned flags)
+{
+	char dbname[32];
+	for (unsigned i = 0; i <= tb->meta.nsec; i++) {
+		snprintf(dbname, sizeof dbname, "t%u.%u", tb->meta.id, i);
+		int rc = mdb_dbi_open(tb->t->txn, dbname, flags, &tb->dbi[i]);
+		if (rc)
+			return mh_lmdb_error(tb->t->s, "open index", rc);
+	}
+	return 0;
+}
+
+static int load_meta(struct mh_txn *t, const char *name, struct table_meta *meta)
+{
+	MDB_val k = { strlen(name), (void *)name }, v;
+	int rc = mdb_get(t->txn, t->s->catalog, &k, &v);
+	if (rc)
+		return rc == MDB_NOTFOUND ? -ENOENT : mh_lmdb_error(t->s, "catalog", rc);
+	/* Our own bytes, but a store can be damaged: check before use. */
+	if (v.mv_size != sizeof *meta)
+		return mh_lmdb_error(t->s, "catalog entry has the wrong size", MDB_CORRUPTED);
+	memcpy(meta, v.mv_data, sizeof *meta);
+	if (meta->version != TABLE_META_VERSION || meta->nsec > MH_MAX_INDEXES)
+		return mh_lmdb_error(t->s, "catalog entry of another version", MDB_CORRUPTED);
+	return 0;
+}
+
+int mh_table_create(struct mh_txn *t, const char *name, bool hidden_pk, unsigned nsec,
+		    const struct mh_index_def *sec)
+{
+	if (!t->write || !name_ok(name) || nsec > MH_MAX_INDEXES)
+		return -EINVAL;
+	struct table_meta meta;
+	int rc = load_meta(t, name, &meta);
+	if (rc != -ENOENT)
+		return rc ? rc : -EEXIST;
+	/* A fresh id, never reused: a dropped table's databases are gone. */
+	MDB_val k = { sizeof NEXT_ID_KEY - 1, (void *)NEXT_ID_KEY }, v;
+	uint32_t id = 1;
+	rc = mdb_get(t->txn, t->s->catalog, &k, &v);
+	if (rc == 0 && v.mv_size == sizeof id)
+		memcpy(&id, v.mv_data, sizeof id);
+	uint32_t next = id + 1;
+	v.mv_size = sizeof next;
+	v.mv_data = &next;
+	if ((rc = mdb_put(t->txn, t->s->catalog, &k, &v, 0)))
+		return mh_lmdb_error(t->s, "catalog", rc);
+
+	struct mh_table tb = { .t = t };
+	memset(&tb.meta, 0, sizeof tb.meta);
+	tb.meta.version = TABLE_META_VERSION;
+	tb.meta.id = id;
+	tb.meta.nsec = nsec;
+	tb.meta.flags = hidden_pk ? META_HIDDEN_PK : 0;
+	tb.meta.next_row_id = 1;
+	for (unsigned i = 0; i < nsec; i++)
+		tb.meta.unique[i] = sec[i].unique;
+	snprintf(tb.name, sizeof tb.name, "%s", name);
+	if ((rc = open_dbs(&tb, MDB_CREATE)))
+		return rc;
+	return mh_meta_save(&tb);
+}
+
+int mh_meta_save(struct mh_table *tb)
+{
+	MDB_val k = { strlen(tb->name), tb->name }, v = { sizeof tb->meta, &tb->meta };
+	int rc = mdb_put(tb->t->txn, tb->t->s->catalog, &k, &v, 0);
+	return rc ? mh_lmdb_error(tb->t->s, "catalog", rc) : 0;
+}
+
+int mh_table_open(struct mh_txn *t, const char *name, struct mh_table **out)
+{
+	if (!name_ok(name))
+		return -EINVAL;
+	struct mh_table *tb = calloc(1, sizeof *tb);
+	if (!tb)
+		return -ENOMEM;
+	tb->t = t;
+	snprintf(tb->name, sizeof tb->name, "%s", name);
+	int rc = load_meta(t, name, &tb->meta);
+	if (rc == 0)
+		rc = open_dbs(tb, 0);
+	if (rc) {
+		free(tb);
+		return rc;
+	}
+	*out = tb;
+	return 0;
+}
+
+void mh_table_close(struct mh_table *tb)
+{
+	free(tb);
+}
+
+unsigned mh_table_indexes(const struct mh_table *tb)
+{
+	return tb->meta.nsec;
+}
+
+bool mh_table_hidden_pk(const struct mh_table *tb)
+{
+	return tb->meta.flags & META_HIDDEN_PK;
+}
+
+int mh_table_drop(struct mh_txn *t, const char *name)
+{
+	struct mh_table *tb;
+	int rc = mh_table_open(t, name, &tb);
+	if (rc)
+		return rc;
+	for (unsigned i = 0; i <= tb->meta.nsec && !rc; i++)
+		if ((rc = mdb_drop(t->txn, tb->dbi[i], 1)))
+			rc = mh_lmdb_error(t->s, "drop", rc);
+	MDB_val k = { strlen(name), (void *)name };
+	if (!rc && (rc = mdb_del(t->txn, t->s->catalog, &k, NULL)))
+		rc = mh_lmdb_error(t->s, "catalog", rc);
+	mh_table_close(tb);
+	return rc;
+}
+
+int mh_table_rename(struct mh_txn *t, const char *from, const char *to)
+{
+	struct table_meta meta;
+	if (!name_ok(to))
+		return -EINVAL;
+	int rc = load_meta(t, from, &meta);
+	if (rc)
+		return rc;
+	struct table_meta other;
+	rc = load_meta(t, to, &other);
+	if (rc != -ENOENT)
+		return rc ? rc : -EEXIST;
+	MDB_val k = { strlen(from), (void *)from }, nk = { strlen(to), (void *)to },
+		v = { sizeof meta, &meta };
+	/* The databases are named by id, so only the catalog key moves. */
+	if ((rc = mdb_del(t->txn, t->s->catalog, &k, NULL)) ||
+	    (rc = mdb_put(t->txn, t->s->catalog, &nk, &v, MDB_NOOVERWRITE)))
+		return mh_lmdb_error(t->s, "catalog", rc);
+	return 0;
+}
+
+int mh_table_truncate(struct mh_txn *t, struct mh_table *tb)
+{
+	for (unsigned i = 0; i <= tb->meta.nsec; i++) {
+		int rc = mdb_drop(t->txn, tb->dbi[i], 0);
+		if (rc)
+			return mh_lmdb_error(t->s, "truncate", rc);
+	}
+	tb->meta.next_row_id = 1;
+	return mh_meta_save(tb);
+}
+
+int mh_table_rows(struct mh_txn *t, struct mh_table *tb, uint64_t *rows)
+{
+	MDB_stat st;
+	int rc = mdb_stat(t->txn, tb->dbi[0], &st);
+	if (rc)
+		return mh_lmdb_error(t->s, "stat", rc);
+	*rows = st.ms_entries;
+	return 0;
+}

@@ -1,0 +1,140 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The storage under the MySQL handler layer: tables of opaque rows with a
+ * primary index and any number of secondary indexes, on LMDB, one
+ * environment per VM. It knows nothing of SQL types: the guest engine
+ * encodes every key into a memcmp-comparable, prefix-free byte string
+ * (MyRocks-style: big-endian integers with the sign bit flipped, collation
+ * weights for strings, a NULL marker byte) and rows travel as opaque bytes.
+ *
+ * Layout (LMDB named databases):
+ *   "catalog"   table name -> struct table meta (id, index flags, next
+ *               hidden row id)
+ *   "t<id>.0"   primary: primary key -> secondary keys + row; the
+ *               secondary keys are kept with the row, so an update or a
+ *               delete removes exactly the index entries the write made,
+ *               whatever the guest says later
+ *   "t<id>.<i>" secondary i, unique:     key -> primary key
+ *               secondary i, not unique: key ++ primary key -> key length
+ * A table without a primary key gets a hidden one: an 8-byte big-endian
+ * row id from a counter in its catalog entry.
+ *
+ * All calls run inside a transaction (LMDB: one writer at a time, readers
+ * never blocked). Errors are negative errno values: -ENOENT (no such table
+ * or row, or a cursor at its end), -EEXIST (a table name or a unique key
+ * taken: *dup_index says which index, 0 for the primary), -EINVAL (bad
+ * arguments, e.g. a key longer than mh_store_max_key()), -EIO (LMDB
+ * failed; mh_store_error() says how).
+ *
+ * Part of issue 5's host executor; the vamosd service and the wire
+ * protocol come with it.
+ */
+#ifndef VAMOS_MYSQL_STORE_H
+#define VAMOS_MYSQL_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define MH_MAX_INDEXES 64
+#define MH_HIDDEN_PK_LEN 8u
+
+struct mh_store;
+struct mh_txn;
+struct mh_table;
+struct mh_cursor;
+
+/** Bytes owned by someone else (the caller, or LMDB's map until the
+ *  transaction ends). */
+struct mh_bytes {
+	const void *data;
+	uint32_t len;
+};
+
+/** Open (creating it) the store in directory @dir, mapping at most
+ *  @map_size bytes. */
+int mh_store_open(const char *dir, size_t map_size, struct mh_store **out,
+		  const char **why);
+void mh_store_close(struct mh_store *s);
+/** Longest index key (secondary key ++ primary key, for a non-unique
+ *  index) LMDB takes. */
+uint32_t mh_store_max_key(const struct mh_store *s);
+
+/** Begin a transaction; only one @write transaction runs at a time
+ *  (others wait in mh_txn_begin). */
+int mh_txn_begin(struct mh_store *s, bool write, struct mh_txn **out);
+int mh_txn_commit(struct mh_txn *t);
+void mh_txn_abort(struct mh_txn *t);
+
+/** Secondary index definition. */
+struct mh_index_def {
+	bool unique;
+};
+
+/** Create table @name with @nsec secondary indexes; @hidden_pk when it
+ *  has no primary key of its own. -EEXIST if the name is taken. */
+int mh_table_create(struct mh_txn *t, const char *name, bool hidden_pk, unsigned nsec,
+		    const struct mh_index_def *sec);
+/** Open @name for use in @t (the handle is valid for that transaction). */
+int mh_table_open(struct mh_txn *t, const char *name, struct mh_table **out);
+void mh_table_close(struct mh_table *tb);
+int mh_table_drop(struct mh_txn *t, const char *name);
+int mh_table_rename(struct mh_txn *t, const char *from, const char *to);
+/** Delete every row (keeps the definition; the hidden row id restarts). */
+int mh_table_truncate(struct mh_txn *t, struct mh_table *tb);
+unsigned mh_table_indexes(const struct mh_table *tb); /**< secondaries */
+bool mh_table_hidden_pk(const struct mh_table *tb);
+/** Rows in the table (exact: LMDB counts entries). */
+int mh_table_rows(struct mh_txn *t, struct mh_table *tb, uint64_t *rows);
+
+/**
+ * Insert a row. @pk is ignored for a hidden-pk table (its new row id is
+ * stored in *@hidden_id if not NULL). @sec holds one key per secondary
+ * index. On a clash: -EEXIST and *@dup_index (0: primary, i: secondary i,
+ * 1-based), nothing written.
+ */
+int mh_row_write(struct mh_txn *t, struct mh_table *tb, struct mh_bytes pk,
+		 struct mh_bytes row, const struct mh_bytes *sec, uint64_t *hidden_id,
+		 int *dup_index);
+/** Replace the row at @old_pk with @row at @new_pk (may differ) and new
+ *  secondary keys, all or nothing. */
+int mh_row_update(struct mh_txn *t, struct mh_table *tb, struct mh_bytes old_pk,
+		  struct mh_bytes new_pk, struct mh_bytes row, const struct mh_bytes *sec,
+		  int *dup_index);
+int mh_row_delete(struct mh_txn *t, struct mh_table *tb, struct mh_bytes pk);
+int mh_row_get(struct mh_txn *t, struct mh_table *tb, struct mh_bytes pk,
+	       struct mh_bytes *row);
+
+/** MySQL's find flags (enum ha_rkey_function), for a key that may be a
+ *  prefix of the index's keys (leading key parts). */
+enum mh_find {
+	MH_READ_KEY_EXACT,          /**< first entry starting with key */
+	MH_READ_KEY_OR_NEXT,        /**< first entry >= key */
+	MH_READ_KEY_OR_PREV,        /**< last entry starting with key, else last < key */
+	MH_READ_AFTER_KEY,          /**< first entry past every one starting with key */
+	MH_READ_BEFORE_KEY,         /**< last entry before key */
+	MH_READ_PREFIX,             /**< as EXACT */
+	MH_READ_PREFIX_LAST,        /**< last entry starting with key */
+	MH_READ_PREFIX_LAST_OR_PREV,/**< as KEY_OR_PREV */
+};
+
+/** Where a cursor stands: the index key, the row's primary key, the row. */
+struct mh_entry {
+	struct mh_bytes key, pk, row;
+};
+
+/** A cursor over index @index (0: primary, i: secondary i) in @t. */
+int mh_cursor_open(struct mh_txn *t, struct mh_table *tb, unsigned index,
+		   struct mh_cursor **out);
+void mh_cursor_close(struct mh_cursor *c);
+int mh_cursor_find(struct mh_cursor *c, struct mh_bytes key, enum mh_find flag,
+		   struct mh_entry *out);
+int mh_cursor_first(struct mh_cursor *c, struct mh_entry *out);
+int mh_cursor_last(struct mh_cursor *c, struct mh_entry *out);
+int mh_cursor_next(struct mh_cursor *c, struct mh_entry *out);
+int mh_cursor_prev(struct mh_cursor *c, struct mh_entry *out);
+
+/** Why the last -EIO happened (LMDB's words). */
+const char *mh_store_error(const struct mh_store *s);
+
+#endif
