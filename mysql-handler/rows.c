@@ -99,6 +99,40 @@ static int taken(struct mh_table *tb, unsigned i, struct mh_bytes key, unsigned 
 	return rc ? mh_lmdb_error(tb->t->s, "index lookup", rc) : 1;
 }
 
+/*
+ * Find a clash before anything is written: @pk (when @check_pk) already
+ * stored, or a unique secondary key of @sec already taken, skipping keys
+ * equal to the row's own @keep (its current keys, on update; NULL on
+ * insert). Returns 0, -EEXIST with *@dup_index, or an error.
+ */
+static int find_clash(struct mh_table *tb, struct mh_bytes pk, bool check_pk,
+		      const struct mh_bytes *sec, const struct mh_bytes *keep,
+		      unsigned char *buf, int *dup_index)
+{
+	if (check_pk) {
+		MDB_val k = { pk.len, (void *)pk.data }, v;
+		int rc = mdb_get(tb->t->txn, tb->dbi[0], &k, &v);
+		if (rc == 0) {
+			*dup_index = 0;
+			return -EEXIST;
+		}
+		if (rc != MDB_NOTFOUND)
+			return mh_lmdb_error(tb->t->s, "lookup", rc);
+	}
+	for (unsigned i = 1; i <= tb->meta.nsec; i++) {
+		if (!tb->meta.unique[i - 1] || (keep && same(sec[i - 1], keep[i - 1])))
+			continue;
+		int rc = taken(tb, i, sec[i - 1], buf);
+		if (rc == 1) {
+			*dup_index = (int)i;
+			return -EEXIST;
+		}
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
 /* Put (or, with @del, remove) the secondary entries of one row. */
 static int index_row(struct mh_table *tb, struct mh_bytes pk, const struct mh_bytes *sec,
 		     bool del, unsigned char *buf)
@@ -160,29 +194,8 @@ int mh_row_write(struct mh_txn *t, struct mh_table *tb, struct mh_bytes pk,
 	unsigned char *buf = malloc(t->s->max_key);
 	if (!buf)
 		return -ENOMEM;
-	/* Every clash is found before anything is written. */
 	MDB_val k = { pk.len, (void *)pk.data }, v;
-	rc = mdb_get(t->txn, tb->dbi[0], &k, &v);
-	if (rc == 0) {
-		*dup_index = 0;
-		rc = -EEXIST;
-		goto out;
-	}
-	if (rc != MDB_NOTFOUND) {
-		rc = mh_lmdb_error(t->s, "lookup", rc);
-		goto out;
-	}
-	rc = 0;
-	for (unsigned i = 1; i <= tb->meta.nsec && !rc; i++) {
-		if (!tb->meta.unique[i - 1])
-			continue;
-		rc = taken(tb, i, sec[i - 1], buf);
-		if (rc == 1) {
-			*dup_index = (int)i;
-			rc = -EEXIST;
-		}
-	}
-	if (rc)
+	if ((rc = find_clash(tb, pk, true, sec, NULL, buf, dup_index)))
 		goto out;
 	size_t size;
 	unsigned char *rec = record_build(sec, tb->meta.nsec, row, &size);
@@ -246,30 +259,8 @@ int mh_row_update(struct mh_txn *t, struct mh_table *tb, struct mh_bytes old_pk,
 		goto out;
 	bool moved = !same(old_pk, new_pk);
 	MDB_val k = { new_pk.len, (void *)new_pk.data }, v;
-	if (moved) {
-		rc = mdb_get(t->txn, tb->dbi[0], &k, &v);
-		if (rc == 0) {
-			*dup_index = 0;
-			rc = -EEXIST;
-			goto out;
-		}
-		if (rc != MDB_NOTFOUND) {
-			rc = mh_lmdb_error(t->s, "lookup", rc);
-			goto out;
-		}
-		rc = 0;
-	}
-	/* A unique key clashes only if it changed and someone else has it. */
-	for (unsigned i = 1; i <= tb->meta.nsec && !rc; i++) {
-		if (!tb->meta.unique[i - 1] || same(sec[i - 1], old_sec[i - 1]))
-			continue;
-		rc = taken(tb, i, sec[i - 1], buf);
-		if (rc == 1) {
-			*dup_index = (int)i;
-			rc = -EEXIST;
-		}
-	}
-	if (rc)
+	/* A key clashes only if it changed and another row has it. */
+	if ((rc = find_clash(tb, new_pk, moved, sec, old_sec, buf, dup_index)))
 		goto out;
 	if ((rc = index_row(tb, old_pk, old_sec, true, buf)))
 		goto out;
