@@ -231,17 +231,15 @@ static int accept_peer(struct vamos_ivshmem_server *s)
 		emit(s, VAMOS_IVSHMEM_REJECT, -1, "too many peers");
 		return 1;
 	}
-	const char *why = NULL;
 	p->sock = sock;
 	p->link = vamos_link_new();
-	if (!p->link || make_eventfds(p->fds, s->vectors) < 0)
-		why = "out of memory or file descriptors for a new peer";
-	if (why) {
+	if (!p->link || make_eventfds(p->fds, s->vectors) < 0) {
 		vamos_link_put(p->link);
 		p->link = NULL;
 		close(sock);
 		pthread_mutex_unlock(&s->lock);
-		emit(s, VAMOS_IVSHMEM_REJECT, -1, why);
+		emit(s, VAMOS_IVSHMEM_REJECT, -1,
+		     "out of memory or file descriptors for a new peer");
 		return 1;
 	}
 	p->id = next_free_id(s);
