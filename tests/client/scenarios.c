@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -664,6 +665,7 @@ out:
 
 struct worker {
 	struct vamos_client *c;
+	pthread_barrier_t *all_attached;
 	unsigned index;
 	unsigned calls;
 	struct vamos_session *s;
@@ -678,6 +680,9 @@ static void *work(void *arg)
 	unsigned char req[64], out[64];
 	uint32_t n;
 	w->s = vamos_session_get(w->c);
+	/* Nobody works (and leaves) before everyone has its session, so the
+	 * sharing seen below does not depend on how threads were scheduled. */
+	pthread_barrier_wait(w->all_attached);
 	if (!w->s) {
 		w->err = "no session";
 		return NULL;
@@ -757,12 +762,17 @@ const char *scenario_threads(enum th_kind kind, unsigned threads, uint32_t chann
 	const char *err = w && t ? setup(&st, &o, 10000, channels) : "out of memory";
 	if (err)
 		goto out;
+	pthread_barrier_t all_attached;
+	pthread_barrier_init(&all_attached, NULL, threads);
 	for (unsigned i = 0; i < threads; i++) {
-		w[i] = (struct worker){ .c = st.c, .index = i, .calls = calls_of(i, calls) };
-		TRY(pthread_create(&t[i], NULL, work, &w[i]) == 0, "pthread_create");
+		w[i] = (struct worker){ .c = st.c, .all_attached = &all_attached, .index = i,
+					.calls = calls_of(i, calls) };
+		if (pthread_create(&t[i], NULL, work, &w[i]))
+			abort(); /* the others would wait at the barrier forever */
 	}
 	for (unsigned i = 0; i < threads; i++)
 		pthread_join(t[i], NULL);
+	pthread_barrier_destroy(&all_attached);
 	for (unsigned i = 0; i < threads; i++)
 		TRY(!w[i].err, "%s", w[i].err);
 	for (unsigned i = 0; i < threads; i++)
