@@ -134,3 +134,63 @@ void completion_free(struct completion *c)
 	free(c->reply);
 	free(c);
 }
+
+/* ------------------------------------------------------ deferred replies */
+
+struct deferred_reply {
+	struct session *session; /* referenced */
+	uint64_t id;
+	uint32_t max_payload;
+};
+
+struct deferred_reply *reply_defer(struct reply *rep)
+{
+	struct session *s = rep->session;
+	if (!s || !rep->to_ring || rep->at || rep->committed ||
+	    atomic_load_explicit(&s->counters.in_flight, memory_order_relaxed) >=
+		    SESSION_MAX_BLOCKING)
+		return NULL;
+	struct deferred_reply *d = malloc(sizeof *d);
+	if (!d)
+		return NULL;
+	d->session = s;
+	d->id = rep->id;
+	d->max_payload = rep->max_payload;
+	session_ref(s);
+	atomic_fetch_add_explicit(&s->counters.in_flight, 1, memory_order_relaxed);
+	poller_task_started(s->poller);
+	rep->deferred = true;
+	return d;
+}
+
+void deferred_reply_send(struct deferred_reply *d, int status, const void *data, uint32_t len)
+{
+	struct reply rep = { .to_ring = false, .id = d->id, .max_payload = d->max_payload };
+	void *p;
+	if (len > d->max_payload) {
+		status = -EMSGSIZE;
+		len = 0;
+	}
+	if (reply_reserve(&rep, len, &p) == 0) {
+		if (len)
+			memcpy(p, data, len);
+		reply_commit(&rep, status, len);
+	}
+	struct completion *c = rep.buf ? calloc(1, sizeof *c) : NULL;
+	if (!c) {
+		log_error("%s channel %u: no memory for a reply to request %llu",
+			  d->session->vm, d->session->index, (unsigned long long)d->id);
+		free(rep.buf);
+		atomic_fetch_sub_explicit(&d->session->counters.in_flight, 1, memory_order_relaxed);
+		poller_task_done(d->session->poller);
+		session_unref(d->session);
+		free(d);
+		return;
+	}
+	cds_wfcq_node_init(&c->node);
+	c->session = d->session;
+	c->reply = rep.buf;
+	c->reply_len = rep.buf_len;
+	poller_post_completion(d->session->poller, c);
+	free(d);
+}

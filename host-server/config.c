@@ -21,6 +21,8 @@ void config_defaults(struct config *c)
 	c->pollers_per_vm = 1;
 	c->blocking_threads = 4;
 	c->spin_ns = 50000;
+	c->mysql_lock_wait_ms = 50000;
+	c->mysql_map_mb = 16384;
 }
 
 static void vm_defaults(struct vm_config *vm, const char *name)
@@ -120,6 +122,10 @@ int config_set(struct config *c, struct vm_config *vm, const char *key,
 			return c->blocking_threads = (uint32_t)n, 0;
 		if (numeric && !strcmp(key, "spin_us") && n <= 1000000)
 			return c->spin_ns = (int64_t)n * 1000, 0;
+		if (numeric && !strcmp(key, "mysql_lock_wait_ms") && n >= 1 && n <= 3600000)
+			return c->mysql_lock_wait_ms = (uint32_t)n, 0;
+		if (numeric && !strcmp(key, "mysql_map_mb") && n >= 1 && n <= (1u << 30))
+			return c->mysql_map_mb = n, 0;
 	}
 	snprintf(err, errlen, "unknown key or bad value: %s = %s%s", key, value,
 		 vm ? " (in a [vm] section)" : "");

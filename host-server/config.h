@@ -28,6 +28,8 @@ struct config {
 	uint32_t pollers_per_vm;           /* poller threads per VM */
 	uint32_t blocking_threads;         /* pool for services that block */
 	int64_t spin_ns;                   /* pollers spin this long before sleeping */
+	uint32_t mysql_lock_wait_ms;       /* mysql: a writer waits this long */
+	uint64_t mysql_map_mb;             /* mysql: largest store per VM, MiB */
 	struct vm_config vms[CONFIG_MAX_VMS];
 	unsigned vm_count;
 };

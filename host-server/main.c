@@ -29,6 +29,7 @@
 #include "config.h"
 #include "control.h"
 #include "log.h"
+#include "mysql_service.h"
 #include "service.h"
 #include "stats.h"
 #include "streams.h"
@@ -84,6 +85,7 @@ static int parse_args(struct config *c, int argc, char **argv, char *err, size_t
 		{ "--unix-socket", "unix_socket" },   { "--vsock-port", "vsock_port" },
 		{ "--log-level", "log_level" },       { "--pollers", "pollers_per_vm" },
 		{ "--blocking-threads", "blocking_threads" }, { "--spin-us", "spin_us" },
+		{ "--mysql-lock-wait-ms", "mysql_lock_wait_ms" }, { "--mysql-map-mb", "mysql_map_mb" },
 	};
 	/* The file first, wherever --config stands, so flags override it. */
 	for (int i = 1; i + 1 < argc; i++)
@@ -170,6 +172,11 @@ int main(int argc, char **argv)
 		log_error("cannot start: %s", strerror(-rc));
 		return 1;
 	}
+	if ((rc = mysql_service_start(&cfg, &why))) {
+		log_error("mysql service: %s (%s)", why, strerror(-rc));
+		blocking_stop();
+		return 1;
+	}
 	static struct vm vms[CONFIG_MAX_VMS];
 	static struct streams streams;
 	unsigned started = 0;
@@ -239,6 +246,7 @@ stop:
 	for (unsigned i = 0; i < started; i++)
 		vm_stop(&vms[i]);
 	blocking_stop();
+	mysql_service_stop();
 	services_shutdown();
 	if (control_fd >= 0) {
 		close(control_fd);

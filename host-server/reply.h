@@ -11,8 +11,12 @@
 #include <vamos/channel.h>
 #include <vamos/protocol.h>
 
+struct session;
+
 struct reply {
 	bool to_ring;
+	bool deferred;           /* reply_defer() took it: answered later */
+	struct session *session; /* to_ring: the session it answers */
 	struct vamos_chan *ch;   /* to_ring */
 	uint64_t id;
 	unsigned char *at;       /* reserved record (header first) */

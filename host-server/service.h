@@ -48,6 +48,16 @@ int reply_reserve(struct reply *rep, uint32_t len, void **payload);
 /* Finish the reply with @status and @len <= reserved bytes. */
 void reply_commit(struct reply *rep, int status, uint32_t len);
 
+/* A reply a poller-side service gives later, from any thread (a service
+ * with its own threads). Returns the handle for deferred_reply_send(), or
+ * NULL when the session already waits for SESSION_MAX_BLOCKING replies or
+ * memory is short: then return -EAGAIN (the request is handed over again
+ * later) having done nothing. After a successful defer the handler returns
+ * 0 and commits nothing. */
+struct deferred_reply *reply_defer(struct reply *rep);
+/* Send the deferred reply (status, bytes); frees @d. Any thread. */
+void deferred_reply_send(struct deferred_reply *d, int status, const void *data, uint32_t len);
+
 /* Register @svc (copied); -EEXIST if its id is taken. Not from a poller. */
 int services_register(const struct service *svc);
 /* Look @id up; call from an RCU read side (a poller). NULL if none. */

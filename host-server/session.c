@@ -174,6 +174,7 @@ static int request(struct session *s, const struct vamos_record *rec)
 	};
 	struct reply rep = {
 		.to_ring = true,
+		.session = s,
 		.ch = s->ch,
 		.id = h.id,
 		.max_payload = vamos_chan_max_payload(s->ch) -
@@ -196,6 +197,11 @@ static int request(struct session *s, const struct vamos_record *rec)
 		rc = reply_finish(&rep, rc);
 	} else if (svc) {
 		rc = svc->handle(svc->ctx, &req, &rep);
+		if (rep.deferred) {
+			/* Answered later through a completion, like the pool's. */
+			atomic_fetch_add_explicit(&s->counters.requests, 1, memory_order_relaxed);
+			return 0;
+		}
 		if (rc == -EAGAIN && !rep.committed) {
 			if (rep.at)
 				vamos_chan_abort(s->ch);

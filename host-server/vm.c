@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 
 #include "log.h"
+#include "mysql_service.h"
 #include "vm.h"
 
 /* Give each poller the sessions of the channels it serves (i % pollers),
@@ -46,6 +47,8 @@ static void detach(struct vm *vm, const char *why, bool reset)
 	vm->sessions = NULL;
 	log_info("vm %s: peer %d detached (%s)", vm->cfg.name, vm->peer, why);
 	vm->peer = -1;
+	/* Its guest's connections are gone: their transactions roll back. */
+	mysql_service_vm_reset(vm->cfg.name);
 	/* Fresh rings and a new epoch for whoever attaches next. */
 	if (reset)
 		vamos_ivshmem_server_reset_region(vm->server);

@@ -33,6 +33,27 @@ int mh_record_parse(const MDB_val *v, uint32_t nsec, struct mh_bytes *sec,
 	return 0;
 }
 
+int mh_key_build(const struct mh_table *tb, unsigned index, struct mh_bytes key,
+		 struct mh_bytes tail, unsigned char *buf, MDB_val *out)
+{
+	size_t len = MH_KEY_PREFIX + (size_t)key.len + tail.len;
+	if (len > tb->t->s->max_key)
+		return -EINVAL;
+	uint32_t id = tb->meta.id;
+	buf[0] = (unsigned char)(id >> 24);
+	buf[1] = (unsigned char)(id >> 16);
+	buf[2] = (unsigned char)(id >> 8);
+	buf[3] = (unsigned char)id;
+	buf[4] = (unsigned char)index;
+	if (key.len)
+		memcpy(buf + MH_KEY_PREFIX, key.data, key.len);
+	if (tail.len)
+		memcpy(buf + MH_KEY_PREFIX + key.len, tail.data, tail.len);
+	out->mv_data = buf;
+	out->mv_size = len;
+	return 0;
+}
+
 /* Build the stored record: secondary keys, then the row. */
 static unsigned char *record_build(const struct mh_bytes *sec, uint32_t nsec,
 				   struct mh_bytes row, size_t *size)
@@ -56,24 +77,6 @@ static unsigned char *record_build(const struct mh_bytes *sec, uint32_t nsec,
 	return buf;
 }
 
-/* The LMDB key of secondary @i's entry for (@key, @pk): the key itself for
- * a unique index, key ++ pk otherwise. @buf has room for max_key bytes. */
-static int sec_key(struct mh_table *tb, unsigned i, struct mh_bytes key, struct mh_bytes pk,
-		   unsigned char *buf, MDB_val *out)
-{
-	uint32_t max = tb->t->s->max_key;
-	bool unique = tb->meta.unique[i - 1];
-	size_t len = key.len + (unique ? 0 : pk.len);
-	if (key.len == 0 || len > max)
-		return -EINVAL;
-	memcpy(buf, key.data, key.len);
-	if (!unique)
-		memcpy(buf + key.len, pk.data, pk.len);
-	out->mv_data = buf;
-	out->mv_size = len;
-	return 0;
-}
-
 static void be64(uint64_t v, unsigned char out[8])
 {
 	for (int i = 7; i >= 0; i--, v >>= 8)
@@ -85,18 +88,28 @@ static bool same(struct mh_bytes a, struct mh_bytes b)
 	return a.len == b.len && (!a.len || !memcmp(a.data, b.data, a.len));
 }
 
-/* Is a unique secondary's @key taken? 1 yes, 0 no, or an error. */
+static const struct mh_bytes NONE = { NULL, 0 };
+
+/* Is a unique secondary's @key taken, i.e. does an entry start with it?
+ * 1 yes, 0 no, or an error. */
 static int taken(struct mh_table *tb, unsigned i, struct mh_bytes key, unsigned char *buf)
 {
 	MDB_val k, v;
-	struct mh_bytes none = { NULL, 0 };
-	int rc = sec_key(tb, i, key, none, buf, &k);
+	int rc = mh_key_build(tb, i, key, NONE, buf, &k);
 	if (rc)
 		return rc;
-	rc = mdb_get(tb->t->txn, tb->dbi[i], &k, &v);
-	if (rc == MDB_NOTFOUND)
-		return 0;
-	return rc ? mh_lmdb_error(tb->t->s, "index lookup", rc) : 1;
+	size_t want = k.mv_size;
+	MDB_cursor *c;
+	if ((rc = mdb_cursor_open(tb->t->txn, tb->t->s->data, &c)))
+		return mh_lmdb_error(tb->t->s, "cursor", rc);
+	/* @buf is only read by LMDB here; the hit (if any) is compared to it. */
+	MDB_val probe = k;
+	rc = mdb_cursor_get(c, &probe, &v, MDB_SET_RANGE);
+	int hit = rc == 0 && probe.mv_size >= want && !memcmp(probe.mv_data, buf, want);
+	mdb_cursor_close(c);
+	if (rc && rc != MDB_NOTFOUND)
+		return mh_lmdb_error(tb->t->s, "index lookup", rc);
+	return hit;
 }
 
 /*
@@ -110,8 +123,11 @@ static int find_clash(struct mh_table *tb, struct mh_bytes pk, bool check_pk,
 		      unsigned char *buf, int *dup_index)
 {
 	if (check_pk) {
-		MDB_val k = { pk.len, (void *)pk.data }, v;
-		int rc = mdb_get(tb->t->txn, tb->dbi[0], &k, &v);
+		MDB_val k, v;
+		int rc = mh_key_build(tb, 0, pk, NONE, buf, &k);
+		if (rc)
+			return rc;
+		rc = mdb_get(tb->t->txn, tb->t->s->data, &k, &v);
 		if (rc == 0) {
 			*dup_index = 0;
 			return -EEXIST;
@@ -133,28 +149,25 @@ static int find_clash(struct mh_table *tb, struct mh_bytes pk, bool check_pk,
 	return 0;
 }
 
-/* Put (or, with @del, remove) the secondary entries of one row. */
+/* Put (or, with @del, remove) the secondary entries of one row: key ++ pk
+ * -> key length. */
 static int index_row(struct mh_table *tb, struct mh_bytes pk, const struct mh_bytes *sec,
 		     bool del, unsigned char *buf)
 {
 	for (unsigned i = 1; i <= tb->meta.nsec; i++) {
 		MDB_val k, v;
-		int rc = sec_key(tb, i, sec[i - 1], pk, buf, &k);
+		int rc = mh_key_build(tb, i, sec[i - 1], pk, buf, &k);
 		if (rc)
 			return rc;
 		if (del) {
-			rc = mdb_del(tb->t->txn, tb->dbi[i], &k, NULL);
+			rc = mdb_del(tb->t->txn, tb->t->s->data, &k, NULL);
 			if (rc == MDB_NOTFOUND)
 				rc = 0;
-		} else if (tb->meta.unique[i - 1]) {
-			v.mv_data = (void *)pk.data;
-			v.mv_size = pk.len;
-			rc = mdb_put(tb->t->txn, tb->dbi[i], &k, &v, MDB_NOOVERWRITE);
 		} else {
 			uint32_t keylen = sec[i - 1].len;
 			v.mv_data = &keylen;
 			v.mv_size = sizeof keylen;
-			rc = mdb_put(tb->t->txn, tb->dbi[i], &k, &v, 0);
+			rc = mdb_put(tb->t->txn, tb->t->s->data, &k, &v, 0);
 		}
 		if (rc)
 			return mh_lmdb_error(tb->t->s, del ? "index delete" : "index put", rc);
@@ -166,16 +179,33 @@ static int index_row(struct mh_table *tb, struct mh_bytes pk, const struct mh_by
  * leaves the table as it was. */
 static int check_args(struct mh_table *tb, struct mh_bytes pk, const struct mh_bytes *sec)
 {
+	uint32_t max = tb->t->s->max_key - MH_KEY_PREFIX;
 	if (!tb->t->write || (tb->meta.nsec && !sec))
 		return -EINVAL;
-	if (pk.len == 0 || pk.len > tb->t->s->max_key)
+	if (pk.len == 0 || pk.len > max)
 		return -EINVAL;
-	for (unsigned i = 0; i < tb->meta.nsec; i++) {
-		uint32_t len = sec[i].len + (tb->meta.unique[i] ? 0 : pk.len);
-		if (sec[i].len == 0 || len > tb->t->s->max_key)
+	for (unsigned i = 0; i < tb->meta.nsec; i++)
+		if (sec[i].len == 0 || (uint64_t)sec[i].len + pk.len > max)
 			return -EINVAL;
-	}
 	return 0;
+}
+
+/* Store the primary record of @pk. */
+static int put_record(struct mh_table *tb, struct mh_bytes pk, const struct mh_bytes *sec,
+		      struct mh_bytes row, unsigned flags, unsigned char *buf, size_t *size)
+{
+	MDB_val k, v;
+	int rc = mh_key_build(tb, 0, pk, NONE, buf, &k);
+	if (rc)
+		return rc;
+	unsigned char *rec = record_build(sec, tb->meta.nsec, row, size);
+	if (!rec)
+		return -ENOMEM;
+	v.mv_data = rec;
+	v.mv_size = *size;
+	rc = mdb_put(tb->t->txn, tb->t->s->data, &k, &v, flags);
+	free(rec);
+	return rc ? mh_lmdb_error(tb->t->s, "put", rc) : 0;
 }
 
 int mh_row_write(struct mh_txn *t, struct mh_table *tb, struct mh_bytes pk,
@@ -194,42 +224,34 @@ int mh_row_write(struct mh_txn *t, struct mh_table *tb, struct mh_bytes pk,
 	unsigned char *buf = malloc(t->s->max_key);
 	if (!buf)
 		return -ENOMEM;
-	MDB_val k = { pk.len, (void *)pk.data }, v;
-	if ((rc = find_clash(tb, pk, true, sec, NULL, buf, dup_index)))
-		goto out;
 	size_t size;
-	unsigned char *rec = record_build(sec, tb->meta.nsec, row, &size);
-	if (!rec) {
-		rc = -ENOMEM;
+	if ((rc = find_clash(tb, pk, true, sec, NULL, buf, dup_index)) ||
+	    (rc = put_record(tb, pk, sec, row, MDB_NOOVERWRITE, buf, &size)) ||
+	    (rc = index_row(tb, pk, sec, false, buf)))
 		goto out;
-	}
-	v.mv_data = rec;
-	v.mv_size = size;
-	rc = mdb_put(t->txn, tb->dbi[0], &k, &v, MDB_NOOVERWRITE);
-	free(rec);
-	if (rc) {
-		rc = mh_lmdb_error(t->s, "put", rc);
-		goto out;
-	}
-	rc = index_row(tb, pk, sec, false, buf);
-	if (!rc && (tb->meta.flags & META_HIDDEN_PK)) {
+	if (tb->meta.flags & META_HIDDEN_PK) {
 		if (hidden_id)
 			*hidden_id = tb->meta.next_row_id;
 		tb->meta.next_row_id++;
-		rc = mh_meta_save(tb);
 	}
+	tb->meta.rows++;
+	tb->meta.bytes += size;
+	tb->meta_dirty = true;
 out:
 	free(buf);
 	return rc;
 }
 
 /* The stored secondary keys of the row at @pk (copied to @copy, which
- * the caller frees). */
+ * the caller frees) and the record's size. */
 static int load_old(struct mh_table *tb, struct mh_bytes pk, struct mh_bytes *sec,
-		    unsigned char **copy)
+		    unsigned char **copy, size_t *size, unsigned char *buf)
 {
-	MDB_val k = { pk.len, (void *)pk.data }, v;
-	int rc = mdb_get(tb->t->txn, tb->dbi[0], &k, &v);
+	MDB_val k, v;
+	int rc = mh_key_build(tb, 0, pk, NONE, buf, &k);
+	if (rc)
+		return rc;
+	rc = mdb_get(tb->t->txn, tb->t->s->data, &k, &v);
 	if (rc)
 		return rc == MDB_NOTFOUND ? -ENOENT : mh_lmdb_error(tb->t->s, "lookup", rc);
 	/* Copied: the writes below may move LMDB's pages under @v. */
@@ -237,6 +259,7 @@ static int load_old(struct mh_table *tb, struct mh_bytes pk, struct mh_bytes *se
 	if (!*copy)
 		return -ENOMEM;
 	memcpy(*copy, v.mv_data, v.mv_size);
+	*size = v.mv_size;
 	MDB_val c = { v.mv_size, *copy };
 	struct mh_bytes row;
 	return mh_record_parse(&c, tb->meta.nsec, sec, &row);
@@ -255,37 +278,28 @@ int mh_row_update(struct mh_txn *t, struct mh_table *tb, struct mh_bytes old_pk,
 	unsigned char *old = NULL, *buf = malloc(t->s->max_key);
 	if (!buf)
 		return -ENOMEM;
-	if ((rc = load_old(tb, old_pk, old_sec, &old)))
+	size_t old_size, size;
+	if ((rc = load_old(tb, old_pk, old_sec, &old, &old_size, buf)))
 		goto out;
 	bool moved = !same(old_pk, new_pk);
-	MDB_val k = { new_pk.len, (void *)new_pk.data }, v;
 	/* A key clashes only if it changed and another row has it. */
-	if ((rc = find_clash(tb, new_pk, moved, sec, old_sec, buf, dup_index)))
-		goto out;
-	if ((rc = index_row(tb, old_pk, old_sec, true, buf)))
+	if ((rc = find_clash(tb, new_pk, moved, sec, old_sec, buf, dup_index)) ||
+	    (rc = index_row(tb, old_pk, old_sec, true, buf)))
 		goto out;
 	if (moved) {
-		MDB_val ok = { old_pk.len, (void *)old_pk.data };
-		if ((rc = mdb_del(t->txn, tb->dbi[0], &ok, NULL))) {
+		MDB_val ok;
+		if ((rc = mh_key_build(tb, 0, old_pk, NONE, buf, &ok)))
+			goto out;
+		if ((rc = mdb_del(t->txn, t->s->data, &ok, NULL))) {
 			rc = mh_lmdb_error(t->s, "delete", rc);
 			goto out;
 		}
 	}
-	size_t size;
-	unsigned char *rec = record_build(sec, tb->meta.nsec, row, &size);
-	if (!rec) {
-		rc = -ENOMEM;
+	if ((rc = put_record(tb, new_pk, sec, row, 0, buf, &size)) ||
+	    (rc = index_row(tb, new_pk, sec, false, buf)))
 		goto out;
-	}
-	v.mv_data = rec;
-	v.mv_size = size;
-	rc = mdb_put(t->txn, tb->dbi[0], &k, &v, 0);
-	free(rec);
-	if (rc) {
-		rc = mh_lmdb_error(t->s, "put", rc);
-		goto out;
-	}
-	rc = index_row(tb, new_pk, sec, false, buf);
+	tb->meta.bytes += size - old_size;
+	tb->meta_dirty = true;
 out:
 	free(old);
 	free(buf);
@@ -294,18 +308,26 @@ out:
 
 int mh_row_delete(struct mh_txn *t, struct mh_table *tb, struct mh_bytes pk)
 {
-	if (!t->write || pk.len == 0 || pk.len > t->s->max_key)
+	if (!t->write || pk.len == 0 || pk.len > t->s->max_key - MH_KEY_PREFIX)
 		return -EINVAL;
 	struct mh_bytes old_sec[MH_MAX_INDEXES];
 	unsigned char *old = NULL, *buf = malloc(t->s->max_key);
 	if (!buf)
 		return -ENOMEM;
-	int rc = load_old(tb, pk, old_sec, &old);
+	size_t old_size = 0;
+	MDB_val k;
+	int rc = load_old(tb, pk, old_sec, &old, &old_size, buf);
 	if (!rc)
 		rc = index_row(tb, pk, old_sec, true, buf);
-	MDB_val k = { pk.len, (void *)pk.data };
-	if (!rc && (rc = mdb_del(t->txn, tb->dbi[0], &k, NULL)))
+	if (!rc)
+		rc = mh_key_build(tb, 0, pk, NONE, buf, &k);
+	if (!rc && (rc = mdb_del(t->txn, t->s->data, &k, NULL)))
 		rc = mh_lmdb_error(t->s, "delete", rc);
+	if (!rc) {
+		tb->meta.rows--;
+		tb->meta.bytes -= old_size;
+		tb->meta_dirty = true;
+	}
 	free(old);
 	free(buf);
 	return rc;
@@ -314,10 +336,14 @@ int mh_row_delete(struct mh_txn *t, struct mh_table *tb, struct mh_bytes pk)
 int mh_row_get(struct mh_txn *t, struct mh_table *tb, struct mh_bytes pk,
 	       struct mh_bytes *row)
 {
-	if (pk.len == 0 || pk.len > t->s->max_key)
+	unsigned char buf[512];
+	if (pk.len == 0 || pk.len > t->s->max_key - MH_KEY_PREFIX || t->s->max_key > sizeof buf)
 		return -EINVAL;
-	MDB_val k = { pk.len, (void *)pk.data }, v;
-	int rc = mdb_get(t->txn, tb->dbi[0], &k, &v);
+	MDB_val k, v;
+	int rc = mh_key_build(tb, 0, pk, NONE, buf, &k);
+	if (rc)
+		return rc;
+	rc = mdb_get(t->txn, t->s->data, &k, &v);
 	if (rc)
 		return rc == MDB_NOTFOUND ? -ENOENT : mh_lmdb_error(t->s, "lookup", rc);
 	return mh_record_parse(&v, tb->meta.nsec, NULL, row);

@@ -19,6 +19,8 @@ int mh_lmdb_error(struct mh_store *s, const char *what, int rc)
 		return -ENOENT;
 	if (rc == MDB_KEYEXIST)
 		return -EEXIST;
+	if (rc == MDB_MAP_FULL || rc == MDB_TXN_FULL)
+		return -ENOSPC;
 	return rc > 0 && rc < 1000 ? -rc : -EIO;
 }
 
@@ -40,7 +42,7 @@ int mh_store_open(const char *dir, size_t map_size, struct mh_store **out,
 		return -errno;
 	}
 	if ((rc = mdb_env_create(&s->env)) ||
-	    (rc = mdb_env_set_maxdbs(s->env, 1u << 14)) ||
+	    (rc = mdb_env_set_maxdbs(s->env, 2)) ||
 	    (rc = mdb_env_set_mapsize(s->env, map_size)) ||
 	    /* NOTLS: read transactions move between vamosd's threads. */
 	    (rc = mdb_env_open(s->env, dir, MDB_NOTLS, 0600))) {
@@ -54,6 +56,7 @@ int mh_store_open(const char *dir, size_t map_size, struct mh_store **out,
 	MDB_txn *txn;
 	if ((rc = mdb_txn_begin(s->env, NULL, 0, &txn)) ||
 	    (rc = mdb_dbi_open(txn, "catalog", MDB_CREATE, &s->catalog)) ||
+	    (rc = mdb_dbi_open(txn, "data", MDB_CREATE, &s->data)) ||
 	    (rc = mdb_txn_commit(txn))) {
 		*why = mdb_strerror(rc);
 		mdb_env_close(s->env);
@@ -74,7 +77,7 @@ void mh_store_close(struct mh_store *s)
 
 uint32_t mh_store_max_key(const struct mh_store *s)
 {
-	return s->max_key;
+	return s->max_key - MH_KEY_PREFIX;
 }
 
 int mh_txn_begin(struct mh_store *s, bool write, struct mh_txn **out)
@@ -91,6 +94,43 @@ int mh_txn_begin(struct mh_store *s, bool write, struct mh_txn **out)
 	t->write = write;
 	*out = t;
 	return 0;
+}
+
+struct mh_store *mh_txn_store(struct mh_txn *t)
+{
+	return t->s;
+}
+
+int mh_txn_begin_nested(struct mh_txn *parent, struct mh_txn **out)
+{
+	if (!parent->write)
+		return -EINVAL;
+	struct mh_txn *t = calloc(1, sizeof *t);
+	if (!t)
+		return -ENOMEM;
+	int rc = mdb_txn_begin(parent->s->env, parent->txn, 0, &t->txn);
+	if (rc) {
+		free(t);
+		return mh_lmdb_error(parent->s, "begin statement", rc);
+	}
+	t->s = parent->s;
+	t->write = true;
+	*out = t;
+	return 0;
+}
+
+void mh_txn_reset(struct mh_txn *t)
+{
+	if (!t->write)
+		mdb_txn_reset(t->txn);
+}
+
+int mh_txn_renew(struct mh_txn *t)
+{
+	if (t->write)
+		return -EINVAL;
+	int rc = mdb_txn_renew(t->txn);
+	return rc ? mh_lmdb_error(t->s, "renew", rc) : 0;
 }
 
 int mh_txn_commit(struct mh_txn *t)
@@ -120,18 +160,6 @@ static bool name_ok(const char *name)
 	return true;
 }
 
-static int open_dbs(struct mh_table *tb, unsigned flags)
-{
-	char dbname[32];
-	for (unsigned i = 0; i <= tb->meta.nsec; i++) {
-		snprintf(dbname, sizeof dbname, "t%u.%u", tb->meta.id, i);
-		int rc = mdb_dbi_open(tb->t->txn, dbname, flags, &tb->dbi[i]);
-		if (rc)
-			return mh_lmdb_error(tb->t->s, "open index", rc);
-	}
-	return 0;
-}
-
 static int load_meta(struct mh_txn *t, const char *name, struct table_meta *meta)
 {
 	MDB_val k = { strlen(name), (void *)name }, v;
@@ -149,6 +177,12 @@ static int load_meta(struct mh_txn *t, const char *name, struct table_meta *meta
 
 int mh_table_create(struct mh_txn *t, const char *name, bool hidden_pk, unsigned nsec,
 		    const struct mh_index_def *sec)
+{
+	return mh_table_create_ex(t, name, hidden_pk, nsec, sec, 1);
+}
+
+int mh_table_create_ex(struct mh_txn *t, const char *name, bool hidden_pk, unsigned nsec,
+		       const struct mh_index_def *sec, uint64_t auto_increment)
 {
 	if (!t->write || !name_ok(name) || nsec > MH_MAX_INDEXES)
 		return -EINVAL;
@@ -175,11 +209,10 @@ int mh_table_create(struct mh_txn *t, const char *name, bool hidden_pk, unsigned
 	tb.meta.nsec = nsec;
 	tb.meta.flags = hidden_pk ? META_HIDDEN_PK : 0;
 	tb.meta.next_row_id = 1;
+	tb.meta.next_autoinc = auto_increment ? auto_increment : 1;
 	for (unsigned i = 0; i < nsec; i++)
 		tb.meta.unique[i] = sec[i].unique;
 	snprintf(tb.name, sizeof tb.name, "%s", name);
-	if ((rc = open_dbs(&tb, MDB_CREATE)))
-		return rc;
 	return mh_meta_save(&tb);
 }
 
@@ -200,8 +233,6 @@ int mh_table_open(struct mh_txn *t, const char *name, struct mh_table **out)
 	tb->t = t;
 	snprintf(tb->name, sizeof tb->name, "%s", name);
 	int rc = load_meta(t, name, &tb->meta);
-	if (rc == 0)
-		rc = open_dbs(tb, 0);
 	if (rc) {
 		free(tb);
 		return rc;
@@ -210,9 +241,85 @@ int mh_table_open(struct mh_txn *t, const char *name, struct mh_table **out)
 	return 0;
 }
 
-void mh_table_close(struct mh_table *tb)
+int mh_table_close(struct mh_table *tb)
 {
+	int rc = 0;
+	if (tb && tb->meta_dirty && tb->t->write)
+		rc = mh_meta_save(tb);
 	free(tb);
+	return rc;
+}
+
+uint32_t mh_table_id(const struct mh_table *tb)
+{
+	return tb->meta.id;
+}
+
+bool mh_table_unique(const struct mh_table *tb, unsigned i)
+{
+	return i >= 1 && i <= tb->meta.nsec && tb->meta.unique[i - 1];
+}
+
+uint64_t mh_table_bytes(const struct mh_table *tb)
+{
+	return tb->meta.bytes;
+}
+
+uint64_t mh_table_next_autoinc(const struct mh_table *tb)
+{
+	return tb->meta.next_autoinc;
+}
+
+void mh_table_autoinc_seen(struct mh_table *tb, uint64_t value)
+{
+	if (value && value >= tb->meta.next_autoinc && value < UINT64_MAX) {
+		tb->meta.next_autoinc = value + 1;
+		tb->meta_dirty = true;
+	}
+}
+
+int mh_table_autoinc_reserve(struct mh_table *tb, uint64_t count, uint64_t increment,
+			     uint64_t offset, uint64_t *first)
+{
+	if (!tb->t->write || count == 0)
+		return -EINVAL;
+	if (increment == 0)
+		increment = 1;
+	if (offset == 0 || offset > increment)
+		offset = 1; /* MariaDB ignores an offset above the increment */
+	uint64_t v = tb->meta.next_autoinc;
+	/* Round up to offset + k * increment. */
+	if (v < offset)
+		v = offset;
+	else if ((v - offset) % increment)
+		v += increment - (v - offset) % increment;
+	if (v < tb->meta.next_autoinc || count > (UINT64_MAX - v) / increment)
+		return -ERANGE;
+	*first = v;
+	tb->meta.next_autoinc = v + count * increment;
+	tb->meta_dirty = true;
+	return 0;
+}
+
+/* Delete every entry of table @id (all its indexes). */
+static int delete_range(struct mh_txn *t, uint32_t id)
+{
+	unsigned char prefix[4] = { id >> 24, id >> 16, id >> 8, id };
+	MDB_cursor *c;
+	int rc = mdb_cursor_open(t->txn, t->s->data, &c);
+	if (rc)
+		return mh_lmdb_error(t->s, "cursor", rc);
+	MDB_val k = { sizeof prefix, prefix }, v;
+	rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
+	while (rc == 0 && k.mv_size >= sizeof prefix && !memcmp(k.mv_data, prefix, sizeof prefix)) {
+		if ((rc = mdb_cursor_del(c, 0)))
+			break;
+		k.mv_size = sizeof prefix;
+		k.mv_data = prefix;
+		rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
+	}
+	mdb_cursor_close(c);
+	return rc && rc != MDB_NOTFOUND ? mh_lmdb_error(t->s, "delete table", rc) : 0;
 }
 
 unsigned mh_table_indexes(const struct mh_table *tb)
@@ -228,23 +335,23 @@ bool mh_table_hidden_pk(const struct mh_table *tb)
 int mh_table_drop(struct mh_txn *t, const char *name)
 {
 	struct mh_table *tb;
+	if (!t->write)
+		return -EINVAL;
 	int rc = mh_table_open(t, name, &tb);
 	if (rc)
 		return rc;
-	for (unsigned i = 0; i <= tb->meta.nsec && !rc; i++)
-		if ((rc = mdb_drop(t->txn, tb->dbi[i], 1)))
-			rc = mh_lmdb_error(t->s, "drop", rc);
+	rc = delete_range(t, tb->meta.id);
 	MDB_val k = { strlen(name), (void *)name };
 	if (!rc && (rc = mdb_del(t->txn, t->s->catalog, &k, NULL)))
 		rc = mh_lmdb_error(t->s, "catalog", rc);
-	mh_table_close(tb);
+	free(tb);
 	return rc;
 }
 
 int mh_table_rename(struct mh_txn *t, const char *from, const char *to)
 {
 	struct table_meta meta;
-	if (!name_ok(to))
+	if (!t->write || !name_ok(to))
 		return -EINVAL;
 	int rc = load_meta(t, from, &meta);
 	if (rc)
@@ -264,21 +371,20 @@ int mh_table_rename(struct mh_txn *t, const char *from, const char *to)
 
 int mh_table_truncate(struct mh_txn *t, struct mh_table *tb)
 {
-	for (unsigned i = 0; i <= tb->meta.nsec; i++) {
-		int rc = mdb_drop(t->txn, tb->dbi[i], 0);
-		if (rc)
-			return mh_lmdb_error(t->s, "truncate", rc);
-	}
+	if (!t->write)
+		return -EINVAL;
+	int rc = delete_range(t, tb->meta.id);
+	if (rc)
+		return rc;
 	tb->meta.next_row_id = 1;
+	tb->meta.next_autoinc = 1;
+	tb->meta.rows = tb->meta.bytes = 0;
 	return mh_meta_save(tb);
 }
 
 int mh_table_rows(struct mh_txn *t, struct mh_table *tb, uint64_t *rows)
 {
-	MDB_stat st;
-	int rc = mdb_stat(t->txn, tb->dbi[0], &st);
-	if (rc)
-		return mh_lmdb_error(t->s, "stat", rc);
-	*rows = st.ms_entries;
+	(void)t;
+	*rows = tb->meta.rows;
 	return 0;
 }

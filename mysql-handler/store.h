@@ -7,17 +7,18 @@
  * (MyRocks-style: big-endian integers with the sign bit flipped, collation
  * weights for strings, a NULL marker byte) and rows travel as opaque bytes.
  *
- * Layout (LMDB named databases):
- *   "catalog"   table name -> struct table meta (id, index flags, next
- *               hidden row id)
- *   "t<id>.0"   primary: primary key -> secondary keys + row; the
- *               secondary keys are kept with the row, so an update or a
- *               delete removes exactly the index entries the write made,
- *               whatever the guest says later
- *   "t<id>.<i>" secondary i, unique:     key -> primary key
- *               secondary i, not unique: key ++ primary key -> key length
+ * Layout: two LMDB databases.
+ *   "catalog"  table name -> its meta (id, index flags, counters: next
+ *              hidden row id, next AUTO_INCREMENT value, rows, bytes)
+ *   "data"     every table's entries, keyed by table id (4 bytes BE) and
+ *              index number (1 byte), then:
+ *     index 0  primary key -> secondary keys + row; the secondary keys are
+ *              kept with the row, so an update or a delete removes exactly
+ *              the index entries the write made, whatever the guest says
+ *     index i  secondary i: key ++ primary key -> key length; a unique
+ *              index also refuses a second entry starting with the same key
  * A table without a primary key gets a hidden one: an 8-byte big-endian
- * row id from a counter in its catalog entry.
+ * row id from a counter in its meta.
  *
  * All calls run inside a transaction (LMDB: one writer at a time, readers
  * never blocked). Errors are negative errno values: -ENOENT (no such table
@@ -26,8 +27,7 @@
  * arguments, e.g. a key longer than mh_store_max_key()), -EIO (LMDB
  * failed; mh_store_error() says how).
  *
- * Part of issue 5's host executor; the vamosd service and the wire
- * protocol come with it.
+ * The executor (executor.h) serves the wire protocol on top of it.
  */
 #ifndef VAMOS_MYSQL_STORE_H
 #define VAMOS_MYSQL_STORE_H
@@ -38,6 +38,7 @@
 
 #define MH_MAX_INDEXES 64
 #define MH_HIDDEN_PK_LEN 8u
+#define MH_NAME_MAX 192
 
 struct mh_store;
 struct mh_txn;
@@ -56,13 +57,24 @@ struct mh_bytes {
 int mh_store_open(const char *dir, size_t map_size, struct mh_store **out,
 		  const char **why);
 void mh_store_close(struct mh_store *s);
-/** Longest index key (secondary key ++ primary key, for a non-unique
- *  index) LMDB takes. */
+/** Longest index key the store takes: a secondary key ++ its primary key
+ *  (LMDB's limit less the store's 5-byte prefix). */
 uint32_t mh_store_max_key(const struct mh_store *s);
 
 /** Begin a transaction; only one @write transaction runs at a time
- *  (others wait in mh_txn_begin). */
+ *  (others wait in mh_txn_begin: the caller decides who may call it). A
+ *  write transaction belongs to the thread that began it. */
 int mh_txn_begin(struct mh_store *s, bool write, struct mh_txn **out);
+/** The store @t runs in. */
+struct mh_store *mh_txn_store(struct mh_txn *t);
+/** Begin a nested write transaction in @parent (a statement): its commit
+ *  folds into @parent, its abort undoes only its own writes. @parent is
+ *  not used until the child ends. */
+int mh_txn_begin_nested(struct mh_txn *parent, struct mh_txn **out);
+/** End a read transaction's snapshot, keeping its reader slot... */
+void mh_txn_reset(struct mh_txn *t);
+/** ...and take a new snapshot in it (cheaper than a new transaction). */
+int mh_txn_renew(struct mh_txn *t);
 int mh_txn_commit(struct mh_txn *t);
 void mh_txn_abort(struct mh_txn *t);
 
@@ -75,17 +87,37 @@ struct mh_index_def {
  *  has no primary key of its own. -EEXIST if the name is taken. */
 int mh_table_create(struct mh_txn *t, const char *name, bool hidden_pk, unsigned nsec,
 		    const struct mh_index_def *sec);
+/** Create with a first AUTO_INCREMENT value (0: 1). */
+int mh_table_create_ex(struct mh_txn *t, const char *name, bool hidden_pk, unsigned nsec,
+		       const struct mh_index_def *sec, uint64_t auto_increment);
 /** Open @name for use in @t (the handle is valid for that transaction). */
 int mh_table_open(struct mh_txn *t, const char *name, struct mh_table **out);
-void mh_table_close(struct mh_table *tb);
+/** Close; in a write transaction, saves counters the writes moved. Returns
+ *  0 or the save's error. */
+int mh_table_close(struct mh_table *tb);
+/** The table's id (never reused in a store). */
+uint32_t mh_table_id(const struct mh_table *tb);
+/** Is secondary @i (1-based) unique? */
+bool mh_table_unique(const struct mh_table *tb, unsigned i);
 int mh_table_drop(struct mh_txn *t, const char *name);
 int mh_table_rename(struct mh_txn *t, const char *from, const char *to);
 /** Delete every row (keeps the definition; the hidden row id restarts). */
 int mh_table_truncate(struct mh_txn *t, struct mh_table *tb);
 unsigned mh_table_indexes(const struct mh_table *tb); /**< secondaries */
 bool mh_table_hidden_pk(const struct mh_table *tb);
-/** Rows in the table (exact: LMDB counts entries). */
+/** Rows in the table (exact: a counter kept by every write). */
 int mh_table_rows(struct mh_txn *t, struct mh_table *tb, uint64_t *rows);
+/** Bytes of stored primary records. */
+uint64_t mh_table_bytes(const struct mh_table *tb);
+/** The next AUTO_INCREMENT value. */
+uint64_t mh_table_next_autoinc(const struct mh_table *tb);
+/** A value written to the AUTO_INCREMENT column: the next value moves
+ *  past it. */
+void mh_table_autoinc_seen(struct mh_table *tb, uint64_t value);
+/** Reserve @count values: the first >= next with (v - @offset) a multiple
+ *  of @increment. -ERANGE when the counter would wrap. */
+int mh_table_autoinc_reserve(struct mh_table *tb, uint64_t count, uint64_t increment,
+			     uint64_t offset, uint64_t *first);
 
 /**
  * Insert a row. @pk is ignored for a hidden-pk table (its new row id is
@@ -118,9 +150,11 @@ enum mh_find {
 	MH_READ_PREFIX_LAST_OR_PREV,/**< as KEY_OR_PREV */
 };
 
-/** Where a cursor stands: the index key, the row's primary key, the row. */
+/** Where a cursor stands: the index key, the row's primary key, the row,
+ *  and the entry's stored key (unique in its index: key ++ pk for a
+ *  secondary), which mh_cursor_seek() takes to continue from there. */
 struct mh_entry {
-	struct mh_bytes key, pk, row;
+	struct mh_bytes key, pk, row, stored;
 };
 
 /** A cursor over index @index (0: primary, i: secondary i) in @t. */
@@ -133,6 +167,10 @@ int mh_cursor_first(struct mh_cursor *c, struct mh_entry *out);
 int mh_cursor_last(struct mh_cursor *c, struct mh_entry *out);
 int mh_cursor_next(struct mh_cursor *c, struct mh_entry *out);
 int mh_cursor_prev(struct mh_cursor *c, struct mh_entry *out);
+/** Move to the first entry after (@after) or the last entry before stored
+ *  key @stored (an mh_entry's): continues a scan in a later transaction. */
+int mh_cursor_seek(struct mh_cursor *c, struct mh_bytes stored, bool after,
+		   struct mh_entry *out);
 
 /** Why the last -EIO happened (LMDB's words). */
 const char *mh_store_error(const struct mh_store *s);

@@ -1,0 +1,121 @@
+/* SPDX-License-Identifier: MIT */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <vamos/protocol.h>
+
+#include "executor.h"
+#include "log.h"
+#include "mysql_service.h"
+#include "reply.h"
+#include "service.h"
+
+/* One executor per configured VM; fixed once started. */
+static struct {
+	char name[64];
+	struct mx_vm *vm;
+} vms[CONFIG_MAX_VMS];
+static unsigned vm_count;
+
+static struct mx_vm *find(const char *name)
+{
+	for (unsigned i = 0; i < vm_count; i++)
+		if (!strcmp(vms[i].name, name))
+			return vms[i].vm;
+	return NULL;
+}
+
+/* The executor's view of one request on a poller. */
+struct glue {
+	struct mx_call call;
+	struct reply *rep;
+};
+
+static int reserve(struct mx_call *c, uint32_t len, void **buf)
+{
+	return reply_reserve(((struct glue *)c)->rep, len, buf);
+}
+
+static void *defer(struct mx_call *c)
+{
+	return reply_defer(((struct glue *)c)->rep);
+}
+
+static void done(void *token, int status, const void *data, uint32_t len)
+{
+	deferred_reply_send(token, status, data, len);
+}
+
+static int handle(void *ctx, const struct service_request *req, struct reply *rep)
+{
+	(void)ctx;
+	struct mx_vm *vm = find(req->vm);
+	if (!vm)
+		return -EPERM; /* a stream session: no VM, so no store */
+	struct glue g = {
+		.call = { .op = req->op, .data = req->data, .len = req->len,
+			  .max_reply = rep->max_payload, .reserve = reserve, .defer = defer },
+		.rep = rep,
+	};
+	int rc = mx_handle(vm, &g.call);
+	if (rc == MX_DEFERRED)
+		return 0;
+	if (rc != -EAGAIN && rep->at)
+		reply_commit(rep, rc, g.call.reply_len);
+	return rc;
+}
+
+int mysql_service_start(const struct config *cfg, const char **why)
+{
+	struct mx_options opt = {
+		.map_size = (size_t)cfg->mysql_map_mb << 20,
+		.lock_wait_ms = cfg->mysql_lock_wait_ms,
+	};
+	for (unsigned i = 0; i < cfg->vm_count; i++) {
+		char dir[CONFIG_PATH_MAX + 160];
+		/* The store lives in the VM's own directory, named by the host's
+		 * configuration (vm.c creates it). */
+		snprintf(dir, sizeof dir, "%s/%s", cfg->data_dir, cfg->vms[i].name);
+		if (mkdir(cfg->data_dir, 0700) < 0 && errno != EEXIST) {
+			*why = "cannot create the data directory";
+			return -errno;
+		}
+		if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
+			*why = "cannot create the VM's data directory";
+			return -errno;
+		}
+		snprintf(dir, sizeof dir, "%s/%s/mysql", cfg->data_dir, cfg->vms[i].name);
+		int rc = mx_vm_open(dir, cfg->vms[i].name, &opt, done, &vms[i].vm, why);
+		if (rc) {
+			mysql_service_stop();
+			return rc;
+		}
+		snprintf(vms[i].name, sizeof vms[i].name, "%s", cfg->vms[i].name);
+		vm_count = i + 1;
+	}
+	static const struct service svc = { .id = VAMOS_SERVICE_MYSQL, .name = "mysql",
+					    .handle = handle };
+	int rc = services_register(&svc);
+	if (rc)
+		*why = "cannot register the service";
+	return rc;
+}
+
+void mysql_service_vm_reset(const char *name)
+{
+	struct mx_vm *vm = find(name);
+	if (vm)
+		mx_vm_reset(vm, "the VM's peer left");
+}
+
+void mysql_service_stop(void)
+{
+	for (unsigned i = 0; i < vm_count; i++) {
+		mx_vm_close(vms[i].vm);
+		vms[i].vm = NULL;
+	}
+	vm_count = 0;
+}

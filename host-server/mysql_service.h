@@ -1,0 +1,22 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * vamosd's mysql service (VAMOS_SERVICE_MYSQL): the MySQL handler protocol
+ * (vamos/mysql_protocol.h) for every configured VM, each over its own LMDB
+ * store in data_dir/NAME/mysql, so no VM can name another's tables. Reads
+ * are answered on the channel's poller; writes go to the VM's writer
+ * thread and come back as completions. Stream sessions (vsock, UNIX
+ * socket) carry no VM identity, so the service refuses them with -EPERM.
+ */
+#ifndef VAMOSD_MYSQL_SERVICE_H
+#define VAMOSD_MYSQL_SERVICE_H
+
+#include "config.h"
+
+/* Open every VM's store and register the service. 0 or -errno + @why. */
+int mysql_service_start(const struct config *cfg, const char **why);
+/* VM @name's guest went away: its contexts end, its writer rolls back. */
+void mysql_service_vm_reset(const char *name);
+/* Close the stores (after the pollers stopped). */
+void mysql_service_stop(void);
+
+#endif

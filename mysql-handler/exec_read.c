@@ -1,0 +1,208 @@
+/* SPDX-License-Identifier: MIT */
+/* READ (rows in index order, as many as fit one reply) and
+ * RECORDS_IN_RANGE (the optimizer's estimate). */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <string.h>
+
+#include "exec_internal.h"
+
+/* Exact counts up to this many entries; past it, an estimate. */
+#define RANGE_COUNT_LIMIT 4096u
+/* A READ's budget when the guest gives none. */
+#define READ_DEFAULT_BYTES (64u * 1024)
+
+/* Compare @key's first @stop.len bytes (or all of it, if shorter) to
+ * @stop: the order of the index's leading key parts. */
+static int prefix_cmp(struct mh_bytes key, struct mh_bytes stop)
+{
+	uint32_t n = key.len < stop.len ? key.len : stop.len;
+	int c = n ? memcmp(key.data, stop.data, n) : 0;
+	if (c || key.len >= stop.len)
+		return c;
+	return -1; /* a shorter key sorts first */
+}
+
+/* May a scan go on at @key, given @stop? */
+static bool within(uint8_t stop, struct mh_bytes key, struct mh_bytes stop_key)
+{
+	if (stop == VAMOS_MYSQL_STOP_NONE)
+		return true;
+	int c = prefix_cmp(key, stop_key);
+	switch (stop) {
+	case VAMOS_MYSQL_STOP_PREFIX: return c == 0;
+	case VAMOS_MYSQL_STOP_LE: return c <= 0;
+	case VAMOS_MYSQL_STOP_LT: return c < 0;
+	case VAMOS_MYSQL_STOP_GE: return c >= 0;
+	case VAMOS_MYSQL_STOP_GT: return c > 0;
+	default: return false;
+	}
+}
+
+static uint32_t pad8(uint32_t n)
+{
+	return (n + 7u) & ~7u;
+}
+
+/* Position at the first entry a READ asks for. */
+static int start(struct mh_cursor *c, const struct vamos_mysql_read *r, struct mh_bytes key,
+		 struct mh_entry *e)
+{
+	switch (r->start) {
+	case VAMOS_MYSQL_START_FIRST: return mh_cursor_first(c, e);
+	case VAMOS_MYSQL_START_LAST: return mh_cursor_last(c, e);
+	case VAMOS_MYSQL_START_FIND: return mh_cursor_find(c, key, (enum mh_find)r->find, e);
+	case VAMOS_MYSQL_START_AFTER: return mh_cursor_seek(c, key, true, e);
+	case VAMOS_MYSQL_START_BEFORE: return mh_cursor_seek(c, key, false, e);
+	default: return -EINVAL;
+	}
+}
+
+int mx_op_read(struct mh_txn *t, const struct mx_table_ref *ref, struct mx_in *in,
+	       struct mx_out *out)
+{
+	struct vamos_mysql_read r;
+	struct mh_bytes key, stop_key;
+	if (mx_take(in, &r, sizeof r) || r.reserved || r.start > VAMOS_MYSQL_START_BEFORE ||
+	    r.find > VAMOS_MYSQL_PREFIX_LAST_OR_PREV || r.backward > 1 ||
+	    r.stop > VAMOS_MYSQL_STOP_GT || r.max_rows == 0 ||
+	    mx_take_bytes(in, r.key_len, &key) || mx_take_bytes(in, r.stop_len, &stop_key) ||
+	    in->left)
+		return mx_fail(out, -EINVAL, "READ: malformed request");
+	struct mh_table *tb;
+	int rc = mx_table_open(t, ref, &tb);
+	if (rc)
+		return rc;
+	struct mh_cursor *c = NULL;
+	if (r.index > mh_table_indexes(tb)) {
+		rc = mx_fail(out, -EINVAL, "READ: no index %u", r.index);
+		goto out;
+	}
+	if ((rc = mh_cursor_open(t, tb, r.index, &c)))
+		goto out;
+
+	/* Room for the rows: the guest's budget, within what the caller has
+	 * (less the header and the longest resume key). */
+	uint32_t resume_room = mh_store_max_key(mh_txn_store(t));
+	uint32_t head = sizeof(struct vamos_mysql_rows);
+	if (out->cap < head + resume_room + 64) {
+		rc = mx_fail(out, -EMSGSIZE, "READ: reply space too small");
+		goto out;
+	}
+	uint32_t room = out->cap - head - resume_room;
+	uint32_t want = r.max_bytes ? r.max_bytes : READ_DEFAULT_BYTES;
+	uint32_t budget = want < room ? want : room;
+	struct vamos_mysql_rows rows = { 0 };
+	uint32_t used = head;
+	struct mh_entry e;
+	rc = start(c, &r, key, &e);
+	while (rc == 0) {
+		if (!within(r.stop, e.key, stop_key)) {
+			rc = -ENOENT;
+			break;
+		}
+		uint32_t need = pad8((uint32_t)sizeof(struct vamos_mysql_row_entry) + e.pk.len +
+				     e.row.len);
+		if (need > room) {
+			rc = rows.count ? 0 : mx_fail(out, -EMSGSIZE,
+						      "row of %u bytes is larger than a reply (%u)",
+						      e.row.len, room);
+			break;
+		}
+		if (rows.count && used - head + need > budget)
+			break; /* full: the guest continues from the resume key */
+		struct vamos_mysql_row_entry re = { .row_len = e.row.len, .pk_len = (uint16_t)e.pk.len };
+		unsigned char *p = out->buf + used;
+		memcpy(p, &re, sizeof re);
+		memcpy(p + sizeof re, e.pk.data, e.pk.len);
+		if (e.row.len)
+			memcpy(p + sizeof re + e.pk.len, e.row.data, e.row.len);
+		memset(p + sizeof re + e.pk.len + e.row.len, 0,
+		       need - sizeof re - e.pk.len - e.row.len);
+		used += need;
+		rows.count++;
+		/* The resume key is copied now: the next move invalidates it. */
+		rows.resume_len = e.stored.len;
+		memcpy(out->buf + out->cap - resume_room, e.stored.data, e.stored.len);
+		if (rows.count == r.max_rows)
+			break;
+		rc = r.backward ? mh_cursor_prev(c, &e) : mh_cursor_next(c, &e);
+	}
+	if (rc == -ENOENT) {
+		rows.flags |= VAMOS_MYSQL_ROWS_END;
+		rc = rows.count ? 0 : -ENOENT;
+	} else if (rc && rc != -EMSGSIZE) {
+		rc = mx_store_fail(mh_txn_store(t), out, rc);
+	}
+	if (rc == 0) {
+		memmove(out->buf + used, out->buf + out->cap - resume_room, rows.resume_len);
+		memcpy(out->buf, &rows, sizeof rows);
+		out->len = used + rows.resume_len;
+	}
+out:
+	mh_cursor_close(c);
+	mh_table_close(tb);
+	return rc;
+}
+
+/* Where a range starts: @flag is MariaDB's for the lower bound. */
+static int range_start(struct mh_cursor *c, struct mh_bytes min, uint8_t flag,
+		       struct mh_entry *e)
+{
+	if (!min.len)
+		return mh_cursor_first(c, e);
+	enum mh_find f = flag == VAMOS_MYSQL_AFTER_KEY ? MH_READ_AFTER_KEY : MH_READ_KEY_OR_NEXT;
+	return mh_cursor_find(c, min, f, e);
+}
+
+int mx_op_range(struct mh_txn *t, const struct mx_table_ref *ref, struct mx_in *in,
+		struct mx_out *out)
+{
+	struct vamos_mysql_range r;
+	struct mh_bytes min, max;
+	if (mx_take(in, &r, sizeof r) || mx_take_bytes(in, r.min_len, &min) ||
+	    mx_take_bytes(in, r.max_len, &max) || in->left ||
+	    r.min_flag > VAMOS_MYSQL_PREFIX_LAST_OR_PREV ||
+	    r.max_flag > VAMOS_MYSQL_PREFIX_LAST_OR_PREV)
+		return mx_fail(out, -EINVAL, "RECORDS_IN_RANGE: malformed request");
+	struct mh_table *tb;
+	int rc = mx_table_open(t, ref, &tb);
+	if (rc)
+		return rc;
+	struct mh_cursor *c = NULL;
+	if (r.index > mh_table_indexes(tb)) {
+		rc = mx_fail(out, -EINVAL, "RECORDS_IN_RANGE: no index %u", r.index);
+		goto out;
+	}
+	if ((rc = mh_cursor_open(t, tb, r.index, &c)))
+		goto out;
+	/* The upper bound: BEFORE_KEY excludes keys starting with max. */
+	uint8_t stop = !max.len ? VAMOS_MYSQL_STOP_NONE
+		       : r.max_flag == VAMOS_MYSQL_BEFORE_KEY ? VAMOS_MYSQL_STOP_LT
+							      : VAMOS_MYSQL_STOP_LE;
+	struct vamos_mysql_estimate est = { 0 };
+	struct mh_entry e;
+	rc = range_start(c, min, r.min_flag, &e);
+	while (rc == 0 && within(stop, e.key, max) && est.rows < RANGE_COUNT_LIMIT) {
+		est.rows++;
+		rc = mh_cursor_next(c, &e);
+	}
+	if (rc && rc != -ENOENT) {
+		rc = mx_store_fail(mh_txn_store(t), out, rc);
+		goto out;
+	}
+	if (rc == 0 && est.rows == RANGE_COUNT_LIMIT) {
+		/* Too many to count: assume half of the rest lie inside. */
+		uint64_t total = 0;
+		mh_table_rows(t, tb, &total);
+		if (total > est.rows)
+			est.rows += (total - est.rows) / 2;
+	}
+	rc = 0;
+	memcpy(out->buf, &est, sizeof est);
+	out->len = sizeof est;
+out:
+	mh_cursor_close(c);
+	mh_table_close(tb);
+	return rc;
+}

@@ -1,0 +1,552 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The executor: contexts, table handles, and who runs what. Reads of a
+ * context that is not the writer run at once on the caller's thread in the
+ * context's snapshot; everything that needs LMDB's single writer is a job
+ * for the VM's writer thread (writer.c).
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "executor_state.h"
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* ---- contexts ---- */
+
+struct mx_ctx *mx_ctx_find(struct mx_vm *vm, uint64_t id)
+{
+	uint32_t slot = (uint32_t)id - 1;
+	if (slot >= vm->opt.max_contexts || !vm->ctx[slot] || vm->ctx[slot]->id != id)
+		return NULL;
+	return vm->ctx[slot];
+}
+
+static int ctx_new(struct mx_vm *vm, uint64_t *id)
+{
+	if (vm->ctx_count >= vm->opt.max_contexts)
+		return -EMFILE;
+	struct mx_ctx *c = calloc(1, sizeof *c);
+	if (!c)
+		return -ENOMEM;
+	uint32_t slot = vm->ctx_next;
+	while (vm->ctx[slot])
+		slot = (slot + 1) % vm->opt.max_contexts;
+	vm->ctx_next = (slot + 1) % vm->opt.max_contexts;
+	/* Ids carry a generation: a closed context's id is never valid again. */
+	c->id = (++vm->ctx_generation << 32) | (slot + 1);
+	vm->ctx[slot] = c;
+	vm->ctx_count++;
+	*id = c->id;
+	return 0;
+}
+
+void mx_ctx_unlink(struct mx_vm *vm, struct mx_ctx *c)
+{
+	uint32_t slot = (uint32_t)c->id - 1;
+	if (!c->dead && vm->ctx[slot] == c) {
+		vm->ctx[slot] = NULL;
+		vm->ctx_count--;
+	}
+	c->dead = true;
+}
+
+void mx_ctx_free(struct mx_ctx *c)
+{
+	/* Only its snapshot may be left: the writer's transactions are ended
+	 * by the writer thread before it lets go of a context. */
+	if (c->snap)
+		mh_txn_abort(c->snap);
+	free(c);
+}
+
+/* Done with a request of @c (which was busy): free it if it ended meanwhile. */
+void mx_ctx_release(struct mx_vm *vm, struct mx_ctx *c)
+{
+	pthread_mutex_lock(&vm->lock);
+	c->busy = false;
+	bool gone = c->dead && vm->owner != c;
+	pthread_mutex_unlock(&vm->lock);
+	if (gone)
+		mx_ctx_free(c);
+}
+
+/* ---- table handles ---- */
+
+static int table_new(struct mx_vm *vm, const struct mx_table_ref *ref, uint32_t *handle)
+{
+	uint32_t free_slot = UINT32_MAX;
+	for (uint32_t i = 0; i < vm->opt.max_tables; i++) {
+		struct mx_table_slot *s = &vm->tables[i];
+		if (s->refs && s->ref.id == ref->id && !strcmp(s->ref.name, ref->name)) {
+			/* Every handler of the same table shares one handle. */
+			s->refs++;
+			*handle = (s->generation << 16) | (i + 1);
+			return 0;
+		}
+		if (!s->refs && free_slot == UINT32_MAX)
+			free_slot = i;
+	}
+	if (free_slot == UINT32_MAX)
+		return -EMFILE;
+	struct mx_table_slot *s = &vm->tables[free_slot];
+	s->ref = *ref;
+	s->refs = 1;
+	s->generation = (s->generation + 1) & 0xffff;
+	*handle = (s->generation << 16) | (free_slot + 1);
+	vm->table_count++;
+	return 0;
+}
+
+static struct mx_table_slot *table_find(struct mx_vm *vm, uint32_t handle)
+{
+	uint32_t slot = (handle & 0xffff) - 1;
+	if (slot >= vm->opt.max_tables)
+		return NULL;
+	struct mx_table_slot *s = &vm->tables[slot];
+	return s->refs && s->generation == handle >> 16 ? s : NULL;
+}
+
+void mx_tables_clear(struct mx_vm *vm)
+{
+	for (uint32_t i = 0; i < vm->opt.max_tables; i++)
+		vm->tables[i].refs = 0;
+	vm->table_count = 0;
+}
+
+/* ---- classifying ops ---- */
+
+enum op_class {
+	OP_SESSION, /* ATTACH, CTX_*, OPEN, CLOSE: at once */
+	OP_READ,    /* reads: at once unless the context is the writer */
+	OP_TXN,     /* transaction ends: on the writer thread for the writer */
+	OP_WRITE,   /* needs the writer, in a context */
+	OP_DDL,     /* needs the writer, in a transaction of its own */
+};
+
+static int classify(uint16_t op, enum op_class *cls, bool *needs_table)
+{
+	*needs_table = false;
+	switch (op) {
+	case VAMOS_MYSQL_ATTACH:
+	case VAMOS_MYSQL_CTX_OPEN:
+	case VAMOS_MYSQL_OPEN:
+		*cls = OP_SESSION;
+		return 0;
+	case VAMOS_MYSQL_CLOSE:
+		*cls = OP_SESSION;
+		*needs_table = true;
+		return 0;
+	case VAMOS_MYSQL_INFO:
+	case VAMOS_MYSQL_RECORDS_IN_RANGE:
+	case VAMOS_MYSQL_GET:
+	case VAMOS_MYSQL_READ:
+		*cls = OP_READ;
+		*needs_table = true;
+		return 0;
+	case VAMOS_MYSQL_CTX_CLOSE:
+	case VAMOS_MYSQL_STMT_COMMIT:
+	case VAMOS_MYSQL_STMT_ROLLBACK:
+	case VAMOS_MYSQL_COMMIT:
+	case VAMOS_MYSQL_ROLLBACK:
+		*cls = OP_TXN;
+		return 0;
+	case VAMOS_MYSQL_TRUNCATE:
+	case VAMOS_MYSQL_WRITE:
+	case VAMOS_MYSQL_UPDATE:
+	case VAMOS_MYSQL_DELETE:
+	case VAMOS_MYSQL_AUTOINC:
+		*cls = OP_WRITE;
+		*needs_table = true;
+		return 0;
+	case VAMOS_MYSQL_CREATE:
+	case VAMOS_MYSQL_DROP:
+	case VAMOS_MYSQL_RENAME:
+		*cls = OP_DDL;
+		return 0;
+	default:
+		return -ENOSYS;
+	}
+}
+
+/* Reads are answered into this thread's scratch buffer first and copied
+ * into the reply once their size is known (a read may be run again if
+ * there was no room); everything else reserves SMALL_REPLY first, because
+ * it has effects that must not happen twice. */
+#define SMALL_REPLY 512u
+
+static pthread_key_t scratch_key;
+static pthread_once_t scratch_once = PTHREAD_ONCE_INIT;
+
+struct scratch {
+	uint32_t cap;
+	unsigned char buf[];
+};
+
+static void scratch_make_key(void)
+{
+	pthread_key_create(&scratch_key, free);
+}
+
+static struct scratch *scratch_get(uint32_t cap)
+{
+	pthread_once(&scratch_once, scratch_make_key);
+	struct scratch *s = pthread_getspecific(scratch_key);
+	if (s && s->cap >= cap)
+		return s;
+	free(s);
+	s = malloc(sizeof *s + cap);
+	if (s)
+		s->cap = cap;
+	pthread_setspecific(scratch_key, s);
+	return s;
+}
+
+/* ---- answering at once ---- */
+
+/* The context's snapshot, fresh if the request asks for it. */
+static int snapshot(struct mx_ctx *c, struct mh_store *store, bool fresh, struct mh_txn **out)
+{
+	int rc = 0;
+	if (!c->snap) {
+		rc = mh_txn_begin(store, false, &c->snap);
+		c->snap_live = rc == 0;
+	} else if (!c->snap_live || fresh) {
+		if (c->snap_live)
+			mh_txn_reset(c->snap);
+		rc = mh_txn_renew(c->snap);
+		c->snap_live = rc == 0;
+	}
+	*out = c->snap;
+	return rc;
+}
+
+static void end_snapshot(struct mx_ctx *c)
+{
+	if (c->snap && c->snap_live) {
+		mh_txn_reset(c->snap);
+		c->snap_live = false;
+	}
+}
+
+static int run_read(struct mx_vm *vm, struct mh_txn *t, uint16_t op,
+		    const struct mx_table_ref *ref, struct mx_in *in, struct mx_out *out)
+{
+	switch (op) {
+	case VAMOS_MYSQL_INFO: return in->left ? -EINVAL : mx_op_info(t, ref, out);
+	case VAMOS_MYSQL_RECORDS_IN_RANGE: return mx_op_range(t, ref, in, out);
+	case VAMOS_MYSQL_GET: return mx_op_get(t, ref, in, out);
+	case VAMOS_MYSQL_READ: return mx_op_read(t, ref, in, out);
+	}
+	(void)vm;
+	return -ENOSYS;
+}
+
+int mx_run_read(struct mx_vm *vm, struct mh_txn *t, uint16_t op, const struct mx_table_ref *ref,
+		struct mx_in *in, struct mx_out *out)
+{
+	return run_read(vm, t, op, ref, in, out);
+}
+
+/* A request answered on the caller's thread. @c (busy) may be NULL. */
+static int run_now(struct mx_vm *vm, const struct vamos_mysql_req *h, uint16_t op,
+		   struct mx_ctx *c, const struct mx_table_ref *ref, struct mx_in *in,
+		   struct mx_out *out)
+{
+	int rc;
+	struct mh_txn *t = NULL;
+	switch (op) {
+	case VAMOS_MYSQL_ATTACH: {
+		struct vamos_mysql_attach a;
+		if (mx_take(in, &a, sizeof a) || in->left || a.reserved ||
+		    (a.flags & ~(uint32_t)VAMOS_MYSQL_ATTACH_EXCLUSIVE))
+			return mx_fail(out, -EINVAL, "ATTACH: malformed request");
+		if (a.flags & VAMOS_MYSQL_ATTACH_EXCLUSIVE)
+			mx_vm_reset(vm, "a new server attached");
+		struct vamos_mysql_welcome w = {
+			.version = VAMOS_MYSQL_VERSION,
+			.max_key = mh_store_max_key(vm->store),
+			.max_reply = out->cap,
+			.max_indexes = VAMOS_MYSQL_MAX_INDEXES,
+			.lock_wait_ms = vm->opt.lock_wait_ms,
+		};
+		memcpy(out->buf, &w, sizeof w);
+		out->len = sizeof w;
+		return 0;
+	}
+	case VAMOS_MYSQL_CTX_OPEN: {
+		struct vamos_mysql_ctx x;
+		if (in->left)
+			return mx_fail(out, -EINVAL, "CTX_OPEN: malformed request");
+		pthread_mutex_lock(&vm->lock);
+		rc = ctx_new(vm, &x.ctx);
+		pthread_mutex_unlock(&vm->lock);
+		if (rc == -EMFILE)
+			return mx_fail(out, rc, "too many contexts (%u)", vm->opt.max_contexts);
+		if (rc)
+			return rc;
+		memcpy(out->buf, &x, sizeof x);
+		out->len = sizeof x;
+		return 0;
+	}
+	case VAMOS_MYSQL_OPEN: {
+		struct mx_table_ref r;
+		struct mh_table *tb;
+		if (mx_take_name(in, in->left, r.name))
+			return mx_fail(out, -EINVAL, "OPEN: bad table name");
+		if ((rc = mh_txn_begin(vm->store, false, &t)))
+			return mx_store_fail(vm->store, out, rc);
+		rc = mh_table_open(t, r.name, &tb);
+		if (rc == 0) {
+			struct vamos_mysql_table info = {
+				.nsec = mh_table_indexes(tb),
+				.flags = mh_table_hidden_pk(tb) ? VAMOS_MYSQL_HIDDEN_PK : 0,
+			};
+			r.id = mh_table_id(tb);
+			mh_table_close(tb);
+			pthread_mutex_lock(&vm->lock);
+			rc = table_new(vm, &r, &info.table);
+			pthread_mutex_unlock(&vm->lock);
+			if (rc == 0) {
+				memcpy(out->buf, &info, sizeof info);
+				out->len = sizeof info;
+			} else {
+				rc = mx_fail(out, rc, "too many open tables (%u)", vm->opt.max_tables);
+			}
+		} else if (rc != -ENOENT) {
+			rc = mx_store_fail(vm->store, out, rc);
+		}
+		mh_txn_abort(t);
+		return rc;
+	}
+	case VAMOS_MYSQL_CLOSE:
+		if (in->left)
+			return mx_fail(out, -EINVAL, "CLOSE: malformed request");
+		pthread_mutex_lock(&vm->lock);
+		struct mx_table_slot *s = table_find(vm, h->table);
+		if (s && --s->refs == 0)
+			vm->table_count--;
+		pthread_mutex_unlock(&vm->lock);
+		return s ? 0 : -EBADF;
+	case VAMOS_MYSQL_CTX_CLOSE:
+		if (in->left)
+			return mx_fail(out, -EINVAL, "CTX_CLOSE: malformed request");
+		pthread_mutex_lock(&vm->lock);
+		mx_ctx_unlink(vm, c); /* freed as the request ends */
+		pthread_mutex_unlock(&vm->lock);
+		return 0;
+	case VAMOS_MYSQL_STMT_COMMIT:
+	case VAMOS_MYSQL_STMT_ROLLBACK:
+		/* Not the writer: a statement that only read has nothing to end. */
+		return in->left ? mx_fail(out, -EINVAL, "malformed request") : 0;
+	case VAMOS_MYSQL_COMMIT:
+	case VAMOS_MYSQL_ROLLBACK:
+		if (in->left)
+			return mx_fail(out, -EINVAL, "malformed request");
+		end_snapshot(c);
+		return 0;
+	}
+	/* A read: in the context's snapshot, or a fresh one without a context. */
+	if (c) {
+		rc = snapshot(c, vm->store, h->flags & VAMOS_MYSQL_FRESH_SNAPSHOT, &t);
+	} else {
+		rc = mh_txn_begin(vm->store, false, &t);
+	}
+	if (rc)
+		return mx_store_fail(vm->store, out, rc);
+	rc = run_read(vm, t, op, ref, in, out);
+	if (!c)
+		mh_txn_abort(t);
+	return rc;
+}
+
+/* ---- the entry point ---- */
+
+int mx_handle(struct mx_vm *vm, struct mx_call *call)
+{
+	struct vamos_mysql_req h;
+	struct mx_in in = { call->data, call->len };
+	enum op_class cls;
+	bool needs_table;
+	/* Trust: the header is copied once; the body is read through mx_in,
+	 * which bounds every take. Inline ops read the caller's bytes; a
+	 * deferred op gets a private copy first. */
+	if (mx_take(&in, &h, sizeof h))
+		return -EINVAL;
+	if (h.version != VAMOS_MYSQL_VERSION)
+		return -EPROTONOSUPPORT;
+	if (h.flags & ~(uint16_t)VAMOS_MYSQL_FRESH_SNAPSHOT)
+		return -EINVAL;
+	int rc = classify(call->op, &cls, &needs_table);
+	if (rc)
+		return rc;
+	bool needs_ctx = cls == OP_TXN || cls == OP_WRITE;
+	if ((needs_ctx && !h.ctx) || (cls == OP_SESSION && h.ctx) || (cls == OP_DDL && h.ctx) ||
+	    (needs_table != (h.table != 0)))
+		return -EINVAL;
+
+	struct mx_ctx *c = NULL;
+	struct mx_table_ref ref = { 0 };
+	bool deferred = false;
+	void *token = NULL;
+	pthread_mutex_lock(&vm->lock);
+	if (h.ctx) {
+		c = mx_ctx_find(vm, h.ctx);
+		rc = !c ? -EBADF : c->busy ? -EBUSY : 0;
+		if (rc == 0)
+			c->busy = true; /* one request per context at a time */
+	}
+	if (rc == 0 && needs_table && call->op != VAMOS_MYSQL_CLOSE) {
+		struct mx_table_slot *s = table_find(vm, h.table);
+		if (s)
+			ref = s->ref;
+		else
+			rc = -EBADF;
+	}
+	if (rc == 0)
+		deferred = cls == OP_WRITE || cls == OP_DDL ||
+			   (c && vm->owner == c && (cls == OP_READ || cls == OP_TXN));
+	if (rc == 0 && deferred) {
+		token = call->defer(call);
+		if (!token)
+			rc = -EAGAIN;
+		else
+			rc = mx_writer_submit(vm, call, &h, cls == OP_DDL ? MX_JOB_DDL : MX_JOB_CTX, c,
+					      &ref, &in, token, now_ns());
+	}
+	if (rc && c)
+		c->busy = false;
+	if (rc == 0 && !deferred)
+		vm->stats.inline_requests++;
+	pthread_mutex_unlock(&vm->lock);
+	if (rc)
+		return rc;
+	if (deferred)
+		return MX_DEFERRED;
+
+	struct mx_out out = { 0 };
+	void *buf;
+	if (cls == OP_READ) {
+		struct scratch *sc = scratch_get(call->max_reply);
+		if (!sc) {
+			rc = -ENOMEM;
+		} else {
+			out.buf = sc->buf;
+			out.cap = call->max_reply;
+			rc = run_now(vm, &h, call->op, c, &ref, &in, &out);
+			int rr = call->reserve(call, out.len, &buf);
+			if (rr)
+				rc = rr; /* -EAGAIN: run again later */
+			else
+				memcpy(buf, out.buf, out.len);
+		}
+	} else if ((rc = call->reserve(call, SMALL_REPLY < call->max_reply ? SMALL_REPLY
+									   : call->max_reply,
+				       &buf)) == 0) {
+		out.buf = buf;
+		out.cap = SMALL_REPLY < call->max_reply ? SMALL_REPLY : call->max_reply;
+		rc = run_now(vm, &h, call->op, c, &ref, &in, &out);
+	}
+	call->reply_len = out.len;
+	if (c)
+		mx_ctx_release(vm, c);
+	return rc;
+}
+
+/* ---- the VM ---- */
+
+int mx_vm_open(const char *dir, const char *name, const struct mx_options *opt,
+	       mx_done_fn done, struct mx_vm **out, const char **why)
+{
+	struct mx_vm *vm = calloc(1, sizeof *vm);
+	if (!vm)
+		return -ENOMEM;
+	if (opt)
+		vm->opt = *opt;
+	if (!vm->opt.map_size)
+		vm->opt.map_size = (size_t)16 << 30;
+	if (!vm->opt.lock_wait_ms)
+		vm->opt.lock_wait_ms = 50000;
+	if (!vm->opt.max_contexts)
+		vm->opt.max_contexts = 4096;
+	if (!vm->opt.max_tables)
+		vm->opt.max_tables = 4096;
+	if (vm->opt.max_tables > 0xffff)
+		vm->opt.max_tables = 0xffff;
+	snprintf(vm->name, sizeof vm->name, "%s", name);
+	vm->done = done;
+	vm->ctx = calloc(vm->opt.max_contexts, sizeof *vm->ctx);
+	vm->tables = calloc(vm->opt.max_tables, sizeof *vm->tables);
+	if (!vm->ctx || !vm->tables) {
+		free(vm->ctx);
+		free(vm->tables);
+		free(vm);
+		return -ENOMEM;
+	}
+	pthread_mutex_init(&vm->lock, NULL);
+	int rc = mh_store_open(dir, vm->opt.map_size, &vm->store, why);
+	if (rc == 0 && (rc = mx_writer_start(vm)))
+		*why = "cannot start the writer thread";
+	if (rc) {
+		mh_store_close(vm->store);
+		pthread_mutex_destroy(&vm->lock);
+		free(vm->ctx);
+		free(vm->tables);
+		free(vm);
+		return rc;
+	}
+	*out = vm;
+	return 0;
+}
+
+void mx_vm_reset(struct mx_vm *vm, const char *why)
+{
+	pthread_mutex_lock(&vm->lock);
+	for (uint32_t i = 0; i < vm->opt.max_contexts; i++) {
+		struct mx_ctx *c = vm->ctx[i];
+		if (!c)
+			continue;
+		mx_ctx_unlink(vm, c);
+		/* Busy ones are freed as their request ends; the writer is
+		 * rolled back by the writer thread. */
+		if (!c->busy && vm->owner != c)
+			mx_ctx_free(c);
+	}
+	mx_tables_clear(vm);
+	mx_writer_reset_locked(vm, why);
+	pthread_mutex_unlock(&vm->lock);
+}
+
+struct mx_stats mx_vm_stats(struct mx_vm *vm)
+{
+	pthread_mutex_lock(&vm->lock);
+	struct mx_stats s = vm->stats;
+	s.contexts = vm->ctx_count;
+	s.tables = vm->table_count;
+	pthread_mutex_unlock(&vm->lock);
+	return s;
+}
+
+void mx_vm_close(struct mx_vm *vm)
+{
+	if (!vm)
+		return;
+	mx_writer_stop(vm);
+	for (uint32_t i = 0; i < vm->opt.max_contexts; i++)
+		if (vm->ctx[i])
+			mx_ctx_free(vm->ctx[i]);
+	mh_store_close(vm->store);
+	pthread_mutex_destroy(&vm->lock);
+	free(vm->ctx);
+	free(vm->tables);
+	free(vm);
+}

@@ -1,0 +1,92 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The host executor of the MySQL handler protocol
+ * (vamos/mysql_protocol.h): one per VM, over that VM's LMDB store. vamosd's
+ * mysql service hands it requests; it answers reads at once on the
+ * caller's thread (LMDB readers never wait) and runs everything that needs
+ * the store's single writer on the VM's writer thread, whose answers come
+ * back later through the done callback.
+ *
+ * Threads: a write transaction belongs to the thread that began it, so one
+ * writer thread per VM begins, uses and ends every write transaction. A
+ * context that wants to write while another context holds the writer waits
+ * as a queued request (not a blocked thread) and times out with
+ * -ETIMEDOUT. Nothing that runs on a caller's thread ever waits for the
+ * writer.
+ */
+#ifndef VAMOS_MYSQL_EXECUTOR_H
+#define VAMOS_MYSQL_EXECUTOR_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <vamos/mysql_protocol.h>
+
+struct mx_vm;
+
+struct mx_options {
+	size_t map_size;       /**< LMDB map (largest store); 0: 16 GiB */
+	unsigned lock_wait_ms; /**< writer wait before -ETIMEDOUT; 0: 50 s */
+	unsigned max_contexts; /**< 0: 4096 */
+	unsigned max_tables;   /**< open table handles; 0: 4096 */
+};
+
+/** Answers for deferred requests: @token is what mx_call.defer returned;
+ *  @data/@len the reply bytes (valid during the call). Runs on the VM's
+ *  writer thread. */
+typedef void (*mx_done_fn)(void *token, int status, const void *data, uint32_t len);
+
+/** One request, as the caller hands it over. */
+struct mx_call {
+	uint16_t op;                /**< enum vamos_mysql_op */
+	const unsigned char *data;  /**< request bytes (guest memory possibly:
+				         copied before they are checked) */
+	uint32_t len;
+	uint32_t max_reply;         /**< largest reply payload the caller takes */
+	/** Room for an answer given now (@len bytes at most will be used);
+	 *  0, or -EAGAIN when there is none (the request is retried later,
+	 *  and nothing was done). */
+	int (*reserve)(struct mx_call *c, uint32_t len, void **buf);
+	/** The answer will come later through mx_done_fn: returns its token,
+	 *  or NULL when the caller cannot take more deferred requests (the
+	 *  request is retried later, nothing was done). */
+	void *(*defer)(struct mx_call *c);
+	uint32_t reply_len;         /**< out: bytes of an answer given now */
+	void *caller;               /**< the caller's own */
+};
+
+/** mx_handle's answer: the reply comes later, through mx_done_fn. */
+#define MX_DEFERRED 1
+
+/** Open VM @name's executor over the store in directory @dir (created).
+ *  0 or -errno with @why. */
+int mx_vm_open(const char *dir, const char *name, const struct mx_options *opt,
+	       mx_done_fn done, struct mx_vm **out, const char **why);
+
+/**
+ * Handle one request. Returns MX_DEFERRED, -EAGAIN (nothing done: no room
+ * for the answer, retry later), or the reply's status (0 or -errno) with
+ * c->reply_len bytes written into the space c->reserve gave (if it was
+ * called; an error status may come with no reserved space, then no bytes).
+ */
+int mx_handle(struct mx_vm *vm, struct mx_call *c);
+
+/** The VM's guest went away (its peer left): every context ends, the
+ *  writer's transaction rolls back, queued requests get -ECONNRESET, table
+ *  handles are dropped. Returns at once; the rollback runs on the writer
+ *  thread. */
+void mx_vm_reset(struct mx_vm *vm, const char *why);
+
+/** Counters for stats and tests. */
+struct mx_stats {
+	uint64_t contexts, tables;        /**< open now */
+	uint64_t inline_requests, writer_requests;
+	uint64_t commits, rollbacks, lock_timeouts;
+};
+struct mx_stats mx_vm_stats(struct mx_vm *vm);
+
+/** Stop the writer (queued requests get -ESHUTDOWN), roll back open
+ *  transactions, close the store. Call after the callers stopped. */
+void mx_vm_close(struct mx_vm *vm);
+
+#endif

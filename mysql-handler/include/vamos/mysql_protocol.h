@@ -1,0 +1,303 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The MySQL handler protocol: what the guest engine ha_vamos asks vamosd's
+ * mysql service (VAMOS_SERVICE_MYSQL) to do. Each request is one
+ * vamos/protocol.h REQUEST with service VAMOS_SERVICE_MYSQL and op one of
+ * enum vamos_mysql_op; its bytes start with struct vamos_mysql_req. The
+ * REPLY's status is 0 or a negative errno (below); its bytes are the op's
+ * reply struct, or on error an optional message (UTF-8, no NUL) — except
+ * -EEXIST from WRITE and UPDATE, whose bytes are struct vamos_mysql_dup.
+ * A context takes one request at a time (a guest connection is
+ * synchronous): another one meanwhile gets -EBUSY.
+ *
+ * The host knows nothing of SQL types:
+ *  - keys are byte strings the guest encoded so that memcmp order is index
+ *    order and no key part's encoding is a prefix of another value's
+ *    (big-endian integers with the sign bit flipped, collation weights for
+ *    strings, a marker byte before every nullable part). A unique index
+ *    whose key holds a NULL gets the primary key appended by the guest, so
+ *    such keys never clash (SQL: NULLs are distinct).
+ *  - rows are opaque bytes the guest packs (BLOBs included).
+ *
+ * Contexts and transactions. A context (CTX_OPEN) is one guest connection.
+ * Reads run in the context's snapshot, taken at its first read and kept
+ * until COMMIT/ROLLBACK or a request flagged VAMOS_MYSQL_FRESH_SNAPSHOT.
+ * The first write of a transaction makes the context the VM's writer (one
+ * at a time: LMDB has a single writer); a context that wants to write
+ * while another one is the writer waits in a queue, never on a thread, and
+ * gets -ETIMEDOUT (lock wait timeout) after the host's limit. Readers are
+ * never blocked by the writer. STMT_COMMIT/STMT_ROLLBACK end a statement
+ * (a nested transaction inside the writer's), COMMIT/ROLLBACK the whole
+ * transaction. A committed transaction is on disk before its reply.
+ * Tables, contexts and writer rights belong to the VM; a VM's contexts end
+ * (their transactions roll back) when it detaches, or when a new ATTACH
+ * with VAMOS_MYSQL_ATTACH_EXCLUSIVE comes from it (a restarted mariadbd).
+ *
+ * Errors: -ENOENT no such table/row, or no more rows; -EEXIST a table name
+ * or unique key taken (struct vamos_mysql_dup says which index); -EBADF
+ * unknown table handle or context; -EBUSY the context has a request in
+ * progress; -ETIMEDOUT lock wait timeout; -ENOSPC the store is full;
+ * -EINVAL a malformed request (a bad length, key, flag or name);
+ * -EPROTONOSUPPORT another protocol version; -EMFILE too many contexts or
+ * tables; -EIO the store failed (message in the reply bytes).
+ *
+ * All integers are little-endian; structs are naturally aligned and the
+ * host copies them out of the request before use (requests need not be
+ * aligned). Variable parts follow their struct in the order given.
+ */
+#ifndef VAMOS_MYSQL_PROTOCOL_H
+#define VAMOS_MYSQL_PROTOCOL_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** Version of this protocol; every request carries it. */
+#define VAMOS_MYSQL_VERSION 1u
+
+/** Most secondary indexes of a table (MariaDB's MAX_KEY is 64). */
+#define VAMOS_MYSQL_MAX_INDEXES 64u
+/** Longest table name in bytes (MariaDB's "db/table" path form fits). */
+#define VAMOS_MYSQL_MAX_NAME 192u
+
+enum vamos_mysql_op {
+	/* -- session and contexts (ctx 0) -- */
+	VAMOS_MYSQL_ATTACH = 1,      /**< vamos_mysql_attach -> vamos_mysql_welcome */
+	VAMOS_MYSQL_CTX_OPEN = 2,    /**< nothing -> vamos_mysql_ctx */
+	VAMOS_MYSQL_CTX_CLOSE = 3,   /**< ctx set; rolls its transaction back */
+	/* -- tables (DDL runs in a transaction of its own and is durable at its
+	 *    reply; ctx 0) -- */
+	VAMOS_MYSQL_CREATE = 4,      /**< vamos_mysql_create + unique[nsec] + name */
+	VAMOS_MYSQL_OPEN = 5,        /**< name -> vamos_mysql_table */
+	VAMOS_MYSQL_CLOSE = 6,       /**< table set */
+	VAMOS_MYSQL_DROP = 7,        /**< name */
+	VAMOS_MYSQL_RENAME = 8,      /**< vamos_mysql_rename + from + to */
+	VAMOS_MYSQL_INFO = 9,        /**< table set -> vamos_mysql_info */
+	VAMOS_MYSQL_RECORDS_IN_RANGE = 10, /**< vamos_mysql_range + keys -> vamos_mysql_estimate */
+	/* -- rows (ctx and table set) -- */
+	VAMOS_MYSQL_TRUNCATE = 11,   /**< nothing; in the context's transaction */
+	VAMOS_MYSQL_WRITE = 12,      /**< vamos_mysql_write + rows -> vamos_mysql_written */
+	VAMOS_MYSQL_UPDATE = 13,     /**< vamos_mysql_update + keys + row */
+	VAMOS_MYSQL_DELETE = 14,     /**< vamos_mysql_delete + pk */
+	VAMOS_MYSQL_GET = 15,        /**< vamos_mysql_get + pk -> row bytes */
+	VAMOS_MYSQL_READ = 16,       /**< vamos_mysql_read + keys -> vamos_mysql_rows */
+	VAMOS_MYSQL_AUTOINC = 17,    /**< vamos_mysql_autoinc -> vamos_mysql_autoinc_range */
+	/* -- transactions (ctx set) -- */
+	VAMOS_MYSQL_STMT_COMMIT = 18,
+	VAMOS_MYSQL_STMT_ROLLBACK = 19,
+	VAMOS_MYSQL_COMMIT = 20,
+	VAMOS_MYSQL_ROLLBACK = 21,
+};
+
+/** Request flags (vamos_mysql_req.flags). */
+enum vamos_mysql_req_flags {
+	/** End the context's read snapshot and take a new one before this
+	 *  request (the guest's first read after a read-only commit: saves
+	 *  a COMMIT round trip). Ignored while the context is the writer. */
+	VAMOS_MYSQL_FRESH_SNAPSHOT = 1u << 0,
+};
+
+/** First in every request. */
+struct vamos_mysql_req {
+	uint16_t version; /**< VAMOS_MYSQL_VERSION */
+	uint16_t flags;   /**< enum vamos_mysql_req_flags */
+	uint32_t table;   /**< handle from OPEN, or 0 */
+	uint64_t ctx;     /**< context from CTX_OPEN, or 0 */
+};
+
+enum vamos_mysql_attach_flags {
+	/** End every other context of this VM (a restarted server). */
+	VAMOS_MYSQL_ATTACH_EXCLUSIVE = 1u << 0,
+};
+
+struct vamos_mysql_attach {
+	uint32_t flags;    /**< enum vamos_mysql_attach_flags */
+	uint32_t reserved; /**< zero */
+};
+
+struct vamos_mysql_welcome {
+	uint32_t version;      /**< VAMOS_MYSQL_VERSION */
+	uint32_t max_key;      /**< longest stored index key (index key ++ pk
+				    for a non-unique secondary) */
+	uint32_t max_reply;    /**< largest reply payload the host sends */
+	uint32_t max_indexes;  /**< VAMOS_MYSQL_MAX_INDEXES */
+	uint64_t lock_wait_ms; /**< how long a writer waits before -ETIMEDOUT */
+};
+
+struct vamos_mysql_ctx {
+	uint64_t ctx; /**< never 0 */
+};
+
+enum vamos_mysql_create_flags {
+	VAMOS_MYSQL_HIDDEN_PK = 1u << 0, /**< no primary key: 8-byte row ids */
+};
+
+/** CREATE: then uint8_t unique[nsec] (0/1), then the name (no NUL). */
+struct vamos_mysql_create {
+	uint32_t flags;          /**< enum vamos_mysql_create_flags */
+	uint32_t nsec;           /**< secondary indexes */
+	uint64_t auto_increment; /**< first AUTO_INCREMENT value (0: 1) */
+};
+
+struct vamos_mysql_table {
+	uint32_t table; /**< handle for vamos_mysql_req.table */
+	uint32_t nsec;
+	uint32_t flags; /**< enum vamos_mysql_create_flags */
+	uint32_t reserved;
+};
+
+/** RENAME: then from, then to (no NULs). */
+struct vamos_mysql_rename {
+	uint32_t from_len, to_len;
+};
+
+struct vamos_mysql_info {
+	uint64_t rows;           /**< exact */
+	uint64_t data_bytes;     /**< pages of the primary index times page size */
+	uint64_t next_autoinc;   /**< next AUTO_INCREMENT value */
+};
+
+/** MySQL's find flags (enum ha_rkey_function order). */
+enum vamos_mysql_find {
+	VAMOS_MYSQL_KEY_EXACT = 0,
+	VAMOS_MYSQL_KEY_OR_NEXT = 1,
+	VAMOS_MYSQL_KEY_OR_PREV = 2,
+	VAMOS_MYSQL_AFTER_KEY = 3,
+	VAMOS_MYSQL_BEFORE_KEY = 4,
+	VAMOS_MYSQL_PREFIX = 5,
+	VAMOS_MYSQL_PREFIX_LAST = 6,
+	VAMOS_MYSQL_PREFIX_LAST_OR_PREV = 7,
+};
+
+/** RECORDS_IN_RANGE: then min key, then max key. A bound of length 0 is
+ *  open. The flags are the find flags of MariaDB's key_range. */
+struct vamos_mysql_range {
+	uint32_t index;
+	uint16_t min_len, max_len;
+	uint8_t min_flag, max_flag; /**< enum vamos_mysql_find */
+	uint8_t reserved[6];
+};
+
+struct vamos_mysql_estimate {
+	uint64_t rows;
+};
+
+/** WRITE: @count rows, each a vamos_mysql_write_row, then
+ *  uint16_t key_len[nsec], the pk, the nsec keys and the row bytes,
+ *  padded to 8 bytes. */
+struct vamos_mysql_write {
+	uint32_t count;
+	uint32_t reserved;
+};
+
+struct vamos_mysql_write_row {
+	uint32_t row_len;
+	uint16_t pk_len;   /**< 0 for a hidden-pk table */
+	uint16_t nsec;     /**< the table's secondary count */
+	uint64_t autoinc;  /**< AUTO_INCREMENT value written (0: none): the
+			        next value moves past it */
+};
+
+/** WRITE's reply (also with -EEXIST: how many were written first). */
+struct vamos_mysql_written {
+	uint32_t written;
+	uint32_t reserved;
+	uint64_t last_hidden_id; /**< row id of the last row (hidden pk) */
+};
+
+/** -EEXIST's reply bytes. */
+struct vamos_mysql_dup {
+	int32_t index;      /**< 0: primary, i: secondary i (1-based) */
+	uint32_t written;   /**< WRITE: rows written before the clash */
+};
+
+/** UPDATE: then uint16_t key_len[nsec], old pk, new pk, keys, row. */
+struct vamos_mysql_update {
+	uint32_t row_len;
+	uint16_t old_pk_len, new_pk_len;
+	uint16_t nsec;
+	uint16_t reserved[3];
+	uint64_t autoinc;
+};
+
+/** DELETE and GET: then the pk. */
+struct vamos_mysql_delete {
+	uint32_t pk_len;
+	uint32_t reserved;
+};
+#define vamos_mysql_get vamos_mysql_delete
+
+/** Where a READ starts. */
+enum vamos_mysql_start {
+	VAMOS_MYSQL_START_FIRST = 0, /**< first entry of the index */
+	VAMOS_MYSQL_START_LAST = 1,  /**< last entry */
+	VAMOS_MYSQL_START_FIND = 2,  /**< find(key, find flag) */
+	VAMOS_MYSQL_START_AFTER = 3, /**< the entry after stored key @key (a
+					  previous reply's resume key) */
+	VAMOS_MYSQL_START_BEFORE = 4,/**< the entry before it */
+};
+
+/** Where a READ stops (checked on every row after the first). */
+enum vamos_mysql_stop {
+	VAMOS_MYSQL_STOP_NONE = 0,
+	VAMOS_MYSQL_STOP_PREFIX = 1, /**< at the first key not starting with stop key */
+	VAMOS_MYSQL_STOP_LE = 2,     /**< past keys whose prefix <= stop key */
+	VAMOS_MYSQL_STOP_LT = 3,     /**< at keys whose prefix >= stop key */
+	VAMOS_MYSQL_STOP_GE = 4,     /**< backward: past keys whose prefix >= stop key */
+	VAMOS_MYSQL_STOP_GT = 5,     /**< backward: at keys whose prefix <= stop key */
+};
+
+/** READ: then the start key (key_len), then the stop key (stop_len). The
+ *  stop applies to the first row too unless it was found by an exact or
+ *  prefix find. */
+struct vamos_mysql_read {
+	uint32_t index;     /**< 0: primary, i: secondary i */
+	uint8_t start;      /**< enum vamos_mysql_start */
+	uint8_t find;       /**< enum vamos_mysql_find, for START_FIND */
+	uint8_t backward;   /**< 1: rows after the first go in descending order */
+	uint8_t stop;       /**< enum vamos_mysql_stop */
+	uint32_t max_rows;  /**< at least 1 */
+	uint32_t max_bytes; /**< reply budget (0: 64 KiB; capped at max_reply); the first
+			         row is always sent if it fits max_reply */
+	uint16_t key_len, stop_len;
+	uint32_t reserved;
+};
+
+enum vamos_mysql_rows_flags {
+	VAMOS_MYSQL_ROWS_END = 1u << 0, /**< nothing follows in this direction
+					     (end of index or stop reached) */
+};
+
+/** READ's reply: @count rows, each vamos_mysql_row_entry + pk + row
+ *  padded to 8 bytes, then the resume key (the last row's stored key). */
+struct vamos_mysql_rows {
+	uint32_t count;
+	uint32_t flags;      /**< enum vamos_mysql_rows_flags */
+	uint32_t resume_len;
+	uint32_t reserved;
+};
+
+struct vamos_mysql_row_entry {
+	uint32_t row_len;
+	uint16_t pk_len;
+	uint16_t reserved;
+};
+
+struct vamos_mysql_autoinc {
+	uint64_t count;     /**< values wanted (at least 1) */
+	uint64_t increment; /**< auto_increment_increment (0: 1) */
+	uint64_t offset;    /**< auto_increment_offset (0: 1) */
+};
+
+struct vamos_mysql_autoinc_range {
+	uint64_t first;  /**< first value reserved */
+	uint64_t count;  /**< values reserved */
+};
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* VAMOS_MYSQL_PROTOCOL_H */

@@ -1,0 +1,630 @@
+/* SPDX-License-Identifier: MIT */
+/* The MySQL executor through its request interface, as vamosd's service
+ * drives it: every op, every find flag and stop, batching, every error,
+ * transactions and the single writer, resets and durability. */
+#define _GNU_SOURCE
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "mx_harness.h"
+
+static char dir[64];
+static struct mx_vm *vm;
+static struct mxh_reply rep;
+
+static void open_vm(unsigned lock_wait_ms)
+{
+	const char *why = NULL;
+	struct mx_options o = { .map_size = 64u << 20, .lock_wait_ms = lock_wait_ms,
+				.max_contexts = 16, .max_tables = 8 };
+	cr_assert_eq(mx_vm_open(dir, "vm1", &o, mxh_done, &vm, &why), 0, "%s", why);
+}
+
+static void setup(void)
+{
+	snprintf(dir, sizeof dir, "/tmp/vamos-mx-XXXXXX");
+	cr_assert_not_null(mkdtemp(dir));
+	open_vm(300);
+}
+
+static void teardown(void)
+{
+	mx_vm_close(vm);
+	char path[128];
+	snprintf(path, sizeof path, "%s/data.mdb", dir);
+	unlink(path);
+	snprintf(path, sizeof path, "%s/lock.mdb", dir);
+	unlink(path);
+	rmdir(dir);
+}
+
+TestSuite(executor, .init = setup, .fini = teardown, .timeout = 60);
+
+static int op0(uint16_t op, uint64_t ctx, uint32_t table)
+{
+	return mxh_simple(vm, op, ctx, table, 0, NULL, 0, &rep);
+}
+
+/* A table "t" with (pk, row) pairs and one secondary key each (unique or
+ * not), committed; returns its handle. */
+static uint32_t table_with(const char *name, bool unique, const char *const rows[][3],
+			   unsigned n)
+{
+	uint8_t u = unique;
+	cr_assert_eq(mxh_create(vm, name, false, 1, &u, 0), 0);
+	int64_t h = mxh_open(vm, name);
+	cr_assert_gt(h, 0);
+	uint64_t ctx = mxh_ctx_open(vm);
+	for (unsigned i = 0; i < n; i++)
+		cr_assert_eq(mxh_write1(vm, ctx, (uint32_t)h, rows[i][0], rows[i][1], 1,
+					&rows[i][2], 0, &rep), 0, "row %u: %d", i, rep.status);
+	cr_assert_eq(op0(VAMOS_MYSQL_COMMIT, ctx, 0), 0);
+	cr_assert_eq(op0(VAMOS_MYSQL_CTX_CLOSE, ctx, 0), 0);
+	return (uint32_t)h;
+}
+
+static const char *const ROWS[][3] = {
+	{ "a", "1", "k10" }, { "b", "2", "k20" }, { "c", "3", "k20" },
+	{ "d", "4", "k30" }, { "e", "5", "k40" },
+};
+
+/* Read and return the rows as text ("" when none). */
+static const char *read_text(uint64_t ctx, uint32_t t, struct mxh_read rd, int *status)
+{
+	static char text[4096];
+	*status = mxh_read(vm, ctx, t, &rd, &rep);
+	if (*status)
+		return "";
+	mxh_rows_text(&rep, text, sizeof text, NULL, 0, NULL);
+	return text;
+}
+
+Test(executor, attach_says_the_limits_and_checks_the_version)
+{
+	struct vamos_mysql_attach a = { .flags = VAMOS_MYSQL_ATTACH_EXCLUSIVE };
+	cr_assert_eq(mxh_simple(vm, VAMOS_MYSQL_ATTACH, 0, 0, 0, &a, sizeof a, &rep), 0);
+	struct vamos_mysql_welcome w;
+	cr_assert_eq(rep.len, sizeof w);
+	memcpy(&w, rep.data, sizeof w);
+	cr_assert_eq(w.version, VAMOS_MYSQL_VERSION);
+	cr_assert_gt(w.max_key, 400);
+	cr_assert_eq(w.lock_wait_ms, 300);
+
+	struct mxh_req r;
+	mxh_begin(&r, 0, 0, 0);
+	((struct vamos_mysql_req *)r.buf)->version = 99;
+	mxh_put(&r, &a, sizeof a);
+	cr_assert_eq(mxh_call(vm, VAMOS_MYSQL_ATTACH, &r, &rep), -EPROTONOSUPPORT);
+	mxh_begin(&r, 0, 0, 0x80);
+	cr_assert_eq(mxh_call(vm, VAMOS_MYSQL_CTX_OPEN, &r, &rep), -EINVAL, "unknown flag");
+	mxh_begin(&r, 0, 0, 0);
+	r.len = 10;
+	cr_assert_eq(mxh_call(vm, VAMOS_MYSQL_CTX_OPEN, &r, &rep), -EINVAL, "short header");
+	mxh_begin(&r, 0, 0, 0);
+	cr_assert_eq(mxh_call(vm, 200, &r, &rep), -ENOSYS, "unknown op");
+	a.reserved = 1;
+	cr_assert_eq(mxh_simple(vm, VAMOS_MYSQL_ATTACH, 0, 0, 0, &a, sizeof a, &rep), -EINVAL);
+}
+
+Test(executor, contexts_are_checked_and_limited)
+{
+	uint64_t c = mxh_ctx_open(vm);
+	cr_assert_neq(c, 0);
+	cr_assert_eq(op0(VAMOS_MYSQL_COMMIT, c + (1ull << 32), 0), -EBADF, "stale generation");
+	cr_assert_eq(op0(VAMOS_MYSQL_COMMIT, 77, 0), -EBADF);
+	cr_assert_eq(op0(VAMOS_MYSQL_COMMIT, 0, 0), -EINVAL, "transaction op without context");
+	cr_assert_eq(op0(VAMOS_MYSQL_CTX_OPEN, c, 0), -EINVAL, "session op with a context");
+	cr_assert_eq(op0(VAMOS_MYSQL_CTX_CLOSE, c, 0), 0);
+	cr_assert_eq(op0(VAMOS_MYSQL_COMMIT, c, 0), -EBADF, "closed");
+	for (int i = 0; i < 16; i++)
+		cr_assert_neq(mxh_ctx_open(vm), 0);
+	cr_assert_eq(op0(VAMOS_MYSQL_CTX_OPEN, 0, 0), -EMFILE);
+	cr_assert_eq(mx_vm_stats(vm).contexts, 16);
+}
+
+Test(executor, tables_are_created_opened_renamed_dropped)
+{
+	uint8_t u[2] = { 1, 0 };
+	cr_assert_eq(mxh_create(vm, "db/t1", false, 2, u, 0), 0);
+	cr_assert_eq(mxh_create(vm, "db/t1", false, 0, NULL, 0), -EEXIST);
+	cr_assert_eq(mxh_create(vm, "", false, 0, NULL, 0), -EINVAL);
+	uint8_t bad = 2;
+	cr_assert_eq(mxh_create(vm, "db/t2", false, 1, &bad, 0), -EINVAL);
+	int64_t h = mxh_open(vm, "db/t1");
+	cr_assert_gt(h, 0);
+	struct vamos_mysql_table info = mxh_last_table;
+	cr_assert_eq(info.nsec, 2);
+	cr_assert_eq(info.flags, 0);
+	cr_assert_eq(mxh_open(vm, "db/t1"), h, "one shared handle per table");
+	cr_assert_eq(mxh_open(vm, "db/none"), -ENOENT);
+
+	struct mxh_req r;
+	struct vamos_mysql_rename rn = { 5, 5 };
+	mxh_begin(&r, 0, 0, 0);
+	mxh_put(&r, &rn, sizeof rn);
+	mxh_put(&r, "db/t1db/t3", 10);
+	cr_assert_eq(mxh_call(vm, VAMOS_MYSQL_RENAME, &r, &rep), 0);
+	cr_assert_eq(op0(VAMOS_MYSQL_INFO, 0, (uint32_t)h), -EBADF, "renamed away");
+	cr_assert_eq(mxh_open(vm, "db/t1"), -ENOENT);
+	int64_t h3 = mxh_open(vm, "db/t3");
+	cr_assert_gt(h3, 0);
+	cr_assert_eq(op0(VAMOS_MYSQL_INFO, 0, (uint32_t)h3), 0);
+	cr_assert_eq(mxh_simple(vm, VAMOS_MYSQL_DROP, 0, 0, 0, "db/t3", 5, &rep), 0);
+	cr_assert_eq(mxh_simple(vm, VAMOS_MYSQL_DROP, 0, 0, 0, "db/t3", 5, &rep), -ENOENT);
+	cr_assert_eq(op0(VAMOS_MYSQL_INFO, 0, (uint32_t)h3), -EBADF, "dropped");
+	cr_assert_eq(mxh_create(vm, "db/t3", false, 0, NULL, 0), 0);
+	cr_assert_eq(op0(VAMOS_MYSQL_INFO, 0, (uint32_t)h3), -EBADF,
+		     "a new table of the same name is another table");
+	cr_assert_eq(op0(VAMOS_MYSQL_CLOSE, 0, (uint32_t)h), 0, "first of two references");
+	cr_assert_eq(op0(VAMOS_MYSQL_CLOSE, 0, (uint32_t)h), 0, "second reference");
+	cr_assert_eq(op0(VAMOS_MYSQL_CLOSE, 0, (uint32_t)h), -EBADF);
+	cr_assert_eq(op0(VAMOS_MYSQL_CLOSE, 0, (uint32_t)h3), 0);
+	cr_assert_eq(op0(VAMOS_MYSQL_INFO, 0, 12345), -EBADF);
+	cr_assert_eq(mxh_simple(vm, VAMOS_MYSQL_DROP, 0, 0, 0, "a\0b", 3, &rep), -EINVAL);
+}
+
+Test(executor, open_table_handles_are_limited)
+{
+	char name[16];
+	for (int i = 0; i < 8; i++) {
+		snprintf(name, sizeof name, "t%d", i);
+		cr_assert_eq(mxh_create(vm, name, false, 0, NULL, 0), 0);
+		cr_assert_gt(mxh_open(vm, name), 0);
+	}
+	cr_assert_eq(mxh_create(vm, "t8", false, 0, NULL, 0), 0);
+	cr_assert_eq(mxh_open(vm, "t8"), -EMFILE);
+}
+
+Test(executor, scans_in_both_directions_and_batches)
+{
+	uint32_t t = table_with("t", false, ROWS, 5);
+	uint64_t c = mxh_ctx_open(vm);
+	int st;
+	cr_assert_str_eq(read_text(c, t, (struct mxh_read){ .start = VAMOS_MYSQL_START_FIRST }, &st),
+			 "a=1;b=2;c=3;d=4;e=5;");
+	cr_assert_str_eq(read_text(c, t, (struct mxh_read){ .start = VAMOS_MYSQL_START_LAST,
+							    .backward = 1 }, &st),
+			 "e=5;d=4;c=3;b=2;a=1;");
+	cr_assert_str_eq(read_text(c, t, (struct mxh_read){ .index = 1,
+							    .start = VAMOS_MYSQL_START_FIRST }, &st),
+			 "a=1;b=2;c=3;d=4;e=5;");
+	/* Two rows per reply; continue from the resume key until END. */
+	char text[256], resume[64], all[256] = "";
+	uint32_t flags = 0;
+	struct mxh_read rd = { .index = 1, .start = VAMOS_MYSQL_START_FIRST, .max_rows = 2 };
+	int replies = 0;
+	do {
+		rd.key = replies ? resume : NULL;
+		cr_assert_eq(mxh_read(vm, c, t, &rd, &rep), 0);
+		cr_assert_leq(mxh_rows_text(&rep, text, sizeof text, resume, sizeof resume, &flags),
+			      2);
+		strcat(all, text);
+		rd.start = VAMOS_MYSQL_START_AFTER;
+		replies++;
+	} while (!(flags & VAMOS_MYSQL_ROWS_END) && replies < 10);
+	cr_assert_str_eq(all, "a=1;b=2;c=3;d=4;e=5;");
+	cr_assert_eq(replies, 3);
+	/* Backwards from a resume key. */
+	cr_assert_str_eq(read_text(c, t, (struct mxh_read){ .index = 1,
+							    .start = VAMOS_MYSQL_START_BEFORE,
+							    .backward = 1, .key = "k30d" }, &st),
+			 "c=3;b=2;a=1;");
+	/* A byte budget: at least one row always comes. */
+	cr_assert_eq(mxh_read(vm, c, t, &(struct mxh_read){ .start = VAMOS_MYSQL_START_FIRST,
+							    .max_bytes = 1 }, &rep), 0);
+	cr_assert_eq(mxh_rows_text(&rep, text, sizeof text, NULL, 0, &flags), 1);
+	cr_assert_eq(flags & VAMOS_MYSQL_ROWS_END, 0);
+}
+
+Test(executor, every_find_flag)
+{
+	uint32_t t = table_with("t", false, ROWS, 5);
+	uint64_t c = mxh_ctx_open(vm);
+	static const struct {
+		uint8_t find, backward;
+		const char *key, *want;
+	} cases[] = {
+		{ VAMOS_MYSQL_KEY_EXACT, 0, "k20", "b=2;c=3;d=4;e=5;" },
+		{ VAMOS_MYSQL_KEY_EXACT, 0, "k25", "" },
+		{ VAMOS_MYSQL_KEY_OR_NEXT, 0, "k25", "d=4;e=5;" },
+		{ VAMOS_MYSQL_KEY_OR_PREV, 1, "k20", "c=3;b=2;a=1;" },
+		{ VAMOS_MYSQL_KEY_OR_PREV, 1, "k25", "c=3;b=2;a=1;" },
+		{ VAMOS_MYSQL_AFTER_KEY, 0, "k20", "d=4;e=5;" },
+		{ VAMOS_MYSQL_BEFORE_KEY, 1, "k20", "a=1;" },
+		{ VAMOS_MYSQL_BEFORE_KEY, 1, "k10", "" },
+		{ VAMOS_MYSQL_PREFIX, 0, "k2", "b=2;c=3;d=4;e=5;" },
+		{ VAMOS_MYSQL_PREFIX_LAST, 1, "k2", "c=3;b=2;a=1;" },
+		{ VAMOS_MYSQL_PREFIX_LAST, 1, "k5", "" },
+		{ VAMOS_MYSQL_PREFIX_LAST_OR_PREV, 1, "k35", "d=4;c=3;b=2;a=1;" },
+		{ VAMOS_MYSQL_KEY_OR_NEXT, 0, "k99", "" },
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		int st;
+		const char *got = read_text(c, t, (struct mxh_read){ .index = 1,
+					    .start = VAMOS_MYSQL_START_FIND, .find = cases[i].find,
+					    .backward = cases[i].backward, .key = cases[i].key }, &st);
+		cr_assert_str_eq(got, cases[i].want, "case %zu: find %u %s", i, cases[i].find,
+				 cases[i].key);
+		cr_assert_eq(st, cases[i].want[0] ? 0 : -ENOENT, "case %zu: status %d", i, st);
+	}
+}
+
+Test(executor, every_stop)
+{
+	uint32_t t = table_with("t", false, ROWS, 5);
+	uint64_t c = mxh_ctx_open(vm);
+	static const struct {
+		uint8_t stop, backward, start;
+		const char *key, *stop_key, *want;
+	} cases[] = {
+		{ VAMOS_MYSQL_STOP_PREFIX, 0, VAMOS_MYSQL_START_FIND, "k20", "k20", "b=2;c=3;" },
+		{ VAMOS_MYSQL_STOP_LE, 0, VAMOS_MYSQL_START_FIRST, NULL, "k20", "a=1;b=2;c=3;" },
+		{ VAMOS_MYSQL_STOP_LT, 0, VAMOS_MYSQL_START_FIRST, NULL, "k20", "a=1;" },
+		{ VAMOS_MYSQL_STOP_GE, 1, VAMOS_MYSQL_START_LAST, NULL, "k30", "e=5;d=4;" },
+		{ VAMOS_MYSQL_STOP_GT, 1, VAMOS_MYSQL_START_LAST, NULL, "k30", "e=5;" },
+		{ VAMOS_MYSQL_STOP_LT, 0, VAMOS_MYSQL_START_FIRST, NULL, "k05", "" },
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		int st;
+		const char *got = read_text(c, t, (struct mxh_read){ .index = 1,
+					    .start = cases[i].start, .find = VAMOS_MYSQL_KEY_EXACT,
+					    .backward = cases[i].backward, .stop = cases[i].stop,
+					    .key = cases[i].key, .stop_key = cases[i].stop_key }, &st);
+		cr_assert_str_eq(got, cases[i].want, "case %zu", i);
+	}
+	uint32_t flags;
+	char text[64];
+	cr_assert_eq(mxh_read(vm, c, t, &(struct mxh_read){ .index = 1,
+			      .start = VAMOS_MYSQL_START_FIND, .stop = VAMOS_MYSQL_STOP_PREFIX,
+			      .key = "k10", .stop_key = "k10" }, &rep), 0);
+	mxh_rows_text(&rep, text, sizeof text, NULL, 0, &flags);
+	cr_assert(flags & VAMOS_MYSQL_ROWS_END, "the stop ends the scan");
+}
+
+Test(executor, malformed_reads_are_refused)
+{
+	uint32_t t = table_with("t", false, ROWS, 1);
+	uint64_t c = mxh_ctx_open(vm);
+	struct mxh_read bad[] = {
+		{ .index = 2, .start = VAMOS_MYSQL_START_FIRST },
+		{ .start = 9 },
+		{ .start = VAMOS_MYSQL_START_FIND, .find = 8, .key = "a" },
+		{ .start = VAMOS_MYSQL_START_FIRST, .stop = 6 },
+		{ .start = VAMOS_MYSQL_START_FIRST, .backward = 2 },
+		{ .start = VAMOS_MYSQL_START_FIND, .find = VAMOS_MYSQL_KEY_EXACT },
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+		cr_assert_eq(mxh_read(vm, c, t, &bad[i], &rep), -EINVAL, "case %zu", i);
+	/* A length that points past the request. */
+	struct mxh_req r;
+	struct vamos_mysql_read q = { .start = VAMOS_MYSQL_START_FIND, .max_rows = 1,
+				      .key_len = 500 };
+	mxh_begin(&r, c, t, 0);
+	mxh_put(&r, &q, sizeof q);
+	mxh_put(&r, "a", 1);
+	cr_assert_eq(mxh_call(vm, VAMOS_MYSQL_READ, &r, &rep), -EINVAL);
+	cr_assert_eq(mxh_read(vm, c, 0, &(struct mxh_read){ .start = 0 }, &rep), -EINVAL,
+		     "no table");
+}
+
+Test(executor, writes_updates_deletes_and_clashes)
+{
+	uint32_t t = table_with("t", true, ROWS, 2);
+	uint64_t c = mxh_ctx_open(vm);
+	const char *k = "k10";
+	cr_assert_eq(mxh_write1(vm, c, t, "a", "x", 1, &k, 0, &rep), -EEXIST);
+	struct vamos_mysql_dup d;
+	memcpy(&d, rep.data, sizeof d);
+	cr_assert_eq(d.index, 0, "primary clash");
+	k = "k20";
+	cr_assert_eq(mxh_write1(vm, c, t, "z", "x", 1, &k, 0, &rep), -EEXIST);
+	memcpy(&d, rep.data, sizeof d);
+	cr_assert_eq(d.index, 1, "unique secondary clash");
+	cr_assert_eq(mxh_write1(vm, c, t, "z", "x", 0, NULL, 0, &rep), -EINVAL, "keys missing");
+	cr_assert_eq(mxh_write1(vm, c, t, NULL, "x", 1, &k, 0, &rep), -EINVAL, "no pk");
+
+	/* Update moving the primary key and the secondary key. */
+	struct mxh_req r;
+	struct vamos_mysql_update u = { .row_len = 2, .old_pk_len = 1, .new_pk_len = 1, .nsec = 1 };
+	uint16_t klen = 3;
+	mxh_begin(&r, c, t, 0);
+	mxh_put(&r, &u, sizeof u);
+	mxh_put(&r, &klen, 2);
+	mxh_put(&r, "aq" "k99" "11", 7);
+	cr_assert_eq(mxh_call(vm, VAMOS_MYSQL_UPDATE, &r, &rep), 0);
+	int st;
+	cr_assert_str_eq(read_text(c, t, (struct mxh_read){ .index = 1,
+							    .start = VAMOS_MYSQL_START_FIRST }, &st),
+			 "b=2;q=11;");
+	/* Update onto a taken key. */
+	mxh_begin(&r, c, t, 0);
+	mxh_put(&r, &u, sizeof u);
+	mxh_put(&r, &klen, 2);
+	mxh_put(&r, "qb" "k77" "11", 7);
+	cr_assert_eq(mxh_call(vm, VAMOS_MYSQL_UPDATE, &r, &rep), -EEXIST);
+	memcpy(&d, rep.data, sizeof d);
+	cr_assert_eq(d.index, 0);
+	mxh_begin(&r, c, t, 0);
+	mxh_put(&r, &u, sizeof u);
+	mxh_put(&r, &klen, 2);
+	mxh_put(&r, "nn" "k77" "11", 7);
+	cr_assert_eq(mxh_call(vm, VAMOS_MYSQL_UPDATE, &r, &rep), -ENOENT, "no such row");
+
+	/* Get and delete. */
+	struct vamos_mysql_delete del = { .pk_len = 1 };
+	mxh_begin(&r, c, t, 0);
+	mxh_put(&r, &del, sizeof del);
+	mxh_put(&r, "q", 1);
+	cr_assert_eq(mxh_call(vm, VAMOS_MYSQL_GET, &r, &rep), 0);
+	cr_assert_eq(rep.len, 2);
+	cr_assert_eq(memcmp(rep.data, "11", 2), 0);
+	cr_assert_eq(mxh_call(vm, VAMOS_MYSQL_DELETE, &r, &rep), 0);
+	cr_assert_eq(mxh_call(vm, VAMOS_MYSQL_GET, &r, &rep), -ENOENT);
+	cr_assert_eq(mxh_call(vm, VAMOS_MYSQL_DELETE, &r, &rep), -ENOENT);
+	cr_assert_eq(op0(VAMOS_MYSQL_INFO, c, t), 0);
+	struct vamos_mysql_info info;
+	memcpy(&info, rep.data, sizeof info);
+	cr_assert_eq(info.rows, 1);
+}
+
+Test(executor, a_batch_stops_at_its_first_clash)
+{
+	uint8_t u = 0;
+	cr_assert_eq(mxh_create(vm, "t", false, 1, &u, 0), 0);
+	uint32_t t = (uint32_t)mxh_open(vm, "t");
+	uint64_t c = mxh_ctx_open(vm);
+	struct mxh_req r;
+	struct vamos_mysql_write w = { .count = 3 };
+	mxh_begin(&r, c, t, 0);
+	mxh_put(&r, &w, sizeof w);
+	const char *pks[] = { "p1", "p2", "p1" };
+	for (int i = 0; i < 3; i++) {
+		struct vamos_mysql_write_row wr = { .row_len = 1, .pk_len = 2, .nsec = 1,
+						    .autoinc = 10u + (unsigned)i };
+		uint16_t kl = 2;
+		uint32_t at = r.len;
+		mxh_put(&r, &wr, sizeof wr);
+		mxh_put(&r, &kl, 2);
+		mxh_put(&r, pks[i], 2);
+		mxh_put(&r, "kk", 2);
+		mxh_put(&r, "r", 1);
+		while ((r.len - at) % 8)
+			r.buf[r.len++] = 0;
+	}
+	cr_assert_eq(mxh_call(vm, VAMOS_MYSQL_WRITE, &r, &rep), -EEXIST);
+	struct vamos_mysql_dup d;
+	memcpy(&d, rep.data, sizeof d);
+	cr_assert_eq(d.written, 2);
+	cr_assert_eq(d.index, 0);
+	cr_assert_eq(op0(VAMOS_MYSQL_STMT_COMMIT, c, 0), 0);
+	cr_assert_eq(op0(VAMOS_MYSQL_INFO, c, t), 0);
+	struct vamos_mysql_info info;
+	memcpy(&info, rep.data, sizeof info);
+	cr_assert_eq(info.rows, 2);
+	cr_assert_eq(info.next_autoinc, 12, "moved past the values written");
+	/* A row count that promises more rows than there are. */
+	w.count = 2;
+	mxh_begin(&r, c, t, 0);
+	mxh_put(&r, &w, sizeof w);
+	cr_assert_eq(mxh_call(vm, VAMOS_MYSQL_WRITE, &r, &rep), -EINVAL);
+}
+
+Test(executor, hidden_primary_keys_and_truncate)
+{
+	cr_assert_eq(mxh_create(vm, "h", true, 0, NULL, 0), 0);
+	uint32_t t = (uint32_t)mxh_open(vm, "h");
+	cr_assert_eq(mxh_last_table.flags, VAMOS_MYSQL_HIDDEN_PK);
+	uint64_t c = mxh_ctx_open(vm);
+	cr_assert_eq(mxh_write1(vm, c, t, NULL, "one", 0, NULL, 0, &rep), 0);
+	cr_assert_eq(mxh_write1(vm, c, t, NULL, "two", 0, NULL, 0, &rep), 0);
+	struct vamos_mysql_written w;
+	memcpy(&w, rep.data, sizeof w);
+	cr_assert_eq(w.last_hidden_id, 2);
+	cr_assert_eq(mxh_write1(vm, c, t, "x", "bad", 0, NULL, 0, &rep), -EINVAL,
+		     "a pk for a hidden-pk table");
+	cr_assert_eq(mxh_read(vm, c, t, &(struct mxh_read){ .start = 0 }, &rep), 0);
+	char text[64];
+	cr_assert_eq(mxh_rows_text(&rep, text, sizeof text, NULL, 0, NULL), 2);
+	cr_assert_eq(op0(VAMOS_MYSQL_TRUNCATE, c, t), 0);
+	cr_assert_eq(mxh_read(vm, c, t, &(struct mxh_read){ .start = 0 }, &rep), -ENOENT);
+	cr_assert_eq(op0(VAMOS_MYSQL_COMMIT, c, 0), 0);
+}
+
+Test(executor, autoinc_reserves_with_increment_and_offset)
+{
+	cr_assert_eq(mxh_create(vm, "a", false, 0, NULL, 5), 0);
+	uint32_t t = (uint32_t)mxh_open(vm, "a");
+	uint64_t c = mxh_ctx_open(vm);
+	struct vamos_mysql_autoinc a = { .count = 3, .increment = 10, .offset = 3 };
+	cr_assert_eq(mxh_simple(vm, VAMOS_MYSQL_AUTOINC, c, t, 0, &a, sizeof a, &rep), 0);
+	struct vamos_mysql_autoinc_range r;
+	memcpy(&r, rep.data, sizeof r);
+	cr_assert_eq(r.first, 13);
+	cr_assert_eq(r.count, 3);
+	a = (struct vamos_mysql_autoinc){ .count = 1 };
+	cr_assert_eq(mxh_simple(vm, VAMOS_MYSQL_AUTOINC, c, t, 0, &a, sizeof a, &rep), 0);
+	memcpy(&r, rep.data, sizeof r);
+	cr_assert_eq(r.first, 43);
+	a.count = 0;
+	cr_assert_eq(mxh_simple(vm, VAMOS_MYSQL_AUTOINC, c, t, 0, &a, sizeof a, &rep), -EINVAL);
+	a.count = UINT64_MAX;
+	cr_assert_eq(mxh_simple(vm, VAMOS_MYSQL_AUTOINC, c, t, 0, &a, sizeof a, &rep), -ERANGE);
+	cr_assert_eq(op0(VAMOS_MYSQL_COMMIT, c, 0), 0);
+}
+
+Test(executor, records_in_range_counts_and_estimates)
+{
+	uint32_t t = table_with("t", false, ROWS, 5);
+	struct mxh_req r;
+	struct vamos_mysql_range q = { .index = 1, .min_len = 3, .max_len = 3,
+				       .min_flag = VAMOS_MYSQL_KEY_EXACT,
+				       .max_flag = VAMOS_MYSQL_AFTER_KEY };
+	mxh_begin(&r, 0, t, 0);
+	mxh_put(&r, &q, sizeof q);
+	mxh_put(&r, "k20k30", 6);
+	cr_assert_eq(mxh_call(vm, VAMOS_MYSQL_RECORDS_IN_RANGE, &r, &rep), 0);
+	struct vamos_mysql_estimate e;
+	memcpy(&e, rep.data, sizeof e);
+	cr_assert_eq(e.rows, 3);
+	q.min_flag = VAMOS_MYSQL_AFTER_KEY;
+	q.max_flag = VAMOS_MYSQL_BEFORE_KEY;
+	mxh_begin(&r, 0, t, 0);
+	mxh_put(&r, &q, sizeof q);
+	mxh_put(&r, "k10k40", 6);
+	cr_assert_eq(mxh_call(vm, VAMOS_MYSQL_RECORDS_IN_RANGE, &r, &rep), 0);
+	memcpy(&e, rep.data, sizeof e);
+	cr_assert_eq(e.rows, 3);
+	q = (struct vamos_mysql_range){ .index = 0 };
+	mxh_begin(&r, 0, t, 0);
+	mxh_put(&r, &q, sizeof q);
+	cr_assert_eq(mxh_call(vm, VAMOS_MYSQL_RECORDS_IN_RANGE, &r, &rep), 0);
+	memcpy(&e, rep.data, sizeof e);
+	cr_assert_eq(e.rows, 5, "open bounds: the whole index");
+	q.index = 3;
+	mxh_begin(&r, 0, t, 0);
+	mxh_put(&r, &q, sizeof q);
+	cr_assert_eq(mxh_call(vm, VAMOS_MYSQL_RECORDS_IN_RANGE, &r, &rep), -EINVAL);
+}
+
+Test(executor, statement_and_transaction_rollback)
+{
+	uint32_t t = table_with("t", false, ROWS, 1);
+	uint64_t c = mxh_ctx_open(vm);
+	const char *k = "k";
+	cr_assert_eq(mxh_write1(vm, c, t, "s1", "x", 1, &k, 0, &rep), 0);
+	cr_assert(rep.deferred, "writes run on the writer thread");
+	cr_assert_eq(op0(VAMOS_MYSQL_STMT_COMMIT, c, 0), 0);
+	cr_assert_eq(mxh_write1(vm, c, t, "s2", "x", 1, &k, 0, &rep), 0);
+	cr_assert_eq(op0(VAMOS_MYSQL_STMT_ROLLBACK, c, 0), 0);
+	int st;
+	cr_assert_str_eq(read_text(c, t, (struct mxh_read){ .start = 0 }, &st), "a=1;s1=x;",
+			 "the writer reads its own writes, less the rolled back statement");
+	cr_assert(rep.deferred);
+	cr_assert_eq(op0(VAMOS_MYSQL_ROLLBACK, c, 0), 0);
+	cr_assert_str_eq(read_text(c, t, (struct mxh_read){ .start = 0 }, &st), "a=1;");
+	cr_assert(!rep.deferred, "after the rollback it is a plain reader");
+	cr_assert_eq(mxh_write1(vm, c, t, "s3", "x", 1, &k, 0, &rep), 0);
+	cr_assert_eq(op0(VAMOS_MYSQL_COMMIT, c, 0), 0);
+	cr_assert_str_eq(read_text(c, t, (struct mxh_read){ .start = 0 }, &st), "a=1;s3=x;");
+	struct mx_stats s = mx_vm_stats(vm);
+	cr_assert_geq(s.commits, 2);
+	cr_assert_geq(s.rollbacks, 1);
+}
+
+Test(executor, readers_keep_their_snapshot_and_never_wait)
+{
+	uint32_t t = table_with("t", false, ROWS, 1);
+	uint64_t w = mxh_ctx_open(vm), r = mxh_ctx_open(vm);
+	int st;
+	cr_assert_str_eq(read_text(r, t, (struct mxh_read){ .start = 0 }, &st), "a=1;");
+	const char *k = "k";
+	cr_assert_eq(mxh_write1(vm, w, t, "b", "2", 1, &k, 0, &rep), 0);
+	/* The writer holds an open transaction: the reader is answered at
+	 * once, from its snapshot. */
+	cr_assert_str_eq(read_text(r, t, (struct mxh_read){ .start = 0 }, &st), "a=1;");
+	cr_assert(!rep.deferred);
+	cr_assert_eq(op0(VAMOS_MYSQL_COMMIT, w, 0), 0);
+	cr_assert_str_eq(read_text(r, t, (struct mxh_read){ .start = 0 }, &st), "a=1;",
+			 "repeatable read until the reader's transaction ends");
+	cr_assert_str_eq(read_text(r, t, (struct mxh_read){ .start = 0,
+							    .flags = VAMOS_MYSQL_FRESH_SNAPSHOT }, &st),
+			 "a=1;b=2;");
+	cr_assert_eq(op0(VAMOS_MYSQL_COMMIT, r, 0), 0);
+}
+
+Test(executor, a_second_writer_waits_then_times_out_or_gets_its_turn)
+{
+	uint32_t t = table_with("t", false, ROWS, 1);
+	uint64_t a = mxh_ctx_open(vm), b = mxh_ctx_open(vm);
+	const char *k = "k";
+	cr_assert_eq(mxh_write1(vm, a, t, "a1", "x", 1, &k, 0, &rep), 0);
+	/* b waits for the writer; nothing is blocked meanwhile. */
+	static struct mxh_req req;
+	static struct mxh_reply brep;
+	struct mxh_pending p;
+	struct vamos_mysql_autoinc ai = { .count = 1 };
+	mxh_begin(&req, b, t, 0);
+	mxh_put(&req, &ai, sizeof ai);
+	cr_assert_eq(mxh_send(vm, VAMOS_MYSQL_AUTOINC, &req, &brep, &p), 1);
+	cr_assert_eq(op0(VAMOS_MYSQL_COMMIT, b, 0), -EBUSY, "one request per context");
+	cr_assert_eq(mxh_wait(&p, 10000), -ETIMEDOUT, "lock wait timeout");
+	cr_assert_eq(mx_vm_stats(vm).lock_timeouts, 1);
+	/* Again, and this time a commits while b waits. */
+	cr_assert_eq(mxh_send(vm, VAMOS_MYSQL_AUTOINC, &req, &brep, &p), 1);
+	cr_assert_eq(mxh_wait(&p, 50), -ETIME, "still waiting");
+	cr_assert_eq(op0(VAMOS_MYSQL_COMMIT, a, 0), 0);
+	cr_assert_eq(mxh_wait(&p, 10000), 0, "granted when a committed");
+	cr_assert_eq(op0(VAMOS_MYSQL_COMMIT, b, 0), 0);
+	/* DDL waits for the writer too. */
+	cr_assert_eq(mxh_write1(vm, a, t, "a2", "x", 1, &k, 0, &rep), 0);
+	static struct mxh_req dreq;
+	struct vamos_mysql_create cr = { 0 };
+	mxh_begin(&dreq, 0, 0, 0);
+	mxh_put(&dreq, &cr, sizeof cr);
+	mxh_put(&dreq, "t2", 2);
+	cr_assert_eq(mxh_send(vm, VAMOS_MYSQL_CREATE, &dreq, &brep, &p), 1);
+	cr_assert_eq(mxh_wait(&p, 50), -ETIME);
+	cr_assert_eq(op0(VAMOS_MYSQL_ROLLBACK, a, 0), 0);
+	cr_assert_eq(mxh_wait(&p, 10000), 0);
+}
+
+Test(executor, a_reset_rolls_back_and_ends_every_context)
+{
+	uint32_t t = table_with("t", false, ROWS, 1);
+	uint64_t a = mxh_ctx_open(vm), b = mxh_ctx_open(vm);
+	const char *k = "k";
+	cr_assert_eq(mxh_write1(vm, a, t, "lost", "x", 1, &k, 0, &rep), 0);
+	static struct mxh_req req;
+	static struct mxh_reply brep;
+	struct mxh_pending p;
+	struct vamos_mysql_autoinc ai = { .count = 1 };
+	mxh_begin(&req, b, t, 0);
+	mxh_put(&req, &ai, sizeof ai);
+	cr_assert_eq(mxh_send(vm, VAMOS_MYSQL_AUTOINC, &req, &brep, &p), 1);
+	struct vamos_mysql_attach at = { .flags = VAMOS_MYSQL_ATTACH_EXCLUSIVE };
+	cr_assert_eq(mxh_simple(vm, VAMOS_MYSQL_ATTACH, 0, 0, 0, &at, sizeof at, &rep), 0);
+	cr_assert_eq(mxh_wait(&p, 10000), -ECONNRESET, "a waiting writer of a gone client");
+	cr_assert_eq(op0(VAMOS_MYSQL_COMMIT, a, 0), -EBADF);
+	cr_assert_eq(op0(VAMOS_MYSQL_INFO, 0, t), -EBADF, "handles are the old client's");
+	int64_t h = mxh_open(vm, "t");
+	uint64_t c = mxh_ctx_open(vm);
+	int st;
+	cr_assert_str_eq(read_text(c, (uint32_t)h, (struct mxh_read){ .start = 0 }, &st), "a=1;");
+	/* The writer is free again. */
+	cr_assert_eq(mxh_write1(vm, c, (uint32_t)h, "new", "y", 1, &k, 0, &rep), 0);
+	cr_assert_eq(op0(VAMOS_MYSQL_COMMIT, c, 0), 0);
+	cr_assert_eq(mx_vm_stats(vm).contexts, 1);
+}
+
+Test(executor, committed_rows_survive_a_reopen_and_open_transactions_do_not)
+{
+	uint32_t t = table_with("t", false, ROWS, 2);
+	uint64_t c = mxh_ctx_open(vm);
+	const char *k = "k";
+	cr_assert_eq(mxh_write1(vm, c, t, "open", "x", 1, &k, 0, &rep), 0);
+	mx_vm_close(vm);
+	open_vm(300);
+	int64_t h = mxh_open(vm, "t");
+	c = mxh_ctx_open(vm);
+	int st;
+	cr_assert_str_eq(read_text(c, (uint32_t)h, (struct mxh_read){ .start = 0 }, &st),
+			 "a=1;b=2;");
+}
+
+Test(executor, rows_larger_than_a_reply_are_refused_not_cut)
+{
+	cr_assert_eq(mxh_create(vm, "big", false, 0, NULL, 0), 0);
+	uint32_t t = (uint32_t)mxh_open(vm, "big");
+	uint64_t c = mxh_ctx_open(vm);
+	/* Fits a request, not a reply (which also holds a resume key). */
+	static char row[MXH_MAX_REPLY - 200];
+	memset(row, 'x', sizeof row - 1);
+	cr_assert_eq(mxh_write1(vm, c, t, "p", row, 0, NULL, 0, &rep), 0);
+	cr_assert_eq(mxh_read(vm, c, t, &(struct mxh_read){ .start = 0 }, &rep), -EMSGSIZE);
+	cr_assert_gt(rep.len, 0, "with a message");
+	cr_assert_eq(op0(VAMOS_MYSQL_ROLLBACK, c, 0), 0);
+}
