@@ -129,6 +129,15 @@ void daemon_cleanup(struct daemon *d)
 	unlink(d->stream_sock);
 	unlink(d->log);
 	for (unsigned i = 0; i < DAEMON_VMS; i++) {
+		/* The mysql service's store. */
+		static const char *const files[] = { "data.mdb", "lock.mdb", "" };
+		for (unsigned f = 0; f < 3; f++) {
+			snprintf(path, sizeof path, "%s/data/vm%u/mysql/%s", d->dir, i, files[f]);
+			if (f < 2)
+				unlink(path);
+			else
+				rmdir(path);
+		}
 		snprintf(path, sizeof path, "%s/data/vm%u", d->dir, i);
 		rmdir(path);
 	}

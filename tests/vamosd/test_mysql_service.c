@@ -1,0 +1,172 @@
+/* SPDX-License-Identifier: MIT */
+/* vamosd's mysql service through the real daemon and libvamos-client (a
+ * local peer, as ha_vamos in mariadbd would be): each VM has its own
+ * tables; a committed row survives SIGKILL; a client that goes away with
+ * an open transaction loses it and frees the writer; stream sessions
+ * are refused. */
+#define _GNU_SOURCE
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <vamos/client.h>
+#include <vamos/mysql_protocol.h>
+#include <vamos/protocol.h>
+
+#include "daemon.h"
+
+static struct daemon d;
+
+static struct vamos_client *connect_vm(unsigned vm)
+{
+	struct vamos_client_params p = { .transport = VAMOS_TRANSPORT_LOCAL,
+					 .local_socket = d.vm_sock[vm], .local_vectors = 4,
+					 .timeout_ms = 5000 };
+	struct vamos_client *c;
+	const char *why = NULL;
+	cr_assert_eq(vamos_client_connect(&p, &c, &why), 0, "%s", why);
+	return c;
+}
+
+/* One request: header + @body; the reply into @out. */
+static int call(struct vamos_client *c, uint16_t op, uint64_t ctx, uint32_t table,
+		const void *body, uint32_t len, void *out, uint32_t cap)
+{
+	unsigned char buf[1024];
+	struct vamos_mysql_req h = { .version = VAMOS_MYSQL_VERSION, .table = table, .ctx = ctx };
+	memcpy(buf, &h, sizeof h);
+	if (len)
+		memcpy(buf + sizeof h, body, len);
+	uint32_t n = 0;
+	static unsigned char sink[64 * 1024];
+	return vamos_call(c, VAMOS_SERVICE_MYSQL, op, buf, (uint32_t)sizeof h + len,
+			  out ? out : sink, out ? cap : sizeof sink, &n, 10000);
+}
+
+static uint64_t ctx_open(struct vamos_client *c)
+{
+	struct vamos_mysql_ctx x = { 0 };
+	cr_assert_eq(call(c, VAMOS_MYSQL_CTX_OPEN, 0, 0, NULL, 0, &x, sizeof x), 0);
+	return x.ctx;
+}
+
+static int create(struct vamos_client *c, const char *name)
+{
+	unsigned char body[128];
+	struct vamos_mysql_create cr = { 0 };
+	memcpy(body, &cr, sizeof cr);
+	memcpy(body + sizeof cr, name, strlen(name));
+	return call(c, VAMOS_MYSQL_CREATE, 0, 0, body, (uint32_t)(sizeof cr + strlen(name)),
+		    NULL, 0);
+}
+
+static int64_t open_table(struct vamos_client *c, const char *name)
+{
+	struct vamos_mysql_table t;
+	int rc = call(c, VAMOS_MYSQL_OPEN, 0, 0, name, (uint32_t)strlen(name), &t, sizeof t);
+	return rc ? (int64_t)rc : (int64_t)t.table;
+}
+
+static int write_row(struct vamos_client *c, uint64_t ctx, uint32_t t, const char *pk)
+{
+	unsigned char body[64] = { 0 };
+	struct vamos_mysql_write w = { .count = 1 };
+	struct vamos_mysql_write_row r = { .row_len = 3, .pk_len = (uint16_t)strlen(pk) };
+	memcpy(body, &w, sizeof w);
+	memcpy(body + sizeof w, &r, sizeof r);
+	memcpy(body + sizeof w + sizeof r, pk, r.pk_len);
+	memcpy(body + sizeof w + sizeof r + r.pk_len, "row", 3);
+	uint32_t len = (uint32_t)(sizeof w + sizeof r + r.pk_len + 3);
+	return call(c, VAMOS_MYSQL_WRITE, ctx, t, body, (len + 7) & ~7u, NULL, 0);
+}
+
+/* Rows in table @t, counted by a full scan. */
+static int count_rows(struct vamos_client *c, uint64_t ctx, uint32_t t)
+{
+	static unsigned char out[64 * 1024];
+	struct vamos_mysql_read r = { .start = VAMOS_MYSQL_START_FIRST, .max_rows = 1000 };
+	int rc = call(c, VAMOS_MYSQL_READ, ctx, t, &r, sizeof r, out, sizeof out);
+	if (rc == -ENOENT)
+		return 0;
+	cr_assert_eq(rc, 0);
+	struct vamos_mysql_rows h;
+	memcpy(&h, out, sizeof h);
+	return (int)h.count;
+}
+
+static void commit(struct vamos_client *c, uint64_t ctx)
+{
+	cr_assert_eq(call(c, VAMOS_MYSQL_COMMIT, ctx, 0, NULL, 0, NULL, 0), 0);
+}
+
+Test(mysql_service, committed_rows_survive_sigkill, .timeout = 120)
+{
+	cr_assert_null(daemon_start(&d, 1, 1u << 16, NULL));
+	struct vamos_client *c = connect_vm(0);
+	cr_assert_eq(create(c, "db/t"), 0);
+	uint32_t t = (uint32_t)open_table(c, "db/t");
+	uint64_t x = ctx_open(c);
+	cr_assert_eq(write_row(c, x, t, "committed"), 0);
+	commit(c, x);
+	cr_assert_eq(write_row(c, x, t, "open"), 0);
+	cr_assert_eq(daemon_signal(&d, SIGKILL, true), 128 + SIGKILL);
+	cr_assert_null(daemon_restart(&d, 1, 1u << 16, NULL));
+	/* The client reconnects on its next request; the host's handles and
+	 * contexts were lost with the daemon. */
+	int rc = call(c, VAMOS_MYSQL_CTX_OPEN, 0, 0, NULL, 0, NULL, 0);
+	cr_assert(rc == -ECONNRESET || rc == 0, "%d", rc);
+	t = (uint32_t)open_table(c, "db/t");
+	x = ctx_open(c);
+	cr_assert_eq(count_rows(c, x, t), 1, "the committed row, not the open one");
+	vamos_client_close(c);
+	daemon_cleanup(&d);
+}
+
+Test(mysql_service, a_client_that_leaves_loses_its_transaction_and_the_writer, .timeout = 120)
+{
+	const char *const extra[] = { "--mysql-lock-wait-ms", "60000", NULL };
+	cr_assert_null(daemon_start(&d, 1, 1u << 16, extra));
+	struct vamos_client *a = connect_vm(0);
+	cr_assert_eq(create(a, "t"), 0);
+	uint32_t t = (uint32_t)open_table(a, "t");
+	uint64_t x = ctx_open(a);
+	cr_assert_eq(write_row(a, x, t, "never"), 0);
+	vamos_client_close(a); /* the peer leaves with the writer held */
+	struct vamos_client *b = connect_vm(0);
+	t = (uint32_t)open_table(b, "t");
+	x = ctx_open(b);
+	/* Would wait a minute if the writer were still held. */
+	cr_assert_eq(write_row(b, x, t, "mine"), 0);
+	commit(b, x);
+	cr_assert_eq(count_rows(b, x, t), 1);
+	vamos_client_close(b);
+	daemon_cleanup(&d);
+}
+
+Test(mysql_service, every_vm_has_its_own_tables, .timeout = 120)
+{
+	cr_assert_null(daemon_start(&d, 2, 1u << 16, NULL));
+	struct vamos_client *a = connect_vm(0), *b = connect_vm(1);
+	cr_assert_eq(create(a, "db/secret"), 0);
+	cr_assert_gt(open_table(a, "db/secret"), 0);
+	cr_assert_eq(open_table(b, "db/secret"), -ENOENT);
+	cr_assert_eq(create(b, "db/secret"), 0, "the same name is free in another VM");
+	vamos_client_close(a);
+	vamos_client_close(b);
+	daemon_cleanup(&d);
+}
+
+Test(mysql_service, stream_sessions_are_refused, .timeout = 60)
+{
+	cr_assert_null(daemon_start(&d, 1, 1u << 16, NULL));
+	struct vamos_client_params p = { .transport = VAMOS_TRANSPORT_UNIX,
+					 .unix_path = d.stream_sock, .timeout_ms = 5000 };
+	struct vamos_client *c;
+	const char *why = NULL;
+	cr_assert_eq(vamos_client_connect(&p, &c, &why), 0, "%s", why);
+	cr_assert_eq(call(c, VAMOS_MYSQL_CTX_OPEN, 0, 0, NULL, 0, NULL, 0), -EPERM);
+	vamos_client_close(c);
+	daemon_cleanup(&d);
+}
