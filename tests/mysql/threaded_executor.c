@@ -1,0 +1,142 @@
+/* SPDX-License-Identifier: MIT */
+/* The executor under concurrency, without Criterion (so ThreadSanitizer
+ * can run it): writer threads each in their own context commit and roll
+ * back, readers scan in their snapshots, and a "restarted server" resets
+ * the VM now and then. Every status must be one the protocol allows in
+ * that situation. A reset takes away only open transactions, so the table
+ * must end with exactly the rows whose commit was answered 0. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "mx_harness.h"
+
+#define WRITERS 3
+#define ROUNDS 150
+
+static struct mx_vm *vm;
+static atomic_int failures, committed;
+static atomic_bool stop;
+
+static void bad(const char *what, int status)
+{
+	fprintf(stderr, "threaded-executor: %s: unexpected status %d\n", what, status);
+	atomic_fetch_add(&failures, 1);
+}
+
+/* A status a reset may cause: the context or handle is gone. */
+static bool reset_status(int st)
+{
+	return st == -EBADF || st == -ECONNRESET;
+}
+
+static void *writer(void *arg)
+{
+	long id = (long)arg;
+	static __thread struct mxh_reply rep;
+	uint64_t ctx = 0;
+	uint32_t t = 0;
+	for (int i = 0; i < ROUNDS; i++) {
+		if (!ctx)
+			ctx = mxh_ctx_open(vm);
+		if (!t)
+			t = (uint32_t)mxh_open(vm, "t");
+		char pk[32];
+		snprintf(pk, sizeof pk, "w%ld-%04d", id, i);
+		int st = mxh_write1(vm, ctx, t, pk, "row", 0, NULL, 0, &rep);
+		if (reset_status(st)) {
+			ctx = t = 0;
+			continue;
+		}
+		if (st && st != -ETIMEDOUT)
+			bad("write", st);
+		bool keep = i % 4 != 0 && st == 0;
+		st = mxh_simple(vm, keep ? VAMOS_MYSQL_COMMIT : VAMOS_MYSQL_ROLLBACK, ctx, 0, 0, NULL,
+				0, &rep);
+		if (reset_status(st)) {
+			ctx = t = 0;
+			continue;
+		}
+		if (st)
+			bad("commit", st);
+		else if (keep)
+			atomic_fetch_add(&committed, 1);
+	}
+	return NULL;
+}
+
+static void *reader(void *arg)
+{
+	(void)arg;
+	static __thread struct mxh_reply rep;
+	uint64_t ctx = 0;
+	uint32_t t = 0;
+	while (!atomic_load(&stop)) {
+		if (!ctx)
+			ctx = mxh_ctx_open(vm);
+		if (!t)
+			t = (uint32_t)mxh_open(vm, "t");
+		struct mxh_read rd = { .start = VAMOS_MYSQL_START_FIRST, .max_rows = 50,
+				       .flags = VAMOS_MYSQL_FRESH_SNAPSHOT };
+		int st = mxh_read(vm, ctx, t, &rd, &rep);
+		if (reset_status(st))
+			ctx = t = 0;
+		else if (st && st != -ENOENT)
+			bad("read", st);
+	}
+	return NULL;
+}
+
+int main(void)
+{
+	char dir[] = "/tmp/vamos-mxt-XXXXXX";
+	if (!mkdtemp(dir))
+		return 1;
+	const char *why = NULL;
+	struct mx_options o = { .map_size = 64u << 20, .lock_wait_ms = 20000 };
+	if (mx_vm_open(dir, "vm", &o, mxh_done, &vm, &why)) {
+		fprintf(stderr, "open: %s\n", why);
+		return 1;
+	}
+	if (mxh_create(vm, "t", false, 0, NULL, 0))
+		return 1;
+	pthread_t w[WRITERS], r[2];
+	for (long i = 0; i < WRITERS; i++)
+		pthread_create(&w[i], NULL, writer, (void *)i);
+	for (int i = 0; i < 2; i++)
+		pthread_create(&r[i], NULL, reader, NULL);
+	for (int i = 0; i < 3; i++) {
+		usleep(100000);
+		mx_vm_reset(vm, "test");
+	}
+	for (int i = 0; i < WRITERS; i++)
+		pthread_join(w[i], NULL);
+	atomic_store(&stop, true);
+	for (int i = 0; i < 2; i++)
+		pthread_join(r[i], NULL);
+
+	/* Every row whose commit was answered 0 is there. */
+	static struct mxh_reply rep;
+	uint64_t ctx = mxh_ctx_open(vm);
+	uint32_t t = (uint32_t)mxh_open(vm, "t");
+	mxh_simple(vm, VAMOS_MYSQL_INFO, ctx, t, 0, NULL, 0, &rep);
+	struct vamos_mysql_info info;
+	memcpy(&info, rep.data, sizeof info);
+	printf("threaded-executor: %d commits answered, %llu rows, %d failures\n",
+	       atomic_load(&committed), (unsigned long long)info.rows, atomic_load(&failures));
+	if (info.rows != (uint64_t)atomic_load(&committed))
+		atomic_fetch_add(&failures, 1);
+	mx_vm_close(vm);
+	char path[64];
+	snprintf(path, sizeof path, "%s/data.mdb", dir);
+	unlink(path);
+	snprintf(path, sizeof path, "%s/lock.mdb", dir);
+	unlink(path);
+	rmdir(dir);
+	return atomic_load(&failures) ? 1 : 0;
+}
