@@ -111,6 +111,14 @@ void mysql_service_vm_reset(const char *name)
 		mx_vm_reset(vm, "the VM's peer left");
 }
 
+bool mysql_service_stats(const char *name, struct mx_stats *out)
+{
+	struct mx_vm *vm = find(name);
+	if (vm)
+		*out = mx_vm_stats(vm);
+	return vm != NULL;
+}
+
 void mysql_service_stop(void)
 {
 	for (unsigned i = 0; i < vm_count; i++) {

@@ -1,7 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 #include <inttypes.h>
+#include <stddef.h>
 #include <string.h>
 
+#include "executor.h"
+#include "mysql_service.h"
 #include "stats.h"
 
 #ifdef VAMOSD_JEMALLOC
@@ -76,6 +79,13 @@ void stats_table(FILE *out, const struct daemon_view *d)
 			     " (%" PRIu64 " sleeps)\n",
 			vm->cfg.name, vm->peer, vm->counters.joins, vm->counters.leaves,
 			vm->counters.rejects, (double)pns / 1e9, (double)sns / 1e9, sleeps);
+		struct mx_stats m;
+		if (mysql_service_stats(vm->cfg.name, &m))
+			fprintf(out, "%-12s mysql: %" PRIu64 " connections, %" PRIu64 " tables open, %"
+				     PRIu64 " reads at once, %" PRIu64 " on the writer, %" PRIu64
+				     " commits, %" PRIu64 " rollbacks, %" PRIu64 " lock timeouts\n",
+				vm->cfg.name, m.contexts, m.tables, m.inline_requests,
+				m.writer_requests, m.commits, m.rollbacks, m.lock_timeouts);
 	}
 	if (d->streams->poller_running) {
 		struct row total = d->streams->past;
@@ -176,6 +186,31 @@ void stats_prometheus(FILE *out, const struct daemon_view *d)
 	for (unsigned v = 0; v < d->vm_count; v++)
 		fprintf(out, "vamos_vm_attached{vm=\"%s\"} %d\n", d->vms[v].cfg.name,
 			d->vms[v].peer >= 0);
+	static const struct {
+		const char *name, *help, *type;
+		size_t offset;
+	} mysql[] = {
+		{ "mysql_connections", "Guest connections (contexts) open.", "gauge",
+		  offsetof(struct mx_stats, contexts) },
+		{ "mysql_commits_total", "Write transactions committed.", "counter",
+		  offsetof(struct mx_stats, commits) },
+		{ "mysql_rollbacks_total", "Write transactions rolled back.", "counter",
+		  offsetof(struct mx_stats, rollbacks) },
+		{ "mysql_lock_timeouts_total", "Writers that waited too long.", "counter",
+		  offsetof(struct mx_stats, lock_timeouts) },
+	};
+	for (size_t m = 0; m < sizeof mysql / sizeof mysql[0]; m++) {
+		metric(out, mysql[m].name, mysql[m].help, mysql[m].type);
+		for (unsigned v = 0; v < d->vm_count; v++) {
+			struct mx_stats st;
+			if (!mysql_service_stats(d->vms[v].cfg.name, &st))
+				continue;
+			uint64_t val;
+			memcpy(&val, (const char *)&st + mysql[m].offset, sizeof val);
+			fprintf(out, "vamos_%s{vm=\"%s\"} %" PRIu64 "\n", mysql[m].name,
+				d->vms[v].cfg.name, val);
+		}
+	}
 	metric(out, "allocated_bytes", "Bytes allocated through jemalloc (0 without it).",
 	       "gauge");
 	fprintf(out, "vamos_allocated_bytes %" PRIu64 "\n", allocated_bytes());

@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <vamos/client.h>
@@ -110,6 +111,14 @@ Test(mysql_service, committed_rows_survive_sigkill, .timeout = 120)
 	uint64_t x = ctx_open(c);
 	cr_assert_eq(write_row(c, x, t, "committed"), 0);
 	commit(c, x);
+	char *stats = daemon_ask(&d, "stats");
+	cr_assert_not_null(stats);
+	cr_assert_not_null(strstr(stats, "1 connections"), "%s", stats);
+	cr_assert_not_null(strstr(stats, "1 commits"), "%s", stats);
+	free(stats);
+	stats = daemon_ask(&d, "stats prometheus");
+	cr_assert_not_null(strstr(stats, "vamos_mysql_commits_total{vm=\"vm0\"} 1"), "%s", stats);
+	free(stats);
 	cr_assert_eq(write_row(c, x, t, "open"), 0);
 	cr_assert_eq(daemon_signal(&d, SIGKILL, true), 128 + SIGKILL);
 	cr_assert_null(daemon_restart(&d, 1, 1u << 16, NULL));
