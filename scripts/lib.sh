@@ -55,3 +55,32 @@ meson_dir() {
 		meson setup "$dir" "$vamos_root" "$@" >&2 || die "meson setup $dir failed"
 	fi
 }
+
+# MariaDB for the ha_vamos plugin: the server must be exactly the version
+# whose source the plugin is built against, and every mariadb package must
+# be that version (mixing 10.11.18 and .19 breaks the server package). The
+# archive serves the source of this version, not of the security update.
+VAMOS_MARIADB_VERSION=1:10.11.18-0+deb12u1
+VAMOS_MARIADB_PKGS=(mariadb-server mariadb-client mariadb-test mariadb-server-core
+	mariadb-client-core mariadb-common libmariadb3 libmariadb-dev mariadb-test-data
+	libmariadbd-dev libmariadbd19)
+
+# Install the MariaDB packages at VAMOS_MARIADB_VERSION unless they are, and
+# hold them there.
+ensure_mariadb() {
+	local pkg have missing=()
+	for pkg in "${VAMOS_MARIADB_PKGS[@]}"; do
+		have=$(dpkg-query -W -f='${Status} ${Version}' "$pkg" 2>/dev/null || true)
+		[[ $have == "install ok installed $VAMOS_MARIADB_VERSION" ]] ||
+			missing+=("$pkg=$VAMOS_MARIADB_VERSION")
+	done
+	((${#missing[@]} == 0)) && return 0
+	local sudo=()
+	((EUID == 0)) || sudo=(sudo)
+	log "installing ${missing[*]}"
+	"${sudo[@]}" apt-get update -qq >&2 || die "apt-get update failed"
+	DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq \
+		--no-install-recommends --allow-downgrades "${missing[@]}" >&2 ||
+		die "installing MariaDB $VAMOS_MARIADB_VERSION failed"
+	"${sudo[@]}" apt-mark hold "${VAMOS_MARIADB_PKGS[@]}" >/dev/null
+}

@@ -1,0 +1,205 @@
+/* SPDX-License-Identifier: MIT */
+/* The process-wide client, ATTACH and re-ATTACH, counters. */
+#include "connection.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <atomic>
+#include <mutex>
+
+/* vamos/protocol.h checks its layouts with C11's _Static_assert. */
+#define _Static_assert static_assert
+#include <vamos/client.h>
+#undef _Static_assert
+#include <vamos/mysql_protocol.h>
+
+#include "bytes.h"
+
+namespace vamos {
+
+conn_counters conn_stats;
+
+static vamos_client *g_client;
+static std::mutex g_attach_mutex;
+static std::atomic<uint64_t> g_epoch{0};
+static std::atomic<bool> g_need_attach{false};
+static vamos_mysql_welcome g_welcome;
+static thread_local char tl_error[256];
+
+/* Doorbells: each session's notification counter, last value seen. A
+ * session may be shared by threads, so the delta is taken with an atomic
+ * exchange on a per-session slot. */
+struct bell_slot {
+	std::atomic<const vamos_session *> session{nullptr};
+	std::atomic<uint64_t> seen{0};
+};
+static bell_slot g_bells[256];
+
+static void count_doorbells(const vamos_session *s)
+{
+	uint64_t now = vamos_session_stats(s).notifications_sent;
+	size_t h = (reinterpret_cast<uintptr_t>(s) >> 6) % 256;
+	for (size_t i = 0; i < 256; i++) {
+		bell_slot &b = g_bells[(h + i) % 256];
+		const vamos_session *cur = b.session.load();
+		if (cur == nullptr) {
+			if (!b.session.compare_exchange_strong(cur, s) && cur != s)
+				continue;
+		} else if (cur != s) {
+			continue;
+		}
+		uint64_t before = b.seen.exchange(now);
+		__atomic_add_fetch(&conn_stats.doorbells, (long long)(now - before),
+				   __ATOMIC_RELAXED);
+		return;
+	}
+}
+
+static int call_raw(uint16_t op, const void *req, uint32_t len, std::string *reply)
+{
+	static thread_local std::string buf;
+	uint32_t cap = g_welcome.max_reply ? g_welcome.max_reply : 65536;
+	if (cap < 65536)
+		cap = 65536;
+	if (buf.size() < cap)
+		buf.resize(cap);
+	/* The host answers a lock wait with -ETIMEDOUT itself; wait longer. */
+	int timeout = (int)(g_welcome.lock_wait_ms + 60000);
+	uint32_t got = 0;
+	int st = vamos_call(g_client, VAMOS_SERVICE_MYSQL, op, req, len, &buf[0], cap, &got,
+			    timeout);
+	__atomic_add_fetch(&conn_stats.requests, 1, __ATOMIC_RELAXED);
+	if (vamos_session *s = vamos_session_get(g_client))
+		count_doorbells(s);
+	if (reply) {
+		if (got > cap)
+			got = 0;
+		reply->assign(buf.data(), got);
+	}
+	if (st == -ECONNRESET || st == -ECONNREFUSED || st == -EPROTO || st == -ETIMEDOUT ||
+	    st == -EMSGSIZE) {
+		vamos_session *s = vamos_session_get(g_client);
+		const char *why = s ? vamos_session_error(s) : nullptr;
+		if (!why)
+			why = vamos_client_error(g_client);
+		snprintf(tl_error, sizeof tl_error, "vamosd: %s (%s)", strerror(-st),
+			 why ? why : "no details");
+	}
+	return st;
+}
+
+static int attach(bool exclusive, std::string *why)
+{
+	std::string req;
+	vamos_mysql_req h = {};
+	h.version = VAMOS_MYSQL_VERSION;
+	put(&req, h);
+	vamos_mysql_attach a = {};
+	a.flags = exclusive ? VAMOS_MYSQL_ATTACH_EXCLUSIVE : 0;
+	put(&req, a);
+	std::string reply;
+	int st = call_raw(VAMOS_MYSQL_ATTACH, req.data(), (uint32_t)req.size(), &reply);
+	if (st) {
+		*why = std::string("ATTACH to vamosd's mysql service failed: ") +
+		       (tl_error[0] ? tl_error : strerror(-st));
+		if (st > -4096 && st != -ECONNRESET && reply.size())
+			*why += ": " + reply;
+		return st;
+	}
+	size_t off = 0;
+	vamos_mysql_welcome w;
+	if (!take(reply.data(), reply.size(), &off, &w) || w.version != VAMOS_MYSQL_VERSION) {
+		*why = "vamosd's mysql service speaks another protocol version";
+		return -EPROTONOSUPPORT;
+	}
+	g_welcome = w;
+	g_epoch.fetch_add(1);
+	return 0;
+}
+
+int conn_open(std::string *why)
+{
+	const char *w = nullptr;
+	int rc = vamos_client_connect(nullptr, &g_client, &w);
+	if (rc < 0) {
+		*why = std::string("cannot reach vamosd: ") + (w ? w : strerror(-rc));
+		return rc;
+	}
+	rc = attach(true, why);
+	if (rc < 0) {
+		vamos_client_close(g_client);
+		g_client = nullptr;
+	}
+	return rc;
+}
+
+void conn_close()
+{
+	if (g_client)
+		vamos_client_close(g_client);
+	g_client = nullptr;
+}
+
+uint64_t conn_epoch()
+{
+	return g_epoch.load();
+}
+
+uint32_t conn_max_key()
+{
+	return g_welcome.max_key ? g_welcome.max_key : 511;
+}
+
+uint32_t conn_max_reply()
+{
+	return g_welcome.max_reply ? g_welcome.max_reply : 65536;
+}
+
+const char *conn_last_error()
+{
+	return tl_error[0] ? tl_error : "vamosd: no error";
+}
+
+/* Re-ATTACH once for everyone that saw the loss in epoch @lost_in. */
+static int reattach(uint64_t lost_in)
+{
+	std::lock_guard<std::mutex> g(g_attach_mutex);
+	if (!g_need_attach.load() || g_epoch.load() != lost_in)
+		return 0;
+	std::string why;
+	int rc = attach(true, &why);
+	if (rc == 0) {
+		g_need_attach.store(false);
+		__atomic_add_fetch(&conn_stats.reattaches, 1, __ATOMIC_RELAXED);
+	} else {
+		snprintf(tl_error, sizeof tl_error, "%s", why.c_str());
+	}
+	return rc;
+}
+
+int conn_call(uint64_t epoch, uint16_t op, const std::string &req, std::string *reply)
+{
+	if (!g_client) {
+		snprintf(tl_error, sizeof tl_error, "vamosd: not connected (plugin init failed)");
+		return -ENOTCONN;
+	}
+	tl_error[0] = '\0';
+	if (g_need_attach.load()) {
+		int rc = reattach(g_epoch.load());
+		if (rc < 0)
+			return rc;
+	}
+	/* The caller's handles are from an older epoch: let it reopen them
+	 * rather than send them (their -EBADF would look like a new loss). */
+	if (epoch != g_epoch.load())
+		return -EBADF;
+	int st = call_raw(op, req.data(), (uint32_t)req.size(), reply);
+	if (st == -ECONNRESET || st == -ECONNREFUSED || st == -EBADF)
+		if (g_epoch.load() == epoch)
+			g_need_attach.store(true);
+	return st;
+}
+
+} // namespace vamos

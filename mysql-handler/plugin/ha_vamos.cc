@@ -1,0 +1,567 @@
+/* SPDX-License-Identifier: MIT */
+/* ha_vamos: table handles, DDL, requests and errors, keys, info, locks. */
+#include "ha_vamos.h"
+
+#include <errno.h>
+#include <time.h>
+
+#include <atomic>
+
+#include <vamos/mysql_protocol.h>
+
+#include "bytes.h"
+#include "connection.h"
+#include "key_encoding.h"
+
+using namespace vamos;
+
+/* A lost writing transaction (vamosd restarted under it). */
+#define ST_LOST (-ENOLINK)
+
+ha_vamos::ha_vamos(handlerton *hton, TABLE_SHARE *share) : handler(hton, share)
+{
+	ref_length = 2 + 8;
+}
+
+ha_vamos::~ha_vamos()
+{
+	my_free(m_scratch);
+}
+
+ulonglong ha_vamos::table_flags() const
+{
+	return HA_REC_NOT_IN_SEQ | HA_NULL_IN_KEY | HA_CAN_INDEX_BLOBS |
+	       HA_PRIMARY_KEY_IN_READ_INDEX | HA_PRIMARY_KEY_REQUIRED_FOR_POSITION |
+	       HA_PRIMARY_KEY_REQUIRED_FOR_DELETE | HA_REQUIRES_KEY_COLUMNS_FOR_DELETE |
+	       HA_BINLOG_ROW_CAPABLE | HA_BINLOG_STMT_CAPABLE | HA_CAN_SQL_HANDLER |
+	       HA_CAN_BIT_FIELD;
+}
+
+ulong ha_vamos::index_flags(uint idx, uint part, bool all_parts) const
+{
+	/* Every read returns the whole row, so an index read is always
+	 * "index only". */
+	ulong f = HA_READ_NEXT | HA_READ_PREV | HA_READ_ORDER | HA_READ_RANGE | HA_KEYREAD_ONLY;
+	if (table_share && idx == table_share->primary_key)
+		f |= HA_CLUSTERED_INDEX;
+	return f;
+}
+
+/* "./db/table" -> "db/table"; an absolute path (a temporary table in
+ * tmpdir) keeps its last two components. */
+static std::string host_name(const char *name)
+{
+	std::string n(name);
+	if (n.compare(0, 2, "./") == 0)
+		return n.substr(2);
+	size_t last = n.rfind('/');
+	if (last != std::string::npos && last > 0) {
+		size_t prev = n.rfind('/', last - 1);
+		return prev == std::string::npos ? n : n.substr(prev + 1);
+	}
+	return n;
+}
+
+static ulonglong now_ms()
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (ulonglong)ts.tv_sec * 1000 + (ulonglong)ts.tv_nsec / 1000000;
+}
+
+/* ---- requests ---- */
+
+void ha_vamos::begin_request(uint16_t op)
+{
+	(void)op;
+	m_req.clear();
+	vamos_mysql_req h = {};
+	put(&m_req, h);
+}
+
+/* Send m_req (its header is filled here) with this table's handle and, if
+ * @with_ctx, the connection's context. A handle or context of an older
+ * epoch (vamosd restarted) is reopened first; a request that finds them
+ * gone is sent once more unless its transaction had written already. */
+int ha_vamos::call(uint16_t op, bool with_ctx, bool is_write, std::string *reply)
+{
+	for (int attempt = 0;; attempt++) {
+		Trx *t = nullptr;
+		int st;
+		if (with_ctx) {
+			t = trx_get(ha_thd(), ht);
+			if ((st = trx_ensure_ctx(t)))
+				return st;
+			if (t->lost) {
+				t->lost = false;
+				return ST_LOST;
+			}
+		}
+		if (m_epoch != conn_epoch() && (st = open_handle()))
+			return st;
+		if (t && t->epoch != m_epoch)
+			continue; /* re-ATTACHed in between: both again */
+		vamos_mysql_req h = {};
+		h.version = VAMOS_MYSQL_VERSION;
+		h.flags = t && t->fresh ? VAMOS_MYSQL_FRESH_SNAPSHOT : 0;
+		h.table = m_table;
+		h.ctx = t ? t->ctx : 0;
+		memcpy(&m_req[0], &h, sizeof h);
+		bool wrote_before = t && t->txn_wrote;
+		if (is_write && t)
+			trx_note_write(t);
+		st = conn_call(m_epoch, op, m_req, reply);
+		if (t && st != -ECONNRESET && st != -EBADF && st != -ECONNREFUSED)
+			t->fresh = false;
+		if (st == -EBADF) {
+			if (wrote_before)
+				return ST_LOST;
+			if (attempt < 2)
+				continue;
+		}
+		return st;
+	}
+}
+
+int ha_vamos::open_handle()
+{
+	std::string req;
+	vamos_mysql_req h = {};
+	h.version = VAMOS_MYSQL_VERSION;
+	put(&req, h);
+	put_bytes(&req, m_name.data(), m_name.size());
+	uint64_t epoch = conn_epoch();
+	int st = conn_call(epoch, VAMOS_MYSQL_OPEN, req, &m_reply);
+	if (st)
+		return st;
+	size_t off = 0;
+	vamos_mysql_table tb;
+	if (!take(m_reply.data(), m_reply.size(), &off, &tb))
+		return -EPROTO;
+	if (tb.nsec != m_nsec || ((tb.flags & VAMOS_MYSQL_HIDDEN_PK) != 0) != m_hidden_pk) {
+		m_msg = "vamosd's table " + m_name + " does not match its definition here";
+		return -EUCLEAN;
+	}
+	m_table = tb.table;
+	m_epoch = epoch;
+	return 0;
+}
+
+int ha_vamos::fail(int st)
+{
+	switch (st) {
+	case 0:
+		return 0;
+	case -ENOENT:
+		return HA_ERR_KEY_NOT_FOUND;
+	case -EEXIST:
+		return HA_ERR_FOUND_DUPP_KEY;
+	case -ETIMEDOUT:
+		return HA_ERR_LOCK_WAIT_TIMEOUT;
+	case -ENOSPC:
+		return HA_ERR_RECORD_FILE_FULL;
+	case -EMSGSIZE:
+		return HA_ERR_TO_BIG_ROW;
+	case -ENOMEM:
+		return HA_ERR_OUT_OF_MEM;
+	case ST_LOST:
+		m_msg = "vamosd restarted and lost this transaction (rolled back)";
+		return HA_ERR_VAMOS_HOST;
+	case -EUCLEAN:
+		return HA_ERR_VAMOS_HOST; /* m_msg set */
+	case -ECONNRESET:
+	case -ECONNREFUSED:
+	case -EPROTO:
+	case -ENOTCONN:
+	case -EBADF:
+		m_msg = conn_last_error();
+		if (st == -EBADF)
+			m_msg = "vamosd no longer knows this table or connection (restarted?)";
+		return HA_ERR_VAMOS_HOST;
+	default:
+		m_msg = std::string("vamosd: ") + strerror(-st);
+		if (!m_reply.empty() && m_reply.size() < 512 && st != -EEXIST)
+			m_msg += ": " + m_reply;
+		return HA_ERR_VAMOS_HOST;
+	}
+}
+
+bool ha_vamos::get_error_message(int error, String *buf)
+{
+	if (error == HA_ERR_VAMOS_HOST)
+		buf->copy(m_msg.data(), m_msg.size(), system_charset_info);
+	return false;
+}
+
+uint ha_vamos::host_index(uint keynr) const
+{
+	return m_host_of_key[keynr];
+}
+
+uint ha_vamos::keynr_of_host(uint host) const
+{
+	return host <= m_nsec ? m_key_of_host[host] : MAX_KEY;
+}
+
+/* ---- keys ---- */
+
+/* Mapping of MariaDB's key numbers to the host's indexes: 0 primary,
+ * then the other keys in order. Also the encoded key widths. */
+static void map_keys(TABLE_SHARE *s, uint8_t *host_of_key, uint8_t *key_of_host, uint *nsec)
+{
+	uint n = 0;
+	if (s->primary_key != MAX_KEY) {
+		host_of_key[s->primary_key] = 0;
+		key_of_host[0] = (uint8_t)s->primary_key;
+	} else {
+		key_of_host[0] = (uint8_t)MAX_KEY;
+	}
+	for (uint k = 0; k < s->keys; k++) {
+		if (k == s->primary_key)
+			continue;
+		host_of_key[k] = (uint8_t)++n;
+		key_of_host[n] = (uint8_t)k;
+	}
+	*nsec = n;
+}
+
+bool ha_vamos::encode_record_key(uint keynr, const uchar *record, std::string *out)
+{
+	return encode_key_record(&table->key_info[keynr], record, m_keyimg, m_scratch, out);
+}
+
+/* A unique key holding a NULL never clashes (NULLs are distinct): the
+ * primary key is appended. Without a primary key the row id is not known
+ * before the write, so a process-unique number serves instead. */
+void ha_vamos::append_unique_suffix(const std::string &pk, std::string *key)
+{
+	if (!m_hidden_pk) {
+		key->append(pk);
+		return;
+	}
+	static std::atomic<uint64_t> seq{0};
+	static const uint64_t boot = (uint64_t)time(nullptr) << 20;
+	uint64_t v = boot + seq.fetch_add(1);
+	for (int i = 7; i >= 0; i--)
+		key->push_back((char)(v >> (8 * i)));
+}
+
+void ha_vamos::encode_pk(const uchar *record, std::string *out)
+{
+	out->clear();
+	if (m_hidden_pk)
+		out->append(m_cur_pk);
+	else
+		encode_record_key(table->s->primary_key, record, out);
+}
+
+void ha_vamos::encode_secondaries(const uchar *record, const std::string &pk,
+				  std::vector<uint16_t> *lens, std::string *keys)
+{
+	lens->clear();
+	keys->clear();
+	for (uint h = 1; h <= m_nsec; h++) {
+		uint k = m_key_of_host[h];
+		size_t at = keys->size();
+		bool null = encode_record_key(k, record, keys);
+		if (null && (table->key_info[k].flags & HA_NOSAME))
+			append_unique_suffix(pk, keys);
+		lens->push_back((uint16_t)(keys->size() - at));
+	}
+}
+
+/* ---- DDL ---- */
+
+int ha_vamos::create(const char *name, TABLE *form, HA_CREATE_INFO *info)
+{
+	TABLE_SHARE *s = form->s;
+	uint8_t host_of_key[MAX_KEY], key_of_host[MAX_KEY + 1];
+	uint nsec;
+	map_keys(s, host_of_key, key_of_host, &nsec);
+	bool hidden = s->primary_key == MAX_KEY;
+	std::string n = host_name(name);
+	if (n.size() > VAMOS_MYSQL_MAX_NAME) {
+		my_error(ER_TOO_LONG_IDENT, MYF(0), name);
+		return HA_WRONG_CREATE_OPTION;
+	}
+	/* Keys must fit the host's longest key once encoded. */
+	size_t pk_max = hidden ? 8 : key_encoded_max(&form->key_info[s->primary_key]);
+	for (uint k = 0; k < s->keys; k++) {
+		KEY *key = &form->key_info[k];
+		if (key->algorithm == HA_KEY_ALG_FULLTEXT || key->algorithm == HA_KEY_ALG_RTREE ||
+		    (key->flags & (HA_FULLTEXT | HA_SPATIAL))) {
+			my_error(ER_CHECK_NOT_IMPLEMENTED, MYF(0), "FULLTEXT/SPATIAL keys in VAMOS");
+			return HA_ERR_UNSUPPORTED;
+		}
+		size_t len = key_encoded_max(key);
+		if (k != s->primary_key && (!(key->flags & HA_NOSAME) || (key->flags & HA_NULL_PART_KEY)))
+			len += hidden ? 8 : pk_max;
+		if (len > conn_max_key()) {
+			my_error(ER_TOO_LONG_KEY, MYF(0), (int)(conn_max_key()));
+			return HA_WRONG_CREATE_OPTION;
+		}
+	}
+	std::string req;
+	vamos_mysql_req h = {};
+	h.version = VAMOS_MYSQL_VERSION;
+	put(&req, h);
+	vamos_mysql_create c = {};
+	c.flags = hidden ? VAMOS_MYSQL_HIDDEN_PK : 0;
+	c.nsec = nsec;
+	c.auto_increment = info->auto_increment_value;
+	put(&req, c);
+	for (uint i = 1; i <= nsec; i++)
+		req.push_back((form->key_info[key_of_host[i]].flags & HA_NOSAME) ? 1 : 0);
+	put_bytes(&req, n.data(), n.size());
+	int st = conn_call(conn_epoch(), VAMOS_MYSQL_CREATE, req, &m_reply);
+	if (st == -EEXIST)
+		return HA_ERR_TABLE_EXIST;
+	return fail(st);
+}
+
+int ha_vamos::delete_table(const char *name)
+{
+	std::string n = host_name(name);
+	std::string req;
+	vamos_mysql_req h = {};
+	h.version = VAMOS_MYSQL_VERSION;
+	put(&req, h);
+	put_bytes(&req, n.data(), n.size());
+	int st = conn_call(conn_epoch(), VAMOS_MYSQL_DROP, req, &m_reply);
+	if (st == -ENOENT)
+		return HA_ERR_NO_SUCH_TABLE;
+	return fail(st);
+}
+
+int ha_vamos::rename_table(const char *from, const char *to)
+{
+	std::string f = host_name(from), t = host_name(to);
+	std::string req;
+	vamos_mysql_req h = {};
+	h.version = VAMOS_MYSQL_VERSION;
+	put(&req, h);
+	vamos_mysql_rename r = {(uint32_t)f.size(), (uint32_t)t.size()};
+	put(&req, r);
+	put_bytes(&req, f.data(), f.size());
+	put_bytes(&req, t.data(), t.size());
+	int st = conn_call(conn_epoch(), VAMOS_MYSQL_RENAME, req, &m_reply);
+	if (st == -ENOENT)
+		return HA_ERR_NO_SUCH_TABLE;
+	if (st == -EEXIST)
+		return HA_ERR_TABLE_EXIST;
+	return fail(st);
+}
+
+int ha_vamos::truncate()
+{
+	int rc = flush_batch();
+	if (rc)
+		return rc;
+	trx_register(ha_thd(), ht);
+	begin_request(VAMOS_MYSQL_TRUNCATE);
+	m_info_time = 0;
+	return fail(call(VAMOS_MYSQL_TRUNCATE, true, true, &m_reply));
+}
+
+/* ---- open/close ---- */
+
+int ha_vamos::open(const char *name, int mode, uint test_if_locked)
+{
+	lock_shared_ha_data();
+	m_share = static_cast<Vamos_share *>(get_ha_share_ptr());
+	if (!m_share) {
+		m_share = new Vamos_share;
+		set_ha_share_ptr(m_share);
+	}
+	unlock_shared_ha_data();
+	thr_lock_data_init(&m_share->lock, &m_lock, nullptr);
+
+	TABLE_SHARE *s = table->s;
+	m_name = host_name(name);
+	m_hidden_pk = s->primary_key == MAX_KEY;
+	map_keys(s, m_host_of_key, m_key_of_host, &m_nsec);
+	ref_length = 2 + (uint)(m_hidden_pk ? 8 : key_encoded_max(&table->key_info[s->primary_key]));
+	if (!m_scratch) {
+		size_t max_img = 0;
+		for (uint k = 0; k < s->keys; k++)
+			max_img = std::max<size_t>(max_img, table->key_info[k].key_length);
+		size_t rec = s->reclength;
+		m_scratch = (uchar *)my_malloc(PSI_NOT_INSTRUMENTED, 2 * rec + max_img + 8,
+					       MYF(MY_WME | MY_ZEROFILL));
+		if (!m_scratch)
+			return HA_ERR_OUT_OF_MEM;
+		m_turn_rec = m_scratch + rec;
+		m_keyimg = m_scratch + 2 * rec;
+		m_blob_store.resize(s->fields + 1);
+		m_turn_blob_store.resize(s->fields + 1);
+		m_blobs = m_blob_store.data();
+		m_turn_blobs = m_turn_blob_store.data();
+	}
+	int st = open_handle();
+	if (st == -ENOENT)
+		return HA_ERR_NO_SUCH_TABLE;
+	if (st)
+		return fail(st);
+	info(HA_STATUS_VARIABLE | HA_STATUS_CONST);
+	return 0;
+}
+
+int ha_vamos::close()
+{
+	if (m_table && m_epoch == conn_epoch()) {
+		std::string req;
+		vamos_mysql_req h = {};
+		h.version = VAMOS_MYSQL_VERSION;
+		h.table = m_table;
+		put(&req, h);
+		conn_call(m_epoch, VAMOS_MYSQL_CLOSE, req, &m_reply);
+	}
+	m_table = 0;
+	return 0;
+}
+
+/* ---- statistics ---- */
+
+int ha_vamos::info(uint flag)
+{
+	if (flag & (HA_STATUS_VARIABLE | HA_STATUS_AUTO)) {
+		/* Once a second is enough for the optimizer; SHOW asks AUTO. */
+		ulonglong now = now_ms();
+		if ((flag & HA_STATUS_AUTO) || now - m_info_time > 1000) {
+			flush_batch();
+			begin_request(VAMOS_MYSQL_INFO);
+			int st = call(VAMOS_MYSQL_INFO, false, false, &m_reply);
+			size_t off = 0;
+			vamos_mysql_info in;
+			if (st == 0 && take(m_reply.data(), m_reply.size(), &off, &in)) {
+				stats.records = in.rows;
+				stats.data_file_length = in.data_bytes;
+				stats.auto_increment_value = in.next_autoinc;
+				stats.mean_rec_length =
+					in.rows ? (ulong)(in.data_bytes / in.rows) : 0;
+				m_info_time = now;
+			} else if (st) {
+				return fail(st);
+			}
+		}
+		stats.deleted = 0;
+	}
+	if (flag & HA_STATUS_CONST) {
+		stats.block_size = 4096;
+		for (uint k = 0; k < table->s->keys; k++) {
+			KEY *key = &table->key_info[k];
+			if (key->flags & HA_NOSAME)
+				key->rec_per_key[key->user_defined_key_parts - 1] = 1;
+		}
+	}
+	if (flag & HA_STATUS_ERRKEY)
+		errkey = m_dup_key >= 0 ? (uint)m_dup_key : (uint)-1;
+	return 0;
+}
+
+ha_rows ha_vamos::records_in_range(uint inx, const key_range *min_key,
+				   const key_range *max_key, page_range *pages)
+{
+	if (flush_batch())
+		return 10;
+	KEY *key = &table->key_info[inx];
+	m_key.clear();
+	m_key2.clear();
+	if (min_key)
+		encode_key_image(key, min_key->key, min_key->keypart_map, m_scratch, &m_key);
+	if (max_key)
+		encode_key_image(key, max_key->key, max_key->keypart_map, m_scratch, &m_key2);
+	begin_request(VAMOS_MYSQL_RECORDS_IN_RANGE);
+	vamos_mysql_range r = {};
+	r.index = host_index(inx);
+	r.min_len = (uint16_t)m_key.size();
+	r.max_len = (uint16_t)m_key2.size();
+	r.min_flag = min_key ? (uint8_t)min_key->flag : 0;
+	r.max_flag = max_key ? (uint8_t)max_key->flag : 0;
+	put(&m_req, r);
+	m_req += m_key;
+	m_req += m_key2;
+	int st = call(VAMOS_MYSQL_RECORDS_IN_RANGE, true, false, &m_reply);
+	size_t off = 0;
+	vamos_mysql_estimate e;
+	if (st || !take(m_reply.data(), m_reply.size(), &off, &e))
+		return 10;
+	/* 0 would tell the optimizer the range is empty for sure. */
+	return e.rows ? (ha_rows)e.rows : 1;
+}
+
+/* Costs: a scan fetches many rows per round trip; an index read pays a
+ * round trip per range and little per row. */
+double ha_vamos::scan_time()
+{
+	return (double)stats.records / 50.0 + 2;
+}
+
+double ha_vamos::read_time(uint index, uint ranges, ha_rows rows)
+{
+	return (double)ranges + (double)rows / 50.0;
+}
+
+/* ---- locks and statements ---- */
+
+THR_LOCK_DATA **ha_vamos::store_lock(THD *thd, THR_LOCK_DATA **to, enum thr_lock_type lock_type)
+{
+	/* Row-level-like, as InnoDB: writers do not block each other here
+	 * (the host serialises them); plain reads do not block writers. */
+	if (lock_type != TL_IGNORE && m_lock.type == TL_UNLOCK) {
+		if (lock_type >= TL_WRITE_CONCURRENT_INSERT && lock_type <= TL_WRITE &&
+		    !thd_in_lock_tables(thd) && !thd_tablespace_op(thd))
+			lock_type = TL_WRITE_ALLOW_WRITE;
+		if (lock_type == TL_READ_NO_INSERT && !thd_in_lock_tables(thd))
+			lock_type = TL_READ;
+		m_lock.type = lock_type;
+	}
+	*to++ = &m_lock;
+	return to;
+}
+
+int ha_vamos::external_lock(THD *thd, int lock_type)
+{
+	if (lock_type == F_UNLCK)
+		return flush_batch();
+	trx_register(thd, ht);
+	return 0;
+}
+
+int ha_vamos::start_stmt(THD *thd, thr_lock_type lock_type)
+{
+	trx_register(thd, ht);
+	return 0;
+}
+
+int ha_vamos::extra(enum ha_extra_function operation)
+{
+	switch (operation) {
+	case HA_EXTRA_IGNORE_DUP_KEY:
+		m_ignore_dup = true;
+		break;
+	case HA_EXTRA_NO_IGNORE_DUP_KEY:
+		m_ignore_dup = false;
+		break;
+	case HA_EXTRA_WRITE_CAN_REPLACE:
+		m_replace = true;
+		break;
+	case HA_EXTRA_WRITE_CANNOT_REPLACE:
+		m_replace = false;
+		break;
+	case HA_EXTRA_INSERT_WITH_UPDATE:
+		m_odku = true;
+		break;
+	default:
+		break;
+	}
+	return 0;
+}
+
+int ha_vamos::reset()
+{
+	m_ignore_dup = m_replace = m_odku = false;
+	m_range_stop = false;
+	scan_reset();
+	return 0;
+}

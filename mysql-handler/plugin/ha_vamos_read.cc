@@ -1,0 +1,397 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * ha_vamos: reads. A scan is a series of READ requests, each bringing a
+ * batch of rows and the resume key of its last row; the next READ starts
+ * after (or, going backward, before) that key. Batches start small where
+ * one row is likely all that is wanted and grow fourfold while the scan
+ * goes on. Where the host can tell the end itself it is told: a range's
+ * end (read_range_first) is a hard stop; an exact or prefix find gets a
+ * soft prefix stop that index_next (not index_next_same) may go past.
+ */
+#include "ha_vamos.h"
+
+#include <errno.h>
+
+#include <key.h>
+#include <vamos/mysql_protocol.h>
+
+#include "bytes.h"
+#include "connection.h"
+#include "key_encoding.h"
+#include "row_packing.h"
+
+using namespace vamos;
+
+static const uint32_t max_batch = 1024;
+
+void ha_vamos::scan_reset()
+{
+	m_scan.active = false;
+	m_scan.left = 0;
+	m_scan.cur_off = 0;
+	m_scan.end = false;
+	m_scan.resume.clear();
+	m_scan.stop = VAMOS_MYSQL_STOP_NONE;
+	m_scan.soft_stop = false;
+	m_scan.stop_key.clear();
+}
+
+int ha_vamos::flush_before_read()
+{
+	return flush_batch();
+}
+
+/* One READ from @start (with @key) in the scan's direction and stop. */
+int ha_vamos::scan_fetch(uint8_t start, uint8_t find, const std::string &key)
+{
+	begin_request(VAMOS_MYSQL_READ);
+	vamos_mysql_read r = {};
+	r.index = m_scan.index;
+	r.start = start;
+	r.find = find;
+	r.backward = m_scan.backward ? 1 : 0;
+	r.stop = m_scan.stop;
+	r.max_rows = m_scan.batch;
+	r.max_bytes = conn_max_reply();
+	r.key_len = (uint16_t)key.size();
+	r.stop_len = m_scan.stop ? (uint16_t)m_scan.stop_key.size() : 0;
+	put(&m_req, r);
+	m_req += key;
+	if (m_scan.stop)
+		m_req += m_scan.stop_key;
+	__atomic_add_fetch(&engine_stats.read_requests, 1, __ATOMIC_RELAXED);
+	m_scan.left = 0;
+	m_scan.cur_off = 0;
+	int st = call(VAMOS_MYSQL_READ, true, false, &m_scan.buf);
+	if (st == -ENOENT) {
+		m_scan.end = true;
+		return st;
+	}
+	if (st)
+		return st;
+	size_t off = 0;
+	vamos_mysql_rows rows;
+	const std::string &b = m_scan.buf;
+	if (!take(b.data(), b.size(), &off, &rows) || rows.resume_len > b.size() - off) {
+		m_msg = "vamosd sent a malformed READ reply";
+		return -EUCLEAN;
+	}
+	m_scan.off = off;
+	m_scan.left = rows.count;
+	m_scan.end = (rows.flags & VAMOS_MYSQL_ROWS_END) || rows.count == 0;
+	m_scan.resume.assign(b.data() + b.size() - rows.resume_len, rows.resume_len);
+	if (m_scan.batch < max_batch)
+		m_scan.batch = std::min(max_batch, m_scan.batch * 4);
+	return rows.count ? 0 : -ENOENT;
+}
+
+/* Hand out the next row of the batch into @buf. */
+int ha_vamos::scan_take(uchar *buf)
+{
+	const std::string &b = m_scan.buf;
+	size_t off = m_scan.off;
+	vamos_mysql_row_entry e;
+	if (!take(b.data(), b.size(), &off, &e) || b.size() - off < (size_t)e.pk_len + e.row_len) {
+		m_msg = "vamosd sent a malformed row";
+		return fail(-EUCLEAN);
+	}
+	m_cur_pk.assign(b.data() + off, e.pk_len);
+	int rc = unpack_row(table, buf, b.data() + off + e.pk_len, e.row_len, m_blobs);
+	if (rc)
+		return rc;
+	m_scan.cur_off = m_scan.off;
+	size_t len = sizeof e + e.pk_len + e.row_len;
+	m_scan.off += (len + 7) & ~(size_t)7;
+	m_scan.left--;
+	__atomic_add_fetch(&engine_stats.rows_fetched, 1, __ATOMIC_RELAXED);
+	return 0;
+}
+
+/* Start a scan of m_scan.index (direction and stop already set). */
+int ha_vamos::scan_start(uchar *buf, uint8_t start, uint8_t find, bool backward,
+			 const std::string &key, uint32_t first_batch)
+{
+	int rc = flush_before_read();
+	if (rc)
+		return rc;
+	m_scan.active = true;
+	m_scan.backward = backward;
+	m_scan.batch = first_batch;
+	m_scan.end = false;
+	m_scan.resume.clear();
+	int st = scan_fetch(start, find, key);
+	if (st == -ENOENT)
+		return HA_ERR_KEY_NOT_FOUND;
+	if (st)
+		return fail(st);
+	return scan_take(buf);
+}
+
+/* The next row of the scan, fetching the next batch when this one is
+ * used up. @same_prefix: index_next_same, which ends at a soft stop. */
+int ha_vamos::scan_next(uchar *buf, bool same_prefix)
+{
+	for (;;) {
+		if (m_scan.left)
+			return scan_take(buf);
+		if (!m_scan.active)
+			return HA_ERR_END_OF_FILE;
+		if (m_scan.end) {
+			if (!m_scan.soft_stop || same_prefix)
+				return HA_ERR_END_OF_FILE;
+			/* Our own stop ended the batch: go on past it. */
+			m_scan.soft_stop = false;
+			m_scan.stop = VAMOS_MYSQL_STOP_NONE;
+		}
+		if (m_scan.resume.empty())
+			return HA_ERR_END_OF_FILE;
+		std::string from;
+		from.swap(m_scan.resume);
+		int st = scan_fetch(m_scan.backward ? VAMOS_MYSQL_START_BEFORE : VAMOS_MYSQL_START_AFTER,
+				    0, from);
+		if (st == -ENOENT)
+			return HA_ERR_END_OF_FILE;
+		if (st)
+			return fail(st);
+	}
+}
+
+/* index_next after index_prev or back: restart from the current row's
+ * stored key (index key, plus the primary key where the host adds it). */
+int ha_vamos::scan_turn(uchar *buf, bool backward)
+{
+	if (!m_scan.cur_off)
+		return HA_ERR_END_OF_FILE;
+	const std::string &b = m_scan.buf;
+	size_t off = m_scan.cur_off;
+	vamos_mysql_row_entry e;
+	take(b.data(), b.size(), &off, &e);
+	int rc = unpack_row(table, m_turn_rec, b.data() + off + e.pk_len, e.row_len, m_turn_blobs);
+	if (rc)
+		return rc;
+	std::string key;
+	if (m_scan.index == 0) {
+		key = m_cur_pk;
+	} else {
+		KEY *ki = &table->key_info[active_index];
+		bool null = encode_key_record(&table->key_info[active_index], m_turn_rec, m_keyimg,
+					      m_scratch, &key);
+		if (!(ki->flags & HA_NOSAME) || (null && !m_hidden_pk))
+			key += m_cur_pk;
+	}
+	m_scan.backward = backward;
+	m_scan.batch = 4;
+	m_scan.end = false;
+	if (!m_scan.soft_stop)
+		m_scan.stop = VAMOS_MYSQL_STOP_NONE; /* a range's stop has a direction */
+	int st = scan_fetch(backward ? VAMOS_MYSQL_START_BEFORE : VAMOS_MYSQL_START_AFTER, 0, key);
+	if (st == -ENOENT)
+		return HA_ERR_END_OF_FILE;
+	if (st)
+		return fail(st);
+	return scan_take(buf);
+}
+
+/* ---- full scans ---- */
+
+int ha_vamos::rnd_init(bool scan)
+{
+	scan_reset();
+	return flush_before_read();
+}
+
+int ha_vamos::rnd_end()
+{
+	scan_reset();
+	return 0;
+}
+
+int ha_vamos::rnd_next(uchar *buf)
+{
+	if (m_scan.active)
+		return scan_next(buf, false);
+	m_scan.index = 0;
+	int rc = scan_start(buf, VAMOS_MYSQL_START_FIRST, 0, false, std::string(), 16);
+	return rc == HA_ERR_KEY_NOT_FOUND ? HA_ERR_END_OF_FILE : rc;
+}
+
+/* ref: 2-byte length, then the primary key (or the hidden row id). */
+void ha_vamos::position(const uchar *record)
+{
+	m_key.clear();
+	if (m_hidden_pk)
+		m_key = m_cur_pk;
+	else
+		encode_record_key(table->s->primary_key, record, &m_key);
+	size_t n = std::min<size_t>(m_key.size(), ref_length - 2);
+	int2store(ref, (uint16)n);
+	memcpy(ref + 2, m_key.data(), n);
+	memset(ref + 2 + n, 0, ref_length - 2 - n);
+}
+
+int ha_vamos::rnd_pos(uchar *buf, uchar *pos)
+{
+	int rc = flush_before_read();
+	if (rc)
+		return rc;
+	uint n = uint2korr(pos);
+	begin_request(VAMOS_MYSQL_GET);
+	vamos_mysql_get g = {};
+	g.pk_len = n;
+	put(&m_req, g);
+	put_bytes(&m_req, pos + 2, n);
+	int st = call(VAMOS_MYSQL_GET, true, false, &m_reply);
+	if (st == -ENOENT)
+		return HA_ERR_KEY_NOT_FOUND;
+	if (st)
+		return fail(st);
+	m_cur_pk.assign((const char *)pos + 2, n);
+	__atomic_add_fetch(&engine_stats.rows_fetched, 1, __ATOMIC_RELAXED);
+	return unpack_row(table, buf, m_reply.data(), m_reply.size(), m_blobs);
+}
+
+/* ---- index reads ---- */
+
+int ha_vamos::index_init(uint idx, bool sorted)
+{
+	active_index = idx;
+	scan_reset();
+	return 0;
+}
+
+int ha_vamos::index_end()
+{
+	scan_reset();
+	active_index = MAX_KEY;
+	return 0;
+}
+
+int ha_vamos::index_start(uchar *buf, const uchar *key, key_part_map map,
+			  enum ha_rkey_function flag)
+{
+	KEY *ki = &table->key_info[active_index];
+	uint8_t find;
+	bool backward;
+	switch (flag) {
+	case HA_READ_KEY_EXACT: find = VAMOS_MYSQL_KEY_EXACT; backward = false; break;
+	case HA_READ_KEY_OR_NEXT: find = VAMOS_MYSQL_KEY_OR_NEXT; backward = false; break;
+	case HA_READ_AFTER_KEY: find = VAMOS_MYSQL_AFTER_KEY; backward = false; break;
+	case HA_READ_PREFIX: find = VAMOS_MYSQL_PREFIX; backward = false; break;
+	case HA_READ_KEY_OR_PREV: find = VAMOS_MYSQL_KEY_OR_PREV; backward = true; break;
+	case HA_READ_BEFORE_KEY: find = VAMOS_MYSQL_BEFORE_KEY; backward = true; break;
+	case HA_READ_PREFIX_LAST: find = VAMOS_MYSQL_PREFIX_LAST; backward = true; break;
+	case HA_READ_PREFIX_LAST_OR_PREV:
+		find = VAMOS_MYSQL_PREFIX_LAST_OR_PREV;
+		backward = true;
+		break;
+	default:
+		return HA_ERR_WRONG_COMMAND;
+	}
+	std::string k;
+	bool null = false;
+	if (key && map)
+		null = encode_key_image(ki, key, map, m_scratch, &k);
+	scan_reset();
+	m_scan.index = host_index(active_index);
+	uint32_t batch = 4;
+	if (m_range_stop) {
+		m_scan.stop = m_range_stop_kind;
+		m_scan.stop_key = m_range_stop_key;
+		batch = 64;
+	} else if (!k.empty() && (find == VAMOS_MYSQL_KEY_EXACT || find == VAMOS_MYSQL_PREFIX ||
+				  find == VAMOS_MYSQL_PREFIX_LAST)) {
+		m_scan.stop = VAMOS_MYSQL_STOP_PREFIX;
+		m_scan.stop_key = k;
+		m_scan.soft_stop = true;
+	}
+	m_range_stop = false;
+	/* A whole unique key without NULLs finds one row at most. */
+	bool all_parts = my_count_bits(map) >= ki->user_defined_key_parts;
+	if (find == VAMOS_MYSQL_KEY_EXACT && (ki->flags & HA_NOSAME) && all_parts && !null)
+		batch = 1;
+	if (k.empty())
+		return scan_start(buf, backward ? VAMOS_MYSQL_START_LAST : VAMOS_MYSQL_START_FIRST, 0,
+				  backward, k, batch);
+	return scan_start(buf, VAMOS_MYSQL_START_FIND, find, backward, k, batch);
+}
+
+int ha_vamos::index_read_map(uchar *buf, const uchar *key, key_part_map keypart_map,
+			     enum ha_rkey_function find_flag)
+{
+	return index_start(buf, key, keypart_map, find_flag);
+}
+
+int ha_vamos::index_read_last_map(uchar *buf, const uchar *key, key_part_map keypart_map)
+{
+	return index_start(buf, key, keypart_map, HA_READ_PREFIX_LAST);
+}
+
+int ha_vamos::index_first(uchar *buf)
+{
+	int rc = index_start(buf, nullptr, 0, HA_READ_KEY_OR_NEXT);
+	return rc == HA_ERR_KEY_NOT_FOUND ? HA_ERR_END_OF_FILE : rc;
+}
+
+int ha_vamos::index_last(uchar *buf)
+{
+	int rc = index_start(buf, nullptr, 0, HA_READ_KEY_OR_PREV);
+	return rc == HA_ERR_KEY_NOT_FOUND ? HA_ERR_END_OF_FILE : rc;
+}
+
+int ha_vamos::index_next(uchar *buf)
+{
+	if (!m_scan.active)
+		return index_first(buf);
+	if (m_scan.backward)
+		return scan_turn(buf, false);
+	return scan_next(buf, false);
+}
+
+int ha_vamos::index_prev(uchar *buf)
+{
+	if (!m_scan.active)
+		return index_last(buf);
+	if (!m_scan.backward)
+		return scan_turn(buf, true);
+	return scan_next(buf, false);
+}
+
+int ha_vamos::index_next_same(uchar *buf, const uchar *key, uint keylen)
+{
+	int rc = m_scan.backward ? scan_turn(buf, false) : scan_next(buf, true);
+	if (rc)
+		return rc;
+	if (buf == table->record[0] && key_cmp_if_same(table, key, active_index, keylen))
+		return HA_ERR_END_OF_FILE;
+	return 0;
+}
+
+/* As handler::read_range_first, with the range's end handed to the host
+ * as the READ's stop. */
+int ha_vamos::read_range_first(const key_range *start_key, const key_range *end_key,
+			       bool eq_range_arg, bool sorted)
+{
+	eq_range = eq_range_arg;
+	set_end_range(end_key);
+	range_key_part = table->key_info[active_index].key_part;
+	m_range_stop = false;
+	if (end_key) {
+		m_range_stop_key.clear();
+		encode_key_image(&table->key_info[active_index], end_key->key, end_key->keypart_map,
+				 m_scratch, &m_range_stop_key);
+		m_range_stop_kind = end_key->flag == HA_READ_BEFORE_KEY ? VAMOS_MYSQL_STOP_LT
+									 : VAMOS_MYSQL_STOP_LE;
+		m_range_stop = true;
+	}
+	int rc = start_key ? ha_index_read_map(table->record[0], start_key->key,
+					       start_key->keypart_map, start_key->flag)
+			   : ha_index_first(table->record[0]);
+	m_range_stop = false;
+	if (rc)
+		return rc == HA_ERR_KEY_NOT_FOUND ? HA_ERR_END_OF_FILE : rc;
+	if (compare_key(end_range) > 0) {
+		unlock_row();
+		return HA_ERR_END_OF_FILE;
+	}
+	return 0;
+}

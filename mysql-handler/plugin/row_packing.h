@@ -1,0 +1,36 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Rows as the opaque bytes the host stores:
+ *   the record's head up to the end of its NULL bitmap (null bits, and
+ *   the high bits of BIT fields that live there), then every stored field
+ *   that is not NULL, in field order:
+ *     BLOB/TEXT (JSON, GEOMETRY): 4-byte little-endian length + the bytes
+ *       it points to (they are not inside the record);
+ *     VARCHAR: its length bytes + the used bytes;
+ *     anything else: its pack_length() bytes as in the record.
+ * Virtual columns that are not stored are skipped (the server computes
+ * them).
+ */
+#ifndef HA_VAMOS_ROW_PACKING_H
+#define HA_VAMOS_ROW_PACKING_H
+
+#include "server.h"
+
+#include <string>
+
+namespace vamos {
+
+/** Append @record's packed form to @out. */
+void pack_row(TABLE *table, const uchar *record, std::string *out);
+
+/**
+ * Unpack @len bytes at @data into @record. BLOB fields point into
+ * @blobs[field_index] (one String per field, owned by the handler, valid
+ * until its next read). Returns 0, or HA_ERR_WRONG_IN_RECORD if the
+ * bytes do not fit the table.
+ */
+int unpack_row(TABLE *table, uchar *record, const char *data, size_t len, String *blobs);
+
+} // namespace vamos
+
+#endif

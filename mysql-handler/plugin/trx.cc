@@ -1,0 +1,150 @@
+/* SPDX-License-Identifier: MIT */
+/* Per-connection host contexts and the handlerton's transaction calls. */
+#include "trx.h"
+
+#include <errno.h>
+
+#include <string>
+
+#include <vamos/mysql_protocol.h>
+
+#include "bytes.h"
+#include "connection.h"
+
+namespace vamos {
+
+Trx *trx_get(THD *thd, handlerton *hton)
+{
+	Trx *t = static_cast<Trx *>(thd_get_ha_data(thd, hton));
+	if (!t) {
+		t = new Trx;
+		thd_set_ha_data(thd, hton, t);
+	}
+	return t;
+}
+
+static int ctx_request(uint16_t op, uint64_t ctx, uint64_t epoch, std::string *reply)
+{
+	std::string req;
+	vamos_mysql_req h = {};
+	h.version = VAMOS_MYSQL_VERSION;
+	h.ctx = ctx;
+	put(&req, h);
+	return conn_call(epoch, op, req, reply);
+}
+
+int trx_ensure_ctx(Trx *t)
+{
+	uint64_t now = conn_epoch();
+	if (t->ctx && t->epoch == now)
+		return 0;
+	if (t->ctx) {
+		/* vamosd restarted: the context and its transaction are gone. */
+		if (t->txn_wrote)
+			t->lost = true;
+		t->ctx = 0;
+		t->stmt_wrote = t->txn_wrote = false;
+		t->fresh = false;
+	}
+	std::string reply;
+	int st = ctx_request(VAMOS_MYSQL_CTX_OPEN, 0, now, &reply);
+	if (st == -EBADF) { /* re-ATTACHed meanwhile: once more */
+		now = conn_epoch();
+		st = ctx_request(VAMOS_MYSQL_CTX_OPEN, 0, now, &reply);
+	}
+	if (st)
+		return st;
+	size_t off = 0;
+	vamos_mysql_ctx c;
+	if (!take(reply.data(), reply.size(), &off, &c) || c.ctx == 0)
+		return -EPROTO;
+	t->ctx = c.ctx;
+	t->epoch = now;
+	return 0;
+}
+
+void trx_register(THD *thd, handlerton *hton)
+{
+	trans_register_ha(thd, false, hton, 0);
+	if (thd_test_options(thd, OPTION_NOT_AUTOCOMMIT | OPTION_BEGIN))
+		trans_register_ha(thd, true, hton, 0);
+}
+
+static bool ends_transaction(THD *thd, bool all)
+{
+	return all || !thd_test_options(thd, OPTION_NOT_AUTOCOMMIT | OPTION_BEGIN);
+}
+
+/* Send @op for @t's context; a context of an older epoch has nothing left
+ * to end on the host. */
+static int end_request(Trx *t, uint16_t op)
+{
+	if (!t->ctx || t->epoch != conn_epoch())
+		return -EBADF;
+	std::string reply;
+	return ctx_request(op, t->ctx, t->epoch, &reply);
+}
+
+static int report(int st, const char *what)
+{
+	if (st == 0)
+		return 0;
+	if (st == -EBADF) {
+		sql_print_error("VAMOS: %s failed: vamosd restarted and lost the transaction", what);
+		return HA_ERR_INTERNAL_ERROR;
+	}
+	sql_print_error("VAMOS: %s failed: %s (%s)", what, strerror(-st), conn_last_error());
+	return HA_ERR_INTERNAL_ERROR;
+}
+
+int trx_commit(handlerton *hton, THD *thd, bool all)
+{
+	Trx *t = trx_get(thd, hton);
+	int st = 0;
+	if (ends_transaction(thd, all)) {
+		if (t->txn_wrote)
+			st = end_request(t, VAMOS_MYSQL_COMMIT);
+		t->fresh = !t->txn_wrote; /* a commit took the snapshot away */
+		t->txn_wrote = t->stmt_wrote = false;
+		return report(st, "COMMIT");
+	}
+	if (t->stmt_wrote)
+		st = end_request(t, VAMOS_MYSQL_STMT_COMMIT);
+	t->stmt_wrote = false;
+	return report(st, "statement commit");
+}
+
+int trx_rollback(handlerton *hton, THD *thd, bool all)
+{
+	Trx *t = trx_get(thd, hton);
+	int st = 0;
+	if (ends_transaction(thd, all)) {
+		if (t->txn_wrote)
+			st = end_request(t, VAMOS_MYSQL_ROLLBACK);
+		t->fresh = !t->txn_wrote;
+		t->txn_wrote = t->stmt_wrote = false;
+		t->lost = false;
+	} else {
+		if (t->stmt_wrote)
+			st = end_request(t, VAMOS_MYSQL_STMT_ROLLBACK);
+		t->stmt_wrote = false;
+	}
+	/* A context vamosd lost has nothing to roll back. */
+	return st == -EBADF ? 0 : report(st, "ROLLBACK");
+}
+
+int trx_close_connection(handlerton *hton, THD *thd)
+{
+	Trx *t = static_cast<Trx *>(thd_get_ha_data(thd, hton));
+	if (!t)
+		return 0;
+	if (t->ctx && t->epoch == conn_epoch()) {
+		std::string reply;
+		ctx_request(VAMOS_MYSQL_CTX_CLOSE, t->ctx, t->epoch, &reply);
+	}
+	delete t;
+	thd_set_ha_data(thd, hton, nullptr);
+	return 0;
+}
+
+} // namespace vamos
