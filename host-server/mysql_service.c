@@ -57,7 +57,11 @@ static int handle(void *ctx, const struct service_request *req, struct reply *re
 		return -EPERM; /* a stream session: no VM, so no store */
 	struct glue g = {
 		.call = { .op = req->op, .data = req->data, .len = req->len,
-			  .max_reply = rep->max_payload, .reserve = reserve, .defer = defer },
+			  .max_reply = rep->max_payload,
+			  /* Both rings of a channel have one size and both headers
+			   * 16 bytes: requests and replies have one limit. */
+			  .max_request = rep->max_payload,
+			  .reserve = reserve, .defer = defer },
 		.rep = rep,
 	};
 	int rc = mx_handle(vm, &g.call);

@@ -258,9 +258,9 @@ int mx_run_read(struct mx_vm *vm, struct mh_txn *t, uint16_t op, const struct mx
 }
 
 /* A request answered on the caller's thread. @c (busy) may be NULL. */
-static int run_now(struct mx_vm *vm, const struct vamos_mysql_req *h, uint16_t op,
-		   struct mx_ctx *c, const struct mx_table_ref *ref, struct mx_in *in,
-		   struct mx_out *out)
+static int run_now(struct mx_vm *vm, const struct mx_call *call,
+		   const struct vamos_mysql_req *h, uint16_t op, struct mx_ctx *c,
+		   const struct mx_table_ref *ref, struct mx_in *in, struct mx_out *out)
 {
 	int rc;
 	struct mh_txn *t = NULL;
@@ -275,7 +275,8 @@ static int run_now(struct mx_vm *vm, const struct vamos_mysql_req *h, uint16_t o
 		struct vamos_mysql_welcome w = {
 			.version = VAMOS_MYSQL_VERSION,
 			.max_key = mh_store_max_key(vm->store),
-			.max_reply = out->cap,
+			.max_reply = call->max_reply,
+			.max_request = call->max_request,
 			.max_indexes = VAMOS_MYSQL_MAX_INDEXES,
 			.lock_wait_ms = vm->opt.lock_wait_ms,
 		};
@@ -442,7 +443,7 @@ int mx_handle(struct mx_vm *vm, struct mx_call *call)
 		} else {
 			out.buf = sc->buf;
 			out.cap = call->max_reply;
-			rc = run_now(vm, &h, call->op, c, &ref, &in, &out);
+			rc = run_now(vm, call, &h, call->op, c, &ref, &in, &out);
 			int rr = call->reserve(call, out.len, &buf);
 			if (rr)
 				rc = rr; /* -EAGAIN: run again later */
@@ -454,7 +455,7 @@ int mx_handle(struct mx_vm *vm, struct mx_call *call)
 				       &buf)) == 0) {
 		out.buf = buf;
 		out.cap = SMALL_REPLY < call->max_reply ? SMALL_REPLY : call->max_reply;
-		rc = run_now(vm, &h, call->op, c, &ref, &in, &out);
+		rc = run_now(vm, call, &h, call->op, c, &ref, &in, &out);
 	}
 	call->reply_len = out.len;
 	if (c)

@@ -43,6 +43,7 @@ struct mx_call {
 				         copied before they are checked) */
 	uint32_t len;
 	uint32_t max_reply;         /**< largest reply payload the caller takes */
+	uint32_t max_request;       /**< largest request payload it takes */
 	/** Room for an answer given now (@len bytes at most will be used);
 	 *  0, or -EAGAIN when there is none (the request is retried later,
 	 *  and nothing was done). */

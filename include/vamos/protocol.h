@@ -78,10 +78,15 @@ struct vamos_reply_header {
 	uint32_t reserved;
 };
 
-_Static_assert(sizeof(struct vamos_hello) == 16, "hello is 16 bytes");
-_Static_assert(sizeof(struct vamos_welcome) == 32, "welcome is 32 bytes");
-_Static_assert(sizeof(struct vamos_request_header) == 16, "request header is 16 bytes");
-_Static_assert(sizeof(struct vamos_reply_header) == 16, "reply header is 16 bytes");
+#ifdef __cplusplus
+#define VAMOS_STATIC_ASSERT static_assert
+#else
+#define VAMOS_STATIC_ASSERT _Static_assert
+#endif
+VAMOS_STATIC_ASSERT(sizeof(struct vamos_hello) == 16, "hello is 16 bytes");
+VAMOS_STATIC_ASSERT(sizeof(struct vamos_welcome) == 32, "welcome is 32 bytes");
+VAMOS_STATIC_ASSERT(sizeof(struct vamos_request_header) == 16, "request header is 16 bytes");
+VAMOS_STATIC_ASSERT(sizeof(struct vamos_reply_header) == 16, "reply header is 16 bytes");
 
 #ifdef __cplusplus
 }

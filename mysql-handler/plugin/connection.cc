@@ -9,10 +9,7 @@
 #include <atomic>
 #include <mutex>
 
-/* vamos/protocol.h checks its layouts with C11's _Static_assert. */
-#define _Static_assert static_assert
 #include <vamos/client.h>
-#undef _Static_assert
 #include <vamos/mysql_protocol.h>
 
 #include "bytes.h"
@@ -150,6 +147,11 @@ uint64_t conn_epoch()
 uint32_t conn_max_key()
 {
 	return g_welcome.max_key ? g_welcome.max_key : 511;
+}
+
+uint32_t conn_max_request()
+{
+	return g_welcome.max_request ? g_welcome.max_request : 65536;
 }
 
 uint32_t conn_max_reply()

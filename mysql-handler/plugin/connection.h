@@ -29,6 +29,8 @@ uint64_t conn_epoch();
 /** Longest stored index key the host takes (its welcome). */
 uint32_t conn_max_key();
 
+/** Largest request payload the channel takes (its welcome). */
+uint32_t conn_max_request();
 /** Largest reply payload the host sends (its welcome). */
 uint32_t conn_max_reply();
 

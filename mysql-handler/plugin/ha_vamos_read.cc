@@ -52,7 +52,9 @@ int ha_vamos::scan_fetch(uint8_t start, uint8_t find, const std::string &key)
 	r.backward = m_scan.backward ? 1 : 0;
 	r.stop = m_scan.stop;
 	r.max_rows = m_scan.batch;
-	r.max_bytes = conn_max_reply();
+	/* A budget well under the ring: replies of channels shared by several
+	 * connections need not wait for an empty ring. */
+	r.max_bytes = std::min<uint32_t>(conn_max_reply(), 64 * 1024);
 	r.key_len = (uint16_t)key.size();
 	r.stop_len = m_scan.stop ? (uint16_t)m_scan.stop_key.size() : 0;
 	put(&m_req, r);

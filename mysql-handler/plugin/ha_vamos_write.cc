@@ -19,9 +19,13 @@
 
 using namespace vamos;
 
-/* A batch is sent once it holds this many rows or bytes. */
+/* A batch is sent once it holds this many rows or bytes (half of what a
+ * request may hold: the row that overflows still fits). */
 static const uint32_t batch_max_rows = 256;
-static const size_t batch_max_bytes = 48 * 1024;
+static size_t batch_max_bytes()
+{
+	return std::min<size_t>(48 * 1024, conn_max_request() / 2);
+}
 
 bool ha_vamos::batching() const
 {
@@ -115,7 +119,7 @@ int ha_vamos::write_row(const uchar *buf)
 	m_batch_row_bytes.emplace_back(row_at, wr.row_len);
 	pad8(&m_batch);
 	m_batch_rows++;
-	if (!batching() || m_batch_rows >= batch_max_rows || m_batch.size() >= batch_max_bytes)
+	if (!batching() || m_batch_rows >= batch_max_rows || m_batch.size() >= batch_max_bytes())
 		return flush_batch();
 	return 0;
 }

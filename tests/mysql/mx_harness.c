@@ -75,7 +75,7 @@ int mxh_send(struct mx_vm *vm, uint16_t op, const struct mxh_req *r, struct mxh_
 	out->len = 0;
 	struct call k = {
 		.c = { .op = op, .data = r->buf, .len = r->len, .max_reply = MXH_MAX_REPLY,
-		       .reserve = reserve, .defer = defer },
+		       .max_request = MXH_MAX_REPLY, .reserve = reserve, .defer = defer },
 		.out = out,
 		.p = p,
 	};

@@ -93,6 +93,8 @@ Test(executor, attach_says_the_limits_and_checks_the_version)
 	cr_assert_eq(w.version, VAMOS_MYSQL_VERSION);
 	cr_assert_gt(w.max_key, 400);
 	cr_assert_eq(w.lock_wait_ms, 300);
+	cr_assert_eq(w.max_reply, MXH_MAX_REPLY, "the caller's limit, not a small reservation");
+	cr_assert_eq(w.max_request, MXH_MAX_REPLY);
 
 	struct mxh_req r;
 	mxh_begin(&r, 0, 0, 0);

@@ -124,6 +124,9 @@ struct vamos_mysql_welcome {
 	uint32_t max_reply;    /**< largest reply payload the host sends */
 	uint32_t max_indexes;  /**< VAMOS_MYSQL_MAX_INDEXES */
 	uint64_t lock_wait_ms; /**< how long a writer waits before -ETIMEDOUT */
+	uint32_t max_request;  /**< largest request payload (header included)
+				    the channel takes: the bound of a WRITE batch */
+	uint32_t reserved;
 };
 
 struct vamos_mysql_ctx {
