@@ -14,6 +14,7 @@
 #include "blocking.h"
 #include "log.h"
 #include "poller.h"
+#include "vamos_spin.h"
 
 /* Sleep bounds: with channels that can only be polled, or replies waiting
  * for room, nap this long; otherwise wake at least this often anyway. */
@@ -22,20 +23,6 @@
 /* How long a stopping poller waits for its guests to make room for the
  * replies it owes. */
 #define DRAIN_LIMIT_NS 10000000000ll
-
-static int64_t now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000ll + ts.tv_nsec;
-}
-
-static inline void cpu_relax(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-	__builtin_ia32_pause();
-#endif
-}
 
 struct session_set *session_set_new(struct session *const *sessions, unsigned n)
 {
@@ -211,7 +198,7 @@ static void sleep_on(struct poller *p, struct session_set *set, bool held)
 	}
 	if (may_sleep) {
 		struct epoll_event evs[16];
-		int64_t t0 = now_ns();
+		int64_t t0 = vamos_now_ns();
 		atomic_fetch_add_explicit(&p->counters.sleeps, 1, memory_order_relaxed);
 		atomic_fetch_add_explicit(&p->quiescent_seq, 1, memory_order_release);
 		rcu_thread_offline();
@@ -224,7 +211,7 @@ static void sleep_on(struct poller *p, struct session_set *set, bool held)
 					/* Already drained: nothing to do. */
 				}
 			}
-		atomic_fetch_add_explicit(&p->counters.sleeping_ns, (uint64_t)(now_ns() - t0),
+		atomic_fetch_add_explicit(&p->counters.sleeping_ns, (uint64_t)(vamos_now_ns() - t0),
 					  memory_order_relaxed);
 	}
 	for (unsigned i = 0; i < prepared; i++) {
@@ -239,9 +226,9 @@ static void *loop(void *arg)
 {
 	struct poller *p = arg;
 	rcu_register_thread();
-	int64_t idle_since = now_ns(), drain_until = 0;
+	int64_t idle_since = vamos_now_ns(), drain_until = 0;
 	for (;;) {
-		int64_t t0 = now_ns();
+		int64_t t0 = vamos_now_ns();
 		/* Acquire: the set's contents are complete when we see its
 		 * generation (bumped after it was published). */
 		unsigned gen = atomic_load_explicit(&p->set_gen, memory_order_acquire);
@@ -249,7 +236,7 @@ static void *loop(void *arg)
 		register_fds(p, set, gen);
 		bool held;
 		int work = serve_all(p, set, &held);
-		int64_t t1 = now_ns();
+		int64_t t1 = vamos_now_ns();
 		atomic_fetch_add_explicit(&p->counters.polling_ns, (uint64_t)(t1 - t0),
 					  memory_order_relaxed);
 		if (atomic_load(&p->stopping)) {
@@ -270,9 +257,9 @@ static void *loop(void *arg)
 			idle_since = t1;
 		} else if (t1 - idle_since >= p->spin_ns) {
 			sleep_on(p, set, held);
-			idle_since = now_ns();
+			idle_since = vamos_now_ns();
 		} else {
-			cpu_relax();
+			vamos_spin_turn(t1 - idle_since);
 		}
 		/* QSBR: between loops we hold no pointer from the set. */
 		atomic_fetch_add_explicit(&p->quiescent_seq, 1, memory_order_release);

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "shm_channel.h"
+#include "vamos_spin.h"
 
 /* Default spin before sleeping: a shared-memory round trip costs about
  * 0.5 us here, an eventfd wakeup 20 us or more (DESIGN.md section 7). */
@@ -42,22 +43,6 @@ struct shm_chan {
 static struct shm_chan *from(struct vamos_chan *ch)
 {
 	return (struct shm_chan *)ch;
-}
-
-static int64_t now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000ll + ts.tv_nsec;
-}
-
-static inline void cpu_relax(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-	__builtin_ia32_pause();
-#elif defined(__aarch64__)
-	__asm__ __volatile__("yield");
-#endif
 }
 
 /* The peer's liveness: its link, and for a guest the region's epoch.
@@ -225,7 +210,7 @@ static int sleep_on_eventfd(struct shm_chan *c, int ms)
 static int chan_wait(struct vamos_chan *ch, int timeout_ms)
 {
 	struct shm_chan *c = from(ch);
-	int64_t start = now_ns();
+	int64_t start = vamos_now_ns();
 	int64_t deadline = timeout_ms < 0 ? INT64_MAX
 					  : start + (int64_t)timeout_ms * 1000000ll;
 	int64_t nap = POLL_NAP_MIN_NS;
@@ -237,16 +222,16 @@ static int chan_wait(struct vamos_chan *ch, int timeout_ms)
 		rc = pending(c);
 		if (rc)
 			return rc;
-		int64_t now = now_ns();
+		int64_t now = vamos_now_ns();
 		if (now - start >= ch->spin_ns || now >= deadline)
 			break;
-		cpu_relax();
+		vamos_spin_turn(now - start);
 	}
 	for (;;) {
 		rc = check_peer(c);
 		if (rc)
 			return rc;
-		int64_t left = deadline - now_ns();
+		int64_t left = deadline - vamos_now_ns();
 		if (left <= 0)
 			return -ETIMEDOUT;
 		if (c->wait_fd >= 0) {
