@@ -46,6 +46,8 @@ VAMOS_BENCH_PKGS=(dpdk-dev libboost-dev liburcu-dev)
 VAMOS_QEMU_PKGS=(qemu-system-x86 busybox-static cpio xz-utils binutils)
 # libFuzzer: clang and its runtime.
 VAMOS_FUZZ_PKGS=(clang libclang-rt-14-dev)
+# The SQL benchmark (bench/run sql): sysbench drives MariaDB.
+VAMOS_SQL_BENCH_PKGS=(sysbench)
 
 # Configure @dir with the given meson options unless it already is.
 meson_dir() {
