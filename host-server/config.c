@@ -126,6 +126,13 @@ int config_set(struct config *c, struct vm_config *vm, const char *key,
 			return c->mysql_lock_wait_ms = (uint32_t)n, 0;
 		if (numeric && !strcmp(key, "mysql_map_mb") && n >= 1 && n <= (1u << 30))
 			return c->mysql_map_mb = n, 0;
+		if (!strcmp(key, "mysql_sync")) {
+			/* full | nometa | off: see mysql-handler/store.h */
+			static const char *const names[] = { "full", "nometa", "off" };
+			for (int k = 0; k < 3; k++)
+				if (!strcmp(value, names[k]))
+					return c->mysql_sync = k, 0;
+		}
 	}
 	snprintf(err, errlen, "unknown key or bad value: %s = %s%s", key, value,
 		 vm ? " (in a [vm] section)" : "");

@@ -30,6 +30,7 @@ struct config {
 	int64_t spin_ns;                   /* pollers spin this long before sleeping */
 	uint32_t mysql_lock_wait_ms;       /* mysql: a writer waits this long */
 	uint64_t mysql_map_mb;             /* mysql: largest store per VM, MiB */
+	int mysql_sync;                    /* mysql: enum mh_sync */
 	struct vm_config vms[CONFIG_MAX_VMS];
 	unsigned vm_count;
 };

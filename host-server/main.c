@@ -46,7 +46,9 @@ static void usage(void)
 		"ring_bytes=B,shm_path=P,shm_size=S]]...\n"
 		"              [--data-dir DIR] [--control PATH] [--unix-socket PATH]\n"
 		"              [--vsock-port N] [--log-level error|warn|info|debug]\n"
-		"              [--pollers N] [--blocking-threads N] [--spin-us N]\n");
+		"              [--pollers N] [--blocking-threads N] [--spin-us N]\n"
+		"              [--mysql-lock-wait-ms N] [--mysql-map-mb N]"
+		" [--mysql-sync full|nometa|off]\n");
 }
 
 /* --vm NAME=SOCKET[,key=value...] */
@@ -86,6 +88,7 @@ static int parse_args(struct config *c, int argc, char **argv, char *err, size_t
 		{ "--log-level", "log_level" },       { "--pollers", "pollers_per_vm" },
 		{ "--blocking-threads", "blocking_threads" }, { "--spin-us", "spin_us" },
 		{ "--mysql-lock-wait-ms", "mysql_lock_wait_ms" }, { "--mysql-map-mb", "mysql_map_mb" },
+		{ "--mysql-sync", "mysql_sync" },
 	};
 	/* The file first, wherever --config stands, so flags override it. */
 	for (int i = 1; i + 1 < argc; i++)

@@ -77,6 +77,7 @@ int mysql_service_start(const struct config *cfg, const char **why)
 	struct mx_options opt = {
 		.map_size = (size_t)cfg->mysql_map_mb << 20,
 		.lock_wait_ms = cfg->mysql_lock_wait_ms,
+		.sync = cfg->mysql_sync,
 	};
 	for (unsigned i = 0; i < cfg->vm_count; i++) {
 		char dir[CONFIG_PATH_MAX + 160];

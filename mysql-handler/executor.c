@@ -494,7 +494,8 @@ int mx_vm_open(const char *dir, const char *name, const struct mx_options *opt,
 		return -ENOMEM;
 	}
 	pthread_mutex_init(&vm->lock, NULL);
-	int rc = mh_store_open(dir, vm->opt.map_size, &vm->store, why);
+	int rc = mh_store_open_sync(dir, vm->opt.map_size, (enum mh_sync)vm->opt.sync, &vm->store,
+				    why);
 	if (rc == 0 && (rc = mx_writer_start(vm)))
 		*why = "cannot start the writer thread";
 	if (rc) {

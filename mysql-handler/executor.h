@@ -29,6 +29,7 @@ struct mx_options {
 	unsigned lock_wait_ms; /**< writer wait before -ETIMEDOUT; 0: 50 s */
 	unsigned max_contexts; /**< 0: 4096 */
 	unsigned max_tables;   /**< open table handles; 0: 4096 */
+	int sync;              /**< enum mh_sync (store.h); 0: full */
 };
 
 /** Answers for deferred requests: @token is what mx_call.defer returned;

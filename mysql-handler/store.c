@@ -32,6 +32,15 @@ const char *mh_store_error(const struct mh_store *s)
 int mh_store_open(const char *dir, size_t map_size, struct mh_store **out,
 		  const char **why)
 {
+	return mh_store_open_sync(dir, map_size, MH_SYNC_FULL, out, why);
+}
+
+int mh_store_open_sync(const char *dir, size_t map_size, enum mh_sync sync,
+		       struct mh_store **out, const char **why)
+{
+	unsigned flags = sync == MH_SYNC_NOMETA ? MDB_NOMETASYNC
+			 : sync == MH_SYNC_OFF  ? MDB_NOSYNC
+						: 0;
 	struct mh_store *s = calloc(1, sizeof *s);
 	if (!s)
 		return -ENOMEM;
@@ -45,7 +54,7 @@ int mh_store_open(const char *dir, size_t map_size, struct mh_store **out,
 	    (rc = mdb_env_set_maxdbs(s->env, 2)) ||
 	    (rc = mdb_env_set_mapsize(s->env, map_size)) ||
 	    /* NOTLS: read transactions move between vamosd's threads. */
-	    (rc = mdb_env_open(s->env, dir, MDB_NOTLS, 0600))) {
+	    (rc = mdb_env_open(s->env, dir, MDB_NOTLS | flags, 0600))) {
 		*why = mdb_strerror(rc);
 		if (s->env)
 			mdb_env_close(s->env);

@@ -52,10 +52,23 @@ struct mh_bytes {
 	uint32_t len;
 };
 
+/** How a commit reaches the disk. */
+enum mh_sync {
+	MH_SYNC_FULL = 0, /**< fsync data and meta before a commit returns:
+			       durable against any crash (the default) */
+	MH_SYNC_NOMETA,   /**< fsync data only: an OS crash may undo the last
+			       commit, never corrupts */
+	MH_SYNC_OFF,      /**< no fsync: durable against a vamosd crash only
+			       (the OS has the pages); an OS crash may corrupt */
+};
+
 /** Open (creating it) the store in directory @dir, mapping at most
  *  @map_size bytes. */
 int mh_store_open(const char *dir, size_t map_size, struct mh_store **out,
 		  const char **why);
+/** The same, with a sync policy. */
+int mh_store_open_sync(const char *dir, size_t map_size, enum mh_sync sync,
+		       struct mh_store **out, const char **why);
 void mh_store_close(struct mh_store *s);
 /** Longest index key the store takes: a secondary key ++ its primary key
  *  (LMDB's limit less the store's 5-byte prefix). */
