@@ -385,11 +385,17 @@ int mx_handle(struct mx_vm *vm, struct mx_call *call)
 		return -EINVAL;
 	if (h.version != VAMOS_MYSQL_VERSION)
 		return -EPROTONOSUPPORT;
-	if (h.flags & ~(uint16_t)VAMOS_MYSQL_FRESH_SNAPSHOT)
+	if (h.flags & ~(uint16_t)(VAMOS_MYSQL_FRESH_SNAPSHOT | VAMOS_MYSQL_FOR_UPDATE))
 		return -EINVAL;
 	int rc = classify(call->op, &cls, &needs_table);
 	if (rc)
 		return rc;
+	if (h.flags & VAMOS_MYSQL_FOR_UPDATE) {
+		/* A read for a write is routed like a write. */
+		if (call->op != VAMOS_MYSQL_READ && call->op != VAMOS_MYSQL_GET)
+			return -EINVAL;
+		cls = OP_WRITE;
+	}
 	bool needs_ctx = cls == OP_TXN || cls == OP_WRITE;
 	if ((needs_ctx && !h.ctx) || (cls == OP_SESSION && h.ctx) || (cls == OP_DDL && h.ctx) ||
 	    (needs_table != (h.table != 0)))

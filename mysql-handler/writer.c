@@ -182,14 +182,11 @@ static int run_ctx(struct mx_vm *vm, struct mx_job *j, struct mx_out *out)
 			pthread_mutex_unlock(&vm->lock);
 		}
 		return rc ? mx_store_fail(vm->store, out, rc) : 0;
-	case VAMOS_MYSQL_INFO:
-	case VAMOS_MYSQL_RECORDS_IN_RANGE:
-	case VAMOS_MYSQL_GET:
-	case VAMOS_MYSQL_READ:
-		/* The writer reads its own writes. */
-		return mx_run_read(vm, c->stmt ? c->stmt : c->txn, j->op, &j->ref, &in, out);
 	}
-	/* A write: the writer's transaction, then a statement inside it. */
+	/* A write, or a read for one: the writer's transaction (begun on the
+	 * first), then a statement inside it for writes. */
+	bool read = j->op == VAMOS_MYSQL_INFO || j->op == VAMOS_MYSQL_RECORDS_IN_RANGE ||
+		    j->op == VAMOS_MYSQL_GET || j->op == VAMOS_MYSQL_READ;
 	if (!c->txn) {
 		if (c->snap) {
 			mh_txn_abort(c->snap);
@@ -202,6 +199,8 @@ static int run_ctx(struct mx_vm *vm, struct mx_job *j, struct mx_out *out)
 			return mx_store_fail(vm->store, out, rc);
 		}
 	}
+	if (read) /* the writer reads the latest rows and its own writes */
+		return mx_run_read(vm, c->stmt ? c->stmt : c->txn, j->op, &j->ref, &in, out);
 	if (!c->stmt && (rc = mh_txn_begin_nested(c->txn, &c->stmt))) {
 		c->stmt = NULL;
 		return mx_store_fail(vm->store, out, rc);

@@ -104,6 +104,10 @@ int ha_vamos::call(uint16_t op, bool with_ctx, bool is_write, std::string *reply
 		vamos_mysql_req h = {};
 		h.version = VAMOS_MYSQL_VERSION;
 		h.flags = t && t->fresh ? VAMOS_MYSQL_FRESH_SNAPSHOT : 0;
+		/* A read of a writing statement reads the latest rows as the
+		 * writer (a current read), never a stale snapshot. */
+		if (is_write && (op == VAMOS_MYSQL_READ || op == VAMOS_MYSQL_GET))
+			h.flags |= VAMOS_MYSQL_FOR_UPDATE;
 		h.table = m_table;
 		h.ctx = t ? t->ctx : 0;
 		memcpy(&m_req[0], &h, sizeof h);
@@ -522,14 +526,20 @@ THR_LOCK_DATA **ha_vamos::store_lock(THD *thd, THR_LOCK_DATA **to, enum thr_lock
 
 int ha_vamos::external_lock(THD *thd, int lock_type)
 {
-	if (lock_type == F_UNLCK)
+	if (lock_type == F_UNLCK) {
+		m_for_update = false;
 		return flush_batch();
+	}
+	/* Statements that write this table (and SELECT ... FOR UPDATE) read
+	 * it as the writer. */
+	m_for_update = lock_type == F_WRLCK;
 	trx_register(thd, ht);
 	return 0;
 }
 
 int ha_vamos::start_stmt(THD *thd, thr_lock_type lock_type)
 {
+	m_for_update = lock_type >= TL_FIRST_WRITE;
 	trx_register(thd, ht);
 	return 0;
 }

@@ -188,6 +188,7 @@ private:
 	/* bulk insert */
 	bool m_bulk = false;
 	bool m_ignore_dup = false, m_replace = false, m_odku = false;
+	bool m_for_update = false; /* this statement writes the table: current reads */
 	std::string m_batch;
 	uint32_t m_batch_rows = 0;
 	std::vector<std::pair<size_t, size_t>> m_batch_row_bytes;

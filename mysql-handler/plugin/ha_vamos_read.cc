@@ -64,7 +64,7 @@ int ha_vamos::scan_fetch(uint8_t start, uint8_t find, const std::string &key)
 	__atomic_add_fetch(&engine_stats.read_requests, 1, __ATOMIC_RELAXED);
 	m_scan.left = 0;
 	m_scan.cur_off = 0;
-	int st = call(VAMOS_MYSQL_READ, true, false, &m_scan.buf);
+	int st = call(VAMOS_MYSQL_READ, true, m_for_update, &m_scan.buf);
 	if (st == -ENOENT) {
 		m_scan.end = true;
 		return st;
@@ -242,7 +242,7 @@ int ha_vamos::rnd_pos(uchar *buf, uchar *pos)
 	g.pk_len = n;
 	put(&m_req, g);
 	put_bytes(&m_req, pos + 2, n);
-	int st = call(VAMOS_MYSQL_GET, true, false, &m_reply);
+	int st = call(VAMOS_MYSQL_GET, true, m_for_update, &m_reply);
 	if (st == -ENOENT)
 		return HA_ERR_KEY_NOT_FOUND;
 	if (st)

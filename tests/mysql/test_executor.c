@@ -630,3 +630,35 @@ Test(executor, rows_larger_than_a_reply_are_refused_not_cut)
 	cr_assert_gt(rep.len, 0, "with a message");
 	cr_assert_eq(op0(VAMOS_MYSQL_ROLLBACK, c, 0), 0);
 }
+
+Test(executor, a_read_for_update_reads_the_latest_rows_as_the_writer)
+{
+	uint32_t t = table_with("t", false, ROWS, 1);
+	uint64_t a = mxh_ctx_open(vm), b = mxh_ctx_open(vm);
+	int st;
+	cr_assert_str_eq(read_text(b, t, (struct mxh_read){ .start = 0 }, &st), "a=1;",
+			 "b's snapshot is taken");
+	const char *k = "k";
+	cr_assert_eq(mxh_write1(vm, a, t, "b", "2", 1, &k, 0, &rep), 0);
+	cr_assert_eq(op0(VAMOS_MYSQL_COMMIT, a, 0), 0);
+	cr_assert_str_eq(read_text(b, t, (struct mxh_read){ .start = 0 }, &st), "a=1;");
+	cr_assert_str_eq(read_text(b, t, (struct mxh_read){ .start = 0,
+							    .flags = VAMOS_MYSQL_FOR_UPDATE }, &st),
+			 "a=1;b=2;", "a current read");
+	cr_assert(rep.deferred, "run as the writer");
+	/* b now holds the writer: a waits until b ends. */
+	static struct mxh_req req;
+	static struct mxh_reply arep;
+	struct mxh_pending p;
+	struct vamos_mysql_autoinc ai = { .count = 1 };
+	mxh_begin(&req, a, t, 0);
+	mxh_put(&req, &ai, sizeof ai);
+	cr_assert_eq(mxh_send(vm, VAMOS_MYSQL_AUTOINC, &req, &arep, &p), 1);
+	cr_assert_eq(mxh_wait(&p, 50), -ETIME);
+	cr_assert_eq(op0(VAMOS_MYSQL_COMMIT, b, 0), 0);
+	cr_assert_eq(mxh_wait(&p, 10000), 0);
+	cr_assert_eq(op0(VAMOS_MYSQL_COMMIT, a, 0), 0);
+	/* Only reads may be for update. */
+	cr_assert_eq(mxh_simple(vm, VAMOS_MYSQL_INFO, a, t, VAMOS_MYSQL_FOR_UPDATE, NULL, 0, &rep),
+		     -EINVAL);
+}

@@ -21,7 +21,8 @@
  *
  * Contexts and transactions. A context (CTX_OPEN) is one guest connection.
  * Reads run in the context's snapshot, taken at its first read and kept
- * until COMMIT/ROLLBACK or a request flagged VAMOS_MYSQL_FRESH_SNAPSHOT.
+ * until COMMIT/ROLLBACK or a request flagged VAMOS_MYSQL_FRESH_SNAPSHOT;
+ * reads flagged VAMOS_MYSQL_FOR_UPDATE run as the writer instead.
  * The first write of a transaction makes the context the VM's writer (one
  * at a time: LMDB has a single writer); a context that wants to write
  * while another one is the writer waits in a queue, never on a thread, and
@@ -97,6 +98,12 @@ enum vamos_mysql_req_flags {
 	 *  request (the guest's first read after a read-only commit: saves
 	 *  a COMMIT round trip). Ignored while the context is the writer. */
 	VAMOS_MYSQL_FRESH_SNAPSHOT = 1u << 0,
+	/** A read of a statement that writes (UPDATE, DELETE, SELECT ... FOR
+	 *  UPDATE): READ and GET run as the writer, on the latest committed
+	 *  rows and the context's own writes, not in its snapshot — so a
+	 *  read-modify-write never works from a stale row. Like a write, it
+	 *  makes the context the writer until COMMIT/ROLLBACK. */
+	VAMOS_MYSQL_FOR_UPDATE = 1u << 1,
 };
 
 /** First in every request. */
