@@ -280,8 +280,10 @@ int mx_op_autoinc(struct mh_txn *t, const struct mx_table_ref *ref, struct mx_in
 	int rc = mx_table_open(t, ref, &tb);
 	if (rc)
 		return rc;
-	struct vamos_mysql_autoinc_range r = { .count = a.count };
-	rc = mh_table_autoinc_reserve(tb, a.count, a.increment, a.offset, &r.first);
+	/* Every value from the first on is the writer's until it commits;
+	 * the counter moves as rows carry them (mh_table_autoinc_seen). */
+	struct vamos_mysql_autoinc_range r = { .count = UINT64_MAX };
+	rc = mh_table_autoinc_first(tb, a.increment, a.offset, &r.first);
 	if (rc == -ERANGE)
 		rc = mx_fail(out, -ERANGE, "AUTO_INCREMENT would pass 2^64");
 	rc = finish(tb, rc);

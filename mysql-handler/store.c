@@ -287,26 +287,24 @@ void mh_table_autoinc_seen(struct mh_table *tb, uint64_t value)
 	}
 }
 
-int mh_table_autoinc_reserve(struct mh_table *tb, uint64_t count, uint64_t increment,
-			     uint64_t offset, uint64_t *first)
+int mh_table_autoinc_first(struct mh_table *tb, uint64_t increment, uint64_t offset,
+			   uint64_t *first)
 {
-	if (!tb->t->write || count == 0)
-		return -EINVAL;
 	if (increment == 0)
 		increment = 1;
 	if (offset == 0 || offset > increment)
 		offset = 1; /* MariaDB ignores an offset above the increment */
 	uint64_t v = tb->meta.next_autoinc;
 	/* Round up to offset + k * increment. */
-	if (v < offset)
+	if (v < offset) {
 		v = offset;
-	else if ((v - offset) % increment)
-		v += increment - (v - offset) % increment;
-	if (v < tb->meta.next_autoinc || count > (UINT64_MAX - v) / increment)
-		return -ERANGE;
+	} else if ((v - offset) % increment) {
+		uint64_t up = increment - (v - offset) % increment;
+		if (v > UINT64_MAX - up)
+			return -ERANGE;
+		v += up;
+	}
 	*first = v;
-	tb->meta.next_autoinc = v + count * increment;
-	tb->meta_dirty = true;
 	return 0;
 }
 

@@ -127,10 +127,11 @@ uint64_t mh_table_next_autoinc(const struct mh_table *tb);
 /** A value written to the AUTO_INCREMENT column: the next value moves
  *  past it. */
 void mh_table_autoinc_seen(struct mh_table *tb, uint64_t value);
-/** Reserve @count values: the first >= next with (v - @offset) a multiple
- *  of @increment. -ERANGE when the counter would wrap. */
-int mh_table_autoinc_reserve(struct mh_table *tb, uint64_t count, uint64_t increment,
-			     uint64_t offset, uint64_t *first);
+/** The first value >= the next one with (v - @offset) a multiple of
+ *  @increment; the counter itself moves only as values are written
+ *  (mh_table_autoinc_seen). -ERANGE when there is none. */
+int mh_table_autoinc_first(struct mh_table *tb, uint64_t increment, uint64_t offset,
+			   uint64_t *first);
 
 /**
  * Insert a row. @pk is ignored for a hidden-pk table (its new row id is

@@ -506,6 +506,14 @@ double ha_vamos::read_time(uint index, uint ranges, ha_rows rows)
 	return (double)ranges + (double)rows / 50.0;
 }
 
+void ha_vamos::update_create_info(HA_CREATE_INFO *create_info)
+{
+	if (!(create_info->used_fields & HA_CREATE_USED_AUTO)) {
+		info(HA_STATUS_AUTO);
+		create_info->auto_increment_value = stats.auto_increment_value;
+	}
+}
+
 /* ---- locks and statements ---- */
 
 THR_LOCK_DATA **ha_vamos::store_lock(THD *thd, THR_LOCK_DATA **to, enum thr_lock_type lock_type)

@@ -207,7 +207,8 @@ void ha_vamos::get_auto_increment(ulonglong offset, ulonglong increment,
 	a.increment = increment;
 	a.offset = offset;
 	put(&m_req, a);
-	int st = call(VAMOS_MYSQL_AUTOINC, true, false, &m_reply);
+	/* Makes this connection the writer: it must end the transaction. */
+	int st = call(VAMOS_MYSQL_AUTOINC, true, true, &m_reply);
 	size_t off = 0;
 	vamos_mysql_autoinc_range r;
 	if (st || !take(m_reply.data(), m_reply.size(), &off, &r) || r.count == 0) {

@@ -446,14 +446,28 @@ Test(executor, autoinc_reserves_with_increment_and_offset)
 	struct vamos_mysql_autoinc_range r;
 	memcpy(&r, rep.data, sizeof r);
 	cr_assert_eq(r.first, 13);
-	cr_assert_eq(r.count, 3);
-	a = (struct vamos_mysql_autoinc){ .count = 1 };
+	cr_assert_eq(r.count, UINT64_MAX, "all of them: the context holds the writer");
+	cr_assert_eq(mxh_simple(vm, VAMOS_MYSQL_AUTOINC, c, t, 0, &a, sizeof a, &rep), 0);
+	memcpy(&r, rep.data, sizeof r);
+	cr_assert_eq(r.first, 13, "the counter moves with rows written, not with asking");
+	cr_assert_eq(mxh_write1(vm, c, t, "k33", "x", 0, NULL, 33, &rep), 0);
 	cr_assert_eq(mxh_simple(vm, VAMOS_MYSQL_AUTOINC, c, t, 0, &a, sizeof a, &rep), 0);
 	memcpy(&r, rep.data, sizeof r);
 	cr_assert_eq(r.first, 43);
+	a = (struct vamos_mysql_autoinc){ .count = 1 };
+	cr_assert_eq(mxh_simple(vm, VAMOS_MYSQL_AUTOINC, c, t, 0, &a, sizeof a, &rep), 0);
+	memcpy(&r, rep.data, sizeof r);
+	cr_assert_eq(r.first, 34, "increment 1");
+	cr_assert_eq(op0(VAMOS_MYSQL_ROLLBACK, c, 0), 0);
+	cr_assert_eq(mxh_simple(vm, VAMOS_MYSQL_AUTOINC, c, t, 0, &a, sizeof a, &rep), 0);
+	memcpy(&r, rep.data, sizeof r);
+	cr_assert_eq(r.first, 5, "rolled back with the row");
 	a.count = 0;
 	cr_assert_eq(mxh_simple(vm, VAMOS_MYSQL_AUTOINC, c, t, 0, &a, sizeof a, &rep), -EINVAL);
-	a.count = UINT64_MAX;
+	cr_assert_eq(op0(VAMOS_MYSQL_COMMIT, c, 0), 0);
+	/* The largest value leaves no next one. */
+	cr_assert_eq(mxh_write1(vm, c, t, "max", "x", 0, NULL, UINT64_MAX - 1, &rep), 0);
+	a = (struct vamos_mysql_autoinc){ .count = 1, .increment = 10, .offset = 3 };
 	cr_assert_eq(mxh_simple(vm, VAMOS_MYSQL_AUTOINC, c, t, 0, &a, sizeof a, &rep), -ERANGE);
 	cr_assert_eq(op0(VAMOS_MYSQL_COMMIT, c, 0), 0);
 }

@@ -295,6 +295,11 @@ struct vamos_mysql_row_entry {
 	uint16_t reserved;
 };
 
+/** AUTOINC: the next AUTO_INCREMENT value for this context. Like any
+ *  write it makes the context the writer, so every value from the first
+ *  on is its own until it commits (count is UINT64_MAX, as MyISAM's table
+ *  lock gives); the table's counter moves past the values its rows carry
+ *  (vamos_mysql_write_row.autoinc), and rolls back with them. */
 struct vamos_mysql_autoinc {
 	uint64_t count;     /**< values wanted (at least 1) */
 	uint64_t increment; /**< auto_increment_increment (0: 1) */
@@ -302,8 +307,8 @@ struct vamos_mysql_autoinc {
 };
 
 struct vamos_mysql_autoinc_range {
-	uint64_t first;  /**< first value reserved */
-	uint64_t count;  /**< values reserved */
+	uint64_t first;  /**< first value */
+	uint64_t count;  /**< values reserved: UINT64_MAX (see above) */
 };
 
 #ifdef __cplusplus
