@@ -18,7 +18,9 @@ namespace vamos {
 
 conn_counters conn_stats;
 
-static vamos_client *g_client;
+/* Set once connected (at plugin init, or lazily by the first statement
+ * that needs vamosd if it was not up then); read by every connection. */
+static std::atomic<vamos_client *> g_client{nullptr};
 static std::mutex g_attach_mutex;
 static std::atomic<uint64_t> g_epoch{0};
 static std::atomic<bool> g_need_attach{false};
@@ -65,10 +67,11 @@ static int call_raw(uint16_t op, const void *req, uint32_t len, std::string *rep
 	/* The host answers a lock wait with -ETIMEDOUT itself; wait longer. */
 	int timeout = (int)(g_welcome.lock_wait_ms + 60000);
 	uint32_t got = 0;
-	int st = vamos_call(g_client, VAMOS_SERVICE_MYSQL, op, req, len, &buf[0], cap, &got,
+	vamos_client *client = g_client.load();
+	int st = vamos_call(client, VAMOS_SERVICE_MYSQL, op, req, len, &buf[0], cap, &got,
 			    timeout);
 	__atomic_add_fetch(&conn_stats.requests, 1, __ATOMIC_RELAXED);
-	if (vamos_session *s = vamos_session_get(g_client))
+	if (vamos_session *s = vamos_session_get(client))
 		count_doorbells(s);
 	if (reply) {
 		if (got > cap)
@@ -77,10 +80,10 @@ static int call_raw(uint16_t op, const void *req, uint32_t len, std::string *rep
 	}
 	if (st == -ECONNRESET || st == -ECONNREFUSED || st == -EPROTO || st == -ETIMEDOUT ||
 	    st == -EMSGSIZE) {
-		vamos_session *s = vamos_session_get(g_client);
+		vamos_session *s = vamos_session_get(client);
 		const char *why = s ? vamos_session_error(s) : nullptr;
 		if (!why)
-			why = vamos_client_error(g_client);
+			why = vamos_client_error(client);
 		snprintf(tl_error, sizeof tl_error, "vamosd: %s (%s)", strerror(-st),
 			 why ? why : "no details");
 	}
@@ -112,31 +115,60 @@ static int attach(bool exclusive, std::string *why)
 		return -EPROTONOSUPPORT;
 	}
 	g_welcome = w;
-	g_epoch.fetch_add(1);
+	/* A new epoch makes every handle and context reopen: not needed the
+	 * first time (a lazy connect), when there are none yet. */
+	static bool attached_before;
+	if (attached_before)
+		g_epoch.fetch_add(1);
+	attached_before = true;
 	return 0;
 }
 
-int conn_open(std::string *why)
+/* Connect and ATTACH; g_attach_mutex held (or plugin init). */
+static int open_locked(std::string *why)
 {
 	const char *w = nullptr;
-	int rc = vamos_client_connect(nullptr, &g_client, &w);
+	vamos_client *c = nullptr;
+	int rc = vamos_client_connect(nullptr, &c, &w);
 	if (rc < 0) {
 		*why = std::string("cannot reach vamosd: ") + (w ? w : strerror(-rc));
 		return rc;
 	}
+	g_client.store(c);
 	rc = attach(true, why);
 	if (rc < 0) {
-		vamos_client_close(g_client);
-		g_client = nullptr;
+		g_client.store(nullptr);
+		vamos_client_close(c);
 	}
+	return rc;
+}
+
+int conn_open(std::string *why)
+{
+	std::lock_guard<std::mutex> g(g_attach_mutex);
+	return open_locked(why);
+}
+
+/* Connect now if plugin init could not (vamosd was not up yet). */
+static int ensure_client()
+{
+	if (g_client.load())
+		return 0;
+	std::lock_guard<std::mutex> g(g_attach_mutex);
+	if (g_client.load())
+		return 0;
+	std::string why;
+	int rc = open_locked(&why);
+	if (rc < 0)
+		snprintf(tl_error, sizeof tl_error, "%s", why.c_str());
 	return rc;
 }
 
 void conn_close()
 {
-	if (g_client)
-		vamos_client_close(g_client);
-	g_client = nullptr;
+	vamos_client *c = g_client.exchange(nullptr);
+	if (c)
+		vamos_client_close(c);
 }
 
 uint64_t conn_epoch()
@@ -183,13 +215,12 @@ static int reattach(uint64_t lost_in)
 
 int conn_call(uint64_t epoch, uint16_t op, const std::string &req, std::string *reply)
 {
-	if (!g_client) {
-		snprintf(tl_error, sizeof tl_error, "vamosd: not connected (plugin init failed)");
-		return -ENOTCONN;
-	}
 	tl_error[0] = '\0';
+	int rc = ensure_client();
+	if (rc < 0)
+		return -ENOTCONN; /* tl_error says why */
 	if (g_need_attach.load()) {
-		int rc = reattach(g_epoch.load());
+		rc = reattach(g_epoch.load());
 		if (rc < 0)
 			return rc;
 	}

@@ -320,7 +320,10 @@ int ha_vamos::create(const char *name, TABLE *form, HA_CREATE_INFO *info)
 	int st = conn_call(conn_epoch(), VAMOS_MYSQL_CREATE, req, &m_reply);
 	if (st == -EEXIST)
 		return HA_ERR_TABLE_EXIST;
-	return fail(st);
+	int rc = fail(st);
+	if (rc == HA_ERR_VAMOS_HOST) /* CREATE's error shows only the code */
+		my_printf_error(ER_UNKNOWN_ERROR, "VAMOS: %s", MYF(0), m_msg.c_str());
+	return rc;
 }
 
 int ha_vamos::delete_table(const char *name)
