@@ -248,6 +248,14 @@ int vamos_channel_open(const struct vamos_region *region, uint32_t index,
 	return rc1 ? rc1 : rc2;
 }
 
+bool vamos_region_same_layout(const struct vamos_region *region)
+{
+	const struct vamos_region_header *h = (const void *)region->base;
+	/* Acquire: pairs with the host's store of a new epoch when it lays
+	 * the region out anew. */
+	return __atomic_load_n(&h->epoch, __ATOMIC_ACQUIRE) == region->epoch;
+}
+
 int vamos_region_current(const struct vamos_region *region)
 {
 	const struct vamos_region_header *h = (const void *)region->base;

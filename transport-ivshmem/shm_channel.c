@@ -47,23 +47,38 @@ static struct shm_chan *from(struct vamos_chan *ch)
 
 /* The peer's liveness: its link, and for a guest the region's epoch.
  * Returns 0 or the sticky failure. */
+/* Has the host laid the region out anew since we attached? */
+static bool rings_replaced(const struct shm_chan *c)
+{
+	return c->watch_region && !vamos_region_same_layout(c->region);
+}
+
 static int check_peer(struct shm_chan *c)
 {
 	if (c->base.failure)
 		return c->base.failure;
 	const char *gone = vamos_link_gone(c->link);
-	if (gone)
-		return vamos_chan_fail_(&c->base, -ECONNRESET, gone);
-	if (c->watch_region) {
+	int err = gone ? -ECONNRESET : 0;
+	if (!gone && c->watch_region) {
 		int cur = vamos_region_current(c->region);
-		if (cur < 0)
-			return vamos_chan_fail_(&c->base, -EPROTO,
-						"host state word is invalid");
-		if (cur == 0)
-			return vamos_chan_fail_(&c->base, -ECONNRESET,
-						"host closed or reset the region");
+		if (cur < 0) {
+			gone = "host state word is invalid";
+			err = -EPROTO;
+		} else if (cur == 0) {
+			gone = "host closed or reset the region";
+			err = -ECONNRESET;
+		}
 	}
-	return 0;
+	if (!gone)
+		return 0;
+	/* The peer may have published its last records after our last look
+	 * and just before it left: seeing it gone (an acquire of its state,
+	 * or a system call for the link) makes those visible, and they are
+	 * handed out before the failure is — unless the region was laid out
+	 * anew (another epoch), when our rings hold nothing of ours. */
+	if (err == -ECONNRESET && !rings_replaced(c) && vamos_consumer_pending(&c->ring.rx) > 0)
+		return 0;
+	return vamos_chan_fail_(&c->base, err, gone);
 }
 
 static int ring_broken(struct shm_chan *c, const char *why)

@@ -200,6 +200,13 @@ int vamos_region_state(const struct vamos_region *region, enum vamos_side side);
 int vamos_region_current(const struct vamos_region *region);
 
 /**
+ * Whether the region still has the layout this process attached to (the
+ * same epoch), whatever the host's state: after the host closed it, true
+ * means the rings still hold what the host published before it left.
+ */
+bool vamos_region_same_layout(const struct vamos_region *region);
+
+/**
  * Open channel @index of @region for @side. Positions start where the shared
  * control block says (so a side can re-open after a restart); they are
  * checked like any other value the peer could have written. Returns 0,
