@@ -27,6 +27,29 @@ static bool stopping;
 static pthread_t *threads;
 static unsigned thread_count;
 
+/* Hand @rep (a buffered reply, or none if it could not be made) to the
+ * poller that owns @s; either way the request no longer holds @s. */
+static void post_reply(struct session *s, struct reply *rep, uint64_t id)
+{
+	struct completion *c = rep->buf ? calloc(1, sizeof *c) : NULL;
+	if (!c) {
+		/* Out of memory: the client's request fails by timeout, and
+		 * the log says why. */
+		log_error("%s channel %u: no memory for a reply to request %llu", s->vm,
+			  s->index, (unsigned long long)id);
+		free(rep->buf);
+		atomic_fetch_sub_explicit(&s->counters.in_flight, 1, memory_order_relaxed);
+		poller_task_done(s->poller);
+		session_unref(s);
+		return;
+	}
+	cds_wfcq_node_init(&c->node);
+	c->session = s;
+	c->reply = rep->buf;
+	c->reply_len = rep->buf_len;
+	poller_post_completion(s->poller, c);
+}
+
 static void run(struct task *t)
 {
 	struct reply rep = { .to_ring = false, .id = t->req.id,
@@ -36,25 +59,7 @@ static void run(struct task *t)
 		free(rep.buf);
 		rep.buf = NULL;
 	}
-	struct completion *c = calloc(1, sizeof *c);
-	if (!c || !rep.buf) {
-		/* Out of memory: the client's request fails by timeout, and
-		 * the log says why. */
-		log_error("%s channel %u: no memory for a reply to request %llu",
-			  t->session->vm, t->session->index, (unsigned long long)t->req.id);
-		free(c);
-		free(rep.buf);
-		atomic_fetch_sub_explicit(&t->session->counters.in_flight, 1,
-					  memory_order_relaxed);
-		poller_task_done(t->session->poller);
-		session_unref(t->session);
-		return;
-	}
-	cds_wfcq_node_init(&c->node);
-	c->session = t->session;
-	c->reply = rep.buf;
-	c->reply_len = rep.buf_len;
-	poller_post_completion(t->session->poller, c);
+	post_reply(t->session, &rep, t->req.id);
 }
 
 static void *worker(void *arg)
@@ -176,21 +181,6 @@ void deferred_reply_send(struct deferred_reply *d, int status, const void *data,
 			memcpy(p, data, len);
 		reply_commit(&rep, status, len);
 	}
-	struct completion *c = rep.buf ? calloc(1, sizeof *c) : NULL;
-	if (!c) {
-		log_error("%s channel %u: no memory for a reply to request %llu",
-			  d->session->vm, d->session->index, (unsigned long long)d->id);
-		free(rep.buf);
-		atomic_fetch_sub_explicit(&d->session->counters.in_flight, 1, memory_order_relaxed);
-		poller_task_done(d->session->poller);
-		session_unref(d->session);
-		free(d);
-		return;
-	}
-	cds_wfcq_node_init(&c->node);
-	c->session = d->session;
-	c->reply = rep.buf;
-	c->reply_len = rep.buf_len;
-	poller_post_completion(d->session->poller, c);
+	post_reply(d->session, &rep, d->id);
 	free(d);
 }

@@ -58,6 +58,26 @@ static int start(struct mh_cursor *c, const struct vamos_mysql_read *r, struct m
 	}
 }
 
+/* Open the handle's table and a cursor on its index @index (checked). */
+static int open_index(struct mh_txn *t, const struct mx_table_ref *ref, uint32_t index,
+		      const char *op, struct mx_out *out, struct mh_table **tb,
+		      struct mh_cursor **c)
+{
+	*c = NULL;
+	int rc = mx_table_open(t, ref, tb);
+	if (rc)
+		return rc;
+	if (index > mh_table_indexes(*tb))
+		rc = mx_fail(out, -EINVAL, "%s: no index %u", op, index);
+	else
+		rc = mh_cursor_open(t, *tb, index, c);
+	if (rc) {
+		mh_table_close(*tb);
+		*tb = NULL;
+	}
+	return rc;
+}
+
 int mx_op_read(struct mh_txn *t, const struct mx_table_ref *ref, struct mx_in *in,
 	       struct mx_out *out)
 {
@@ -70,16 +90,10 @@ int mx_op_read(struct mh_txn *t, const struct mx_table_ref *ref, struct mx_in *i
 	    in->left)
 		return mx_fail(out, -EINVAL, "READ: malformed request");
 	struct mh_table *tb;
-	int rc = mx_table_open(t, ref, &tb);
+	struct mh_cursor *c;
+	int rc = open_index(t, ref, r.index, "READ", out, &tb, &c);
 	if (rc)
 		return rc;
-	struct mh_cursor *c = NULL;
-	if (r.index > mh_table_indexes(tb)) {
-		rc = mx_fail(out, -EINVAL, "READ: no index %u", r.index);
-		goto out;
-	}
-	if ((rc = mh_cursor_open(t, tb, r.index, &c)))
-		goto out;
 
 	/* Room for the rows: the guest's budget, within what the caller has
 	 * (less the header and the longest resume key). */
@@ -166,16 +180,10 @@ int mx_op_range(struct mh_txn *t, const struct mx_table_ref *ref, struct mx_in *
 	    r.max_flag > VAMOS_MYSQL_PREFIX_LAST_OR_PREV)
 		return mx_fail(out, -EINVAL, "RECORDS_IN_RANGE: malformed request");
 	struct mh_table *tb;
-	int rc = mx_table_open(t, ref, &tb);
+	struct mh_cursor *c;
+	int rc = open_index(t, ref, r.index, "RECORDS_IN_RANGE", out, &tb, &c);
 	if (rc)
 		return rc;
-	struct mh_cursor *c = NULL;
-	if (r.index > mh_table_indexes(tb)) {
-		rc = mx_fail(out, -EINVAL, "RECORDS_IN_RANGE: no index %u", r.index);
-		goto out;
-	}
-	if ((rc = mh_cursor_open(t, tb, r.index, &c)))
-		goto out;
 	/* The upper bound: BEFORE_KEY excludes keys starting with max. */
 	uint8_t stop = !max.len ? VAMOS_MYSQL_STOP_NONE
 		       : r.max_flag == VAMOS_MYSQL_BEFORE_KEY ? VAMOS_MYSQL_STOP_LT
