@@ -68,6 +68,10 @@ static const char *drain(struct vamos_chan *ch, uint64_t *next_reply, int *stopp
 			(*next_reply)++;
 		}
 		vamos_chan_release(ch);
+		/* STOP's echo is the host's last word: it may close the region
+		 * right after, so do not look again. */
+		if (*stopped)
+			return NULL;
 	}
 	if (n < 0)
 		return fail(err, errlen, "poll failed", ch, *next_reply);

@@ -217,8 +217,13 @@ const char *raw_open(struct raw *r, struct vamos_chan *ch)
 	if (vamos_chan_send(ch, VAMOS_MSG_HELLO, &h, sizeof h) || vamos_chan_flush(ch))
 		return "cannot send HELLO";
 	for (;;) {
-		if (vamos_chan_wait(ch, 5000) < 0)
-			return "no WELCOME";
+		int rc = vamos_chan_wait(ch, 5000);
+		if (rc < 0) {
+			static __thread char why[200];
+			snprintf(why, sizeof why, "no WELCOME (%s)",
+				 rc == -ETIMEDOUT ? "timed out" : vamos_chan_error(ch));
+			return why;
+		}
 		struct vamos_record rec;
 		int n = vamos_chan_poll(ch, &rec, 1);
 		if (n < 0)
