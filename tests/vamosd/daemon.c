@@ -218,12 +218,9 @@ const char *raw_open(struct raw *r, struct vamos_chan *ch)
 		return "cannot send HELLO";
 	for (;;) {
 		int rc = vamos_chan_wait(ch, 5000);
-		if (rc < 0) {
-			static __thread char why[200];
-			snprintf(why, sizeof why, "no WELCOME (%s)",
-				 rc == -ETIMEDOUT ? "timed out" : vamos_chan_error(ch));
-			return why;
-		}
+		if (rc < 0) /* constant strings: the caller may be another thread */
+			return rc == -ETIMEDOUT ? "no WELCOME (timed out)"
+						: "no WELCOME (the channel failed)";
 		struct vamos_record rec;
 		int n = vamos_chan_poll(ch, &rec, 1);
 		if (n < 0)
