@@ -83,6 +83,18 @@ static const char *read_text(uint64_t ctx, uint32_t t, struct mxh_read rd, int *
 	return text;
 }
 
+/* Send an AUTOINC (a write) for @ctx without waiting: it must be queued
+ * for the writer; wait for it with mxh_wait(@p). */
+static void autoinc_queued(uint64_t ctx, uint32_t t, struct mxh_pending *p)
+{
+	static struct mxh_req req;
+	static struct mxh_reply out;
+	struct vamos_mysql_autoinc ai = { .count = 1 };
+	mxh_begin(&req, ctx, t, 0);
+	mxh_put(&req, &ai, sizeof ai);
+	cr_assert_eq(mxh_send(vm, VAMOS_MYSQL_AUTOINC, &req, &out, p), 1, "queued");
+}
+
 Test(executor, attach_says_the_limits_and_checks_the_version)
 {
 	struct vamos_mysql_attach a = { .flags = VAMOS_MYSQL_ATTACH_EXCLUSIVE };
@@ -559,18 +571,13 @@ Test(executor, a_second_writer_waits_then_times_out_or_gets_its_turn)
 	const char *k = "k";
 	cr_assert_eq(mxh_write1(vm, a, t, "a1", "x", 1, &k, 0, &rep), 0);
 	/* b waits for the writer; nothing is blocked meanwhile. */
-	static struct mxh_req req;
-	static struct mxh_reply brep;
 	struct mxh_pending p;
-	struct vamos_mysql_autoinc ai = { .count = 1 };
-	mxh_begin(&req, b, t, 0);
-	mxh_put(&req, &ai, sizeof ai);
-	cr_assert_eq(mxh_send(vm, VAMOS_MYSQL_AUTOINC, &req, &brep, &p), 1);
+	autoinc_queued(b, t, &p);
 	cr_assert_eq(op0(VAMOS_MYSQL_COMMIT, b, 0), -EBUSY, "one request per context");
 	cr_assert_eq(mxh_wait(&p, 10000), -ETIMEDOUT, "lock wait timeout");
 	cr_assert_eq(mx_vm_stats(vm).lock_timeouts, 1);
 	/* Again, and this time a commits while b waits. */
-	cr_assert_eq(mxh_send(vm, VAMOS_MYSQL_AUTOINC, &req, &brep, &p), 1);
+	autoinc_queued(b, t, &p);
 	cr_assert_eq(mxh_wait(&p, 50), -ETIME, "still waiting");
 	cr_assert_eq(op0(VAMOS_MYSQL_COMMIT, a, 0), 0);
 	cr_assert_eq(mxh_wait(&p, 10000), 0, "granted when a committed");
@@ -578,11 +585,12 @@ Test(executor, a_second_writer_waits_then_times_out_or_gets_its_turn)
 	/* DDL waits for the writer too. */
 	cr_assert_eq(mxh_write1(vm, a, t, "a2", "x", 1, &k, 0, &rep), 0);
 	static struct mxh_req dreq;
+	static struct mxh_reply drep;
 	struct vamos_mysql_create cr = { 0 };
 	mxh_begin(&dreq, 0, 0, 0);
 	mxh_put(&dreq, &cr, sizeof cr);
 	mxh_put(&dreq, "t2", 2);
-	cr_assert_eq(mxh_send(vm, VAMOS_MYSQL_CREATE, &dreq, &brep, &p), 1);
+	cr_assert_eq(mxh_send(vm, VAMOS_MYSQL_CREATE, &dreq, &drep, &p), 1);
 	cr_assert_eq(mxh_wait(&p, 50), -ETIME);
 	cr_assert_eq(op0(VAMOS_MYSQL_ROLLBACK, a, 0), 0);
 	cr_assert_eq(mxh_wait(&p, 10000), 0);
@@ -594,13 +602,8 @@ Test(executor, a_reset_rolls_back_and_ends_every_context)
 	uint64_t a = mxh_ctx_open(vm), b = mxh_ctx_open(vm);
 	const char *k = "k";
 	cr_assert_eq(mxh_write1(vm, a, t, "lost", "x", 1, &k, 0, &rep), 0);
-	static struct mxh_req req;
-	static struct mxh_reply brep;
 	struct mxh_pending p;
-	struct vamos_mysql_autoinc ai = { .count = 1 };
-	mxh_begin(&req, b, t, 0);
-	mxh_put(&req, &ai, sizeof ai);
-	cr_assert_eq(mxh_send(vm, VAMOS_MYSQL_AUTOINC, &req, &brep, &p), 1);
+	autoinc_queued(b, t, &p);
 	struct vamos_mysql_attach at = { .flags = VAMOS_MYSQL_ATTACH_EXCLUSIVE };
 	cr_assert_eq(mxh_simple(vm, VAMOS_MYSQL_ATTACH, 0, 0, 0, &at, sizeof at, &rep), 0);
 	cr_assert_eq(mxh_wait(&p, 10000), -ECONNRESET, "a waiting writer of a gone client");
@@ -661,13 +664,8 @@ Test(executor, a_read_for_update_reads_the_latest_rows_as_the_writer)
 			 "a=1;b=2;", "a current read");
 	cr_assert(rep.deferred, "run as the writer");
 	/* b now holds the writer: a waits until b ends. */
-	static struct mxh_req req;
-	static struct mxh_reply arep;
 	struct mxh_pending p;
-	struct vamos_mysql_autoinc ai = { .count = 1 };
-	mxh_begin(&req, a, t, 0);
-	mxh_put(&req, &ai, sizeof ai);
-	cr_assert_eq(mxh_send(vm, VAMOS_MYSQL_AUTOINC, &req, &arep, &p), 1);
+	autoinc_queued(a, t, &p);
 	cr_assert_eq(mxh_wait(&p, 50), -ETIME);
 	cr_assert_eq(op0(VAMOS_MYSQL_COMMIT, b, 0), 0);
 	cr_assert_eq(mxh_wait(&p, 10000), 0);
