@@ -4,7 +4,7 @@
  * batch of rows and the resume key of its last row; the next READ starts
  * after (or, going backward, before) that key. Batches start small where
  * one row is likely all that is wanted and grow fourfold while the scan
- * goes on. Where the host can tell the end itself it is told: a range's
+ * goes on, in rows and in bytes. Where the host can tell the end itself it is told: a range's
  * end (read_range_first) is a hard stop; an exact or prefix find gets a
  * soft prefix stop that index_next (not index_next_same) may go past.
  */
@@ -22,7 +22,7 @@
 
 using namespace vamos;
 
-static const uint32_t max_batch = 1024;
+static const uint32_t max_batch = 65536;
 
 void ha_vamos::scan_reset()
 {
@@ -52,9 +52,12 @@ int ha_vamos::scan_fetch(uint8_t start, uint8_t find, const std::string &key)
 	r.backward = m_scan.backward ? 1 : 0;
 	r.stop = m_scan.stop;
 	r.max_rows = m_scan.batch;
-	/* A budget well under the ring: replies of channels shared by several
-	 * connections need not wait for an empty ring. */
-	r.max_bytes = std::min<uint32_t>(conn_max_reply(), 64 * 1024);
+	/* The byte budget grows with the batch: 64 KiB up to 1024 rows, then
+	 * 64 bytes a row, up to half a channel (a reply then never waits for
+	 * an empty ring). A long scan thus takes a few large replies: fewer
+	 * requests, doorbells and interrupts. */
+	uint64_t want = std::max<uint64_t>(64 * 1024, (uint64_t)m_scan.batch * 64);
+	r.max_bytes = (uint32_t)std::min<uint64_t>(want, conn_max_reply() / 2);
 	r.key_len = (uint16_t)key.size();
 	r.stop_len = m_scan.stop ? (uint16_t)m_scan.stop_key.size() : 0;
 	put(&m_req, r);
