@@ -113,7 +113,7 @@ void mysql_service_vm_reset(const char *name)
 {
 	struct mx_vm *vm = find(name);
 	if (vm)
-		mx_vm_reset(vm, "the VM's peer left");
+		mx_vm_reset(vm);
 }
 
 bool mysql_service_stats(const char *name, struct mx_stats *out)

@@ -238,8 +238,8 @@ static void end_snapshot(struct mx_ctx *c)
 	}
 }
 
-static int run_read(struct mx_vm *vm, struct mh_txn *t, uint16_t op,
-		    const struct mx_table_ref *ref, struct mx_in *in, struct mx_out *out)
+int mx_run_read(struct mh_txn *t, uint16_t op, const struct mx_table_ref *ref,
+		struct mx_in *in, struct mx_out *out)
 {
 	switch (op) {
 	case VAMOS_MYSQL_INFO: return in->left ? -EINVAL : mx_op_info(t, ref, out);
@@ -247,14 +247,7 @@ static int run_read(struct mx_vm *vm, struct mh_txn *t, uint16_t op,
 	case VAMOS_MYSQL_GET: return mx_op_get(t, ref, in, out);
 	case VAMOS_MYSQL_READ: return mx_op_read(t, ref, in, out);
 	}
-	(void)vm;
 	return -ENOSYS;
-}
-
-int mx_run_read(struct mx_vm *vm, struct mh_txn *t, uint16_t op, const struct mx_table_ref *ref,
-		struct mx_in *in, struct mx_out *out)
-{
-	return run_read(vm, t, op, ref, in, out);
 }
 
 /* A request answered on the caller's thread. @c (busy) may be NULL. */
@@ -271,7 +264,7 @@ static int run_now(struct mx_vm *vm, const struct mx_call *call,
 		    (a.flags & ~(uint32_t)VAMOS_MYSQL_ATTACH_EXCLUSIVE))
 			return mx_fail(out, -EINVAL, "ATTACH: malformed request");
 		if (a.flags & VAMOS_MYSQL_ATTACH_EXCLUSIVE)
-			mx_vm_reset(vm, "a new server attached");
+			mx_vm_reset(vm);
 		struct vamos_mysql_welcome w = {
 			.version = VAMOS_MYSQL_VERSION,
 			.max_key = mh_store_max_key(vm->store),
@@ -364,7 +357,7 @@ static int run_now(struct mx_vm *vm, const struct mx_call *call,
 	}
 	if (rc)
 		return mx_store_fail(vm->store, out, rc);
-	rc = run_read(vm, t, op, ref, in, out);
+	rc = mx_run_read(t, op, ref, in, out);
 	if (!c)
 		mh_txn_abort(t);
 	return rc;
@@ -456,13 +449,14 @@ int mx_handle(struct mx_vm *vm, struct mx_call *call)
 			else
 				memcpy(buf, out.buf, out.len);
 		}
-	} else if ((rc = call->reserve(call, SMALL_REPLY < call->max_reply ? SMALL_REPLY
-									   : call->max_reply,
-				       &buf)) == 0) {
-		out.buf = buf;
+	} else {
 		out.cap = SMALL_REPLY < call->max_reply ? SMALL_REPLY : call->max_reply;
+		if ((rc = call->reserve(call, out.cap, &buf)))
+			goto done;
+		out.buf = buf;
 		rc = run_now(vm, call, &h, call->op, c, &ref, &in, &out);
 	}
+done:
 	call->reply_len = out.len;
 	if (c)
 		mx_ctx_release(vm, c);
@@ -516,7 +510,7 @@ int mx_vm_open(const char *dir, const char *name, const struct mx_options *opt,
 	return 0;
 }
 
-void mx_vm_reset(struct mx_vm *vm, const char *why)
+void mx_vm_reset(struct mx_vm *vm)
 {
 	pthread_mutex_lock(&vm->lock);
 	for (uint32_t i = 0; i < vm->opt.max_contexts; i++) {
@@ -530,7 +524,7 @@ void mx_vm_reset(struct mx_vm *vm, const char *why)
 			mx_ctx_free(c);
 	}
 	mx_tables_clear(vm);
-	mx_writer_reset_locked(vm, why);
+	mx_writer_reset_locked(vm);
 	pthread_mutex_unlock(&vm->lock);
 }
 

@@ -77,7 +77,7 @@ int mx_handle(struct mx_vm *vm, struct mx_call *c);
  *  writer's transaction rolls back, queued requests get -ECONNRESET, table
  *  handles are dropped. Returns at once; the rollback runs on the writer
  *  thread. */
-void mx_vm_reset(struct mx_vm *vm, const char *why);
+void mx_vm_reset(struct mx_vm *vm);
 
 /** Counters for stats and tests. */
 struct mx_stats {

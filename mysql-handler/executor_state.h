@@ -76,7 +76,8 @@ void mx_ctx_unlink(struct mx_vm *vm, struct mx_ctx *c); /* lock held */
 void mx_ctx_free(struct mx_ctx *c);
 void mx_ctx_release(struct mx_vm *vm, struct mx_ctx *c);  /* lock not held */
 void mx_tables_clear(struct mx_vm *vm);                  /* lock held */
-int mx_run_read(struct mx_vm *vm, struct mh_txn *t, uint16_t op, const struct mx_table_ref *ref,
+/* READ, GET, INFO or RECORDS_IN_RANGE in @t. */
+int mx_run_read(struct mh_txn *t, uint16_t op, const struct mx_table_ref *ref,
 		struct mx_in *in, struct mx_out *out);
 
 int mx_writer_start(struct mx_vm *vm);
@@ -88,7 +89,7 @@ int mx_writer_submit(struct mx_vm *vm, const struct mx_call *call,
 		     uint64_t now);
 /* Roll the writer's dead context back and fail queued requests of dead
  * contexts, on the writer thread (lock held). */
-void mx_writer_reset_locked(struct mx_vm *vm, const char *why);
+void mx_writer_reset_locked(struct mx_vm *vm);
 void mx_writer_stop(struct mx_vm *vm);
 
 #endif

@@ -70,9 +70,8 @@ int mx_writer_submit(struct mx_vm *vm, const struct mx_call *call,
 	return 0;
 }
 
-void mx_writer_reset_locked(struct mx_vm *vm, const char *why)
+void mx_writer_reset_locked(struct mx_vm *vm)
 {
-	(void)why;
 	vm->reset_pending = true;
 	pthread_cond_signal(&vm->wake);
 }
@@ -200,7 +199,7 @@ static int run_ctx(struct mx_vm *vm, struct mx_job *j, struct mx_out *out)
 		}
 	}
 	if (read) /* the writer reads the latest rows and its own writes */
-		return mx_run_read(vm, c->stmt ? c->stmt : c->txn, j->op, &j->ref, &in, out);
+		return mx_run_read(c->stmt ? c->stmt : c->txn, j->op, &j->ref, &in, out);
 	if (!c->stmt && (rc = mh_txn_begin_nested(c->txn, &c->stmt))) {
 		c->stmt = NULL;
 		return mx_store_fail(vm->store, out, rc);

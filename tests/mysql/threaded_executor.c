@@ -112,7 +112,7 @@ int main(void)
 		pthread_create(&r[i], NULL, reader, NULL);
 	for (int i = 0; i < 3; i++) {
 		usleep(100000);
-		mx_vm_reset(vm, "test");
+		mx_vm_reset(vm);
 	}
 	for (int i = 0; i < WRITERS; i++)
 		pthread_join(w[i], NULL);
