@@ -13,7 +13,8 @@ _vamos_apt_updated=0
 ensure_packages() {
 	local pkg missing=()
 	for pkg in "$@"; do
-		dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' ||
+		# "hold ok installed" is installed too.
+		dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q ' ok installed$' ||
 			missing+=("$pkg")
 	done
 	((${#missing[@]} == 0)) && return 0
@@ -73,7 +74,8 @@ ensure_mariadb() {
 	local pkg have missing=()
 	for pkg in "${VAMOS_MARIADB_PKGS[@]}"; do
 		have=$(dpkg-query -W -f='${Status} ${Version}' "$pkg" 2>/dev/null || true)
-		[[ $have == "install ok installed $VAMOS_MARIADB_VERSION" ]] ||
+		# Held after the first install: "hold ok installed".
+		[[ $have =~ ^(install|hold)\ ok\ installed\ (.*)$ && ${BASH_REMATCH[2]} == "$VAMOS_MARIADB_VERSION" ]] ||
 			missing+=("$pkg=$VAMOS_MARIADB_VERSION")
 	done
 	((${#missing[@]} == 0)) && return 0

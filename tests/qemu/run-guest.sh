@@ -19,7 +19,8 @@ usage() {
 usage: $0 --initrd FILE [--ivshmem-socket PATH [--vectors K]]
           [--ivshmem-plain SHMFILE [--size BYTES]] [--iommu] [--timeout SECONDS]
           [--mem MB] [--smp N] [--qemu-log FILE] [--kernel VMLINUX]
-          [--append 'KERNEL PARAMS'] [--qemu-arg ARG]... -- GUEST COMMAND...
+          [--append 'KERNEL PARAMS'] [--qemu-arg ARG]... [--console-in FILE]
+          -- GUEST COMMAND...
 EOF
 	exit 2
 }
@@ -29,13 +30,13 @@ bad() {
 }
 
 initrd='' kernel='' sock='' vectors=1 plain='' size='' iommu=0 timeout_s=120
-mem=256 smp=1 qemu_log='' append='' extra=()
+mem=256 smp=1 qemu_log='' append='' extra=() console_in=/dev/null
 while (($#)); do
 	case $1 in
 	--) shift && break ;;
 	--iommu) iommu=1 && shift && continue ;;
 	--initrd | --kernel | --ivshmem-socket | --vectors | --ivshmem-plain | --size | \
-		--timeout | --mem | --smp | --qemu-log | --append | --qemu-arg)
+		--timeout | --mem | --smp | --qemu-log | --append | --qemu-arg | --console-in)
 		(($# >= 2)) || bad "$1 needs a value" ;;
 	*) bad "unknown option $1" ;;
 	esac
@@ -52,6 +53,7 @@ while (($#)); do
 	--qemu-log) qemu_log=$2 ;;
 	--append) append=$2 ;;
 	--qemu-arg) extra+=("$2") ;;
+	--console-in) console_in=$2 ;;
 	esac
 	shift 2
 done
@@ -133,7 +135,7 @@ qerr=/dev/stderr
 [[ -z $qemu_log ]] || qerr=$qemu_log
 start=$(date +%s%N)
 # timeout(1) puts QEMU in its own process group; -k: SIGKILL if TERM is ignored.
-timeout -k 5 "$timeout_s" qemu-system-x86_64 "${args[@]}" </dev/null >"$work/console" 2>>"$qerr" &
+timeout -k 5 "$timeout_s" qemu-system-x86_64 "${args[@]}" <"$console_in" >"$work/console" 2>>"$qerr" &
 qpid=$!
 rc=0
 wait "$qpid" || rc=$?
