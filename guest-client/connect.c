@@ -18,7 +18,7 @@
 #include "internal.h"
 
 /* Why a connect failed, until the thread's next connect. */
-static __thread char why_buf[448];
+static __thread char why_buf[640];
 
 void client_set_error(struct vamos_client *c, const char *why)
 {
