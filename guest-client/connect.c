@@ -102,9 +102,8 @@ static int open_transport(struct vamos_client *c, struct shm_backend **be, const
 		int vrc = vsock_available();
 		if (vrc) {
 			snprintf(why_buf, sizeof why_buf,
-				 "no ivshmem device, and no vsock to fall back to: %s; AF_VSOCK: "
-				 "%s (the VM needs a virtio-vsock device: QEMU -device "
-				 "vhost-vsock-pci,guest-cid=N, with /dev/vhost-vsock on the host)",
+				 "no ivshmem device and no vsock: %s; AF_VSOCK: %s (QEMU needs "
+				 "-device vhost-vsock-pci, and the host /dev/vhost-vsock)",
 				 auto_why, strerror(-vrc));
 			*why = why_buf;
 			return -ENODEV;

@@ -25,7 +25,7 @@ static std::mutex g_attach_mutex;
 static std::atomic<uint64_t> g_epoch{0};
 static std::atomic<bool> g_need_attach{false};
 static vamos_mysql_welcome g_welcome;
-static thread_local char tl_error[256];
+static thread_local char tl_error[512]; /* MariaDB shows up to 512 bytes */
 
 /* Doorbells: each session's notification counter, last value seen. A
  * session may be shared by threads, so the delta is taken with an atomic
