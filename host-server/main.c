@@ -12,6 +12,13 @@
  *
  * SIGTERM or SIGINT: stop taking requests, finish those taken (replies
  * included), then mark every region CLOSED and exit 0.
+ *
+ * SIGUSR2: restart in place. Drain the same way, then execve() the binary
+ * at the same path (an upgraded one, if it was replaced) keeping each VM's
+ * ivshmem socket, memory, eventfds and QEMU connection open
+ * (VAMOS_HANDOVER in the environment names them): QEMU cannot attach to a
+ * new server, so this is how a running VM survives a vamosd restart. Its
+ * guest sees the region laid out anew and re-attaches.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -19,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <limits.h>
 #include <sys/epoll.h>
 #include <sys/random.h>
 #include <sys/signalfd.h>
@@ -36,6 +44,8 @@
 #include "vm.h"
 
 #define SWEEP_MS 200
+#define HANDOVER_ENV "VAMOS_HANDOVER"
+#define HANDOVER_MAX (64u << 10)
 
 enum { TAG_SIGNAL = 1, TAG_CONTROL, TAG_UNIX, TAG_VSOCK, TAG_VM_BASE = 16 };
 
@@ -129,6 +139,62 @@ static double now_s(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* The text VM @name's predecessor left in @handover ("NAME=TEXT" lines), or
+ * NULL. Cuts @handover's lines in place. */
+static const char *handover_for(char *handover, const char *name)
+{
+	size_t nl = strlen(name);
+	for (char *line = handover; line && *line;) {
+		char *next = strchr(line, '\n');
+		if (next)
+			*next++ = 0;
+		if (!strncmp(line, name, nl) && line[nl] == '=')
+			return line + nl + 1;
+		line = next;
+	}
+	return NULL;
+}
+
+/* Hand every VM over (pollers drained first); returns the environment
+ * value naming what each left open, or NULL. A VM that cannot be handed
+ * over is stopped: its guest loses vamosd. */
+static char *handover_all(struct vm *vms, unsigned n)
+{
+	char *env = malloc(HANDOVER_MAX);
+	size_t off = 0;
+	for (unsigned i = 0; i < n; i++) {
+		size_t nl = strlen(vms[i].cfg.name);
+		int rc = -ENOMEM;
+		if (env && off + nl + 2 < HANDOVER_MAX) {
+			memcpy(env + off, vms[i].cfg.name, nl);
+			env[off + nl] = '=';
+			rc = vm_handover(&vms[i], env + off + nl + 1, HANDOVER_MAX - off - nl - 1);
+		}
+		if (rc) {
+			log_error("vm %s: cannot hand over (%s); its VM loses vamosd",
+				  vms[i].cfg.name, strerror(-rc));
+			vm_stop(&vms[i]);
+			continue;
+		}
+		off += strlen(env + off);
+		env[off++] = '\n';
+	}
+	if (env)
+		env[off] = 0;
+	return env;
+}
+
+/* The command line as given, for re-executing on SIGUSR2. */
+static char **exec_argv;
+
+static void free_exec_argv(void)
+{
+	for (int i = 0; exec_argv && exec_argv[i]; i++)
+		free(exec_argv[i]);
+	free(exec_argv);
+	exec_argv = NULL;
+}
+
 static void watch(int ep, int fd, uint64_t tag)
 {
 	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = tag };
@@ -142,6 +208,15 @@ int main(int argc, char **argv)
 	char err[512];
 	const char *why = NULL;
 
+	/* parse_args() cuts the strings it parses: keep them for exec. */
+	exec_argv = calloc((size_t)argc + 1, sizeof *exec_argv);
+	atexit(free_exec_argv);
+	for (int i = 0; exec_argv && i < argc; i++)
+		if (!(exec_argv[i] = strdup(argv[i]))) {
+			free_exec_argv(); /* out of memory: no restart in place */
+			break;
+		}
+
 	config_defaults(&cfg);
 	if (argc > 1 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
 		usage();
@@ -154,6 +229,18 @@ int main(int argc, char **argv)
 	}
 	log_set_level(cfg.log_level);
 
+	/* The binary to re-execute on SIGUSR2: the path, so an upgrade that
+	 * replaced the file takes effect. */
+	static char self_exe[PATH_MAX];
+	ssize_t sl = readlink("/proc/self/exe", self_exe, sizeof self_exe - 1);
+	self_exe[sl > 0 ? sl : 0] = 0;
+	char *deleted = strstr(self_exe, " (deleted)");
+	if (deleted && !deleted[10])
+		*deleted = 0;
+	/* What a predecessor handed over; not for our own children. */
+	char *handover = getenv(HANDOVER_ENV) ? strdup(getenv(HANDOVER_ENV)) : NULL;
+	unsetenv(HANDOVER_ENV);
+
 	uint64_t boot_id;
 	if (getrandom(&boot_id, sizeof boot_id, 0) != (ssize_t)sizeof boot_id)
 		boot_id = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32);
@@ -164,6 +251,7 @@ int main(int argc, char **argv)
 	sigaddset(&sigs, SIGTERM);
 	sigaddset(&sigs, SIGINT);
 	sigaddset(&sigs, SIGHUP);
+	sigaddset(&sigs, SIGUSR2);
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	int sfd = signalfd(-1, &sigs, SFD_CLOEXEC);
@@ -183,9 +271,16 @@ int main(int argc, char **argv)
 	static struct vm vms[CONFIG_MAX_VMS];
 	static struct streams streams;
 	unsigned started = 0;
-	int control_fd = -1, exit_code = 0;
+	int control_fd = -1, exit_code = 0, restart = 0;
 	for (; started < cfg.vm_count; started++) {
-		rc = vm_start(&vms[started], &cfg.vms[started], &cfg, boot_id, &why);
+		const char *adopt = NULL;
+		if (handover) {
+			/* handover_for() cuts lines: search a fresh copy each time. */
+			static char scratch[HANDOVER_MAX];
+			snprintf(scratch, sizeof scratch, "%s", handover);
+			adopt = handover_for(scratch, cfg.vms[started].name);
+		}
+		rc = vm_start(&vms[started], &cfg.vms[started], &cfg, boot_id, adopt, &why);
 		if (rc) {
 			log_error("vm %s: %s (%s)", cfg.vms[started].name, why ? why : "failed",
 				  strerror(-rc));
@@ -224,11 +319,13 @@ int main(int argc, char **argv)
 			uint64_t tag = evs[i].data.u64;
 			if (tag == TAG_SIGNAL) {
 				struct signalfd_siginfo si;
-				if (read(sfd, &si, sizeof si) == (ssize_t)sizeof si &&
-				    si.ssi_signo != SIGHUP) {
-					log_info("signal %u: draining and stopping", si.ssi_signo);
-					running = 0;
-				}
+				if (read(sfd, &si, sizeof si) != (ssize_t)sizeof si ||
+				    si.ssi_signo == SIGHUP)
+					continue;
+				restart = si.ssi_signo == SIGUSR2 && self_exe[0] && exec_argv;
+				log_info("signal %u: draining and %s", si.ssi_signo,
+					 restart ? "restarting in place" : "stopping");
+				running = 0;
 			} else if (tag == TAG_CONTROL) {
 				struct daemon_view view = { vms, started, &streams, boot_id,
 							    now_s() - t0 };
@@ -246,7 +343,8 @@ int main(int argc, char **argv)
 	close(ep);
 stop:
 	streams_stop(&streams);
-	for (unsigned i = 0; i < started; i++)
+	char *handing = restart ? handover_all(vms, started) : NULL;
+	for (unsigned i = 0; !restart && i < started; i++)
 		vm_stop(&vms[i]);
 	blocking_stop();
 	mysql_service_stop();
@@ -254,6 +352,18 @@ stop:
 	if (control_fd >= 0) {
 		close(control_fd);
 		unlink(cfg.control_socket);
+	}
+	free(handover);
+	if (restart) {
+		/* Everything else is closed (close-on-exec); what the VMs hold
+		 * stays open for the successor, which finds it in the env. */
+		if (handing)
+			setenv(HANDOVER_ENV, handing, 1);
+		log_info("restarting in place: exec %s", self_exe);
+		execv(self_exe, exec_argv);
+		log_error("cannot exec %s: %s", self_exe, strerror(errno));
+		free(handing);
+		return 1;
 	}
 	log_info("stopped");
 	return exit_code;

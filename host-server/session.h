@@ -58,6 +58,10 @@ struct session {
 
 /* A session over @ch (taken over), one reference held by the caller. */
 struct session *session_new(struct vamos_chan *ch, const char *vm, uint32_t index);
+
+/* The guest said HELLO to our predecessor (vamosd restarted in place):
+ * take its requests without a new one. Before the session is served. */
+void session_assume_welcomed(struct session *s);
 void session_ref(struct session *s);
 /* Drop a reference; the last one closes the channel and frees. */
 void session_unref(struct session *s);

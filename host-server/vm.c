@@ -54,7 +54,9 @@ static void detach(struct vm *vm, const char *why, bool reset)
 		vamos_ivshmem_server_reset_region(vm->server);
 }
 
-static void attach(struct vm *vm, int peer)
+/* Open the peer's channels as sessions. A peer taken over from a
+ * predecessor said HELLO to it: its sessions carry on as welcomed. */
+static void attach(struct vm *vm, int peer, bool adopted)
 {
 	vm->sessions = calloc(vm->cfg.channels, sizeof *vm->sessions);
 	if (!vm->sessions) {
@@ -66,6 +68,8 @@ static void attach(struct vm *vm, int peer)
 		int rc = vamos_ivshmem_server_channel(vm->server, peer, i, &ch);
 		if (rc == 0)
 			vm->sessions[i] = session_new(ch, vm->cfg.name, i);
+		if (vm->sessions[i] && adopted)
+			session_assume_welcomed(vm->sessions[i]);
 		if (!vm->sessions[i]) {
 			log_error("vm %s: cannot open channel %u for peer %d: %s", vm->cfg.name,
 				  i, peer, strerror(-rc));
@@ -79,7 +83,8 @@ static void attach(struct vm *vm, int peer)
 	}
 	vm->peer = peer;
 	publish(vm, vm->sessions);
-	log_info("vm %s: peer %d attached, %u channels", vm->cfg.name, peer, vm->cfg.channels);
+	log_info("vm %s: peer %d %s, %u channels", vm->cfg.name, peer,
+		 adopted ? "taken over (its channels carry on)" : "attached", vm->cfg.channels);
 }
 
 static void on_event(void *arg, const struct vamos_ivshmem_event *ev)
@@ -87,9 +92,10 @@ static void on_event(void *arg, const struct vamos_ivshmem_event *ev)
 	struct vm *vm = arg;
 	switch (ev->kind) {
 	case VAMOS_IVSHMEM_JOIN:
+	case VAMOS_IVSHMEM_ADOPT:
 		vm->counters.joins++;
 		if (vm->peer < 0)
-			attach(vm, ev->peer);
+			attach(vm, ev->peer, ev->kind == VAMOS_IVSHMEM_ADOPT);
 		break;
 	case VAMOS_IVSHMEM_LEAVE:
 		vm->counters.leaves++;
@@ -106,7 +112,7 @@ static void on_event(void *arg, const struct vamos_ivshmem_event *ev)
 }
 
 int vm_start(struct vm *vm, const struct vm_config *cfg, const struct config *global,
-	     uint64_t boot_id, const char **why)
+	     uint64_t boot_id, const char *adopt, const char **why)
 {
 	memset(vm, 0, sizeof *vm);
 	vm->cfg = *cfg;
@@ -147,12 +153,24 @@ int vm_start(struct vm *vm, const struct vm_config *cfg, const struct config *gl
 		.max_peers = 1,
 		.on_event = on_event,
 		.arg = vm,
+		.adopt = adopt,
 	};
 	int rc = vamos_ivshmem_server_start(&sp, &vm->server, why);
+	if (rc && adopt) {
+		/* What could not be taken over is closed: its VM has lost us
+		 * for good, but the next one can attach. */
+		log_error("vm %s: cannot take over from the previous vamosd: %s", cfg->name,
+			  *why ? *why : strerror(-rc));
+		sp.adopt = NULL;
+		rc = vamos_ivshmem_server_start(&sp, &vm->server, why);
+	}
 	if (rc)
 		return rc;
-	log_info("vm %s: serving %s (%u channels of %u KiB rings, %u vectors)", cfg->name,
-		 cfg->socket, cfg->channels, cfg->ring_bytes >> 10, cfg->vectors);
+	log_info("vm %s: serving %s (%u channels of %u KiB rings, %u vectors%s)", cfg->name,
+		 cfg->socket, cfg->channels, cfg->ring_bytes >> 10, cfg->vectors,
+		 sp.adopt ? ", taken over from the previous vamosd" : "");
+	/* A peer taken over attaches now, on the region laid out anew. */
+	vamos_ivshmem_server_announce_adopted(vm->server);
 	return 0;
 }
 
@@ -166,6 +184,22 @@ void vm_dispatch(struct vm *vm)
 	int rc = vamos_ivshmem_server_dispatch(vm->server, 0);
 	if (rc < 0)
 		log_error("vm %s: server failed: %s", vm->cfg.name, strerror(-rc));
+}
+
+int vm_handover(struct vm *vm, char *buf, size_t len)
+{
+	for (unsigned k = 0; k < vm->poller_count; k++)
+		poller_stop(&vm->pollers[k]);
+	detach(vm, "vamosd restarting in place", false);
+	for (unsigned k = 0; k < vm->poller_count; k++)
+		poller_destroy(&vm->pollers[k]);
+	free(vm->pollers);
+	vm->pollers = NULL;
+	vm->poller_count = 0;
+	int rc = vamos_ivshmem_server_handover(vm->server, buf, len);
+	if (rc == 0)
+		vm->server = NULL;
+	return rc;
 }
 
 void vm_stop(struct vm *vm)

@@ -10,6 +10,7 @@
 #ifndef VAMOSD_VM_H
 #define VAMOSD_VM_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include <vamos/ivshmem.h>
@@ -32,13 +33,21 @@ struct vm {
 	struct session_totals past;  /* sessions of peers that left */
 };
 
-/* Start serving @cfg: data dir, server socket, pollers. 0 or -errno + @why. */
+/* Start serving @cfg: data dir, server socket, pollers. With @adopt (a
+ * predecessor's vm_handover() text), take over its socket, memory and
+ * attached peer instead; if that fails, say so and start afresh. 0 or
+ * -errno + @why. */
 int vm_start(struct vm *vm, const struct vm_config *cfg, const struct config *global,
-	     uint64_t boot_id, const char **why);
+	     uint64_t boot_id, const char *adopt, const char **why);
 
 /* The server's fd (readable: call vm_dispatch). */
 int vm_fd(const struct vm *vm);
 void vm_dispatch(struct vm *vm);
+
+/* Drain the pollers and detach like vm_stop(), then hand the server over
+ * for an execve() (vamos_ivshmem_server_handover(): its text in @buf).
+ * 0, or -ENOSPC with the server still there (vm_stop() it). */
+int vm_handover(struct vm *vm, char *buf, size_t len);
 
 /* Drain the pollers, detach, stop the server (the region says CLOSED). */
 void vm_stop(struct vm *vm);

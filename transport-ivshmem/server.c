@@ -31,44 +31,10 @@
 #include "link.h"
 #include "shm_channel.h"
 #include "shm_memory.h"
+#include "server_internal.h"
 #include "wire.h"
 
-#define DEFAULT_MAX_PEERS 16u
-#define LISTEN_TAG UINT64_MAX
-
-struct peer {
-	int id; /* -1: free slot */
-	int sock;
-	int fds[VAMOS_IVSHMEM_MAX_VECTORS];
-	struct vamos_link *link;
-	int doomed; /* a send to it failed (the -errno): drop it soon */
-};
-
-struct vamos_ivshmem_server {
-	char *socket_path;
-	char *shm_path;
-	bool keep_shm_file;
-	uint32_t vectors;
-	uint32_t max_peers;
-	void (*on_event)(void *, const struct vamos_ivshmem_event *);
-	void *arg;
-
-	int listen_fd;
-	int epoll_fd;
-	struct shm_memory mem;
-	struct vamos_region region;
-	int host_fds[VAMOS_IVSHMEM_MAX_VECTORS];
-	int next_id;
-
-	/* Guards the peer table against vamos_ivshmem_server_channel()
-	 * called from another thread than dispatch. Recursive: on_event runs
-	 * under it and may open channels. */
-	pthread_mutex_t lock;
-	struct peer *peers;
-	unsigned peer_count;
-};
-
-static void emit(struct vamos_ivshmem_server *s, enum vamos_ivshmem_event_kind kind,
+void server_emit(struct vamos_ivshmem_server *s, enum vamos_ivshmem_event_kind kind,
 		 int id, const char *detail)
 {
 	struct vamos_ivshmem_event ev = { .kind = kind, .peer = id, .detail = detail };
@@ -76,7 +42,7 @@ static void emit(struct vamos_ivshmem_server *s, enum vamos_ivshmem_event_kind k
 		s->on_event(s->arg, &ev);
 }
 
-static void close_fds(int *fds, unsigned n)
+void server_close_fds(int *fds, unsigned n)
 {
 	for (unsigned i = 0; i < n; i++) {
 		if (fds[i] >= 0)
@@ -91,7 +57,7 @@ static int make_eventfds(int *fds, unsigned n)
 		fds[i] = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 		if (fds[i] < 0) {
 			int rc = -errno;
-			close_fds(fds, i);
+			server_close_fds(fds, i);
 			return rc;
 		}
 	}
@@ -116,7 +82,7 @@ static void remove_peer(struct vamos_ivshmem_server *s, struct peer *p,
 	int id = p->id;
 	epoll_ctl(s->epoll_fd, EPOLL_CTL_DEL, p->sock, NULL);
 	close(p->sock);
-	close_fds(p->fds, s->vectors);
+	server_close_fds(p->fds, s->vectors);
 	vamos_link_cut(p->link, why);
 	vamos_link_put(p->link);
 	p->link = NULL;
@@ -136,7 +102,7 @@ static void drop_one(struct vamos_ivshmem_server *s, struct peer *p,
 {
 	int id = p->id;
 	remove_peer(s, p, why);
-	emit(s, kind, id, why);
+	server_emit(s, kind, id, why);
 }
 
 /* Drop every peer a send failed to: a full socket means it does not read
@@ -228,7 +194,7 @@ static int accept_peer(struct vamos_ivshmem_server *s)
 	if (!p) {
 		pthread_mutex_unlock(&s->lock);
 		close(sock);
-		emit(s, VAMOS_IVSHMEM_REJECT, -1, "too many peers");
+		server_emit(s, VAMOS_IVSHMEM_REJECT, -1, "too many peers");
 		return 1;
 	}
 	p->sock = sock;
@@ -238,17 +204,15 @@ static int accept_peer(struct vamos_ivshmem_server *s)
 		p->link = NULL;
 		close(sock);
 		pthread_mutex_unlock(&s->lock);
-		emit(s, VAMOS_IVSHMEM_REJECT, -1,
+		server_emit(s, VAMOS_IVSHMEM_REJECT, -1,
 		     "out of memory or file descriptors for a new peer");
 		return 1;
 	}
 	p->id = next_free_id(s);
 	p->doomed = 0;
 	s->peer_count++;
-	struct epoll_event ev = { .events = EPOLLIN | EPOLLRDHUP,
-				  .data.u64 = (uint64_t)(p - s->peers) };
 	int events;
-	if (epoll_ctl(s->epoll_fd, EPOLL_CTL_ADD, sock, &ev) < 0 || welcome(s, p) < 0) {
+	if (server_watch_peer(s, p) < 0 || welcome(s, p) < 0) {
 		events = drop_peer(s, p, VAMOS_IVSHMEM_REJECT,
 				   "could not send the welcome to a new peer");
 	} else {
@@ -256,12 +220,19 @@ static int accept_peer(struct vamos_ivshmem_server *s)
 		char detail[64];
 		snprintf(detail, sizeof detail, "peer %d joined with %u vectors",
 			 id, s->vectors);
-		emit(s, VAMOS_IVSHMEM_JOIN, id, detail);
+		server_emit(s, VAMOS_IVSHMEM_JOIN, id, detail);
 		/* Peers that could not take the announcement go now. */
 		events = 1 + drop_doomed(s);
 	}
 	pthread_mutex_unlock(&s->lock);
 	return events;
+}
+
+int server_watch_peer(struct vamos_ivshmem_server *s, struct peer *p)
+{
+	struct epoll_event ev = { .events = EPOLLIN | EPOLLRDHUP,
+				  .data.u64 = (uint64_t)(p - s->peers) };
+	return epoll_ctl(s->epoll_fd, EPOLL_CTL_ADD, p->sock, &ev) < 0 ? -errno : 0;
 }
 
 /* A peer's socket woke us: it left, or it said something it must not. */
@@ -430,27 +401,36 @@ int vamos_ivshmem_server_start(const struct vamos_ivshmem_server_params *params,
 	for (unsigned i = 0; i < s->max_peers; i++)
 		s->peers[i].id = -1;
 
-	*why = "cannot create the shared memory";
-	if ((rc = shm_memory_create(s->shm_path, size, &s->mem)))
-		goto fail;
-	rc = vamos_region_init(s->mem.base, s->mem.size, &params->region, &s->region);
-	if (rc) {
-		*why = s->region.error;
-		goto fail;
-	}
-	*why = "cannot create the host's eventfds";
-	if ((rc = make_eventfds(s->host_fds, s->vectors)))
-		goto fail;
 	s->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
 	if (s->epoll_fd < 0) {
 		rc = -errno;
 		*why = "epoll_create1 failed";
 		goto fail;
 	}
-	rc = listen_on(s->socket_path, why);
-	if (rc < 0)
-		goto fail;
-	s->listen_fd = rc;
+	if (params->adopt) {
+		/* The predecessor's memory, eventfds, socket, peers and the
+		 * region as it stands. */
+		if ((rc = server_adopt(s, params->adopt, &params->region, why)))
+			goto fail;
+	} else {
+		*why = "cannot create the shared memory";
+		if ((rc = shm_memory_create(s->shm_path, size, &s->mem)))
+			goto fail;
+		*why = "cannot create the host's eventfds";
+		if ((rc = make_eventfds(s->host_fds, s->vectors)))
+			goto fail;
+	}
+	if (!params->adopt) {
+		rc = vamos_region_init(s->mem.base, s->mem.size, &params->region, &s->region);
+		if (rc) {
+			*why = s->region.error;
+			goto fail;
+		}
+		rc = listen_on(s->socket_path, why);
+		if (rc < 0)
+			goto fail;
+		s->listen_fd = rc;
+	}
 	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = LISTEN_TAG };
 	if (epoll_ctl(s->epoll_fd, EPOLL_CTL_ADD, s->listen_fd, &ev) < 0) {
 		rc = -errno;
@@ -547,7 +527,7 @@ void vamos_ivshmem_server_stop(struct vamos_ivshmem_server *s)
 			if (p->id < 0)
 				continue;
 			close(p->sock);
-			close_fds(p->fds, s->vectors);
+			server_close_fds(p->fds, s->vectors);
 			vamos_link_cut(p->link, "server stopped");
 			vamos_link_put(p->link);
 		}
@@ -559,7 +539,7 @@ void vamos_ivshmem_server_stop(struct vamos_ivshmem_server *s)
 	}
 	if (s->epoll_fd >= 0)
 		close(s->epoll_fd);
-	close_fds(s->host_fds, VAMOS_IVSHMEM_MAX_VECTORS);
+	server_close_fds(s->host_fds, VAMOS_IVSHMEM_MAX_VECTORS);
 	shm_memory_release(&s->mem);
 	if (s->shm_path && !s->keep_shm_file && s->mem.size)
 		unlink(s->shm_path);

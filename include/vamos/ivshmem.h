@@ -60,6 +60,9 @@ enum vamos_ivshmem_event_kind {
 	VAMOS_IVSHMEM_LEAVE = 2,  /**< a peer disconnected; others were told */
 	VAMOS_IVSHMEM_REJECT = 3, /**< a peer broke the protocol or could not
 				       be served, and was dropped */
+	VAMOS_IVSHMEM_ADOPT = 4,  /**< a peer taken over from a predecessor
+				       (vamos_ivshmem_server_params.adopt): its
+				       channels carry on where they stood */
 };
 
 struct vamos_ivshmem_event {
@@ -90,6 +93,16 @@ struct vamos_ivshmem_server_params {
 	 *  NULL. It may call vamos_ivshmem_server_channel(). */
 	void (*on_event)(void *arg, const struct vamos_ivshmem_event *event);
 	void *arg;
+	/** NULL: start afresh. Else the text a predecessor's
+	 *  vamos_ivshmem_server_handover() wrote: take over its listening
+	 *  socket, memory, eventfds and connected peers (each descriptor is
+	 *  checked for its kind; @socket_path must be the same) and the region
+	 *  as it stands, which must have exactly @region's layout (-EINVAL
+	 *  otherwise). Nothing is reset: rings carry on at their positions,
+	 *  so requests the guest published meanwhile are served, and QEMU never
+	 *  notices (it keeps its connection, memory and interrupts). Then call
+	 *  vamos_ivshmem_server_announce_adopted(). */
+	const char *adopt;
 };
 
 struct vamos_ivshmem_server;
@@ -150,6 +163,26 @@ int vamos_ivshmem_server_reset_region(struct vamos_ivshmem_server *s);
 /** Tell every peer goodbye, mark the host side CLOSED, free everything and
  *  remove the socket (and the shm file unless kept). NULL is fine. */
 void vamos_ivshmem_server_stop(struct vamos_ivshmem_server *s);
+
+/**
+ * Hand the server over to a successor process (vamosd re-executing itself):
+ * write into @buf (@len bytes) one line describing the listening socket, the
+ * memory, the host's eventfds and every peer's connection and eventfds, for
+ * the successor's vamos_ivshmem_server_params.adopt; clear close-on-exec on
+ * exactly those descriptors; and free the server without closing them,
+ * removing the socket or touching the region (the host side stays READY:
+ * guests go on publishing requests, which the successor serves). Close the
+ * channels first, with every request taken answered and released. Returns
+ * 0, or -ENOSPC if @len is too small (the server is then untouched).
+ */
+int vamos_ivshmem_server_handover(struct vamos_ivshmem_server *s, char *buf, size_t len);
+
+/**
+ * Report each peer taken over through vamos_ivshmem_server_params.adopt as
+ * a VAMOS_IVSHMEM_ADOPT event (through on_event), once. Call it after
+ * vamos_ivshmem_server_start(), when the caller is ready to open channels.
+ */
+void vamos_ivshmem_server_announce_adopted(struct vamos_ivshmem_server *s);
 
 /* -------------------------------------------------------------- local peer */
 

@@ -79,6 +79,36 @@ const char *harness_start(struct harness *h, struct vamos_ivshmem_server_params 
 	return NULL;
 }
 
+const char *harness_handover(struct harness *h, struct vamos_ivshmem_server_params *p)
+{
+	static char text[4096];
+	uint64_t one = 1;
+	if (!h->running || write(h->stop_fd, &one, sizeof one) != (ssize_t)sizeof one)
+		return "the harness is not running";
+	pthread_join(h->thread, NULL);
+	h->running = false;
+	uint64_t drained;
+	if (read(h->stop_fd, &drained, sizeof drained) < 0)
+		return "cannot reset the stop eventfd";
+	if (vamos_ivshmem_server_handover(h->server, text, sizeof text))
+		return "handover: text does not fit";
+	h->server = NULL;
+	p->socket_path = h->socket_path;
+	p->on_event = on_event;
+	p->arg = h;
+	p->adopt = text;
+	const char *why = NULL;
+	int rc = vamos_ivshmem_server_start(p, &h->server, &why);
+	p->adopt = NULL;
+	if (rc)
+		return why ? why : "start with adopt failed";
+	vamos_ivshmem_server_announce_adopted(h->server);
+	if (pthread_create(&h->thread, NULL, dispatch_loop, h))
+		return "cannot restart the dispatch thread";
+	h->running = true;
+	return NULL;
+}
+
 void harness_stop(struct harness *h)
 {
 	if (h->running) {

@@ -42,6 +42,13 @@ void harness_default_params(struct harness *h,
  * are filled in) and its dispatch thread. Returns NULL or an error. */
 const char *harness_start(struct harness *h, struct vamos_ivshmem_server_params *p);
 
+/* Hand the running server over to a new one started with @p (as vamosd
+ * does across exec, here within one process): stop the dispatch thread,
+ * vamos_ivshmem_server_handover(), start a server with @p->adopt set to
+ * its text on the same socket, announce the adopted peers, and dispatch
+ * again. Events keep their numbering. Returns NULL or an error. */
+const char *harness_handover(struct harness *h, struct vamos_ivshmem_server_params *p);
+
 /* Stop the thread and the server, remove the temp dir. */
 void harness_stop(struct harness *h);
 

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* vamosd as guests meet it: sessions on every channel, services, a
  * malicious client, back-pressure, blocking services, peers coming and
- * going, SIGTERM, SIGKILL and restart, stream clients, vamosctl. */
+ * going, SIGTERM, SIGKILL and restart, restart in place (SIGUSR2), stream
+ * clients, vamosctl. */
 #define _GNU_SOURCE
 #include <criterion/criterion.h>
 #include <errno.h>
@@ -344,6 +345,63 @@ Test(vamosd, sigkill_then_restart_serves_again, .timeout = 60)
 	cr_assert_neq(r.boot_id, boot, "a new boot id tells clients vamosd restarted");
 	echo_ids(&r, 100, 100);
 	cr_assert_eq(tally.replies, 200);
+	vamos_chan_close(r.ch);
+	vamos_ivshmem_peer_close(p);
+	daemon_cleanup(&d);
+}
+
+/* The boot id vamosctl stats shows first. */
+static unsigned long long boot_of_stats(void)
+{
+	char *st = daemon_ask(&d, "stats");
+	unsigned long long boot = 0;
+	if (st)
+		sscanf(st, "vamosd boot %llx", &boot);
+	free(st);
+	return boot;
+}
+
+Test(vamosd, sigusr2_restarts_in_place_and_the_peer_carries_on, .timeout = 60)
+{
+	start(1, 1u << 16);
+	struct vamos_ivshmem_peer *p = join(0);
+	struct raw r;
+	open_raw(p, 0, &r);
+	echo_ids(&r, 0, 100);
+	unsigned long long boot = boot_of_stats();
+	cr_assert_neq(boot, 0);
+
+	/* Requests in flight when the signal comes (taken, and sleeping in
+	 * the blocking pool) and requests published while it restarts. */
+	for (uint64_t id = 100; id < 104; id++)
+		cr_assert_eq(raw_request(&r, id, VAMOS_SERVICE_SLEEP, 200, &id, 8), 0);
+	cr_assert_eq(vamos_chan_flush(r.ch), 0);
+	while (daemon_stat(&d, "vm0", 9) < 4)
+		usleep(1000);
+	cr_assert_eq(daemon_signal(&d, SIGUSR2, false), 0);
+	echo_ids(&r, 200, 1000);
+	while (tally.replies < 1104)
+		cr_assert_geq(raw_replies(&r, 10000, tally_reply, &tally), 0, "replies stopped");
+	/* Every one answered once, by one process or the other. */
+	cr_assert_eq(tally.replies, 1104);
+	cr_assert_eq(tally.errors + tally.duplicates + tally.corrupt, 0);
+
+	/* The same process, a new boot id, and the peer never disconnected:
+	 * a QEMU would not have noticed. */
+	unsigned long long now = boot;
+	for (int i = 0; i < 500 && (now == boot || now == 0); i++) {
+		usleep(10000);
+		now = boot_of_stats();
+	}
+	cr_assert(now != boot && now != 0, "boot id %llx after the restart", now);
+	cr_assert_eq(waitpid(d.pid, NULL, WNOHANG), 0, "vamosd exited");
+	cr_assert_eq(vamos_ivshmem_peer_dispatch(p), 0);
+	cr_assert_eq(vamos_region_current(vamos_ivshmem_peer_region(p)), 1);
+	echo_ids(&r, 2000, 100);
+	cr_assert_eq(tally.errors, 0);
+
+	/* And it still stops cleanly. */
+	cr_assert_eq(daemon_signal(&d, SIGTERM, true), 0);
 	vamos_chan_close(r.ch);
 	vamos_ivshmem_peer_close(p);
 	daemon_cleanup(&d);

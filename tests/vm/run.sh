@@ -10,7 +10,9 @@
 #   vm-sql-ivshmem    CREATE/INSERT/SELECT/UPDATE/DELETE/ROLLBACK on an
 #                     ENGINE=VAMOS table through ivshmem-doorbell + VFIO;
 #                     the host checks that vamosd served them and holds the
-#                     table; mariadbd restarts in the guest and finds it
+#                     table; mariadbd restarts in the guest and finds it;
+#                     vamosd restarts in place (SIGUSR2) and the guest,
+#                     still on the same QEMU device, reads and writes on
 #   vm-sql-no-device  no ivshmem device: the statement fails naming the
 #                     missing device and vsock; InnoDB still works
 # Ends with "N passed, N failed".
@@ -54,6 +56,10 @@ check() { # WHAT CONDITION...
 	if "$@"; then echo "host: ok $what"; else echo "host: FAIL $what"; return 1; fi
 }
 
+vm_boot_id() {
+	"$vm_vamosctl" --control "$vm_work/ctl" stats 2>/dev/null | awk 'NR == 1 { sub(/,/, "", $3); print $3 }'
+}
+
 # Host-side checks at the guest's phases.
 on_phase() {
 	local counters
@@ -66,6 +72,26 @@ on_phase() {
 				grep -Eq 'mysql: .* [1-9][0-9]* commits' < <("$vm_vamosctl" --control "$work/ctl" stats)
 		;;
 	mariadbd_restarted) check "vamosd kept serving" test "${counters[0]}" -gt 1000 ;;
+	restart_vamosd)
+		boot_before=$(vm_boot_id)
+		kill -USR2 "$vamosd_pid"
+		local i
+		for i in $(seq 200); do
+			[[ $(vm_boot_id) != "$boot_before" && -n $(vm_boot_id) ]] && break
+			sleep 0.05
+		done
+		check "vamosd restarted in place (boot $boot_before -> $(vm_boot_id), same pid)" \
+			test "$(vm_boot_id)" != "$boot_before" -a -n "$(vm_boot_id)" &&
+			check "it took the VM over from its predecessor" \
+				grep -q "taken over from the previous vamosd" "$vm_work/vamosd.log"
+		;;
+	after_restart)
+		# Counters start again with the new process: these are its own.
+		check "the new vamosd served the guest (${counters[0]} requests)" \
+			test "${counters[0]}" -gt 10 &&
+			check "and interrupted it (${counters[3]} interrupts): QEMU kept its eventfds" \
+				test "${counters[3]}" -gt 0
+		;;
 	*) echo "host: unknown phase $1"; return 1 ;;
 	esac
 }

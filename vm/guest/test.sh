@@ -57,4 +57,14 @@ mdb_down
 mdb_up
 expect "after a mariadbd restart" "4900	49" "$(sql "SELECT COUNT(*), SUM(v = 'changed') FROM t")"
 phase mariadbd_restarted 0
+
+# vamosd restarts in place (SIGUSR2) while this VM runs: QEMU keeps its
+# connection, memory and interrupts, the guest re-attaches.
+phase restart_vamosd 0
+expect "after a vamosd restart" "4900	49" "$(sql "SELECT COUNT(*), SUM(v = 'changed') FROM t")"
+sql "INSERT INTO t SELECT seq, seq % 100, CONCAT('new-', seq) FROM seq_6001_to_7000" ||
+	fail "INSERT after the vamosd restart failed"
+expect "writes after a vamosd restart" "5900	1000" "$(sql "SELECT COUNT(*), SUM(v LIKE 'new-%') FROM t")"
+echo "vamos-guest: $(sql 'SHOW STATUS LIKE "Vamos_reattaches"' | tr '\t' '=')"
+phase after_restart 0
 mdb_down
