@@ -186,16 +186,23 @@ void vm_dispatch(struct vm *vm)
 		log_error("vm %s: server failed: %s", vm->cfg.name, strerror(-rc));
 }
 
-int vm_handover(struct vm *vm, char *buf, size_t len)
+/* Drain and stop the pollers (requests taken are answered), then detach:
+ * what stays is the server alone. */
+static void quiesce(struct vm *vm, const char *why)
 {
 	for (unsigned k = 0; k < vm->poller_count; k++)
 		poller_stop(&vm->pollers[k]);
-	detach(vm, "vamosd restarting in place", false);
+	detach(vm, why, false);
 	for (unsigned k = 0; k < vm->poller_count; k++)
 		poller_destroy(&vm->pollers[k]);
 	free(vm->pollers);
 	vm->pollers = NULL;
 	vm->poller_count = 0;
+}
+
+int vm_handover(struct vm *vm, char *buf, size_t len)
+{
+	quiesce(vm, "vamosd restarting in place");
 	int rc = vamos_ivshmem_server_handover(vm->server, buf, len);
 	if (rc == 0)
 		vm->server = NULL;
@@ -204,13 +211,7 @@ int vm_handover(struct vm *vm, char *buf, size_t len)
 
 void vm_stop(struct vm *vm)
 {
-	for (unsigned k = 0; k < vm->poller_count; k++)
-		poller_stop(&vm->pollers[k]);
-	detach(vm, "vamosd stopping", false);
-	for (unsigned k = 0; k < vm->poller_count; k++)
-		poller_destroy(&vm->pollers[k]);
-	free(vm->pollers);
-	vm->pollers = NULL;
+	quiesce(vm, "vamosd stopping");
 	vamos_ivshmem_server_stop(vm->server);
 	vm->server = NULL;
 }

@@ -27,13 +27,7 @@ done
 [[ $rows =~ ^[0-9]+$ ]] && ((rows >= 1000)) || die "--rows must be a number >= 1000"
 
 build=$vamos_root/build-release
-work=$(mktemp -d /tmp/vamos-vm-demo-XXXXXX)
-cleanup() {
-	vm_vamosd_stop kill 2>/dev/null || true
-	rm -rf "$work"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+vm_workdir vm-demo
 
 vm_build "$build" "$build/vm/guest.img"
 vm_vamosd_start "$work"

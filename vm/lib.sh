@@ -5,6 +5,9 @@
 #   vm_build BUILD_DIR IMAGE   build vamosd, vamosctl and ha_vamos.so in
 #                              BUILD_DIR (release) and the guest image IMAGE;
 #                              sets vm_vamosd, vm_vamosctl
+#   vm_workdir NAME            make $work, a private directory under /tmp,
+#                              removed (vamosd killed first) when the script
+#                              exits, unless VAMOS_VM_KEEP=1
 #   vm_vamosd_start WORK [VAMOSD-FLAG...]
 #                              vamosd serving VM "vm1" on WORK/vm1.sock (an
 #                              ivshmem server), data in WORK/data, control
@@ -35,6 +38,13 @@ vm_build() {
 	vm_vamosd=$dir/host-server/vamosd
 	vm_vamosctl=$dir/host-server/vamosctl
 	bash "$vm_here/image.sh" "$image" "$plugin" || die "building the guest image failed"
+}
+
+vm_workdir() {
+	work=$(mktemp -d "/tmp/vamos-$1-XXXXXX")
+	# shellcheck disable=SC2064 # $work is fixed now
+	trap "vm_vamosd_stop kill 2>/dev/null || true; [[ \${VAMOS_VM_KEEP:-0} == 1 ]] || rm -rf '$work'" EXIT
+	trap 'exit 130' INT TERM
 }
 
 vm_vamosd_start() {

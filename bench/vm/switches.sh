@@ -59,13 +59,7 @@ vm_vamosctl=${vamosd%/*}/vamosctl
 
 ensure_packages "${VAMOS_QEMU_PKGS[@]}" e2fsprogs
 
-work=$(mktemp -d /tmp/vamos-bench-vm-XXXXXX)
-cleanup() {
-	vm_vamosd_stop kill 2>/dev/null || true
-	rm -rf "$work"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+vm_workdir bench-vm
 
 bash "$here/../../vm/image.sh" "$work/guest.img" "$plugin" >&2 || die "building the guest image failed"
 # The InnoDB disk: a fresh ext4 image, O_DIRECT on the host (cache=none) so

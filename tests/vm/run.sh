@@ -32,13 +32,7 @@ if [[ -x $vamos_root/build-asan/host-server/vamosd ]]; then
 fi
 log "vamosd: $vm_vamosd"
 
-work=$(mktemp -d /tmp/vamos-vm-test-XXXXXX)
-cleanup() {
-	vm_vamosd_stop kill 2>/dev/null || true
-	[[ ${VAMOS_VM_KEEP:-0} == 1 ]] || rm -rf "$work"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+vm_workdir vm-test
 
 passed=0 failed=0
 result() { # NAME STATUS
