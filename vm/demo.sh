@@ -5,7 +5,7 @@
 #   vm/demo.sh [--rows N]
 #
 # Builds vamosd, ha_vamos.so and the guest image (vm/image.sh), starts
-# vamosd, boots the guest (TCG unless QEMU has KVM: see VM_ACCEL in
+# vamosd, boots the guest (QEMU TCG; VAMOS_QEMU_ACCEL=kvm for KVM, see
 # tests/qemu/run-guest.sh), and runs vm/guest/demo.sh there: create a VAMOS
 # table from the guest's mariadb client, load N rows (default 100000), run
 # point selects, range selects, full scans, index lookups and updates. After
@@ -31,8 +31,8 @@ vm_workdir vm-demo
 
 vm_build "$build" "$build/vm/guest.img"
 vm_vamosd_start "$work"
-echo "vamosd (pid $vamosd_pid) serves VM 'vm1' on $work/vm1.sock; booting the guest (QEMU, $(
-	[[ -w /dev/kvm ]] && echo "KVM if it works, else TCG" || echo "TCG: no KVM here, so slow"))"
+accel=${VAMOS_QEMU_ACCEL:-tcg}
+echo "vamosd (pid $vamosd_pid) serves VM 'vm1' on $work/vm1.sock; booting the guest (QEMU, $accel)"
 
 prev=(0 0 0 0) prev_t=$(date +%s%N)
 header=0
@@ -62,11 +62,9 @@ rc=0
 VM_CONSOLE=1 vm_run "$work" "$build/vm/guest.img" on_phase -- /bin/sh /vamos/demo.sh "$rows" |
 	grep --line-buffered -E '^(vamos-guest:|phase|[a-z_0-9]+ +([0-9]+|-) )' || rc=$?
 ((rc == 0)) || { tail -n 40 "$work/console.log" >&2; die "the guest's demo failed"; }
-cat <<'EOF'
-
-switch/q = (doorbells + interrupts) / query: the guest/host transitions VAMOS
-costs. wall_s is QEMU TCG time (no KVM), far slower than a real VM.
-EOF
+echo
+echo "switch/q = (doorbells + interrupts) / query: the guest/host transitions VAMOS costs."
+[[ $accel == kvm ]] || echo "wall_s is QEMU TCG time (an emulated CPU), far slower than a real VM."
 echo
 echo "vamosctl stats:"
 "$vm_vamosctl" --control "$work/ctl" stats

@@ -10,8 +10,9 @@
 #                              exits, unless VAMOS_VM_KEEP=1
 #   vm_vamosd_start WORK [VAMOSD-FLAG...]
 #                              vamosd serving VM "vm1" on WORK/vm1.sock (an
-#                              ivshmem server), data in WORK/data, control
-#                              socket WORK/ctl, log WORK/vamosd.log
+#                              ivshmem server: 4 channels, 4 vectors, rings of
+#                              VM_RING_BYTES, default 1M), data in WORK/data,
+#                              control socket WORK/ctl, log WORK/vamosd.log
 #   vm_vamosd_stop [kill]      SIGTERM (or SIGKILL) vamosd and wait for it
 #   vm_counters                "requests batches doorbells interrupts" of vm1
 #   vm_run WORK IMAGE ON_PHASE [RUN-GUEST-OPTION...] -- GUEST COMMAND...
@@ -52,7 +53,7 @@ vm_vamosd_start() {
 	shift
 	mkdir -p "$work/data"
 	rm -f "$work/vm1.sock"
-	"$vm_vamosd" --vm "vm1=$work/vm1.sock,channels=4,vectors=$vm_vectors,ring_bytes=1M" \
+	"$vm_vamosd" --vm "vm1=$work/vm1.sock,channels=4,vectors=$vm_vectors,ring_bytes=${VM_RING_BYTES:-1M}" \
 		--control "$work/ctl" --data-dir "$work/data" --log-level info "$@" \
 		</dev/null >>"$work/vamosd.log" 2>&1 &
 	vamosd_pid=$!

@@ -124,7 +124,8 @@ on_phase() {
 	prev_ns=$(date +%s%N)
 }
 
-log "booting the guest (QEMU TCG, 1 GiB, 2 vCPUs): $rows rows, $points point selects, $scans full scans, $inserts inserts per engine, InnoDB buffer pool $pool"
+accel=${VAMOS_QEMU_ACCEL:-tcg}
+log "booting the guest (QEMU ${accel^^}, 1 GiB, 2 vCPUs): $rows rows, $points point selects, $scans full scans, $inserts inserts per engine, InnoDB buffer pool $pool"
 rc=0
 vm_run "$work" "$work/guest.img" on_phase \
 	--qemu-arg -drive --qemu-arg "file=$work/disk.img,if=none,id=d0,format=raw,cache=none,aio=io_uring" \
@@ -152,8 +153,8 @@ if ((csv)); then
 	awk '{ printf "%s,%s,%d,%d,%s,%s\n", $1, $2, $3, $4, $5, $6 }' <<<"$report"
 fi
 {
-	awk 'BEGIN { printf "%-18s %-13s %7s %9s %10s %12s | %9s %10s %8s | %8s %8s %10s %8s %9s\n",
-		"engine", "workload", "queries", "switches", "switch/q", "wall_s(TCG)", "doorbells",
+	awk -v wall="wall_s(${accel^^})" 'BEGIN { printf "%-18s %-13s %7s %9s %10s %12s | %9s %10s %8s | %8s %8s %10s %8s %9s\n",
+		"engine", "workload", "queries", "switches", "switch/q", wall, "doorbells",
 		"interrupts", "vamos_rq", "blk_kick", "blk_irq", "guest_irq", "blk_req", "guest_io" }
 	{ printf "%-18s %-13s %7d %9d %10.3f %12.2f | %9d %10d %8d | %8d %8d %10d %8d %9d\n",
 		$1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14 }' <<<"$report"
@@ -175,7 +176,8 @@ in /sys/block/vda/stat, where flushes the block layer merges count once per
 caller), blk_req the trace's request completions.
 InnoDB: buffer pool $pool, O_DIRECT, cold after a restart, doublewrite and
 flush_log_at_trx_commit=1 (defaults); its insert phase includes writing the
-dirty pages back. wall_s(TCG) is QEMU TCG wall time (no KVM), far slower than a
-real VM: it is not a speed comparison.
+dirty pages back. wall_s(${accel^^}) is QEMU ${accel^^} wall time$([[ $accel == kvm ]] ||
+	echo " (an emulated CPU), far slower than a
+real VM"): it is not a speed comparison.
 EOF
 } | if ((csv)); then cat >&2; else cat; fi

@@ -19,7 +19,7 @@ usage() {
 usage: $0 --initrd FILE [--ivshmem-socket PATH [--vectors K]]
           [--ivshmem-plain SHMFILE [--size BYTES]] [--iommu] [--timeout SECONDS]
           [--mem MB] [--smp N] [--qemu-log FILE] [--kernel VMLINUX]
-          [--append 'KERNEL PARAMS'] [--qemu-arg ARG]... [--console-in FILE]
+          [--append 'KERNEL PARAMS'] [--qemu-arg ARG]... [--console-in FILE] [--accel tcg|kvm]
           -- GUEST COMMAND...
 EOF
 	exit 2
@@ -30,13 +30,13 @@ bad() {
 }
 
 initrd='' kernel='' sock='' vectors=1 plain='' size='' iommu=0 timeout_s=120
-mem=256 smp=1 qemu_log='' append='' extra=() console_in=/dev/null
+mem=256 smp=1 qemu_log='' append='' extra=() console_in=/dev/null accel=${VAMOS_QEMU_ACCEL:-tcg}
 while (($#)); do
 	case $1 in
 	--) shift && break ;;
 	--iommu) iommu=1 && shift && continue ;;
 	--initrd | --kernel | --ivshmem-socket | --vectors | --ivshmem-plain | --size | \
-		--timeout | --mem | --smp | --qemu-log | --append | --qemu-arg | --console-in)
+		--timeout | --mem | --smp | --qemu-log | --append | --qemu-arg | --console-in | --accel)
 		(($# >= 2)) || bad "$1 needs a value" ;;
 	*) bad "unknown option $1" ;;
 	esac
@@ -54,6 +54,7 @@ while (($#)); do
 	--append) append=$2 ;;
 	--qemu-arg) extra+=("$2") ;;
 	--console-in) console_in=$2 ;;
+	--accel) accel=$2 ;;
 	esac
 	shift 2
 done
@@ -90,10 +91,18 @@ cmdline="console=ttyS0 quiet intel_iommu=on panic=-1 ${append:+$append }vamos.ru
 # x86's COMMAND_LINE_SIZE.
 ((${#cmdline} < 2048)) || die "kernel command line too long (${#cmdline} bytes)"
 
-args=(-machine q35 -accel tcg -m "$mem" -smp "$smp" -nographic -no-reboot -nic none
+[[ $accel == tcg || $accel == kvm ]] || bad "--accel must be tcg or kvm"
+machine=q35 iommu_dev=intel-iommu cpu=()
+if [[ $accel == kvm ]]; then
+	[[ -r /dev/kvm && -w /dev/kvm ]] || die "--accel kvm: /dev/kvm is not usable here"
+	# With KVM the interrupt remapping the guest's VFIO needs lives in QEMU
+	# (split irqchip); TCG has it by default.
+	machine=q35,kernel-irqchip=split iommu_dev=intel-iommu,intremap=on cpu=(-cpu host)
+fi
+args=(-machine "$machine" -accel "$accel" "${cpu[@]}" -m "$mem" -smp "$smp" -nographic -no-reboot -nic none
 	-kernel "$kernel" -initrd "$initrd" -append "$cmdline")
 # The IOMMU must come before the devices it translates for.
-((iommu)) && args+=(-device intel-iommu)
+((iommu)) && args+=(-device "$iommu_dev")
 if [[ -n $sock ]]; then
 	[[ -S $sock ]] || die "$sock: not a socket (start the ivshmem server first)"
 	[[ $sock != *,* ]] || die "$sock: QEMU options cannot take a path with a comma"

@@ -70,7 +70,7 @@ on_phase() {
 		boot_before=$(vm_boot_id)
 		kill -USR2 "$vamosd_pid"
 		local i
-		for i in $(seq 200); do
+		for _ in $(seq 200); do
 			[[ $(vm_boot_id) != "$boot_before" && -n $(vm_boot_id) ]] && break
 			sleep 0.05
 		done
