@@ -23,6 +23,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -139,20 +140,29 @@ static double now_s(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* The text VM @name's predecessor left in @handover ("NAME=TEXT" lines), or
- * NULL. Cuts @handover's lines in place. */
-static const char *handover_for(char *handover, const char *name)
+/* One VM's part of what a predecessor handed over: "NAME=TEXT" lines. */
+struct handover_entry {
+	const char *name;
+	const char *text;
+	bool used;
+};
+
+/* Split @env in place into at most @max entries. */
+static unsigned handover_parse(char *env, struct handover_entry *e, unsigned max)
 {
-	size_t nl = strlen(name);
-	for (char *line = handover; line && *line;) {
+	unsigned n = 0;
+	for (char *line = env; line && *line && n < max;) {
 		char *next = strchr(line, '\n');
 		if (next)
 			*next++ = 0;
-		if (!strncmp(line, name, nl) && line[nl] == '=')
-			return line + nl + 1;
+		char *eq = strchr(line, '=');
+		if (eq) {
+			*eq = 0;
+			e[n++] = (struct handover_entry){ line, eq + 1, false };
+		}
 		line = next;
 	}
-	return NULL;
+	return n;
 }
 
 /* Hand every VM over (pollers drained first); returns the environment
@@ -272,14 +282,15 @@ int main(int argc, char **argv)
 	static struct streams streams;
 	unsigned started = 0;
 	int control_fd = -1, exit_code = 0, restart = 0;
+	struct handover_entry taken[CONFIG_MAX_VMS];
+	unsigned ntaken = handover ? handover_parse(handover, taken, CONFIG_MAX_VMS) : 0;
 	for (; started < cfg.vm_count; started++) {
 		const char *adopt = NULL;
-		if (handover) {
-			/* handover_for() cuts lines: search a fresh copy each time. */
-			static char scratch[HANDOVER_MAX];
-			snprintf(scratch, sizeof scratch, "%s", handover);
-			adopt = handover_for(scratch, cfg.vms[started].name);
-		}
+		for (unsigned k = 0; k < ntaken && !adopt; k++)
+			if (!taken[k].used && !strcmp(taken[k].name, cfg.vms[started].name)) {
+				adopt = taken[k].text;
+				taken[k].used = true;
+			}
 		rc = vm_start(&vms[started], &cfg.vms[started], &cfg, boot_id, adopt, &why);
 		if (rc) {
 			log_error("vm %s: %s (%s)", cfg.vms[started].name, why ? why : "failed",
@@ -288,6 +299,13 @@ int main(int argc, char **argv)
 			goto stop;
 		}
 	}
+	/* A VM no longer configured: let its QEMU see its server gone. */
+	for (unsigned k = 0; k < ntaken; k++)
+		if (!taken[k].used) {
+			log_warn("vm %s is no longer configured: closing what the previous vamosd "
+				 "handed over", taken[k].name);
+			vamos_ivshmem_handover_discard(taken[k].text);
+		}
 	rc = streams_start(&streams, &cfg, boot_id, &why);
 	if (rc) {
 		log_error("%s (%s)", why, strerror(-rc));

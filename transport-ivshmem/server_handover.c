@@ -124,6 +124,35 @@ void vamos_ivshmem_server_announce_adopted(struct vamos_ivshmem_server *s)
 	pthread_mutex_unlock(&s->lock);
 }
 
+void vamos_ivshmem_handover_discard(const char *text)
+{
+	size_t ml = strlen(MAGIC);
+	if (!text || strncmp(text, MAGIC " ", ml + 1))
+		return;
+	/* Every number after '=' or ',' is a descriptor, and after "peer=",
+	 * the one after the first ':' too; ids and next= are not. */
+	for (const char *at = text + ml + 1; *at;) {
+		const char *end = strchr(at, ' ');
+		size_t n = end ? (size_t)(end - at) : strlen(at);
+		char item[1024];
+		if (n < sizeof item && strncmp(at, "next=", 5)) {
+			memcpy(item, at, n);
+			item[n] = 0;
+			char *p = strchr(item, '=');
+			if (p && !strncmp(item, "peer=", 5))
+				p = strchr(p, ':'); /* skip the id */
+			while (p && *p) {
+				char *e;
+				long fd = strtol(p + 1, &e, 10);
+				if (e != p + 1 && fd > 2 && fd <= INT_MAX)
+					close((int)fd);
+				p = *e ? e : NULL;
+			}
+		}
+		at = end ? end + 1 : at + n;
+	}
+}
+
 /* ------------------------------------------------------------- adoption */
 
 /* A descriptor number from the text: open in this process, and made

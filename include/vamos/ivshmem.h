@@ -178,6 +178,13 @@ void vamos_ivshmem_server_stop(struct vamos_ivshmem_server *s);
 int vamos_ivshmem_server_handover(struct vamos_ivshmem_server *s, char *buf, size_t len);
 
 /**
+ * Close every descriptor a handover text names, for a successor that will
+ * not serve that server (its VM left the configuration): the VM's QEMU then
+ * sees its server gone instead of a connection nobody reads.
+ */
+void vamos_ivshmem_handover_discard(const char *text);
+
+/**
  * Report each peer taken over through vamos_ivshmem_server_params.adopt as
  * a VAMOS_IVSHMEM_ADOPT event (through on_event), once. Call it after
  * vamos_ivshmem_server_start(), when the caller is ready to open channels.

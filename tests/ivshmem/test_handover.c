@@ -1,13 +1,15 @@
 /* SPDX-License-Identifier: MIT */
 /* Handing a running ivshmem server to a successor (what vamosd does across
  * exec on SIGUSR2), here within one process: the peer's connection, memory
- * and eventfds stay the same, its rings carry on where they stood, and a
- * description that cannot be taken over is refused with its reason. */
+ * and eventfds stay the same, its rings carry on where they stood, a
+ * description that cannot be taken over is refused with its reason, and one
+ * nobody takes over can be closed. */
 #define _GNU_SOURCE
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
@@ -183,5 +185,30 @@ Test(ivshmem_handover, another_layout_is_refused_and_the_peer_told)
 	cr_assert_eq(vamos_region_current(vamos_ivshmem_peer_region(a)), 0);
 	vamos_ivshmem_peer_close(a);
 	h.running = false;
+	harness_stop(&h);
+}
+
+Test(ivshmem_handover, a_discarded_handover_lets_the_peer_see_the_server_gone)
+{
+	struct vamos_ivshmem_peer *a;
+	static char text[4096];
+	harness_default_params(&h, &params, 2);
+	cr_assert_null(harness_start(&h, &params));
+	cr_assert_null(harness_join(&h, 2, &a));
+	uint64_t one = 1;
+	cr_assert_eq(write(h.stop_fd, &one, sizeof one), (ssize_t)sizeof one);
+	pthread_join(h.thread, NULL);
+	h.running = false;
+	cr_assert_eq(vamos_ivshmem_server_handover(h.server, text, sizeof text), 0);
+	h.server = NULL;
+	int fds_before = raw_fd_count();
+	/* A successor whose configuration no longer has this VM. */
+	vamos_ivshmem_handover_discard(text);
+	/* listen, shm, 2 host eventfds, and the peer's socket and 2 vectors. */
+	cr_assert_eq(raw_fd_count(), fds_before - 7);
+	struct pollfd pfd = { .fd = vamos_ivshmem_peer_fd(a), .events = POLLIN };
+	cr_assert_eq(poll(&pfd, 1, 5000), 1);
+	cr_assert_eq(vamos_ivshmem_peer_dispatch(a), -ECONNRESET);
+	vamos_ivshmem_peer_close(a);
 	harness_stop(&h);
 }
