@@ -8,6 +8,7 @@
 
 #define CONFIG_MAX_VMS 64
 #define CONFIG_PATH_MAX 256
+#define CONFIG_NAME_MAX 63 /* a VM's name, without its NUL */
 
 struct vm_config {
 	char name[64];

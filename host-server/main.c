@@ -37,6 +37,7 @@
 #include "blocking.h"
 #include "config.h"
 #include "control.h"
+#include "keeper.h"
 #include "log.h"
 #include "mysql_service.h"
 #include "service.h"
@@ -247,6 +248,10 @@ int main(int argc, char **argv)
 	char *deleted = strstr(self_exe, " (deleted)");
 	if (deleted && !deleted[10])
 		*deleted = 0;
+	/* The keeper runs the daemon proper in a child and outlives it. */
+	if (self_exe[0] && exec_argv && keeper_wanted())
+		return keeper_main(self_exe, exec_argv);
+	bool after_death = keeper_worker_init();
 	/* What a predecessor handed over; not for our own children. */
 	char *handover = getenv(HANDOVER_ENV) ? strdup(getenv(HANDOVER_ENV)) : NULL;
 	unsetenv(HANDOVER_ENV);
@@ -291,7 +296,8 @@ int main(int argc, char **argv)
 				adopt = taken[k].text;
 				taken[k].used = true;
 			}
-		rc = vm_start(&vms[started], &cfg.vms[started], &cfg, boot_id, adopt, &why);
+		rc = vm_start(&vms[started], &cfg.vms[started], &cfg, boot_id, adopt,
+			      after_death, &why);
 		if (rc) {
 			log_error("vm %s: %s (%s)", cfg.vms[started].name, why ? why : "failed",
 				  strerror(-rc));
@@ -329,6 +335,7 @@ int main(int argc, char **argv)
 	double t0 = now_s();
 	log_info("ready: boot %016llx, %u VMs, control %s", (unsigned long long)boot_id,
 		 started, cfg.control_socket);
+	keeper_ready();
 
 	for (int running = 1; running;) {
 		struct epoll_event evs[16];
@@ -378,6 +385,7 @@ stop:
 		if (handing)
 			setenv(HANDOVER_ENV, handing, 1);
 		log_info("restarting in place: exec %s", self_exe);
+		keeper_keep_across_exec();
 		execv(self_exe, exec_argv);
 		log_error("cannot exec %s: %s", self_exe, strerror(errno));
 		free(handing);

@@ -6,7 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
+#include "keeper.h"
 #include "log.h"
 #include "mysql_service.h"
 #include "vm.h"
@@ -109,10 +111,14 @@ static void on_event(void *arg, const struct vamos_ivshmem_event *ev)
 			detach(vm, ev->detail, true);
 		break;
 	}
+	/* Peers came or went: the keeper holds what a successor needs. Not
+	 * while starting (vm_start publishes once the server is set). */
+	if (vm->server)
+		keeper_publish(vm->cfg.name, vm->server);
 }
 
 int vm_start(struct vm *vm, const struct vm_config *cfg, const struct config *global,
-	     uint64_t boot_id, const char *adopt, const char **why)
+	     uint64_t boot_id, const char *adopt, bool after_death, const char **why)
 {
 	memset(vm, 0, sizeof *vm);
 	vm->cfg = *cfg;
@@ -156,6 +162,12 @@ int vm_start(struct vm *vm, const struct vm_config *cfg, const struct config *gl
 		.adopt = adopt,
 	};
 	int rc = vamos_ivshmem_server_start(&sp, &vm->server, why);
+	/* A predecessor killed a moment ago (with its keeper) may still be
+	 * closing its socket: give it a second before calling it a rival. */
+	for (int i = 0; rc == -EADDRINUSE && !adopt && i < 20; i++) {
+		nanosleep(&(struct timespec){ 0, 50000000L }, NULL);
+		rc = vamos_ivshmem_server_start(&sp, &vm->server, why);
+	}
 	if (rc && adopt) {
 		/* What could not be taken over is closed: its VM has lost us
 		 * for good, but the next one can attach. */
@@ -169,8 +181,14 @@ int vm_start(struct vm *vm, const struct vm_config *cfg, const struct config *gl
 	log_info("vm %s: serving %s (%u channels of %u KiB rings, %u vectors%s)", cfg->name,
 		 cfg->socket, cfg->channels, cfg->ring_bytes >> 10, cfg->vectors,
 		 sp.adopt ? ", taken over from the previous vamosd" : "");
-	/* A peer taken over attaches now, on the region laid out anew. */
+	/* Our predecessor died: what it had taken may be lost, so its guests
+	 * must fail what they have in flight (they attach again). */
+	if (sp.adopt && after_death)
+		log_info("vm %s: host generation %d (the previous vamosd died)", cfg->name,
+			 vamos_ivshmem_server_bump_generation(vm->server));
+	/* A peer taken over attaches now, on the rings as they stand. */
 	vamos_ivshmem_server_announce_adopted(vm->server);
+	keeper_publish(cfg->name, vm->server);
 	return 0;
 }
 

@@ -10,6 +10,7 @@
 #ifndef VAMOSD_VM_H
 #define VAMOSD_VM_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -34,11 +35,12 @@ struct vm {
 };
 
 /* Start serving @cfg: data dir, server socket, pollers. With @adopt (a
- * predecessor's vm_handover() text), take over its socket, memory and
- * attached peer instead; if that fails, say so and start afresh. 0 or
- * -errno + @why. */
+ * predecessor's vm_handover() text, or the keeper's copy), take over its
+ * socket, memory and attached peer instead, and with @after_death bump the
+ * host generation; if taking over fails, say so and start afresh. Then
+ * publish the server to the keeper. 0 or -errno + @why. */
 int vm_start(struct vm *vm, const struct vm_config *cfg, const struct config *global,
-	     uint64_t boot_id, const char *adopt, const char **why);
+	     uint64_t boot_id, const char *adopt, bool after_death, const char **why);
 
 /* The server's fd (readable: call vm_dispatch). */
 int vm_fd(const struct vm *vm);

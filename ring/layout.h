@@ -31,7 +31,9 @@
  * page-aligned mapping (mmap, a PCI BAR) each field also has its own line. */
 struct vamos_side_slot {
 	_Atomic uint32_t state; /* enum vamos_side_state, written by that side */
-	uint32_t reserved;
+	/* Host slot: bumped by each process that takes the region over after
+	 * its predecessor died (vamos_region_bump_generation); guest slot: 0. */
+	_Atomic uint32_t generation;
 	unsigned char pad_[VAMOS_LINE - 8];
 };
 

@@ -84,7 +84,8 @@ int vamos_region_init(void *mem, size_t mem_size,
 	h->request_capacity = params->request_capacity;
 	h->reply_capacity = params->reply_capacity;
 	h->channel_stride = (uint32_t)channel_stride(params);
-	h->side[0].reserved = h->side[1].reserved = 0;
+	atomic_store_explicit(&h->side[0].generation, 0, memory_order_relaxed);
+	atomic_store_explicit(&h->side[1].generation, 0, memory_order_relaxed);
 	atomic_store_explicit(&h->side[VAMOS_SIDE_GUEST].state,
 			      VAMOS_STATE_ABSENT, memory_order_relaxed);
 	/* Release: every header field and zeroed ring above is visible to a
@@ -157,6 +158,9 @@ int vamos_region_attach(void *mem, size_t mem_size, struct vamos_region *out)
 	out->size = (size_t)region_size;
 	out->params = p;
 	out->epoch = epoch;
+	/* Compared for equality only (vamos_region_current). */
+	out->generation = atomic_load_explicit(&h->side[VAMOS_SIDE_HOST].generation,
+					       memory_order_relaxed);
 	return 0;
 }
 
@@ -266,5 +270,18 @@ int vamos_region_current(const struct vamos_region *region)
 	 * delays the verdict to the next look. The host's READY store is
 	 * ordered after its epoch store, and our acquire above pairs with it. */
 	uint64_t epoch = __atomic_load_n(&h->epoch, __ATOMIC_RELAXED);
-	return state == VAMOS_STATE_READY && epoch == region->epoch;
+	uint32_t gen = atomic_load_explicit(&((struct vamos_region_header *)h)
+						    ->side[VAMOS_SIDE_HOST].generation,
+					    memory_order_relaxed);
+	return state == VAMOS_STATE_READY && epoch == region->epoch &&
+	       gen == region->generation;
+}
+
+void vamos_region_bump_generation(struct vamos_region *region)
+{
+	struct vamos_region_header *h = (void *)region->base;
+	/* Release: whatever this process wrote before (it took the rings
+	 * over where they stood) is visible to a peer that sees the bump. */
+	region->generation = atomic_fetch_add_explicit(&h->side[VAMOS_SIDE_HOST].generation, 1,
+						       memory_order_release) + 1;
 }

@@ -9,6 +9,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,9 +23,15 @@
 #include "guest_vfio.h"
 #include "shm_channel.h"
 
-struct vamos_guest {
+/* The device as this process has it mapped: shared by every vamos_guest
+ * opened on it, since VFIO lets a process open a device once and a client
+ * re-attaching (a new vamosd took the region over) may still hold the old
+ * one. The last close releases it. */
+struct guest_dev {
+	struct guest_dev *next;
+	int refs;
+	char key[320]; /* sysfs root + PCI address */
 	char addr[64];
-	const char *sysfs;
 	bool use_vfio;
 	struct guest_vfio vfio;
 	void *bar0, *bar2; /* sysfs mappings when not through VFIO */
@@ -32,13 +39,21 @@ struct vamos_guest {
 	int peer_id;       /* IVPosition, -1 for ivshmem-plain */
 	enum vamos_notify_mode mode;
 	char reason[160];
+};
+
+static pthread_mutex_t devs_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct guest_dev *devs;
+
+/* One attachment to the region behind a device. */
+struct vamos_guest {
+	struct guest_dev *dev;
 	struct vamos_region region;
 };
 
 /* Our peer id, or -1 when the device has no doorbell peer: QEMU's
  * ivshmem-plain reads 0, and 0 is the host's own id on a vamos server,
  * which never hands it to a VM. */
-static int read_ivposition(struct vamos_guest *g)
+static int read_ivposition(struct guest_dev *g)
 {
 	uint32_t v;
 	if (g->use_vfio) {
@@ -51,11 +66,11 @@ static int read_ivposition(struct vamos_guest *g)
 	return v > VAMOS_IVSHMEM_HOST_ID && v <= VAMOS_IVSHMEM_MAX_PEER_ID ? (int)v : -1;
 }
 
-static int map_sysfs(struct vamos_guest *g, const char **why)
+static int map_sysfs(struct guest_dev *g, const char *sysfs, const char **why)
 {
-	int rc = pci_map_bar(g->sysfs, g->addr, 2, &g->bar2, &g->bar2_size, why);
+	int rc = pci_map_bar(sysfs, g->addr, 2, &g->bar2, &g->bar2_size, why);
 	if (rc == 0)
-		rc = pci_map_bar(g->sysfs, g->addr, 0, &g->bar0, &g->bar0_size, why);
+		rc = pci_map_bar(sysfs, g->addr, 0, &g->bar0, &g->bar0_size, why);
 	if (rc == 0 && g->bar0_size < IVSHMEM_REG_DOORBELL + 4) {
 		*why = "BAR0 is too small for the ivshmem registers";
 		rc = -EPROTO;
@@ -63,26 +78,38 @@ static int map_sysfs(struct vamos_guest *g, const char **why)
 	return rc;
 }
 
-int vamos_guest_open(const struct vamos_guest_params *params,
-		     struct vamos_guest **out, const char **why_out)
+static void dev_free(struct guest_dev *g)
 {
-	const char *why_dummy;
-	const char **why = why_out ? why_out : &why_dummy;
-	struct vamos_guest_params defaults = { 0 };
-	const struct vamos_guest_params *p = params ? params : &defaults;
-	int rc;
+	if (g->use_vfio)
+		guest_vfio_close(&g->vfio);
+	if (g->bar2)
+		munmap(g->bar2, g->bar2_size);
+	if (g->bar0)
+		munmap(g->bar0, g->bar0_size);
+	free(g);
+}
 
-	*why = NULL;
-	struct vamos_guest *g = calloc(1, sizeof *g);
+/* Open the device at @addr, or share it if this process has it. Lock held. */
+static int dev_get(const struct vamos_guest_params *p, const char *sysfs, const char *addr,
+		   struct guest_dev **out, const char **why)
+{
+	char key[sizeof devs->key];
+	snprintf(key, sizeof key, "%s|%s", sysfs, addr);
+	for (struct guest_dev *d = devs; d; d = d->next)
+		if (!strcmp(d->key, key)) {
+			d->refs++;
+			*out = d;
+			return 0;
+		}
+	struct guest_dev *g = calloc(1, sizeof *g);
 	if (!g)
 		return -ENOMEM;
-	g->sysfs = p->sysfs_root ? p->sysfs_root : "/sys";
+	snprintf(g->key, sizeof g->key, "%s", key);
+	snprintf(g->addr, sizeof g->addr, "%s", addr);
 	g->vfio.container = g->vfio.group = g->vfio.device = -1;
-	if ((rc = pci_find_ivshmem(g->sysfs, p->pci_address, g->addr, sizeof g->addr, why)))
-		goto fail;
-
+	int rc = 0;
 	const char *no_irq = "polling was asked for";
-	int msix = pci_has_msix(g->sysfs, g->addr);
+	int msix = pci_has_msix(sysfs, g->addr);
 	if (msix <= 0 && p->irq != VAMOS_GUEST_IRQ_POLL) {
 		no_irq = "the device has no MSI-X (ivshmem-plain, or vectors=0)";
 		if (p->irq == VAMOS_GUEST_IRQ_VFIO) {
@@ -91,7 +118,7 @@ int vamos_guest_open(const struct vamos_guest_params *params,
 			goto fail;
 		}
 	} else if (p->irq != VAMOS_GUEST_IRQ_POLL) {
-		rc = guest_vfio_open(g->sysfs, g->addr, p->bind_vfio, &g->vfio, &no_irq);
+		rc = guest_vfio_open(sysfs, g->addr, p->bind_vfio, &g->vfio, &no_irq);
 		if (rc == 0) {
 			g->use_vfio = true;
 		} else if (p->irq == VAMOS_GUEST_IRQ_VFIO) {
@@ -99,17 +126,9 @@ int vamos_guest_open(const struct vamos_guest_params *params,
 			goto fail;
 		}
 	}
-	if (!g->use_vfio && (rc = map_sysfs(g, why)))
+	if (!g->use_vfio && (rc = map_sysfs(g, sysfs, why)))
 		goto fail;
 	g->peer_id = read_ivposition(g);
-
-	void *mem = g->use_vfio ? g->vfio.bar2 : g->bar2;
-	size_t size = g->use_vfio ? g->vfio.bar2_size : g->bar2_size;
-	rc = vamos_region_attach(mem, size, &g->region);
-	if (rc) {
-		*why = g->region.error;
-		goto fail;
-	}
 	if (g->use_vfio && g->peer_id < 0) {
 		/* MSI-X without a doorbell peer id cannot happen with QEMU. */
 		*why = "device has MSI-X but no IVPosition";
@@ -124,31 +143,90 @@ int vamos_guest_open(const struct vamos_guest_params *params,
 		snprintf(g->reason, sizeof g->reason, "%s%s",
 			 no_irq, g->peer_id < 0 ? "; no doorbell either"
 						 : "; doorbells to the host still work");
-	vamos_region_set_state(&g->region, VAMOS_SIDE_GUEST, VAMOS_STATE_READY);
+	g->refs = 1;
+	g->next = devs;
+	devs = g;
 	*out = g;
 	return 0;
 fail:
-	g->region.base = NULL;
-	vamos_guest_close(g);
+	dev_free(g);
 	return rc;
+}
+
+/* Drop a reference; true if it was the last (the device is then closed). */
+static bool dev_put(struct guest_dev *g, const struct vamos_region *region)
+{
+	pthread_mutex_lock(&devs_lock);
+	bool last = --g->refs == 0;
+	if (last) {
+		for (struct guest_dev **pp = &devs; *pp; pp = &(*pp)->next)
+			if (*pp == g) {
+				*pp = g->next;
+				break;
+			}
+		if (region && region->base)
+			vamos_region_set_state(region, VAMOS_SIDE_GUEST, VAMOS_STATE_CLOSED);
+		dev_free(g);
+	}
+	pthread_mutex_unlock(&devs_lock);
+	return last;
+}
+
+int vamos_guest_open(const struct vamos_guest_params *params,
+		     struct vamos_guest **out, const char **why_out)
+{
+	const char *why_dummy;
+	const char **why = why_out ? why_out : &why_dummy;
+	struct vamos_guest_params defaults = { 0 };
+	const struct vamos_guest_params *p = params ? params : &defaults;
+	const char *sysfs = p->sysfs_root ? p->sysfs_root : "/sys";
+	char addr[64];
+	int rc;
+
+	*why = NULL;
+	if ((rc = pci_find_ivshmem(sysfs, p->pci_address, addr, sizeof addr, why)))
+		return rc;
+	struct vamos_guest *g = calloc(1, sizeof *g);
+	if (!g)
+		return -ENOMEM;
+	pthread_mutex_lock(&devs_lock);
+	rc = dev_get(p, sysfs, addr, &g->dev, why);
+	pthread_mutex_unlock(&devs_lock);
+	if (rc) {
+		free(g);
+		return rc;
+	}
+	struct guest_dev *d = g->dev;
+	void *mem = d->use_vfio ? d->vfio.bar2 : d->bar2;
+	size_t size = d->use_vfio ? d->vfio.bar2_size : d->bar2_size;
+	rc = vamos_region_attach(mem, size, &g->region);
+	if (rc) {
+		*why = g->region.error;
+		dev_put(d, NULL);
+		free(g);
+		return rc;
+	}
+	vamos_region_set_state(&g->region, VAMOS_SIDE_GUEST, VAMOS_STATE_READY);
+	*out = g;
+	return 0;
 }
 
 int vamos_guest_peer_id(const struct vamos_guest *g)
 {
-	return g->peer_id;
+	return g->dev->peer_id;
 }
 
 const char *vamos_guest_pci_address(const struct vamos_guest *g)
 {
-	return g->addr;
+	return g->dev->addr;
 }
 
 enum vamos_notify_mode vamos_guest_mode(const struct vamos_guest *g,
 					const char **reason)
 {
 	if (reason)
-		*reason = g->reason;
-	return g->mode;
+		*reason = g->dev->reason;
+	return g->dev->mode;
 }
 
 const struct vamos_region *vamos_guest_region(const struct vamos_guest *g)
@@ -156,13 +234,14 @@ const struct vamos_region *vamos_guest_region(const struct vamos_guest *g)
 	return &g->region;
 }
 
-int vamos_guest_channel(struct vamos_guest *g, uint32_t index,
+int vamos_guest_channel(struct vamos_guest *vg, uint32_t index,
 			struct vamos_chan **out)
 {
-	if (index >= g->region.params.channel_count)
+	const struct guest_dev *g = vg->dev;
+	if (index >= vg->region.params.channel_count)
 		return -EINVAL;
 	struct shm_chan_params cp = {
-		.region = &g->region,
+		.region = &vg->region,
 		.index = index,
 		.side = VAMOS_SIDE_GUEST,
 		.notify = SHM_NOTIFY_NONE,
@@ -197,13 +276,6 @@ void vamos_guest_close(struct vamos_guest *g)
 {
 	if (!g)
 		return;
-	if (g->region.base)
-		vamos_region_set_state(&g->region, VAMOS_SIDE_GUEST, VAMOS_STATE_CLOSED);
-	if (g->use_vfio)
-		guest_vfio_close(&g->vfio);
-	if (g->bar2)
-		munmap(g->bar2, g->bar2_size);
-	if (g->bar0)
-		munmap(g->bar0, g->bar0_size);
+	dev_put(g->dev, &g->region);
 	free(g);
 }

@@ -62,10 +62,10 @@ static bool put_fds(char *buf, size_t len, size_t *off, const int *fds, unsigned
 	return true;
 }
 
-int vamos_ivshmem_server_handover(struct vamos_ivshmem_server *s, char *buf, size_t len)
+/* The text, lock held. */
+static int describe(struct vamos_ivshmem_server *s, char *buf, size_t len)
 {
 	size_t off = 0;
-	pthread_mutex_lock(&s->lock);
 	bool fits = put(buf, len, &off, MAGIC " listen=%d shm=%d next=%d host=", s->listen_fd,
 			s->mem.fd, s->next_id) &&
 		    put_fds(buf, len, &off, s->host_fds, s->vectors);
@@ -75,7 +75,21 @@ int vamos_ivshmem_server_handover(struct vamos_ivshmem_server *s, char *buf, siz
 			fits = put(buf, len, &off, " peer=%d:%d:", p->id, p->sock) &&
 			       put_fds(buf, len, &off, p->fds, s->vectors);
 	}
-	if (!fits) {
+	return fits ? 0 : -ENOSPC;
+}
+
+int vamos_ivshmem_server_describe(struct vamos_ivshmem_server *s, char *buf, size_t len)
+{
+	pthread_mutex_lock(&s->lock);
+	int rc = describe(s, buf, len);
+	pthread_mutex_unlock(&s->lock);
+	return rc;
+}
+
+int vamos_ivshmem_server_handover(struct vamos_ivshmem_server *s, char *buf, size_t len)
+{
+	pthread_mutex_lock(&s->lock);
+	if (describe(s, buf, len)) {
 		pthread_mutex_unlock(&s->lock);
 		return -ENOSPC;
 	}
@@ -124,33 +138,112 @@ void vamos_ivshmem_server_announce_adopted(struct vamos_ivshmem_server *s)
 	pthread_mutex_unlock(&s->lock);
 }
 
-void vamos_ivshmem_handover_discard(const char *text)
+/* Call @fn for each descriptor number in @text, in order, with where its
+ * digits start and end: every number after '=' or ',' except in next=,
+ * and in peer=ID:SOCK:FDS the ones after the id. Stops at @fn's nonzero. */
+static int walk_fds(const char *text, int (*fn)(void *arg, const char *from, const char *to, int fd),
+		    void *arg)
 {
 	size_t ml = strlen(MAGIC);
 	if (!text || strncmp(text, MAGIC " ", ml + 1))
-		return;
-	/* Every number after '=' or ',' is a descriptor, and after "peer=",
-	 * the one after the first ':' too; ids and next= are not. */
+		return -EINVAL;
 	for (const char *at = text + ml + 1; *at;) {
 		const char *end = strchr(at, ' ');
-		size_t n = end ? (size_t)(end - at) : strlen(at);
-		char item[1024];
-		if (n < sizeof item && strncmp(at, "next=", 5)) {
-			memcpy(item, at, n);
-			item[n] = 0;
-			char *p = strchr(item, '=');
-			if (p && !strncmp(item, "peer=", 5))
-				p = strchr(p, ':'); /* skip the id */
-			while (p && *p) {
-				char *e;
-				long fd = strtol(p + 1, &e, 10);
-				if (e != p + 1 && fd > 2 && fd <= INT_MAX)
-					close((int)fd);
-				p = *e ? e : NULL;
-			}
+		if (!end)
+			end = at + strlen(at);
+		const char *p = strncmp(at, "next=", 5) ? memchr(at, '=', (size_t)(end - at)) : NULL;
+		if (p && !strncmp(at, "peer=", 5))
+			p = memchr(p, ':', (size_t)(end - p)); /* skip the id */
+		while (p && p < end) {
+			char *e;
+			long fd = strtol(p + 1, &e, 10);
+			if (e == p + 1 || e > end || fd < 0 || fd > INT_MAX)
+				return -EINVAL;
+			int rc = fn(arg, p + 1, e, (int)fd);
+			if (rc)
+				return rc;
+			p = e < end ? e : NULL;
 		}
-		at = end ? end + 1 : at + n;
+		at = *end ? end + 1 : end;
 	}
+	return 0;
+}
+
+static int close_one(void *arg, const char *from, const char *to, int fd)
+{
+	(void)arg, (void)from, (void)to;
+	if (fd > 2)
+		close(fd);
+	return 0;
+}
+
+void vamos_ivshmem_handover_discard(const char *text)
+{
+	walk_fds(text, close_one, NULL);
+}
+
+struct fd_list {
+	int *fds;
+	unsigned max, n;
+};
+
+static int list_one(void *arg, const char *from, const char *to, int fd)
+{
+	struct fd_list *l = arg;
+	(void)from, (void)to;
+	if (l->n == l->max)
+		return -ENOSPC;
+	l->fds[l->n++] = fd;
+	return 0;
+}
+
+int vamos_ivshmem_handover_fds(const char *text, int *fds, unsigned max)
+{
+	struct fd_list l = { fds, max, 0 };
+	int rc = walk_fds(text, list_one, &l);
+	return rc ? rc : (int)l.n;
+}
+
+struct renumbering {
+	const int *to;
+	unsigned n, i;
+	const char *copied; /* text up to here is in out */
+	char *out;
+	size_t len, off;
+};
+
+static int renumber_one(void *arg, const char *from, const char *to, int fd)
+{
+	struct renumbering *r = arg;
+	(void)fd;
+	if (r->i == r->n)
+		return -EINVAL;
+	if (!put(r->out, r->len, &r->off, "%.*s%d", (int)(from - r->copied), r->copied,
+		 r->to[r->i++]))
+		return -ENOSPC;
+	r->copied = to;
+	return 0;
+}
+
+int vamos_ivshmem_handover_renumber(const char *text, const int *to, unsigned n, char *out,
+				    size_t len)
+{
+	struct renumbering r = { to, n, 0, text, out, len, 0 };
+	int rc = walk_fds(text, renumber_one, &r);
+	if (rc == 0 && r.i != n)
+		rc = -EINVAL;
+	if (rc == 0 && !put(out, len, &r.off, "%s", r.copied))
+		rc = -ENOSPC;
+	return rc;
+}
+
+int vamos_ivshmem_server_bump_generation(struct vamos_ivshmem_server *s)
+{
+	pthread_mutex_lock(&s->lock);
+	vamos_region_bump_generation(&s->region);
+	uint32_t gen = s->region.generation;
+	pthread_mutex_unlock(&s->lock);
+	return (int)gen;
 }
 
 /* ------------------------------------------------------------- adoption */

@@ -45,14 +45,14 @@ static struct shm_chan *from(struct vamos_chan *ch)
 	return (struct shm_chan *)ch;
 }
 
-/* The peer's liveness: its link, and for a guest the region's epoch.
- * Returns 0 or the sticky failure. */
 /* Has the host laid the region out anew since we attached? */
 static bool rings_replaced(const struct shm_chan *c)
 {
 	return c->watch_region && !vamos_region_same_layout(c->region);
 }
 
+/* The peer's liveness: its link, and for a guest the region's epoch and
+ * the host's generation. Returns 0 or the sticky failure. */
 static int check_peer(struct shm_chan *c)
 {
 	if (c->base.failure)
@@ -65,7 +65,11 @@ static int check_peer(struct shm_chan *c)
 			gone = "host state word is invalid";
 			err = -EPROTO;
 		} else if (cur == 0) {
-			gone = "host closed or reset the region";
+			gone = vamos_region_same_layout(c->region) &&
+					       vamos_region_state(c->region, VAMOS_SIDE_HOST) ==
+						       VAMOS_STATE_READY
+				       ? "vamosd restarted after its predecessor died"
+				       : "host closed or reset the region";
 			err = -ECONNRESET;
 		}
 	}

@@ -178,6 +178,37 @@ void vamos_ivshmem_server_stop(struct vamos_ivshmem_server *s);
 int vamos_ivshmem_server_handover(struct vamos_ivshmem_server *s, char *buf, size_t len);
 
 /**
+ * Write the same text as vamos_ivshmem_server_handover() into @buf, without
+ * handing anything over: for a keeper process that holds copies of the
+ * descriptors (vamos_ivshmem_handover_fds() lists them) so that a successor
+ * can take the server over after this process dies. 0 or -ENOSPC.
+ */
+int vamos_ivshmem_server_describe(struct vamos_ivshmem_server *s, char *buf, size_t len);
+
+/**
+ * The descriptors a handover text names, in the order they appear: up to
+ * @max into @fds. Returns how many, -ENOSPC if more than @max, -EINVAL if
+ * @text is not such a text.
+ */
+int vamos_ivshmem_handover_fds(const char *text, int *fds, unsigned max);
+
+/**
+ * Rewrite @text with its @n descriptors, in order, replaced by @to (the
+ * numbers another process got for the same files, e.g. over SCM_RIGHTS).
+ * Returns 0, -EINVAL if @text names other than @n, -ENOSPC if @len is short.
+ */
+int vamos_ivshmem_handover_renumber(const char *text, const int *to, unsigned n, char *out,
+				    size_t len);
+
+/**
+ * After taking a server over from a predecessor that died (not one that
+ * handed over cleanly): bump the host's generation in the region
+ * (vamos_region_bump_generation), so its guests fail what they had in flight
+ * and attach again. Returns the new generation.
+ */
+int vamos_ivshmem_server_bump_generation(struct vamos_ivshmem_server *s);
+
+/**
  * Close every descriptor a handover text names, for a successor that will
  * not serve that server (its VM left the configuration): the VM's QEMU then
  * sees its server gone instead of a connection nobody reads.
@@ -252,8 +283,12 @@ struct vamos_guest;
 
 /**
  * Find and map the ivshmem device, read IVPosition and attach to the
- * region. Returns 0 or a negative errno with @why_out saying what was
- * missing (no device, no BAR2, no VFIO: reasons are specific).
+ * region. A device this process already has open (VFIO allows one open)
+ * is shared, with the mode it was opened in, and only attached to anew:
+ * how a client re-attaches after vamosd restarted while its old channels
+ * are still being closed. Returns 0 or a negative errno with @why_out
+ * saying what was missing (no device, no BAR2, no VFIO: reasons are
+ * specific).
  */
 int vamos_guest_open(const struct vamos_guest_params *params,
 		     struct vamos_guest **out, const char **why_out);

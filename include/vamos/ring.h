@@ -109,6 +109,7 @@ struct vamos_region {
 	size_t size;                       /**< bytes laid out (<= mapped) */
 	struct vamos_region_params params; /**< checked copy */
 	uint64_t epoch;                    /**< creator's epoch at init/attach */
+	uint32_t generation;               /**< host's generation at init/attach */
 	const char *error;                 /**< why the last init/attach failed */
 };
 
@@ -193,11 +194,22 @@ int vamos_region_state(const struct vamos_region *region, enum vamos_side side);
 
 /**
  * Whether the region is still the one this process attached to: 1 if the
- * host side is READY with the same epoch, 0 if it closed or laid the region
- * out anew (every channel opened before is stale), -EPROTO for a state word
- * outside enum vamos_side_state. For a guest watching its host.
+ * host side is READY with the same epoch and generation, 0 if it closed,
+ * laid the region out anew (every channel opened before is stale), or a
+ * new host process took it over after the last one died (the rings are
+ * intact but requests in flight may have been lost: fail them and attach
+ * again), -EPROTO for a state word outside enum vamos_side_state. For a
+ * guest watching its host.
  */
 int vamos_region_current(const struct vamos_region *region);
+
+/**
+ * For a host process that takes over a region whose previous host died
+ * (rather than handing over cleanly): bump the host's generation, so that
+ * every guest attached before sees vamos_region_current() turn 0, fails
+ * what it had in flight and attaches again, on the rings as they stand.
+ */
+void vamos_region_bump_generation(struct vamos_region *region);
 
 /**
  * Whether the region still has the layout this process attached to (the

@@ -212,3 +212,29 @@ Test(ivshmem_handover, a_discarded_handover_lets_the_peer_see_the_server_gone)
 	vamos_ivshmem_peer_close(a);
 	harness_stop(&h);
 }
+
+Test(ivshmem_handover, a_description_lists_and_renumbers_its_descriptors)
+{
+	struct vamos_ivshmem_peer *a;
+	char text[4096], moved[4096];
+	int fds[16], again[16];
+	harness_default_params(&h, &params, 2);
+	cr_assert_null(harness_start(&h, &params));
+	cr_assert_null(harness_join(&h, 2, &a));
+	cr_assert_eq(vamos_ivshmem_server_describe(h.server, text, sizeof text), 0);
+	/* listen, shm, 2 host eventfds, the peer's socket and 2 vectors. */
+	cr_assert_eq(vamos_ivshmem_handover_fds(text, fds, 16), 7, "%s", text);
+	cr_assert_eq(vamos_ivshmem_handover_fds(text, fds, 6), -ENOSPC);
+	for (int i = 0; i < 7; i++)
+		cr_assert_geq(fcntl(fds[i], F_GETFD), 0, "%d is open", fds[i]);
+	int to[7] = { 100, 101, 102, 103, 104, 105, 106 };
+	cr_assert_eq(vamos_ivshmem_handover_renumber(text, to, 7, moved, sizeof moved), 0);
+	cr_assert_eq(vamos_ivshmem_handover_fds(moved, again, 16), 7, "%s", moved);
+	cr_assert_arr_eq(again, to, sizeof to);
+	cr_assert(strstr(moved, " next=") && strstr(moved, " peer=1:104:105,106"), "%s", moved);
+	cr_assert_eq(vamos_ivshmem_handover_renumber(text, to, 6, moved, sizeof moved), -EINVAL);
+	cr_assert_eq(vamos_ivshmem_handover_renumber(text, to, 7, moved, 20), -ENOSPC);
+	cr_assert_eq(vamos_ivshmem_handover_fds("not one", fds, 16), -EINVAL);
+	vamos_ivshmem_peer_close(a);
+	harness_stop(&h);
+}

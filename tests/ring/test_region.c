@@ -72,6 +72,41 @@ Test(region, reinit_bumps_epoch_and_clears_rings)
 	fixture_fini(&f);
 }
 
+Test(region, a_new_generation_keeps_the_rings_and_tells_the_guest)
+{
+	struct fixture f;
+	struct vamos_region guest_view, again;
+	fixture_init(&f, 256, 256, 1);
+	cr_assert_eq(vamos_region_attach(f.mem, f.size, &guest_view), 0);
+	cr_assert_eq(vamos_region_current(&guest_view), 1);
+	cr_assert_eq(vamos_producer_send(&f.guest.tx, 1, "x", 1), 0);
+	vamos_producer_publish(&f.guest.tx);
+
+	/* A new host process takes the region over where it stands. */
+	struct vamos_region successor;
+	cr_assert_eq(vamos_region_attach(f.mem, f.size, &successor), 0);
+	vamos_region_bump_generation(&successor);
+	cr_assert_eq(successor.generation, 1);
+	cr_assert_eq(vamos_region_current(&successor), 1);
+	cr_assert_eq(vamos_region_current(&guest_view), 0, "the guest learns it");
+	cr_assert(vamos_region_same_layout(&guest_view), "same epoch: rings intact");
+
+	/* Attaching again makes the guest current; the record is still there. */
+	cr_assert_eq(vamos_region_attach(f.mem, f.size, &again), 0);
+	cr_assert_eq(again.generation, 1);
+	cr_assert_eq(vamos_region_current(&again), 1);
+	struct vamos_channel ch;
+	struct vamos_record rec;
+	cr_assert_eq(vamos_channel_open(&successor, 0, VAMOS_SIDE_HOST, &ch), 0);
+	cr_assert_eq(vamos_consumer_peek(&ch.rx, &rec, 1), 1);
+	cr_assert(rec.len == 1 && ((char *)rec.data)[0] == 'x');
+
+	/* A fresh layout starts the generation over. */
+	cr_assert_eq(vamos_region_init(f.mem, f.size, &f.host_view.params, &again), 0);
+	cr_assert_eq(again.generation, 0);
+	fixture_fini(&f);
+}
+
 /* Each header field corrupted in turn: attach refuses with its own reason. */
 struct corruption {
 	size_t offset;

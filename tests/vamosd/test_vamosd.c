@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* vamosd as guests meet it: sessions on every channel, services, a
  * malicious client, back-pressure, blocking services, peers coming and
- * going, SIGTERM, SIGKILL and restart, restart in place (SIGUSR2), stream
- * clients, vamosctl. */
+ * going, SIGTERM, SIGKILL and restart, restart in place (SIGUSR2), a dead
+ * worker replaced by its keeper, stream clients, vamosctl. */
 #define _GNU_SOURCE
 #include <criterion/criterion.h>
 #include <errno.h>
@@ -401,6 +401,70 @@ Test(vamosd, sigusr2_restarts_in_place_and_the_peer_carries_on, .timeout = 60)
 	cr_assert_eq(tally.errors, 0);
 
 	/* And it still stops cleanly. */
+	cr_assert_eq(daemon_signal(&d, SIGTERM, true), 0);
+	vamos_chan_close(r.ch);
+	vamos_ivshmem_peer_close(p);
+	daemon_cleanup(&d);
+}
+
+/* vamosd is a keeper and its worker (host-server/keeper.h): the worker's
+ * pid, or 0. */
+static pid_t worker_of(pid_t keeper)
+{
+	char path[64];
+	snprintf(path, sizeof path, "/proc/%d/task/%d/children", keeper, keeper);
+	FILE *f = fopen(path, "r");
+	int pid = 0;
+	if (f) {
+		if (fscanf(f, "%d", &pid) != 1)
+			pid = 0;
+		fclose(f);
+	}
+	return pid;
+}
+
+Test(vamosd, a_dead_worker_is_replaced_and_the_vm_keeps_its_device, .timeout = 60)
+{
+	start(1, 1u << 16);
+	struct vamos_ivshmem_peer *p = join(0);
+	struct raw r;
+	open_raw(p, 0, &r);
+	echo_ids(&r, 0, 100);
+	unsigned long long boot = boot_of_stats();
+	pid_t worker = worker_of(d.pid);
+	cr_assert_gt(worker, 0, "vamosd runs a worker");
+	cr_assert_eq(kill(worker, SIGKILL), 0);
+
+	unsigned long long now = boot;
+	for (int i = 0; i < 1000 && (now == boot || now == 0); i++) {
+		usleep(10000);
+		now = boot_of_stats();
+	}
+	cr_assert(now != boot && now != 0, "no new worker (boot id %llx)", now);
+	cr_assert_eq(waitpid(d.pid, NULL, WNOHANG), 0, "the keeper exited");
+	cr_assert_neq(worker_of(d.pid), worker);
+	/* The peer's connection, memory and eventfds were kept: no leave. The
+	 * host generation moved, so a guest fails what it had in flight and
+	 * attaches again, to rings that are intact. */
+	cr_assert_eq(vamos_ivshmem_peer_dispatch(p), 0);
+	const struct vamos_region *region = vamos_ivshmem_peer_region(p);
+	cr_assert_eq(vamos_region_current(region), 0);
+	cr_assert(vamos_region_same_layout(region));
+	struct vamos_region again;
+	cr_assert_eq(vamos_region_attach(region->base, region->size, &again), 0);
+	cr_assert_eq(again.generation, region->generation + 1);
+	cr_assert_eq(vamos_region_current(&again), 1);
+
+	/* Its channels are served by the new worker: a client that leaves
+	 * and comes back is too. */
+	vamos_chan_close(r.ch);
+	vamos_ivshmem_peer_close(p);
+	p = join(0);
+	open_raw(p, 0, &r);
+	cr_assert_eq(r.boot_id, now);
+	echo_ids(&r, 1000, 100);
+	cr_assert_eq(tally.errors, 0);
+	/* SIGTERM to the keeper stops the worker, then the keeper: status 0. */
 	cr_assert_eq(daemon_signal(&d, SIGTERM, true), 0);
 	vamos_chan_close(r.ch);
 	vamos_ivshmem_peer_close(p);

@@ -11,8 +11,9 @@
 #                     ENGINE=VAMOS table through ivshmem-doorbell + VFIO;
 #                     the host checks that vamosd served them and holds the
 #                     table; mariadbd restarts in the guest and finds it;
-#                     vamosd restarts in place (SIGUSR2) and the guest,
-#                     still on the same QEMU device, reads and writes on
+#                     vamosd restarts in place (SIGUSR2), then its worker is
+#                     SIGKILLed and its keeper starts a new one: each time the
+#                     guest, on the same QEMU device, reads and writes on
 #   vm-sql-no-device  no ivshmem device: the statement fails naming the
 #                     missing device and vsock; InnoDB still works
 # Ends with "N passed, N failed".
@@ -69,7 +70,6 @@ on_phase() {
 	restart_vamosd)
 		boot_before=$(vm_boot_id)
 		kill -USR2 "$vamosd_pid"
-		local i
 		for _ in $(seq 200); do
 			[[ $(vm_boot_id) != "$boot_before" && -n $(vm_boot_id) ]] && break
 			sleep 0.05
@@ -79,12 +79,29 @@ on_phase() {
 			check "it took the VM over from its predecessor" \
 				grep -q "taken over from the previous vamosd" "$vm_work/vamosd.log"
 		;;
-	after_restart)
+	after_restart | after_crash)
 		# Counters start again with the new process: these are its own.
 		check "the new vamosd served the guest (${counters[0]} requests)" \
 			test "${counters[0]}" -gt 10 &&
 			check "and interrupted it (${counters[3]} interrupts): QEMU kept its eventfds" \
 				test "${counters[3]}" -gt 0
+		;;
+	crash_vamosd)
+		# vamosd is a keeper and a worker (host-server/keeper.h): kill
+		# the worker, as a crash would.
+		local worker
+		worker=$(cat "/proc/$vamosd_pid/task/$vamosd_pid/children")
+		boot_before=$(vm_boot_id)
+		check "vamosd runs its worker (pid $worker) under a keeper" test -n "$worker" || return 1
+		kill -KILL "$worker"
+		for _ in $(seq 400); do
+			[[ $(vm_boot_id) != "$boot_before" && -n $(vm_boot_id) ]] && break
+			sleep 0.05
+		done
+		check "its keeper started it again (boot $(vm_boot_id))" \
+			test "$(vm_boot_id)" != "$boot_before" -a -n "$(vm_boot_id)" &&
+			check "with the VM's device, a new host generation" \
+				grep -q "host generation 1 (the previous vamosd died)" "$vm_work/vamosd.log"
 		;;
 	*) echo "host: unknown phase $1"; return 1 ;;
 	esac

@@ -59,7 +59,7 @@ expect "after a mariadbd restart" "4900	49" "$(sql "SELECT COUNT(*), SUM(v = 'ch
 phase mariadbd_restarted 0
 
 # vamosd restarts in place (SIGUSR2) while this VM runs: QEMU keeps its
-# connection, memory and interrupts, the guest re-attaches.
+# connection, memory and interrupts; the guest sees a pause.
 phase restart_vamosd 0
 expect "after a vamosd restart" "4900	49" "$(sql "SELECT COUNT(*), SUM(v = 'changed') FROM t")"
 sql "INSERT INTO t SELECT seq, seq % 100, CONCAT('new-', seq) FROM seq_6001_to_7000" ||
@@ -67,4 +67,12 @@ sql "INSERT INTO t SELECT seq, seq % 100, CONCAT('new-', seq) FROM seq_6001_to_7
 expect "writes after a vamosd restart" "5900	1000" "$(sql "SELECT COUNT(*), SUM(v LIKE 'new-%') FROM t")"
 echo "vamos-guest: $(sql 'SHOW STATUS LIKE "Vamos_reattaches"' | tr '\t' '=')"
 phase after_restart 0
+
+# vamosd dies (SIGKILL): its keeper starts it again with this VM's device.
+phase crash_vamosd 0
+expect "after vamosd died" "5900	1000" "$(sql "SELECT COUNT(*), SUM(v LIKE 'new-%') FROM t")"
+sql "DELETE FROM t WHERE id > 6500" || fail "DELETE after vamosd died failed"
+expect "writes after vamosd died" "5400" "$(sql "SELECT COUNT(*) FROM t")"
+echo "vamos-guest: $(sql 'SHOW STATUS LIKE "Vamos_reattaches"' | tr '\t' '=')"
+phase after_crash 0
 mdb_down
