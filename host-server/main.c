@@ -18,7 +18,10 @@
  * ivshmem socket, memory, eventfds and QEMU connection open
  * (VAMOS_HANDOVER in the environment names them): QEMU cannot attach to a
  * new server, so this is how a running VM survives a vamosd restart. Its
- * guest sees the region laid out anew and re-attaches.
+ * rings carry on where they stood.
+ *
+ * The process started is a keeper (keeper.h) that runs all this in a child
+ * and starts another, with the VMs' descriptors, if that one dies.
  */
 #define _GNU_SOURCE
 #include <errno.h>
