@@ -151,6 +151,8 @@ static int receive(int sock, bool *ready)
 	for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c))
 		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
 			unsigned k = (unsigned)((c->cmsg_len - CMSG_LEN(0)) / sizeof(int));
+			if (k > MAX_FDS - n)
+				k = MAX_FDS - n; /* cannot happen: the buffer holds MAX_FDS */
 			memcpy(fds + n, CMSG_DATA(c), sizeof(int) * k);
 			n += k;
 		}
