@@ -361,15 +361,35 @@ static unsigned long long boot_of_stats(void)
 	return boot;
 }
 
-Test(vamosd, sigusr2_restarts_in_place_and_the_peer_carries_on, .timeout = 60)
+/* Wait until stats show a boot id other than @old; return it. */
+static unsigned long long wait_new_boot(unsigned long long old)
+{
+	unsigned long long now = old;
+	for (int i = 0; i < 1000 && (now == old || now == 0); i++) {
+		usleep(10000);
+		now = boot_of_stats();
+	}
+	cr_assert(now != old && now != 0, "no new boot id after %llx", old);
+	return now;
+}
+
+/* One VM, a peer on its channel 0 answered 100 echoes; its boot id. */
+static unsigned long long serving_peer(struct vamos_ivshmem_peer **p, struct raw *r)
 {
 	start(1, 1u << 16);
-	struct vamos_ivshmem_peer *p = join(0);
-	struct raw r;
-	open_raw(p, 0, &r);
-	echo_ids(&r, 0, 100);
+	*p = join(0);
+	open_raw(*p, 0, r);
+	echo_ids(r, 0, 100);
 	unsigned long long boot = boot_of_stats();
 	cr_assert_neq(boot, 0);
+	return boot;
+}
+
+Test(vamosd, sigusr2_restarts_in_place_and_the_peer_carries_on, .timeout = 60)
+{
+	struct vamos_ivshmem_peer *p;
+	struct raw r;
+	unsigned long long boot = serving_peer(&p, &r);
 
 	/* Requests in flight when the signal comes (taken, and sleeping in
 	 * the blocking pool) and requests published while it restarts. */
@@ -388,12 +408,7 @@ Test(vamosd, sigusr2_restarts_in_place_and_the_peer_carries_on, .timeout = 60)
 
 	/* The same process, a new boot id, and the peer never disconnected:
 	 * a QEMU would not have noticed. */
-	unsigned long long now = boot;
-	for (int i = 0; i < 500 && (now == boot || now == 0); i++) {
-		usleep(10000);
-		now = boot_of_stats();
-	}
-	cr_assert(now != boot && now != 0, "boot id %llx after the restart", now);
+	wait_new_boot(boot);
 	cr_assert_eq(waitpid(d.pid, NULL, WNOHANG), 0, "vamosd exited");
 	cr_assert_eq(vamos_ivshmem_peer_dispatch(p), 0);
 	cr_assert_eq(vamos_region_current(vamos_ivshmem_peer_region(p)), 1);
@@ -425,22 +440,13 @@ static pid_t worker_of(pid_t keeper)
 
 Test(vamosd, a_dead_worker_is_replaced_and_the_vm_keeps_its_device, .timeout = 60)
 {
-	start(1, 1u << 16);
-	struct vamos_ivshmem_peer *p = join(0);
+	struct vamos_ivshmem_peer *p;
 	struct raw r;
-	open_raw(p, 0, &r);
-	echo_ids(&r, 0, 100);
-	unsigned long long boot = boot_of_stats();
+	unsigned long long boot = serving_peer(&p, &r);
 	pid_t worker = worker_of(d.pid);
 	cr_assert_gt(worker, 0, "vamosd runs a worker");
 	cr_assert_eq(kill(worker, SIGKILL), 0);
-
-	unsigned long long now = boot;
-	for (int i = 0; i < 1000 && (now == boot || now == 0); i++) {
-		usleep(10000);
-		now = boot_of_stats();
-	}
-	cr_assert(now != boot && now != 0, "no new worker (boot id %llx)", now);
+	unsigned long long now = wait_new_boot(boot);
 	cr_assert_eq(waitpid(d.pid, NULL, WNOHANG), 0, "the keeper exited");
 	cr_assert_neq(worker_of(d.pid), worker);
 	/* The peer's connection, memory and eventfds were kept: no leave. The

@@ -55,6 +55,14 @@ vm_boot_id() {
 	"$vm_vamosctl" --control "$vm_work/ctl" stats 2>/dev/null | awk 'NR == 1 { sub(/,/, "", $3); print $3 }'
 }
 
+# Wait (up to 20 s) until vamosd shows a boot id other than $1.
+wait_new_boot() {
+	for _ in $(seq 400); do
+		[[ $(vm_boot_id) != "$1" && -n $(vm_boot_id) ]] && return 0
+		sleep 0.05
+	done
+}
+
 # Host-side checks at the guest's phases.
 on_phase() {
 	local counters
@@ -70,10 +78,7 @@ on_phase() {
 	restart_vamosd)
 		boot_before=$(vm_boot_id)
 		kill -USR2 "$vamosd_pid"
-		for _ in $(seq 200); do
-			[[ $(vm_boot_id) != "$boot_before" && -n $(vm_boot_id) ]] && break
-			sleep 0.05
-		done
+		wait_new_boot "$boot_before"
 		check "vamosd restarted in place (boot $boot_before -> $(vm_boot_id), same pid)" \
 			test "$(vm_boot_id)" != "$boot_before" -a -n "$(vm_boot_id)" &&
 			check "it took the VM over from its predecessor" \
@@ -94,10 +99,7 @@ on_phase() {
 		boot_before=$(vm_boot_id)
 		check "vamosd runs its worker (pid $worker) under a keeper" test -n "$worker" || return 1
 		kill -KILL "$worker"
-		for _ in $(seq 400); do
-			[[ $(vm_boot_id) != "$boot_before" && -n $(vm_boot_id) ]] && break
-			sleep 0.05
-		done
+		wait_new_boot "$boot_before"
 		check "its keeper started it again (boot $(vm_boot_id))" \
 			test "$(vm_boot_id)" != "$boot_before" -a -n "$(vm_boot_id)" &&
 			check "with the VM's device, a new host generation" \
