@@ -16,12 +16,12 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "handover.h"
 #include "keeper.h"
 #include "log.h"
 
 #define KEEPER_ENV "VAMOS_KEEPER_FD"
 #define CRASHED_ENV "VAMOS_REPLACES_DEAD_WORKER"
-#define HANDOVER_ENV "VAMOS_HANDOVER"
 #define MAX_FDS 253 /* SCM_MAX_FD: one message carries one VM's */
 #define TEXT_MAX 8192
 #define READY "\001ready"

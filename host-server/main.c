@@ -40,6 +40,7 @@
 #include "blocking.h"
 #include "config.h"
 #include "control.h"
+#include "handover.h"
 #include "keeper.h"
 #include "log.h"
 #include "mysql_service.h"
@@ -49,8 +50,6 @@
 #include "vm.h"
 
 #define SWEEP_MS 200
-#define HANDOVER_ENV "VAMOS_HANDOVER"
-#define HANDOVER_MAX (64u << 10)
 
 enum { TAG_SIGNAL = 1, TAG_CONTROL, TAG_UNIX, TAG_VSOCK, TAG_VM_BASE = 16 };
 
@@ -142,60 +141,6 @@ static double now_s(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-/* One VM's part of what a predecessor handed over: "NAME=TEXT" lines. */
-struct handover_entry {
-	const char *name;
-	const char *text;
-	bool used;
-};
-
-/* Split @env in place into at most @max entries. */
-static unsigned handover_parse(char *env, struct handover_entry *e, unsigned max)
-{
-	unsigned n = 0;
-	for (char *line = env; line && *line && n < max;) {
-		char *next = strchr(line, '\n');
-		if (next)
-			*next++ = 0;
-		char *eq = strchr(line, '=');
-		if (eq) {
-			*eq = 0;
-			e[n++] = (struct handover_entry){ line, eq + 1, false };
-		}
-		line = next;
-	}
-	return n;
-}
-
-/* Hand every VM over (pollers drained first); returns the environment
- * value naming what each left open, or NULL. A VM that cannot be handed
- * over is stopped: its guest loses vamosd. */
-static char *handover_all(struct vm *vms, unsigned n)
-{
-	char *env = malloc(HANDOVER_MAX);
-	size_t off = 0;
-	for (unsigned i = 0; i < n; i++) {
-		size_t nl = strlen(vms[i].cfg.name);
-		int rc = -ENOMEM;
-		if (env && off + nl + 2 < HANDOVER_MAX) {
-			memcpy(env + off, vms[i].cfg.name, nl);
-			env[off + nl] = '=';
-			rc = vm_handover(&vms[i], env + off + nl + 1, HANDOVER_MAX - off - nl - 1);
-		}
-		if (rc) {
-			log_error("vm %s: cannot hand over (%s); its VM loses vamosd",
-				  vms[i].cfg.name, strerror(-rc));
-			vm_stop(&vms[i]);
-			continue;
-		}
-		off += strlen(env + off);
-		env[off++] = '\n';
-	}
-	if (env)
-		env[off] = 0;
-	return env;
 }
 
 /* The command line as given, for re-executing on SIGUSR2. */
