@@ -42,7 +42,7 @@ void server_emit(struct vamos_ivshmem_server *s, enum vamos_ivshmem_event_kind k
 		s->on_event(s->arg, &ev);
 }
 
-void server_close_fds(int *fds, unsigned n)
+static void close_fds(int *fds, unsigned n)
 {
 	for (unsigned i = 0; i < n; i++) {
 		if (fds[i] >= 0)
@@ -57,7 +57,7 @@ static int make_eventfds(int *fds, unsigned n)
 		fds[i] = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 		if (fds[i] < 0) {
 			int rc = -errno;
-			server_close_fds(fds, i);
+			close_fds(fds, i);
 			return rc;
 		}
 	}
@@ -82,7 +82,7 @@ static void remove_peer(struct vamos_ivshmem_server *s, struct peer *p,
 	int id = p->id;
 	epoll_ctl(s->epoll_fd, EPOLL_CTL_DEL, p->sock, NULL);
 	close(p->sock);
-	server_close_fds(p->fds, s->vectors);
+	close_fds(p->fds, s->vectors);
 	vamos_link_cut(p->link, why);
 	vamos_link_put(p->link);
 	p->link = NULL;
@@ -527,7 +527,7 @@ void vamos_ivshmem_server_stop(struct vamos_ivshmem_server *s)
 			if (p->id < 0)
 				continue;
 			close(p->sock);
-			server_close_fds(p->fds, s->vectors);
+			close_fds(p->fds, s->vectors);
 			vamos_link_cut(p->link, "server stopped");
 			vamos_link_put(p->link);
 		}
@@ -539,7 +539,7 @@ void vamos_ivshmem_server_stop(struct vamos_ivshmem_server *s)
 	}
 	if (s->epoll_fd >= 0)
 		close(s->epoll_fd);
-	server_close_fds(s->host_fds, VAMOS_IVSHMEM_MAX_VECTORS);
+	close_fds(s->host_fds, VAMOS_IVSHMEM_MAX_VECTORS);
 	shm_memory_release(&s->mem);
 	if (s->shm_path && !s->keep_shm_file && s->mem.size)
 		unlink(s->shm_path);

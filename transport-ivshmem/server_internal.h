@@ -51,8 +51,6 @@ struct vamos_ivshmem_server {
 /* Report an event through the params' on_event, if any. */
 void server_emit(struct vamos_ivshmem_server *s, enum vamos_ivshmem_event_kind kind,
 		 int id, const char *detail);
-/* Close each of @fds that is open and mark it -1. */
-void server_close_fds(int *fds, unsigned n);
 /* Watch @p's socket (it left, or it wrote what it must not). */
 int server_watch_peer(struct vamos_ivshmem_server *s, struct peer *p);
 
