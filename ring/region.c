@@ -270,8 +270,7 @@ int vamos_region_current(const struct vamos_region *region)
 	 * delays the verdict to the next look. The host's READY store is
 	 * ordered after its epoch store, and our acquire above pairs with it. */
 	uint64_t epoch = __atomic_load_n(&h->epoch, __ATOMIC_RELAXED);
-	uint32_t gen = atomic_load_explicit(&((struct vamos_region_header *)h)
-						    ->side[VAMOS_SIDE_HOST].generation,
+	uint32_t gen = atomic_load_explicit(&h->side[VAMOS_SIDE_HOST].generation,
 					    memory_order_relaxed);
 	return state == VAMOS_STATE_READY && epoch == region->epoch &&
 	       gen == region->generation;

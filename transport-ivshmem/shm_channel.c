@@ -65,11 +65,12 @@ static int check_peer(struct shm_chan *c)
 			gone = "host state word is invalid";
 			err = -EPROTO;
 		} else if (cur == 0) {
-			gone = vamos_region_same_layout(c->region) &&
-					       vamos_region_state(c->region, VAMOS_SIDE_HOST) ==
-						       VAMOS_STATE_READY
-				       ? "vamosd restarted after its predecessor died"
-				       : "host closed or reset the region";
+			/* Same layout and still READY: only the generation moved. */
+			bool reborn = vamos_region_same_layout(c->region) &&
+				      vamos_region_state(c->region, VAMOS_SIDE_HOST) ==
+					      VAMOS_STATE_READY;
+			gone = reborn ? "vamosd restarted after its predecessor died"
+				      : "host closed or reset the region";
 			err = -ECONNRESET;
 		}
 	}
