@@ -40,15 +40,19 @@ cleanup() { ((${#tmps[@]} == 0)) || rm -rf "${tmps[@]}"; }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# The library packages: whatever owns each library the binaries load.
+# Every shared library the binaries and the plugin load (the loader too).
+mapfile -t libraries < <(ldd "${binaries[@]}" "$plugin" |
+	awk '$3 ~ /^\// { print $3 } $1 ~ /^\/.*[^:]$/ { print $1 }' | sort -u)
+((${#libraries[@]} > 0)) || die "ldd found no libraries for mariadbd"
+
+# The library packages: whatever owns each of them.
 library_packages() {
 	local f real
-	ldd "${binaries[@]}" "$plugin" | awk '$3 ~ /^\// { print $3 } $1 ~ /^\/.*[^:]$/ { print $1 }' |
-		sort -u | while read -r f; do
-			real=$(readlink -f "$f")
-			dpkg -S "$real" 2>/dev/null || dpkg -S "$f" 2>/dev/null ||
-				die "no package owns $f (needed by mariadbd or ha_vamos.so)"
-		done | cut -d: -f1 | sort -u
+	for f in "${libraries[@]}"; do
+		real=$(readlink -f "$f")
+		dpkg -S "$real" 2>/dev/null || dpkg -S "$f" 2>/dev/null ||
+			die "no package owns $f (needed by mariadbd or ha_vamos.so)"
+	done | cut -d: -f1 | sort -u
 }
 
 # Every package unpacked into $cache/root-<key>/, made once under a
@@ -56,7 +60,7 @@ library_packages() {
 unpack_packages() {
 	local libs key tmp pkg
 	mapfile -t libs < <(library_packages)
-	((${#libs[@]} > 0)) || die "ldd found no libraries for mariadbd"
+	((${#libs[@]} > 0)) || die "no package owns the libraries of mariadbd"
 	key=$(printf '%s\n' "$VAMOS_MARIADB_VERSION" "${libs[@]}" | md5sum | cut -c1-12)
 	root=$cache/root-$key
 	[[ -f $root/.complete ]] && return 0
@@ -117,12 +121,12 @@ cp -r "$root/usr/share/mysql/charsets" "$L/usr/share/mysql/" ||
 	die "no charsets in mariadb-server-core"
 # The libraries go to /usr/lib/x86_64-linux-gnu (the base image's /lib is a
 # real directory holding its modules, so /lib cannot become a symlink).
-while read -r lib; do
+for lib in "${libraries[@]}"; do
 	case $lib in
 	*/ld-linux-x86-64.so.2) take "$lib" "$L/lib64/ld-linux-x86-64.so.2" ;;
 	*) take "$lib" "$L/usr/lib/x86_64-linux-gnu/${lib##*/}" ;;
 	esac
-done < <(ldd "${binaries[@]}" "$plugin" | awk '$3 ~ /^\// { print $3 } $1 ~ /^\/.*[^:]$/ { print $1 }' | sort -u)
+done
 install -m 0755 "$plugin" "$L/usr/lib/mysql/plugin/ha_vamos.so"
 
 # Name lookups: mariadbd resolves localhost, runs as root.
