@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* A consumer that sleeps on a real eventfd whenever the ring is empty, woken
  * thousands of times. A lost wakeup would leave it asleep forever (the test
- * would hang and hit the timeout); every record must arrive in order; and
- * whenever the consumer is known to be asleep, publish must ask to ring. */
+ * would hang and hit the timeout); every record must arrive in order; every
+ * sleep the producer sees gets a doorbell rung after its announcement; and
+ * there is at most one doorbell per announcement. */
 #include <criterion/criterion.h>
 
 #include "scenarios.h"
