@@ -2,7 +2,7 @@
 /* The ivshmem device through VFIO, for MSI-X interrupts in the guest:
  * ivshmem-doorbell only signals through MSI-X, which UIO cannot deliver,
  * and Debian's kernels lack VFIO no-IOMMU, so the guest needs an (emulated)
- * IOMMU. See DESIGN.md section 3. */
+ * IOMMU. See doc/ivshmem.md. */
 #ifndef VAMOS_IVSHMEM_GUEST_VFIO_H
 #define VAMOS_IVSHMEM_GUEST_VFIO_H
 

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The ivshmem server: QEMU's protocol on a UNIX socket (see wire.h and
- * DESIGN.md section 3). To a new peer N it sends the protocol version, N,
+ * doc/ivshmem.md). To a new peer N it sends the protocol version, N,
  * and the memory (-1 with the shm fd); then every other peer learns N's
  * eventfds; then N learns the host's and every other peer's, and last its
  * own. When N leaves, the others get N without an fd.

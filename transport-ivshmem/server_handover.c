@@ -2,7 +2,7 @@
 /*
  * Handing a running server to a successor across execve(), so that vamosd
  * can restart without its VMs noticing. QEMU connects to the server once
- * and can never take new memory or new interrupt eventfds (DESIGN.md §3):
+ * and can never take new memory or new interrupt eventfds (doc/ivshmem.md):
  * the only way to keep a VM is to keep the very descriptors it holds. The
  * predecessor describes them in one line of text and leaves them open
  * across exec; the successor checks each one's kind, takes them over and

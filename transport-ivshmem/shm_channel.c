@@ -15,7 +15,7 @@
 #include "vamos_spin.h"
 
 /* Default spin before sleeping: a shared-memory round trip costs about
- * 0.5 us here, an eventfd wakeup 20 us or more (DESIGN.md section 7). */
+ * 0.5 us here, an eventfd wakeup 20 us or more (doc/costs.md). */
 #define SPIN_NS 50000ll
 /* Sleep at most this long at a time, so liveness is re-checked even if the
  * peer dies without a word. */

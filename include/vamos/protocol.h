@@ -45,7 +45,7 @@ enum vamos_service_id {
 	VAMOS_SERVICE_ECHO = 1,  /**< replies with the request's bytes */
 	VAMOS_SERVICE_NOOP = 2,  /**< replies with status 0 and no bytes */
 	VAMOS_SERVICE_SLEEP = 3, /**< blocks op milliseconds, then replies (tests) */
-	VAMOS_SERVICE_MYSQL = 16, /**< the MySQL handler layer (issue 5) */
+	VAMOS_SERVICE_MYSQL = 16, /**< the MySQL handler layer */
 };
 
 struct vamos_hello {
