@@ -4,6 +4,8 @@
  * transport, through the one channel interface.
  *
  *   bench-transport [--csv] [--seconds S]            local rows:
+ *       floor_spin     a spin ping-pong between two threads (polling floor)
+ *       floor_eventfd  an eventfd ping-pong between two threads (sleeping floor)
  *       ivshmem_local  a server and a local peer in this process (eventfds)
  *       vsock_unix     the vsock framing over an AF_UNIX socketpair
  *   bench-transport --serve-vm SOCKET [--vectors K]   host half for a VM
@@ -31,6 +33,7 @@
 #include <vamos/vsock.h>
 
 #include "echo_proto.h"
+#include "floors.h"
 #include "measure.h"
 
 #define RING_BYTES (1u << 20)
@@ -74,6 +77,21 @@ static void *serve_thread(void *arg)
 	struct server_thread *t = arg;
 	t->rc = bt_serve(t->ch);
 	return NULL;
+}
+
+/* ------------------------------------------------------------- floors */
+
+static int bench_floors(void)
+{
+	struct bt_row row;
+	int rc = bt_floor_spin(seconds, &row);
+	if (rc == 0) {
+		bt_print_row(&row, csv);
+		rc = bt_floor_eventfd(seconds, &row);
+	}
+	if (rc == 0)
+		bt_print_row(&row, csv);
+	return rc;
 }
 
 /* ------------------------------------------------------------- ivshmem */
@@ -265,7 +283,9 @@ int main(int argc, char **argv)
 		rc = guest_side();
 	} else {
 		bt_print_header(csv);
-		rc = bench_ivshmem_local();
+		rc = bench_floors();
+		if (rc == 0)
+			rc = bench_ivshmem_local();
 		if (rc == 0)
 			rc = bench_vsock_unix();
 	}
