@@ -225,10 +225,12 @@ int mx_op_update(struct mh_txn *t, const struct mx_table_ref *ref, struct mx_in 
 	int rc = mx_table_open(t, ref, &tb);
 	if (rc)
 		return rc;
-	if (u.nsec != mh_table_indexes(tb)) {
+	/* Read before the handle is closed: nothing of @tb is used after. */
+	unsigned nsec = mh_table_indexes(tb);
+	if (u.nsec != nsec) {
 		mh_table_close(tb);
 		return mx_fail(out, -EINVAL, "UPDATE: %u keys for a table with %u indexes", u.nsec,
-			      mh_table_indexes(tb));
+			      nsec);
 	}
 	int dup = 0;
 	rc = mh_row_update(t, tb, old_pk, new_pk, row, sec, &dup);
