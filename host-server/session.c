@@ -13,7 +13,8 @@
 #include "service.h"
 #include "session.h"
 
-struct session *session_new(struct vamos_chan *ch, const char *vm, uint32_t index)
+struct session *session_new(struct vamos_chan *ch, vm_id vm, const char *label,
+			    uint32_t index)
 {
 	struct session *s = calloc(1, sizeof *s);
 	if (!s) {
@@ -22,6 +23,7 @@ struct session *session_new(struct vamos_chan *ch, const char *vm, uint32_t inde
 	}
 	s->ch = ch;
 	s->vm = vm;
+	s->label = label;
 	s->index = index;
 	atomic_init(&s->refs, 1);
 	return s;
@@ -48,7 +50,7 @@ static int end(struct session *s, const char *why, bool gone)
 	if (!s->failure) {
 		/* Atomic: the main thread reads it to sweep ended sessions. */
 		__atomic_store_n(&s->failure, why, __ATOMIC_RELEASE);
-		log_msg(gone ? LOG_DEBUG : LOG_WARN, "%s channel %u: session ended: %s", s->vm,
+		log_msg(gone ? LOG_DEBUG : LOG_WARN, "%s channel %u: session ended: %s", s->label,
 			s->index, why);
 	}
 	return -1;
@@ -151,7 +153,7 @@ static int welcome(struct session *s, const struct vamos_record *rec, uint64_t b
 		return rc == -EAGAIN ? -EAGAIN : fail(s, "cannot send WELCOME");
 	s->welcomed = true;
 	s->unflushed = true;
-	log_debug("%s channel %u: session started", s->vm, s->index);
+	log_debug("%s channel %u: session started", s->label, s->index);
 	return 0;
 }
 

@@ -50,7 +50,7 @@ static void detach(struct vm *vm, const char *why, bool reset)
 	log_info("vm %s: peer %d detached (%s)", vm->cfg.name, vm->peer, why);
 	vm->peer = -1;
 	/* Its guest's connections are gone: their transactions roll back. */
-	mysql_service_vm_reset(vm->cfg.name);
+	mysql_service_vm_reset(vm->cfg.id);
 	/* Fresh rings and a new epoch for whoever attaches next. */
 	if (reset)
 		vamos_ivshmem_server_reset_region(vm->server);
@@ -69,7 +69,7 @@ static void attach(struct vm *vm, int peer, bool adopted)
 		struct vamos_chan *ch;
 		int rc = vamos_ivshmem_server_channel(vm->server, peer, i, &ch);
 		if (rc == 0)
-			vm->sessions[i] = session_new(ch, vm->cfg.name, i);
+			vm->sessions[i] = session_new(ch, vm->cfg.id, vm->cfg.name, i);
 		if (vm->sessions[i] && adopted)
 			session_assume_welcomed(vm->sessions[i]);
 		if (!vm->sessions[i]) {

@@ -23,6 +23,7 @@ struct daemon {
 	char control[128];
 	char stream_sock[128];
 	char log[128];
+	char name[DAEMON_VMS][32]; /* the VMs' names: vm0, vm1... by default */
 	unsigned vms;
 };
 
@@ -31,6 +32,9 @@ struct daemon {
  * Waits until it answers on the control socket. NULL or an error. */
 const char *daemon_start(struct daemon *d, unsigned vms, uint32_t ring_bytes,
 			 const char *const *extra);
+/* The same with VMs named @names[vms] (sockets still vmN.sock). */
+const char *daemon_start_named(struct daemon *d, unsigned vms, const char *const *names,
+			       uint32_t ring_bytes, const char *const *extra);
 /* The same daemon again, on the same paths (after a kill). */
 const char *daemon_restart(struct daemon *d, unsigned vms, uint32_t ring_bytes,
 			   const char *const *extra);
