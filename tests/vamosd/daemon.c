@@ -244,6 +244,7 @@ const char *raw_open(struct raw *r, struct vamos_chan *ch)
 			if (w.nonce != r->nonce || w.version != VAMOS_PROTOCOL_VERSION)
 				return "WELCOME does not answer our HELLO";
 			r->boot_id = w.boot_id;
+			r->max_request = w.max_request;
 			return NULL;
 		}
 		vamos_chan_release(ch);

@@ -53,6 +53,7 @@ struct raw {
 	struct vamos_chan *ch;
 	uint64_t boot_id;
 	uint64_t nonce;
+	uint32_t max_request; /* WELCOME's */
 };
 const char *raw_open(struct raw *r, struct vamos_chan *ch);
 /* Queue a request (flush with vamos_chan_flush). 0 or the channel's error. */
