@@ -1,0 +1,340 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * libFuzzer target for vamosd's session layer (host-server/session.c): the
+ * input is the records a hostile guest sends on one channel — HELLOs good
+ * and bad, requests to services that answer, fail, half-answer or are
+ * unknown, records of unknown types — in batches. They go through a real
+ * stream channel (a socketpair) into a session, which vamosd's poller loop
+ * would serve; the guest end takes the replies. The session must answer or
+ * end cleanly: never crash, never read or write out of bounds, never hang.
+ *
+ * Input: one byte of mode (bit 0: the session starts welcomed, as after a
+ * restart in place), then records: kind, length (2 bytes LE), bytes.
+ * Kind bits 0-2: 0 a HELLO of our version (nonce from the bytes), 1 a
+ * HELLO as given, 2 a REQUEST whose header names a service (bits 3-4 of
+ * the kind: echo, noop, the picky test service, none) followed by the
+ * bytes, 3 a REQUEST as given, 4-7 a record of type (bytes[0]) as given.
+ * Bit 7: the batch ends here (the guest flushes, the host serves).
+ *
+ * With VAMOS_FUZZ_WRITE_SEEDS=DIR the target writes its seed corpus into
+ * DIR and exits (fuzz/corpus/session holds the result).
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <vamos/protocol.h>
+#include <vamos/vsock.h>
+
+#include "log.h"
+#include "reply.h"
+#include "service.h"
+#include "session.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+int LLVMFuzzerInitialize(int *argc, char ***argv);
+
+#define PICKY_SERVICE 7
+#define BOOT_ID 0x5eed
+
+/* ---- services that answer in every way a service may ---- */
+
+static int echo(void *ctx, const struct service_request *req, struct reply *rep)
+{
+	(void)ctx;
+	void *p;
+	int rc = reply_reserve(rep, req->len, &p);
+	if (rc)
+		return rc;
+	memcpy(p, req->data, req->len);
+	reply_commit(rep, 0, req->len);
+	return 0;
+}
+
+static int noop(void *ctx, const struct service_request *req, struct reply *rep)
+{
+	(void)ctx;
+	(void)req;
+	(void)rep;
+	return 0;
+}
+
+/* By op: answer half of what it reserved, fail at once, reserve and then
+ * fail without committing, or ask for more than a reply can carry. */
+static int picky(void *ctx, const struct service_request *req, struct reply *rep)
+{
+	(void)ctx;
+	void *p;
+	int rc;
+	switch (req->op & 3) {
+	case 0:
+		if ((rc = reply_reserve(rep, req->len, &p)))
+			return rc;
+		memset(p, 0xab, req->len);
+		reply_commit(rep, 1, req->len / 2);
+		return 0;
+	case 1:
+		return -EIO;
+	case 2:
+		if ((rc = reply_reserve(rep, req->len, &p)))
+			return rc;
+		return -EINVAL;
+	default:
+		rc = reply_reserve(rep, UINT32_MAX, &p);
+		return rc == -EAGAIN ? rc : -EMSGSIZE;
+	}
+}
+
+/* ---- the guest's end ---- */
+
+static const uint16_t services[4] = { VAMOS_SERVICE_ECHO, VAMOS_SERVICE_NOOP, PICKY_SERVICE,
+				      999 };
+
+/* Take every reply waiting on the guest's end; -1 once it failed. */
+static int drain(struct vamos_chan *guest)
+{
+	struct vamos_record recs[64];
+	int total = 0;
+	for (;;) {
+		int n = vamos_chan_poll(guest, recs, 64);
+		if (n < 0)
+			return -1;
+		for (int i = 0; i < n; i++) {
+			const unsigned char *b = recs[i].data;
+			volatile unsigned char sink = 0;
+			for (uint32_t j = 0; j < recs[i].len; j++)
+				sink ^= b[j];
+			(void)sink;
+		}
+		vamos_chan_release(guest);
+		if (n == 0)
+			return total;
+		total += n;
+	}
+}
+
+/* Flush the guest, then serve until both ends are idle. -1: it ended. */
+static int round_trip(struct session *s, struct vamos_chan *guest)
+{
+	if (vamos_chan_flush(guest) < 0)
+		return -1;
+	for (int i = 0; i < 1000; i++) {
+		int n = session_serve(s, BOOT_ID, true);
+		if (n < 0)
+			return -1;
+		int r = drain(guest);
+		if (r < 0)
+			return -1;
+		/* Idle, and nothing held back for want of room. */
+		if (n == 0 && r == 0 && s->held_next == s->held_count)
+			return 0;
+	}
+	abort(); /* a session that never settles is a hang */
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	if (size < 1 || size > 256 * 1024)
+		return 0;
+	uint8_t mode = data[0];
+	size_t at = 1;
+
+	int sv[2];
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv) < 0)
+		abort();
+	struct vamos_stream_params p = { .max_frame = VAMOS_STREAM_MIN_MAX_FRAME };
+	struct vamos_chan *guest, *host;
+	if (vamos_stream_open_fd(sv[0], &p, &guest) || vamos_stream_open_fd(sv[1], &p, &host))
+		abort();
+	struct session *s = session_new(host, VM_NONE, "fuzz", 0);
+	if (!s)
+		abort();
+	if (mode & 1)
+		session_assume_welcomed(s);
+	uint64_t id = 0;
+	bool ended = false;
+	while (!ended && size - at >= 3) {
+		uint8_t kind = data[at];
+		uint32_t len = (uint32_t)data[at + 1] | (uint32_t)data[at + 2] << 8;
+		at += 3;
+		if (len > size - at)
+			len = (uint32_t)(size - at);
+		const uint8_t *b = data + at;
+		at += len;
+
+		unsigned char rec[70000];
+		uint32_t rec_len = len;
+		uint16_t type;
+		switch (kind & 7) {
+		case 0: {
+			struct vamos_hello h = { .version = VAMOS_PROTOCOL_VERSION };
+			memcpy(&h.nonce, b, len < 8 ? len : 8);
+			memcpy(rec, &h, sizeof h);
+			rec_len = sizeof h;
+			type = VAMOS_MSG_HELLO;
+			break;
+		}
+		case 1:
+			memcpy(rec, b, len);
+			type = VAMOS_MSG_HELLO;
+			break;
+		case 2: {
+			struct vamos_request_header h = { .id = id++,
+							  .service = services[(kind >> 3) & 3],
+							  .op = len ? b[0] : 0 };
+			memcpy(rec, &h, sizeof h);
+			memcpy(rec + sizeof h, b, len);
+			rec_len = (uint32_t)sizeof h + len;
+			type = VAMOS_MSG_REQUEST;
+			break;
+		}
+		case 3:
+			memcpy(rec, b, len);
+			type = VAMOS_MSG_REQUEST;
+			break;
+		default:
+			memcpy(rec, b, len);
+			type = len ? b[0] % (VAMOS_RECORD_TYPE_MAX + 1) : 0;
+			break;
+		}
+		int rc;
+		while ((rc = vamos_chan_send(guest, type, rec, rec_len)) == -EAGAIN)
+			if (round_trip(s, guest) < 0) {
+				ended = true;
+				break;
+			}
+		if (rc == -EMSGSIZE)
+			continue; /* larger than the guest may send */
+		if (rc < 0 && !ended)
+			ended = true;
+		if (!ended && (kind & 0x80) && round_trip(s, guest) < 0)
+			ended = true;
+	}
+	if (!ended)
+		round_trip(s, guest);
+	session_unref(s);
+	vamos_chan_close(guest);
+	return 0;
+}
+
+/* ---- the seed corpus ---- */
+
+struct seed {
+	unsigned char b[16384];
+	size_t len;
+};
+
+static void rec(struct seed *s, uint8_t kind, const void *bytes, uint16_t len)
+{
+	unsigned char h[3] = { kind, (uint8_t)len, (uint8_t)(len >> 8) };
+	memcpy(s->b + s->len, h, sizeof h);
+	if (len)
+		memcpy(s->b + s->len + sizeof h, bytes, len);
+	s->len += sizeof h + len;
+}
+
+static int write_seed(const char *dir, const char *name, uint8_t mode, const struct seed *s)
+{
+	char path[512];
+	snprintf(path, sizeof path, "%s/%s", dir, name);
+	FILE *f = fopen(path, "wb");
+	if (!f)
+		return -1;
+	fputc(mode, f);
+	fwrite(s->b, 1, s->len, f);
+	return fclose(f);
+}
+
+enum { ECHO = 0 << 3, NOOP = 1 << 3, PICKY = 2 << 3, UNKNOWN = 3 << 3, END = 0x80 };
+
+static void write_seeds(const char *dir)
+{
+	static struct seed s;
+	int bad = 0;
+	static unsigned char big[1000];
+	memset(big, 'x', sizeof big);
+
+	memset(&s, 0, sizeof s);
+	rec(&s, 0 | END, "nonce123", 8);
+	rec(&s, 2 | ECHO, "hello", 5);
+	rec(&s, 2 | NOOP, "", 0);
+	rec(&s, 2 | UNKNOWN | END, "?", 1);
+	bad |= write_seed(dir, "hello-echo-noop-unknown", 0, &s);
+
+	memset(&s, 0, sizeof s);
+	rec(&s, 0 | END, "n", 1);
+	for (uint8_t op = 0; op < 4; op++)
+		rec(&s, 2 | PICKY, (uint8_t[]){ op, 1, 2, 3, 4, 5, 6, 7 }, 8);
+	rec(&s, 2 | ECHO | END, "x", 1);
+	bad |= write_seed(dir, "picky-answers", 0, &s);
+
+	/* A batch that overflows the replies' room: echoes of many bytes. */
+	memset(&s, 0, sizeof s);
+	rec(&s, 0 | END, "n", 1);
+	for (int i = 0; i < 12; i++)
+		rec(&s, 2 | ECHO, big, sizeof big);
+	rec(&s, 2 | NOOP | END, "", 0);
+	bad |= write_seed(dir, "big-batch", 0, &s);
+
+	memset(&s, 0, sizeof s);
+	rec(&s, 2 | ECHO | END, "before hello", 12);
+	bad |= write_seed(dir, "request-before-hello", 0, &s);
+	bad |= write_seed(dir, "welcomed-by-predecessor", 1, &s);
+
+	memset(&s, 0, sizeof s);
+	rec(&s, 1 | END, "short", 5);
+	bad |= write_seed(dir, "hello-wrong-size", 0, &s);
+
+	memset(&s, 0, sizeof s);
+	struct vamos_hello h = { .version = VAMOS_PROTOCOL_VERSION + 1 };
+	rec(&s, 1 | END, &h, sizeof h);
+	bad |= write_seed(dir, "hello-other-version", 0, &s);
+
+	memset(&s, 0, sizeof s);
+	rec(&s, 0, "n", 1);
+	struct vamos_request_header rh = { .id = 9, .service = VAMOS_SERVICE_ECHO, .reserved = 1 };
+	rec(&s, 3, &rh, sizeof rh);
+	rec(&s, 3 | END, "tiny", 4);
+	bad |= write_seed(dir, "request-headers-bad", 0, &s);
+
+	memset(&s, 0, sizeof s);
+	rec(&s, 0, "n", 1);
+	rec(&s, 4 | END, (uint8_t[]){ VAMOS_MSG_REPLY, 0, 0, 0 }, 4);
+	bad |= write_seed(dir, "unknown-record-type", 0, &s);
+
+	memset(&s, 0, sizeof s);
+	rec(&s, 0, "n", 1);
+	rec(&s, 0 | END, "again", 5);
+	rec(&s, 2 | ECHO | END, "after two", 9);
+	bad |= write_seed(dir, "two-hellos", 0, &s);
+
+	if (bad) {
+		fprintf(stderr, "fuzz-session: cannot write the seeds into %s\n", dir);
+		exit(1);
+	}
+	exit(0);
+}
+
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+	(void)argc;
+	(void)argv;
+	const char *seeds = getenv("VAMOS_FUZZ_WRITE_SEEDS");
+	if (seeds)
+		write_seeds(seeds);
+	log_set_level(LOG_ERROR);
+	static const struct service svcs[] = {
+		{ .id = VAMOS_SERVICE_ECHO, .name = "echo", .handle = echo },
+		{ .id = VAMOS_SERVICE_NOOP, .name = "noop", .handle = noop },
+		{ .id = PICKY_SERVICE, .name = "picky", .handle = picky },
+	};
+	for (unsigned i = 0; i < sizeof svcs / sizeof svcs[0]; i++)
+		if (services_register(&svcs[i]))
+			abort();
+	return 0;
+}
