@@ -695,3 +695,22 @@ Test(executor, an_update_with_the_wrong_key_count_is_refused)
 	cr_assert(strstr((char *)rep.data, "1 keys for a table with 0 indexes"), "%s", rep.data);
 	cr_assert_eq(op0(VAMOS_MYSQL_ROLLBACK, c, 0), 0);
 }
+
+/* Answers of a fixed size respect the caller's reply limit: a limit too
+ * small for them is an error, never a reply longer than the limit. */
+Test(executor, fixed_size_answers_respect_a_small_reply_limit)
+{
+	mxh_max_reply = 24; /* below WELCOME (32 bytes) */
+	struct vamos_mysql_attach a = { 0 };
+	int rc = mxh_simple(vm, VAMOS_MYSQL_ATTACH, 0, 0, 0, &a, sizeof a, &rep);
+	uint32_t len = rep.len;
+	mxh_max_reply = 4; /* below a context id and a table handle */
+	int ctx_rc = mxh_simple(vm, VAMOS_MYSQL_CTX_OPEN, 0, 0, 0, NULL, 0, &rep);
+	uint32_t ctx_len = rep.len;
+	mxh_max_reply = MXH_MAX_REPLY;
+	cr_assert_eq(rc, -EMSGSIZE);
+	cr_assert_leq(len, 24);
+	cr_assert_eq(ctx_rc, -EMSGSIZE);
+	cr_assert_leq(ctx_len, 4);
+	cr_assert_eq(mx_vm_stats(vm).contexts, 0, "no context was made to go unanswered");
+}
