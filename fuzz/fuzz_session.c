@@ -64,20 +64,25 @@ static int noop(void *ctx, const struct service_request *req, struct reply *rep)
 	return 0;
 }
 
-/* By op: answer half of what it reserved, fail at once, reserve and then
- * fail without committing, or ask for more than a reply can carry. */
+/* By op: answer half of what it reserved (64 times the request's size, up
+ * to the largest reply: replies that fill the channel), fail at once,
+ * reserve and then fail without committing, or ask for more than a reply
+ * can carry. */
 static int picky(void *ctx, const struct service_request *req, struct reply *rep)
 {
 	(void)ctx;
 	void *p;
 	int rc;
 	switch (req->op & 3) {
-	case 0:
-		if ((rc = reply_reserve(rep, req->len, &p)))
+	case 0: {
+		uint64_t want = (uint64_t)req->len * 64;
+		uint32_t len = want < rep->max_payload ? (uint32_t)want : rep->max_payload;
+		if ((rc = reply_reserve(rep, len, &p)))
 			return rc;
-		memset(p, 0xab, req->len);
-		reply_commit(rep, 1, req->len / 2);
+		memset(p, 0xab, len);
+		reply_commit(rep, 1, len / 2);
 		return 0;
+	}
 	case 1:
 		return -EIO;
 	case 2:
@@ -280,6 +285,14 @@ static void write_seeds(const char *dir)
 		rec(&s, 2 | ECHO, big, sizeof big);
 	rec(&s, 2 | NOOP | END, "", 0);
 	bad |= write_seed(dir, "big-batch", 0, &s);
+
+	/* Replies larger than their requests, filling the channel. */
+	memset(&s, 0, sizeof s);
+	rec(&s, 0 | END, "n", 1);
+	for (int i = 0; i < 4; i++)
+		rec(&s, 2 | PICKY, big, 600);
+	rec(&s, 2 | ECHO | END, "x", 1);
+	bad |= write_seed(dir, "replies-fill-the-channel", 0, &s);
 
 	memset(&s, 0, sizeof s);
 	rec(&s, 2 | ECHO | END, "before hello", 12);
