@@ -35,7 +35,7 @@ static void post_reply(struct session *s, struct reply *rep, uint64_t id)
 	if (!c) {
 		/* Out of memory: the client's request fails by timeout, and
 		 * the log says why. */
-		log_error("%s channel %u: no memory for a reply to request %llu", s->vm,
+		log_error("%s channel %u: no memory for a reply to request %llu", s->label,
 			  s->index, (unsigned long long)id);
 		free(rep->buf);
 		atomic_fetch_sub_explicit(&s->counters.in_flight, 1, memory_order_relaxed);

@@ -52,6 +52,7 @@ struct vm_config *config_add_vm(struct config *c, const char *name, char *err,
 	}
 	struct vm_config *vm = &c->vms[c->vm_count++];
 	vm_defaults(vm, name);
+	vm->id = c->vm_count;
 	return vm;
 }
 

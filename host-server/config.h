@@ -10,7 +10,15 @@
 #define CONFIG_PATH_MAX 256
 #define CONFIG_NAME_MAX 63 /* a VM's name, without its NUL */
 
+/* A VM's identity inside vamosd: its position in the configuration (1..),
+ * set by config_add_vm. Services key their per-VM state by it, never by a
+ * name, which an operator or a guest could make collide. 0 is no VM: a
+ * stream session belongs to none. */
+typedef uint32_t vm_id;
+#define VM_NONE ((vm_id)0)
+
 struct vm_config {
+	vm_id id;
 	char name[64];
 	char socket[CONFIG_PATH_MAX];   /* ivshmem server socket (required) */
 	char shm_path[CONFIG_PATH_MAX]; /* "" = memfd */

@@ -13,17 +13,19 @@
 #include "reply.h"
 #include "service.h"
 
-/* One executor per configured VM; fixed once started. */
+/* One executor per configured VM, keyed by the VM's identity (never its
+ * name: see vm_id); fixed once started. */
 static struct {
-	char name[64];
+	vm_id id;
 	struct mx_vm *vm;
 } vms[CONFIG_MAX_VMS];
 static unsigned vm_count;
 
-static struct mx_vm *find(const char *name)
+/* VM_NONE (a stream session) matches no executor. */
+static struct mx_vm *find(vm_id id)
 {
-	for (unsigned i = 0; i < vm_count; i++)
-		if (!strcmp(vms[i].name, name))
+	for (unsigned i = 0; id != VM_NONE && i < vm_count; i++)
+		if (vms[i].id == id)
 			return vms[i].vm;
 	return NULL;
 }
@@ -98,7 +100,7 @@ int mysql_service_start(const struct config *cfg, const char **why)
 			mysql_service_stop();
 			return rc;
 		}
-		snprintf(vms[i].name, sizeof vms[i].name, "%s", cfg->vms[i].name);
+		vms[i].id = cfg->vms[i].id;
 		vm_count = i + 1;
 	}
 	static const struct service svc = { .id = VAMOS_SERVICE_MYSQL, .name = "mysql",
@@ -109,16 +111,16 @@ int mysql_service_start(const struct config *cfg, const char **why)
 	return rc;
 }
 
-void mysql_service_vm_reset(const char *name)
+void mysql_service_vm_reset(vm_id id)
 {
-	struct mx_vm *vm = find(name);
+	struct mx_vm *vm = find(id);
 	if (vm)
 		mx_vm_reset(vm);
 }
 
-bool mysql_service_stats(const char *name, struct mx_stats *out)
+bool mysql_service_stats(vm_id id, struct mx_stats *out)
 {
-	struct mx_vm *vm = find(name);
+	struct mx_vm *vm = find(id);
 	if (vm)
 		*out = mx_vm_stats(vm);
 	return vm != NULL;

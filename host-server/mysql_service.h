@@ -16,11 +16,11 @@
 
 /* Open every VM's store and register the service. 0 or -errno + @why. */
 int mysql_service_start(const struct config *cfg, const char **why);
-/* VM @name's guest went away: its contexts end, its writer rolls back. */
-void mysql_service_vm_reset(const char *name);
-/* The executor's counters for VM @name; false if it has none. */
+/* VM @vm's guest went away: its contexts end, its writer rolls back. */
+void mysql_service_vm_reset(vm_id vm);
+/* The executor's counters for VM @vm; false if it has none. */
 struct mx_stats;
-bool mysql_service_stats(const char *name, struct mx_stats *out);
+bool mysql_service_stats(vm_id vm, struct mx_stats *out);
 /* Close the stores (after the pollers stopped). */
 void mysql_service_stop(void);
 

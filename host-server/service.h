@@ -21,6 +21,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "config.h"
+
 struct reply;
 
 struct service_request {
@@ -30,7 +32,8 @@ struct service_request {
 				      in the ring (copy before validating)
 				      for inline ones */
 	uint32_t len;
-	const char *vm;            /* name of the VM (or "stream") */
+	vm_id vm;                  /* the VM it came from (config.h); VM_NONE
+				      from a stream session, which has none */
 	uint32_t channel;
 };
 

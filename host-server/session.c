@@ -13,7 +13,8 @@
 #include "service.h"
 #include "session.h"
 
-struct session *session_new(struct vamos_chan *ch, const char *vm, uint32_t index)
+struct session *session_new(struct vamos_chan *ch, vm_id vm, const char *label,
+			    uint32_t index)
 {
 	struct session *s = calloc(1, sizeof *s);
 	if (!s) {
@@ -22,6 +23,7 @@ struct session *session_new(struct vamos_chan *ch, const char *vm, uint32_t inde
 	}
 	s->ch = ch;
 	s->vm = vm;
+	s->label = label;
 	s->index = index;
 	atomic_init(&s->refs, 1);
 	return s;
@@ -48,7 +50,7 @@ static int end(struct session *s, const char *why, bool gone)
 	if (!s->failure) {
 		/* Atomic: the main thread reads it to sweep ended sessions. */
 		__atomic_store_n(&s->failure, why, __ATOMIC_RELEASE);
-		log_msg(gone ? LOG_DEBUG : LOG_WARN, "%s channel %u: session ended: %s", s->vm,
+		log_msg(gone ? LOG_DEBUG : LOG_WARN, "%s channel %u: session ended: %s", s->label,
 			s->index, why);
 	}
 	return -1;
@@ -151,7 +153,7 @@ static int welcome(struct session *s, const struct vamos_record *rec, uint64_t b
 		return rc == -EAGAIN ? -EAGAIN : fail(s, "cannot send WELCOME");
 	s->welcomed = true;
 	s->unflushed = true;
-	log_debug("%s channel %u: session started", s->vm, s->index);
+	log_debug("%s channel %u: session started", s->label, s->index);
 	return 0;
 }
 
@@ -257,8 +259,14 @@ int session_serve(struct session *s, uint64_t boot_id, bool take_new)
 	}
 	while (s->held_next < s->held_count) {
 		int rc = handle(s, &s->held[s->held_next], boot_id);
-		if (rc == -EAGAIN)
-			break; /* reply ring full: flush, and come back */
+		if (rc == -EAGAIN) {
+			/* Reply ring full: flush, and come back. The flush also
+			 * publishes padding the reservation may have written,
+			 * which the guest must consume before a record that
+			 * needs the whole ring fits. */
+			s->unflushed = true;
+			break;
+		}
 		if (rc < 0) {
 			atomic_fetch_add_explicit(&s->counters.protocol_errors, 1,
 						  memory_order_relaxed);
@@ -287,8 +295,10 @@ int session_post_reply(struct session *s, const void *buf, uint32_t len)
 	if (s->failure)
 		return 0; /* nobody to tell: dropped */
 	int rc = vamos_chan_send(s->ch, VAMOS_MSG_REPLY, buf, len);
-	if (rc == -EAGAIN)
+	if (rc == -EAGAIN) {
+		s->unflushed = true; /* publish any padding (see session_serve) */
 		return rc;
+	}
 	if (rc == 0) {
 		struct vamos_reply_header h;
 		memcpy(&h, buf, sizeof h);

@@ -14,6 +14,8 @@
 
 #include <vamos/channel.h>
 
+#include "config.h"
+
 #define SESSION_BATCH 64
 /* Most requests of one session on the blocking pool at once. */
 #define SESSION_MAX_BLOCKING 256
@@ -39,7 +41,8 @@ struct session_totals {
 
 struct session {
 	struct vamos_chan *ch;
-	const char *vm;      /* the VM's name, or "stream" */
+	vm_id vm;            /* the VM it serves; VM_NONE for a stream session */
+	const char *label;   /* for logs only: the VM's name, or "stream" */
 	uint32_t index;      /* channel index, or stream session number */
 	struct poller *poller;
 
@@ -56,8 +59,10 @@ struct session {
 	struct session_counters counters;
 };
 
-/* A session over @ch (taken over), one reference held by the caller. */
-struct session *session_new(struct vamos_chan *ch, const char *vm, uint32_t index);
+/* A session over @ch (taken over) for VM @vm (VM_NONE: a stream), named
+ * @label in logs; one reference held by the caller. */
+struct session *session_new(struct vamos_chan *ch, vm_id vm, const char *label,
+			    uint32_t index);
 
 /* The guest said HELLO to our predecessor (vamosd restarted in place):
  * take its requests without a new one. Before the session is served. */

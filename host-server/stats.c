@@ -80,7 +80,7 @@ void stats_table(FILE *out, const struct daemon_view *d)
 			vm->cfg.name, vm->peer, vm->counters.joins, vm->counters.leaves,
 			vm->counters.rejects, (double)pns / 1e9, (double)sns / 1e9, sleeps);
 		struct mx_stats m;
-		if (mysql_service_stats(vm->cfg.name, &m))
+		if (mysql_service_stats(vm->cfg.id, &m))
 			fprintf(out, "%-12s mysql: %" PRIu64 " connections, %" PRIu64 " tables open, %"
 				     PRIu64 " reads at once, %" PRIu64 " on the writer, %" PRIu64
 				     " commits, %" PRIu64 " rollbacks, %" PRIu64 " lock timeouts\n",
@@ -203,7 +203,7 @@ void stats_prometheus(FILE *out, const struct daemon_view *d)
 		metric(out, mysql[m].name, mysql[m].help, mysql[m].type);
 		for (unsigned v = 0; v < d->vm_count; v++) {
 			struct mx_stats st;
-			if (!mysql_service_stats(d->vms[v].cfg.name, &st))
+			if (!mysql_service_stats(d->vms[v].cfg.id, &st))
 				continue;
 			uint64_t val;
 			memcpy(&val, (const char *)&st + mysql[m].offset, sizeof val);

@@ -87,7 +87,7 @@ void streams_accept(struct streams *st, int fd)
 		vamos_chan_close(ch);
 		return;
 	}
-	struct session *s = session_new(ch, "stream", st->next_index++);
+	struct session *s = session_new(ch, VM_NONE, "stream", st->next_index++);
 	if (!s)
 		return;
 	s->poller = &st->poller;

@@ -50,10 +50,19 @@ static void detach(struct vm *vm, const char *why, bool reset)
 	log_info("vm %s: peer %d detached (%s)", vm->cfg.name, vm->peer, why);
 	vm->peer = -1;
 	/* Its guest's connections are gone: their transactions roll back. */
-	mysql_service_vm_reset(vm->cfg.name);
+	mysql_service_vm_reset(vm->cfg.id);
 	/* Fresh rings and a new epoch for whoever attaches next. */
 	if (reset)
 		vamos_ivshmem_server_reset_region(vm->server);
+}
+
+/* A peer that cannot be served (its rings' positions are guest memory and
+ * may be nonsense; memory may be short) is dropped, and the region laid out
+ * afresh, so the next peer is served whatever this one wrote. */
+static void refuse(struct vm *vm, int peer, const char *why)
+{
+	vamos_ivshmem_server_reset_region(vm->server);
+	vamos_ivshmem_server_drop_peer(vm->server, peer, why);
 }
 
 /* Open the peer's channels as sessions. A peer taken over from a
@@ -63,13 +72,14 @@ static void attach(struct vm *vm, int peer, bool adopted)
 	vm->sessions = calloc(vm->cfg.channels, sizeof *vm->sessions);
 	if (!vm->sessions) {
 		log_error("vm %s: out of memory attaching peer %d", vm->cfg.name, peer);
+		refuse(vm, peer, "out of memory for its sessions");
 		return;
 	}
 	for (uint32_t i = 0; i < vm->cfg.channels; i++) {
 		struct vamos_chan *ch;
 		int rc = vamos_ivshmem_server_channel(vm->server, peer, i, &ch);
 		if (rc == 0)
-			vm->sessions[i] = session_new(ch, vm->cfg.name, i);
+			vm->sessions[i] = session_new(ch, vm->cfg.id, vm->cfg.name, i);
 		if (vm->sessions[i] && adopted)
 			session_assume_welcomed(vm->sessions[i]);
 		if (!vm->sessions[i]) {
@@ -79,6 +89,7 @@ static void attach(struct vm *vm, int peer, bool adopted)
 				session_unref(vm->sessions[j]);
 			free(vm->sessions);
 			vm->sessions = NULL;
+			refuse(vm, peer, "its channels cannot be opened");
 			return;
 		}
 		vm->sessions[i]->poller = &vm->pollers[i % vm->poller_count];

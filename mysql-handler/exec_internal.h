@@ -26,6 +26,9 @@ struct mx_out {
 	uint32_t cap, len;
 };
 
+/* Put the @n bytes of @v in @out: 0, or -EMSGSIZE if they do not fit. */
+int mx_answer(struct mx_out *out, const void *v, uint32_t n);
+
 /* Put a message (no NUL) in @out and return @status. */
 int mx_fail(struct mx_out *out, int status, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));

@@ -87,8 +87,7 @@ int mx_take_name(struct mx_in *in, uint32_t len, char name[MH_NAME_MAX + 1])
 	return 0;
 }
 
-/* Put @v into the reply. */
-static int answer(struct mx_out *out, const void *v, uint32_t n)
+int mx_answer(struct mx_out *out, const void *v, uint32_t n)
 {
 	if (out->cap < n)
 		return -EMSGSIZE;
@@ -101,7 +100,7 @@ static int answer(struct mx_out *out, const void *v, uint32_t n)
 static int clash(struct mx_out *out, int index, uint32_t written)
 {
 	struct vamos_mysql_dup d = { .index = index, .written = written };
-	answer(out, &d, sizeof d);
+	mx_answer(out, &d, sizeof d);
 	return -EEXIST;
 }
 
@@ -122,7 +121,7 @@ int mx_op_info(struct mh_txn *t, const struct mx_table_ref *ref, struct mx_out *
 					 .next_autoinc = mh_table_next_autoinc(tb) };
 	mh_table_rows(t, tb, &info.rows);
 	mh_table_close(tb);
-	return answer(out, &info, sizeof info);
+	return mx_answer(out, &info, sizeof info);
 }
 
 int mx_op_get(struct mh_txn *t, const struct mx_table_ref *ref, struct mx_in *in,
@@ -141,7 +140,7 @@ int mx_op_get(struct mh_txn *t, const struct mx_table_ref *ref, struct mx_in *in
 		rc = mx_fail(out, -EMSGSIZE, "row of %u bytes is larger than a reply (%u)",
 			     row.len, out->cap);
 	else if (rc == 0)
-		rc = answer(out, row.data, row.len);
+		rc = mx_answer(out, row.data, row.len);
 	mh_table_close(tb);
 	return rc == -EINVAL ? mx_fail(out, rc, "GET: bad key") : rc;
 }
@@ -208,7 +207,7 @@ int mx_op_write(struct mh_txn *t, const struct mx_table_ref *ref, struct mx_in *
 	if (!rc && in->left)
 		rc = mx_fail(out, -EINVAL, "WRITE: bytes after the last row");
 	rc = finish(tb, rc);
-	return rc ? rc : answer(out, &done, sizeof done);
+	return rc ? rc : mx_answer(out, &done, sizeof done);
 }
 
 int mx_op_update(struct mh_txn *t, const struct mx_table_ref *ref, struct mx_in *in,
@@ -225,10 +224,12 @@ int mx_op_update(struct mh_txn *t, const struct mx_table_ref *ref, struct mx_in 
 	int rc = mx_table_open(t, ref, &tb);
 	if (rc)
 		return rc;
-	if (u.nsec != mh_table_indexes(tb)) {
+	/* Read before the handle is closed: nothing of @tb is used after. */
+	unsigned nsec = mh_table_indexes(tb);
+	if (u.nsec != nsec) {
 		mh_table_close(tb);
 		return mx_fail(out, -EINVAL, "UPDATE: %u keys for a table with %u indexes", u.nsec,
-			      mh_table_indexes(tb));
+			      nsec);
 	}
 	int dup = 0;
 	rc = mh_row_update(t, tb, old_pk, new_pk, row, sec, &dup);
@@ -287,7 +288,7 @@ int mx_op_autoinc(struct mh_txn *t, const struct mx_table_ref *ref, struct mx_in
 	if (rc == -ERANGE)
 		rc = mx_fail(out, -ERANGE, "AUTO_INCREMENT would pass 2^64");
 	rc = finish(tb, rc);
-	return rc ? rc : answer(out, &r, sizeof r);
+	return rc ? rc : mx_answer(out, &r, sizeof r);
 }
 
 int mx_op_create(struct mh_txn *t, struct mx_in *in, struct mx_out *out)

@@ -206,9 +206,7 @@ int mx_op_range(struct mh_txn *t, const struct mx_table_ref *ref, struct mx_in *
 		if (total > est.rows)
 			est.rows += (total - est.rows) / 2;
 	}
-	rc = 0;
-	memcpy(out->buf, &est, sizeof est);
-	out->len = sizeof est;
+	rc = mx_answer(out, &est, sizeof est);
 out:
 	mh_cursor_close(c);
 	mh_table_close(tb);

@@ -273,14 +273,15 @@ static int run_now(struct mx_vm *vm, const struct mx_call *call,
 			.max_indexes = VAMOS_MYSQL_MAX_INDEXES,
 			.lock_wait_ms = vm->opt.lock_wait_ms,
 		};
-		memcpy(out->buf, &w, sizeof w);
-		out->len = sizeof w;
-		return 0;
+		/* A caller's reply limit is its own: the answer must fit it. */
+		return mx_answer(out, &w, sizeof w);
 	}
 	case VAMOS_MYSQL_CTX_OPEN: {
 		struct vamos_mysql_ctx x;
 		if (in->left)
 			return mx_fail(out, -EINVAL, "CTX_OPEN: malformed request");
+		if (out->cap < sizeof x)
+			return -EMSGSIZE; /* before the context exists */
 		pthread_mutex_lock(&vm->lock);
 		rc = ctx_new(vm, &x.ctx);
 		pthread_mutex_unlock(&vm->lock);
@@ -288,15 +289,15 @@ static int run_now(struct mx_vm *vm, const struct mx_call *call,
 			return mx_fail(out, rc, "too many contexts (%u)", vm->opt.max_contexts);
 		if (rc)
 			return rc;
-		memcpy(out->buf, &x, sizeof x);
-		out->len = sizeof x;
-		return 0;
+		return mx_answer(out, &x, sizeof x);
 	}
 	case VAMOS_MYSQL_OPEN: {
 		struct mx_table_ref r;
 		struct mh_table *tb;
 		if (mx_take_name(in, in->left, r.name))
 			return mx_fail(out, -EINVAL, "OPEN: bad table name");
+		if (out->cap < sizeof(struct vamos_mysql_table))
+			return -EMSGSIZE; /* before a handle exists */
 		if ((rc = mh_txn_begin(vm->store, false, &t)))
 			return mx_store_fail(vm->store, out, rc);
 		rc = mh_table_open(t, r.name, &tb);
@@ -311,8 +312,7 @@ static int run_now(struct mx_vm *vm, const struct mx_call *call,
 			rc = table_new(vm, &r, &info.table);
 			pthread_mutex_unlock(&vm->lock);
 			if (rc == 0) {
-				memcpy(out->buf, &info, sizeof info);
-				out->len = sizeof info;
+				mx_answer(out, &info, sizeof info);
 			} else {
 				rc = mx_fail(out, rc, "too many open tables (%u)", vm->opt.max_tables);
 			}

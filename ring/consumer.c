@@ -85,7 +85,13 @@ static int take_record(struct vamos_consumer *c, struct vamos_record *rec)
 			return broken(c, "padding does not end at the ring end");
 		if (to_end > avail)
 			return broken(c, "padding extends past the published tail");
+		/* Nothing handed out waits before it: the padding is given back
+		 * at once, so a peek that finds only padding never leaves it
+		 * held (the producer may need the whole ring next). */
+		bool nothing_held = c->cursor == c->head;
 		c->cursor += to_end;
+		if (nothing_held)
+			vamos_consumer_release(c);
 		return 0;
 	}
 	uint64_t size = vamos_record_size(len);

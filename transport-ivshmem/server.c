@@ -509,6 +509,20 @@ int vamos_ivshmem_server_channel(struct vamos_ivshmem_server *s, int peer,
 	return rc;
 }
 
+int vamos_ivshmem_server_drop_peer(struct vamos_ivshmem_server *s, int peer, const char *why)
+{
+	/* The lock is recursive: on_event runs with it held. */
+	pthread_mutex_lock(&s->lock);
+	struct peer *p = NULL;
+	for (unsigned i = 0; i < s->max_peers && !p; i++)
+		if (s->peers[i].id == peer && peer >= 0)
+			p = &s->peers[i];
+	if (p)
+		drop_peer(s, p, VAMOS_IVSHMEM_REJECT, why);
+	pthread_mutex_unlock(&s->lock);
+	return p ? 0 : -ENOENT;
+}
+
 int vamos_ivshmem_server_reset_region(struct vamos_ivshmem_server *s)
 {
 	struct vamos_region_params params = s->region.params;

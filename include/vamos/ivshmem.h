@@ -155,6 +155,14 @@ int vamos_ivshmem_server_channel(struct vamos_ivshmem_server *s, int peer,
 				 uint32_t index, struct vamos_chan **out);
 
 /**
+ * Drop peer @peer (a connected peer's id) that cannot be served, e.g. its
+ * channels could not be opened: its socket is closed, the others are told
+ * it left, and on_event reports VAMOS_IVSHMEM_REJECT with @why. May be
+ * called from on_event. 0, or -ENOENT if there is no such peer.
+ */
+int vamos_ivshmem_server_drop_peer(struct vamos_ivshmem_server *s, int peer, const char *why);
+
+/**
  * Lay the region out anew (fresh rings, new epoch), for a new guest after
  * the last one left. Channels opened before are stale: close them first.
  */

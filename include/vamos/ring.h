@@ -345,7 +345,10 @@ static inline const char *vamos_producer_error(const struct vamos_producer *p)
 
 /**
  * Hand out up to @max published records in order, skipping padding. They
- * stay valid, in place, until vamos_consumer_release(). A peer that writes
+ * stay valid, in place, until vamos_consumer_release(). Padding met while
+ * nothing is held is given back at once, so a peek that found only
+ * padding holds nothing: a producer waiting for the whole ring (the
+ * largest record) gets it even if the caller skips the release. A peer that writes
  * into a record while you read it can change its bytes, never its bounds:
  * copy a payload before validating it if that matters.
  *

@@ -49,10 +49,12 @@ struct call {
 	struct mxh_pending *p;
 };
 
+uint32_t mxh_max_reply = MXH_MAX_REPLY;
+
 static int reserve(struct mx_call *c, uint32_t len, void **buf)
 {
 	struct call *k = (struct call *)c;
-	if (len > MXH_MAX_REPLY)
+	if (len > c->max_reply)
 		return -EMSGSIZE;
 	*buf = k->out->data;
 	return 0;
@@ -74,7 +76,7 @@ int mxh_send(struct mx_vm *vm, uint16_t op, const struct mxh_req *r, struct mxh_
 	out->deferred = false;
 	out->len = 0;
 	struct call k = {
-		.c = { .op = op, .data = r->buf, .len = r->len, .max_reply = MXH_MAX_REPLY,
+		.c = { .op = op, .data = r->buf, .len = r->len, .max_reply = mxh_max_reply,
 		       .max_request = MXH_MAX_REPLY, .reserve = reserve, .defer = defer },
 		.out = out,
 		.p = p,

@@ -43,6 +43,10 @@ void mxh_put(struct mxh_req *r, const void *p, uint32_t n);
 /* Pad to a multiple of 8 bytes. */
 void mxh_pad(struct mxh_req *r);
 
+/* The reply limit the next calls announce (MXH_MAX_REPLY unless a test
+ * lowers it). */
+extern uint32_t mxh_max_reply;
+
 /* The done callback to give mx_vm_open(). */
 void mxh_done(void *token, int status, const void *data, uint32_t len);
 

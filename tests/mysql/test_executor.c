@@ -674,3 +674,43 @@ Test(executor, a_read_for_update_reads_the_latest_rows_as_the_writer)
 	cr_assert_eq(mxh_simple(vm, VAMOS_MYSQL_INFO, a, t, VAMOS_MYSQL_FOR_UPDATE, NULL, 0, &rep),
 		     -EINVAL);
 }
+
+/* An UPDATE whose key count is not the table's is refused (and the table
+ * handle is not used after it is closed). */
+Test(executor, an_update_with_the_wrong_key_count_is_refused)
+{
+	cr_assert_eq(mxh_create(vm, "t0", false, 0, NULL, 0), 0);
+	int64_t t = mxh_open(vm, "t0");
+	cr_assert_gt(t, 0);
+	uint64_t c = mxh_ctx_open(vm);
+	struct mxh_req r;
+	struct vamos_mysql_update u = { .row_len = 1, .old_pk_len = 4, .new_pk_len = 4, .nsec = 1 };
+	uint16_t klen = 1;
+	mxh_begin(&r, c, (uint32_t)t, 0);
+	mxh_put(&r, &u, sizeof u);
+	mxh_put(&r, &klen, 2);
+	mxh_put(&r, "AAAA" "BBBB" "k" "r", 10);
+	cr_assert_eq(mxh_call(vm, VAMOS_MYSQL_UPDATE, &r, &rep), -EINVAL);
+	rep.data[rep.len < sizeof rep.data ? rep.len : 0] = 0;
+	cr_assert(strstr((char *)rep.data, "1 keys for a table with 0 indexes"), "%s", rep.data);
+	cr_assert_eq(op0(VAMOS_MYSQL_ROLLBACK, c, 0), 0);
+}
+
+/* Answers of a fixed size respect the caller's reply limit: a limit too
+ * small for them is an error, never a reply longer than the limit. */
+Test(executor, fixed_size_answers_respect_a_small_reply_limit)
+{
+	mxh_max_reply = 24; /* below WELCOME (32 bytes) */
+	struct vamos_mysql_attach a = { 0 };
+	int rc = mxh_simple(vm, VAMOS_MYSQL_ATTACH, 0, 0, 0, &a, sizeof a, &rep);
+	uint32_t len = rep.len;
+	mxh_max_reply = 4; /* below a context id and a table handle */
+	int ctx_rc = mxh_simple(vm, VAMOS_MYSQL_CTX_OPEN, 0, 0, 0, NULL, 0, &rep);
+	uint32_t ctx_len = rep.len;
+	mxh_max_reply = MXH_MAX_REPLY;
+	cr_assert_eq(rc, -EMSGSIZE);
+	cr_assert_leq(len, 24);
+	cr_assert_eq(ctx_rc, -EMSGSIZE);
+	cr_assert_leq(ctx_len, 4);
+	cr_assert_eq(mx_vm_stats(vm).contexts, 0, "no context was made to go unanswered");
+}

@@ -147,11 +147,31 @@ Test(ring_basic, largest_record)
 		     "padding published but not yet consumed");
 	vamos_producer_publish(P());
 	cr_assert_eq(vamos_consumer_peek(C(), r, 2), 0, "padding alone hands out nothing");
-	vamos_consumer_release(C());
-	cr_assert_eq(vamos_producer_send(P(), 9, buf, max), 0);
+	cr_assert_eq(vamos_producer_send(P(), 9, buf, max), 0,
+		     "padding alone is given back by the peek that skips it");
 	vamos_producer_publish(P());
 	cr_assert_eq(vamos_consumer_peek(C(), r, 2), 1);
 	cr_assert(check_pattern(r[0].data, 9, max));
+}
+
+/* Padding after records still held is not given back with them: only
+ * the caller's release does that. */
+Test(ring_basic, padding_after_held_records_waits_for_the_release)
+{
+	uint32_t max = vamos_ring_max_payload(256);
+	unsigned char buf[256] = {0};
+	struct vamos_record r[2];
+	cr_assert_eq(vamos_producer_send(P(), 1, buf, 16), 0);
+	vamos_producer_publish(P());
+	cr_assert_eq(vamos_producer_send(P(), 9, buf, max), -EAGAIN, "pads, then waits");
+	vamos_producer_publish(P());
+	cr_assert_eq(vamos_consumer_peek(C(), r, 1), 1, "the 16-byte record, held");
+	cr_assert_eq(vamos_consumer_peek(C(), r, 2), 0, "then the padding");
+	cr_assert_eq(C()->head, 0, "the held record is not given back");
+	cr_assert_eq(vamos_producer_send(P(), 9, buf, max), -EAGAIN);
+	vamos_consumer_release(C());
+	cr_assert_eq(C()->head, 256);
+	cr_assert_eq(vamos_producer_send(P(), 9, buf, max), 0);
 }
 
 Test(ring_basic, reservation_rules)

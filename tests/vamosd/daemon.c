@@ -26,8 +26,8 @@ static const char *spawn(struct daemon *d, uint32_t ring_bytes, const char *cons
 	int n = 0;
 	argv[n++] = (char *)bin;
 	for (unsigned i = 0; i < d->vms; i++) {
-		snprintf(vm_args[i], sizeof vm_args[i], "vm%u=%s,channels=4,vectors=4,ring_bytes=%u",
-			 i, d->vm_sock[i], ring_bytes);
+		snprintf(vm_args[i], sizeof vm_args[i], "%s=%s,channels=4,vectors=4,ring_bytes=%u",
+			 d->name[i], d->vm_sock[i], ring_bytes);
 		argv[n++] = "--vm";
 		argv[n++] = vm_args[i];
 	}
@@ -77,13 +77,24 @@ static const char *spawn(struct daemon *d, uint32_t ring_bytes, const char *cons
 const char *daemon_start(struct daemon *d, unsigned vms, uint32_t ring_bytes,
 			 const char *const *extra)
 {
+	return daemon_start_named(d, vms, NULL, ring_bytes, extra);
+}
+
+const char *daemon_start_named(struct daemon *d, unsigned vms, const char *const *names,
+			       uint32_t ring_bytes, const char *const *extra)
+{
 	memset(d, 0, sizeof *d);
 	snprintf(d->dir, sizeof d->dir, "/tmp/vamosd-test-XXXXXX");
 	if (!mkdtemp(d->dir))
 		return "mkdtemp failed";
 	d->vms = vms > DAEMON_VMS ? DAEMON_VMS : vms;
-	for (unsigned i = 0; i < d->vms; i++)
+	for (unsigned i = 0; i < DAEMON_VMS; i++) {
 		snprintf(d->vm_sock[i], sizeof d->vm_sock[i], "%s/vm%u.sock", d->dir, i);
+		if (names && i < d->vms)
+			snprintf(d->name[i], sizeof d->name[i], "%s", names[i]);
+		else
+			snprintf(d->name[i], sizeof d->name[i], "vm%u", i);
+	}
 	snprintf(d->control, sizeof d->control, "%s/control.sock", d->dir);
 	snprintf(d->stream_sock, sizeof d->stream_sock, "%s/stream.sock", d->dir);
 	snprintf(d->log, sizeof d->log, "%s/vamosd.log", d->dir);
@@ -132,13 +143,14 @@ void daemon_cleanup(struct daemon *d)
 		/* The mysql service's store. */
 		static const char *const files[] = { "data.mdb", "lock.mdb", "" };
 		for (unsigned f = 0; f < 3; f++) {
-			snprintf(path, sizeof path, "%s/data/vm%u/mysql/%s", d->dir, i, files[f]);
+			snprintf(path, sizeof path, "%s/data/%s/mysql/%s", d->dir, d->name[i],
+				 files[f]);
 			if (f < 2)
 				unlink(path);
 			else
 				rmdir(path);
 		}
-		snprintf(path, sizeof path, "%s/data/vm%u", d->dir, i);
+		snprintf(path, sizeof path, "%s/data/%s", d->dir, d->name[i]);
 		rmdir(path);
 	}
 	snprintf(path, sizeof path, "%s/data", d->dir);
@@ -232,6 +244,7 @@ const char *raw_open(struct raw *r, struct vamos_chan *ch)
 			if (w.nonce != r->nonce || w.version != VAMOS_PROTOCOL_VERSION)
 				return "WELCOME does not answer our HELLO";
 			r->boot_id = w.boot_id;
+			r->max_request = w.max_request;
 			return NULL;
 		}
 		vamos_chan_release(ch);

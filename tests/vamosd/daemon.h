@@ -23,6 +23,7 @@ struct daemon {
 	char control[128];
 	char stream_sock[128];
 	char log[128];
+	char name[DAEMON_VMS][32]; /* the VMs' names: vm0, vm1... by default */
 	unsigned vms;
 };
 
@@ -31,6 +32,9 @@ struct daemon {
  * Waits until it answers on the control socket. NULL or an error. */
 const char *daemon_start(struct daemon *d, unsigned vms, uint32_t ring_bytes,
 			 const char *const *extra);
+/* The same with VMs named @names[vms] (sockets still vmN.sock). */
+const char *daemon_start_named(struct daemon *d, unsigned vms, const char *const *names,
+			       uint32_t ring_bytes, const char *const *extra);
 /* The same daemon again, on the same paths (after a kill). */
 const char *daemon_restart(struct daemon *d, unsigned vms, uint32_t ring_bytes,
 			   const char *const *extra);
@@ -49,6 +53,7 @@ struct raw {
 	struct vamos_chan *ch;
 	uint64_t boot_id;
 	uint64_t nonce;
+	uint32_t max_request; /* WELCOME's */
 };
 const char *raw_open(struct raw *r, struct vamos_chan *ch);
 /* Queue a request (flush with vamos_chan_flush). 0 or the channel's error. */

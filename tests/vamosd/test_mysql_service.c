@@ -179,3 +179,38 @@ Test(mysql_service, stream_sessions_are_refused, .timeout = 60)
 	vamos_client_close(c);
 	daemon_cleanup(&d);
 }
+
+/* A VM may be named like the stream sessions' label: a stream client still
+ * has no VM, so it can neither attach nor read that VM's rows. */
+Test(mysql_service, a_vm_named_stream_is_not_a_stream_clients, .timeout = 60)
+{
+	const char *const names[] = { "stream" };
+	cr_assert_null(daemon_start_named(&d, 1, names, 1u << 16, NULL));
+	struct vamos_client *vm = connect_vm(0);
+	cr_assert_eq(create(vm, "db/secret"), 0);
+	int64_t t = open_table(vm, "db/secret");
+	cr_assert_gt(t, 0);
+	uint64_t x = ctx_open(vm);
+	cr_assert_eq(write_row(vm, x, (uint32_t)t, "secret"), 0);
+	commit(vm, x);
+
+	struct vamos_client_params p = { .transport = VAMOS_TRANSPORT_UNIX,
+					 .unix_path = d.stream_sock, .timeout_ms = 5000 };
+	struct vamos_client *c;
+	const char *why = NULL;
+	cr_assert_eq(vamos_client_connect(&p, &c, &why), 0, "%s", why);
+	struct vamos_mysql_attach a = { 0 };
+	cr_assert_eq(call(c, VAMOS_MYSQL_ATTACH, 0, 0, &a, sizeof a, NULL, 0), -EPERM);
+	cr_assert_eq(open_table(c, "db/secret"), -EPERM);
+	/* Not even the VM's own handle and context read through a stream. */
+	static unsigned char out[64 * 1024];
+	struct vamos_mysql_read r = { .start = VAMOS_MYSQL_START_FIRST, .max_rows = 1000 };
+	cr_assert_eq(call(c, VAMOS_MYSQL_READ, 0, (uint32_t)t, &r, sizeof r, out, sizeof out),
+		     -EPERM);
+	cr_assert_eq(call(c, VAMOS_MYSQL_READ, x, (uint32_t)t, &r, sizeof r, out, sizeof out),
+		     -EPERM);
+	vamos_client_close(c);
+	cr_assert_eq(count_rows(vm, x, (uint32_t)t), 1, "the VM itself still reads its row");
+	vamos_client_close(vm);
+	daemon_cleanup(&d);
+}
