@@ -199,6 +199,7 @@ private:
 	uint64_t m_batch_autoinc = 0; /* largest AUTO_INCREMENT value in m_batch */
 	/* info cache */
 	ulonglong m_info_time = 0;
+	ha_rows m_info_rows = 0; /* committed rows, as INFO last counted */
 };
 
 #endif

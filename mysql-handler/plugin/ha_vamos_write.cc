@@ -138,9 +138,15 @@ int ha_vamos::update_row(const uchar *old_data, const uchar *new_data)
 		encode_record_key(table->s->primary_key, old_data, &old_pk);
 		encode_record_key(table->s->primary_key, new_data, &new_pk);
 	}
+	pack_row(table, new_data, &row);
+	/* Nothing changes (REPLACE of a row by its own copy): say so, as
+	 * InnoDB does, and the server counts no row as replaced. */
+	std::string old_row;
+	pack_row(table, old_data, &old_row);
+	if (old_pk == new_pk && old_row == row)
+		return HA_ERR_RECORD_IS_THE_SAME;
 	std::vector<uint16_t> lens;
 	encode_secondaries(new_data, new_pk, &lens, &m_key2);
-	pack_row(table, new_data, &row);
 
 	begin_request(VAMOS_MYSQL_UPDATE);
 	vamos_mysql_update u = {};
