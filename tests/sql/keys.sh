@@ -3,7 +3,8 @@
 # for each key column type (integers signed and unsigned of each size, BIT
 # of even and uneven widths, DECIMAL, FLOAT/DOUBLE, DATE/TIME/DATETIME/
 # TIMESTAMP/YEAR, CHAR/VARCHAR/BINARY/VARBINARY in case-insensitive,
-# binary, NO PAD and latin1 collations, ENUM/SET, composite keys) the same
+# binary, NO PAD and latin1 collations, ENUM/SET, composite keys, DESC
+# parts) the same
 # statements run on an InnoDB table and an $E table: INSERT (duplicates,
 # a value equal to another under the collation), UPDATE of the primary
 # key (onto a taken key, onto a free one, onto an equal-weight spelling),
@@ -16,7 +17,8 @@ sqlt_start
 
 # name|key columns' types (;)|five values V1..V5 (;), each a tuple of one
 # literal per key column (/)|a spelling of V1 that is a different literal
-# but the same key (V1 again where the type has none)
+# but the same key (V1 again where the type has none)[|the keys' parts in
+# order, by column number, with DESC where wanted (default: 1,2,...)]
 specs=(
 	"ti|TINYINT|-128;-1;0;1;127|'-128'"
 	"tu|TINYINT UNSIGNED|0;1;128;254;255|'0'"
@@ -63,11 +65,13 @@ specs=(
 	"c_bit_int|BIT(5);INT|b'00001'/1;b'00001'/2;b'00010'/1;b'11111'/-1;b'11111'/0|1/1"
 	"c_date_bu_chr|DATE;BIGINT UNSIGNED;CHAR(3) CHARACTER SET latin1|'2000-01-01'/0/'a';'2000-01-01'/0/'b';'2000-01-01'/18446744073709551615/'a';'2000-01-02'/1/'';'9999-12-31'/5/'zz'|'2000-01-01'/0/'A'"
 	"c_dbl_dec_en|DOUBLE;DECIMAL(6,2);ENUM('x','y')|-1.5/0/'x';-1.5/0/'y';0/-1/'x';0/1/'x';2.5/9999.99/'y'|-1.50/0.00/1"
+	"c_desc|INT;VARCHAR(10) COLLATE utf8mb4_general_ci|1/'a';1/'b';2/'a';2/'B ';3/'z'|1/'A'|1 DESC,2"
+	"c_desc2|BIT(12);CHAR(4) CHARACTER SET latin1 COLLATE latin1_bin|0/'a';0/'b';1/'a';255/'';4095/'zz'|b'0'/'a '|1,2 DESC"
 )
 
 # One spec's statements on table $tbl (database o: InnoDB, e: $E).
 gen_spec() {
-	local name=$1 types=$2 values=$3 alias=$4 engine=$5 tbl=$6
+	local name=$1 types=$2 values=$3 alias=$4 engine=$5 tbl=$6 parts=${7:-}
 	local -a ty vals
 	IFS=';' read -r -a ty <<<"$types"
 	IFS=';' read -r -a vals <<<"$values"
@@ -104,7 +108,12 @@ gen_spec() {
 	row() { echo "($(tup k "$1" list), $2, $([[ $3 == NULL ]] && echo "$nulls" || tup u "$3" list))"; }
 	local sel="SELECT $kshow c$ushow FROM $tbl"
 	echo "SELECT '#$name';"
-	echo "CREATE TABLE $tbl ($kdef c INT, $udef PRIMARY KEY ($kcols), UNIQUE KEY uk ($ucols), KEY kc (c)) ENGINE=$engine;"
+	local kparts=$kcols uparts=$ucols
+	if [[ -n $parts ]]; then
+		kparts=$(sed 's/\([0-9]\)/k\1/g; s/,/, /g' <<<"$parts")
+		uparts=$(sed 's/\([0-9]\)/u\1/g; s/,/, /g' <<<"$parts")
+	fi
+	echo "CREATE TABLE $tbl ($kdef c INT, $udef PRIMARY KEY ($kparts), UNIQUE KEY uk ($uparts), KEY kc (c)) ENGINE=$engine;"
 	stmt() {
 		echo "$1;"
 		echo "SELECT ROW_COUNT();"
@@ -155,8 +164,8 @@ for side in o e; do
 	{
 		echo "SET time_zone = '+00:00'; SET sql_mode = DEFAULT;"
 		for spec in "${specs[@]}"; do
-			IFS='|' read -r name types values alias <<<"$spec"
-			gen_spec "$name" "$types" "$values" "$alias" "$engine" "k_$name"
+			IFS='|' read -r name types values alias parts <<<"$spec"
+			gen_spec "$name" "$types" "$values" "$alias" "$engine" "k_$name" "$parts"
 		done
 	} >"$W/script.$side"
 	mdb_client "$M" --batch --skip-column-names --force --unbuffered --skip-print-query-on-error "$side" \
