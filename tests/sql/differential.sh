@@ -13,6 +13,7 @@
 # UNIQUE key over BIT + DECIMAL, plain keys on DATETIME and DOUBLE; t2 an
 # AUTO_INCREMENT BIGINT UNSIGNED key, a UNIQUE VARBINARY and a latin1
 # CHAR key; t3 no primary key (hidden row ids), a UNIQUE binary-collation
+# VARCHAR; t4 a BIT(8) primary key and a UNIQUE accent-insensitive NO PAD
 # VARCHAR. Values come from small sets, so clashes are frequent. Writes:
 # INSERT (one and several rows), INSERT IGNORE, REPLACE, INSERT ... ON
 # DUPLICATE KEY UPDATE, UPDATE of key and plain columns, DELETE; reads:
@@ -44,14 +45,16 @@ schema() {
 		s CHAR(3) CHARACTER SET latin1 NULL, v VARBINARY(6) NULL, t TIME NULL,
 		KEY kks (k, s), UNIQUE KEY uv (v)) ENGINE=$engine AUTO_INCREMENT=1000;
 	CREATE TABLE t3 (x INT NULL, y VARCHAR(5) COLLATE utf8mb4_bin NULL, z FLOAT NULL,
-		KEY kx (x), UNIQUE KEY uy (y)) ENGINE=$engine"
+		KEY kx (x), UNIQUE KEY uy (y)) ENGINE=$engine;
+	CREATE TABLE t4 (p BIT(8) NOT NULL PRIMARY KEY, q VARCHAR(4) COLLATE utf8mb4_unicode_nopad_ci NULL,
+		r INT NULL, UNIQUE KEY uq (q)) ENGINE=$engine"
 }
 
 # The stream: one statement a line; "R " before a write (ROW_COUNT() and
 # LAST_INSERT_ID() follow it).
 generate() {
 	awk -v seed="$seed" -v count="$count" '
-	function pick(list,   n, v) { n = split(list, v, "|"); return v[1 + int(rand() * n)] }
+	function pick(list,   cnt, v) { cnt = split(list, v, "|"); return v[1 + int(rand() * cnt)] }
 	function chance(p) { return rand() < p }
 	function a() { return pick("-2|-1|0|1|2|3") }
 	function b() { return pick("'\''a'\''|'\''A'\''|'\''b'\''|'\''ß'\''|'\''ss'\''|'\''a '\''|'\''s'\''") }
@@ -61,7 +64,7 @@ generate() {
 	function f() { return pick("NULL|'\''x'\''|'\''y'\''|'\''z'\''") }
 	function g() { return pick("NULL|-0.5|0|0.5|10000000000") }
 	function t1row() { return "(" a() ", " b() ", " c() ", " d() ", " e() ", " f() ", " g() ")" }
-	function rows(fn, n,   i, s) { s = ""; for (i = 0; i < n; i++) s = s (i ? ", " : "") (fn == 1 ? t1row() : fn == 2 ? t2row() : fn == 3 ? t3row() : t2gen()); return s }
+	function rows(fn, cnt,   i, out) { out = ""; for (i = 0; i < cnt; i++) out = out (i ? ", " : "") (fn == 1 ? t1row() : fn == 2 ? t2row() : fn == 3 ? t3row() : fn == 4 ? t4row() : t2gen()); return out }
 	function id() { return 1 + int(rand() * 30) }
 	function k() { return pick("NULL|-128|-1|0|1|127") }
 	function s() { return pick("NULL|'\''a'\''|'\''A'\''|'\''ä'\''|'\''b'\''|'\''a '\''") }
@@ -73,6 +76,9 @@ generate() {
 	function y() { return pick("NULL|'\''a'\''|'\''A'\''|'\''a '\''|'\''b'\''") }
 	function z() { return pick("NULL|0.5|-0.5|2") }
 	function t3row() { return "(" x() ", " y() ", " z() ")" }
+	function p() { return pick("0|1|2|127|128|255") }
+	function q() { return pick("NULL|'\''a'\''|'\''A'\''|'\''ä'\''|'\''a '\''|'\''b'\''") }
+	function t4row() { return "(" p() ", " q() ", " int(rand() * 5) ")" }
 	function n() { return 1 + int(rand() * 4) }
 	function t1stmt(   r) {
 		r = rand()
@@ -95,7 +101,7 @@ generate() {
 	}
 	function t2stmt(   r) {
 		r = rand()
-		if (r < 0.15) return "R INSERT INTO t2 (k, s, v, t) VALUES " rows(4, n())
+		if (r < 0.15) return "R INSERT INTO t2 (k, s, v, t) VALUES " rows(5, n())
 		if (r < 0.27) return "R INSERT INTO t2 VALUES " rows(2, n())
 		if (r < 0.33) return "R INSERT IGNORE INTO t2 VALUES " rows(2, n())
 		if (r < 0.39) return "R REPLACE INTO t2 VALUES " rows(2, n())
@@ -123,6 +129,20 @@ generate() {
 		if (r < 0.80) return "SELECT x, y, z FROM t3 WHERE y = " y()
 		return "SELECT COUNT(*), COUNT(y), SUM(x) FROM t3"
 	}
+	function t4stmt(   r) {
+		r = rand()
+		if (r < 0.15) return "R INSERT INTO t4 VALUES " rows(4, n())
+		if (r < 0.21) return "R INSERT IGNORE INTO t4 VALUES " rows(4, n())
+		if (r < 0.27) return "R REPLACE INTO t4 VALUES " rows(4, n())
+		if (r < 0.33) return "R INSERT INTO t4 VALUES " rows(4, n()) " ON DUPLICATE KEY UPDATE " pick("r = r + 1|p = " p() "|q = " q())
+		if (r < 0.43) return "R UPDATE t4 SET p = " p() " WHERE p = " p()
+		if (r < 0.50) return "R UPDATE t4 SET q = " q() " WHERE p = " p()
+		if (r < 0.55) return "R UPDATE t4 SET r = r + 1 WHERE q = " q()
+		if (r < 0.60) return "R DELETE FROM t4 WHERE " pick("p = " p() "|q = " q() "|r > 3")
+		if (r < 0.72) return "SELECT p + 0, q, r FROM t4 WHERE p " pick("<|>=|=") " " p() " ORDER BY p" pick("| DESC")
+		if (r < 0.84) return "SELECT p + 0, q, r FROM t4 FORCE INDEX (uq) WHERE q " pick("<|>=|=") " " q() " ORDER BY q, p"
+		return "SELECT COUNT(*), COUNT(q), SUM(r) FROM t4"
+	}
 	BEGIN {
 		srand(seed)
 		intxn = 0
@@ -131,7 +151,7 @@ generate() {
 			if (intxn && chance(0.08)) { print pick("COMMIT|ROLLBACK"); intxn = 0; continue }
 			r = rand()
 			# t2 takes AUTO_INCREMENT values: never inside a transaction
-			if (r < 0.45) print t1stmt(); else if (r < 0.75 && !intxn) print t2stmt(); else print t3stmt()
+			if (r < 0.35) print t1stmt(); else if (r < 0.60 && !intxn) print t2stmt(); else if (r < 0.80) print t3stmt(); else print t4stmt()
 		}
 		if (intxn) print "COMMIT"
 	}'
@@ -182,6 +202,8 @@ final=(
 	"SELECT x, y, z FROM t3 ORDER BY x, y, z"
 	"SELECT x, y, z FROM t3 FORCE INDEX (kx) ORDER BY x DESC, y DESC, z DESC"
 	"SELECT y FROM t3 FORCE INDEX (uy) WHERE y IS NOT NULL ORDER BY y"
+	"SELECT p + 0, q, r FROM t4 ORDER BY p DESC"
+	"SELECT p + 0, q FROM t4 FORCE INDEX (uq) WHERE q IS NOT NULL ORDER BY q, p"
 )
 if ((mismatch)); then
 	echo "differential: rerun with SQLT_DIFF_SEED=$seed SQLT_DIFF_STATEMENTS=$mismatch" \
