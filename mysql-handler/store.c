@@ -274,17 +274,22 @@ uint64_t mh_table_bytes(const struct mh_table *tb)
 	return tb->meta.bytes;
 }
 
+/* next_autoinc 0: UINT64_MAX was written, no value is left (a stored
+ * counter is never 0 otherwise: it starts at 1 at the least). */
+#define AUTOINC_EXHAUSTED 0
+
 uint64_t mh_table_next_autoinc(const struct mh_table *tb)
 {
-	return tb->meta.next_autoinc;
+	return tb->meta.next_autoinc == AUTOINC_EXHAUSTED ? UINT64_MAX : tb->meta.next_autoinc;
 }
 
 void mh_table_autoinc_seen(struct mh_table *tb, uint64_t value)
 {
-	if (value && value >= tb->meta.next_autoinc && value < UINT64_MAX) {
-		tb->meta.next_autoinc = value + 1;
-		tb->meta_dirty = true;
-	}
+	uint64_t next = tb->meta.next_autoinc;
+	if (value == 0 || next == AUTOINC_EXHAUSTED || value < next)
+		return;
+	tb->meta.next_autoinc = value == UINT64_MAX ? AUTOINC_EXHAUSTED : value + 1;
+	tb->meta_dirty = true;
 }
 
 int mh_table_autoinc_first(struct mh_table *tb, uint64_t increment, uint64_t offset,
@@ -295,6 +300,8 @@ int mh_table_autoinc_first(struct mh_table *tb, uint64_t increment, uint64_t off
 	if (offset == 0 || offset > increment)
 		offset = 1; /* MariaDB ignores an offset above the increment */
 	uint64_t v = tb->meta.next_autoinc;
+	if (v == AUTOINC_EXHAUSTED)
+		return -ERANGE;
 	/* Round up to offset + k * increment. */
 	if (v < offset) {
 		v = offset;

@@ -122,10 +122,12 @@ bool mh_table_hidden_pk(const struct mh_table *tb);
 int mh_table_rows(struct mh_txn *t, struct mh_table *tb, uint64_t *rows);
 /** Bytes of stored primary records. */
 uint64_t mh_table_bytes(const struct mh_table *tb);
-/** The next AUTO_INCREMENT value. */
+/** The next AUTO_INCREMENT value (UINT64_MAX also once that value was
+ *  written and none is left). */
 uint64_t mh_table_next_autoinc(const struct mh_table *tb);
 /** A value written to the AUTO_INCREMENT column: the next value moves
- *  past it. */
+ *  past it; past UINT64_MAX there is none (mh_table_autoinc_first's
+ *  -ERANGE). */
 void mh_table_autoinc_seen(struct mh_table *tb, uint64_t value);
 /** The first value >= the next one with (v - @offset) a multiple of
  *  @increment; the counter itself moves only as values are written

@@ -441,7 +441,7 @@ int ha_vamos::info(uint flag)
 			size_t off = 0;
 			vamos_mysql_info in;
 			if (st == 0 && take(m_reply.data(), m_reply.size(), &off, &in)) {
-				stats.records = in.rows;
+				m_info_rows = in.rows;
 				stats.data_file_length = in.data_bytes;
 				stats.auto_increment_value = in.next_autoinc;
 				stats.mean_rec_length =
@@ -452,6 +452,13 @@ int ha_vamos::info(uint flag)
 			}
 		}
 		stats.deleted = 0;
+		/* The count is of committed rows, and the optimizer takes 0 as
+		 * "empty for sure" (a range in it is impossible): this
+		 * transaction's own new rows would not be read. As InnoDB,
+		 * only SHOW TABLE STATUS (HA_STATUS_TIME) sees a 0. */
+		stats.records = m_info_rows;
+		if (!stats.records && !(flag & (HA_STATUS_TIME | HA_STATUS_OPEN)))
+			stats.records = 1;
 	}
 	if (flag & HA_STATUS_CONST) {
 		stats.block_size = 4096;

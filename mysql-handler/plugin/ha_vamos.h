@@ -196,8 +196,10 @@ private:
 	std::string m_batch;
 	uint32_t m_batch_rows = 0;
 	std::vector<std::pair<size_t, size_t>> m_batch_row_bytes;
+	uint64_t m_batch_autoinc = 0; /* largest AUTO_INCREMENT value in m_batch */
 	/* info cache */
 	ulonglong m_info_time = 0;
+	ha_rows m_info_rows = 0; /* committed rows, as INFO last counted */
 };
 
 #endif

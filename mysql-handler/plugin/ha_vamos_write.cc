@@ -85,6 +85,7 @@ int ha_vamos::flush_batch()
 	m_batch.clear();
 	m_batch_rows = 0;
 	m_batch_row_bytes.clear();
+	m_batch_autoinc = 0;
 	m_info_time = 0;
 	return rc;
 }
@@ -106,6 +107,7 @@ int ha_vamos::write_row(const uchar *buf)
 	wr.pk_len = (uint16_t)pk.size();
 	wr.nsec = (uint16_t)m_nsec;
 	wr.autoinc = autoinc_value(buf);
+	m_batch_autoinc = std::max<uint64_t>(m_batch_autoinc, wr.autoinc);
 	put(&m_batch, wr);
 	for (uint16_t l : lens)
 		put(&m_batch, l);
@@ -136,9 +138,15 @@ int ha_vamos::update_row(const uchar *old_data, const uchar *new_data)
 		encode_record_key(table->s->primary_key, old_data, &old_pk);
 		encode_record_key(table->s->primary_key, new_data, &new_pk);
 	}
+	pack_row(table, new_data, &row);
+	/* Nothing changes (REPLACE of a row by its own copy): say so, as
+	 * InnoDB does, and the server counts no row as replaced. */
+	std::string old_row;
+	pack_row(table, old_data, &old_row);
+	if (old_pk == new_pk && old_row == row)
+		return HA_ERR_RECORD_IS_THE_SAME;
 	std::vector<uint16_t> lens;
 	encode_secondaries(new_data, new_pk, &lens, &m_key2);
-	pack_row(table, new_data, &row);
 
 	begin_request(VAMOS_MYSQL_UPDATE);
 	vamos_mysql_update u = {};
@@ -218,6 +226,19 @@ void ha_vamos::get_auto_increment(ulonglong offset, ulonglong increment,
 		*nb_reserved_values = 0;
 		return;
 	}
-	*first_value = r.first;
-	*nb_reserved_values = r.count;
+	/* Rows still in the batch have not moved the host's counter yet: an
+	 * explicit value among them (INSERT ... VALUES (254), (NULL)) is
+	 * passed here, as the host would. */
+	uint64_t first = r.first;
+	if (m_batch_autoinc >= first) {
+		if (m_batch_autoinc == UINT64_MAX)
+			first = UINT64_MAX;
+		else
+			first = m_batch_autoinc + 1; /* the server rounds to offset/increment */
+	}
+	/* Past the column's largest value the server refuses the value
+	 * (out of range); past UINT64_MAX there is none (UINT64_MAX: the
+	 * server's "no value"). */
+	*first_value = first;
+	*nb_reserved_values = first == UINT64_MAX ? 0 : r.count;
 }

@@ -59,13 +59,23 @@ static void encode_collated(const KEY_PART_INFO *kp, const uchar *p, std::string
 	size_t width = cs->strnxfrmlen(kp->length);
 	size_t at = out->size();
 	out->resize(at + width);
+	uchar *dst = (uchar *)&(*out)[at];
 	uint nweights = (uint)(kp->length / cs->mbmaxlen) * cs->strxfrm_multiply;
-	cs->strnxfrm((uchar *)&(*out)[at], width, nweights, data, len,
-		     MY_STRXFRM_PAD_WITH_SPACE | MY_STRXFRM_PAD_TO_MAXLEN);
-	if (length_suffix(kp)) {
-		out->push_back((char)(len >> 8));
-		out->push_back((char)(len & 0xff));
+	if (!length_suffix(kp)) {
+		cs->strnxfrm(dst, width, nweights, data, len,
+			     MY_STRXFRM_PAD_WITH_SPACE | MY_STRXFRM_PAD_TO_MAXLEN);
+		return;
 	}
+	/* The weights as they are, zero bytes after them, then their length:
+	 * values whose weights are equal (an accent-insensitive NO PAD
+	 * collation) encode equally; one whose weights are a prefix of
+	 * another's sorts first. */
+	size_t n = cs->strnxfrm(dst, width, nweights, data, len, 0);
+	if (n > width)
+		n = width;
+	memset(dst + n, 0, width - n);
+	out->push_back((char)(n >> 8));
+	out->push_back((char)(n & 0xff));
 }
 
 static void encode_sorted(const KEY_PART_INFO *kp, const uchar *p, uchar *scratch,
@@ -111,10 +121,44 @@ bool encode_key_image(const KEY *key, const uchar *image, key_part_map map,
 	return any_null;
 }
 
+/* key_copy's image of @record's value of @key, built with each field
+ * moved onto @record: key_copy would read some types (BIT) through the
+ * field's own pointer, i.e. from record[0], whatever record it is given. */
+static void record_key_image(const KEY *key, const uchar *record, uchar *to)
+{
+	for (uint i = 0; i < key->user_defined_key_parts; i++) {
+		const KEY_PART_INFO *kp = &key->key_part[i];
+		uchar *next = to + kp->store_length;
+		if (kp->null_bit) {
+			bool null = (record[kp->null_offset] & kp->null_bit) != 0;
+			*to++ = null ? 1 : 0;
+			if (null) {
+				memset(to, 0, (size_t)(next - to));
+				to = next;
+				continue;
+			}
+		}
+		Field *f = kp->field;
+		my_ptrdiff_t diff = record - f->table->record[0];
+		f->move_field_offset(diff);
+		uint bytes = f->get_key_image(to, kp->length, Field::itRAW);
+		f->move_field_offset(-diff);
+		if (var_length(kp)) {
+			/* a 2-byte length, then the value */
+			to += HA_KEY_BLOB_LENGTH;
+			if (bytes < kp->length)
+				memset(to + bytes, 0, kp->length - bytes);
+		} else if (bytes < kp->length) {
+			f->charset()->fill((char *)to + bytes, kp->length - bytes, ' ');
+		}
+		to = next;
+	}
+}
+
 bool encode_key_record(const KEY *key, const uchar *record, uchar *image_buf,
 		       uchar *scratch, std::string *out)
 {
-	key_copy(image_buf, record, key, key->key_length);
+	record_key_image(key, record, image_buf);
 	return encode_key_image(key, image_buf, ~(key_part_map)0, scratch, out);
 }
 

@@ -10,8 +10,9 @@
  *     (strnxfrm, as filesort makes them), padded to the part's fixed width,
  *     so equal-weight values (case-insensitive collations) encode equally
  *     and no part is a prefix of another; NO PAD collations and binary
- *     strings add the value's length (2 bytes, big-endian) after the
- *     weights, since there a trailing pad character is significant;
+ *     strings instead pad the weights with zero bytes and add the weights'
+ *     length (2 bytes, big-endian), since there a trailing pad character
+ *     is significant;
  *   - every other type: Field::sort_string, filesort's memcmp image
  *     (big-endian integers with the sign bit flipped, IEEE floats made
  *     monotonic, binary DECIMAL, temporal types).

@@ -63,8 +63,13 @@ int unpack_row(TABLE *table, uchar *record, const char *data, size_t len, String
 			continue;
 		uchar *to = f->ptr + diff;
 		if (f->is_null_in_record(record)) {
-			if (f->flags & BLOB_FLAG)
-				memset(to, 0, f->pack_length());
+			/* The bytes the server leaves under a NULL (Field::reset,
+			 * as in set_field_to_null): comparing records (an
+			 * UPDATE or ON DUPLICATE KEY UPDATE that changes
+			 * nothing) then finds no difference. */
+			f->move_field_offset(diff);
+			f->reset();
+			f->move_field_offset(-diff);
 			continue;
 		}
 		if (f->flags & BLOB_FLAG) {

@@ -482,6 +482,22 @@ Test(executor, autoinc_reserves_with_increment_and_offset)
 	a = (struct vamos_mysql_autoinc){ .count = 1, .increment = 10, .offset = 3 };
 	cr_assert_eq(mxh_simple(vm, VAMOS_MYSQL_AUTOINC, c, t, 0, &a, sizeof a, &rep), -ERANGE);
 	cr_assert_eq(op0(VAMOS_MYSQL_COMMIT, c, 0), 0);
+	/* Nor does the largest value itself: the counter never wraps to 1. */
+	a = (struct vamos_mysql_autoinc){ .count = 1 };
+	cr_assert_eq(mxh_simple(vm, VAMOS_MYSQL_AUTOINC, c, t, 0, &a, sizeof a, &rep), 0);
+	memcpy(&r, rep.data, sizeof r);
+	cr_assert_eq(r.first, UINT64_MAX, "one value left");
+	cr_assert_eq(mxh_write1(vm, c, t, "top", "x", 0, NULL, UINT64_MAX, &rep), 0);
+	cr_assert_eq(mxh_simple(vm, VAMOS_MYSQL_AUTOINC, c, t, 0, &a, sizeof a, &rep), -ERANGE,
+		     "none left after UINT64_MAX");
+	cr_assert_eq(mxh_write1(vm, c, t, "low", "x", 0, NULL, 7, &rep), 0);
+	cr_assert_eq(mxh_simple(vm, VAMOS_MYSQL_AUTOINC, c, t, 0, &a, sizeof a, &rep), -ERANGE,
+		     "a smaller value written later brings none back");
+	cr_assert_eq(op0(VAMOS_MYSQL_INFO, c, t), 0);
+	struct vamos_mysql_info info;
+	memcpy(&info, rep.data, sizeof info);
+	cr_assert_eq(info.next_autoinc, UINT64_MAX);
+	cr_assert_eq(op0(VAMOS_MYSQL_COMMIT, c, 0), 0);
 }
 
 Test(executor, records_in_range_counts_and_estimates)
