@@ -61,13 +61,15 @@ _stop_pidfile() {
 }
 
 # In a subshell about to exec a daemon: close every descriptor but 0-2, so
-# that the daemon holds no pipe of its parent's open.
+# that the daemon holds no pipe of its parent's open. The list is taken
+# first and no redirection wraps the loop: bash would keep its saved copy
+# of the redirected descriptor among those listed, and closing that copy
+# would leave the daemon's stderr on the redirection's target.
 _close_fds() {
-	local fd
-	for fd in /proc/$BASHPID/fd/*; do
-		fd=${fd##*/}
+	local fd fds=(/proc/$BASHPID/fd/*)
+	for fd in "${fds[@]##*/}"; do
 		((fd > 2)) && exec {fd}>&-
-	done 2>/dev/null
+	done
 	return 0
 }
 
