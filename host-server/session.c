@@ -257,8 +257,14 @@ int session_serve(struct session *s, uint64_t boot_id, bool take_new)
 	}
 	while (s->held_next < s->held_count) {
 		int rc = handle(s, &s->held[s->held_next], boot_id);
-		if (rc == -EAGAIN)
-			break; /* reply ring full: flush, and come back */
+		if (rc == -EAGAIN) {
+			/* Reply ring full: flush, and come back. The failed
+			 * reservation may have padded the ring's end, and only
+			 * once the client has read past that padding can the
+			 * reply fit: publish it even if nothing else was sent. */
+			s->unflushed = true;
+			break;
+		}
 		if (rc < 0) {
 			atomic_fetch_add_explicit(&s->counters.protocol_errors, 1,
 						  memory_order_relaxed);
@@ -287,8 +293,10 @@ int session_post_reply(struct session *s, const void *buf, uint32_t len)
 	if (s->failure)
 		return 0; /* nobody to tell: dropped */
 	int rc = vamos_chan_send(s->ch, VAMOS_MSG_REPLY, buf, len);
-	if (rc == -EAGAIN)
+	if (rc == -EAGAIN) {
+		s->unflushed = true; /* any padding goes out: see session_serve */
 		return rc;
+	}
 	if (rc == 0) {
 		struct vamos_reply_header h;
 		memcpy(&h, buf, sizeof h);
