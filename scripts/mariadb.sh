@@ -22,6 +22,10 @@
 #         it answers a ping.
 #   vamosd_stop DIR [SIGNAL]         default TERM; waits until it is gone
 #   vamosd_restart DIR [SIGNAL]      stop with SIGNAL, start with the same flags
+#   vamosd_worker DIR                the PID of vamosd's worker (its keeper's child)
+#   vamosd_kill_worker DIR           SIGKILL the worker; returns once the keeper's
+#         new worker answers a ping. The keeper gives up after 5 deaths in a
+#         row within 10 s of starting: 4 kills in a row are as many as it allows.
 #   mdb_server_plugin_dir            where the installed server keeps plugins
 #
 # VAMOS_WAIT_SECONDS (default 180) bounds every wait for readiness or exit.
@@ -230,4 +234,30 @@ vamosd_restart() {
 	args=$(<"$dir/vamosd-args")
 	vamosd_stop "$dir" "${2:-TERM}"
 	eval "vamosd_start \"\$dir\" $args"
+}
+
+vamosd_worker() {
+	local keeper pid=''
+	keeper=$(<"$1/vamosd.run-pid")
+	{ read -r pid _ <"/proc/$keeper/task/$keeper/children"; } 2>/dev/null || true
+	echo "$pid"
+}
+
+vamosd_kill_worker() {
+	local dir=$1 old new deadline vamosd
+	vamosd=$(eval "set -- $(<"$dir/vamosd-args")" && echo "$1")
+	old=$(vamosd_worker "$dir")
+	[[ -n $old ]] || die "vamosd in $dir has no worker"
+	kill -KILL "$old"
+	deadline=$(_mdb_deadline)
+	# The keeper starts the next worker only once the old one is reaped;
+	# it answers once it is serving.
+	until new=$(vamosd_worker "$dir") && [[ -n $new && $new != "$old" ]] &&
+		"$(dirname "$vamosd")/vamosctl" --control "$dir/ctl" ping >/dev/null 2>&1; do
+		if ((SECONDS > deadline)); then
+			tail -n 30 "$dir/vamosd.log" >&2
+			die "vamosd in $dir did not replace its killed worker"
+		fi
+		sleep 0.05
+	done
 }

@@ -111,7 +111,7 @@ int ha_vamos::call(uint16_t op, bool with_ctx, bool is_write, std::string *reply
 		h.table = m_table;
 		h.ctx = t ? t->ctx : 0;
 		memcpy(&m_req[0], &h, sizeof h);
-		bool wrote_before = t && t->txn_wrote;
+		bool wrote_before = t && t->txn_wrote, stmt_wrote_before = t && t->stmt_wrote;
 		if (is_write && t)
 			trx_note_write(t);
 		st = conn_call(m_epoch, op, m_req, reply);
@@ -120,6 +120,13 @@ int ha_vamos::call(uint16_t op, bool with_ctx, bool is_write, std::string *reply
 		if (st == -EBADF) {
 			if (wrote_before)
 				return ST_LOST;
+			/* Refused unheard (a handle or context of an older
+			 * epoch): this write did not happen, and the retry
+			 * must not count it as the transaction's. */
+			if (t) {
+				t->txn_wrote = false;
+				t->stmt_wrote = stmt_wrote_before;
+			}
 			if (attempt < 2)
 				continue;
 		}

@@ -6,9 +6,12 @@
 #define _GNU_SOURCE
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -583,6 +586,59 @@ Test(vamosd, client_survives_vamosd_sigkill_and_restart, .timeout = 120)
 	/* The daemon that restarted never saw the killed requests again. */
 	cr_assert_eq(daemon_stat(&d, "vm0", 1), 1);
 	vamos_client_close(c);
+	daemon_cleanup(&d);
+}
+
+/* One echo on the calling thread's session. */
+static void *echo_once(void *arg)
+{
+	struct vamos_client *c = arg;
+	char out[8];
+	uint32_t n = 0;
+	int rc = vamos_call(c, VAMOS_SERVICE_ECHO, 0, "idle", 4, out, sizeof out, &n, 5000);
+	return (void *)(intptr_t)(rc == 0 && n == 4 ? 0 : rc ? rc : -EPROTO);
+}
+
+/* A local-peer client whose worker dies (the keeper keeps its connection)
+ * carries on at the new host generation on the same connection, even
+ * while a session that has been idle since still holds its old channel:
+ * a new join would be refused, the VM has one peer slot. */
+Test(vamosd, local_client_with_idle_sessions_survives_worker_deaths, .timeout = 120)
+{
+	start(1, 1u << 16);
+	struct vamos_client_params params = {
+		.transport = VAMOS_TRANSPORT_LOCAL,
+		.local_socket = d.vm_sock[0],
+		.local_vectors = 4,
+		.timeout_ms = 5000,
+	};
+	struct vamos_client *c;
+	const char *why = NULL;
+	cr_assert_eq(vamos_client_connect(&params, &c, &why), 0, "%s", why);
+	/* Another thread's session opens its channel, then stays idle. */
+	pthread_t idle;
+	void *res;
+	cr_assert_eq(pthread_create(&idle, NULL, echo_once, c), 0);
+	cr_assert_eq(pthread_join(idle, &res), 0);
+	cr_assert_eq((intptr_t)res, 0);
+	unsigned long long boot = boot_of_stats();
+	for (int death = 0; death < 4; death++) {
+		pid_t worker = worker_of(d.pid);
+		cr_assert_gt(worker, 0, "vamosd runs a worker");
+		cr_assert_eq(kill(worker, SIGKILL), 0);
+		boot = wait_new_boot(boot);
+		char out[8];
+		uint32_t n = 0;
+		int rc = vamos_call(c, VAMOS_SERVICE_ECHO, 0, "again", 5, out, sizeof out, &n, 5000);
+		cr_assert_eq(rc, 0, "death %d: %s (%s)", death + 1, strerror(-rc),
+			     vamos_client_error(c) ? vamos_client_error(c) : "");
+		cr_assert(n == 5 && !memcmp(out, "again", 5));
+	}
+	cr_assert_eq(pthread_create(&idle, NULL, echo_once, c), 0);
+	cr_assert_eq(pthread_join(idle, &res), 0);
+	cr_assert_eq((intptr_t)res, 0, "the idle session carries on too");
+	vamos_client_close(c);
+	cr_assert_eq(daemon_signal(&d, SIGTERM, true), 0);
 	daemon_cleanup(&d);
 }
 
