@@ -21,7 +21,8 @@
 #         the local peer must then get VAMOS_LOCAL_VECTORS=4); returns once
 #         it answers a ping.
 #   vamosd_stop DIR [SIGNAL]         default TERM; waits until it is gone
-#   vamosd_restart DIR [SIGNAL]      stop with SIGNAL, start with the same flags
+#   vamosd_restart DIR [SIGNAL]      stop with SIGNAL, start with the same flags (and
+#                                    VM options, unless VAMOSD_VM_OPTIONS is set)
 #   vamosd_worker DIR                the PID of vamosd's worker (its keeper's child)
 #   vamosd_kill_worker DIR           SIGKILL the worker; returns once the keeper's
 #         new worker answers a ping. The keeper gives up after 5 deaths in a
@@ -205,12 +206,13 @@ vamosd_start() {
 	local dir=$1 vamosd=$2 deadline pid
 	shift 2
 	_mdb_save_args "$dir/vamosd-args" "$vamosd" "$@"
+	echo "${VAMOSD_VM_OPTIONS:-channels=4,vectors=4}" >"$dir/vamosd-vm-options"
 	mkdir -p "$dir/data"
 	_mdb_track "$dir"
 	(
 		_close_fds
 		exec "$vamosd" --data-dir "$dir/data" --control "$dir/ctl" \
-			--vm "vm1=$dir/vm1.sock,${VAMOSD_VM_OPTIONS:-channels=4,vectors=4}" "$@"
+			--vm "vm1=$dir/vm1.sock,$(<"$dir/vamosd-vm-options")" "$@"
 	) </dev/null >>"$dir/vamosd.log" 2>&1 &
 	pid=$!
 	disown "$pid"
@@ -233,7 +235,8 @@ vamosd_restart() {
 	local dir=$1 args
 	args=$(<"$dir/vamosd-args")
 	vamosd_stop "$dir" "${2:-TERM}"
-	eval "vamosd_start \"\$dir\" $args"
+	VAMOSD_VM_OPTIONS=${VAMOSD_VM_OPTIONS:-$(<"$dir/vamosd-vm-options")} \
+		eval "vamosd_start \"\$dir\" $args"
 }
 
 vamosd_worker() {
