@@ -10,8 +10,7 @@
 #   SQLT_CRASH_SECONDS   how long the worker keeps being killed (default 40)
 #   SQLT_CRASH_WRITERS   writers, every other one transactional (default 4)
 . "$(dirname "${BASH_SOURCE[0]}")/lib.bash"
-SQLT_VM_OPTIONS=channels=4,vectors=4 # vamosd's default ring size
-sqlt_start
+SQLT_VM_OPTIONS=channels=4,vectors=4 sqlt_start # vamosd's default ring size
 if [[ $E != VAMOS ]]; then
 	check_text only-for-vamos "skipped" <<<"skipped"
 	sqlt_end
@@ -27,13 +26,16 @@ sql "CREATE TABLE c (id BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY, writer INT N
 # or a transaction of three rows, each statement on a line of its own.
 attempt_sql() {
 	local n=$1 seq=$2 part
-	local insert="INSERT INTO c (writer, seq, part, pad) VALUES ($n, $seq, %d, REPEAT('$((seq % 10))', 80));\n"
 	if ((n % 2)); then
-		printf "$insert" 0
+		printf "INSERT INTO c (writer, seq, part, pad) VALUES (%d, %d, 0, REPEAT('%d', 80));\n" \
+			"$n" "$seq" "$((seq % 10))"
 		return
 	fi
 	printf 'BEGIN;\n'
-	for part in 1 2 3; do printf "$insert" "$part"; done
+	for part in 1 2 3; do
+		printf "INSERT INTO c (writer, seq, part, pad) VALUES (%d, %d, %d, REPEAT('%d', 80));\n" \
+			"$n" "$seq" "$part" "$((seq % 10))"
+	done
 	printf 'COMMIT;\n'
 }
 
@@ -85,7 +87,7 @@ done
 kills=0
 end=$((SECONDS + seconds))
 while ((SECONDS < end)); do
-	for burst in 1 2 3; do
+	for _ in 1 2 3; do
 		wait_acked 1 "$(acked_total)"
 		vamosd_kill_worker "$V"
 		kills=$((kills + 1))

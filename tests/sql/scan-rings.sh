@@ -5,8 +5,7 @@
 # has read the replies before it. Rows of varied sizes, so that replies
 # differ in size and land anywhere in the ring.
 . "$(dirname "${BASH_SOURCE[0]}")/lib.bash"
-SQLT_VM_OPTIONS=channels=4,vectors=4 # vamosd's default ring size
-sqlt_start
+SQLT_VM_OPTIONS=channels=4,vectors=4 sqlt_start # vamosd's default ring size
 
 rows=30000 # about 3.5 MB: over 12 times the default 256 KiB ring
 sql "CREATE TABLE s (id INT PRIMARY KEY, k INT NOT NULL, pad VARCHAR(200) NOT NULL,

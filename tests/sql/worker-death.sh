@@ -61,7 +61,7 @@ writer 1 &
 w1=$!
 writer 2 &
 w2=$!
-for kill in 1 2; do
+for _ in 1 2; do
 	wait_acked 1 "$(acked 1)" "$(acked 2)"
 	vamosd_kill_worker "$V"
 done
