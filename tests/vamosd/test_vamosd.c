@@ -17,11 +17,13 @@
 
 #include <vamos/client.h>
 #include <vamos/protocol.h>
+#include <vamos/ring.h>
 #include <vamos/vsock.h>
 
 #include "checks.h"
 #include "daemon.h"
 #include "scenarios.h"
+#include "vamos_spin.h"
 
 static struct daemon d;
 static struct tally tally;
@@ -67,6 +69,70 @@ static void echo_ids(struct raw *r, uint64_t first, unsigned n)
 	cr_assert_eq(vamos_chan_flush(r->ch), 0);
 	while (tally.replies - before < n)
 		cr_assert_geq(raw_replies(r, 5000, tally_reply, &tally), 0, "replies stopped");
+}
+
+struct sized {
+	unsigned replies, wrong;
+	uint64_t id;
+	uint32_t len;
+};
+
+static void sized_reply(void *arg, uint64_t id, int status, const void *data, uint32_t len)
+{
+	struct sized *z = arg;
+	(void)data;
+	z->replies++;
+	z->wrong += id != z->id || status != 0 || len != z->len;
+}
+
+/* One echo of @len bytes, sent and answered; a guard of 30 s against a
+ * livelock (nothing here waits on a clock otherwise). */
+static void echo_sized(struct raw *r, uint64_t id, uint32_t len)
+{
+	static unsigned char bytes[1u << 16];
+	struct sized z = { .id = id, .len = len };
+	int64_t deadline = vamos_now_ns() + 30 * 1000000000ll;
+	int rc;
+	while ((rc = raw_request(r, id, VAMOS_SERVICE_ECHO, 0, bytes, len)) == -EAGAIN) {
+		cr_assert_eq(vamos_chan_flush(r->ch), 0);
+		cr_assert_lt(vamos_now_ns(), deadline, "no room for a %u-byte request", len);
+		usleep(1000);
+	}
+	cr_assert_eq(rc, 0);
+	cr_assert_eq(vamos_chan_flush(r->ch), 0);
+	while (z.replies == 0) {
+		rc = raw_replies(r, 100, sized_reply, &z);
+		cr_assert(rc >= 0 || rc == -ETIMEDOUT, "%s", strerror(-rc));
+		cr_assert_lt(vamos_now_ns(), deadline, "no reply to a %u-byte echo", len);
+	}
+	cr_assert_eq(z.replies, 1);
+	cr_assert_eq(z.wrong, 0);
+}
+
+/* Records over half a ring that must wrap: the ring's end is padded and
+ * the record fits only once the other side has read past the padding.
+ * Both ways, with nothing else moving: vamosd publishes the padding of a
+ * reply that did not fit yet, and gives back the room of the client's
+ * padding even when no request follows it yet. */
+Test(vamosd, records_over_half_a_ring_wrap_both_ways, .timeout = 120)
+{
+	const uint32_t ring = 4096;
+	start(1, ring);
+	struct vamos_ivshmem_peer *p = join(0);
+	struct raw r;
+	open_raw(p, 0, &r);
+	/* Record sizes: 8 (record) + 16 (request or reply header) + bytes.
+	 * After the HELLO and WELCOME, the first echo ends both rings near
+	 * their middle; the second needs more than either half. */
+	const uint32_t over = VAMOS_RECORD_HEADER_SIZE + sizeof(struct vamos_reply_header);
+	const uint32_t welcome = (uint32_t)vamos_record_size(sizeof(struct vamos_welcome));
+	for (uint64_t round = 0; round < 4; round++) {
+		echo_sized(&r, 2 * round, ring / 2 - welcome - over);
+		echo_sized(&r, 2 * round + 1, ring / 2 + 256 - over);
+	}
+	vamos_chan_close(r.ch);
+	vamos_ivshmem_peer_close(p);
+	daemon_cleanup(&d);
 }
 
 Test(vamosd, serves_every_channel_of_every_vm, .timeout = 120)
