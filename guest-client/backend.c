@@ -51,19 +51,27 @@ void backend_put(struct shm_backend *be)
 	free(be);
 }
 
+static struct shm_backend *backend_new(const char **why)
+{
+	struct shm_backend *be = calloc(1, sizeof *be);
+	if (!be) {
+		*why = "out of memory";
+		return NULL;
+	}
+	atomic_init(&be->refs, 1);
+	atomic_init(&be->dead, false);
+	pthread_mutex_init(&be->lock, NULL);
+	return be;
+}
+
 int backend_connect_once(const struct client_config *cfg, struct shm_backend **out,
 			 const char **why)
 {
 	const char *w = NULL;
 	int rc;
-	struct shm_backend *be = calloc(1, sizeof *be);
-	if (!be) {
-		*why = "out of memory";
+	struct shm_backend *be = backend_new(why);
+	if (!be)
 		return -ENOMEM;
-	}
-	atomic_init(&be->refs, 1);
-	atomic_init(&be->dead, false);
-	pthread_mutex_init(&be->lock, NULL);
 	if (cfg->kind == VAMOS_TRANSPORT_LOCAL) {
 		rc = vamos_ivshmem_peer_connect(cfg->local_socket, cfg->local_vectors,
 						cfg->timeout_ms, &be->peer, &w);
@@ -92,6 +100,35 @@ int backend_connect_once(const struct client_config *cfg, struct shm_backend **o
 	return 0;
 }
 
+/*
+ * LOCAL: carry on from @old, whose host went away while our connection to
+ * the server stayed (vamosd's worker died and its keeper kept it): the
+ * same connection, the region attached again, as a guest's device is. A
+ * new join would be refused while @old's connection holds the VM's only
+ * peer slot, and idle sessions keep @old open. Returns as
+ * vamos_ivshmem_peer_reattach (-ECONNRESET: the server is gone).
+ */
+static int backend_reattach(struct shm_backend *old, struct shm_backend **out, const char **why)
+{
+	const char *w = NULL;
+	struct shm_backend *be = backend_new(why);
+	if (!be)
+		return -ENOMEM;
+	pthread_mutex_lock(&old->lock);
+	int rc = vamos_ivshmem_peer_reattach(old->peer, &be->peer, &w);
+	pthread_mutex_unlock(&old->lock);
+	if (rc) {
+		*why = say("cannot attach again to vamosd's region: %s (%s)",
+			   w ? w : "reattach failed", strerror(-rc));
+		pthread_mutex_destroy(&be->lock);
+		free(be);
+		return rc;
+	}
+	be->channel_count = vamos_ivshmem_peer_region(be->peer)->params.channel_count;
+	*out = be;
+	return 0;
+}
+
 int backend_acquire(struct vamos_client *c, int64_t deadline, struct shm_backend **out,
 		    const char **why)
 {
@@ -99,20 +136,22 @@ int backend_acquire(struct vamos_client *c, int64_t deadline, struct shm_backend
 	int rc = 0;
 
 	pthread_mutex_lock(&c->lock);
-	struct shm_backend *be = c->backend;
+	struct shm_backend *be = c->backend, *old = NULL;
 	if (be && !atomic_load_explicit(&be->dead, memory_order_acquire)) {
 		*out = backend_get(be);
 		pthread_mutex_unlock(&c->lock);
 		return 0;
 	}
 	if (be) {
-		/* Sessions still on it keep it mapped until they move on. */
+		/* Sessions still on it keep it mapped until they move on; our
+		 * reference is kept while we may carry on from it. */
 		c->backend = NULL;
-		backend_put(be);
+		old = be;
 	}
 	if (atomic_load_explicit(&c->attempts, memory_order_relaxed) != seen) {
 		/* Another thread tried while we waited for the lock, and failed:
 		 * do not make every session wait out its own timeout. */
+		c->backend = old;
 		pthread_mutex_unlock(&c->lock);
 		*why = "host gone (a reconnect failed a moment ago)";
 		return -ECONNREFUSED;
@@ -122,11 +161,26 @@ int backend_acquire(struct vamos_client *c, int64_t deadline, struct shm_backend
 		struct client_config cfg = c->cfg;
 		int left = client_left_ms(deadline);
 		cfg.timeout_ms = left < cfg.timeout_ms ? (left ? left : 1) : cfg.timeout_ms;
-		rc = backend_connect_once(&cfg, &be, why);
+		if (old && old->peer) {
+			rc = backend_reattach(old, &be, why);
+			if (rc == -ECONNRESET) {
+				/* The server went away: join its successor. */
+				backend_put(old);
+				old = NULL;
+				continue;
+			}
+		} else {
+			rc = backend_connect_once(&cfg, &be, why);
+		}
 		if (rc == 0 || !client_transient(cfg.kind, rc) || client_left_ms(deadline) == 0)
 			break;
 		client_backoff(&step, deadline);
 	}
+	/* Kept on failure: the next attempt may still carry on from it. */
+	if (rc == 0)
+		backend_put(old);
+	else
+		c->backend = old;
 	if (rc == 0) {
 		be->generation = atomic_load_explicit(&c->generation, memory_order_relaxed) + 1;
 		atomic_store_explicit(&c->generation, be->generation, memory_order_release);

@@ -256,6 +256,11 @@ int session_serve(struct session *s, uint64_t boot_id, bool take_new)
 		}
 		s->held_count = (unsigned)n;
 		s->held_next = 0;
+		/* Nothing but the padding at the ring's end, maybe: its room
+		 * goes back now, or the record the client could not fit
+		 * before it never comes. */
+		if (n == 0)
+			vamos_chan_release(s->ch);
 	}
 	while (s->held_next < s->held_count) {
 		int rc = handle(s, &s->held[s->held_next], boot_id);

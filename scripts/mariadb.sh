@@ -21,7 +21,12 @@
 #         the local peer must then get VAMOS_LOCAL_VECTORS=4); returns once
 #         it answers a ping.
 #   vamosd_stop DIR [SIGNAL]         default TERM; waits until it is gone
-#   vamosd_restart DIR [SIGNAL]      stop with SIGNAL, start with the same flags
+#   vamosd_restart DIR [SIGNAL]      stop with SIGNAL, start with the same flags (and
+#                                    VM options, unless VAMOSD_VM_OPTIONS is set)
+#   vamosd_worker DIR                the PID of vamosd's worker (its keeper's child)
+#   vamosd_kill_worker DIR           SIGKILL the worker; returns once the keeper's
+#         new worker answers a ping. The keeper gives up after 5 deaths in a
+#         row within 10 s of starting: 4 kills in a row are as many as it allows.
 #   mdb_server_plugin_dir            where the installed server keeps plugins
 #
 # VAMOS_WAIT_SECONDS (default 180) bounds every wait for readiness or exit.
@@ -61,13 +66,15 @@ _stop_pidfile() {
 }
 
 # In a subshell about to exec a daemon: close every descriptor but 0-2, so
-# that the daemon holds no pipe of its parent's open.
+# that the daemon holds no pipe of its parent's open. The list is taken
+# first and no redirection wraps the loop: bash would keep its saved copy
+# of the redirected descriptor among those listed, and closing that copy
+# would leave the daemon's stderr on the redirection's target.
 _close_fds() {
-	local fd
-	for fd in /proc/$BASHPID/fd/*; do
-		fd=${fd##*/}
+	local fd fds=(/proc/$BASHPID/fd/*)
+	for fd in "${fds[@]##*/}"; do
 		((fd > 2)) && exec {fd}>&-
-	done 2>/dev/null
+	done
 	return 0
 }
 
@@ -199,12 +206,13 @@ vamosd_start() {
 	local dir=$1 vamosd=$2 deadline pid
 	shift 2
 	_mdb_save_args "$dir/vamosd-args" "$vamosd" "$@"
+	echo "${VAMOSD_VM_OPTIONS:-channels=4,vectors=4}" >"$dir/vamosd-vm-options"
 	mkdir -p "$dir/data"
 	_mdb_track "$dir"
 	(
 		_close_fds
 		exec "$vamosd" --data-dir "$dir/data" --control "$dir/ctl" \
-			--vm "vm1=$dir/vm1.sock,${VAMOSD_VM_OPTIONS:-channels=4,vectors=4}" "$@"
+			--vm "vm1=$dir/vm1.sock,$(<"$dir/vamosd-vm-options")" "$@"
 	) </dev/null >>"$dir/vamosd.log" 2>&1 &
 	pid=$!
 	disown "$pid"
@@ -227,5 +235,32 @@ vamosd_restart() {
 	local dir=$1 args
 	args=$(<"$dir/vamosd-args")
 	vamosd_stop "$dir" "${2:-TERM}"
-	eval "vamosd_start \"\$dir\" $args"
+	VAMOSD_VM_OPTIONS=${VAMOSD_VM_OPTIONS:-$(<"$dir/vamosd-vm-options")} \
+		eval "vamosd_start \"\$dir\" $args"
+}
+
+vamosd_worker() {
+	local keeper pid=''
+	keeper=$(<"$1/vamosd.run-pid")
+	{ read -r pid _ <"/proc/$keeper/task/$keeper/children"; } 2>/dev/null || true
+	echo "$pid"
+}
+
+vamosd_kill_worker() {
+	local dir=$1 old new deadline vamosd
+	vamosd=$(eval "set -- $(<"$dir/vamosd-args")" && echo "$1")
+	old=$(vamosd_worker "$dir")
+	[[ -n $old ]] || die "vamosd in $dir has no worker"
+	kill -KILL "$old"
+	deadline=$(_mdb_deadline)
+	# The keeper starts the next worker only once the old one is reaped;
+	# it answers once it is serving.
+	until new=$(vamosd_worker "$dir") && [[ -n $new && $new != "$old" ]] &&
+		"$(dirname "$vamosd")/vamosctl" --control "$dir/ctl" ping >/dev/null 2>&1; do
+		if ((SECONDS > deadline)); then
+			tail -n 30 "$dir/vamosd.log" >&2
+			die "vamosd in $dir did not replace its killed worker"
+		fi
+		sleep 0.05
+	done
 }

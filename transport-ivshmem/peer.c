@@ -33,6 +33,9 @@ struct vamos_ivshmem_peer {
 	int host_fds[VAMOS_IVSHMEM_MAX_VECTORS]; /* we ring the host on these */
 	unsigned own_count, host_count;
 	struct vamos_link *host; /* the server and its host peer */
+	/* A successor (vamos_ivshmem_peer_reattach) carries on with our
+	 * connection: closing, we neither leave nor mark the region closed. */
+	bool superseded;
 };
 
 static int64_t now_ms(void)
@@ -227,6 +230,73 @@ fail:
 	return rc;
 }
 
+/* A copy of @fd of our own, close-on-exec; -1 if none could be made. */
+static int dup_fd(int fd)
+{
+	return fcntl(fd, F_DUPFD_CLOEXEC, 0);
+}
+
+int vamos_ivshmem_peer_reattach(struct vamos_ivshmem_peer *old, struct vamos_ivshmem_peer **out,
+				const char **why_out)
+{
+	const char *why_dummy;
+	const char **why = why_out ? why_out : &why_dummy;
+	*why = NULL;
+	/* Take the server's news first: a server that went away (vamosd
+	 * stopped, or died with its keeper) shows here, and then only a new
+	 * join can find its successor. */
+	int rc = vamos_ivshmem_peer_dispatch(old);
+	if (rc == 0 && vamos_link_gone(old->host))
+		rc = -ECONNRESET;
+	if (rc) {
+		*why = rc == -EPROTO ? "server broke the protocol" : "server connection is gone";
+		return rc;
+	}
+	struct vamos_ivshmem_peer *p = calloc(1, sizeof *p);
+	if (!p)
+		return -ENOMEM;
+	p->id = old->id;
+	p->vectors = old->vectors;
+	p->mem.fd = -1;
+	p->sock = dup_fd(old->sock);
+	p->host = vamos_link_new();
+	for (unsigned i = 0; i < old->own_count; i++)
+		if ((p->own_fds[p->own_count] = dup_fd(old->own_fds[i])) >= 0)
+			p->own_count++;
+	for (unsigned i = 0; i < old->host_count; i++)
+		if ((p->host_fds[p->host_count] = dup_fd(old->host_fds[i])) >= 0)
+			p->host_count++;
+	int mem_fd = dup_fd(old->mem.fd);
+	if (!p->host || p->sock < 0 || mem_fd < 0 || p->own_count != old->own_count ||
+	    p->host_count != old->host_count) {
+		if (mem_fd >= 0)
+			close(mem_fd);
+		rc = p->host ? -EMFILE : -ENOMEM;
+		*why = "cannot duplicate the connection's descriptors";
+		goto fail;
+	}
+	/* The same memory, mapped once more: this view's region is attached
+	 * at the host's current generation, the old one's stays stale (its
+	 * channels keep failing until they are closed). */
+	if ((rc = shm_memory_map_fd(mem_fd, &p->mem))) {
+		*why = "cannot map the shared memory again";
+		goto fail;
+	}
+	rc = vamos_region_attach(p->mem.base, p->mem.size, &p->region);
+	if (rc) {
+		*why = p->region.error; /* -EAGAIN: the host has not laid it out again yet */
+		goto fail;
+	}
+	vamos_region_set_state(&p->region, VAMOS_SIDE_GUEST, VAMOS_STATE_READY);
+	old->superseded = true;
+	*out = p;
+	return 0;
+fail:
+	p->superseded = true; /* ours were copies: the connection stays old's */
+	vamos_ivshmem_peer_close(p);
+	return rc;
+}
+
 int vamos_ivshmem_peer_id(const struct vamos_ivshmem_peer *p)
 {
 	return p->id;
@@ -300,7 +370,7 @@ void vamos_ivshmem_peer_close(struct vamos_ivshmem_peer *p)
 {
 	if (!p)
 		return;
-	if (p->region.base)
+	if (p->region.base && !p->superseded)
 		vamos_region_set_state(&p->region, VAMOS_SIDE_GUEST, VAMOS_STATE_CLOSED);
 	for (unsigned i = 0; i < p->own_count; i++)
 		close(p->own_fds[i]);

@@ -244,6 +244,21 @@ int vamos_ivshmem_peer_connect(const char *socket_path, uint32_t vectors,
 			       int timeout_ms, struct vamos_ivshmem_peer **out,
 			       const char **why_out);
 
+/**
+ * Carry on after vamosd's worker died and its keeper kept this peer's
+ * connection, memory and eventfds (the host's generation moved, so every
+ * channel of @old fails): a new peer on the same connection, whose region
+ * is attached again at the host's current generation, as a guest's device
+ * is. No new join, so the server's peer slot stays ours. Open the channels
+ * anew on it; @old's fail until closed, and closing @old afterwards
+ * neither leaves the server nor marks the region closed. Returns 0;
+ * -ECONNRESET if the server has gone (join anew instead); -EAGAIN if the
+ * host has not laid the region out again yet (try again); -EPROTO,
+ * -EMFILE, -ENOMEM. @old and the result are used by one thread at a time.
+ */
+int vamos_ivshmem_peer_reattach(struct vamos_ivshmem_peer *old,
+				struct vamos_ivshmem_peer **out, const char **why_out);
+
 /** The id the server gave this peer. */
 int vamos_ivshmem_peer_id(const struct vamos_ivshmem_peer *p);
 

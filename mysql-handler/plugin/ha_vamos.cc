@@ -111,7 +111,7 @@ int ha_vamos::call(uint16_t op, bool with_ctx, bool is_write, std::string *reply
 		h.table = m_table;
 		h.ctx = t ? t->ctx : 0;
 		memcpy(&m_req[0], &h, sizeof h);
-		bool wrote_before = t && t->txn_wrote;
+		bool wrote_before = t && t->txn_wrote, stmt_wrote_before = t && t->stmt_wrote;
 		if (is_write && t)
 			trx_note_write(t);
 		st = conn_call(m_epoch, op, m_req, reply);
@@ -120,6 +120,13 @@ int ha_vamos::call(uint16_t op, bool with_ctx, bool is_write, std::string *reply
 		if (st == -EBADF) {
 			if (wrote_before)
 				return ST_LOST;
+			/* Refused unheard (a handle or context of an older
+			 * epoch): this write did not happen, and the retry
+			 * must not count it as the transaction's. */
+			if (t) {
+				t->txn_wrote = false;
+				t->stmt_wrote = stmt_wrote_before;
+			}
 			if (attempt < 2)
 				continue;
 		}
@@ -151,6 +158,18 @@ int ha_vamos::open_handle()
 	return 0;
 }
 
+/* vamosd lost what this connection's transaction wrote (it restarted,
+ * or went away, under it): MariaDB rolls the whole transaction back at
+ * the statement's end, as InnoDB has it after a deadlock, so that no
+ * later COMMIT keeps only what came after. @lost: known lost even if
+ * nothing is counted as written (the context was found gone). */
+static void roll_back_lost(THD *thd, handlerton *hton, bool lost)
+{
+	Trx *t = static_cast<Trx *>(thd_get_ha_data(thd, hton));
+	if (lost || (t && t->txn_wrote))
+		thd->mark_transaction_to_rollback(true);
+}
+
 int ha_vamos::fail(int st)
 {
 	switch (st) {
@@ -170,6 +189,7 @@ int ha_vamos::fail(int st)
 		return HA_ERR_OUT_OF_MEM;
 	case ST_LOST:
 		m_msg = "vamosd restarted and lost this transaction (rolled back)";
+		roll_back_lost(ha_thd(), ht, true);
 		return HA_ERR_VAMOS_HOST;
 	case -EUCLEAN:
 		return HA_ERR_VAMOS_HOST; /* m_msg set */
@@ -181,6 +201,8 @@ int ha_vamos::fail(int st)
 		m_msg = conn_last_error();
 		if (st == -EBADF)
 			m_msg = "vamosd no longer knows this table or connection (restarted?)";
+		else
+			roll_back_lost(ha_thd(), ht, false);
 		return HA_ERR_VAMOS_HOST;
 	default:
 		m_msg = std::string("vamosd: ") + strerror(-st);

@@ -9,13 +9,17 @@
 #   check_text NAME "TEXT" <<EOF   like check, on a value the test computed
 #   check_plan NAME "SQL" <<EOF   like check, on "key=K filesort=yes|no" for
 #                           each table of EXPLAIN SQL
-#   sqlt_end                print PASS/FAIL for the test and exit with its status
+#   sqlt_end                print PASS/FAIL for the test and exit with its status;
+#                           a test that failed shows the end of vamosd's log
+#                           ($V/vamosd.log) and mariadbd's ($M/error.log)
 #
 # Environment (scripts/test-sql sets it; the defaults let a test run alone):
 #   SQLT_ENGINE    engine under test (default InnoDB); exported to tests as $E
 #   SQLT_PLUGIN    the .so to load into mariadbd (ha_vamos.so), or empty
 #   SQLT_VAMOSD    vamosd to start (default build-release/host-server/vamosd)
 #   SQLT_WORK      scratch directory for the test's servers (default: a new /tmp/sqlh-*)
+#   SQLT_VM_OPTIONS  vamosd's VM options (default channels=4,vectors=4,ring_bytes=4M)
+#   SQLT_LOG_LINES   how many lines of each log a failed test shows (default 30)
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/../../scripts/mariadb.sh"
 
@@ -37,8 +41,11 @@ sqlt_start() {
 	trap sqlt_cleanup EXIT
 	trap 'exit 130' INT
 	trap 'exit 143' TERM
+	trap 'exit 129' HUP
+	trap 'exit 141' PIPE # a reader that went away (| head) must not leave the servers up
 	# 4 MiB rings: a request or reply holds a whole row, and rows go up to 1 MB.
-	VAMOSD_VM_OPTIONS=channels=4,vectors=4,ring_bytes=4M vamosd_start "$V" "$vamosd"
+	VAMOSD_VM_OPTIONS=${SQLT_VM_OPTIONS:-channels=4,vectors=4,ring_bytes=4M} \
+		vamosd_start "$V" "$vamosd"
 	mdb_install_db "$M/data"
 	local plugin=()
 	[[ -n ${SQLT_PLUGIN:-} ]] && plugin=(--plugin "$SQLT_PLUGIN")
@@ -54,6 +61,8 @@ sqlt_start() {
 sqlt_cleanup() {
 	local rc=$? name
 	for name in "${!sqlt_sess_pid[@]}"; do kill "${sqlt_sess_pid[$name]}" 2>/dev/null || true; done
+	# The logs as they were when the test failed, before the servers stop.
+	((rc == 0 && sqlt_failed == 0)) || [[ -z ${W:-} ]] || sqlt_show_logs
 	mdb_cleanup
 	if ((rc != 0 || sqlt_failed != 0)); then
 		log "$sqlt_name: logs kept in $W"
@@ -61,6 +70,16 @@ sqlt_cleanup() {
 		rm -rf "$W"
 	fi
 	[[ -z ${sqlt_own_base:-} ]] || rmdir "$sqlt_own_base" 2>/dev/null || true
+}
+
+# The end of the servers' logs, for a test that failed.
+sqlt_show_logs() {
+	local f
+	for f in "$V/vamosd.log" "$M/error.log"; do
+		[[ -s $f ]] || continue
+		printf '%s: last lines of %s:\n' "$sqlt_name" "$f" >&2
+		tail -n "${SQLT_LOG_LINES:-30}" "$f" | sed 's/^/  /' >&2
+	done
 }
 
 sql() {

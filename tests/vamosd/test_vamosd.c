@@ -6,19 +6,24 @@
 #define _GNU_SOURCE
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <vamos/client.h>
 #include <vamos/protocol.h>
+#include <vamos/ring.h>
 #include <vamos/vsock.h>
 
 #include "checks.h"
 #include "daemon.h"
 #include "scenarios.h"
+#include "vamos_spin.h"
 
 static struct daemon d;
 static struct tally tally;
@@ -64,6 +69,70 @@ static void echo_ids(struct raw *r, uint64_t first, unsigned n)
 	cr_assert_eq(vamos_chan_flush(r->ch), 0);
 	while (tally.replies - before < n)
 		cr_assert_geq(raw_replies(r, 5000, tally_reply, &tally), 0, "replies stopped");
+}
+
+struct sized {
+	unsigned replies, wrong;
+	uint64_t id;
+	uint32_t len;
+};
+
+static void sized_reply(void *arg, uint64_t id, int status, const void *data, uint32_t len)
+{
+	struct sized *z = arg;
+	(void)data;
+	z->replies++;
+	z->wrong += id != z->id || status != 0 || len != z->len;
+}
+
+/* One echo of @len bytes, sent and answered; a guard of 30 s against a
+ * livelock (nothing here waits on a clock otherwise). */
+static void echo_sized(struct raw *r, uint64_t id, uint32_t len)
+{
+	static unsigned char bytes[1u << 16];
+	struct sized z = { .id = id, .len = len };
+	int64_t deadline = vamos_now_ns() + 30 * 1000000000ll;
+	int rc;
+	while ((rc = raw_request(r, id, VAMOS_SERVICE_ECHO, 0, bytes, len)) == -EAGAIN) {
+		cr_assert_eq(vamos_chan_flush(r->ch), 0);
+		cr_assert_lt(vamos_now_ns(), deadline, "no room for a %u-byte request", len);
+		usleep(1000);
+	}
+	cr_assert_eq(rc, 0);
+	cr_assert_eq(vamos_chan_flush(r->ch), 0);
+	while (z.replies == 0) {
+		rc = raw_replies(r, 100, sized_reply, &z);
+		cr_assert(rc >= 0 || rc == -ETIMEDOUT, "%s", strerror(-rc));
+		cr_assert_lt(vamos_now_ns(), deadline, "no reply to a %u-byte echo", len);
+	}
+	cr_assert_eq(z.replies, 1);
+	cr_assert_eq(z.wrong, 0);
+}
+
+/* Records over half a ring that must wrap: the ring's end is padded and
+ * the record fits only once the other side has read past the padding.
+ * Both ways, with nothing else moving: vamosd publishes the padding of a
+ * reply that did not fit yet, and gives back the room of the client's
+ * padding even when no request follows it yet. */
+Test(vamosd, records_over_half_a_ring_wrap_both_ways, .timeout = 120)
+{
+	const uint32_t ring = 4096;
+	start(1, ring);
+	struct vamos_ivshmem_peer *p = join(0);
+	struct raw r;
+	open_raw(p, 0, &r);
+	/* Record sizes: 8 (record) + 16 (request or reply header) + bytes.
+	 * After the HELLO and WELCOME, the first echo ends both rings near
+	 * their middle; the second needs more than either half. */
+	const uint32_t over = VAMOS_RECORD_HEADER_SIZE + sizeof(struct vamos_reply_header);
+	const uint32_t welcome = (uint32_t)vamos_record_size(sizeof(struct vamos_welcome));
+	for (uint64_t round = 0; round < 4; round++) {
+		echo_sized(&r, 2 * round, ring / 2 - welcome - over);
+		echo_sized(&r, 2 * round + 1, ring / 2 + 256 - over);
+	}
+	vamos_chan_close(r.ch);
+	vamos_ivshmem_peer_close(p);
+	daemon_cleanup(&d);
 }
 
 Test(vamosd, serves_every_channel_of_every_vm, .timeout = 120)
@@ -583,6 +652,59 @@ Test(vamosd, client_survives_vamosd_sigkill_and_restart, .timeout = 120)
 	/* The daemon that restarted never saw the killed requests again. */
 	cr_assert_eq(daemon_stat(&d, "vm0", 1), 1);
 	vamos_client_close(c);
+	daemon_cleanup(&d);
+}
+
+/* One echo on the calling thread's session. */
+static void *echo_once(void *arg)
+{
+	struct vamos_client *c = arg;
+	char out[8];
+	uint32_t n = 0;
+	int rc = vamos_call(c, VAMOS_SERVICE_ECHO, 0, "idle", 4, out, sizeof out, &n, 5000);
+	return (void *)(intptr_t)(rc == 0 && n == 4 ? 0 : rc ? rc : -EPROTO);
+}
+
+/* A local-peer client whose worker dies (the keeper keeps its connection)
+ * carries on at the new host generation on the same connection, even
+ * while a session that has been idle since still holds its old channel:
+ * a new join would be refused, the VM has one peer slot. */
+Test(vamosd, local_client_with_idle_sessions_survives_worker_deaths, .timeout = 120)
+{
+	start(1, 1u << 16);
+	struct vamos_client_params params = {
+		.transport = VAMOS_TRANSPORT_LOCAL,
+		.local_socket = d.vm_sock[0],
+		.local_vectors = 4,
+		.timeout_ms = 5000,
+	};
+	struct vamos_client *c;
+	const char *why = NULL;
+	cr_assert_eq(vamos_client_connect(&params, &c, &why), 0, "%s", why);
+	/* Another thread's session opens its channel, then stays idle. */
+	pthread_t idle;
+	void *res;
+	cr_assert_eq(pthread_create(&idle, NULL, echo_once, c), 0);
+	cr_assert_eq(pthread_join(idle, &res), 0);
+	cr_assert_eq((intptr_t)res, 0);
+	unsigned long long boot = boot_of_stats();
+	for (int death = 0; death < 4; death++) {
+		pid_t worker = worker_of(d.pid);
+		cr_assert_gt(worker, 0, "vamosd runs a worker");
+		cr_assert_eq(kill(worker, SIGKILL), 0);
+		boot = wait_new_boot(boot);
+		char out[8];
+		uint32_t n = 0;
+		int rc = vamos_call(c, VAMOS_SERVICE_ECHO, 0, "again", 5, out, sizeof out, &n, 5000);
+		cr_assert_eq(rc, 0, "death %d: %s (%s)", death + 1, strerror(-rc),
+			     vamos_client_error(c) ? vamos_client_error(c) : "");
+		cr_assert(n == 5 && !memcmp(out, "again", 5));
+	}
+	cr_assert_eq(pthread_create(&idle, NULL, echo_once, c), 0);
+	cr_assert_eq(pthread_join(idle, &res), 0);
+	cr_assert_eq((intptr_t)res, 0, "the idle session carries on too");
+	vamos_client_close(c);
+	cr_assert_eq(daemon_signal(&d, SIGTERM, true), 0);
 	daemon_cleanup(&d);
 }
 
