@@ -45,17 +45,6 @@ static void wake(struct poller *p)
 	}
 }
 
-void poller_task_started(struct poller *p)
-{
-	atomic_fetch_add_explicit(&p->tasks, 1, memory_order_relaxed);
-}
-
-void poller_task_done(struct poller *p)
-{
-	atomic_fetch_sub_explicit(&p->tasks, 1, memory_order_release);
-	wake(p);
-}
-
 void poller_post_completion(struct poller *p, struct completion *c)
 {
 	cds_wfcq_enqueue(&p->done_head, &p->done_tail, &c->node);
@@ -138,10 +127,21 @@ static int drain_completions(struct poller *p)
 		atomic_fetch_sub_explicit(&s->counters.in_flight, 1, memory_order_relaxed);
 		completion_free(c);
 		session_unref(s);
-		poller_task_done(p);
 		work++;
 	}
 	return work;
+}
+
+/* Do sessions of @set still wait for replies from the blocking pool? */
+static bool owes_replies(const struct session_set *set)
+{
+	for (unsigned i = 0; set && i < set->count; i++) {
+		const struct session *s = set->sessions[i];
+		if (!s->failure &&
+		    atomic_load_explicit(&s->counters.in_flight, memory_order_relaxed))
+			return true;
+	}
+	return false;
 }
 
 static int serve_all(struct poller *p, struct session_set *set, bool *held)
@@ -240,8 +240,7 @@ static void *loop(void *arg)
 		atomic_fetch_add_explicit(&p->counters.polling_ns, (uint64_t)(t1 - t0),
 					  memory_order_relaxed);
 		if (atomic_load(&p->stopping)) {
-			if (!work && !held &&
-			    atomic_load_explicit(&p->tasks, memory_order_acquire) == 0)
+			if (!work && !held && !owes_replies(set))
 				break; /* drained: nothing read, nothing owed */
 			if (!drain_until)
 				drain_until = t1 + DRAIN_LIMIT_NS;
@@ -318,16 +317,49 @@ void poller_set_sessions(struct poller *p, struct session_set *set)
 	free(old);
 }
 
-void poller_stop(struct poller *p)
+void poller_request_stop(struct poller *p)
 {
 	atomic_store(&p->stopping, true);
 	wake(p);
+}
+
+void poller_stop(struct poller *p)
+{
+	poller_request_stop(p);
 	pthread_join(p->thread, NULL);
+}
+
+/* Completions nobody will write (a drain that gave up): let them go. */
+static void free_completions(struct poller *p)
+{
+	struct completion *list = p->retry;
+	p->retry = NULL;
+	for (;;) {
+		struct cds_wfcq_node *node =
+			__cds_wfcq_dequeue_nonblocking(&p->done_head, &p->done_tail);
+		if (!node || node == CDS_WFCQ_WOULDBLOCK)
+			break;
+		struct completion *c = caa_container_of(node, struct completion, node);
+		c->next = list;
+		list = c;
+	}
+	while (list) {
+		struct completion *c = list;
+		list = c->next;
+		atomic_fetch_sub_explicit(&c->session->counters.in_flight, 1,
+					  memory_order_relaxed);
+		session_unref(c->session);
+		completion_free(c);
+	}
 }
 
 void poller_destroy(struct poller *p)
 {
 	poller_set_sessions(p, NULL);
+	/* Every session it served is marked removed: after this fence the
+	 * blocking pool posts nothing more to us. */
+	blocking_forget_removed(NULL);
+	free_completions(p);
 	close(p->epoll_fd);
 	close(p->wake_fd);
 	free(p->fds);

@@ -27,6 +27,7 @@ struct vm {
 	struct vm_config cfg;
 	struct vamos_ivshmem_server *server;
 	struct poller *pollers;
+	struct blocking_queue *queue; /* its blocking work (the pool's) */
 	unsigned poller_count;
 	int peer;                    /* attached peer id, or -1 */
 	struct session **sessions;   /* cfg.channels entries while attached */
@@ -50,6 +51,10 @@ void vm_dispatch(struct vm *vm);
  * for an execve() (vamos_ivshmem_server_handover(): its text in @buf).
  * 0, or -ENOSPC with the server still there (vm_stop() it). */
 int vm_handover(struct vm *vm, char *buf, size_t len);
+
+/* Tell the pollers to drain, without waiting: stopping many VMs then
+ * takes one drain limit, not one each. */
+void vm_begin_stop(struct vm *vm);
 
 /* Drain the pollers, detach, stop the server (the region says CLOSED). */
 void vm_stop(struct vm *vm);
