@@ -313,6 +313,8 @@ int main(int argc, char **argv)
 			}
 		}
 		streams_sweep(&streams);
+		for (unsigned i = 0; i < started; i++)
+			vm_check(&vms[i]);
 	}
 	close(ep);
 stop:

@@ -207,6 +207,16 @@ int vm_fd(const struct vm *vm)
 	return vamos_ivshmem_server_fd(vm->server);
 }
 
+void vm_check(struct vm *vm)
+{
+	/* A file region a peer shrank was severed, not crashed on: repair
+	 * it (the peer is dropped, a REJECT) for the next one. */
+	int rc = vamos_ivshmem_server_check_memory(vm->server);
+	if (rc < 0)
+		log_error("vm %s: cannot repair its shared memory: %s", vm->cfg.name,
+			  strerror(-rc));
+}
+
 void vm_dispatch(struct vm *vm)
 {
 	int rc = vamos_ivshmem_server_dispatch(vm->server, 0);

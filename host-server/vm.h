@@ -46,6 +46,9 @@ int vm_start(struct vm *vm, const struct vm_config *cfg, const struct config *gl
 /* The server's fd (readable: call vm_dispatch). */
 int vm_fd(const struct vm *vm);
 void vm_dispatch(struct vm *vm);
+/* Now and then: repair a file region a peer shrank (see the server's
+ * vamos_ivshmem_server_check_memory). */
+void vm_check(struct vm *vm);
 
 /* Drain the pollers and detach like vm_stop(), then hand the server over
  * for an execve() (vamos_ivshmem_server_handover(): its text in @buf).

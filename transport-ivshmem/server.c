@@ -416,6 +416,10 @@ int vamos_ivshmem_server_start(const struct vamos_ivshmem_server_params *params,
 		*why = "cannot create the shared memory";
 		if ((rc = shm_memory_create(s->shm_path, size, &s->mem)))
 			goto fail;
+		/* A file cannot be sealed: a peer may shrink it under us. */
+		*why = "cannot watch the shared memory file";
+		if (s->shm_path && (rc = shm_memory_guard(&s->mem)))
+			goto fail;
 		*why = "cannot create the host's eventfds";
 		if ((rc = make_eventfds(s->host_fds, s->vectors)))
 			goto fail;
@@ -494,6 +498,8 @@ int vamos_ivshmem_server_channel(struct vamos_ivshmem_server *s, int peer,
 		.notify = SHM_NOTIFY_EVENTFD,
 		.notify_fd = fcntl(p->fds[vector], F_DUPFD_CLOEXEC, 0),
 		.wait_fd = fcntl(s->host_fds[vector], F_DUPFD_CLOEXEC, 0),
+		/* The peer holds both (and their O_NONBLOCK): never trusted. */
+		.guard_fds = true,
 		.link = p->link,
 	};
 	int rc = cp.notify_fd < 0 || cp.wait_fd < 0 ? -EMFILE : 0;
@@ -509,8 +515,27 @@ int vamos_ivshmem_server_channel(struct vamos_ivshmem_server *s, int peer,
 	return rc;
 }
 
+int vamos_ivshmem_server_check_memory(struct vamos_ivshmem_server *s)
+{
+	int rc = shm_memory_repair(&s->mem);
+	if (rc <= 0)
+		return rc;
+	/* Whoever is attached saw its memory cut away: drop it, so its
+	 * sessions go and the region is laid out afresh. */
+	int events = 0;
+	pthread_mutex_lock(&s->lock);
+	for (unsigned i = 0; i < s->max_peers; i++)
+		if (s->peers[i].id >= 0)
+			events += drop_peer(s, &s->peers[i], VAMOS_IVSHMEM_REJECT,
+					    "the shared memory file was shrunk under the host");
+	pthread_mutex_unlock(&s->lock);
+	return events;
+}
+
 int vamos_ivshmem_server_reset_region(struct vamos_ivshmem_server *s)
 {
+	if (shm_memory_repair(&s->mem) < 0)
+		return -EIO;
 	struct vamos_region_params params = s->region.params;
 	return vamos_region_init(s->mem.base, s->mem.size, &params, &s->region);
 }

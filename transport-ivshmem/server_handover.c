@@ -338,6 +338,13 @@ static const char *take_peer(struct vamos_ivshmem_server *s, const char *item, c
 	return server_watch_peer(s, p) ? "epoll_ctl failed for a peer" : NULL;
 }
 
+/* A memfd sealed by its creator; a file never is. */
+static bool sealed_against_shrinking(int fd)
+{
+	int seals = fcntl(fd, F_GET_SEALS);
+	return seals >= 0 && (seals & F_SEAL_SHRINK);
+}
+
 static bool same_layout(const struct vamos_region_params *a, const struct vamos_region_params *b)
 {
 	return a->channel_count == b->channel_count &&
@@ -373,6 +380,10 @@ int server_adopt(struct vamos_ivshmem_server *s, const char *text,
 				w = "shm= cannot be mapped (size not a power of two?)";
 			else if (s->mem.size < min_size)
 				w = "shm= is smaller than the region now configured";
+			else if (!sealed_against_shrinking(s->mem.fd) &&
+				 shm_memory_guard(&s->mem))
+				/* Unsealed (a file): a peer may shrink it. */
+				w = "shm= cannot be watched for shrinking";
 			else
 				have_shm = true;
 		} else if (!strncmp(at, "next=", 5)) {

@@ -155,6 +155,14 @@ int vamos_ivshmem_server_channel(struct vamos_ivshmem_server *s, int peer,
 				 uint32_t index, struct vamos_chan **out);
 
 /**
+ * For a file region (shm_path): if a peer shrank the file and a host access
+ * faulted (the mapping was severed rather than crash), grow it back, map it
+ * again and drop the attached peers (REJECT events). Returns the number of
+ * events, 0 when intact, or a negative errno. Call it now and then.
+ */
+int vamos_ivshmem_server_check_memory(struct vamos_ivshmem_server *s);
+
+/**
  * Lay the region out anew (fresh rings, new epoch), for a new guest after
  * the last one left. Channels opened before are stale: close them first.
  */
