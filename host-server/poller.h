@@ -42,12 +42,15 @@ struct poller {
 	int wake_fd;              /* eventfd: completions, a new set, stop */
 	struct cds_wfcq_head done_head;
 	struct cds_wfcq_tail done_tail;
+	atomic_ulong posted;      /* completions ever posted (ordering only) */
 	atomic_bool stopping;
 	int64_t spin_ns;
 	uint64_t boot_id;
 	struct poller_counters counters;
 
 	atomic_uint set_gen;      /* bumped with every new set */
+	atomic_uint fds_gen;      /* the set_gen whose fds are in epoll */
+	atomic_bool exited;       /* its loop has ended (no more epoll_ctl) */
 	/* Bumped (release) by the poller before each quiescent state; read
 	 * (acquire) after a grace period, so tools that cannot see liburcu's
 	 * grace periods (ThreadSanitizer) see the ordering they give. */

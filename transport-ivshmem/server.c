@@ -393,6 +393,7 @@ int vamos_ivshmem_server_start(const struct vamos_ivshmem_server_params *params,
 	s->next_id = 1;
 	s->socket_path = strdup(params->socket_path);
 	s->shm_path = params->shm_path ? strdup(params->shm_path) : NULL;
+	s->shm_size = size;
 	s->peers = calloc(s->max_peers, sizeof *s->peers);
 	rc = -ENOMEM;
 	*why = "out of memory";
@@ -517,11 +518,11 @@ int vamos_ivshmem_server_channel(struct vamos_ivshmem_server *s, int peer,
 
 int vamos_ivshmem_server_check_memory(struct vamos_ivshmem_server *s)
 {
-	int rc = shm_memory_repair(&s->mem);
-	if (rc <= 0)
-		return rc;
+	if (!shm_memory_severed(&s->mem))
+		return 0;
 	/* Whoever is attached saw its memory cut away: drop it, so its
-	 * sessions go and the region is laid out afresh. */
+	 * channels are closed (the owner stops reading the region) and the
+	 * region laid out afresh, which repairs the memory first. */
 	int events = 0;
 	pthread_mutex_lock(&s->lock);
 	for (unsigned i = 0; i < s->max_peers; i++)
@@ -529,7 +530,9 @@ int vamos_ivshmem_server_check_memory(struct vamos_ivshmem_server *s)
 			events += drop_peer(s, &s->peers[i], VAMOS_IVSHMEM_REJECT,
 					    "the shared memory file was shrunk under the host");
 	pthread_mutex_unlock(&s->lock);
-	return events;
+	/* Nobody attached (or the owner did not reset): repair it now. */
+	int rc = shm_memory_repair(&s->mem);
+	return rc < 0 ? rc : events;
 }
 
 int vamos_ivshmem_server_reset_region(struct vamos_ivshmem_server *s)

@@ -338,6 +338,19 @@ static const char *take_peer(struct vamos_ivshmem_server *s, const char *item, c
 	return server_watch_peer(s, p) ? "epoll_ctl failed for a peer" : NULL;
 }
 
+/* A file a peer shrank while no host was there to fault on it (our
+ * predecessor died meanwhile, say): grow it back to its configured size,
+ * or the takeover would fail and the VM lose its device. */
+static int regrow(int fd, uint64_t size)
+{
+	struct stat st;
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	if (!S_ISREG(st.st_mode) || (uint64_t)st.st_size >= size)
+		return 0;
+	return ftruncate(fd, (off_t)size) < 0 ? -errno : 0;
+}
+
 /* A memfd sealed by its creator; a file never is. */
 static bool sealed_against_shrinking(int fd)
 {
@@ -376,6 +389,8 @@ int server_adopt(struct vamos_ivshmem_server *s, const char *text,
 			int fd = take_fd(at + 4, &e);
 			if (fd < 0 || have_shm)
 				w = "shm= is not one open descriptor";
+			else if (!sealed_against_shrinking(fd) && regrow(fd, s->shm_size) < 0)
+				w = "shm= is a file shrunk under us that cannot be grown back";
 			else if (shm_memory_map_fd(fd, &s->mem)) /* closes it on failure */
 				w = "shm= cannot be mapped (size not a power of two?)";
 			else if (s->mem.size < min_size)

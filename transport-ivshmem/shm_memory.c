@@ -88,10 +88,18 @@ int shm_memory_guard(struct shm_memory *m)
 	return rc;
 }
 
+bool shm_memory_severed(struct shm_memory *m)
+{
+	if (m->guarded && shm_guard_take_severed(m->base))
+		m->severed = true;
+	return m->severed;
+}
+
 int shm_memory_repair(struct shm_memory *m)
 {
-	if (!m->guarded || !shm_guard_take_severed(m->base))
+	if (!shm_memory_severed(m))
 		return 0;
+	m->severed = false;
 	/* Grow the file back (what was cut reads as zeros) and share it
 	 * again at the same address. */
 	if (ftruncate(m->fd, (off_t)m->size) < 0)

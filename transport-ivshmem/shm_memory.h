@@ -12,6 +12,7 @@ struct shm_memory {
 	void *base;
 	size_t size;
 	bool guarded; /* a SIGBUS in it severs it (shm_guard.h) */
+	bool severed; /* it was, and is not repaired yet */
 };
 
 /* Smallest power of two >= @n (n >= 1), or 0 on overflow. */
@@ -34,9 +35,12 @@ int shm_memory_map_fd(int fd, struct shm_memory *out);
  * (see shm_guard.h). 0 or a negative errno. */
 int shm_memory_guard(struct shm_memory *m);
 
+/* Did a SIGBUS sever it (and it is not repaired yet)? */
+bool shm_memory_severed(struct shm_memory *m);
+
 /* If a SIGBUS severed it: grow the file back to its size and map it again
- * in place. 1 (repaired: what the peer saw is gone, drop it), 0 (intact),
- * or a negative errno. */
+ * in place. Nobody may be reading it meanwhile (the mapping changes under
+ * them). 1 (repaired), 0 (intact), or a negative errno. */
 int shm_memory_repair(struct shm_memory *m);
 
 void shm_memory_release(struct shm_memory *m);

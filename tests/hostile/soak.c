@@ -34,7 +34,8 @@ static atomic_bool stop;
 struct good {
 	const char *sock;
 	unsigned long long replies, blocking_replies;
-	const char *err;
+	const char *err;       /* the client's thread only, until joined */
+	atomic_bool failed;    /* polled by the attacker */
 };
 
 struct batch {
@@ -57,20 +58,21 @@ static void check_reply(void *arg, uint64_t id, int status, const void *data, ui
 
 /* The well-behaved client: batches of echoes (and a short blocking
  * request in each), every reply checked. */
-static void *good_client(void *arg)
+static void good_client(struct good *g)
 {
-	struct good *g = arg;
 	struct vamos_ivshmem_peer *p;
 	const char *why;
 	if (vamos_ivshmem_peer_connect(g->sock, 4, 5000, &p, &why)) {
 		g->err = "the good client cannot join";
-		return NULL;
+		return;
 	}
 	struct raw r[4];
 	for (unsigned c = 0; c < 4; c++) {
 		struct vamos_chan *ch;
-		if (vamos_ivshmem_peer_channel(p, c, &ch) || (g->err = raw_open(&r[c], ch)))
-			return g->err = g->err ? g->err : "cannot open a channel", NULL;
+		if (vamos_ivshmem_peer_channel(p, c, &ch) || (g->err = raw_open(&r[c], ch))) {
+			g->err = g->err ? g->err : "cannot open a channel";
+			return;
+		}
 	}
 	uint64_t id = 0;
 	for (unsigned c = 0; !atomic_load(&stop) && !g->err; c = (c + 1) % 4) {
@@ -96,6 +98,14 @@ static void *good_client(void *arg)
 	for (unsigned c = 0; c < 4; c++)
 		vamos_chan_close(r[c].ch);
 	vamos_ivshmem_peer_close(p);
+}
+
+static void *good_thread(void *arg)
+{
+	struct good *g = arg;
+	good_client(g);
+	if (g->err)
+		atomic_store(&g->failed, true);
 	return NULL;
 }
 
@@ -212,6 +222,7 @@ int main(void)
 	long seconds = s ? strtol(s, NULL, 10) : 45;
 	s = getenv("VAMOS_SOAK_SEED");
 	uint64_t seed = s ? strtoull(s, NULL, 0) : (uint64_t)time(NULL);
+	setvbuf(stdout, NULL, _IOLBF, 0);
 	printf("soak: %ld s, VAMOS_SOAK_SEED=%llu\n", seconds, (unsigned long long)seed);
 
 	char dir[] = "/tmp/vamos-soak-XXXXXX", sock[96], file[96], vm[256];
@@ -232,10 +243,10 @@ int main(void)
 
 	struct good g = { .sock = d.vm_sock[0] };
 	pthread_t t;
-	pthread_create(&t, NULL, good_client, &g);
+	pthread_create(&t, NULL, good_thread, &g);
 	struct attacker a = { .rng = seed | 1 };
 	time_t end = time(NULL) + seconds;
-	while (time(NULL) < end && !g.err)
+	while (time(NULL) < end && !atomic_load(&g.failed))
 		attack(&a, sock, file);
 	leave(&a);
 	atomic_store(&stop, true);
