@@ -46,7 +46,7 @@ static void detach(struct vm *vm, const char *why, bool reset)
 			session_unref(vm->sessions[i]);
 		}
 	vm->past.in_flight = 0;
-	/* What they left waiting is dropped, never run for nobody. */
+	/* What they left waiting is dropped: never run for a guest that is gone. */
 	blocking_forget_removed(vm->queue);
 	free(vm->sessions);
 	vm->sessions = NULL;

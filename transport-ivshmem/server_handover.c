@@ -340,7 +340,8 @@ static const char *take_peer(struct vamos_ivshmem_server *s, const char *item, c
 
 /* A file a peer shrank while no host was there to fault on it (our
  * predecessor died meanwhile, say): grow it back to its configured size,
- * or the takeover would fail and the VM lose its device. */
+ * or the takeover would fail and the VM lose its device. 1 if it was
+ * grown, 0 if whole, or a negative errno. */
 static int regrow(int fd, uint64_t size)
 {
 	struct stat st;
@@ -348,7 +349,7 @@ static int regrow(int fd, uint64_t size)
 		return -errno;
 	if (!S_ISREG(st.st_mode) || (uint64_t)st.st_size >= size)
 		return 0;
-	return ftruncate(fd, (off_t)size) < 0 ? -errno : 0;
+	return ftruncate(fd, (off_t)size) < 0 ? -errno : 1;
 }
 
 /* A memfd sealed by its creator; a file never is. */
@@ -377,6 +378,7 @@ int server_adopt(struct vamos_ivshmem_server *s, const char *text,
 	const char *w = NULL;
 	const char *at = text + ml + 1;
 	bool have_listen = false, have_shm = false, have_host = false;
+	int regrown = 0;
 	while (!w && *at) {
 		char *e = NULL;
 		if (!strncmp(at, "listen=", 7)) {
@@ -389,7 +391,8 @@ int server_adopt(struct vamos_ivshmem_server *s, const char *text,
 			int fd = take_fd(at + 4, &e);
 			if (fd < 0 || have_shm)
 				w = "shm= is not one open descriptor";
-			else if (!sealed_against_shrinking(fd) && regrow(fd, s->shm_size) < 0)
+			else if (!sealed_against_shrinking(fd) &&
+				 (regrown = regrow(fd, s->shm_size)) < 0)
 				w = "shm= is a file shrunk under us that cannot be grown back";
 			else if (shm_memory_map_fd(fd, &s->mem)) /* closes it on failure */
 				w = "shm= cannot be mapped (size not a power of two?)";
@@ -427,7 +430,11 @@ int server_adopt(struct vamos_ivshmem_server *s, const char *text,
 	/* Trust check: the header is guest-writable memory. It is read once
 	 * and checked by attach, and must be exactly the configured layout,
 	 * which is what the host goes on using (never values read here). */
-	if (!w && vamos_region_attach(s->mem.base, s->mem.size, &s->region))
+	if (!w && regrown > 0 && vamos_region_init(s->mem.base, s->mem.size, layout, &s->region))
+		w = "the region cannot be laid out again";
+	/* Grown back, what the rings held is gone: laid out afresh above (a
+	 * new epoch, so the attached peer sees its channels reset). */
+	if (!w && !regrown && vamos_region_attach(s->mem.base, s->mem.size, &s->region))
 		w = s->region.error ? s->region.error : "the region cannot be attached";
 	if (!w && !same_layout(&s->region.params, layout))
 		w = "the region's layout differs from the configuration (restart the VM to "

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <vamos/protocol.h>
@@ -68,6 +69,21 @@ static void well_behaved_echoes(const char *sock, uint64_t first, unsigned n)
 	cr_assert_eq(t.duplicates + t.corrupt + t.errors, 0);
 	vamos_chan_close(r.ch);
 	vamos_ivshmem_peer_close(p);
+}
+
+/* vamosd is a keeper and its worker: the worker's pid, or 0. */
+static pid_t worker_of(pid_t keeper)
+{
+	char path[64];
+	snprintf(path, sizeof path, "/proc/%d/task/%d/children", keeper, keeper);
+	FILE *f = fopen(path, "r");
+	int pid = 0;
+	if (f) {
+		if (fscanf(f, "%d", &pid) != 1)
+			pid = 0;
+		fclose(f);
+	}
+	return pid;
 }
 
 static void wait_peer(const char *vm, long long peer_is_attached)
@@ -177,6 +193,34 @@ Test(hostile, a_shrunk_memory_file_is_a_broken_ring_not_a_crash, .timeout = 120)
 		well_behaved_echoes(sock, 0, 100);
 		well_behaved_echoes(d.vm_sock[0], 100, 100);
 	}
+
+	/* Shrunk, and then the worker dies before it faults on it: its
+	 * keeper's next worker grows the file back and takes over. */
+	struct hostile_peer hp;
+	const char *err = hostile_join(&hp, sock, 4);
+	cr_assert_null(err, "%s", err);
+	pid_t worker = worker_of(d.pid);
+	cr_assert_gt(worker, 0);
+	cr_assert_eq(ftruncate(hp.shm_fd, 0), 0);
+	cr_assert_eq(kill(worker, SIGKILL), 0);
+	while (worker_of(d.pid) == worker || worker_of(d.pid) == 0) {
+		cr_assert_eq(waitpid(d.pid, NULL, WNOHANG), 0, "the keeper gave up");
+		usleep(10000);
+	}
+	/* The new worker answers, having taken us over. */
+	struct vm_probe pr;
+	while (!probe_vm(&d, "vmf", &pr) || pr.peer < 0) {
+		cr_assert_eq(waitpid(d.pid, NULL, WNOHANG), 0, "the keeper gave up");
+		usleep(10000);
+	}
+	struct stat st;
+	cr_assert_eq(fstat(hp.shm_fd, &st), 0);
+	cr_assert_geq(st.st_size, 65536 * 2 * 4, "the file was not grown back");
+	hostile_leave(&hp);
+	wait_peer("vmf", false);
+	well_behaved_echoes(sock, 0, 100);
+	well_behaved_echoes(d.vm_sock[0], 100, 100);
+
 	stops_cleanly(SIGTERM);
 	daemon_cleanup(&d);
 	unlink(sock);
