@@ -207,9 +207,10 @@ Test(hostile, a_shrunk_memory_file_is_a_broken_ring_not_a_crash, .timeout = 120)
 		cr_assert_eq(waitpid(d.pid, NULL, WNOHANG), 0, "the keeper gave up");
 		usleep(10000);
 	}
-	/* The new worker answers, having taken us over. */
+	/* The new worker answers: it took the VM over (whether it knew of
+	 * our connection or not, which depends on how far the keeper got). */
 	struct vm_probe pr;
-	while (!probe_vm(&d, "vmf", &pr) || pr.peer < 0) {
+	while (!probe_vm(&d, "vmf", &pr)) {
 		cr_assert_eq(waitpid(d.pid, NULL, WNOHANG), 0, "the keeper gave up");
 		usleep(10000);
 	}

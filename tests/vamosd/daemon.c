@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <sys/un.h>
@@ -51,6 +52,8 @@ static const char *spawn(struct daemon *d, uint32_t ring_bytes, const char *cons
 	if (pid < 0)
 		return "fork failed";
 	if (pid == 0) {
+		/* A test killed by its timeout takes vamosd with it. */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		int log = open(d->log, O_WRONLY | O_CREAT | O_APPEND, 0600);
 		if (log >= 0)
 			dup2(log, 2);
