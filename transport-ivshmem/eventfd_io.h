@@ -22,8 +22,10 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-/* Take the counter (0 if it was zero or the read failed). Never blocks. */
-uint64_t efd_take(int fd);
+/* Take the counter (0 if it was zero or the read failed). Never blocks;
+ * on a kernel without RWF_NOWAIT, only @guarded reads pay for the guard
+ * (a trusted side leaves O_NONBLOCK alone). */
+uint64_t efd_take(int fd, bool guarded);
 
 /*
  * Add 1. With @guarded (the peer shares the description and may be

@@ -219,7 +219,7 @@ static int sleep_on_eventfd(struct shm_chan *c, int ms)
 		/* Drain the counter: one read takes (and counts) every
 		 * doorbell rung so far. Never blocking: another holder of the
 		 * fd may have taken it first. */
-		c->base.stats.notifications_received += efd_take(c->wait_fd);
+		c->base.stats.notifications_received += efd_take(c->wait_fd, c->guard_fds);
 	vamos_consumer_awake(&c->ring.rx);
 	return pending(c);
 }
@@ -294,7 +294,7 @@ static void chan_awake(struct vamos_chan *ch)
 	/* Take (and count) the doorbells that woke us, so the fd is quiet
 	 * until the next; never blocking, whatever the peer did to its
 	 * flags or its counter. */
-	ch->stats.notifications_received += efd_take(c->wait_fd);
+	ch->stats.notifications_received += efd_take(c->wait_fd, c->guard_fds);
 	vamos_consumer_awake(&c->ring.rx);
 }
 
