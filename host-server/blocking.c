@@ -3,10 +3,12 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "blocking.h"
+#include "config.h"
 #include "log.h"
 #include "poller.h"
 #include "reply.h"
@@ -20,34 +22,112 @@ struct task {
 	unsigned char data[];      /* the request's bytes, copied */
 };
 
+struct blocking_queue {
+	char name[64];
+	struct blocking_limits lim;
+	struct task *head, **tail;
+	/* Under the pool's lock. */
+	uint64_t queued, queued_bytes, running, dropped;
+};
+
+/* Every VM's queue, the streams' and the default one. */
+#define MAX_QUEUES (CONFIG_MAX_VMS + 2)
+
+/* One lock for the queues and for posting completions: see post_reply(). */
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t more = PTHREAD_COND_INITIALIZER;
-static struct task *head, **tail = &head;
+static struct blocking_queue *queues[MAX_QUEUES];
+static unsigned queue_count, cursor;
+static struct blocking_queue *default_queue; /* sessions given none */
+static unsigned max_running;                 /* per queue at once */
 static bool stopping;
 static pthread_t *threads;
 static unsigned thread_count;
+
+static void drop(struct task *t)
+{
+	struct session *s = t->session;
+	atomic_fetch_sub_explicit(&s->counters.in_flight, 1, memory_order_relaxed);
+	session_unref(s);
+	free(t);
+}
+
+static void drop_all(struct task *list)
+{
+	while (list) {
+		struct task *t = list;
+		list = t->next;
+		drop(t);
+	}
+}
+
+/* Unlink from @q (lock held) the tasks @pick chooses; they are returned
+ * as a list and counted as dropped. */
+static struct task *unlink_tasks(struct blocking_queue *q, bool (*pick)(const struct task *))
+{
+	struct task *out = NULL, **at = &q->head;
+	while (*at) {
+		struct task *t = *at;
+		if (pick(t)) {
+			*at = t->next;
+			t->next = out;
+			out = t;
+			q->queued--;
+			q->queued_bytes -= t->req.len;
+			q->dropped++;
+		} else {
+			at = &t->next;
+		}
+	}
+	q->tail = at;
+	return out;
+}
+
+static bool session_removed(const struct task *t)
+{
+	/* Acquire: pairs with the release that marked it when it left its
+	 * poller's set. */
+	return atomic_load_explicit(&t->session->removed, memory_order_acquire);
+}
+
+static bool any(const struct task *t)
+{
+	(void)t;
+	return true;
+}
 
 /* Hand @rep (a buffered reply, or none if it could not be made) to the
  * poller that owns @s; either way the request no longer holds @s. */
 static void post_reply(struct session *s, struct reply *rep, uint64_t id)
 {
 	struct completion *c = rep->buf ? calloc(1, sizeof *c) : NULL;
-	if (!c) {
+	bool posted = false;
+	/* Under the lock: a session is marked removed before its poller can
+	 * go, and blocking_forget_removed() takes this lock after that mark,
+	 * so a post that saw the session still served has finished with the
+	 * poller before the poller is destroyed. */
+	pthread_mutex_lock(&lock);
+	bool gone = atomic_load_explicit(&s->removed, memory_order_acquire);
+	if (c && !gone) {
+		cds_wfcq_node_init(&c->node);
+		c->session = s;
+		c->reply = rep->buf;
+		c->reply_len = rep->buf_len;
+		poller_post_completion(s->poller, c);
+		posted = true;
+	}
+	pthread_mutex_unlock(&lock);
+	if (posted)
+		return;
+	if (!c && !gone)
 		/* Out of memory: the client's request fails by timeout, and
 		 * the log says why. */
 		log_error("%s channel %u: no memory for a reply to request %llu", s->label,
 			  s->index, (unsigned long long)id);
-		free(rep->buf);
-		atomic_fetch_sub_explicit(&s->counters.in_flight, 1, memory_order_relaxed);
-		poller_task_done(s->poller);
-		session_unref(s);
-		return;
-	}
-	cds_wfcq_node_init(&c->node);
-	c->session = s;
-	c->reply = rep->buf;
-	c->reply_len = rep->buf_len;
-	poller_post_completion(s->poller, c);
+	free(c);
+	free(rep->buf);
+	atomic_fetch_sub_explicit(&s->counters.in_flight, 1, memory_order_relaxed);
+	session_unref(s);
 }
 
 static void run(struct task *t)
@@ -62,32 +142,108 @@ static void run(struct task *t)
 	post_reply(t->session, &rep, t->req.id);
 }
 
+/* The next task, queues in turn, each under its running limit (lock
+ * held). Tasks of sessions that ended on the way go to *@dropped. */
+static struct task *take(struct blocking_queue **from, struct task **dropped)
+{
+	for (unsigned k = 0; k < queue_count; k++) {
+		struct blocking_queue *q = queues[(cursor + k) % queue_count];
+		while (q->head && q->running < max_running) {
+			struct task *t = q->head;
+			q->head = t->next;
+			if (!q->head)
+				q->tail = &q->head;
+			q->queued--;
+			q->queued_bytes -= t->req.len;
+			if (session_removed(t)) {
+				q->dropped++;
+				t->next = *dropped;
+				*dropped = t;
+				continue;
+			}
+			q->running++;
+			cursor = (cursor + k + 1) % queue_count;
+			*from = q;
+			return t;
+		}
+	}
+	return NULL;
+}
+
 static void *worker(void *arg)
 {
 	(void)arg;
+	pthread_mutex_lock(&lock);
 	for (;;) {
-		pthread_mutex_lock(&lock);
-		while (!head && !stopping)
+		struct blocking_queue *q = NULL;
+		struct task *dropped = NULL;
+		struct task *t = take(&q, &dropped);
+		if (!t && !dropped) {
+			if (stopping)
+				break;
 			pthread_cond_wait(&more, &lock);
-		struct task *t = head;
-		if (t) {
-			head = t->next;
-			if (!head)
-				tail = &head;
+			continue;
 		}
 		pthread_mutex_unlock(&lock);
-		if (!t)
-			return NULL; /* stopping and nothing left */
-		run(t);
-		free(t);
+		drop_all(dropped);
+		if (t) {
+			run(t);
+			free(t);
+		}
+		pthread_mutex_lock(&lock);
+		if (q) {
+			q->running--;
+			/* Its queue may have waited on its running limit. */
+			pthread_cond_signal(&more);
+		}
 	}
+	pthread_mutex_unlock(&lock);
+	return NULL;
+}
+
+struct blocking_queue *blocking_queue_new(const char *name, const struct blocking_limits *lim)
+{
+	struct blocking_queue *q = calloc(1, sizeof *q);
+	if (!q)
+		return NULL;
+	snprintf(q->name, sizeof q->name, "%s", name);
+	q->lim = *lim;
+	q->tail = &q->head;
+	pthread_mutex_lock(&lock);
+	if (queue_count == MAX_QUEUES) {
+		pthread_mutex_unlock(&lock);
+		free(q);
+		return NULL;
+	}
+	queues[queue_count++] = q;
+	pthread_mutex_unlock(&lock);
+	return q;
+}
+
+struct blocking_queue_stats blocking_queue_stats(const struct blocking_queue *q)
+{
+	pthread_mutex_lock(&lock);
+	struct blocking_queue_stats st = {
+		.queued = q->queued,
+		.queued_bytes = q->queued_bytes,
+		.running = q->running,
+		.dropped = q->dropped,
+		.max_queued_bytes = q->lim.max_queued_bytes,
+	};
+	pthread_mutex_unlock(&lock);
+	return st;
 }
 
 int blocking_start(unsigned n)
 {
+	static const struct blocking_limits dflt = { 1024, 64u << 20 };
+	default_queue = blocking_queue_new("default", &dflt);
 	threads = calloc(n, sizeof *threads);
-	if (!threads)
+	if (!threads || !default_queue)
 		return -ENOMEM;
+	/* Half the threads, rounded up: one owner's long requests always
+	 * leave the others some (a single thread is everybody's). */
+	max_running = (n + 1) / 2;
 	for (thread_count = 0; thread_count < n; thread_count++)
 		if (pthread_create(&threads[thread_count], NULL, worker, NULL))
 			return -EAGAIN;
@@ -96,20 +252,38 @@ int blocking_start(unsigned n)
 
 void blocking_stop(void)
 {
+	struct task *dropped = NULL;
 	pthread_mutex_lock(&lock);
 	stopping = true;
+	/* What waits is dropped: stopping is bounded by the requests that
+	 * run now, not by the queue behind them. */
+	for (unsigned k = 0; k < queue_count; k++) {
+		struct task *list = unlink_tasks(queues[k], any);
+		while (list) {
+			struct task *t = list;
+			list = t->next;
+			t->next = dropped;
+			dropped = t;
+		}
+	}
 	pthread_cond_broadcast(&more);
 	pthread_mutex_unlock(&lock);
+	drop_all(dropped);
 	for (unsigned i = 0; i < thread_count; i++)
 		pthread_join(threads[i], NULL);
 	free(threads);
 	threads = NULL;
 	thread_count = 0;
+	for (unsigned k = 0; k < queue_count; k++)
+		free(queues[k]);
+	queue_count = 0;
+	default_queue = NULL;
 }
 
 int blocking_submit(struct session *s, const struct service *svc,
 		    const struct service_request *req)
 {
+	struct blocking_queue *q = s->queue ? s->queue : default_queue;
 	struct task *t = malloc(sizeof *t + req->len);
 	if (!t)
 		return -ENOMEM;
@@ -123,15 +297,32 @@ int blocking_submit(struct session *s, const struct service *svc,
 	t->req.data = t->data;
 	t->max_payload = vamos_chan_max_payload(s->ch) -
 			 (uint32_t)sizeof(struct vamos_reply_header);
+	pthread_mutex_lock(&lock);
+	/* The owner's limits, whichever of its sessions asks; an empty queue
+	 * takes any one request, so every request the ring carries can go. */
+	if (q->queued && (q->queued >= q->lim.max_queued ||
+			  q->queued_bytes + req->len > q->lim.max_queued_bytes)) {
+		pthread_mutex_unlock(&lock);
+		free(t);
+		return -EAGAIN;
+	}
 	session_ref(s);
 	atomic_fetch_add_explicit(&s->counters.in_flight, 1, memory_order_relaxed);
-	poller_task_started(s->poller);
-	pthread_mutex_lock(&lock);
-	*tail = t;
-	tail = &t->next;
+	*q->tail = t;
+	q->tail = &t->next;
+	q->queued++;
+	q->queued_bytes += req->len;
 	pthread_cond_signal(&more);
 	pthread_mutex_unlock(&lock);
 	return 0;
+}
+
+void blocking_forget_removed(struct blocking_queue *q)
+{
+	pthread_mutex_lock(&lock);
+	struct task *dropped = q ? unlink_tasks(q, session_removed) : NULL;
+	pthread_mutex_unlock(&lock);
+	drop_all(dropped);
 }
 
 void completion_free(struct completion *c)
@@ -163,7 +354,6 @@ struct deferred_reply *reply_defer(struct reply *rep)
 	d->max_payload = rep->max_payload;
 	session_ref(s);
 	atomic_fetch_add_explicit(&s->counters.in_flight, 1, memory_order_relaxed);
-	poller_task_started(s->poller);
 	rep->deferred = true;
 	return d;
 }

@@ -32,6 +32,8 @@ static void vm_defaults(struct vm_config *vm, const char *name)
 	vm->channels = 4;
 	vm->ring_bytes = 1u << 18;
 	vm->vectors = 4;
+	vm->max_queued_requests = 1024;
+	vm->max_queued_bytes = 64u << 20;
 }
 
 struct vm_config *config_add_vm(struct config *c, const char *name, char *err,
@@ -106,6 +108,10 @@ int config_set(struct config *c, struct vm_config *vm, const char *key,
 			return vm->vectors = (uint32_t)n, 0;
 		if (numeric && !strcmp(key, "shm_size"))
 			return vm->shm_size = n, 0;
+		if (numeric && !strcmp(key, "max_queued_requests") && n >= 1 && n <= 1u << 20)
+			return vm->max_queued_requests = (uint32_t)n, 0;
+		if (numeric && !strcmp(key, "max_queued_bytes") && n >= 1)
+			return vm->max_queued_bytes = n, 0;
 	} else {
 		if (!strcmp(key, "data_dir"))
 			return set_path(c->data_dir, value, key, err, errlen);

@@ -26,6 +26,8 @@ struct vm_config {
 	uint32_t ring_bytes;            /* per ring, power of two */
 	uint32_t vectors;               /* eventfds per peer = QEMU's vectors= */
 	uint64_t shm_size;              /* 0 = smallest power of two that fits */
+	uint32_t max_queued_requests;   /* blocking requests waiting, per VM */
+	uint64_t max_queued_bytes;      /* their copied bytes, per VM */
 };
 
 struct config {

@@ -57,7 +57,8 @@ static void usage(void)
 {
 	fprintf(stderr,
 		"usage: vamosd [--config FILE] [--vm NAME=SOCKET[,channels=N,vectors=K,"
-		"ring_bytes=B,shm_path=P,shm_size=S]]...\n"
+		"ring_bytes=B,shm_path=P,shm_size=S,\n"
+		"              max_queued_requests=N,max_queued_bytes=B]]...\n"
 		"              [--data-dir DIR] [--control PATH] [--unix-socket PATH]\n"
 		"              [--vsock-port N] [--log-level error|warn|info|debug]\n"
 		"              [--pollers N] [--blocking-threads N] [--spin-us N]\n"
@@ -312,9 +313,14 @@ int main(int argc, char **argv)
 			}
 		}
 		streams_sweep(&streams);
+		for (unsigned i = 0; i < started; i++)
+			vm_check(&vms[i]);
 	}
 	close(ep);
 stop:
+	/* Every VM drains at once: stopping takes one drain limit at most. */
+	for (unsigned i = 0; i < started; i++)
+		vm_begin_stop(&vms[i]);
 	streams_stop(&streams);
 	char *handing = restart ? handover_all(vms, started) : NULL;
 	for (unsigned i = 0; !restart && i < started; i++)

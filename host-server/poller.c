@@ -45,19 +45,10 @@ static void wake(struct poller *p)
 	}
 }
 
-void poller_task_started(struct poller *p)
-{
-	atomic_fetch_add_explicit(&p->tasks, 1, memory_order_relaxed);
-}
-
-void poller_task_done(struct poller *p)
-{
-	atomic_fetch_sub_explicit(&p->tasks, 1, memory_order_release);
-	wake(p);
-}
-
 void poller_post_completion(struct poller *p, struct completion *c)
 {
+	/* Release, before the node is visible: see drain_completions(). */
+	atomic_fetch_add_explicit(&p->posted, 1, memory_order_release);
 	cds_wfcq_enqueue(&p->done_head, &p->done_tail, &c->node);
 	wake(p);
 }
@@ -88,6 +79,9 @@ static void register_fds(struct poller *p, struct session_set *set, unsigned gen
 			p->fds[p->fd_count++] = fd;
 	}
 	p->seen_gen = gen;
+	/* Release: the old set's fds are out of epoll before the main thread,
+	 * seeing this, lets them be closed (see poller_set_sessions()). */
+	atomic_store_explicit(&p->fds_gen, gen, memory_order_release);
 }
 
 /* A failed session's fd (a closed socket) would wake us forever. */
@@ -114,6 +108,10 @@ static int drain_completions(struct poller *p)
 			__cds_wfcq_dequeue_nonblocking(&p->done_head, &p->done_tail);
 		if (!node || node == CDS_WFCQ_WOULDBLOCK)
 			break;
+		/* Acquire: the node was counted (release) before it was
+		 * enqueued, so its contents happen before what follows. (The
+		 * queue orders them too, with barriers TSan cannot see.) */
+		(void)atomic_load_explicit(&p->posted, memory_order_acquire);
 		struct completion *c = caa_container_of(node, struct completion, node);
 		c->next = NULL;
 		*end = c;
@@ -138,10 +136,21 @@ static int drain_completions(struct poller *p)
 		atomic_fetch_sub_explicit(&s->counters.in_flight, 1, memory_order_relaxed);
 		completion_free(c);
 		session_unref(s);
-		poller_task_done(p);
 		work++;
 	}
 	return work;
+}
+
+/* Do sessions of @set still wait for replies from the blocking pool? */
+static bool owes_replies(const struct session_set *set)
+{
+	for (unsigned i = 0; set && i < set->count; i++) {
+		const struct session *s = set->sessions[i];
+		if (!s->failure &&
+		    atomic_load_explicit(&s->counters.in_flight, memory_order_relaxed))
+			return true;
+	}
+	return false;
 }
 
 static int serve_all(struct poller *p, struct session_set *set, bool *held)
@@ -216,7 +225,11 @@ static void sleep_on(struct poller *p, struct session_set *set, bool held)
 	}
 	for (unsigned i = 0; i < prepared; i++) {
 		struct session *s = p->asleep[i];
-		if (!s->failure)
+		/* Online again: a session removed while we slept (offline, so
+		 * the grace period did not wait for us) may have its region
+		 * laid out afresh by now; its ring is no longer ours to touch.
+		 * Acquire: pairs with the release that marked it. */
+		if (!s->failure && !atomic_load_explicit(&s->removed, memory_order_acquire))
 			vamos_chan_awake(s->ch);
 		session_unref(s);
 	}
@@ -240,8 +253,7 @@ static void *loop(void *arg)
 		atomic_fetch_add_explicit(&p->counters.polling_ns, (uint64_t)(t1 - t0),
 					  memory_order_relaxed);
 		if (atomic_load(&p->stopping)) {
-			if (!work && !held &&
-			    atomic_load_explicit(&p->tasks, memory_order_acquire) == 0)
+			if (!work && !held && !owes_replies(set))
 				break; /* drained: nothing read, nothing owed */
 			if (!drain_until)
 				drain_until = t1 + DRAIN_LIMIT_NS;
@@ -266,6 +278,8 @@ static void *loop(void *arg)
 		rcu_quiescent_state();
 	}
 	register_fds(p, NULL, p->seen_gen + 1);
+	/* Release: our last epoll_ctl happens before anything closed after. */
+	atomic_store_explicit(&p->exited, true, memory_order_release);
 	rcu_unregister_thread();
 	return NULL;
 }
@@ -285,6 +299,8 @@ int poller_start(struct poller *p, const char *name, int64_t spin_ns, uint64_t b
 	if (epoll_ctl(p->epoll_fd, EPOLL_CTL_ADD, p->wake_fd, &ev) < 0)
 		return -errno;
 	int rc = pthread_create(&p->thread, NULL, loop, p);
+	if (rc)
+		atomic_store(&p->exited, true); /* nobody to wait for */
 	return -rc;
 }
 
@@ -304,7 +320,7 @@ static void drop_set(struct poller *p, struct session_set *old, struct session_s
 void poller_set_sessions(struct poller *p, struct session_set *set)
 {
 	struct session_set *old = rcu_xchg_pointer(&p->set, set);
-	atomic_fetch_add_explicit(&p->set_gen, 1, memory_order_release);
+	unsigned gen = atomic_fetch_add_explicit(&p->set_gen, 1, memory_order_release) + 1;
 	/* Mark what leaves before the grace period, so a completion the
 	 * poller handles after it never touches a ring it no longer owns. */
 	drop_set(p, old, set);
@@ -313,21 +329,65 @@ void poller_set_sessions(struct poller *p, struct session_set *set)
 	/* Pairs with the poller's release before its quiescent state: every
 	 * read it made of @old happens before what follows. */
 	(void)atomic_load_explicit(&p->quiescent_seq, memory_order_acquire);
+	/* The poller keeps the fds of the sessions it serves in its epoll set
+	 * (by number): closing one before it took them out would let a number
+	 * re-used meanwhile be taken out instead, and a shared eventfd stay
+	 * registered. A poller asleep through the grace period is woken
+	 * above, and never blocks for long. Acquire: pairs with its release. */
+	while (!atomic_load_explicit(&p->exited, memory_order_acquire) &&
+	       (int)(atomic_load_explicit(&p->fds_gen, memory_order_acquire) - gen) < 0) {
+		wake(p);
+		nanosleep(&(struct timespec){ 0, 200000 }, NULL);
+	}
 	for (unsigned i = 0; old && i < old->count; i++)
 		session_unref(old->sessions[i]);
 	free(old);
 }
 
-void poller_stop(struct poller *p)
+void poller_request_stop(struct poller *p)
 {
 	atomic_store(&p->stopping, true);
 	wake(p);
+}
+
+void poller_stop(struct poller *p)
+{
+	poller_request_stop(p);
 	pthread_join(p->thread, NULL);
+}
+
+/* Completions nobody will write (a drain that gave up): let them go. */
+static void free_completions(struct poller *p)
+{
+	struct completion *list = p->retry;
+	p->retry = NULL;
+	for (;;) {
+		struct cds_wfcq_node *node =
+			__cds_wfcq_dequeue_nonblocking(&p->done_head, &p->done_tail);
+		if (!node || node == CDS_WFCQ_WOULDBLOCK)
+			break;
+		(void)atomic_load_explicit(&p->posted, memory_order_acquire);
+		struct completion *c = caa_container_of(node, struct completion, node);
+		c->next = list;
+		list = c;
+	}
+	while (list) {
+		struct completion *c = list;
+		list = c->next;
+		atomic_fetch_sub_explicit(&c->session->counters.in_flight, 1,
+					  memory_order_relaxed);
+		session_unref(c->session);
+		completion_free(c);
+	}
 }
 
 void poller_destroy(struct poller *p)
 {
 	poller_set_sessions(p, NULL);
+	/* Every session it served is marked removed: after this fence the
+	 * blocking pool posts nothing more to us. */
+	blocking_forget_removed(NULL);
+	free_completions(p);
 	close(p->epoll_fd);
 	close(p->wake_fd);
 	free(p->fds);

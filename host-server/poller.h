@@ -42,13 +42,15 @@ struct poller {
 	int wake_fd;              /* eventfd: completions, a new set, stop */
 	struct cds_wfcq_head done_head;
 	struct cds_wfcq_tail done_tail;
+	atomic_ulong posted;      /* completions ever posted (ordering only) */
 	atomic_bool stopping;
-	atomic_int tasks;         /* requests of ours on the blocking pool */
 	int64_t spin_ns;
 	uint64_t boot_id;
 	struct poller_counters counters;
 
 	atomic_uint set_gen;      /* bumped with every new set */
+	atomic_uint fds_gen;      /* the set_gen whose fds are in epoll */
+	atomic_bool exited;       /* its loop has ended (no more epoll_ctl) */
 	/* Bumped (release) by the poller before each quiescent state; read
 	 * (acquire) after a grace period, so tools that cannot see liburcu's
 	 * grace periods (ThreadSanitizer) see the ordering they give. */
@@ -71,15 +73,17 @@ int poller_start(struct poller *p, const char *name, int64_t spin_ns, uint64_t b
 void poller_set_sessions(struct poller *p, struct session_set *set);
 
 /* Finish what is in flight (every record read, every blocking request
- * answered), then stop and join the thread. Its sessions stay set. */
+ * answered, for at most a drain limit), then stop and join the thread. Its
+ * sessions stay set. */
 void poller_stop(struct poller *p);
+/* Start that drain without waiting (so many pollers drain at once). */
+void poller_request_stop(struct poller *p);
 
-/* After poller_stop: let go of the sessions and the fds. */
+/* After poller_stop: let go of the sessions, of the replies it never
+ * wrote and of the fds. */
 void poller_destroy(struct poller *p);
 
-/* From the blocking pool. */
-void poller_task_started(struct poller *p);
-void poller_task_done(struct poller *p);
+/* From the blocking pool (which holds its lock meanwhile). */
 void poller_post_completion(struct poller *p, struct completion *c);
 
 /* A set of @n sessions (references taken), or NULL. */

@@ -200,6 +200,8 @@ static int request(struct session *s, const struct vamos_record *rec)
 			atomic_fetch_add_explicit(&s->counters.requests, 1, memory_order_relaxed);
 			return 0;
 		}
+		if (rc == -EAGAIN)
+			return -EAGAIN; /* its VM's queue is full: wait in the ring */
 		/* Could not queue it (out of memory): say so to the client. */
 		rc = reply_finish(&rep, rc);
 	} else if (svc) {

@@ -21,6 +21,7 @@
 #define SESSION_MAX_BLOCKING 256
 
 struct poller;
+struct blocking_queue;
 
 /* Counters a poller publishes and `vamosctl stats` reads (relaxed atomics:
  * each is a monotonic count, read without tearing). */
@@ -45,6 +46,7 @@ struct session {
 	const char *label;   /* for logs only: the VM's name, or "stream" */
 	uint32_t index;      /* channel index, or stream session number */
 	struct poller *poller;
+	struct blocking_queue *queue; /* its owner's blocking work */
 
 	bool welcomed;       /* HELLO answered */
 	const char *failure; /* why it ended, NULL while serving */

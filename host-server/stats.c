@@ -3,6 +3,7 @@
 #include <stddef.h>
 #include <string.h>
 
+#include "blocking.h"
 #include "executor.h"
 #include "mysql_service.h"
 #include "stats.h"
@@ -79,6 +80,13 @@ void stats_table(FILE *out, const struct daemon_view *d)
 			     " (%" PRIu64 " sleeps)\n",
 			vm->cfg.name, vm->peer, vm->counters.joins, vm->counters.leaves,
 			vm->counters.rejects, (double)pns / 1e9, (double)sns / 1e9, sleeps);
+		if (vm->queue) {
+			struct blocking_queue_stats b = blocking_queue_stats(vm->queue);
+			fprintf(out, "%-12s blocking: queued %" PRIu64 " (%" PRIu64 " bytes, at most %"
+				     PRIu64 "), running %" PRIu64 ", dropped %" PRIu64 "\n",
+				vm->cfg.name, b.queued, b.queued_bytes, b.max_queued_bytes,
+				b.running, b.dropped);
+		}
 		struct mx_stats m;
 		if (mysql_service_stats(vm->cfg.id, &m))
 			fprintf(out, "%-12s mysql: %" PRIu64 " connections, %" PRIu64 " tables open, %"

@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "blocking.h"
 #include "keeper.h"
 #include "log.h"
 #include "mysql_service.h"
@@ -45,6 +46,8 @@ static void detach(struct vm *vm, const char *why, bool reset)
 			session_unref(vm->sessions[i]);
 		}
 	vm->past.in_flight = 0;
+	/* What they left waiting is dropped: never run for a guest that is gone. */
+	blocking_forget_removed(vm->queue);
 	free(vm->sessions);
 	vm->sessions = NULL;
 	log_info("vm %s: peer %d detached (%s)", vm->cfg.name, vm->peer, why);
@@ -93,6 +96,7 @@ static void attach(struct vm *vm, int peer, bool adopted)
 			return;
 		}
 		vm->sessions[i]->poller = &vm->pollers[i % vm->poller_count];
+		vm->sessions[i]->queue = vm->queue;
 	}
 	vm->peer = peer;
 	publish(vm, vm->sessions);
@@ -146,6 +150,12 @@ int vm_start(struct vm *vm, const struct vm_config *cfg, const struct config *gl
 	if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
 		*why = "cannot create the VM's data directory";
 		return -errno;
+	}
+	struct blocking_limits lim = { cfg->max_queued_requests, cfg->max_queued_bytes };
+	vm->queue = blocking_queue_new(cfg->name, &lim);
+	if (!vm->queue) {
+		*why = "cannot make its blocking queue";
+		return -ENOMEM;
 	}
 	vm->poller_count = global->pollers_per_vm < cfg->channels ? global->pollers_per_vm
 								  : cfg->channels;
@@ -208,11 +218,27 @@ int vm_fd(const struct vm *vm)
 	return vamos_ivshmem_server_fd(vm->server);
 }
 
+void vm_check(struct vm *vm)
+{
+	/* A file region a peer shrank was severed, not crashed on: repair
+	 * it (the peer is dropped, a REJECT) for the next one. */
+	int rc = vamos_ivshmem_server_check_memory(vm->server);
+	if (rc < 0)
+		log_error("vm %s: cannot repair its shared memory: %s", vm->cfg.name,
+			  strerror(-rc));
+}
+
 void vm_dispatch(struct vm *vm)
 {
 	int rc = vamos_ivshmem_server_dispatch(vm->server, 0);
 	if (rc < 0)
 		log_error("vm %s: server failed: %s", vm->cfg.name, strerror(-rc));
+}
+
+void vm_begin_stop(struct vm *vm)
+{
+	for (unsigned k = 0; k < vm->poller_count; k++)
+		poller_request_stop(&vm->pollers[k]);
 }
 
 /* Drain and stop the pollers (requests taken are answered), then detach:

@@ -27,6 +27,7 @@ struct vm {
 	struct vm_config cfg;
 	struct vamos_ivshmem_server *server;
 	struct poller *pollers;
+	struct blocking_queue *queue; /* its blocking work (the pool's) */
 	unsigned poller_count;
 	int peer;                    /* attached peer id, or -1 */
 	struct session **sessions;   /* cfg.channels entries while attached */
@@ -45,11 +46,18 @@ int vm_start(struct vm *vm, const struct vm_config *cfg, const struct config *gl
 /* The server's fd (readable: call vm_dispatch). */
 int vm_fd(const struct vm *vm);
 void vm_dispatch(struct vm *vm);
+/* Now and then: repair a file region a peer shrank (see the server's
+ * vamos_ivshmem_server_check_memory). */
+void vm_check(struct vm *vm);
 
 /* Drain the pollers and detach like vm_stop(), then hand the server over
  * for an execve() (vamos_ivshmem_server_handover(): its text in @buf).
  * 0, or -ENOSPC with the server still there (vm_stop() it). */
 int vm_handover(struct vm *vm, char *buf, size_t len);
+
+/* Tell the pollers to drain, without waiting: stopping many VMs then
+ * takes one drain limit, not one each. */
+void vm_begin_stop(struct vm *vm);
 
 /* Drain the pollers, detach, stop the server (the region says CLOSED). */
 void vm_stop(struct vm *vm);

@@ -393,6 +393,7 @@ int vamos_ivshmem_server_start(const struct vamos_ivshmem_server_params *params,
 	s->next_id = 1;
 	s->socket_path = strdup(params->socket_path);
 	s->shm_path = params->shm_path ? strdup(params->shm_path) : NULL;
+	s->shm_size = size;
 	s->peers = calloc(s->max_peers, sizeof *s->peers);
 	rc = -ENOMEM;
 	*why = "out of memory";
@@ -415,6 +416,10 @@ int vamos_ivshmem_server_start(const struct vamos_ivshmem_server_params *params,
 	} else {
 		*why = "cannot create the shared memory";
 		if ((rc = shm_memory_create(s->shm_path, size, &s->mem)))
+			goto fail;
+		/* A file cannot be sealed: a peer may shrink it under us. */
+		*why = "cannot watch the shared memory file";
+		if (s->shm_path && (rc = shm_memory_guard(&s->mem)))
 			goto fail;
 		*why = "cannot create the host's eventfds";
 		if ((rc = make_eventfds(s->host_fds, s->vectors)))
@@ -494,6 +499,8 @@ int vamos_ivshmem_server_channel(struct vamos_ivshmem_server *s, int peer,
 		.notify = SHM_NOTIFY_EVENTFD,
 		.notify_fd = fcntl(p->fds[vector], F_DUPFD_CLOEXEC, 0),
 		.wait_fd = fcntl(s->host_fds[vector], F_DUPFD_CLOEXEC, 0),
+		/* The peer holds both (and their O_NONBLOCK): never trusted. */
+		.guard_fds = true,
 		.link = p->link,
 	};
 	int rc = cp.notify_fd < 0 || cp.wait_fd < 0 ? -EMFILE : 0;
@@ -523,8 +530,29 @@ int vamos_ivshmem_server_drop_peer(struct vamos_ivshmem_server *s, int peer, con
 	return p ? 0 : -ENOENT;
 }
 
+int vamos_ivshmem_server_check_memory(struct vamos_ivshmem_server *s)
+{
+	if (!shm_memory_severed(&s->mem))
+		return 0;
+	/* Whoever is attached saw its memory cut away: drop it, so its
+	 * channels are closed (the owner stops reading the region) and the
+	 * region laid out afresh, which repairs the memory first. */
+	int events = 0;
+	pthread_mutex_lock(&s->lock);
+	for (unsigned i = 0; i < s->max_peers; i++)
+		if (s->peers[i].id >= 0)
+			events += drop_peer(s, &s->peers[i], VAMOS_IVSHMEM_REJECT,
+					    "the shared memory file was shrunk under the host");
+	pthread_mutex_unlock(&s->lock);
+	/* Nobody attached (or the owner did not reset): repair it now. */
+	int rc = shm_memory_repair(&s->mem);
+	return rc < 0 ? rc : events;
+}
+
 int vamos_ivshmem_server_reset_region(struct vamos_ivshmem_server *s)
 {
+	if (shm_memory_repair(&s->mem) < 0)
+		return -EIO;
 	struct vamos_region_params params = s->region.params;
 	return vamos_region_init(s->mem.base, s->mem.size, &params, &s->region);
 }

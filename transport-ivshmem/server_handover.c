@@ -338,6 +338,27 @@ static const char *take_peer(struct vamos_ivshmem_server *s, const char *item, c
 	return server_watch_peer(s, p) ? "epoll_ctl failed for a peer" : NULL;
 }
 
+/* A file a peer shrank while no host was there to fault on it (our
+ * predecessor died meanwhile, say): grow it back to its configured size,
+ * or the takeover would fail and the VM lose its device. 1 if it was
+ * grown, 0 if whole, or a negative errno. */
+static int regrow(int fd, uint64_t size)
+{
+	struct stat st;
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	if (!S_ISREG(st.st_mode) || (uint64_t)st.st_size >= size)
+		return 0;
+	return ftruncate(fd, (off_t)size) < 0 ? -errno : 1;
+}
+
+/* A memfd sealed by its creator; a file never is. */
+static bool sealed_against_shrinking(int fd)
+{
+	int seals = fcntl(fd, F_GET_SEALS);
+	return seals >= 0 && (seals & F_SEAL_SHRINK);
+}
+
 static bool same_layout(const struct vamos_region_params *a, const struct vamos_region_params *b)
 {
 	return a->channel_count == b->channel_count &&
@@ -357,6 +378,7 @@ int server_adopt(struct vamos_ivshmem_server *s, const char *text,
 	const char *w = NULL;
 	const char *at = text + ml + 1;
 	bool have_listen = false, have_shm = false, have_host = false;
+	int regrown = 0;
 	while (!w && *at) {
 		char *e = NULL;
 		if (!strncmp(at, "listen=", 7)) {
@@ -369,10 +391,17 @@ int server_adopt(struct vamos_ivshmem_server *s, const char *text,
 			int fd = take_fd(at + 4, &e);
 			if (fd < 0 || have_shm)
 				w = "shm= is not one open descriptor";
+			else if (!sealed_against_shrinking(fd) &&
+				 (regrown = regrow(fd, s->shm_size)) < 0)
+				w = "shm= is a file shrunk under us that cannot be grown back";
 			else if (shm_memory_map_fd(fd, &s->mem)) /* closes it on failure */
 				w = "shm= cannot be mapped (size not a power of two?)";
 			else if (s->mem.size < min_size)
 				w = "shm= is smaller than the region now configured";
+			else if (!sealed_against_shrinking(s->mem.fd) &&
+				 shm_memory_guard(&s->mem))
+				/* Unsealed (a file): a peer may shrink it. */
+				w = "shm= cannot be watched for shrinking";
 			else
 				have_shm = true;
 		} else if (!strncmp(at, "next=", 5)) {
@@ -401,7 +430,11 @@ int server_adopt(struct vamos_ivshmem_server *s, const char *text,
 	/* Trust check: the header is guest-writable memory. It is read once
 	 * and checked by attach, and must be exactly the configured layout,
 	 * which is what the host goes on using (never values read here). */
-	if (!w && vamos_region_attach(s->mem.base, s->mem.size, &s->region))
+	if (!w && regrown > 0 && vamos_region_init(s->mem.base, s->mem.size, layout, &s->region))
+		w = "the region cannot be laid out again";
+	/* Grown back, what the rings held is gone: laid out afresh above (a
+	 * new epoch, so the attached peer sees its channels reset). */
+	if (!w && !regrown && vamos_region_attach(s->mem.base, s->mem.size, &s->region))
 		w = s->region.error ? s->region.error : "the region cannot be attached";
 	if (!w && !same_layout(&s->region.params, layout))
 		w = "the region's layout differs from the configuration (restart the VM to "

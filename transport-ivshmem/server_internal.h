@@ -28,6 +28,7 @@ struct vamos_ivshmem_server {
 	char *socket_path;
 	char *shm_path;
 	bool keep_shm_file;
+	uint64_t shm_size;      /* the memory's size as configured */
 	uint32_t vectors;
 	uint32_t max_peers;
 	void (*on_event)(void *, const struct vamos_ivshmem_event *);

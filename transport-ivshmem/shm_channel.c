@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "eventfd_io.h"
 #include "shm_channel.h"
 #include "vamos_spin.h"
 
@@ -35,6 +36,7 @@ struct shm_chan {
 	uint64_t doorbell_offset;
 	uint32_t doorbell_value;
 	int wait_fd;
+	bool guard_fds; /* the peer shares our eventfds' flags: see eventfd_io.h */
 	struct vamos_link *link;
 	bool watch_region;
 	uint64_t unflushed; /* records committed since the last flush */
@@ -127,14 +129,11 @@ static void chan_abort(struct vamos_chan *ch)
 static void notify_peer(struct shm_chan *c)
 {
 	switch (c->notify) {
-	case SHM_NOTIFY_EVENTFD: {
-		uint64_t one = 1;
-		/* A full counter (EAGAIN) means a wakeup is pending anyway, and a
-		 * peer that closed its end cannot be helped: ignore both. */
-		if (write(c->notify_fd, &one, sizeof one) < 0) {
-		}
+	case SHM_NOTIFY_EVENTFD:
+		/* A full counter means a wakeup is pending anyway, and a peer
+		 * that closed its end cannot be helped: ignore both. */
+		efd_ring(c->notify_fd, c->guard_fds);
 		break;
-	}
 	case SHM_NOTIFY_MMIO:
 		/* One 32-bit store to BAR0's Doorbell register: QEMU turns it
 		 * into a write to the host's eventfd for this vector. */
@@ -216,13 +215,11 @@ static int sleep_on_eventfd(struct shm_chan *c, int ms)
 	c->base.stats.sleeps++;
 	struct pollfd pfd = { .fd = c->wait_fd, .events = POLLIN };
 	int ready = poll(&pfd, 1, ms);
-	if (ready > 0) {
-		uint64_t count;
+	if (ready > 0)
 		/* Drain the counter: one read takes (and counts) every
-		 * doorbell rung so far. */
-		if (read(c->wait_fd, &count, sizeof count) == (ssize_t)sizeof count)
-			c->base.stats.notifications_received += count;
-	}
+		 * doorbell rung so far. Never blocking: another holder of the
+		 * fd may have taken it first. */
+		c->base.stats.notifications_received += efd_take(c->wait_fd, c->guard_fds);
 	vamos_consumer_awake(&c->ring.rx);
 	return pending(c);
 }
@@ -294,11 +291,10 @@ static void chan_awake(struct vamos_chan *ch)
 	struct shm_chan *c = from(ch);
 	if (c->wait_fd < 0)
 		return;
-	uint64_t count;
 	/* Take (and count) the doorbells that woke us, so the fd is quiet
-	 * until the next. */
-	if (read(c->wait_fd, &count, sizeof count) == (ssize_t)sizeof count)
-		ch->stats.notifications_received += count;
+	 * until the next; never blocking, whatever the peer did to its
+	 * flags or its counter. */
+	ch->stats.notifications_received += efd_take(c->wait_fd, c->guard_fds);
 	vamos_consumer_awake(&c->ring.rx);
 }
 
@@ -360,6 +356,7 @@ int shm_chan_open(const struct shm_chan_params *p, struct vamos_chan **out)
 	c->doorbell_offset = p->doorbell_offset;
 	c->doorbell_value = p->doorbell_value;
 	c->wait_fd = p->wait_fd;
+	c->guard_fds = p->guard_fds;
 	c->link = vamos_link_get(p->link);
 	c->watch_region = p->watch_region;
 	*out = &c->base;

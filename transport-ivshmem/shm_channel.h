@@ -32,6 +32,8 @@ struct shm_chan_params {
 	uint32_t doorbell_value;       /* MMIO and PWRITE */
 	int wait_fd;                   /* eventfd to sleep on, taken over;
 					  -1: poll with backoff */
+	bool guard_fds;                /* the peer holds our eventfds (shares
+					  their flags): see eventfd_io.h */
 	struct vamos_link *link;       /* peer liveness, or NULL; referenced */
 	bool watch_region;             /* fail once the host re-lays it out */
 };

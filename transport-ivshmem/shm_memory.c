@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "shm_guard.h"
 #include "shm_memory.h"
 
 uint64_t shm_pow2_at_least(uint64_t n)
@@ -80,8 +81,39 @@ fail:
 	return rc;
 }
 
+int shm_memory_guard(struct shm_memory *m)
+{
+	int rc = shm_guard_add(m->base, m->size);
+	m->guarded = rc == 0;
+	return rc;
+}
+
+bool shm_memory_severed(struct shm_memory *m)
+{
+	if (m->guarded && shm_guard_take_severed(m->base))
+		m->severed = true;
+	return m->severed;
+}
+
+int shm_memory_repair(struct shm_memory *m)
+{
+	if (!shm_memory_severed(m))
+		return 0;
+	m->severed = false;
+	/* Grow the file back (what was cut reads as zeros) and share it
+	 * again at the same address. */
+	if (ftruncate(m->fd, (off_t)m->size) < 0)
+		return -errno;
+	void *p = mmap(m->base, m->size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED,
+		       m->fd, 0);
+	return p == MAP_FAILED ? -errno : 1;
+}
+
 void shm_memory_release(struct shm_memory *m)
 {
+	if (m->guarded)
+		shm_guard_remove(m->base);
+	m->guarded = false;
 	if (m->base)
 		munmap(m->base, m->size);
 	if (m->fd >= 0)

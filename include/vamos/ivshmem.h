@@ -163,6 +163,16 @@ int vamos_ivshmem_server_channel(struct vamos_ivshmem_server *s, int peer,
 int vamos_ivshmem_server_drop_peer(struct vamos_ivshmem_server *s, int peer, const char *why);
 
 /**
+ * For a file region (shm_path): if a peer shrank the file and a host access
+ * faulted (the mapping was severed, zero pages mapped over it, rather than
+ * crash), drop the attached peers (REJECT events: the owner closes their
+ * channels and calls vamos_ivshmem_server_reset_region(), which grows the
+ * file back and maps it again before laying it out). Returns the number of
+ * events, 0 when intact, or a negative errno. Call it now and then.
+ */
+int vamos_ivshmem_server_check_memory(struct vamos_ivshmem_server *s);
+
+/**
  * Lay the region out anew (fresh rings, new epoch), for a new guest after
  * the last one left. Channels opened before are stale: close them first.
  */

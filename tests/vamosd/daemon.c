@@ -6,7 +6,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -15,6 +17,8 @@
 #include <vamos/protocol.h>
 
 #include "daemon.h"
+
+const char *daemon_vm_options;
 
 static const char *spawn(struct daemon *d, uint32_t ring_bytes, const char *const *extra)
 {
@@ -26,8 +30,9 @@ static const char *spawn(struct daemon *d, uint32_t ring_bytes, const char *cons
 	int n = 0;
 	argv[n++] = (char *)bin;
 	for (unsigned i = 0; i < d->vms; i++) {
-		snprintf(vm_args[i], sizeof vm_args[i], "%s=%s,channels=4,vectors=4,ring_bytes=%u",
-			 d->name[i], d->vm_sock[i], ring_bytes);
+		snprintf(vm_args[i], sizeof vm_args[i], "%s=%s,channels=4,vectors=4,ring_bytes=%u%s",
+			 d->name[i], d->vm_sock[i], ring_bytes,
+			 daemon_vm_options ? daemon_vm_options : "");
 		argv[n++] = "--vm";
 		argv[n++] = vm_args[i];
 	}
@@ -48,6 +53,8 @@ static const char *spawn(struct daemon *d, uint32_t ring_bytes, const char *cons
 	if (pid < 0)
 		return "fork failed";
 	if (pid == 0) {
+		/* A test killed by its timeout takes vamosd with it. */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		int log = open(d->log, O_WRONLY | O_CREAT | O_APPEND, 0600);
 		if (log >= 0)
 			dup2(log, 2);
@@ -171,6 +178,8 @@ char *daemon_ask(const struct daemon *d, const char *command)
 			close(fd);
 		return NULL;
 	}
+	struct timeval limit = { 30, 0 };
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &limit, sizeof limit);
 	char line[128];
 	snprintf(line, sizeof line, "%s\n", command);
 	if (write(fd, line, strlen(line)) < 0) {
@@ -195,6 +204,19 @@ char *daemon_ask(const struct daemon *d, const char *command)
 	if (buf)
 		buf[len] = 0;
 	return buf;
+}
+
+bool daemon_log_has(const struct daemon *d, const char *text)
+{
+	FILE *f = fopen(d->log, "r");
+	if (!f)
+		return false;
+	char line[1024];
+	bool found = false;
+	while (!found && fgets(line, sizeof line, f))
+		found = strstr(line, text) != NULL;
+	fclose(f);
+	return found;
 }
 
 long long daemon_stat(const struct daemon *d, const char *vm, int col)

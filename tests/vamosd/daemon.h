@@ -27,6 +27,9 @@ struct daemon {
 	unsigned vms;
 };
 
+/* Appended to every VM's --vm option when set (",key=value..."). */
+extern const char *daemon_vm_options;
+
 /* Start vamosd with @vms VMs (4 channels of @ring_bytes, 4 vectors each),
  * a stream socket and a control socket, plus @extra flags (NULL-ended).
  * Waits until it answers on the control socket. NULL or an error. */
@@ -43,10 +46,15 @@ const char *daemon_restart(struct daemon *d, unsigned vms, uint32_t ring_bytes,
 int daemon_signal(struct daemon *d, int sig, bool wait);
 /* Kill it if alive, remove every file and the directory. */
 void daemon_cleanup(struct daemon *d);
-/* Ask the control socket @command; the answer (malloc'd) or NULL. */
+/* Ask the control socket @command; the answer (malloc'd) or NULL (also if
+ * vamosd does not answer within 30 s: a frozen daemon fails the test
+ * rather than hanging it). */
 char *daemon_ask(const struct daemon *d, const char *command);
 /* A counter from `stats` for @vm's "all" row: column @col (1 = requests). */
 long long daemon_stat(const struct daemon *d, const char *vm, int col);
+
+/* Does vamosd's log hold @text (a sanitizer's report, say)? */
+bool daemon_log_has(const struct daemon *d, const char *text);
 
 /* A raw guest session on one channel (HELLO/WELCOME done by open). */
 struct raw {
