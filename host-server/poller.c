@@ -96,6 +96,22 @@ static void forget_fd(struct poller *p, struct session *s)
 		}
 }
 
+/* The oldest completion the blocking pool posted, or NULL. */
+static struct completion *take_completion(struct poller *p)
+{
+	struct cds_wfcq_node *node =
+		__cds_wfcq_dequeue_nonblocking(&p->done_head, &p->done_tail);
+	if (!node || node == CDS_WFCQ_WOULDBLOCK)
+		return NULL;
+	/* Acquire: the node was counted (release) before it was enqueued, so
+	 * its contents happen before what follows. (The queue orders them
+	 * too, with barriers TSan cannot see.) */
+	(void)atomic_load_explicit(&p->posted, memory_order_acquire);
+	struct completion *c = caa_container_of(node, struct completion, node);
+	c->next = NULL;
+	return c;
+}
+
 /* Write the replies the blocking pool finished, oldest first; those that
  * find the ring full wait for the next round. Returns how many went out. */
 static int drain_completions(struct poller *p)
@@ -103,20 +119,8 @@ static int drain_completions(struct poller *p)
 	struct completion *list = p->retry, **end = &list;
 	while (*end)
 		end = &(*end)->next;
-	for (;;) {
-		struct cds_wfcq_node *node =
-			__cds_wfcq_dequeue_nonblocking(&p->done_head, &p->done_tail);
-		if (!node || node == CDS_WFCQ_WOULDBLOCK)
-			break;
-		/* Acquire: the node was counted (release) before it was
-		 * enqueued, so its contents happen before what follows. (The
-		 * queue orders them too, with barriers TSan cannot see.) */
-		(void)atomic_load_explicit(&p->posted, memory_order_acquire);
-		struct completion *c = caa_container_of(node, struct completion, node);
-		c->next = NULL;
+	for (struct completion *c; (c = take_completion(p)); end = &c->next)
 		*end = c;
-		end = &c->next;
-	}
 	int work = 0;
 	struct completion **keep = &p->retry;
 	p->retry = NULL;
@@ -361,16 +365,8 @@ static void free_completions(struct poller *p)
 {
 	struct completion *list = p->retry;
 	p->retry = NULL;
-	for (;;) {
-		struct cds_wfcq_node *node =
-			__cds_wfcq_dequeue_nonblocking(&p->done_head, &p->done_tail);
-		if (!node || node == CDS_WFCQ_WOULDBLOCK)
-			break;
-		(void)atomic_load_explicit(&p->posted, memory_order_acquire);
-		struct completion *c = caa_container_of(node, struct completion, node);
+	for (struct completion *c; (c = take_completion(p)); list = c)
 		c->next = list;
-		list = c;
-	}
 	while (list) {
 		struct completion *c = list;
 		list = c->next;
