@@ -71,21 +71,6 @@ static void well_behaved_echoes(const char *sock, uint64_t first, unsigned n)
 	vamos_ivshmem_peer_close(p);
 }
 
-/* vamosd is a keeper and its worker: the worker's pid, or 0. */
-static pid_t worker_of(pid_t keeper)
-{
-	char path[64];
-	snprintf(path, sizeof path, "/proc/%d/task/%d/children", keeper, keeper);
-	FILE *f = fopen(path, "r");
-	int pid = 0;
-	if (f) {
-		if (fscanf(f, "%d", &pid) != 1)
-			pid = 0;
-		fclose(f);
-	}
-	return pid;
-}
-
 static void wait_peer(const char *vm, long long peer_is_attached)
 {
 	struct vm_probe pr;
@@ -199,11 +184,11 @@ Test(hostile, a_shrunk_memory_file_is_a_broken_ring_not_a_crash, .timeout = 120)
 	struct hostile_peer hp;
 	const char *err = hostile_join(&hp, sock, 4);
 	cr_assert_null(err, "%s", err);
-	pid_t worker = worker_of(d.pid);
+	pid_t worker = daemon_worker(&d);
 	cr_assert_gt(worker, 0);
 	cr_assert_eq(ftruncate(hp.shm_fd, 0), 0);
 	cr_assert_eq(kill(worker, SIGKILL), 0);
-	while (worker_of(d.pid) == worker || worker_of(d.pid) == 0) {
+	while (daemon_worker(&d) == worker || daemon_worker(&d) == 0) {
 		cr_assert_eq(waitpid(d.pid, NULL, WNOHANG), 0, "the keeper gave up");
 		usleep(10000);
 	}

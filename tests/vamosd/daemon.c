@@ -311,3 +311,17 @@ int raw_replies(struct raw *r, int ms,
 	vamos_chan_release(r->ch);
 	return taken;
 }
+
+pid_t daemon_worker(const struct daemon *d)
+{
+	char path[64];
+	snprintf(path, sizeof path, "/proc/%d/task/%d/children", d->pid, d->pid);
+	FILE *f = fopen(path, "r");
+	int pid = 0;
+	if (f) {
+		if (fscanf(f, "%d", &pid) != 1)
+			pid = 0;
+		fclose(f);
+	}
+	return pid;
+}

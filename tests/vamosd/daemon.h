@@ -56,6 +56,10 @@ long long daemon_stat(const struct daemon *d, const char *vm, int col);
 /* Does vamosd's log hold @text (a sanitizer's report, say)? */
 bool daemon_log_has(const struct daemon *d, const char *text);
 
+/* vamosd is a keeper and its worker (host-server/keeper.h): the worker's
+ * pid, or 0 while there is none. */
+pid_t daemon_worker(const struct daemon *d);
+
 /* A raw guest session on one channel (HELLO/WELCOME done by open). */
 struct raw {
 	struct vamos_chan *ch;

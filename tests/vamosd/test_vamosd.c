@@ -491,33 +491,17 @@ Test(vamosd, sigusr2_restarts_in_place_and_the_peer_carries_on, .timeout = 60)
 	daemon_cleanup(&d);
 }
 
-/* vamosd is a keeper and its worker (host-server/keeper.h): the worker's
- * pid, or 0. */
-static pid_t worker_of(pid_t keeper)
-{
-	char path[64];
-	snprintf(path, sizeof path, "/proc/%d/task/%d/children", keeper, keeper);
-	FILE *f = fopen(path, "r");
-	int pid = 0;
-	if (f) {
-		if (fscanf(f, "%d", &pid) != 1)
-			pid = 0;
-		fclose(f);
-	}
-	return pid;
-}
-
 Test(vamosd, a_dead_worker_is_replaced_and_the_vm_keeps_its_device, .timeout = 60)
 {
 	struct vamos_ivshmem_peer *p;
 	struct raw r;
 	unsigned long long boot = serving_peer(&p, &r);
-	pid_t worker = worker_of(d.pid);
+	pid_t worker = daemon_worker(&d);
 	cr_assert_gt(worker, 0, "vamosd runs a worker");
 	cr_assert_eq(kill(worker, SIGKILL), 0);
 	unsigned long long now = wait_new_boot(boot);
 	cr_assert_eq(waitpid(d.pid, NULL, WNOHANG), 0, "the keeper exited");
-	cr_assert_neq(worker_of(d.pid), worker);
+	cr_assert_neq(daemon_worker(&d), worker);
 	/* The peer's connection, memory and eventfds were kept: no leave. The
 	 * host generation moved, so a guest fails what it had in flight and
 	 * attaches again, to rings that are intact. */
@@ -689,7 +673,7 @@ Test(vamosd, local_client_with_idle_sessions_survives_worker_deaths, .timeout = 
 	cr_assert_eq((intptr_t)res, 0);
 	unsigned long long boot = boot_of_stats();
 	for (int death = 0; death < 4; death++) {
-		pid_t worker = worker_of(d.pid);
+		pid_t worker = daemon_worker(&d);
 		cr_assert_gt(worker, 0, "vamosd runs a worker");
 		cr_assert_eq(kill(worker, SIGKILL), 0);
 		boot = wait_new_boot(boot);
