@@ -41,6 +41,11 @@ static int reserve(struct mx_call *c, uint32_t len, void **buf)
 	return reply_reserve(((struct glue *)c)->rep, len, buf);
 }
 
+static uint32_t room(struct mx_call *c)
+{
+	return reply_room(((struct glue *)c)->rep);
+}
+
 static void *defer(struct mx_call *c)
 {
 	return reply_defer(((struct glue *)c)->rep);
@@ -63,7 +68,7 @@ static int handle(void *ctx, const struct service_request *req, struct reply *re
 			  /* Both rings of a channel have one size and both headers
 			   * 16 bytes: requests and replies have one limit. */
 			  .max_request = rep->max_payload,
-			  .reserve = reserve, .defer = defer },
+			  .reserve = reserve, .room = room, .defer = defer },
 		.rep = rep,
 	};
 	int rc = mx_handle(vm, &g.call);

@@ -48,6 +48,10 @@ struct service {
 /* Room for @len reply bytes; at most once per request. 0, -EAGAIN (ring
  * full: return -EAGAIN), -EMSGSIZE. */
 int reply_reserve(struct reply *rep, uint32_t len, void **payload);
+/* The most reply bytes reply_reserve() would give now without waiting for
+ * the peer (at most max_payload): a handler that can cut its answer sizes
+ * it to this rather than wait for room for all of it. */
+uint32_t reply_room(const struct reply *rep);
 /* Finish the reply with @status and @len <= reserved bytes. */
 void reply_commit(struct reply *rep, int status, uint32_t len);
 

@@ -87,6 +87,16 @@ int reply_reserve(struct reply *rep, uint32_t len, void **payload)
 	return 0;
 }
 
+uint32_t reply_room(const struct reply *rep)
+{
+	if (!rep->to_ring)
+		return rep->max_payload; /* a private buffer: any size fits */
+	uint32_t room = vamos_chan_room(rep->ch);
+	uint32_t head = (uint32_t)sizeof(struct vamos_reply_header);
+	room = room > head ? room - head : 0;
+	return room < rep->max_payload ? room : rep->max_payload;
+}
+
 void reply_commit(struct reply *rep, int status, uint32_t len)
 {
 	if (!rep->at || rep->committed || len > rep->reserved)

@@ -95,17 +95,15 @@ int mx_op_read(struct mh_txn *t, const struct mx_table_ref *ref, struct mx_in *i
 	if (rc)
 		return rc;
 
-	/* Room for the rows: the guest's budget, within what the caller has
-	 * (less the header and the longest resume key). */
-	uint32_t resume_room = mh_store_max_key(mh_txn_store(t));
+	/* The rows go front to back from the header; the resume key (the
+	 * last row's stored key) is kept at the very end of the space, where
+	 * the next row may overwrite it only once that row is the last. */
 	uint32_t head = sizeof(struct vamos_mysql_rows);
-	if (out->cap < head + resume_room + 64) {
+	if (out->cap < head) {
 		rc = mx_fail(out, -EMSGSIZE, "READ: reply space too small");
 		goto out;
 	}
-	uint32_t room = out->cap - head - resume_room;
 	uint32_t want = r.max_bytes ? r.max_bytes : READ_DEFAULT_BYTES;
-	uint32_t budget = want < room ? want : room;
 	struct vamos_mysql_rows rows = { 0 };
 	uint32_t used = head;
 	struct mh_entry e;
@@ -115,15 +113,15 @@ int mx_op_read(struct mh_txn *t, const struct mx_table_ref *ref, struct mx_in *i
 			rc = -ENOENT;
 			break;
 		}
-		uint32_t need = pad8((uint32_t)sizeof(struct vamos_mysql_row_entry) + e.pk.len +
+		uint64_t need = pad8((uint32_t)sizeof(struct vamos_mysql_row_entry) + e.pk.len +
 				     e.row.len);
-		if (need > room) {
+		if (used + need + e.stored.len > out->cap) {
 			rc = rows.count ? 0 : mx_fail(out, -EMSGSIZE,
 						      "row of %u bytes is larger than a reply (%u)",
-						      e.row.len, room);
+						      e.row.len, out->cap - head);
 			break;
 		}
-		if (rows.count && used - head + need > budget)
+		if (rows.count && used - head + need > want)
 			break; /* full: the guest continues from the resume key */
 		struct vamos_mysql_row_entry re = { .row_len = e.row.len, .pk_len = (uint16_t)e.pk.len };
 		unsigned char *p = out->buf + used;
@@ -133,11 +131,11 @@ int mx_op_read(struct mh_txn *t, const struct mx_table_ref *ref, struct mx_in *i
 			memcpy(p + sizeof re + e.pk.len, e.row.data, e.row.len);
 		memset(p + sizeof re + e.pk.len + e.row.len, 0,
 		       need - sizeof re - e.pk.len - e.row.len);
-		used += need;
+		used += (uint32_t)need;
 		rows.count++;
 		/* The resume key is copied now: the next move invalidates it. */
 		rows.resume_len = e.stored.len;
-		memcpy(out->buf + out->cap - resume_room, e.stored.data, e.stored.len);
+		memcpy(out->buf + out->cap - e.stored.len, e.stored.data, e.stored.len);
 		if (rows.count == r.max_rows)
 			break;
 		rc = r.backward ? mh_cursor_prev(c, &e) : mh_cursor_next(c, &e);
@@ -149,7 +147,7 @@ int mx_op_read(struct mh_txn *t, const struct mx_table_ref *ref, struct mx_in *i
 		rc = mx_store_fail(mh_txn_store(t), out, rc);
 	}
 	if (rc == 0) {
-		memmove(out->buf + used, out->buf + out->cap - resume_room, rows.resume_len);
+		memmove(out->buf + used, out->buf + out->cap - rows.resume_len, rows.resume_len);
 		memcpy(out->buf, &rows, sizeof rows);
 		out->len = used + rows.resume_len;
 	}

@@ -440,12 +440,17 @@ int mx_handle(struct mx_vm *vm, struct mx_call *call)
 		if (!sc) {
 			rc = -ENOMEM;
 		} else {
+			/* Cut to what fits now: a READ then returns fewer rows
+			 * rather than waiting for room for all of them. */
+			uint32_t room = call->room ? call->room(call) : call->max_reply;
+			bool cut = room < call->max_reply;
 			out.buf = sc->buf;
-			out.cap = call->max_reply;
+			out.cap = cut ? room : call->max_reply;
 			rc = run_now(vm, call, &h, call->op, c, &ref, &in, &out);
-			int rr = call->reserve(call, out.len, &buf);
+			int rr = cut && rc == -EMSGSIZE ? -EAGAIN /* not even one row fits yet */
+							: call->reserve(call, out.len, &buf);
 			if (rr)
-				rc = rr; /* -EAGAIN: run again later */
+				rc = rr; /* -EAGAIN: run again once there is room */
 			else
 				memcpy(buf, out.buf, out.len);
 		}

@@ -49,6 +49,11 @@ struct mx_call {
 	 *  0, or -EAGAIN when there is none (the request is retried later,
 	 *  and nothing was done). */
 	int (*reserve)(struct mx_call *c, uint32_t len, void **buf);
+	/** Optional: the most bytes reserve() would give now without waiting
+	 *  (at most max_reply). A READ cuts its rows to it, so that a reply
+	 *  that does not fit yet goes out smaller instead of waiting for room
+	 *  for all of it; NULL: max_reply always fits once there is room. */
+	uint32_t (*room)(struct mx_call *c);
 	/** The answer will come later through mx_done_fn: returns its token,
 	 *  or NULL when the caller cannot take more deferred requests (the
 	 *  request is retried later, nothing was done). */

@@ -119,6 +119,30 @@ int vamos_producer_publish(struct vamos_producer *p)
 					memory_order_relaxed) != 0;
 }
 
+int64_t vamos_producer_room(struct vamos_producer *p)
+{
+	if (p->broken)
+		return -EPROTO;
+	if (p->open)
+		return 0;
+	int rc = refresh_head(p);
+	if (rc)
+		return rc;
+	uint64_t free = p->capacity - (p->tail - p->cached_head);
+	uint64_t to_end = p->capacity - (p->tail & p->mask);
+	/* A record never wraps: it goes before the ring's end, or after a
+	 * padding record that takes the rest of the tail end. */
+	uint64_t before_end = free < to_end ? free : to_end;
+	uint64_t after_wrap = free > to_end ? free - to_end : 0;
+	uint64_t best = before_end > after_wrap ? before_end : after_wrap;
+	if (best < VAMOS_RECORD_HEADER_SIZE)
+		return 0;
+	/* Positions stay aligned, so @best is a whole number of records. */
+	uint64_t payload = best - VAMOS_RECORD_HEADER_SIZE;
+	uint32_t max = vamos_ring_max_payload(p->capacity);
+	return payload < max ? (int64_t)payload : (int64_t)max;
+}
+
 int64_t vamos_producer_free_bytes(struct vamos_producer *p)
 {
 	if (p->broken)

@@ -309,6 +309,12 @@ static uint32_t chan_max_payload(const struct vamos_chan *ch)
 	return vamos_ring_max_payload(c->ring.tx.capacity);
 }
 
+static uint32_t chan_room(struct vamos_chan *ch)
+{
+	int64_t room = vamos_producer_room(&from(ch)->ring.tx);
+	return room > 0 ? (uint32_t)room : 0;
+}
+
 static void chan_close(struct vamos_chan *ch)
 {
 	struct shm_chan *c = from(ch);
@@ -333,6 +339,7 @@ static const struct vamos_chan_ops shm_chan_ops = {
 	.awake = chan_awake,
 	.fd = chan_fd,
 	.max_payload = chan_max_payload,
+	.room = chan_room,
 	.close = chan_close,
 };
 

@@ -97,6 +97,8 @@ struct vamos_chan_ops {
 	void (*awake)(struct vamos_chan *ch);
 	int (*fd)(const struct vamos_chan *ch);
 	uint32_t (*max_payload)(const struct vamos_chan *ch);
+	/** Optional (NULL: after a flush a record of max_payload always fits). */
+	uint32_t (*room)(struct vamos_chan *ch);
 	void (*close)(struct vamos_chan *ch);
 };
 
@@ -232,6 +234,20 @@ static inline int vamos_chan_fd(const struct vamos_chan *ch)
 static inline uint32_t vamos_chan_max_payload(const struct vamos_chan *ch)
 {
 	return ch->ops->max_payload(ch);
+}
+
+/**
+ * The largest payload vamos_chan_reserve() would take now without waiting
+ * for the peer: a sender that can cut what it sends (a batch of rows) sizes
+ * it to this instead of waiting for room for all of it. A transport whose
+ * reserve never waits for the peer answers vamos_chan_max_payload(). 0 while
+ * a reservation is open, nothing fits or the channel failed.
+ */
+static inline uint32_t vamos_chan_room(struct vamos_chan *ch)
+{
+	if (ch->failure)
+		return 0;
+	return ch->ops->room ? ch->ops->room(ch) : ch->ops->max_payload(ch);
 }
 
 /**

@@ -335,6 +335,15 @@ int vamos_producer_publish(struct vamos_producer *p);
  */
 int64_t vamos_producer_free_bytes(struct vamos_producer *p);
 
+/**
+ * The largest payload vamos_producer_reserve() would take right now without
+ * waiting for the consumer (refreshing its position): what a producer that
+ * can cut its record, such as a reply of many rows, asks before it builds
+ * one. Never more than vamos_ring_max_payload(). Returns the byte count (0
+ * while a reservation is open or nothing fits), or -EPROTO if broken.
+ */
+int64_t vamos_producer_room(struct vamos_producer *p);
+
 /** Why the producer is broken, or NULL while it is healthy. */
 static inline const char *vamos_producer_error(const struct vamos_producer *p)
 {

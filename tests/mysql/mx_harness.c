@@ -50,14 +50,23 @@ struct call {
 };
 
 uint32_t mxh_max_reply = MXH_MAX_REPLY;
+uint32_t mxh_room = UINT32_MAX;
 
 static int reserve(struct mx_call *c, uint32_t len, void **buf)
 {
 	struct call *k = (struct call *)c;
 	if (len > c->max_reply)
 		return -EMSGSIZE;
+	if (c->room && len > mxh_room)
+		return -EAGAIN; /* as a full ring: room() said so */
 	*buf = k->out->data;
 	return 0;
+}
+
+static uint32_t room(struct mx_call *c)
+{
+	(void)c;
+	return mxh_room;
 }
 
 static void *defer(struct mx_call *c)
@@ -77,7 +86,8 @@ int mxh_send(struct mx_vm *vm, uint16_t op, const struct mxh_req *r, struct mxh_
 	out->len = 0;
 	struct call k = {
 		.c = { .op = op, .data = r->buf, .len = r->len, .max_reply = mxh_max_reply,
-		       .max_request = MXH_MAX_REPLY, .reserve = reserve, .defer = defer },
+		       .max_request = MXH_MAX_REPLY, .reserve = reserve,
+		       .room = mxh_room == UINT32_MAX ? NULL : room, .defer = defer },
 		.out = out,
 		.p = p,
 	};

@@ -46,6 +46,9 @@ void mxh_pad(struct mxh_req *r);
 /* The reply limit the next calls announce (MXH_MAX_REPLY unless a test
  * lowers it). */
 extern uint32_t mxh_max_reply;
+/* The room the next calls' reply space has now, as a ring that is partly
+ * full (UINT32_MAX: no room callback, the space is always there). */
+extern uint32_t mxh_room;
 
 /* The done callback to give mx_vm_open(). */
 void mxh_done(void *token, int status, const void *data, uint32_t len);

@@ -655,13 +655,53 @@ Test(executor, rows_larger_than_a_reply_are_refused_not_cut)
 	cr_assert_eq(mxh_create(vm, "big", false, 0, NULL, 0), 0);
 	uint32_t t = (uint32_t)mxh_open(vm, "big");
 	uint64_t c = mxh_ctx_open(vm);
-	/* Fits a request, not a reply (which also holds a resume key). */
-	static char row[MXH_MAX_REPLY - 200];
+	static char row[8192];
 	memset(row, 'x', sizeof row - 1);
 	cr_assert_eq(mxh_write1(vm, c, t, "p", row, 0, NULL, 0, &rep), 0);
+	cr_assert_eq(op0(VAMOS_MYSQL_COMMIT, c, 0), 0);
+	/* Fits a request, not a reply. */
+	mxh_max_reply = sizeof row;
 	cr_assert_eq(mxh_read(vm, c, t, &(struct mxh_read){ .start = 0 }, &rep), -EMSGSIZE);
 	cr_assert_gt(rep.len, 0, "with a message");
-	cr_assert_eq(op0(VAMOS_MYSQL_ROLLBACK, c, 0), 0);
+	/* A reply as large as the row and its resume key fits whole. */
+	mxh_max_reply = sizeof row + 64;
+	cr_assert_eq(mxh_read(vm, c, t, &(struct mxh_read){ .start = 0 }, &rep), 0);
+	mxh_max_reply = MXH_MAX_REPLY;
+}
+
+/* A READ sizes its reply to the room there is now: fewer rows, never a
+ * wait for room for all of them (which a full reply ring may never give). */
+Test(executor, a_read_is_cut_to_the_room_there_is)
+{
+	uint32_t t = table_with("t", false, ROWS, 5);
+	uint64_t c = mxh_ctx_open(vm);
+	char text[256], resume[64], all[256] = "";
+	uint32_t flags = 0;
+	/* Room for the header and two fifths of the rows: fewer rows a reply. */
+	struct mxh_read rd = { .start = VAMOS_MYSQL_START_FIRST };
+	cr_assert_eq(mxh_read(vm, c, t, &rd, &rep), 0);
+	uint32_t whole = rep.len;
+	cr_assert_eq(mxh_rows_text(&rep, text, sizeof text, NULL, 0, &flags), 5);
+	mxh_room = (uint32_t)sizeof(struct vamos_mysql_rows) + (whole - 16) * 2 / 5;
+	int replies = 0;
+	do {
+		rd.key = replies ? resume : NULL;
+		cr_assert_eq(mxh_read(vm, c, t, &rd, &rep), 0, "reply %d", replies);
+		cr_assert_leq(rep.len, mxh_room, "the reply fits the room");
+		int n = mxh_rows_text(&rep, text, sizeof text, resume, sizeof resume, &flags);
+		cr_assert(n >= 1 && n < 5, "cut, not whole: %d rows", n);
+		strcat(all, text);
+		rd.start = VAMOS_MYSQL_START_AFTER;
+		replies++;
+	} while (!(flags & VAMOS_MYSQL_ROWS_END) && replies < 10);
+	cr_assert_str_eq(all, "a=1;b=2;c=3;d=4;e=5;");
+	cr_assert_geq(replies, 3);
+	/* Not room for even one row: try again later, nothing answered. */
+	mxh_room = (uint32_t)sizeof(struct vamos_mysql_rows) + 8;
+	cr_assert_eq(mxh_read(vm, c, t, &(struct mxh_read){ .start = 0 }, &rep), -EAGAIN);
+	mxh_room = 0;
+	cr_assert_eq(mxh_read(vm, c, t, &(struct mxh_read){ .start = 0 }, &rep), -EAGAIN);
+	mxh_room = UINT32_MAX;
 }
 
 Test(executor, a_read_for_update_reads_the_latest_rows_as_the_writer)

@@ -102,6 +102,47 @@ Test(ring_basic, wrap_inserts_padding_invisibly)
 	cr_assert_eq(C()->head, 256 + 112, "padding consumed with the record");
 }
 
+/* What room says fits does fit. (A refused larger reservation would not
+ * prove the bound: a reserve that pads the ring's end keeps the padding.) */
+static void assert_room_fits(const char *when)
+{
+	void *p;
+	int64_t room = vamos_producer_room(P());
+	cr_assert_geq(room, 0, "%s", when);
+	cr_assert_eq(vamos_producer_reserve(P(), (uint32_t)room, &p), 0, "%s: %lld fits", when,
+		     (long long)room);
+	vamos_producer_abort(P());
+}
+
+Test(ring_basic, room_is_the_largest_reservation_that_fits_now)
+{
+	unsigned char buf[256] = {0};
+	struct vamos_record r[4];
+	cr_assert_eq(vamos_producer_room(P()), 248, "empty: the largest record");
+	assert_room_fits("empty");
+	cr_assert_eq(vamos_producer_send(P(), 1, buf, 88), 0); /* 96 bytes */
+	cr_assert_eq(vamos_producer_room(P()), 152);
+	assert_room_fits("96 held");
+	cr_assert_eq(vamos_producer_send(P(), 1, buf, 56), 0); /* 64: tail at 160 */
+	vamos_producer_publish(P());
+	cr_assert_eq(vamos_consumer_peek(C(), r, 4), 2);
+	vamos_consumer_release(C());
+	/* 96 left before the end, 160 after it: the wrap side is larger
+	 * (reserving there pads the end, and the padding stays: tail at 256). */
+	cr_assert_eq(vamos_producer_room(P()), 152);
+	assert_room_fits("wrap side larger");
+	cr_assert_eq(vamos_producer_send(P(), 1, buf, 24), 0); /* tail at 288 */
+	cr_assert_eq(vamos_producer_room(P()), 120, "128 free, all before the end");
+	assert_room_fits("after a small record");
+	void *p;
+	cr_assert_eq(vamos_producer_reserve(P(), 8, &p), 0);
+	cr_assert_eq(vamos_producer_room(P()), 0, "nothing while a reservation is open");
+	vamos_producer_abort(P());
+	cr_assert_eq(vamos_producer_send(P(), 1, buf, 120), 0, "the room");
+	cr_assert_eq(vamos_producer_room(P()), 0, "full");
+	cr_assert_eq(vamos_producer_reserve(P(), 0, &p), -EAGAIN, "full: not even an empty one");
+}
+
 Test(ring_basic, padding_of_header_size_only)
 {
 	struct vamos_record r[4];
