@@ -156,6 +156,8 @@ mdb_start() {
 	_mdb_plugin_dir "$dir/plugin" "${plugins[@]}"
 	local so
 	for so in "${plugins[@]}"; do opts+=("--plugin-load-add=${so##*/}"); done
+	# ha_vamos is a beta plugin: the server refuses it at its default maturity.
+	((${#plugins[@]} == 0)) || opts+=(--plugin-maturity=beta)
 	if [[ -n $port ]]; then
 		opts+=(--port="$port" --bind-address=127.0.0.1)
 	else

@@ -294,14 +294,31 @@ static inline void vamos_chan_close(struct vamos_chan *ch)
 		ch->ops->close(ch);
 }
 
-/** Name of a notify mode: "interrupt", "poll", "stream". */
-const char *vamos_notify_mode_name(enum vamos_notify_mode mode);
+/** Name of a notify mode: "interrupt", "poll", "stream", or "unknown". */
+static inline const char *vamos_notify_mode_name(enum vamos_notify_mode mode)
+{
+	switch (mode) {
+	case VAMOS_NOTIFY_INTERRUPT: return "interrupt";
+	case VAMOS_NOTIFY_POLL: return "poll";
+	case VAMOS_NOTIFY_STREAM: return "stream";
+	}
+	return "unknown";
+}
 
 /**
- * Library-internal, for transports: mark @ch failed with @err (-ECONNRESET or
- * -EPROTO) and @why, unless it already failed. Returns the sticky failure.
+ * For transports only: mark @ch failed with @err (-ECONNRESET or -EPROTO)
+ * and @why (a static string), unless it already failed. Returns the sticky
+ * failure. Inline, so that the channel glue lives in this header and no
+ * library exports it.
  */
-int vamos_chan_fail_(struct vamos_chan *ch, int err, const char *why);
+static inline int vamos_chan_fail_(struct vamos_chan *ch, int err, const char *why)
+{
+	if (!ch->failure) {
+		ch->failure = err;
+		ch->error = why;
+	}
+	return ch->failure;
+}
 
 #ifdef __cplusplus
 }

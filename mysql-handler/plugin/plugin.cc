@@ -83,5 +83,6 @@ maria_declare_plugin(vamos){
 	vamos_status,
 	nullptr,
 	"0.1",
-	MariaDB_PLUGIN_MATURITY_STABLE,
+	/* Beta until a release: a server loads it with plugin_maturity=beta. */
+	MariaDB_PLUGIN_MATURITY_BETA,
 } maria_declare_plugin_end;

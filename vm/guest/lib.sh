@@ -29,7 +29,7 @@ mdb_up() {
 	# one vm/image.sh made the data directory with.
 	mariadbd --no-defaults --user=root --datadir=/var/lib/mysql \
 		--socket="$MDB_SOCK" --skip-networking --log-error="$MDB_LOG" \
-		--plugin-dir=/usr/lib/mysql/plugin --plugin-load-add=ha_vamos.so \
+		--plugin-dir=/usr/lib/mysql/plugin --plugin-load-add=ha_vamos.so --plugin-maturity=beta \
 		--innodb-log-file-size=8M --innodb-buffer-pool-size=64M \
 		--performance-schema=off "$@" </dev/null &
 	mdb_pid=$!
