@@ -3,9 +3,12 @@
 # ha_vamos.so and passes their paths):
 #
 #   bench/sql/sysbench.sh --vamosd PATH --plugin PATH [--csv] [--time S]
+#                         [--threads "4 16"] [--workloads "oltp_point_select ..."]
 #
-# sysbench oltp_point_select, oltp_read_only and oltp_insert, 4 threads, one
-# table of 100,000 rows, each for S seconds (default 20, or $VAMOS_SQL_BENCH_TIME),
+# sysbench oltp_point_select, oltp_read_only, oltp_read_write,
+# oltp_write_only, oltp_update_index and oltp_insert (in that order: the
+# writes come after the reads), at 4 and then 16 threads, one table of
+# 100,000 rows, each for S seconds (default 10, or $VAMOS_SQL_BENCH_TIME),
 # against a private mariadbd whose table sbtest1 is
 #   vamos       ENGINE=VAMOS, served by vamosd through a local peer of its VM socket
 #   federatedx  ENGINE=FEDERATED (FederatedX) pointing at a second mariadbd
@@ -15,25 +18,32 @@
 # counters (vamosctl stats --prometheus) before and after the run, divided by
 # sysbench's query count; doorbells counts both directions: doorbells the
 # guest side rang plus notifications vamosd sent. Blank for the others.
+# Without --csv, a second table gives each engine's tps as a ratio of
+# InnoDB's in the same run (the machine is noisy: compare within a run).
 set -euo pipefail
 VAMOS_LOG_TAG=bench/sql
 . "$(dirname "${BASH_SOURCE[0]}")/../../scripts/mariadb.sh"
 
-vamosd='' plugin='' csv=0 seconds=${VAMOS_SQL_BENCH_TIME:-20}
+vamosd='' plugin='' csv=0 seconds=${VAMOS_SQL_BENCH_TIME:-10}
+thread_counts=(4 16)
+workloads=(oltp_point_select oltp_read_only oltp_read_write oltp_write_only oltp_update_index
+	oltp_insert)
 while (($#)); do
 	case $1 in
 	--vamosd) vamosd=$2 && shift ;;
 	--plugin) plugin=$2 && shift ;;
 	--csv) csv=1 ;;
 	--time) seconds=$2 && shift ;;
-	*) die "unknown option $1 (--csv, --time S)" ;;
+	--threads) read -r -a thread_counts <<<"$2" && shift ;;
+	--workloads) read -r -a workloads <<<"$2" && shift ;;
+	*) die "unknown option $1 (--csv, --time S, --threads \"N...\", --workloads \"W...\")" ;;
 	esac
 	shift
 done
 [[ -x $vamosd && -f $plugin ]] || die "--vamosd and --plugin are required"
 
-threads=4 rows=100000
-workloads=(oltp_point_select oltp_read_only oltp_insert)
+rows=100000
+threads=4
 work=$(mktemp -d /tmp/sqlh-bench-XXXXXX)
 cleanup() {
 	mdb_cleanup
@@ -72,28 +82,37 @@ vamos_counters() {
 }
 
 rows_out=()
-# Run every workload against the server in $work/NAME; engine label ENGINE.
+# Run every workload at every thread count against the server in
+# $work/NAME; engine label ENGINE.
 run_workloads() {
-	local engine=$1 name=$2 w out tps qps queries p95 req0 db0 req1 db1 rpq dpq
-	for w in "${workloads[@]}"; do
-		[[ $engine != vamos ]] || read -r req0 db0 < <(vamos_counters)
-		log "$engine $w: ${seconds} s"
-		out=$(sb "$w" run "--mysql-socket=$work/$name/mysqld.sock") ||
-			{ echo "$out" >&2; die "sysbench $w on $engine failed"; }
-		tps=$(awk '/transactions:/ { gsub(/[(]/, "", $3); print $3 }' <<<"$out")
-		queries=$(awk '/queries:/ && !/performed/ { print $2 }' <<<"$out")
-		qps=$(awk '/queries:/ && !/performed/ { gsub(/[(]/, "", $3); print $3 }' <<<"$out")
-		p95=$(awk '/95th percentile:/ { print $3 }' <<<"$out")
-		[[ -n $tps && -n $queries && -n $p95 && $queries -gt 0 ]] ||
-			{ echo "$out" >&2; die "cannot read sysbench's output for $engine $w"; }
-		rpq='' dpq=''
-		if [[ $engine == vamos ]]; then
-			read -r req1 db1 < <(vamos_counters)
-			rpq=$(awk -v a="$req0" -v b="$req1" -v q="$queries" 'BEGIN { printf "%.3f", (b - a) / q }')
-			dpq=$(awk -v a="$db0" -v b="$db1" -v q="$queries" 'BEGIN { printf "%.4f", (b - a) / q }')
-		fi
-		rows_out+=("$engine,$w,$threads,$tps,$qps,$p95,$rpq,$dpq")
+	local engine=$1 name=$2 w
+	for threads in "${thread_counts[@]}"; do
+		for w in "${workloads[@]}"; do
+			run_one "$engine" "$name" "$w"
+		done
 	done
+}
+
+# One workload at $threads threads.
+run_one() {
+	local engine=$1 name=$2 w=$3 out tps qps queries p95 req0 db0 req1 db1 rpq dpq
+	[[ $engine != vamos ]] || read -r req0 db0 < <(vamos_counters)
+	log "$engine $w, $threads threads: ${seconds} s"
+	out=$(sb "$w" run "--mysql-socket=$work/$name/mysqld.sock") ||
+		{ echo "$out" >&2; die "sysbench $w on $engine failed"; }
+	tps=$(awk '/transactions:/ { gsub(/[(]/, "", $3); print $3 }' <<<"$out")
+	queries=$(awk '/queries:/ && !/performed/ { print $2 }' <<<"$out")
+	qps=$(awk '/queries:/ && !/performed/ { gsub(/[(]/, "", $3); print $3 }' <<<"$out")
+	p95=$(awk '/95th percentile:/ { print $3 }' <<<"$out")
+	[[ -n $tps && -n $queries && -n $p95 && $queries -gt 0 ]] ||
+		{ echo "$out" >&2; die "cannot read sysbench's output for $engine $w"; }
+	rpq='' dpq=''
+	if [[ $engine == vamos ]]; then
+		read -r req1 db1 < <(vamos_counters)
+		rpq=$(awk -v a="$req0" -v b="$req1" -v q="$queries" 'BEGIN { printf "%.3f", (b - a) / q }')
+		dpq=$(awk -v a="$db0" -v b="$db1" -v q="$queries" 'BEGIN { printf "%.4f", (b - a) / q }')
+	fi
+	rows_out+=("$engine,$w,$threads,$tps,$qps,$p95,$rpq,$dpq")
 }
 
 # ---------------------------------------------------------------- vamos
@@ -145,4 +164,18 @@ if ((csv)); then
 else
 	printf '%s\n' "$header" "${rows_out[@]}" | awk -F, '
 		{ printf "%-10s  %-17s  %7s  %10s  %10s  %8s  %18s  %19s\n", $1, $2, $3, $4, $5, $6, $7, $8 }'
+	echo
+	echo "tps as a ratio of InnoDB's, same run:"
+	printf '%s\n' "${rows_out[@]}" | awk -F, '
+		{ tps[$1 "," $2 "," $3] = $4; if (!seen[$2 "," $3]++) order[n++] = $2 "," $3 }
+		END {
+			printf "%-17s  %7s  %8s  %10s\n", "workload", "threads", "vamos", "federatedx"
+			for (i = 0; i < n; i++) {
+				split(order[i], k, ",")
+				base = tps["innodb," order[i]]
+				printf "%-17s  %7s  %8s  %10s\n", k[1], k[2],
+					base > 0 ? sprintf("%.2f", tps["vamos," order[i]] / base) : "-",
+					base > 0 ? sprintf("%.2f", tps["federatedx," order[i]] / base) : "-"
+			}
+		}'
 fi
