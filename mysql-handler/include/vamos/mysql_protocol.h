@@ -311,6 +311,35 @@ struct vamos_mysql_autoinc_range {
 	uint64_t count;  /**< values reserved: UINT64_MAX (see above) */
 };
 
+/* The wire layout is fixed: every struct's size, checked at compile time on
+ * both sides (guest C++ and host C). */
+#ifdef __cplusplus
+#define VAMOS_MYSQL_STATIC_ASSERT static_assert
+#else
+#define VAMOS_MYSQL_STATIC_ASSERT _Static_assert
+#endif
+VAMOS_MYSQL_STATIC_ASSERT(sizeof(struct vamos_mysql_req) == 16, "req is 16 bytes");
+VAMOS_MYSQL_STATIC_ASSERT(sizeof(struct vamos_mysql_attach) == 8, "attach is 8 bytes");
+VAMOS_MYSQL_STATIC_ASSERT(sizeof(struct vamos_mysql_welcome) == 32, "welcome is 32 bytes");
+VAMOS_MYSQL_STATIC_ASSERT(sizeof(struct vamos_mysql_ctx) == 8, "ctx is 8 bytes");
+VAMOS_MYSQL_STATIC_ASSERT(sizeof(struct vamos_mysql_create) == 16, "create is 16 bytes");
+VAMOS_MYSQL_STATIC_ASSERT(sizeof(struct vamos_mysql_table) == 16, "table is 16 bytes");
+VAMOS_MYSQL_STATIC_ASSERT(sizeof(struct vamos_mysql_rename) == 8, "rename is 8 bytes");
+VAMOS_MYSQL_STATIC_ASSERT(sizeof(struct vamos_mysql_info) == 24, "info is 24 bytes");
+VAMOS_MYSQL_STATIC_ASSERT(sizeof(struct vamos_mysql_range) == 16, "range is 16 bytes");
+VAMOS_MYSQL_STATIC_ASSERT(sizeof(struct vamos_mysql_estimate) == 8, "estimate is 8 bytes");
+VAMOS_MYSQL_STATIC_ASSERT(sizeof(struct vamos_mysql_write) == 8, "write is 8 bytes");
+VAMOS_MYSQL_STATIC_ASSERT(sizeof(struct vamos_mysql_write_row) == 16, "write_row is 16 bytes");
+VAMOS_MYSQL_STATIC_ASSERT(sizeof(struct vamos_mysql_written) == 16, "written is 16 bytes");
+VAMOS_MYSQL_STATIC_ASSERT(sizeof(struct vamos_mysql_dup) == 8, "dup is 8 bytes");
+VAMOS_MYSQL_STATIC_ASSERT(sizeof(struct vamos_mysql_update) == 24, "update is 24 bytes");
+VAMOS_MYSQL_STATIC_ASSERT(sizeof(struct vamos_mysql_delete) == 8, "delete is 8 bytes");
+VAMOS_MYSQL_STATIC_ASSERT(sizeof(struct vamos_mysql_read) == 24, "read is 24 bytes");
+VAMOS_MYSQL_STATIC_ASSERT(sizeof(struct vamos_mysql_rows) == 16, "rows is 16 bytes");
+VAMOS_MYSQL_STATIC_ASSERT(sizeof(struct vamos_mysql_row_entry) == 8, "row_entry is 8 bytes");
+VAMOS_MYSQL_STATIC_ASSERT(sizeof(struct vamos_mysql_autoinc) == 24, "autoinc is 24 bytes");
+VAMOS_MYSQL_STATIC_ASSERT(sizeof(struct vamos_mysql_autoinc_range) == 16, "autoinc_range is 16 bytes");
+
 #ifdef __cplusplus
 }
 #endif
