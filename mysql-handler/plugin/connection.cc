@@ -13,6 +13,7 @@
 #include <vamos/mysql_protocol.h>
 
 #include "bytes.h"
+#include "pieces.h"
 
 namespace vamos {
 
@@ -228,7 +229,11 @@ int conn_call(uint64_t epoch, uint16_t op, const std::string &req, std::string *
 	 * rather than send them (their -EBADF would look like a new loss). */
 	if (epoch != g_epoch.load())
 		return -EBADF;
-	int st = call_raw(op, req.data(), (uint32_t)req.size(), reply);
+	piece_limits lim = { conn_max_request(), g_welcome.max_message };
+	raw_call raw = [](uint16_t o, const std::string &r, std::string *rep) {
+		return call_raw(o, r.data(), (uint32_t)r.size(), rep);
+	};
+	int st = call_in_pieces(raw, lim, op, req, reply);
 	if (st == -ECONNRESET || st == -ECONNREFUSED || st == -EBADF)
 		if (g_epoch.load() == epoch)
 			g_need_attach.store(true);
