@@ -164,6 +164,36 @@ static int next_piece(struct vm_slot *slot, uint64_t ctx, const unsigned char *b
 	return 0;
 }
 
+/* A request flagged VAMOS_MYSQL_LOCK_WAIT: the value into @c, the request
+ * without it into *@copy (malloc'd) for the executor. 0, or -EINVAL with
+ * @why, or -ENOMEM. */
+static int take_lock_wait(struct mx_call *c, struct vamos_mysql_req h, unsigned char **copy,
+			  const char **why)
+{
+	struct vamos_mysql_lock_wait w;
+	/* Trust: the flag needs its whole struct, copied once (@h already is). */
+	if (c->len < sizeof h + sizeof w) {
+		*why = "LOCK_WAIT: request too short";
+		return -EINVAL;
+	}
+	memcpy(&w, c->data + sizeof h, sizeof w);
+	/* Trust: a wait of at least 1 ms and reserved bits zero. */
+	if (w.ms == 0 || w.reserved) {
+		*why = "LOCK_WAIT: malformed";
+		return -EINVAL;
+	}
+	uint32_t len = c->len - (uint32_t)sizeof w;
+	if (!(*copy = malloc(len)))
+		return -ENOMEM;
+	h.flags &= (uint16_t)~VAMOS_MYSQL_LOCK_WAIT;
+	memcpy(*copy, &h, sizeof h);
+	memcpy(*copy + sizeof h, c->data + sizeof h + sizeof w, len - sizeof h);
+	c->data = *copy;
+	c->len = len;
+	c->lock_wait_ms = w.ms;
+	return 0;
+}
+
 static int handle(void *ctx, const struct service_request *req, struct reply *rep)
 {
 	(void)ctx;
@@ -239,7 +269,21 @@ static int handle(void *ctx, const struct service_request *req, struct reply *re
 		if (a.flags & VAMOS_MYSQL_ATTACH_EXCLUSIVE)
 			mfrag_reset(slot->frag); /* every context of the VM ends */
 	}
+	unsigned char *copy = NULL;
+	struct vamos_mysql_req inner = { 0 };
+	/* Trust: the (whole) request's header is read once into a private copy. */
+	if (g.call.len >= sizeof inner)
+		memcpy(&inner, g.call.data, sizeof inner);
+	if (inner.flags & VAMOS_MYSQL_LOCK_WAIT) {
+		int rc = take_lock_wait(&g.call, inner, &copy, &why);
+		if (rc) {
+			if (whole)
+				mfrag_release(slot->frag, h.ctx, true);
+			return fail(rep, rc, why);
+		}
+	}
 	int rc = mx_handle(slot->vm, &g.call);
+	free(copy);
 	if (whole)
 		mfrag_release(slot->frag, h.ctx, rc != -EAGAIN);
 	if (rc == MX_DEFERRED)

@@ -156,6 +156,21 @@ enum vamos_mysql_req_flags {
 	 *  read-modify-write never works from a stale row. Like a write, it
 	 *  makes the context the writer until COMMIT/ROLLBACK. */
 	VAMOS_MYSQL_FOR_UPDATE = 1u << 1,
+	/** struct vamos_mysql_lock_wait follows the header, before the op's
+	 *  own bytes: how long this context's transaction may wait for the
+	 *  writer (MariaDB's session variable vamos_lock_wait_timeout).
+	 *  ha_vamos sets it on the first write-capable request of each
+	 *  transaction. vamosd's mysql service checks it and takes it off
+	 *  before the executor sees the request, handing the value over
+	 *  beside it (mx_call.lock_wait_ms); until the executor uses that,
+	 *  every writer waits vamosd's mysql_lock_wait_ms. */
+	VAMOS_MYSQL_LOCK_WAIT = 1u << 2,
+};
+
+/** After a header flagged VAMOS_MYSQL_LOCK_WAIT. */
+struct vamos_mysql_lock_wait {
+	uint32_t ms;       /**< at least 1 */
+	uint32_t reserved; /**< zero */
 };
 
 /** First in every request. */
