@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -26,6 +27,7 @@ struct entry {
 
 struct mfrag {
 	pthread_mutex_t lock;
+	atomic_uint used; /* entries in use: requests skip the lock when 0 */
 	struct mfrag_limits lim;
 	uint64_t held;
 	struct entry *e;
@@ -43,6 +45,7 @@ int mfrag_new(const struct mfrag_limits *lim, struct mfrag **out)
 		return -ENOMEM;
 	}
 	pthread_mutex_init(&f->lock, NULL);
+	atomic_init(&f->used, 0);
 	*out = f;
 	return 0;
 }
@@ -70,10 +73,12 @@ static void drop_out(struct mfrag *f, struct entry *e)
 }
 
 /* The slot is free again once it holds nothing. */
-static void tidy(struct entry *e)
+static void tidy(struct mfrag *f, struct entry *e)
 {
-	if (!e->in && !e->out && !e->in_busy)
+	if (e->used && !e->in && !e->out && !e->in_busy) {
 		memset(e, 0, sizeof *e);
+		atomic_fetch_sub_explicit(&f->used, 1, memory_order_relaxed);
+	}
 }
 
 void mfrag_free(struct mfrag *f)
@@ -99,6 +104,7 @@ static struct entry *find(struct mfrag *f, uint64_t ctx, bool make)
 	if (make && free_slot) {
 		free_slot->used = true;
 		free_slot->ctx = ctx;
+		atomic_fetch_add_explicit(&f->used, 1, memory_order_relaxed);
 	}
 	return make ? free_slot : NULL;
 }
@@ -108,7 +114,7 @@ static int refuse(struct mfrag *f, struct entry *e, int rc, const char *msg, con
 {
 	if (e) {
 		drop_in(f, e);
-		tidy(e);
+		tidy(f, e);
 	}
 	*why = msg;
 	return rc;
@@ -153,7 +159,7 @@ static int put_locked(struct mfrag *f, uint64_t ctx, const struct vamos_mysql_fr
 		drop_out(f, e); /* a new request: the rest of an earlier reply is not wanted */
 		e->in = malloc(h.total);
 		if (!e->in) {
-			tidy(e);
+			tidy(f, e);
 			*why = "FRAGMENT: out of memory";
 			return -ENOMEM;
 		}
@@ -218,7 +224,7 @@ void mfrag_release(struct mfrag *f, uint64_t ctx, bool consumed)
 			e->in_doomed = false;
 			drop_in(f, e);
 		}
-		tidy(e);
+		tidy(f, e);
 	}
 	pthread_mutex_unlock(&f->lock);
 }
@@ -226,6 +232,11 @@ void mfrag_release(struct mfrag *f, uint64_t ctx, bool consumed)
 int mfrag_other_request(struct mfrag *f, uint64_t ctx, const char **why)
 {
 	int rc = 0;
+	/* Nothing held anywhere (the usual case): no lock on the request path.
+	 * A context's own earlier request completed before this one was sent,
+	 * so what it left is counted already. */
+	if (atomic_load_explicit(&f->used, memory_order_acquire) == 0)
+		return 0;
 	pthread_mutex_lock(&f->lock);
 	struct entry *e = find(f, ctx, false);
 	if (e) {
@@ -237,7 +248,7 @@ int mfrag_other_request(struct mfrag *f, uint64_t ctx, const char **why)
 			*why = "request while a fragmented request of its context was unfinished";
 			rc = -EINVAL;
 		}
-		tidy(e);
+		tidy(f, e);
 	}
 	pthread_mutex_unlock(&f->lock);
 	return rc;
@@ -259,7 +270,7 @@ int mfrag_keep_reply(struct mfrag *f, uint64_t ctx, unsigned char *buf, uint64_t
 		buf = NULL;
 		rc = 0;
 	} else if (e) {
-		tidy(e);
+		tidy(f, e);
 	}
 	pthread_mutex_unlock(&f->lock);
 	free(buf);
@@ -299,7 +310,7 @@ int64_t mfrag_next(struct mfrag *f, uint64_t ctx, const unsigned char *body, uin
 		}
 	}
 	if (e)
-		tidy(e);
+		tidy(f, e);
 	pthread_mutex_unlock(&f->lock);
 	return rc;
 }
@@ -311,7 +322,7 @@ void mfrag_drop(struct mfrag *f, uint64_t ctx)
 	if (e) {
 		drop_in(f, e);
 		drop_out(f, e);
-		tidy(e);
+		tidy(f, e);
 	}
 	pthread_mutex_unlock(&f->lock);
 }
@@ -323,7 +334,7 @@ void mfrag_reset(struct mfrag *f)
 		struct entry *e = &f->e[i];
 		drop_in(f, e);
 		drop_out(f, e);
-		tidy(e);
+		tidy(f, e);
 	}
 	pthread_mutex_unlock(&f->lock);
 }
