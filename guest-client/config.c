@@ -43,9 +43,11 @@ static bool parse_u32(const char *s, uint32_t min, uint32_t max, uint32_t *out)
 	return true;
 }
 
-/* The environment's value of @name if set and not empty, else NULL. */
-static const char *env(const char *name)
+/* The environment's value of @name if set, not empty and wanted, else NULL. */
+static const char *env(const struct vamos_client_params *p, const char *name)
 {
+	if (p->flags & VAMOS_CLIENT_NO_ENV)
+		return NULL;
 	const char *v = getenv(name);
 	return v && *v ? v : NULL;
 }
@@ -65,9 +67,13 @@ int config_resolve(const struct vamos_client_params *params,
 	const char *v;
 
 	memset(cfg, 0, sizeof *cfg);
+	if (p->flags & ~(unsigned)VAMOS_CLIENT_NO_ENV) {
+		*why = "params.flags has unknown bits";
+		return -EINVAL;
+	}
 	cfg->kind = p->transport;
 	cfg->chosen_by = "the application";
-	if ((v = env("VAMOS_TRANSPORT"))) {
+	if ((v = env(p, "VAMOS_TRANSPORT"))) {
 		size_t i, n = sizeof transports / sizeof transports[0];
 		for (i = 0; i < n && strcmp(v, transports[i].name); i++)
 			;
@@ -85,7 +91,7 @@ int config_resolve(const struct vamos_client_params *params,
 		cfg->chosen_by = "auto";
 
 	cfg->local_vectors = p->local_vectors ? p->local_vectors : 1;
-	if ((v = env("VAMOS_LOCAL_VECTORS")) &&
+	if ((v = env(p, "VAMOS_LOCAL_VECTORS")) &&
 	    !parse_u32(v, 1, VAMOS_IVSHMEM_MAX_VECTORS, &cfg->local_vectors)) {
 		*why = "VAMOS_LOCAL_VECTORS must be a number from 1 to 64";
 		return -EINVAL;
@@ -95,13 +101,13 @@ int config_resolve(const struct vamos_client_params *params,
 		return -EINVAL;
 	}
 	cfg->vsock_cid = p->vsock_cid ? p->vsock_cid : VMADDR_CID_HOST;
-	if ((v = env("VAMOS_VSOCK_CID")) &&
+	if ((v = env(p, "VAMOS_VSOCK_CID")) &&
 	    !parse_u32(v, 1, UINT32_MAX - 1, &cfg->vsock_cid)) {
 		*why = "VAMOS_VSOCK_CID must be a context id (a number, not -1)";
 		return -EINVAL;
 	}
 	cfg->vsock_port = p->vsock_port ? p->vsock_port : VAMOS_DEFAULT_VSOCK_PORT;
-	if ((v = env("VAMOS_VSOCK_PORT")) &&
+	if ((v = env(p, "VAMOS_VSOCK_PORT")) &&
 	    !parse_u32(v, 1, UINT32_MAX - 1, &cfg->vsock_port)) {
 		*why = "VAMOS_VSOCK_PORT must be a port number (not 0 or -1)";
 		return -EINVAL;
@@ -118,10 +124,10 @@ int config_resolve(const struct vamos_client_params *params,
 		return -EINVAL;
 	}
 
-	const char *local = env("VAMOS_LOCAL_SOCKET");
+	const char *local = env(p, "VAMOS_LOCAL_SOCKET");
 	if (!local)
 		local = p->local_socket;
-	const char *unix_path = env("VAMOS_UNIX_SOCKET");
+	const char *unix_path = env(p, "VAMOS_UNIX_SOCKET");
 	if (!unix_path)
 		unix_path = p->unix_path;
 	if (cfg->kind == VAMOS_TRANSPORT_LOCAL && (!local || !*local)) {

@@ -23,6 +23,7 @@ void config_defaults(struct config *c)
 	c->spin_ns = 50000;
 	c->mysql_lock_wait_ms = 50000;
 	c->mysql_map_mb = 16384;
+	c->mysql_max_request_mb = 64;
 }
 
 static void vm_defaults(struct vm_config *vm, const char *name)
@@ -133,6 +134,8 @@ int config_set(struct config *c, struct vm_config *vm, const char *key,
 			return c->mysql_lock_wait_ms = (uint32_t)n, 0;
 		if (numeric && !strcmp(key, "mysql_map_mb") && n >= 1 && n <= (1u << 30))
 			return c->mysql_map_mb = n, 0;
+		if (numeric && !strcmp(key, "mysql_max_request_mb") && n >= 1 && n <= 1024)
+			return c->mysql_max_request_mb = (uint32_t)n, 0;
 		if (!strcmp(key, "mysql_sync")) {
 			/* full | nometa | off: see mysql-handler/store.h */
 			static const char *const names[] = { "full", "nometa", "off" };

@@ -42,6 +42,8 @@ struct config {
 	uint32_t mysql_lock_wait_ms;       /* mysql: a writer waits this long */
 	uint64_t mysql_map_mb;             /* mysql: largest store per VM, MiB */
 	int mysql_sync;                    /* mysql: enum mh_sync */
+	uint32_t mysql_max_request_mb;     /* mysql: largest request or reply in
+					      pieces (FRAGMENT), MiB */
 	struct vm_config vms[CONFIG_MAX_VMS];
 	unsigned vm_count;
 };

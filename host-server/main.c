@@ -63,7 +63,8 @@ static void usage(void)
 		"              [--vsock-port N] [--log-level error|warn|info|debug]\n"
 		"              [--pollers N] [--blocking-threads N] [--spin-us N]\n"
 		"              [--mysql-lock-wait-ms N] [--mysql-map-mb N]"
-		" [--mysql-sync full|nometa|off]\n");
+		" [--mysql-sync full|nometa|off]\n"
+		"              [--mysql-max-request-mb N]\n");
 }
 
 /* --vm NAME=SOCKET[,key=value...] */
@@ -104,6 +105,7 @@ static int parse_args(struct config *c, int argc, char **argv, char *err, size_t
 		{ "--blocking-threads", "blocking_threads" }, { "--spin-us", "spin_us" },
 		{ "--mysql-lock-wait-ms", "mysql_lock_wait_ms" }, { "--mysql-map-mb", "mysql_map_mb" },
 		{ "--mysql-sync", "mysql_sync" },
+		{ "--mysql-max-request-mb", "mysql_max_request_mb" },
 	};
 	/* The file first, wherever --config stands, so flags override it. */
 	for (int i = 1; i + 1 < argc; i++)

@@ -444,11 +444,20 @@ int mx_handle(struct mx_vm *vm, struct mx_call *call)
 			 * rather than waiting for room for all of them. */
 			uint32_t room = call->room ? call->room(call) : call->max_reply;
 			bool cut = room < call->max_reply;
+			struct mx_in again = in;
 			out.buf = sc->buf;
 			out.cap = cut ? room : call->max_reply;
 			rc = run_now(vm, call, &h, call->op, c, &ref, &in, &out);
-			int rr = cut && rc == -EMSGSIZE ? -EAGAIN /* not even one row fits yet */
-							: call->reserve(call, out.len, &buf);
+			if (cut && rc == -EMSGSIZE) {
+				/* Its first row alone is larger than the room: it
+				 * goes whole (in pieces past a record) once the
+				 * reply can be reserved. Reads have no effects, so
+				 * running it again is safe. */
+				out.cap = call->max_reply;
+				out.len = 0;
+				rc = run_now(vm, call, &h, call->op, c, &ref, &again, &out);
+			}
+			int rr = call->reserve(call, out.len, &buf);
 			if (rr)
 				rc = rr; /* -EAGAIN: run again once there is room */
 			else

@@ -58,6 +58,8 @@ struct mx_call {
 	 *  or NULL when the caller cannot take more deferred requests (the
 	 *  request is retried later, nothing was done). */
 	void *(*defer)(struct mx_call *c);
+	uint32_t lock_wait_ms;      /**< the guest's wait for the writer
+				         (VAMOS_MYSQL_LOCK_WAIT), 0: none given */
 	uint32_t reply_len;         /**< out: bytes of an answer given now */
 	void *caller;               /**< the caller's own */
 };

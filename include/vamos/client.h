@@ -29,6 +29,9 @@
  *   vsock    AF_VSOCK to the host (VAMOS_VSOCK_CID, default 2; VAMOS_VSOCK_PORT);
  *   unix     vamosd's stream socket (VAMOS_UNIX_SOCKET).
  * vamos_client_describe() always says which one was taken and why.
+ * With VAMOS_CLIENT_NO_ENV in vamos_client_params.flags the environment is
+ * not read at all (an application that resolved it itself, e.g. ha_vamos's
+ * system variables).
  *
  * Threads and sessions: vamos_session_get() hands the calling thread its
  * own session on first use and the same one afterwards (thread-local, no
@@ -88,6 +91,13 @@ struct vamos_client_params {
 	int timeout_ms;            /**< connect/reconnect and vamos_call default
 					(0: 5000) */
 	int irq;                   /**< IVSHMEM: enum vamos_guest_irq */
+	unsigned flags;            /**< enum vamos_client_flags */
+};
+
+/** vamos_client_params.flags. */
+enum vamos_client_flags {
+	/** Read no VAMOS_* environment variable: the params alone decide. */
+	VAMOS_CLIENT_NO_ENV = 1u << 0,
 };
 
 struct vamos_client;

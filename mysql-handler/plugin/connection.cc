@@ -13,6 +13,7 @@
 #include <vamos/mysql_protocol.h>
 
 #include "bytes.h"
+#include "pieces.h"
 
 namespace vamos {
 
@@ -25,6 +26,8 @@ static std::mutex g_attach_mutex;
 static std::atomic<uint64_t> g_epoch{0};
 static std::atomic<bool> g_need_attach{false};
 static vamos_mysql_welcome g_welcome;
+static vamos_client_params g_params;
+static bool g_params_set;
 static thread_local char tl_error[512]; /* MariaDB shows up to 512 bytes */
 
 /* Doorbells: each session's notification counter, last value seen. A
@@ -129,7 +132,7 @@ static int open_locked(std::string *why)
 {
 	const char *w = nullptr;
 	vamos_client *c = nullptr;
-	int rc = vamos_client_connect(nullptr, &c, &w);
+	int rc = vamos_client_connect(g_params_set ? &g_params : nullptr, &c, &w);
 	if (rc < 0) {
 		*why = std::string("cannot reach vamosd: ") + (w ? w : strerror(-rc));
 		return rc;
@@ -141,6 +144,12 @@ static int open_locked(std::string *why)
 		vamos_client_close(c);
 	}
 	return rc;
+}
+
+void conn_set_params(const vamos_client_params &p)
+{
+	g_params = p;
+	g_params_set = true;
 }
 
 int conn_open(std::string *why)
@@ -228,7 +237,11 @@ int conn_call(uint64_t epoch, uint16_t op, const std::string &req, std::string *
 	 * rather than send them (their -EBADF would look like a new loss). */
 	if (epoch != g_epoch.load())
 		return -EBADF;
-	int st = call_raw(op, req.data(), (uint32_t)req.size(), reply);
+	piece_limits lim = { conn_max_request(), g_welcome.max_message };
+	raw_call raw = [](uint16_t o, const std::string &r, std::string *rep) {
+		return call_raw(o, r.data(), (uint32_t)r.size(), rep);
+	};
+	int st = call_in_pieces(raw, lim, op, req, reply);
 	if (st == -ECONNRESET || st == -ECONNREFUSED || st == -EBADF)
 		if (g_epoch.load() == epoch)
 			g_need_attach.store(true);

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The one connection of this mariadbd to vamosd's mysql service: one
- * libvamos-client per process (transport from the environment, e.g.
- * VAMOS_TRANSPORT=local VAMOS_LOCAL_SOCKET=...), ATTACHed exclusively at
- * plugin init, so contexts left by an earlier mariadbd end.
+ * libvamos-client per process (transport from the vamos_* system
+ * variables, settings.h), ATTACHed exclusively at plugin init, so
+ * contexts left by an earlier mariadbd end. Requests and replies larger
+ * than one channel record go in pieces (pieces.h).
  *
  * Restarts: when a request fails with -ECONNRESET (vamosd went away) or
  * -EBADF (vamosd no longer knows our handles: it restarted while we were
@@ -17,7 +18,13 @@
 #include <stdint.h>
 #include <string>
 
+#include <vamos/client.h>
+
 namespace vamos {
+
+/** The transport to use from now on (settings.h; copied, its strings
+ *  must stay valid). Before conn_open. */
+void conn_set_params(const vamos_client_params &p);
 
 /** Connect and ATTACH; on failure @why says why. */
 int conn_open(std::string *why);

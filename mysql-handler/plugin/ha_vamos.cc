@@ -11,6 +11,7 @@
 
 #include "bytes.h"
 #include "connection.h"
+#include "sysvars.h"
 #include "key_encoding.h"
 
 using namespace vamos;
@@ -112,9 +113,23 @@ int ha_vamos::call(uint16_t op, bool with_ctx, bool is_write, std::string *reply
 		h.ctx = t ? t->ctx : 0;
 		memcpy(&m_req[0], &h, sizeof h);
 		bool wrote_before = t && t->txn_wrote, stmt_wrote_before = t && t->stmt_wrote;
+		/* The transaction's first write-capable request says how long
+		 * it may wait for the writer (vamos_lock_wait_timeout). */
+		const std::string *req = &m_req;
+		std::string with_wait;
+		if (is_write && t && !wrote_before) {
+			h.flags |= VAMOS_MYSQL_LOCK_WAIT;
+			vamos_mysql_lock_wait w = {};
+			unsigned long long ms = (unsigned long long)lock_wait_timeout(ha_thd()) * 1000;
+			w.ms = (uint32_t)std::min<unsigned long long>(ms, UINT32_MAX);
+			put(&with_wait, h);
+			put(&with_wait, w);
+			with_wait.append(m_req, sizeof h, std::string::npos);
+			req = &with_wait;
+		}
 		if (is_write && t)
 			trx_note_write(t);
-		st = conn_call(m_epoch, op, m_req, reply);
+		st = conn_call(m_epoch, op, *req, reply);
 		if (t && st != -ECONNRESET && st != -EBADF && st != -ECONNREFUSED)
 			t->fresh = false;
 		if (st == -EBADF) {

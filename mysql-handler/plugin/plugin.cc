@@ -1,9 +1,17 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The VAMOS engine's handlerton and plugin declaration. Plugin init
- * connects to vamosd (libvamos-client; transport from the environment)
- * and ATTACHes exclusively; without vamosd the plugin does not load and
- * the error log says why.
+ * The VAMOS engine's handlerton, system variables and plugin declaration.
+ * Plugin init connects to vamosd (libvamos-client; transport from the
+ * vamos_* variables, settings.h) and ATTACHes exclusively; without vamosd
+ * the engine still loads and connects on first use.
+ *
+ * System variables (README has the table):
+ *   vamos_transport, vamos_local_socket, vamos_local_vectors,
+ *   vamos_unix_socket, vamos_vsock_cid, vamos_vsock_port
+ *                           read-only, global: how to reach vamosd; unset,
+ *                           each takes its VAMOS_* environment variable
+ *   vamos_lock_wait_timeout session: seconds a transaction may wait for
+ *                           the writer, sent with its first write
  *
  * SHOW STATUS LIKE 'Vamos%':
  *   Vamos_requests       requests sent to vamosd (all kinds)
@@ -19,6 +27,8 @@
 #include <mysql/plugin.h>
 
 #include "connection.h"
+#include "settings.h"
+#include "sysvars.h"
 
 namespace vamos {
 engine_counters engine_stats;
@@ -31,10 +41,55 @@ static handler *vamos_create_handler(handlerton *hton, TABLE_SHARE *table, MEM_R
 	return new (mem_root) ha_vamos(hton, table);
 }
 
+static transport_settings opt;
+
+static MYSQL_SYSVAR_STR(transport, opt.transport, PLUGIN_VAR_READONLY | PLUGIN_VAR_RQCMDARG,
+			"How ha_vamos reaches vamosd: auto, ivshmem, local, vsock or unix "
+			"(default: $VAMOS_TRANSPORT, else auto)",
+			nullptr, nullptr, nullptr);
+static MYSQL_SYSVAR_STR(local_socket, opt.local_socket, PLUGIN_VAR_READONLY | PLUGIN_VAR_RQCMDARG,
+			"local: vamosd's VM socket to join as a local peer "
+			"(default: $VAMOS_LOCAL_SOCKET)",
+			nullptr, nullptr, nullptr);
+static MYSQL_SYSVAR_UINT(local_vectors, opt.local_vectors, PLUGIN_VAR_READONLY | PLUGIN_VAR_RQCMDARG,
+			 "local: the VM's interrupt vectors in vamosd "
+			 "(default: $VAMOS_LOCAL_VECTORS, else 1)",
+			 nullptr, nullptr, 0, 0, 64, 0);
+static MYSQL_SYSVAR_STR(unix_socket, opt.unix_socket, PLUGIN_VAR_READONLY | PLUGIN_VAR_RQCMDARG,
+			"unix: vamosd's stream socket (default: $VAMOS_UNIX_SOCKET)",
+			nullptr, nullptr, nullptr);
+static MYSQL_SYSVAR_UINT(vsock_cid, opt.vsock_cid, PLUGIN_VAR_READONLY | PLUGIN_VAR_RQCMDARG,
+			 "vsock: the host's context id (default: $VAMOS_VSOCK_CID, else 2)",
+			 nullptr, nullptr, 0, 0, UINT_MAX - 1, 0);
+static MYSQL_SYSVAR_UINT(vsock_port, opt.vsock_port, PLUGIN_VAR_READONLY | PLUGIN_VAR_RQCMDARG,
+			 "vsock: vamosd's port (default: $VAMOS_VSOCK_PORT, else 7800)",
+			 nullptr, nullptr, 0, 0, UINT_MAX - 1, 0);
+static MYSQL_THDVAR_ULONG(lock_wait_timeout, PLUGIN_VAR_RQCMDARG,
+			  "Seconds a transaction waits for vamosd's writer before "
+			  "ER_LOCK_WAIT_TIMEOUT (sent with its first write)",
+			  nullptr, nullptr, 50, 1, 1073741824, 0);
+
+static struct st_mysql_sys_var *vamos_sysvars[] = {
+	MYSQL_SYSVAR(transport),  MYSQL_SYSVAR(local_socket), MYSQL_SYSVAR(local_vectors),
+	MYSQL_SYSVAR(unix_socket), MYSQL_SYSVAR(vsock_cid),   MYSQL_SYSVAR(vsock_port),
+	MYSQL_SYSVAR(lock_wait_timeout), nullptr,
+};
+
+unsigned long vamos::lock_wait_timeout(THD *thd)
+{
+	return THDVAR(thd, lock_wait_timeout);
+}
+
 static int vamos_init(void *p)
 {
 	handlerton *hton = static_cast<handlerton *>(p);
 	std::string why;
+	vamos_client_params params;
+	if (settings_resolve(&opt, &params, &why)) {
+		sql_print_error("VAMOS: %s", why.c_str());
+		return 1;
+	}
+	conn_set_params(params);
 	/* Without vamosd the engine still loads: the first statement on a
 	 * VAMOS table connects (and fails, saying why, until vamosd is up). */
 	bool attached = conn_open(&why) == 0;
@@ -81,7 +136,7 @@ maria_declare_plugin(vamos){
 	vamos_deinit,
 	0x0001,
 	vamos_status,
-	nullptr,
+	vamos_sysvars,
 	"0.1",
 	/* Beta until a release: a server loads it with plugin_maturity=beta. */
 	MariaDB_PLUGIN_MATURITY_BETA,

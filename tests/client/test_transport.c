@@ -192,6 +192,32 @@ Test(client_transport, environment_wins_over_params)
 	th_cleanup(&h);
 }
 
+Test(client_transport, no_env_flag_ignores_the_environment)
+{
+	struct test_host h;
+	struct th_opts o = { .kind = TH_LOCAL };
+	th_clear_env();
+	const char *err = th_start(&h, &o, NULL, NULL);
+	cr_assert_null(err, "%s", err);
+	setenv("VAMOS_TRANSPORT", "unix", 1);
+	setenv("VAMOS_UNIX_SOCKET", "/tmp/vamos-no-such-dir/x.sock", 1);
+	setenv("VAMOS_LOCAL_VECTORS", "1", 1);
+	struct vamos_client_params p = { .transport = VAMOS_TRANSPORT_LOCAL,
+					 .local_socket = h.path, .local_vectors = 2,
+					 .flags = VAMOS_CLIENT_NO_ENV };
+	struct vamos_client *c = NULL;
+	const char *why = NULL;
+	cr_assert_eq(vamos_client_connect(&p, &c, &why), 0, "%s", why);
+	const char *d = vamos_client_describe(c);
+	cr_assert(strstr(d, "2 vectors; chosen by the application)"), "%s", d);
+	vamos_client_close(c);
+	th_clear_env();
+	p.flags = 2;
+	cr_assert_eq(vamos_client_connect(&p, &c, &why), -EINVAL);
+	cr_assert(strstr(why, "flags"), "%s", why);
+	th_cleanup(&h);
+}
+
 Test(client_transport, bad_arguments)
 {
 	struct test_host h;

@@ -43,7 +43,7 @@ sqlt_start() {
 	trap 'exit 143' TERM
 	trap 'exit 129' HUP
 	trap 'exit 141' PIPE # a reader that went away (| head) must not leave the servers up
-	# 4 MiB rings: a request or reply holds a whole row, and rows go up to 1 MB.
+	# 4 MiB rings: most rows fit a record (larger ones go in pieces: big-rows.sh).
 	VAMOSD_VM_OPTIONS=${SQLT_VM_OPTIONS:-channels=4,vectors=4,ring_bytes=4M} \
 		vamosd_start "$V" "$vamosd"
 	mdb_install_db "$M/data"

@@ -214,3 +214,47 @@ Test(mysql_service, a_vm_named_stream_is_not_a_stream_clients, .timeout = 60)
 	vamos_client_close(vm);
 	daemon_cleanup(&d);
 }
+
+/* VAMOS_MYSQL_LOCK_WAIT: the service takes the struct off a request before
+ * the executor parses it; a malformed one fails the request. */
+Test(mysql_service, lock_wait_field_is_taken_off_and_checked, .timeout = 60)
+{
+	cr_assert_null(daemon_start(&d, 1, 1u << 16, NULL));
+	struct vamos_client *c = connect_vm(0);
+	cr_assert_eq(create(c, "db/lw"), 0);
+	uint32_t t = (uint32_t)open_table(c, "db/lw");
+	uint64_t x = ctx_open(c);
+	unsigned char buf[256] = { 0 }, out[256];
+	uint32_t n;
+	struct vamos_mysql_req h = { .version = VAMOS_MYSQL_VERSION, .flags = VAMOS_MYSQL_LOCK_WAIT,
+				     .table = t, .ctx = x };
+	struct vamos_mysql_lock_wait w = { .ms = 7000 };
+	struct vamos_mysql_write wr = { .count = 1 };
+	struct vamos_mysql_write_row r = { .row_len = 3, .pk_len = 1 };
+	unsigned char *p = buf;
+	memcpy(p, &h, sizeof h), p += sizeof h;
+	memcpy(p, &w, sizeof w), p += sizeof w;
+	memcpy(p, &wr, sizeof wr), p += sizeof wr;
+	memcpy(p, &r, sizeof r), p += sizeof r;
+	memcpy(p, "krow", 4), p += 8;
+	uint32_t len = (uint32_t)(p - buf);
+	cr_assert_eq(vamos_call(c, VAMOS_SERVICE_MYSQL, VAMOS_MYSQL_WRITE, buf, len, out, sizeof out,
+				&n, 5000), 0);
+	commit(c, x);
+	cr_assert_eq(count_rows(c, x, t), 1);
+	/* a zero wait, reserved bits, a struct cut short */
+	struct vamos_mysql_lock_wait bad[] = { { .ms = 0 }, { .ms = 1, .reserved = 1 } };
+	for (int i = 0; i < 2; i++) {
+		memcpy(buf + sizeof h, &bad[i], sizeof bad[i]);
+		cr_assert_eq(vamos_call(c, VAMOS_SERVICE_MYSQL, VAMOS_MYSQL_WRITE, buf, len, out,
+					sizeof out, &n, 5000), -EINVAL);
+		cr_assert_not_null(memmem(out, n, "LOCK_WAIT", 9), "%.*s", (int)n, out);
+	}
+	cr_assert_eq(vamos_call(c, VAMOS_SERVICE_MYSQL, VAMOS_MYSQL_WRITE, buf, sizeof h + 4, out,
+				sizeof out, &n, 5000), -EINVAL);
+	cr_assert_not_null(memmem(out, n, "LOCK_WAIT", 9), "%.*s", (int)n, out);
+	commit(c, x);
+	cr_assert_eq(count_rows(c, x, t), 1);
+	vamos_client_close(c);
+	daemon_cleanup(&d);
+}

@@ -90,6 +90,58 @@ enum vamos_mysql_op {
 	VAMOS_MYSQL_STMT_ROLLBACK = 19,
 	VAMOS_MYSQL_COMMIT = 20,
 	VAMOS_MYSQL_ROLLBACK = 21,
+	/* -- messages larger than one channel record (ctx set) -- */
+	VAMOS_MYSQL_FRAGMENT = 22,   /**< vamos_mysql_fragment + piece; the last
+				          piece answers as the whole request's op */
+	VAMOS_MYSQL_REPLY_NEXT = 23, /**< vamos_mysql_next -> the next piece of a
+				          VAMOS_MYSQL_MORE reply */
+};
+
+/**
+ * Messages larger than one channel record. A request whose bytes
+ * (vamos_mysql_req included) exceed welcome.max_request goes as FRAGMENT
+ * requests of the same context, each vamos_mysql_req (ctx set, table and
+ * flags 0) + vamos_mysql_fragment + the next piece of the whole request's
+ * bytes, in order: seq 0, 1, 2, ...; offset the bytes sent before; total
+ * and op the same in every piece. Pieces before the last get status 0 and
+ * no bytes; when offset + piece reaches total the host runs the whole
+ * request and the last piece gets its reply. The host holds one
+ * reassembly per context, up to welcome.max_message bytes, and a bounded
+ * amount per VM: a piece out of order (gap, overlap, repeated seq), past
+ * total, with another op or total, a seq 0 while a reassembly is under
+ * way, any other request of that context meanwhile, or a reassembly that
+ * would exceed those bounds fails with -EINVAL (-EMSGSIZE for a total over
+ * max_message, -ENOMEM over the VM's bound) and drops the reassembly.
+ * CTX_CLOSE, an exclusive ATTACH and the VM's detach drop them too.
+ *
+ * A reply whose bytes exceed the record comes with status
+ * VAMOS_MYSQL_MORE: its bytes are vamos_mysql_more + the first piece. The
+ * guest then sends REPLY_NEXT with the bytes it has so far until it has
+ * them all; each reply is status 0 and the next piece. Any other request
+ * of the context drops what is left of the reply.
+ */
+#define VAMOS_MYSQL_MORE (-115) /* -EINPROGRESS: more pieces follow */
+
+/** FRAGMENT: then the piece (at least 1 byte). */
+struct vamos_mysql_fragment {
+	uint16_t op;       /**< the whole request's op (never FRAGMENT/REPLY_NEXT) */
+	uint16_t reserved; /**< zero */
+	uint32_t seq;      /**< 0 for the first piece, then +1 */
+	uint64_t total;    /**< the whole request's bytes, > max_request */
+	uint64_t offset;   /**< bytes of the earlier pieces */
+};
+
+/** REPLY_NEXT's request body. */
+struct vamos_mysql_next {
+	uint64_t offset; /**< reply bytes received so far (the first piece's
+			      included) */
+};
+
+/** First in a VAMOS_MYSQL_MORE reply, then the first piece. */
+struct vamos_mysql_more {
+	int32_t status;   /**< the whole reply's status (0 or -errno) */
+	uint32_t reserved;
+	uint64_t total;   /**< the whole reply's bytes */
 };
 
 /** Request flags (vamos_mysql_req.flags). */
@@ -104,6 +156,21 @@ enum vamos_mysql_req_flags {
 	 *  read-modify-write never works from a stale row. Like a write, it
 	 *  makes the context the writer until COMMIT/ROLLBACK. */
 	VAMOS_MYSQL_FOR_UPDATE = 1u << 1,
+	/** struct vamos_mysql_lock_wait follows the header, before the op's
+	 *  own bytes: how long this context's transaction may wait for the
+	 *  writer (MariaDB's session variable vamos_lock_wait_timeout).
+	 *  ha_vamos sets it on the first write-capable request of each
+	 *  transaction. vamosd's mysql service checks it and takes it off
+	 *  before the executor sees the request, handing the value over
+	 *  beside it (mx_call.lock_wait_ms); until the executor uses that,
+	 *  every writer waits vamosd's mysql_lock_wait_ms. */
+	VAMOS_MYSQL_LOCK_WAIT = 1u << 2,
+};
+
+/** After a header flagged VAMOS_MYSQL_LOCK_WAIT. */
+struct vamos_mysql_lock_wait {
+	uint32_t ms;       /**< at least 1 */
+	uint32_t reserved; /**< zero */
 };
 
 /** First in every request. */
@@ -132,8 +199,12 @@ struct vamos_mysql_welcome {
 	uint32_t max_indexes;  /**< VAMOS_MYSQL_MAX_INDEXES */
 	uint64_t lock_wait_ms; /**< how long a writer waits before -ETIMEDOUT */
 	uint32_t max_request;  /**< largest request payload (header included)
-				    the channel takes: the bound of a WRITE batch */
-	uint32_t reserved;
+				    the channel takes: the bound of a WRITE batch
+				    and of one FRAGMENT piece */
+	uint32_t max_message;  /**< largest request or reply the host takes or
+				    sends in pieces (vamosd's
+				    mysql_max_request_mb); 0 from a host that
+				    does not fragment */
 };
 
 struct vamos_mysql_ctx {

@@ -1,0 +1,40 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * ha_vamos's transport settings: the read-only system variables
+ * vamos_transport, vamos_local_socket, vamos_local_vectors,
+ * vamos_unix_socket, vamos_vsock_cid and vamos_vsock_port (plugin.cc).
+ * One left unset on the command line (NULL or 0) takes the matching
+ * environment variable (VAMOS_TRANSPORT, VAMOS_LOCAL_SOCKET, ...) when it
+ * is set, else libvamos-client's default; the variable then shows the
+ * value in use. No server headers: unit-testable.
+ */
+#ifndef HA_VAMOS_SETTINGS_H
+#define HA_VAMOS_SETTINGS_H
+
+#include <string>
+
+#include <vamos/client.h>
+
+namespace vamos {
+
+/** The variables' storage (as MariaDB's sysvar macros want it). */
+struct transport_settings {
+	char *transport;       /**< auto|ivshmem|local|vsock|unix */
+	char *local_socket;
+	unsigned local_vectors;
+	char *unix_socket;
+	unsigned vsock_cid;
+	unsigned vsock_port;
+};
+
+/**
+ * Fill the unset fields of @s from the environment and the defaults, and
+ * @p from @s (with VAMOS_CLIENT_NO_ENV: the settings alone decide).
+ * Strings point into the environment or static storage. Returns 0, or
+ * -EINVAL with @why naming the bad setting.
+ */
+int settings_resolve(transport_settings *s, vamos_client_params *p, std::string *why);
+
+} // namespace vamos
+
+#endif
