@@ -51,14 +51,17 @@ struct call {
 
 uint32_t mxh_max_reply = MXH_MAX_REPLY;
 uint32_t mxh_room = UINT32_MAX;
+uint32_t mxh_record = UINT32_MAX;
 
 static int reserve(struct mx_call *c, uint32_t len, void **buf)
 {
 	struct call *k = (struct call *)c;
 	if (len > c->max_reply)
 		return -EMSGSIZE;
-	if (c->room && len > mxh_room)
-		return -EAGAIN; /* as a full ring: room() said so */
+	/* As vamosd's reply ring: a reply up to a record needs that much
+	 * room now; a larger one goes in pieces and needs a whole record. */
+	if (c->room && (len > mxh_record ? mxh_room < mxh_record : len > mxh_room))
+		return -EAGAIN;
 	*buf = k->out->data;
 	return 0;
 }

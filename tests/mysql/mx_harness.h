@@ -49,6 +49,9 @@ extern uint32_t mxh_max_reply;
 /* The room the next calls' reply space has now, as a ring that is partly
  * full (UINT32_MAX: no room callback, the space is always there). */
 extern uint32_t mxh_room;
+/* The largest record of that ring: a larger reply goes in pieces, which
+ * needs room for a whole record (UINT32_MAX: no pieces). */
+extern uint32_t mxh_record;
 
 /* The done callback to give mx_vm_open(). */
 void mxh_done(void *token, int status, const void *data, uint32_t len);
