@@ -2,8 +2,8 @@
 /*
  * The executor: contexts, table handles, and who runs what. Reads of a
  * context that is not the writer run at once on the caller's thread in the
- * context's snapshot; everything that needs LMDB's single writer is a job
- * for the VM's writer thread (writer.c).
+ * context's snapshot; writes and the reads of the context that writes are
+ * jobs for the VM's writer thread (writer.c).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -473,8 +473,6 @@ int mx_vm_open(const char *dir, const char *name, const struct mx_options *opt,
 		return -ENOMEM;
 	if (opt)
 		vm->opt = *opt;
-	if (!vm->opt.map_size)
-		vm->opt.map_size = (size_t)16 << 30;
 	if (!vm->opt.lock_wait_ms)
 		vm->opt.lock_wait_ms = 50000;
 	if (!vm->opt.max_contexts)
@@ -494,8 +492,11 @@ int mx_vm_open(const char *dir, const char *name, const struct mx_options *opt,
 		return -ENOMEM;
 	}
 	pthread_mutex_init(&vm->lock, NULL);
-	int rc = mh_store_open_sync(dir, vm->opt.map_size, (enum mh_sync)vm->opt.sync, &vm->store,
-				    why);
+	struct mh_store_options so = { .sync = (enum mh_sync)vm->opt.sync,
+				       .lock_wait_ms = vm->opt.lock_wait_ms,
+				       .write_buffer = vm->opt.write_buffer,
+				       .shared = vm->opt.shared };
+	int rc = mh_store_open(dir, &so, &vm->store, why);
 	if (rc == 0 && (rc = mx_writer_start(vm)))
 		*why = "cannot start the writer thread";
 	if (rc) {

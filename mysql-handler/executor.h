@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The host executor of the MySQL handler protocol
- * (vamos/mysql_protocol.h): one per VM, over that VM's LMDB store. vamosd's
- * mysql service hands it requests; it answers reads at once on the
- * caller's thread (LMDB readers never wait) and runs everything that needs
- * the store's single writer on the VM's writer thread, whose answers come
- * back later through the done callback.
+ * (vamos/mysql_protocol.h): one per VM, over that VM's RocksDB store.
+ * vamosd's mysql service hands it requests; it answers reads at once on the
+ * caller's thread (snapshot readers never wait) and runs writes on the
+ * VM's writer thread, whose answers come back later through the done
+ * callback.
  *
  * Threads: a write transaction belongs to the thread that began it, so one
  * writer thread per VM begins, uses and ends every write transaction. A
@@ -23,10 +23,14 @@
 #include <vamos/mysql_protocol.h>
 
 struct mx_vm;
+struct mh_shared;
 
 struct mx_options {
-	size_t map_size;       /**< LMDB map (largest store); 0: 16 GiB */
-	unsigned lock_wait_ms; /**< writer wait before -ETIMEDOUT; 0: 50 s */
+	size_t write_buffer;   /**< the store's memtable budget; 0: 16 MiB */
+	struct mh_shared *shared; /**< resources shared by the process's
+				       stores (store.h); NULL: its own */
+	unsigned lock_wait_ms; /**< writer or row lock wait before
+				    -ETIMEDOUT; 0: 50 s */
 	unsigned max_contexts; /**< 0: 4096 */
 	unsigned max_tables;   /**< open table handles; 0: 4096 */
 	int sync;              /**< enum mh_sync (store.h); 0: full */

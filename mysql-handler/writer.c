@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The VM's writer thread. LMDB has one writer per store, and a write
- * transaction belongs to the thread that began it: this thread begins, uses
- * and ends every one. It serves the context that holds the writer, and
+ * The VM's writer thread: it begins, uses and ends every write transaction
+ * of the VM, one context's at a time. It serves the context that holds the
+ * writer, and
  * grants the writer to the next waiting request when that context commits
  * or rolls back. Waiting requests are queued data, not blocked threads, so
  * no thread of vamosd ever waits on a guest; they time out with
@@ -166,7 +166,7 @@ static int run_ctx(struct mx_vm *vm, struct mx_job *j, struct mx_out *out)
 		else if (c->stmt)
 			mh_txn_abort(c->stmt);
 		c->stmt = NULL;
-		if (rc) /* LMDB freed the statement; the transaction cannot go on */
+		if (rc) /* the statement could not be kept: the transaction cannot go on */
 			end_txn(vm, c, false);
 		return rc ? mx_store_fail(vm->store, out, rc) : 0;
 	case VAMOS_MYSQL_COMMIT:

@@ -181,6 +181,11 @@ int ha_vamos::fail(int st)
 		return HA_ERR_FOUND_DUPP_KEY;
 	case -ETIMEDOUT:
 		return HA_ERR_LOCK_WAIT_TIMEOUT;
+	case -EDEADLK:
+		/* The host chose this transaction as a deadlock's victim: all of
+		 * it rolls back, as InnoDB has it (error 1213). */
+		ha_thd()->mark_transaction_to_rollback(true);
+		return HA_ERR_LOCK_DEADLOCK;
 	case -ENOSPC:
 		return HA_ERR_RECORD_FILE_FULL;
 	case -EMSGSIZE:

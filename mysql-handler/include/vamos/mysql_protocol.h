@@ -24,11 +24,11 @@
  * until COMMIT/ROLLBACK or a request flagged VAMOS_MYSQL_FRESH_SNAPSHOT;
  * reads flagged VAMOS_MYSQL_FOR_UPDATE run as the writer instead.
  * The first write of a transaction makes the context the VM's writer (one
- * at a time: LMDB has a single writer); a context that wants to write
+ * at a time); a context that wants to write
  * while another one is the writer waits in a queue, never on a thread, and
  * gets -ETIMEDOUT (lock wait timeout) after the host's limit. Readers are
  * never blocked by the writer. STMT_COMMIT/STMT_ROLLBACK end a statement
- * (a nested transaction inside the writer's), COMMIT/ROLLBACK the whole
+ * (a savepoint inside the writer's transaction), COMMIT/ROLLBACK the whole
  * transaction. A committed transaction is on disk before its reply.
  * Tables, contexts and writer rights belong to the VM; a VM's contexts end
  * (their transactions roll back) when it detaches, or when a new ATTACH
@@ -37,7 +37,8 @@
  * Errors: -ENOENT no such table/row, or no more rows; -EEXIST a table name
  * or unique key taken (struct vamos_mysql_dup says which index); -EBADF
  * unknown table handle or context; -EBUSY the context has a request in
- * progress; -ETIMEDOUT lock wait timeout; -ENOSPC the store is full;
+ * progress; -ETIMEDOUT lock wait timeout; -EDEADLK deadlock (the
+ * transaction must be rolled back); -ENOSPC the store is full;
  * -EINVAL a malformed request (a bad length, key, flag or name);
  * -EPROTONOSUPPORT another protocol version; -EMFILE too many contexts or
  * tables; -EIO the store failed (message in the reply bytes).
