@@ -25,6 +25,7 @@ void config_defaults(struct config *c)
 	c->mysql_block_cache_mb = 64;
 	c->mysql_write_buffer_mb = 16;
 	c->mysql_background_threads = 2;
+	c->mysql_max_workers = 64;
 }
 
 static void vm_defaults(struct vm_config *vm, const char *name)
@@ -139,6 +140,8 @@ int config_set(struct config *c, struct vm_config *vm, const char *key,
 			return c->mysql_write_buffer_mb = (uint32_t)n, 0;
 		if (numeric && !strcmp(key, "mysql_background_threads") && n >= 1 && n <= 64)
 			return c->mysql_background_threads = (uint32_t)n, 0;
+		if (numeric && !strcmp(key, "mysql_max_workers") && n >= 1 && n <= 4096)
+			return c->mysql_max_workers = (uint32_t)n, 0;
 		if (!strcmp(key, "mysql_map_mb")) {
 			snprintf(err, errlen, "mysql_map_mb is gone: the RocksDB store grows as "
 					      "needed (see mysql_write_buffer_mb, mysql_block_cache_mb)");

@@ -43,6 +43,7 @@ struct config {
 	uint32_t mysql_block_cache_mb;     /* mysql: block cache of all VMs, MiB */
 	uint32_t mysql_write_buffer_mb;    /* mysql: memtables per VM, MiB */
 	uint32_t mysql_background_threads; /* mysql: flushes and compactions */
+	uint32_t mysql_max_workers;        /* mysql: worker pool threads per VM */
 	int mysql_sync;                    /* mysql: enum mh_sync */
 	struct vm_config vms[CONFIG_MAX_VMS];
 	unsigned vm_count;

@@ -64,7 +64,8 @@ static void usage(void)
 		"              [--pollers N] [--blocking-threads N] [--spin-us N]\n"
 		"              [--mysql-lock-wait-ms N] [--mysql-sync full|off]\n"
 		"              [--mysql-block-cache-mb N] [--mysql-write-buffer-mb N]"
-		" [--mysql-background-threads N]\n");
+		" [--mysql-background-threads N]\n"
+		"              [--mysql-max-workers N]\n");
 }
 
 /* --vm NAME=SOCKET[,key=value...] */
@@ -107,6 +108,7 @@ static int parse_args(struct config *c, int argc, char **argv, char *err, size_t
 		{ "--mysql-block-cache-mb", "mysql_block_cache_mb" },
 		{ "--mysql-write-buffer-mb", "mysql_write_buffer_mb" },
 		{ "--mysql-background-threads", "mysql_background_threads" },
+		{ "--mysql-max-workers", "mysql_max_workers" },
 		{ "--mysql-sync", "mysql_sync" },
 	};
 	/* The file first, wherever --config stands, so flags override it. */

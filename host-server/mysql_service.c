@@ -92,6 +92,7 @@ int mysql_service_start(const struct config *cfg, const char **why)
 		.write_buffer = (size_t)cfg->mysql_write_buffer_mb << 20,
 		.shared = shared,
 		.lock_wait_ms = cfg->mysql_lock_wait_ms,
+		.max_workers = cfg->mysql_max_workers,
 		.sync = cfg->mysql_sync,
 	};
 	for (unsigned i = 0; i < cfg->vm_count; i++) {

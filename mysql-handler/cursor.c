@@ -10,7 +10,9 @@
 struct mh_cursor {
 	struct mh_table *tb;
 	unsigned index;
-	rocksdb_iterator_t *it;              /* at the transaction's snapshot */
+	rocksdb_iterator_t *it;              /* at the snapshot, or the latest
+						version for locking reads */
+	bool locking;                        /* lock every row returned */
 	unsigned char prefix[MH_KEY_PREFIX]; /* table id + index: the range */
 	unsigned char *buf;                  /* scratch for a built key */
 	char *row;                           /* a secondary entry's record */
@@ -31,7 +33,8 @@ int mh_cursor_open(struct mh_txn *t, struct mh_table *tb, unsigned index,
 	c->tb = tb;
 	c->index = index;
 	mh_key_build(tb->meta.id, index, NONE, NONE, c->prefix);
-	if (!(c->it = mh_kv_iter(t, false))) {
+	c->locking = mh_txn_locking(t);
+	if (!(c->it = mh_kv_iter(t, c->locking))) {
 		free(c->buf);
 		free(c);
 		return -ENOMEM;
@@ -58,6 +61,23 @@ static const unsigned char *at(struct mh_cursor *c, size_t *len)
 	return (const unsigned char *)rocksdb_iter_key(c->it, len);
 }
 
+/* A locking read: lock the row at primary key @pk and read its latest
+ * version into c->row. -EAGAIN when it was deleted meanwhile. */
+static int lock_row(struct mh_cursor *c, struct mh_bytes pk, struct mh_bytes *row)
+{
+	struct mh_table *tb = c->tb;
+	int plen = mh_key_build(tb->meta.id, 0, pk, NONE, c->buf);
+	if (plen < 0)
+		return -EIO;
+	free(c->row);
+	c->row = NULL;
+	size_t rl;
+	int rc = mh_kv_get(tb->t, c->buf, (size_t)plen, MH_LOCKED, &c->row, &rl);
+	if (rc)
+		return rc == -ENOENT ? -EAGAIN : rc;
+	return mh_record_parse(c->row, rl, tb->meta.nsec, NULL, row);
+}
+
 /* Describe the entry the iterator stands at (inside the index). */
 static int describe(struct mh_cursor *c, const unsigned char *k, size_t kl,
 		    struct mh_entry *out)
@@ -69,6 +89,11 @@ static int describe(struct mh_cursor *c, const unsigned char *k, size_t kl,
 	const char *v = rocksdb_iter_value(c->it, &vl);
 	out->stored.data = key;
 	out->stored.len = len;
+	if (c->index == 0 && c->locking) {
+		out->key.data = out->pk.data = key;
+		out->key.len = out->pk.len = len;
+		return lock_row(c, out->pk, &out->row);
+	}
 	if (c->index == 0) {
 		out->key.data = out->pk.data = key;
 		out->key.len = out->pk.len = len;
@@ -85,6 +110,8 @@ static int describe(struct mh_cursor *c, const unsigned char *k, size_t kl,
 	out->key.len = keylen;
 	out->pk.data = key + keylen;
 	out->pk.len = len - keylen;
+	if (c->locking)
+		return lock_row(c, out->pk, &out->row);
 	int plen = mh_key_build(tb->meta.id, 0, out->pk, NONE, c->buf);
 	if (plen < 0)
 		return -EIO;
@@ -98,19 +125,38 @@ static int describe(struct mh_cursor *c, const unsigned char *k, size_t kl,
 }
 
 /* Finish a move: the entry the iterator stands at, -ENOENT when it stands
- * nowhere or outside the index. */
+ * nowhere or outside the index. A locking read steps over rows deleted
+ * before their lock was granted, towards @backward. */
+static int landed_dir(struct mh_cursor *c, bool backward, struct mh_entry *out)
+{
+	for (;;) {
+		size_t kl;
+		const unsigned char *k = at(c, &kl);
+		if (!k) {
+			char *err = NULL;
+			rocksdb_iter_get_error(c->it, &err);
+			return err ? mh_rocks_error(c->tb->t->s, "cursor", err) : -ENOENT;
+		}
+		if (kl <= MH_KEY_PREFIX || memcmp(k, c->prefix, MH_KEY_PREFIX))
+			return -ENOENT;
+		int rc = describe(c, k, kl, out);
+		if (rc != -EAGAIN)
+			return rc;
+		if (backward)
+			rocksdb_iter_prev(c->it);
+		else
+			rocksdb_iter_next(c->it);
+	}
+}
+
 static int landed(struct mh_cursor *c, struct mh_entry *out)
 {
-	size_t kl;
-	const unsigned char *k = at(c, &kl);
-	if (!k) {
-		char *err = NULL;
-		rocksdb_iter_get_error(c->it, &err);
-		return err ? mh_rocks_error(c->tb->t->s, "cursor", err) : -ENOENT;
-	}
-	if (kl <= MH_KEY_PREFIX || memcmp(k, c->prefix, MH_KEY_PREFIX))
-		return -ENOENT;
-	return describe(c, k, kl, out);
+	return landed_dir(c, false, out);
+}
+
+static int landed_back(struct mh_cursor *c, struct mh_entry *out)
+{
+	return landed_dir(c, true, out);
 }
 
 /* Position at the first entry >= @key ++ @tail (any index: landed()
@@ -163,7 +209,7 @@ int mh_cursor_last(struct mh_cursor *c, struct mh_entry *out)
 {
 	seek_end(c);
 	back_one(c);
-	return landed(c, out);
+	return landed_back(c, out);
 }
 
 int mh_cursor_next(struct mh_cursor *c, struct mh_entry *out)
@@ -179,7 +225,7 @@ int mh_cursor_prev(struct mh_cursor *c, struct mh_entry *out)
 	if (!rocksdb_iter_valid(c->it))
 		return -ENOENT;
 	rocksdb_iter_prev(c->it);
-	return landed(c, out);
+	return landed_back(c, out);
 }
 
 /* Does the iterator stand at an entry whose key starts with @key? */
@@ -207,6 +253,7 @@ int mh_cursor_seek(struct mh_cursor *c, struct mh_bytes stored, bool after,
 			rocksdb_iter_next(c->it);
 	} else {
 		back_one(c);
+		return landed_back(c, out);
 	}
 	return landed(c, out);
 }
@@ -269,20 +316,20 @@ int mh_cursor_find(struct mh_cursor *c, struct mh_bytes key, enum mh_find flag,
 		if ((rc = seek(c, key, NONE)))
 			return rc;
 		back_one(c);
-		break;
+		return landed_back(c, out);
 	case MH_READ_PREFIX_LAST:
 		if ((rc = seek_past(c, key)))
 			return rc;
 		back_one(c);
 		if (!starts_with(c, key))
 			return -ENOENT;
-		break;
+		return landed_back(c, out);
 	case MH_READ_KEY_OR_PREV:
 	case MH_READ_PREFIX_LAST_OR_PREV:
 		if ((rc = seek_past(c, key)))
 			return rc;
 		back_one(c);
-		break;
+		return landed_back(c, out);
 	default:
 		return -EINVAL;
 	}

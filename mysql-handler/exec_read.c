@@ -3,6 +3,7 @@
  * RECORDS_IN_RANGE (the optimizer's estimate). */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "exec_internal.h"
@@ -96,16 +97,19 @@ int mx_op_read(struct mh_txn *t, const struct mx_table_ref *ref, struct mx_in *i
 		return rc;
 
 	/* Room for the rows: the guest's budget, within what the caller has
-	 * (less the header and the longest resume key). */
-	uint32_t resume_room = mh_store_max_key(mh_txn_store(t));
+	 * (less the header, and each row with the resume key it would leave:
+	 * the last row's stored key, kept aside until the end). */
 	uint32_t head = sizeof(struct vamos_mysql_rows);
-	if (out->cap < head + resume_room + 64) {
+	unsigned char *resume = NULL;
+	if (out->cap < head + 64) {
 		rc = mx_fail(out, -EMSGSIZE, "READ: reply space too small");
 		goto out;
 	}
-	uint32_t room = out->cap - head - resume_room;
+	if (!(resume = malloc(mh_store_max_key(mh_txn_store(t)) + 1))) {
+		rc = -ENOMEM;
+		goto out;
+	}
 	uint32_t want = r.max_bytes ? r.max_bytes : READ_DEFAULT_BYTES;
-	uint32_t budget = want < room ? want : room;
 	struct vamos_mysql_rows rows = { 0 };
 	uint32_t used = head;
 	struct mh_entry e;
@@ -117,13 +121,16 @@ int mx_op_read(struct mh_txn *t, const struct mx_table_ref *ref, struct mx_in *i
 		}
 		uint32_t need = pad8((uint32_t)sizeof(struct vamos_mysql_row_entry) + e.pk.len +
 				     e.row.len);
+		uint32_t room = out->cap - head > e.stored.len ? out->cap - head - e.stored.len : 0;
+		uint32_t budget = want < room ? want : room;
 		if (need > room) {
 			rc = rows.count ? 0 : mx_fail(out, -EMSGSIZE,
 						      "row of %u bytes is larger than a reply (%u)",
 						      e.row.len, room);
 			break;
 		}
-		if (rows.count && used - head + need > budget)
+		if (rows.count && (used - head + need > budget ||
+				   used + need + e.stored.len > out->cap))
 			break; /* full: the guest continues from the resume key */
 		struct vamos_mysql_row_entry re = { .row_len = e.row.len, .pk_len = (uint16_t)e.pk.len };
 		unsigned char *p = out->buf + used;
@@ -137,7 +144,7 @@ int mx_op_read(struct mh_txn *t, const struct mx_table_ref *ref, struct mx_in *i
 		rows.count++;
 		/* The resume key is copied now: the next move invalidates it. */
 		rows.resume_len = e.stored.len;
-		memcpy(out->buf + out->cap - resume_room, e.stored.data, e.stored.len);
+		memcpy(resume, e.stored.data, e.stored.len);
 		if (rows.count == r.max_rows)
 			break;
 		rc = r.backward ? mh_cursor_prev(c, &e) : mh_cursor_next(c, &e);
@@ -149,11 +156,12 @@ int mx_op_read(struct mh_txn *t, const struct mx_table_ref *ref, struct mx_in *i
 		rc = mx_store_fail(mh_txn_store(t), out, rc);
 	}
 	if (rc == 0) {
-		memmove(out->buf + used, out->buf + out->cap - resume_room, rows.resume_len);
+		memcpy(out->buf + used, resume, rows.resume_len);
 		memcpy(out->buf, &rows, sizeof rows);
 		out->len = used + rows.resume_len;
 	}
 out:
+	free(resume);
 	mh_cursor_close(c);
 	mh_table_close(tb);
 	return rc;

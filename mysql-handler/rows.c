@@ -334,7 +334,8 @@ int mh_row_get(struct mh_txn *t, struct mh_table *tb, struct mh_bytes pk,
 	int len = mh_key_build(tb->meta.id, 0, pk, NONE, buf);
 	char *v = NULL;
 	size_t vl = 0;
-	int rc = mh_kv_get(t, buf, (size_t)len, MH_AT_SNAPSHOT, &v, &vl);
+	int rc = mh_kv_get(t, buf, (size_t)len, mh_txn_locking(t) ? MH_LOCKED : MH_AT_SNAPSHOT, &v,
+			   &vl);
 	free(buf);
 	if (rc)
 		return rc;

@@ -208,6 +208,17 @@ void mh_table_autoinc_seen(struct mh_table *tb, uint64_t value)
 	pthread_mutex_unlock(&tb->t->s->counters_lock);
 }
 
+int mh_table_autoinc_lock(struct mh_table *tb)
+{
+	if (!tb->t->write)
+		return -EINVAL;
+	unsigned char k[MH_KEY_PREFIX + 4];
+	mh_be32(0, k);
+	k[4] = CAT_AUTOINC_LOCK;
+	mh_be32(tb->meta.id, k + MH_KEY_PREFIX);
+	return mh_kv_lock(tb->t, k, sizeof k);
+}
+
 int mh_table_autoinc_first(struct mh_table *tb, uint64_t increment, uint64_t offset,
 			   uint64_t *first)
 {

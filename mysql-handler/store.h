@@ -119,8 +119,17 @@ struct mh_store *mh_txn_store(struct mh_txn *t);
 int mh_txn_begin_nested(struct mh_txn *parent, struct mh_txn **out);
 /** Release a read transaction's snapshot... */
 void mh_txn_reset(struct mh_txn *t);
-/** ...and take a new one in it. */
+/** ...and take a new one in it (also a write transaction's: its plain
+ *  reads then see what was committed since, e.g. per statement for READ
+ *  COMMITTED). */
 int mh_txn_renew(struct mh_txn *t);
+/** Turn read transaction @t into a write transaction that keeps its
+ *  snapshot (REPEATABLE READ from the first read, not the first write). */
+int mh_txn_write(struct mh_txn *t);
+/** While @on, the cursors and gets of write transaction @t read the latest
+ *  committed version and lock every row they return (SELECT ... FOR
+ *  UPDATE); a row deleted before its lock is granted is skipped. */
+void mh_txn_lock_reads(struct mh_txn *t, bool on);
 /** Commit and free @t (durable on return per the store's sync). A failed
  *  commit rolled everything back. */
 int mh_txn_commit(struct mh_txn *t);
@@ -169,6 +178,10 @@ uint64_t mh_table_next_autoinc(const struct mh_table *tb);
  *  past it; past UINT64_MAX there is none (mh_table_autoinc_first's
  *  -ERANGE). */
 void mh_table_autoinc_seen(struct mh_table *tb, uint64_t value);
+/** Take @tb's AUTO_INCREMENT lock for the rest of the write transaction
+ *  (waited for like a row lock: -ETIMEDOUT, -EDEADLK): values handed out
+ *  to its holder are its own until it ends. */
+int mh_table_autoinc_lock(struct mh_table *tb);
 /** The first value >= the next one with (v - @offset) a multiple of
  *  @increment; the counter itself moves only as values are written
  *  (mh_table_autoinc_seen). -ERANGE when there is none. */

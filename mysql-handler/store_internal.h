@@ -19,6 +19,7 @@
 #define CAT_TABLE 0u   /* ++ name -> struct table_meta */
 #define CAT_NEXT_ID 1u /* -> next table id (uint32) */
 #define CAT_AUTOINC 2u /* ++ id (BE) -> AUTO_INCREMENT floor (uint64) */
+#define CAT_AUTOINC_LOCK 3u /* ++ id (BE): never stored, only locked */
 
 /* A table's catalog entry, as stored (host-written; still size-checked).
  * Only DDL writes it: the moving counters live in struct mh_counters. */
@@ -86,6 +87,7 @@ struct mh_txn {
 	rocksdb_readoptions_t *latest; /* locking reads: latest committed */
 	bool write;
 	bool broken;                  /* a statement commit failed */
+	bool lock_reads;              /* mh_txn_lock_reads (on the root) */
 	struct mh_delta *deltas;
 	unsigned ndeltas, cap_deltas;
 	char *val;                    /* the last value a get returned */
@@ -136,6 +138,12 @@ int mh_kv_lock(struct mh_txn *t, const unsigned char *key, size_t klen);
 /* An iterator in @t: at the snapshot, or with @latest at the latest
  * committed version; a write transaction's own writes are seen. */
 rocksdb_iterator_t *mh_kv_iter(struct mh_txn *t, bool latest);
+
+/* Does @t read with locks (mh_txn_lock_reads on it or its root)? */
+static inline bool mh_txn_locking(const struct mh_txn *t)
+{
+	return t->write && (t->parent ? t->parent : t)->lock_reads;
+}
 
 /* The table's counters, loaded on first use (a count of its rows). */
 int mh_counters_get(struct mh_txn *t, const struct table_meta *meta,

@@ -95,10 +95,33 @@ void mh_txn_reset(struct mh_txn *t)
 
 int mh_txn_renew(struct mh_txn *t)
 {
-	if (t->write)
+	if (t->parent)
 		return -EINVAL;
-	mh_txn_reset(t);
+	if (t->snap) {
+		rocksdb_readoptions_set_snapshot(t->ro, NULL);
+		rocksdb_transactiondb_release_snapshot(t->s->db, t->snap);
+		t->snap = NULL;
+	}
 	return take_snapshot(t);
+}
+
+int mh_txn_write(struct mh_txn *t)
+{
+	if (t->write || t->parent)
+		return -EINVAL;
+	int rc = t->snap ? 0 : take_snapshot(t);
+	if (rc)
+		return rc;
+	t->txn = rocksdb_transaction_begin(t->s->db, t->s->wo, t->s->txo, NULL);
+	if (!t->txn)
+		return mh_store_fail(t->s, -ENOMEM, "begin: out of memory");
+	t->write = true;
+	return 0;
+}
+
+void mh_txn_lock_reads(struct mh_txn *t, bool on)
+{
+	(t->parent ? t->parent : t)->lock_reads = on;
 }
 
 /* Fold @t's deltas into @into's. */
