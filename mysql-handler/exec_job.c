@@ -33,6 +33,7 @@ static int end_txn(struct mx_vm *vm, struct mx_ctx *c, bool commit)
 			mh_txn_abort(c->txn);
 		c->txn = NULL;
 	}
+	c->nsp = 0; /* its savepoints went with it */
 	pthread_mutex_lock(&vm->lock);
 	c->writing = false;
 	if (had && commit && rc == 0)
@@ -106,6 +107,67 @@ static int begin_txn(struct mx_vm *vm, struct mx_ctx *c, bool fresh)
 	return 0;
 }
 
+static int find_savepoint(const struct mx_ctx *c, uint64_t id)
+{
+	for (unsigned i = 0; i < c->nsp; i++)
+		if (c->sp[i].id == id)
+			return (int)i;
+	return -1;
+}
+
+/* SAVEPOINT, ROLLBACK_TO_SAVEPOINT, RELEASE_SAVEPOINT on the context's
+ * transaction (begun by a SAVEPOINT if it has none). */
+static int run_savepoint(struct mx_vm *vm, struct mx_ctx *c, struct mx_job *j, struct mx_in *in,
+			 struct mx_out *out)
+{
+	struct vamos_mysql_savepoint sv;
+	if (mx_take(in, &sv, sizeof sv) || in->left || sv.id == 0)
+		return mx_fail(out, -EINVAL, "savepoint: malformed request");
+	int rc, i = find_savepoint(c, sv.id);
+	if (j->op != VAMOS_MYSQL_SAVEPOINT && (i < 0 || !c->txn))
+		return mx_fail(out, -ENOENT, "no such savepoint");
+	if (j->op == VAMOS_MYSQL_SAVEPOINT && i >= 0)
+		return mx_fail(out, -EINVAL, "savepoint id already set");
+	if ((rc = begin_txn(vm, c, false)))
+		return mx_store_fail(vm->store, out, rc);
+	/* A statement still open folds into the transaction first. */
+	if (c->stmt) {
+		rc = mh_txn_commit(c->stmt);
+		c->stmt = NULL;
+		if (rc) {
+			end_txn(vm, c, false);
+			return mx_store_fail(vm->store, out, rc);
+		}
+	}
+	switch (j->op) {
+	case VAMOS_MYSQL_SAVEPOINT: {
+		if (c->nsp == c->cap_sp) {
+			unsigned cap = c->cap_sp ? 2 * c->cap_sp : 4;
+			struct mx_savepoint *s = realloc(c->sp, cap * sizeof *s);
+			if (!s)
+				return -ENOMEM;
+			c->sp = s;
+			c->cap_sp = cap;
+		}
+		unsigned depth;
+		if ((rc = mh_txn_savepoint(c->txn, &depth)))
+			return mx_store_fail(vm->store, out, rc);
+		c->sp[c->nsp++] = (struct mx_savepoint){ sv.id, depth };
+		return 0;
+	}
+	case VAMOS_MYSQL_ROLLBACK_TO_SAVEPOINT:
+		if ((rc = mh_txn_rollback_to(c->txn, c->sp[i].depth)))
+			return mx_store_fail(vm->store, out, rc);
+		c->nsp = (unsigned)i + 1; /* later ones are gone */
+		return 0;
+	default:
+		if ((rc = mh_txn_release(c->txn, c->sp[i].depth)))
+			return mx_store_fail(vm->store, out, rc);
+		c->nsp = (unsigned)i;
+		return 0;
+	}
+}
+
 static bool is_read(uint16_t op)
 {
 	return op == VAMOS_MYSQL_INFO || op == VAMOS_MYSQL_RECORDS_IN_RANGE ||
@@ -153,6 +215,9 @@ static int run_ctx(struct mx_vm *vm, struct mx_job *j, struct mx_out *out)
 		}
 		return rc ? mx_store_fail(vm->store, out, rc) : 0;
 	}
+	if (j->op == VAMOS_MYSQL_SAVEPOINT || j->op == VAMOS_MYSQL_ROLLBACK_TO_SAVEPOINT ||
+	    j->op == VAMOS_MYSQL_RELEASE_SAVEPOINT)
+		return run_savepoint(vm, c, j, &in, out);
 	/* A write, or a read of a context that writes or reads for a write:
 	 * the context's transaction (begun on the first), then a statement
 	 * inside it for writes. */

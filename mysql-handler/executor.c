@@ -62,6 +62,7 @@ void mx_ctx_free(struct mx_vm *vm, struct mx_ctx *c)
 	mh_txn_abort(c->stmt);
 	mh_txn_abort(c->txn);
 	mh_txn_abort(c->snap);
+	free(c->sp);
 	free(c);
 }
 
@@ -163,6 +164,11 @@ static int classify(uint16_t op, enum op_class *cls, bool *needs_table)
 	case VAMOS_MYSQL_AUTOINC:
 		*cls = OP_WRITE;
 		*needs_table = true;
+		return 0;
+	case VAMOS_MYSQL_SAVEPOINT:
+	case VAMOS_MYSQL_ROLLBACK_TO_SAVEPOINT:
+	case VAMOS_MYSQL_RELEASE_SAVEPOINT:
+		*cls = OP_WRITE; /* on the context's write transaction */
 		return 0;
 	case VAMOS_MYSQL_CREATE:
 	case VAMOS_MYSQL_DROP:

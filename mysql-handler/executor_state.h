@@ -12,6 +12,12 @@
 /* One guest connection. busy, dead, writing: under the VM's lock. snap,
  * txn, stmt: used only by whoever runs its current request (it is busy),
  * or by whoever frees it once it is dead and idle. */
+/* A named SQL savepoint of a context: the guest's id, the store's depth. */
+struct mx_savepoint {
+	uint64_t id;
+	unsigned depth;
+};
+
 struct mx_ctx {
 	uint64_t id;
 	bool busy;        /* a request of it is running or queued */
@@ -20,6 +26,8 @@ struct mx_ctx {
 	bool snap_live;   /* snap holds a snapshot (not reset) */
 	struct mh_txn *snap;
 	struct mh_txn *txn, *stmt;
+	struct mx_savepoint *sp; /* of txn, oldest first */
+	unsigned nsp, cap_sp;
 };
 
 struct mx_table_slot {

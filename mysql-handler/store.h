@@ -123,6 +123,16 @@ void mh_txn_reset(struct mh_txn *t);
  *  reads then see what was committed since, e.g. per statement for READ
  *  COMMITTED). */
 int mh_txn_renew(struct mh_txn *t);
+/** Set a savepoint in write transaction @t (no statement open in it) and
+ *  say its depth, the name mh_txn_rollback_to() and mh_txn_release() take.
+ *  Statements (mh_txn_begin_nested) nest inside. */
+int mh_txn_savepoint(struct mh_txn *t, unsigned *depth);
+/** Undo what @t did since the savepoint of @depth (rows, counts, the locks
+ *  taken since); that savepoint stays set, later ones are gone. -ENOENT
+ *  when no savepoint of @depth is set. */
+int mh_txn_rollback_to(struct mh_txn *t, unsigned depth);
+/** Forget the savepoint of @depth and every later one (work kept). */
+int mh_txn_release(struct mh_txn *t, unsigned depth);
 /** Turn read transaction @t into a write transaction that keeps its
  *  snapshot (REPEATABLE READ from the first read, not the first write). */
 int mh_txn_write(struct mh_txn *t);

@@ -78,6 +78,14 @@ struct mh_delta {
 	int64_t rows, bytes;
 };
 
+/* A savepoint of a transaction: its depth on RocksDB's savepoint stack,
+ * and the row-count deltas to go back to. */
+struct mh_saved {
+	unsigned depth;
+	struct mh_delta *deltas;
+	unsigned ndeltas;
+};
+
 struct mh_txn {
 	struct mh_store *s;
 	struct mh_txn *parent;        /* a statement's: its transaction */
@@ -91,6 +99,9 @@ struct mh_txn {
 	struct mh_delta *deltas;
 	unsigned ndeltas, cap_deltas;
 	char *val;                    /* the last value a get returned */
+	unsigned depth;               /* RocksDB savepoints on the stack */
+	struct mh_saved *saved;       /* mh_txn_savepoint's, oldest first */
+	unsigned nsaved, cap_saved;
 };
 
 struct mh_table {

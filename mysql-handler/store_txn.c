@@ -20,6 +20,9 @@ static void free_txn(struct mh_txn *t)
 		if (t->latest)
 			rocksdb_readoptions_destroy(t->latest);
 	}
+	for (unsigned i = 0; i < t->nsaved; i++)
+		free(t->saved[i].deltas);
+	free(t->saved);
 	free(t->deltas);
 	free(t->val);
 	free(t);
@@ -80,6 +83,7 @@ int mh_txn_begin_nested(struct mh_txn *parent, struct mh_txn **out)
 			      .write = true };
 	/* A statement is a savepoint: its abort rolls back to here. */
 	rocksdb_transaction_set_savepoint(parent->txn);
+	parent->depth++;
 	*out = t;
 	return 0;
 }
@@ -185,9 +189,10 @@ void mh_txn_abort(struct mh_txn *t)
 	if (!t)
 		return;
 	char *err = NULL;
-	if (t->parent)
+	if (t->parent) {
 		rocksdb_transaction_rollback_to_savepoint(t->txn, &err);
-	else if (t->write)
+		t->parent->depth--;
+	} else if (t->write)
 		rocksdb_transaction_rollback(t->txn, &err);
 	if (err) {
 		if (t->parent)

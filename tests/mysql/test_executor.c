@@ -809,3 +809,38 @@ Test(executor, fixed_size_answers_respect_a_small_reply_limit)
 	cr_assert_leq(ctx_len, 4);
 	cr_assert_eq(mx_vm_stats(vm).contexts, 0, "no context was made to go unanswered");
 }
+
+static int savepoint(uint16_t op, uint64_t ctx, uint64_t id)
+{
+	struct vamos_mysql_savepoint sv = { .id = id };
+	return mxh_simple(vm, op, ctx, 0, 0, &sv, sizeof sv, &rep);
+}
+
+Test(executor, savepoints_by_id)
+{
+	uint32_t t = table_with("t", false, ROWS, 1);
+	uint64_t c = mxh_ctx_open(vm), r = mxh_ctx_open(vm);
+	const char *k = "k";
+	cr_assert_eq(savepoint(VAMOS_MYSQL_ROLLBACK_TO_SAVEPOINT, c, 1), -ENOENT);
+	cr_assert_eq(savepoint(VAMOS_MYSQL_SAVEPOINT, c, 0), -EINVAL, "ids are nonzero");
+	cr_assert_eq(savepoint(VAMOS_MYSQL_SAVEPOINT, c, 1), 0, "before any write");
+	cr_assert(rep.deferred, "on the context's write transaction");
+	cr_assert_eq(mxh_write1(vm, c, t, "b", "2", 1, &k, 0, &rep), 0);
+	cr_assert_eq(savepoint(VAMOS_MYSQL_SAVEPOINT, c, 2), 0, "with a statement open");
+	cr_assert_eq(savepoint(VAMOS_MYSQL_SAVEPOINT, c, 2), -EINVAL, "an id set twice");
+	cr_assert_eq(mxh_write1(vm, c, t, "c", "3", 1, &k, 0, &rep), 0);
+	cr_assert_eq(op0(VAMOS_MYSQL_STMT_ROLLBACK, c, 0), 0);
+	cr_assert_eq(mxh_write1(vm, c, t, "d", "4", 1, &k, 0, &rep), 0);
+	cr_assert_eq(op0(VAMOS_MYSQL_STMT_COMMIT, c, 0), 0);
+	cr_assert_eq(savepoint(VAMOS_MYSQL_ROLLBACK_TO_SAVEPOINT, c, 2), 0);
+	cr_assert_eq(mxh_write1(vm, c, t, "e", "5", 1, &k, 0, &rep), 0);
+	cr_assert_eq(op0(VAMOS_MYSQL_STMT_COMMIT, c, 0), 0);
+	cr_assert_eq(savepoint(VAMOS_MYSQL_RELEASE_SAVEPOINT, c, 1), 0);
+	cr_assert_eq(savepoint(VAMOS_MYSQL_ROLLBACK_TO_SAVEPOINT, c, 2), -ENOENT,
+		     "released with the one before it");
+	cr_assert_eq(op0(VAMOS_MYSQL_COMMIT, c, 0), 0);
+	int st;
+	cr_assert_str_eq(read_text(r, t, (struct mxh_read){ .start = 0 }, &st), "a=1;b=2;e=5;");
+	cr_assert_eq(savepoint(VAMOS_MYSQL_RELEASE_SAVEPOINT, c, 1), -ENOENT,
+		     "savepoints end with their transaction");
+}

@@ -324,3 +324,68 @@ Test(store_txn, a_directory_of_the_lmdb_version_is_refused)
 	snprintf(path, sizeof path, "%s/CURRENT", old);
 	cr_assert_neq(access(path, F_OK), 0, "no RocksDB files written beside it");
 }
+
+/* The rows of table @name as "pk pk ..." in a new read transaction, and
+ * their count. */
+static void rows_of(const char *name, char *out, size_t cap, uint64_t *count)
+{
+	struct mh_txn *r;
+	struct mh_table *tb;
+	struct mh_cursor *c;
+	struct mh_entry e;
+	out[0] = 0;
+	cr_assert_eq(mh_txn_begin(store, false, &r), 0);
+	cr_assert_eq(mh_table_open(r, name, &tb), 0);
+	cr_assert_eq(mh_cursor_open(r, tb, 0, &c), 0);
+	for (int rc = mh_cursor_first(c, &e); rc == 0; rc = mh_cursor_next(c, &e)) {
+		size_t n = strlen(out);
+		snprintf(out + n, cap - n, "%.*s ", (int)e.pk.len, (const char *)e.pk.data);
+	}
+	mh_cursor_close(c);
+	cr_assert_eq(mh_table_rows(r, tb, count), 0);
+	mh_table_close(tb);
+	mh_txn_abort(r);
+}
+
+static void put_row(struct mh_txn *t, const char *pk)
+{
+	struct mh_table *tb;
+	cr_assert_eq(mh_table_open(t, "t", &tb), 0);
+	cr_assert_eq(mh_row_write(t, tb, B(pk), B("r"), NULL, NULL, NULL), 0);
+	mh_table_close(tb);
+}
+
+Test(store_txn, savepoints_undo_back_to_their_depth)
+{
+	table_with("t", 0, false, NULL, 0);
+	struct mh_table *tb;
+	struct mh_txn *t = writer("t", &tb), *st;
+	mh_table_close(tb);
+	unsigned d1, d2;
+	put_row(t, "a");
+	cr_assert_eq(mh_txn_savepoint(t, &d1), 0);
+	put_row(t, "b");
+	cr_assert_eq(mh_txn_begin_nested(t, &st), 0);
+	put_row(st, "c");
+	cr_assert_eq(mh_txn_commit(st), 0, "a statement kept: its savepoint stays below");
+	cr_assert_eq(mh_txn_savepoint(t, &d2), 0);
+	cr_assert_gt(d2, d1);
+	put_row(t, "d");
+	cr_assert_eq(mh_txn_begin_nested(t, &st), 0);
+	put_row(st, "e");
+	mh_txn_abort(st);
+	cr_assert_eq(mh_txn_rollback_to(t, d2), 0);
+	put_row(t, "f");
+	cr_assert_eq(mh_txn_rollback_to(t, d2), 0, "still set after a rollback to it");
+	cr_assert_eq(mh_txn_rollback_to(t, d1), 0);
+	cr_assert_eq(mh_txn_rollback_to(t, d2), -ENOENT, "a later one is gone");
+	put_row(t, "g");
+	cr_assert_eq(mh_txn_release(t, d1), 0);
+	cr_assert_eq(mh_txn_rollback_to(t, d1), -ENOENT, "released");
+	cr_assert_eq(mh_txn_commit(t), 0);
+	char seen[64];
+	uint64_t n;
+	rows_of("t", seen, sizeof seen, &n);
+	cr_assert_str_eq(seen, "a g ");
+	cr_assert_eq(n, 2, "row counts follow the rollbacks");
+}

@@ -22,15 +22,19 @@
  * Contexts and transactions. A context (CTX_OPEN) is one guest connection.
  * Reads run in the context's snapshot, taken at its first read and kept
  * until COMMIT/ROLLBACK or a request flagged VAMOS_MYSQL_FRESH_SNAPSHOT;
- * reads flagged VAMOS_MYSQL_FOR_UPDATE run as the writer instead.
- * The first write of a transaction makes the context the VM's writer (one
- * at a time); a context that wants to write
- * while another one is the writer waits in a queue, never on a thread, and
- * gets -ETIMEDOUT (lock wait timeout) after the host's limit. Readers are
- * never blocked by the writer. STMT_COMMIT/STMT_ROLLBACK end a statement
- * (a savepoint inside the writer's transaction), COMMIT/ROLLBACK the whole
- * transaction. A committed transaction is on disk before its reply.
- * Tables, contexts and writer rights belong to the VM; a VM's contexts end
+ * reads flagged VAMOS_MYSQL_FOR_UPDATE read the latest rows and lock them.
+ * The first write (or locking read, or SAVEPOINT) of a transaction gives
+ * the context its own write transaction, from its snapshot; contexts write
+ * at once, each row a transaction writes is locked until it ends, and a
+ * context that wants a row another holds waits (on a host thread of its
+ * own) and gets -ETIMEDOUT (lock wait timeout) after the host's limit, or
+ * -EDEADLK at once when waiting would close a cycle (the guest then rolls
+ * the whole transaction back). Readers are never blocked by writers.
+ * STMT_COMMIT/STMT_ROLLBACK end a statement (a savepoint inside the
+ * context's transaction), COMMIT/ROLLBACK the whole transaction; SQL
+ * savepoints nest statements inside them. A committed transaction is on
+ * disk before its reply.
+ * Tables and contexts belong to the VM; a VM's contexts end
  * (their transactions roll back) when it detaches, or when a new ATTACH
  * with VAMOS_MYSQL_ATTACH_EXCLUSIVE comes from it (a restarted mariadbd).
  *
@@ -91,19 +95,32 @@ enum vamos_mysql_op {
 	VAMOS_MYSQL_STMT_ROLLBACK = 19,
 	VAMOS_MYSQL_COMMIT = 20,
 	VAMOS_MYSQL_ROLLBACK = 21,
+	/* -- savepoints (ctx set; body struct vamos_mysql_savepoint) -- */
+	/** SQL SAVEPOINT: mark the context's transaction (begun now if it has
+	 *  none) under the guest's id, nonzero and new in the transaction. */
+	VAMOS_MYSQL_SAVEPOINT = 22,
+	/** ROLLBACK TO SAVEPOINT: undo what the transaction did since the
+	 *  savepoint (rows, and the row locks taken since); it stays set,
+	 *  later ones are gone. -ENOENT for an id not set. */
+	VAMOS_MYSQL_ROLLBACK_TO_SAVEPOINT = 23,
+	/** RELEASE SAVEPOINT: forget it and every later one (the work stays).
+	 *  -ENOENT for an id not set. */
+	VAMOS_MYSQL_RELEASE_SAVEPOINT = 24,
 };
 
 /** Request flags (vamos_mysql_req.flags). */
 enum vamos_mysql_req_flags {
 	/** End the context's read snapshot and take a new one before this
 	 *  request (the guest's first read after a read-only commit: saves
-	 *  a COMMIT round trip). Ignored while the context is the writer. */
+	 *  a COMMIT round trip). On a read of a context with a write
+	 *  transaction outside a statement, its snapshot is renewed. */
 	VAMOS_MYSQL_FRESH_SNAPSHOT = 1u << 0,
 	/** A read of a statement that writes (UPDATE, DELETE, SELECT ... FOR
-	 *  UPDATE): READ and GET run as the writer, on the latest committed
-	 *  rows and the context's own writes, not in its snapshot — so a
+	 *  UPDATE): READ and GET run in the context's write transaction, on
+	 *  the latest committed rows and its own writes, not in its snapshot,
+	 *  and lock every row they return until the transaction ends — so a
 	 *  read-modify-write never works from a stale row. Like a write, it
-	 *  makes the context the writer until COMMIT/ROLLBACK. */
+	 *  begins the context's write transaction. */
 	VAMOS_MYSQL_FOR_UPDATE = 1u << 1,
 };
 
@@ -231,6 +248,11 @@ struct vamos_mysql_update {
 	uint16_t nsec;
 	uint16_t reserved[3];
 	uint64_t autoinc;
+};
+
+/** SAVEPOINT, ROLLBACK_TO_SAVEPOINT, RELEASE_SAVEPOINT. */
+struct vamos_mysql_savepoint {
+	uint64_t id; /**< the guest's name for it, nonzero */
 };
 
 /** DELETE and GET: then the pk. */
