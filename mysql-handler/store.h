@@ -251,7 +251,7 @@ int mh_cursor_prev(struct mh_cursor *c, struct mh_entry *out);
 int mh_cursor_seek(struct mh_cursor *c, struct mh_bytes stored, bool after,
 		   struct mh_entry *out);
 
-/** Why the last error happened (RocksDB's words). */
+/** Why this thread's last store error happened (RocksDB's words). */
 const char *mh_store_error(const struct mh_store *s);
 
 #endif

@@ -12,13 +12,16 @@
 
 #include "store_internal.h"
 
+/* The words of this thread's latest failure: stores are used by many
+ * threads at once, and whoever failed reads them next. */
+static __thread char error_words[200];
+
 int mh_store_fail(struct mh_store *s, int rc, const char *fmt, ...)
 {
+	(void)s;
 	va_list ap;
 	va_start(ap, fmt);
-	pthread_mutex_lock(&s->error_lock);
-	vsnprintf(s->error, sizeof s->error, fmt, ap);
-	pthread_mutex_unlock(&s->error_lock);
+	vsnprintf(error_words, sizeof error_words, fmt, ap);
 	va_end(ap);
 	return rc;
 }
@@ -40,8 +43,8 @@ int mh_rocks_error(struct mh_store *s, const char *what, char *err)
 
 const char *mh_store_error(const struct mh_store *s)
 {
-	/* Words of the latest failure; a racing failure may overwrite them. */
-	return s->error;
+	(void)s;
+	return error_words;
 }
 
 int mh_shared_create(const struct mh_shared_options *o, struct mh_shared **out)
@@ -103,7 +106,6 @@ static void free_parts(struct mh_store *s)
 	mh_shared_destroy(s->own);
 	pthread_rwlock_destroy(&s->commit_lock);
 	pthread_mutex_destroy(&s->counters_lock);
-	pthread_mutex_destroy(&s->error_lock);
 	free(s);
 }
 
@@ -127,7 +129,6 @@ int mh_store_open(const char *dir, const struct mh_store_options *opt, struct mh
 		return -ENOMEM;
 	pthread_rwlock_init(&s->commit_lock, NULL);
 	pthread_mutex_init(&s->counters_lock, NULL);
-	pthread_mutex_init(&s->error_lock, NULL);
 	struct mh_shared *sh = opt->shared;
 	if (!sh) {
 		int rc = mh_shared_create(NULL, &s->own);

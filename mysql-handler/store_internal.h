@@ -68,8 +68,6 @@ struct mh_store {
 	pthread_rwlock_t commit_lock;
 	pthread_mutex_t counters_lock;
 	struct mh_counters *counters;
-	pthread_mutex_t error_lock;
-	char error[200];
 };
 
 /* Rows and bytes a transaction moved in one table (applied at commit). */
