@@ -576,7 +576,7 @@ int ha_vamos::external_lock(THD *thd, int lock_type)
 		return flush_batch();
 	}
 	/* Statements that write this table (and SELECT ... FOR UPDATE) read
-	 * it as the writer. */
+	 * it with row locks, in the connection's write transaction. */
 	m_for_update = lock_type == F_WRLCK;
 	trx_register(thd, ht);
 	return 0;
