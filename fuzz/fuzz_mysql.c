@@ -21,6 +21,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <ftw.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -138,13 +139,17 @@ static int call(struct mx_vm *vm, uint16_t op, const unsigned char *req, uint32_
 
 /* ---- running one input ---- */
 
+static int remove_one(const char *path, const struct stat *st, int flag, struct FTW *f)
+{
+	(void)st;
+	(void)flag;
+	/* The store's files; the directory itself stays until remove_dir. */
+	return f->level > 0 ? remove(path) : 0;
+}
+
 static void remove_store(void)
 {
-	char path[128];
-	snprintf(path, sizeof path, "%s/data.mdb", dir);
-	unlink(path);
-	snprintf(path, sizeof path, "%s/lock.mdb", dir);
-	unlink(path);
+	nftw(dir, remove_one, 16, FTW_DEPTH | FTW_PHYS);
 }
 
 static void remove_dir(void)
@@ -162,7 +167,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	data++;
 	size--;
 
-	struct mx_options o = { .map_size = 8u << 20, .lock_wait_ms = 1, .max_contexts = 8,
+	struct mx_options o = { .lock_wait_ms = 1, .max_contexts = 8,
 				.max_tables = 8, .sync = MH_SYNC_OFF };
 	struct mx_vm *vm;
 	const char *why = NULL;

@@ -22,8 +22,11 @@ void config_defaults(struct config *c)
 	c->blocking_threads = 4;
 	c->spin_ns = 50000;
 	c->mysql_lock_wait_ms = 50000;
-	c->mysql_map_mb = 16384;
 	c->mysql_max_request_mb = 64;
+	c->mysql_block_cache_mb = 64;
+	c->mysql_write_buffer_mb = 16;
+	c->mysql_background_threads = 2;
+	c->mysql_max_workers = 64;
 }
 
 static void vm_defaults(struct vm_config *vm, const char *name)
@@ -132,16 +135,30 @@ int config_set(struct config *c, struct vm_config *vm, const char *key,
 			return c->spin_ns = (int64_t)n * 1000, 0;
 		if (numeric && !strcmp(key, "mysql_lock_wait_ms") && n >= 1 && n <= 3600000)
 			return c->mysql_lock_wait_ms = (uint32_t)n, 0;
-		if (numeric && !strcmp(key, "mysql_map_mb") && n >= 1 && n <= (1u << 30))
-			return c->mysql_map_mb = n, 0;
 		if (numeric && !strcmp(key, "mysql_max_request_mb") && n >= 1 && n <= 1024)
 			return c->mysql_max_request_mb = (uint32_t)n, 0;
+		if (numeric && !strcmp(key, "mysql_block_cache_mb") && n >= 1 && n <= (1u << 20))
+			return c->mysql_block_cache_mb = (uint32_t)n, 0;
+		if (numeric && !strcmp(key, "mysql_write_buffer_mb") && n >= 1 && n <= (1u << 16))
+			return c->mysql_write_buffer_mb = (uint32_t)n, 0;
+		if (numeric && !strcmp(key, "mysql_background_threads") && n >= 1 && n <= 64)
+			return c->mysql_background_threads = (uint32_t)n, 0;
+		if (numeric && !strcmp(key, "mysql_max_workers") && n >= 1 && n <= 4096)
+			return c->mysql_max_workers = (uint32_t)n, 0;
+		if (!strcmp(key, "mysql_map_mb")) {
+			snprintf(err, errlen, "mysql_map_mb is gone: the RocksDB store grows as "
+					      "needed (see mysql_write_buffer_mb, mysql_block_cache_mb)");
+			return -1;
+		}
 		if (!strcmp(key, "mysql_sync")) {
-			/* full | nometa | off: see mysql-handler/store.h */
-			static const char *const names[] = { "full", "nometa", "off" };
-			for (int k = 0; k < 3; k++)
+			/* full | off: see mysql-handler/store.h (enum mh_sync) */
+			static const char *const names[] = { "full", "off" };
+			for (int k = 0; k < 2; k++)
 				if (!strcmp(value, names[k]))
 					return c->mysql_sync = k, 0;
+			snprintf(err, errlen, "mysql_sync = %s: the valid values are full and off",
+				 value);
+			return -1;
 		}
 	}
 	snprintf(err, errlen, "unknown key or bad value: %s = %s%s", key, value,

@@ -40,7 +40,10 @@ struct config {
 	uint32_t blocking_threads;         /* pool for services that block */
 	int64_t spin_ns;                   /* pollers spin this long before sleeping */
 	uint32_t mysql_lock_wait_ms;       /* mysql: a writer waits this long */
-	uint64_t mysql_map_mb;             /* mysql: largest store per VM, MiB */
+	uint32_t mysql_block_cache_mb;     /* mysql: block cache of all VMs, MiB */
+	uint32_t mysql_write_buffer_mb;    /* mysql: memtables per VM, MiB */
+	uint32_t mysql_background_threads; /* mysql: flushes and compactions */
+	uint32_t mysql_max_workers;        /* mysql: worker pool threads per VM */
 	int mysql_sync;                    /* mysql: enum mh_sync */
 	uint32_t mysql_max_request_mb;     /* mysql: largest request or reply in
 					      pieces (FRAGMENT), MiB */

@@ -62,9 +62,10 @@ static void usage(void)
 		"              [--data-dir DIR] [--control PATH] [--unix-socket PATH]\n"
 		"              [--vsock-port N] [--log-level error|warn|info|debug]\n"
 		"              [--pollers N] [--blocking-threads N] [--spin-us N]\n"
-		"              [--mysql-lock-wait-ms N] [--mysql-map-mb N]"
-		" [--mysql-sync full|nometa|off]\n"
-		"              [--mysql-max-request-mb N]\n");
+		"              [--mysql-lock-wait-ms N] [--mysql-sync full|off]\n"
+		"              [--mysql-block-cache-mb N] [--mysql-write-buffer-mb N]"
+		" [--mysql-background-threads N]\n"
+		"              [--mysql-max-workers N] [--mysql-max-request-mb N]\n");
 }
 
 /* --vm NAME=SOCKET[,key=value...] */
@@ -103,7 +104,11 @@ static int parse_args(struct config *c, int argc, char **argv, char *err, size_t
 		{ "--unix-socket", "unix_socket" },   { "--vsock-port", "vsock_port" },
 		{ "--log-level", "log_level" },       { "--pollers", "pollers_per_vm" },
 		{ "--blocking-threads", "blocking_threads" }, { "--spin-us", "spin_us" },
-		{ "--mysql-lock-wait-ms", "mysql_lock_wait_ms" }, { "--mysql-map-mb", "mysql_map_mb" },
+		{ "--mysql-lock-wait-ms", "mysql_lock_wait_ms" },
+		{ "--mysql-block-cache-mb", "mysql_block_cache_mb" },
+		{ "--mysql-write-buffer-mb", "mysql_write_buffer_mb" },
+		{ "--mysql-background-threads", "mysql_background_threads" },
+		{ "--mysql-max-workers", "mysql_max_workers" },
 		{ "--mysql-sync", "mysql_sync" },
 		{ "--mysql-max-request-mb", "mysql_max_request_mb" },
 	};

@@ -10,6 +10,7 @@
 #include <vamos/protocol.h>
 
 #include "executor.h"
+#include "store.h"
 #include "log.h"
 #include "mysql_fragments.h"
 #include "mysql_service.h"
@@ -27,6 +28,8 @@ static struct vm_slot vms[CONFIG_MAX_VMS];
 static unsigned vm_count;
 /* Largest request or reply in pieces (mysql_max_request_mb). */
 static uint32_t max_message;
+/* The block cache and background threads every VM's store shares. */
+static struct mh_shared *shared;
 
 /* VM_NONE (a stream session) matches no executor. */
 static struct vm_slot *find(vm_id id)
@@ -322,9 +325,20 @@ static int handle(void *ctx, const struct service_request *req, struct reply *re
 
 int mysql_service_start(const struct config *cfg, const char **why)
 {
+	struct mh_shared_options so = {
+		.block_cache = (size_t)cfg->mysql_block_cache_mb << 20,
+		.background_threads = cfg->mysql_background_threads,
+	};
+	int src = mh_shared_create(&so, &shared);
+	if (src) {
+		*why = "cannot make the stores' shared cache and threads";
+		return src;
+	}
 	struct mx_options opt = {
-		.map_size = (size_t)cfg->mysql_map_mb << 20,
+		.write_buffer = (size_t)cfg->mysql_write_buffer_mb << 20,
+		.shared = shared,
 		.lock_wait_ms = cfg->mysql_lock_wait_ms,
+		.max_workers = cfg->mysql_max_workers,
 		.sync = cfg->mysql_sync,
 	};
 	max_message = cfg->mysql_max_request_mb << 20;
@@ -393,4 +407,6 @@ void mysql_service_stop(void)
 		vms[i].frag = NULL;
 	}
 	vm_count = 0;
+	mh_shared_destroy(shared); /* after every store that used it */
+	shared = NULL;
 }

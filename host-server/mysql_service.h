@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * vamosd's mysql service (VAMOS_SERVICE_MYSQL): the MySQL handler protocol
- * (vamos/mysql_protocol.h) for every configured VM, each over its own LMDB
+ * (vamos/mysql_protocol.h) for every configured VM, each over its own RocksDB
  * store in data_dir/NAME/mysql, so no VM can name another's tables. Reads
  * are answered on the channel's poller; writes go to the VM's writer
  * thread and come back as completions. Stream sessions (vsock, UNIX

@@ -10,9 +10,12 @@
 struct mh_cursor {
 	struct mh_table *tb;
 	unsigned index;
-	MDB_cursor *cur;
+	rocksdb_iterator_t *it;              /* at the snapshot, or the latest
+						version for locking reads */
+	bool locking;                        /* lock every row returned */
 	unsigned char prefix[MH_KEY_PREFIX]; /* table id + index: the range */
 	unsigned char *buf;                  /* scratch for a built key */
+	char *row;                           /* a secondary entry's record */
 };
 
 static const struct mh_bytes NONE = { NULL, 0 };
@@ -23,19 +26,18 @@ int mh_cursor_open(struct mh_txn *t, struct mh_table *tb, unsigned index,
 	if (index > tb->meta.nsec)
 		return -EINVAL;
 	struct mh_cursor *c = calloc(1, sizeof *c);
-	if (!c || !(c->buf = malloc(t->s->max_key + 1))) {
+	if (!c || !(c->buf = malloc(MH_STORED_MAX + 1))) {
 		free(c);
 		return -ENOMEM;
 	}
 	c->tb = tb;
 	c->index = index;
-	MDB_val k;
-	mh_key_build(tb, index, NONE, NONE, c->prefix, &k);
-	int rc = mdb_cursor_open(t->txn, t->s->data, &c->cur);
-	if (rc) {
+	mh_key_build(tb->meta.id, index, NONE, NONE, c->prefix);
+	c->locking = mh_txn_locking(t);
+	if (!(c->it = mh_kv_iter(t, c->locking))) {
 		free(c->buf);
 		free(c);
-		return mh_lmdb_error(t->s, "cursor", rc);
+		return -ENOMEM;
 	}
 	*out = c;
 	return 0;
@@ -45,75 +47,132 @@ void mh_cursor_close(struct mh_cursor *c)
 {
 	if (!c)
 		return;
-	mdb_cursor_close(c->cur);
+	rocksdb_iter_destroy(c->it);
+	free(c->row);
 	free(c->buf);
 	free(c);
 }
 
-/* Is @k in the cursor's index? */
-static bool inside(const struct mh_cursor *c, const MDB_val *k)
+/* The key the iterator stands at, or NULL when it stands nowhere. */
+static const unsigned char *at(struct mh_cursor *c, size_t *len)
 {
-	return k->mv_size > MH_KEY_PREFIX && !memcmp(k->mv_data, c->prefix, MH_KEY_PREFIX);
+	if (!rocksdb_iter_valid(c->it))
+		return NULL;
+	return (const unsigned char *)rocksdb_iter_key(c->it, len);
 }
 
-/* Describe the entry at (@k, @v) of the cursor's index (@k inside it). */
-static int describe(struct mh_cursor *c, const MDB_val *k, const MDB_val *v,
+/* A locking read: lock the row at primary key @pk and read its latest
+ * version into c->row. -EAGAIN when it was deleted meanwhile. */
+static int lock_row(struct mh_cursor *c, struct mh_bytes pk, struct mh_bytes *row)
+{
+	struct mh_table *tb = c->tb;
+	int plen = mh_key_build(tb->meta.id, 0, pk, NONE, c->buf);
+	if (plen < 0)
+		return -EIO;
+	free(c->row);
+	c->row = NULL;
+	size_t rl;
+	int rc = mh_kv_get(tb->t, c->buf, (size_t)plen, MH_LOCKED, &c->row, &rl);
+	if (rc)
+		return rc == -ENOENT ? -EAGAIN : rc;
+	return mh_record_parse(c->row, rl, tb->meta.nsec, NULL, row);
+}
+
+/* Describe the entry the iterator stands at (inside the index). */
+static int describe(struct mh_cursor *c, const unsigned char *k, size_t kl,
 		    struct mh_entry *out)
 {
 	struct mh_table *tb = c->tb;
-	const unsigned char *key = (const unsigned char *)k->mv_data + MH_KEY_PREFIX;
-	uint32_t len = (uint32_t)(k->mv_size - MH_KEY_PREFIX);
+	const unsigned char *key = k + MH_KEY_PREFIX;
+	uint32_t len = (uint32_t)(kl - MH_KEY_PREFIX);
+	size_t vl;
+	const char *v = rocksdb_iter_value(c->it, &vl);
 	out->stored.data = key;
 	out->stored.len = len;
+	if (c->index == 0 && c->locking) {
+		out->key.data = out->pk.data = key;
+		out->key.len = out->pk.len = len;
+		return lock_row(c, out->pk, &out->row);
+	}
 	if (c->index == 0) {
 		out->key.data = out->pk.data = key;
 		out->key.len = out->pk.len = len;
-		return mh_record_parse(v, tb->meta.nsec, NULL, &out->row);
+		return mh_record_parse(v, vl, tb->meta.nsec, NULL, &out->row);
 	}
 	uint32_t keylen;
 	/* Our own entry, checked anyway: the key length must fit. */
-	if (v->mv_size != sizeof keylen)
+	if (vl != sizeof keylen)
 		return -EIO;
-	memcpy(&keylen, v->mv_data, sizeof keylen);
+	memcpy(&keylen, v, sizeof keylen);
 	if (keylen >= len)
 		return -EIO;
 	out->key.data = key;
 	out->key.len = keylen;
 	out->pk.data = key + keylen;
 	out->pk.len = len - keylen;
-	MDB_val pk, rec;
-	int rc = mh_key_build(tb, 0, out->pk, NONE, c->buf, &pk);
-	if (rc)
+	if (c->locking)
+		return lock_row(c, out->pk, &out->row);
+	int plen = mh_key_build(tb->meta.id, 0, out->pk, NONE, c->buf);
+	if (plen < 0)
 		return -EIO;
-	rc = mdb_get(tb->t->txn, tb->t->s->data, &pk, &rec);
+	free(c->row);
+	c->row = NULL;
+	size_t rl;
+	int rc = mh_kv_get(tb->t, c->buf, (size_t)plen, MH_AT_SNAPSHOT, &c->row, &rl);
 	if (rc)
-		return rc == MDB_NOTFOUND ? -EIO : mh_lmdb_error(tb->t->s, "row", rc);
-	return mh_record_parse(&rec, tb->meta.nsec, NULL, &out->row);
+		return rc == -ENOENT ? -EIO : rc; /* an entry without its row */
+	return mh_record_parse(c->row, rl, tb->meta.nsec, NULL, &out->row);
 }
 
-/* Finish a move: LMDB's answer @rc at (@k, @v), outside the index = none. */
-static int landed(struct mh_cursor *c, int rc, MDB_val *k, MDB_val *v, struct mh_entry *out)
+/* Finish a move: the entry the iterator stands at, -ENOENT when it stands
+ * nowhere or outside the index. A locking read steps over rows deleted
+ * before their lock was granted, towards @backward. */
+static int landed_dir(struct mh_cursor *c, bool backward, struct mh_entry *out)
 {
-	if (rc == MDB_NOTFOUND || (rc == 0 && !inside(c, k)))
-		return -ENOENT;
-	if (rc)
-		return mh_lmdb_error(c->tb->t->s, "cursor", rc);
-	return describe(c, k, v, out);
+	for (;;) {
+		size_t kl;
+		const unsigned char *k = at(c, &kl);
+		if (!k) {
+			char *err = NULL;
+			rocksdb_iter_get_error(c->it, &err);
+			return err ? mh_rocks_error(c->tb->t->s, "cursor", err) : -ENOENT;
+		}
+		if (kl <= MH_KEY_PREFIX || memcmp(k, c->prefix, MH_KEY_PREFIX))
+			return -ENOENT;
+		int rc = describe(c, k, kl, out);
+		if (rc != -EAGAIN)
+			return rc;
+		if (backward)
+			rocksdb_iter_prev(c->it);
+		else
+			rocksdb_iter_next(c->it);
+	}
 }
 
-/* Position at the first entry >= @key ++ @tail (any index: check
- * inside()). Returns LMDB's code (EINVAL for a key too long). */
-static int seek(struct mh_cursor *c, struct mh_bytes key, struct mh_bytes tail, MDB_val *k,
-		MDB_val *v)
+static int landed(struct mh_cursor *c, struct mh_entry *out)
 {
-	if (mh_key_build(c->tb, c->index, key, tail, c->buf, k))
-		return EINVAL;
-	return mdb_cursor_get(c->cur, k, v, MDB_SET_RANGE);
+	return landed_dir(c, false, out);
+}
+
+static int landed_back(struct mh_cursor *c, struct mh_entry *out)
+{
+	return landed_dir(c, true, out);
+}
+
+/* Position at the first entry >= @key ++ @tail (any index: landed()
+ * checks). */
+static int seek(struct mh_cursor *c, struct mh_bytes key, struct mh_bytes tail)
+{
+	int len = mh_key_build(c->tb->meta.id, c->index, key, tail, c->buf);
+	if (len < 0)
+		return len;
+	rocksdb_iter_seek(c->it, (const char *)c->buf, (size_t)len);
+	return 0;
 }
 
 /* Position after every entry of the index, i.e. at the first entry of the
  * next index (or nowhere). */
-static int seek_end(struct mh_cursor *c, MDB_val *k, MDB_val *v)
+static void seek_end(struct mh_cursor *c)
 {
 	unsigned char end[MH_KEY_PREFIX];
 	memcpy(end, c->prefix, sizeof end);
@@ -121,69 +180,82 @@ static int seek_end(struct mh_cursor *c, MDB_val *k, MDB_val *v)
 	int i = MH_KEY_PREFIX - 1;
 	while (i >= 0 && end[i] == 0xff)
 		end[i--] = 0;
-	if (i < 0)
-		return MDB_NOTFOUND;
+	if (i < 0) {
+		rocksdb_iter_seek_to_last(c->it);
+		rocksdb_iter_next(c->it);
+		return;
+	}
 	end[i]++;
-	k->mv_data = end;
-	k->mv_size = sizeof end;
-	return mdb_cursor_get(c->cur, k, v, MDB_SET_RANGE);
+	rocksdb_iter_seek(c->it, (const char *)end, sizeof end);
+}
+
+/* The last entry before where the iterator stands after a seek (nowhere:
+ * past the end of the store). */
+static void back_one(struct mh_cursor *c)
+{
+	if (rocksdb_iter_valid(c->it))
+		rocksdb_iter_prev(c->it);
+	else
+		rocksdb_iter_seek_to_last(c->it);
 }
 
 int mh_cursor_first(struct mh_cursor *c, struct mh_entry *out)
 {
-	MDB_val k = { MH_KEY_PREFIX, c->prefix }, v;
-	int rc = mdb_cursor_get(c->cur, &k, &v, MDB_SET_RANGE);
-	return landed(c, rc, &k, &v, out);
-}
-
-/* The last entry before where the cursor stands after a seek that gave
- * @rc (MDB_NOTFOUND: past the end of the database). */
-static int back_one(struct mh_cursor *c, int rc, MDB_val *k, MDB_val *v)
-{
-	if (rc == MDB_NOTFOUND)
-		return mdb_cursor_get(c->cur, k, v, MDB_LAST);
-	if (rc)
-		return rc;
-	return mdb_cursor_get(c->cur, k, v, MDB_PREV);
+	rocksdb_iter_seek(c->it, (const char *)c->prefix, MH_KEY_PREFIX);
+	return landed(c, out);
 }
 
 int mh_cursor_last(struct mh_cursor *c, struct mh_entry *out)
 {
-	MDB_val k, v;
-	int rc = back_one(c, seek_end(c, &k, &v), &k, &v);
-	return landed(c, rc, &k, &v, out);
+	seek_end(c);
+	back_one(c);
+	return landed_back(c, out);
 }
 
 int mh_cursor_next(struct mh_cursor *c, struct mh_entry *out)
 {
-	MDB_val k, v;
-	return landed(c, mdb_cursor_get(c->cur, &k, &v, MDB_NEXT), &k, &v, out);
+	if (!rocksdb_iter_valid(c->it))
+		return -ENOENT;
+	rocksdb_iter_next(c->it);
+	return landed(c, out);
 }
 
 int mh_cursor_prev(struct mh_cursor *c, struct mh_entry *out)
 {
-	MDB_val k, v;
-	return landed(c, mdb_cursor_get(c->cur, &k, &v, MDB_PREV), &k, &v, out);
+	if (!rocksdb_iter_valid(c->it))
+		return -ENOENT;
+	rocksdb_iter_prev(c->it);
+	return landed_back(c, out);
+}
+
+/* Does the iterator stand at an entry whose key starts with @key? */
+static bool starts_with(struct mh_cursor *c, struct mh_bytes key)
+{
+	size_t kl;
+	const unsigned char *k = at(c, &kl);
+	return k && kl >= MH_KEY_PREFIX + key.len && !memcmp(k, c->prefix, MH_KEY_PREFIX) &&
+	       !memcmp(k + MH_KEY_PREFIX, key.data, key.len);
 }
 
 int mh_cursor_seek(struct mh_cursor *c, struct mh_bytes stored, bool after,
 		   struct mh_entry *out)
 {
-	MDB_val k, v;
 	if (stored.len == 0)
 		return -EINVAL;
-	int rc = seek(c, stored, NONE, &k, &v);
-	if (rc && rc != MDB_NOTFOUND)
-		return landed(c, rc, &k, &v, out);
+	int rc = seek(c, stored, NONE);
+	if (rc)
+		return rc;
 	if (after) {
 		/* Skip the entry itself if it is still there. */
-		if (rc == 0 && k.mv_size == MH_KEY_PREFIX + stored.len &&
-		    !memcmp((unsigned char *)k.mv_data + MH_KEY_PREFIX, stored.data, stored.len))
-			rc = mdb_cursor_get(c->cur, &k, &v, MDB_NEXT);
+		size_t kl;
+		const unsigned char *k = at(c, &kl);
+		if (k && kl == MH_KEY_PREFIX + stored.len && starts_with(c, stored))
+			rocksdb_iter_next(c->it);
 	} else {
-		rc = back_one(c, rc, &k, &v);
+		back_one(c);
+		return landed_back(c, out);
 	}
-	return landed(c, rc, &k, &v, out);
+	return landed(c, out);
 }
 
 /* The smallest key greater than every key starting with @key: drop
@@ -199,58 +271,67 @@ static struct mh_bytes successor(const struct mh_bytes key, unsigned char *out)
 	return (struct mh_bytes){ out, n };
 }
 
-static bool starts_with(const MDB_val *k, struct mh_bytes key)
-{
-	return k->mv_size >= MH_KEY_PREFIX + key.len &&
-	       !memcmp((const unsigned char *)k->mv_data + MH_KEY_PREFIX, key.data, key.len);
-}
-
 /* Seek past every entry starting with @key (to the end if none follows). */
-static int seek_past(struct mh_cursor *c, struct mh_bytes key, MDB_val *k, MDB_val *v)
+static int seek_past(struct mh_cursor *c, struct mh_bytes key)
 {
-	unsigned char succ[512];
-	if (key.len > sizeof succ)
-		return EINVAL;
+	unsigned char *succ = malloc(key.len ? key.len : 1);
+	if (!succ)
+		return -ENOMEM;
 	struct mh_bytes s = successor(key, succ);
+	int rc = 0;
 	if (!s.len)
-		return seek_end(c, k, v);
-	return seek(c, s, NONE, k, v);
+		seek_end(c);
+	else
+		rc = seek(c, s, NONE);
+	free(succ);
+	return rc;
 }
 
 int mh_cursor_find(struct mh_cursor *c, struct mh_bytes key, enum mh_find flag,
 		   struct mh_entry *out)
 {
-	MDB_val k, v;
 	int rc;
-	if (key.len == 0 || key.len > c->tb->t->s->max_key - MH_KEY_PREFIX)
+	if (key.len == 0 || key.len > MH_MAX_KEY)
 		return -EINVAL;
 	switch (flag) {
 	case MH_READ_KEY_EXACT:
 	case MH_READ_PREFIX:
-		rc = seek(c, key, NONE, &k, &v);
-		if (rc == 0 && !starts_with(&k, key))
-			return -ENOENT;
+		if ((rc = seek(c, key, NONE)))
+			return rc;
+		if (!starts_with(c, key)) {
+			char *err = NULL;
+			rocksdb_iter_get_error(c->it, &err);
+			return err ? mh_rocks_error(c->tb->t->s, "cursor", err) : -ENOENT;
+		}
 		break;
 	case MH_READ_KEY_OR_NEXT:
-		rc = seek(c, key, NONE, &k, &v);
+		if ((rc = seek(c, key, NONE)))
+			return rc;
 		break;
 	case MH_READ_AFTER_KEY:
-		rc = seek_past(c, key, &k, &v);
+		if ((rc = seek_past(c, key)))
+			return rc;
 		break;
 	case MH_READ_BEFORE_KEY:
-		rc = back_one(c, seek(c, key, NONE, &k, &v), &k, &v);
-		break;
+		if ((rc = seek(c, key, NONE)))
+			return rc;
+		back_one(c);
+		return landed_back(c, out);
 	case MH_READ_PREFIX_LAST:
-		rc = back_one(c, seek_past(c, key, &k, &v), &k, &v);
-		if (rc == 0 && !starts_with(&k, key))
+		if ((rc = seek_past(c, key)))
+			return rc;
+		back_one(c);
+		if (!starts_with(c, key))
 			return -ENOENT;
-		break;
+		return landed_back(c, out);
 	case MH_READ_KEY_OR_PREV:
 	case MH_READ_PREFIX_LAST_OR_PREV:
-		rc = back_one(c, seek_past(c, key, &k, &v), &k, &v);
-		break;
+		if ((rc = seek_past(c, key)))
+			return rc;
+		back_one(c);
+		return landed_back(c, out);
 	default:
 		return -EINVAL;
 	}
-	return landed(c, rc, &k, &v, out);
+	return landed(c, out);
 }

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The executor: contexts, table handles, and who runs what. Reads of a
- * context that is not the writer run at once on the caller's thread in the
- * context's snapshot; everything that needs LMDB's single writer is a job
- * for the VM's writer thread (writer.c).
+ * context without a write transaction run at once on the caller's thread
+ * in the context's snapshot; writes, locking reads, the requests of a
+ * context with a write transaction and DDL are jobs for the VM's worker
+ * pool (exec_pool.c, exec_job.c), where they may wait for row locks.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -13,13 +14,6 @@
 #include <time.h>
 
 #include "executor_state.h"
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
 
 /* ---- contexts ---- */
 
@@ -60,12 +54,15 @@ void mx_ctx_unlink(struct mx_vm *vm, struct mx_ctx *c)
 	c->dead = true;
 }
 
-void mx_ctx_free(struct mx_ctx *c)
+void mx_ctx_free(struct mx_vm *vm, struct mx_ctx *c)
 {
-	/* Only its snapshot may be left: the writer's transactions are ended
-	 * by the writer thread before it lets go of a context. */
-	if (c->snap)
-		mh_txn_abort(c->snap);
+	(void)vm;
+	/* Nobody runs a request of it: its transaction rolls back here (a
+	 * rollback never waits for a lock). */
+	mh_txn_abort(c->stmt);
+	mh_txn_abort(c->txn);
+	mh_txn_abort(c->snap);
+	free(c->sp);
 	free(c);
 }
 
@@ -74,10 +71,10 @@ void mx_ctx_release(struct mx_vm *vm, struct mx_ctx *c)
 {
 	pthread_mutex_lock(&vm->lock);
 	c->busy = false;
-	bool gone = c->dead && vm->owner != c;
+	bool gone = c->dead;
 	pthread_mutex_unlock(&vm->lock);
 	if (gone)
-		mx_ctx_free(c);
+		mx_ctx_free(vm, c);
 }
 
 /* ---- table handles ---- */
@@ -127,10 +124,10 @@ void mx_tables_clear(struct mx_vm *vm)
 
 enum op_class {
 	OP_SESSION, /* ATTACH, CTX_*, OPEN, CLOSE: at once */
-	OP_READ,    /* reads: at once unless the context is the writer */
-	OP_TXN,     /* transaction ends: on the writer thread for the writer */
-	OP_WRITE,   /* needs the writer, in a context */
-	OP_DDL,     /* needs the writer, in a transaction of its own */
+	OP_READ,    /* reads: at once unless the context has a write txn */
+	OP_TXN,     /* transaction ends: on the pool for a write txn */
+	OP_WRITE,   /* on the pool, in the context's write transaction */
+	OP_DDL,     /* on the pool, in a transaction of its own */
 };
 
 static int classify(uint16_t op, enum op_class *cls, bool *needs_table)
@@ -167,6 +164,11 @@ static int classify(uint16_t op, enum op_class *cls, bool *needs_table)
 	case VAMOS_MYSQL_AUTOINC:
 		*cls = OP_WRITE;
 		*needs_table = true;
+		return 0;
+	case VAMOS_MYSQL_SAVEPOINT:
+	case VAMOS_MYSQL_ROLLBACK_TO_SAVEPOINT:
+	case VAMOS_MYSQL_RELEASE_SAVEPOINT:
+		*cls = OP_WRITE; /* on the context's write transaction */
 		return 0;
 	case VAMOS_MYSQL_CREATE:
 	case VAMOS_MYSQL_DROP:
@@ -340,7 +342,7 @@ static int run_now(struct mx_vm *vm, const struct mx_call *call,
 		return 0;
 	case VAMOS_MYSQL_STMT_COMMIT:
 	case VAMOS_MYSQL_STMT_ROLLBACK:
-		/* Not the writer: a statement that only read has nothing to end. */
+		/* No write transaction: a statement that only read has nothing to end. */
 		return in->left ? mx_fail(out, -EINVAL, "malformed request") : 0;
 	case VAMOS_MYSQL_COMMIT:
 	case VAMOS_MYSQL_ROLLBACK:
@@ -414,14 +416,14 @@ int mx_handle(struct mx_vm *vm, struct mx_call *call)
 	}
 	if (rc == 0)
 		deferred = cls == OP_WRITE || cls == OP_DDL ||
-			   (c && vm->owner == c && (cls == OP_READ || cls == OP_TXN));
+			   (c && c->writing && (cls == OP_READ || cls == OP_TXN));
 	if (rc == 0 && deferred) {
 		token = call->defer(call);
 		if (!token)
 			rc = -EAGAIN;
 		else
-			rc = mx_writer_submit(vm, call, &h, cls == OP_DDL ? MX_JOB_DDL : MX_JOB_CTX, c,
-					      &ref, &in, token, now_ns());
+			rc = mx_pool_submit(vm, call, &h, cls == OP_DDL ? MX_JOB_DDL : MX_JOB_CTX, c,
+					    &ref, &in, token);
 	}
 	if (rc && c)
 		c->busy = false;
@@ -487,14 +489,14 @@ int mx_vm_open(const char *dir, const char *name, const struct mx_options *opt,
 		return -ENOMEM;
 	if (opt)
 		vm->opt = *opt;
-	if (!vm->opt.map_size)
-		vm->opt.map_size = (size_t)16 << 30;
 	if (!vm->opt.lock_wait_ms)
 		vm->opt.lock_wait_ms = 50000;
 	if (!vm->opt.max_contexts)
 		vm->opt.max_contexts = 4096;
 	if (!vm->opt.max_tables)
 		vm->opt.max_tables = 4096;
+	if (!vm->opt.max_workers)
+		vm->opt.max_workers = 64;
 	if (vm->opt.max_tables > 0xffff)
 		vm->opt.max_tables = 0xffff;
 	snprintf(vm->name, sizeof vm->name, "%s", name);
@@ -508,10 +510,13 @@ int mx_vm_open(const char *dir, const char *name, const struct mx_options *opt,
 		return -ENOMEM;
 	}
 	pthread_mutex_init(&vm->lock, NULL);
-	int rc = mh_store_open_sync(dir, vm->opt.map_size, (enum mh_sync)vm->opt.sync, &vm->store,
-				    why);
-	if (rc == 0 && (rc = mx_writer_start(vm)))
-		*why = "cannot start the writer thread";
+	struct mh_store_options so = { .sync = (enum mh_sync)vm->opt.sync,
+				       .lock_wait_ms = vm->opt.lock_wait_ms,
+				       .write_buffer = vm->opt.write_buffer,
+				       .shared = vm->opt.shared };
+	int rc = mh_store_open(dir, &so, &vm->store, why);
+	if (rc == 0 && (rc = mx_pool_start(vm)))
+		*why = "cannot start the worker pool";
 	if (rc) {
 		mh_store_close(vm->store);
 		pthread_mutex_destroy(&vm->lock);
@@ -532,13 +537,12 @@ void mx_vm_reset(struct mx_vm *vm)
 		if (!c)
 			continue;
 		mx_ctx_unlink(vm, c);
-		/* Busy ones are freed as their request ends; the writer is
-		 * rolled back by the writer thread. */
-		if (!c->busy && vm->owner != c)
-			mx_ctx_free(c);
+		/* Busy ones are freed (and rolled back) as their request
+		 * ends; a queued request of one gets -ECONNRESET. */
+		if (!c->busy)
+			mx_ctx_free(vm, c);
 	}
 	mx_tables_clear(vm);
-	mx_writer_reset_locked(vm);
 	pthread_mutex_unlock(&vm->lock);
 }
 
@@ -556,10 +560,10 @@ void mx_vm_close(struct mx_vm *vm)
 {
 	if (!vm)
 		return;
-	mx_writer_stop(vm);
+	mx_pool_stop(vm);
 	for (uint32_t i = 0; i < vm->opt.max_contexts; i++)
 		if (vm->ctx[i])
-			mx_ctx_free(vm->ctx[i]);
+			mx_ctx_free(vm, vm->ctx[i]);
 	mh_store_close(vm->store);
 	pthread_mutex_destroy(&vm->lock);
 	free(vm->ctx);

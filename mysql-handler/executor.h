@@ -1,18 +1,20 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The host executor of the MySQL handler protocol
- * (vamos/mysql_protocol.h): one per VM, over that VM's LMDB store. vamosd's
- * mysql service hands it requests; it answers reads at once on the
- * caller's thread (LMDB readers never wait) and runs everything that needs
- * the store's single writer on the VM's writer thread, whose answers come
- * back later through the done callback.
+ * (vamos/mysql_protocol.h): one per VM, over that VM's RocksDB store.
+ * vamosd's mysql service hands it requests; it answers the reads of a
+ * context without a write transaction at once on the caller's thread (a
+ * snapshot reader never waits), and runs everything that may wait for a
+ * row lock — writes, locking reads, every request of a context with a
+ * write transaction, commits, DDL — on the VM's worker pool, whose answers
+ * come back later through the done callback.
  *
- * Threads: a write transaction belongs to the thread that began it, so one
- * writer thread per VM begins, uses and ends every write transaction. A
- * context that wants to write while another context holds the writer waits
- * as a queued request (not a blocked thread) and times out with
- * -ETIMEDOUT. Nothing that runs on a caller's thread ever waits for the
- * writer.
+ * Threads: every context has its own write transaction; a context takes
+ * one request at a time, so its requests run in order. A request blocked
+ * on a row lock holds one pool thread (the pool grows on demand up to
+ * max_workers) and never the caller's: other contexts and other VMs go on.
+ * It ends with -ETIMEDOUT after lock_wait_ms, or -EDEADLK when waiting
+ * would close a cycle.
  */
 #ifndef VAMOS_MYSQL_EXECUTOR_H
 #define VAMOS_MYSQL_EXECUTOR_H
@@ -23,18 +25,22 @@
 #include <vamos/mysql_protocol.h>
 
 struct mx_vm;
+struct mh_shared;
 
 struct mx_options {
-	size_t map_size;       /**< LMDB map (largest store); 0: 16 GiB */
-	unsigned lock_wait_ms; /**< writer wait before -ETIMEDOUT; 0: 50 s */
+	size_t write_buffer;   /**< the store's memtable budget; 0: 16 MiB */
+	struct mh_shared *shared; /**< resources shared by the process's
+				       stores (store.h); NULL: its own */
+	unsigned lock_wait_ms; /**< row lock wait before -ETIMEDOUT; 0: 50 s */
 	unsigned max_contexts; /**< 0: 4096 */
 	unsigned max_tables;   /**< open table handles; 0: 4096 */
+	unsigned max_workers;  /**< worker pool threads at most; 0: 64 */
 	int sync;              /**< enum mh_sync (store.h); 0: full */
 };
 
 /** Answers for deferred requests: @token is what mx_call.defer returned;
- *  @data/@len the reply bytes (valid during the call). Runs on the VM's
- *  writer thread. */
+ *  @data/@len the reply bytes (valid during the call). Runs on a thread of
+ *  the VM's worker pool, several at once. */
 typedef void (*mx_done_fn)(void *token, int status, const void *data, uint32_t len);
 
 /** One request, as the caller hands it over. */
@@ -58,7 +64,8 @@ struct mx_call {
 	 *  or NULL when the caller cannot take more deferred requests (the
 	 *  request is retried later, nothing was done). */
 	void *(*defer)(struct mx_call *c);
-	uint32_t lock_wait_ms;      /**< the guest's wait for the writer
+	uint32_t lock_wait_ms;      /**< the guest's row lock wait for the
+				         transaction this request begins
 				         (VAMOS_MYSQL_LOCK_WAIT), 0: none given */
 	uint32_t reply_len;         /**< out: bytes of an answer given now */
 	void *caller;               /**< the caller's own */
@@ -81,20 +88,20 @@ int mx_vm_open(const char *dir, const char *name, const struct mx_options *opt,
 int mx_handle(struct mx_vm *vm, struct mx_call *c);
 
 /** The VM's guest went away (its peer left): every context ends, the
- *  writer's transaction rolls back, queued requests get -ECONNRESET, table
- *  handles are dropped. Returns at once; the rollback runs on the writer
- *  thread. */
+ *  transactions of idle ones roll back at once, those of contexts with a
+ *  request running when it ends; queued requests get -ECONNRESET, table
+ *  handles are dropped. */
 void mx_vm_reset(struct mx_vm *vm);
 
 /** Counters for stats and tests. */
 struct mx_stats {
 	uint64_t contexts, tables;        /**< open now */
-	uint64_t inline_requests, writer_requests;
-	uint64_t commits, rollbacks, lock_timeouts;
+	uint64_t inline_requests, writer_requests; /**< writer: on the pool */
+	uint64_t commits, rollbacks, lock_timeouts, deadlocks;
 };
 struct mx_stats mx_vm_stats(struct mx_vm *vm);
 
-/** Stop the writer (queued requests get -ESHUTDOWN), roll back open
+/** Stop the pool (queued requests get -ESHUTDOWN), roll back open
  *  transactions, close the store. Call after the callers stopped. */
 void mx_vm_close(struct mx_vm *vm);
 

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* The executor's VM, contexts and jobs (executor.c and writer.c). */
+/* The executor's VM, contexts and jobs (executor.c, exec_job.c and
+ * exec_pool.c). */
 #ifndef VAMOS_MYSQL_EXECUTOR_STATE_H
 #define VAMOS_MYSQL_EXECUTOR_STATE_H
 
@@ -8,16 +9,26 @@
 
 #include "exec_internal.h"
 
-/* One guest connection. busy, dead: under the VM's lock. snap: used only
- * by whoever runs its current request (it is busy). txn, stmt: only by
- * the writer thread, while the context is the writer. */
+/* One guest connection. busy, dead, writing: under the VM's lock. snap,
+ * txn, stmt: used only by whoever runs its current request (it is busy),
+ * or by whoever frees it once it is dead and idle. */
+/* A named SQL savepoint of a context: the guest's id, the store's depth. */
+struct mx_savepoint {
+	uint64_t id;
+	unsigned depth;
+};
+
 struct mx_ctx {
 	uint64_t id;
 	bool busy;        /* a request of it is running or queued */
 	bool dead;        /* closed or reset: freed when no longer busy */
+	bool writing;     /* txn is open: its requests run on the pool */
 	bool snap_live;   /* snap holds a snapshot (not reset) */
 	struct mh_txn *snap;
 	struct mh_txn *txn, *stmt;
+	struct mx_savepoint *sp; /* of txn, oldest first */
+	unsigned lock_wait_ms;   /* the guest's session value; 0: the VM's */
+	unsigned nsp, cap_sp;
 };
 
 struct mx_table_slot {
@@ -27,7 +38,7 @@ struct mx_table_slot {
 
 enum mx_job_kind { MX_JOB_CTX, MX_JOB_DDL };
 
-/* A request for the writer thread, with a private copy of its body. */
+/* A request for the worker pool, with a private copy of its body. */
 struct mx_job {
 	struct mx_job *next;
 	enum mx_job_kind kind;
@@ -37,10 +48,16 @@ struct mx_job {
 	struct mx_table_ref ref;
 	void *token;
 	uint32_t max_reply;
-	uint64_t deadline_ns;    /* waiting for the writer: give up then */
-	int status;              /* why it was taken off the waiting list */
+	uint32_t lock_wait_ms;   /* the guest's, for its transaction (0: none) */
 	uint32_t len;
 	unsigned char body[];
+};
+
+/* A pool thread's slot: joined once it has exited. */
+struct mx_worker {
+	struct mx_vm *vm;
+	pthread_t thread;
+	bool used, exited;
 };
 
 struct mx_vm {
@@ -56,40 +73,42 @@ struct mx_vm {
 	struct mx_table_slot *tables;
 	uint32_t table_count;
 
-	/* The writer: at most one context (or one DDL) holds it. */
-	struct mx_ctx *owner;
-	bool ddl_running;
-	bool reset_pending;
+	/* The worker pool: grows while jobs wait for a thread, up to
+	 * opt.max_workers; a thread idle for a while exits. */
+	struct mx_job *queue, **queue_tail;
+	uint32_t queued;        /* jobs in the queue */
+	uint32_t alive, idle;   /* pool threads, and those waiting for a job */
+	struct mx_worker *workers;
 	bool stopping;
-	struct mx_job *ready, **ready_tail;   /* run now, in order */
-	struct mx_job *waiting, **waiting_tail; /* need the writer, FIFO */
 	pthread_cond_t wake;
-	pthread_t thread;
-	unsigned char *scratch; /* writer thread's reply buffer */
-	uint32_t scratch_cap;
 
 	struct mx_stats stats;
 };
 
 struct mx_ctx *mx_ctx_find(struct mx_vm *vm, uint64_t id);
 void mx_ctx_unlink(struct mx_vm *vm, struct mx_ctx *c); /* lock held */
-void mx_ctx_free(struct mx_ctx *c);
+/* Roll back whatever @c holds and free it (nobody else uses it). */
+void mx_ctx_free(struct mx_vm *vm, struct mx_ctx *c);
 void mx_ctx_release(struct mx_vm *vm, struct mx_ctx *c);  /* lock not held */
 void mx_tables_clear(struct mx_vm *vm);                  /* lock held */
 /* READ, GET, INFO or RECORDS_IN_RANGE in @t. */
 int mx_run_read(struct mh_txn *t, uint16_t op, const struct mx_table_ref *ref,
 		struct mx_in *in, struct mx_out *out);
 
-int mx_writer_start(struct mx_vm *vm);
-/* Queue a request for the writer (lock held). Always takes it: on failure
+/* Run one job on a pool thread and answer it; @scratch is the thread's
+ * reply buffer (grown as needed). */
+void mx_job_run(struct mx_vm *vm, struct mx_job *j, unsigned char **scratch, uint32_t *cap);
+/* Answer a job that never ran with @status. */
+void mx_job_refuse(struct mx_vm *vm, struct mx_job *j, int status);
+
+int mx_pool_start(struct mx_vm *vm);
+/* Queue a request for the pool (lock held). Always takes it: on failure
  * it is answered through vm->done. */
-int mx_writer_submit(struct mx_vm *vm, const struct mx_call *call,
-		     const struct vamos_mysql_req *h, enum mx_job_kind kind, struct mx_ctx *c,
-		     const struct mx_table_ref *ref, const struct mx_in *body, void *token,
-		     uint64_t now);
-/* Roll the writer's dead context back and fail queued requests of dead
- * contexts, on the writer thread (lock held). */
-void mx_writer_reset_locked(struct mx_vm *vm);
-void mx_writer_stop(struct mx_vm *vm);
+int mx_pool_submit(struct mx_vm *vm, const struct mx_call *call,
+		   const struct vamos_mysql_req *h, enum mx_job_kind kind, struct mx_ctx *c,
+		   const struct mx_table_ref *ref, const struct mx_in *body, void *token);
+/* Refuse queued jobs (-ESHUTDOWN), let running ones finish, join every
+ * thread. */
+void mx_pool_stop(struct mx_vm *vm);
 
 #endif

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* Writing, updating and deleting rows with every index kept in step. */
+/* Writing, updating and deleting rows with every index kept in step, each
+ * key locked by the transaction that writes it. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <stdlib.h>
@@ -7,20 +8,20 @@
 
 #include "store_internal.h"
 
-int mh_record_parse(const MDB_val *v, uint32_t nsec, struct mh_bytes *sec,
+int mh_record_parse(const void *data, size_t size, uint32_t nsec, struct mh_bytes *sec,
 		    struct mh_bytes *row)
 {
-	const unsigned char *p = v->mv_data;
-	size_t left = v->mv_size, off = 0;
+	const unsigned char *p = data;
+	size_t off = 0;
 	/* Our own layout, but checked: a damaged store gives -EIO, never a
 	 * read past the value. */
 	for (uint32_t i = 0; i < nsec; i++) {
 		uint32_t len;
-		if (left - off < sizeof len)
+		if (size - off < sizeof len)
 			return -EIO;
 		memcpy(&len, p + off, sizeof len);
 		off += sizeof len;
-		if (left - off < len)
+		if (size - off < len)
 			return -EIO;
 		if (sec) {
 			sec[i].data = p + off;
@@ -29,29 +30,23 @@ int mh_record_parse(const MDB_val *v, uint32_t nsec, struct mh_bytes *sec,
 		off += len;
 	}
 	row->data = p + off;
-	row->len = (uint32_t)(left - off);
+	row->len = (uint32_t)(size - off);
 	return 0;
 }
 
-int mh_key_build(const struct mh_table *tb, unsigned index, struct mh_bytes key,
-		 struct mh_bytes tail, unsigned char *buf, MDB_val *out)
+int mh_key_build(uint32_t id, unsigned index, struct mh_bytes key, struct mh_bytes tail,
+		 unsigned char *buf)
 {
 	size_t len = MH_KEY_PREFIX + (size_t)key.len + tail.len;
-	if (len > tb->t->s->max_key)
+	if (len > MH_STORED_MAX)
 		return -EINVAL;
-	uint32_t id = tb->meta.id;
-	buf[0] = (unsigned char)(id >> 24);
-	buf[1] = (unsigned char)(id >> 16);
-	buf[2] = (unsigned char)(id >> 8);
-	buf[3] = (unsigned char)id;
+	mh_be32(id, buf);
 	buf[4] = (unsigned char)index;
 	if (key.len)
 		memcpy(buf + MH_KEY_PREFIX, key.data, key.len);
 	if (tail.len)
 		memcpy(buf + MH_KEY_PREFIX + key.len, tail.data, tail.len);
-	out->mv_data = buf;
-	out->mv_size = len;
-	return 0;
+	return (int)len;
 }
 
 /* Build the stored record: secondary keys, then the row. */
@@ -90,50 +85,64 @@ static bool same(struct mh_bytes a, struct mh_bytes b)
 
 static const struct mh_bytes NONE = { NULL, 0 };
 
-/* Is a unique secondary's @key taken, i.e. does an entry start with it?
+/* Lock unique secondary @i's @key itself (a key never stored: entries are
+ * key ++ pk), so that whoever claims or gives up that key waits for us. */
+static int lock_unique(struct mh_table *tb, unsigned i, struct mh_bytes key, unsigned char *buf)
+{
+	int len = mh_key_build(tb->meta.id, i, key, NONE, buf);
+	return len < 0 ? len : mh_kv_lock(tb->t, buf, (size_t)len);
+}
+
+/* Is a unique secondary's @key taken, i.e. does an entry start with it, in
+ * the latest committed version and our own writes? Locks the key first.
  * 1 yes, 0 no, or an error. */
 static int taken(struct mh_table *tb, unsigned i, struct mh_bytes key, unsigned char *buf)
 {
-	MDB_val k, v;
-	int rc = mh_key_build(tb, i, key, NONE, buf, &k);
+	int len = mh_key_build(tb->meta.id, i, key, NONE, buf);
+	if (len < 0)
+		return len;
+	int rc = mh_kv_lock(tb->t, buf, (size_t)len);
 	if (rc)
 		return rc;
-	size_t want = k.mv_size;
-	MDB_cursor *c;
-	if ((rc = mdb_cursor_open(tb->t->txn, tb->t->s->data, &c)))
-		return mh_lmdb_error(tb->t->s, "cursor", rc);
-	/* @buf is only read by LMDB here; the hit (if any) is compared to it. */
-	MDB_val probe = k;
-	rc = mdb_cursor_get(c, &probe, &v, MDB_SET_RANGE);
-	int hit = rc == 0 && probe.mv_size >= want && !memcmp(probe.mv_data, buf, want);
-	mdb_cursor_close(c);
-	if (rc && rc != MDB_NOTFOUND)
-		return mh_lmdb_error(tb->t->s, "index lookup", rc);
-	return hit;
+	rocksdb_iterator_t *it = mh_kv_iter(tb->t, true);
+	rocksdb_iter_seek(it, (const char *)buf, (size_t)len);
+	int hit = 0;
+	if (rocksdb_iter_valid(it)) {
+		size_t kl;
+		const char *k = rocksdb_iter_key(it, &kl);
+		hit = kl >= (size_t)len && !memcmp(k, buf, (size_t)len);
+	}
+	char *err = NULL;
+	rocksdb_iter_get_error(it, &err);
+	rocksdb_iter_destroy(it);
+	return err ? mh_rocks_error(tb->t->s, "index lookup", err) : hit;
 }
 
 /*
  * Find a clash before anything is written: @pk (when @check_pk) already
  * stored, or a unique secondary key of @sec already taken, skipping keys
  * equal to the row's own @keep (its current keys, on update; NULL on
- * insert). Returns 0, -EEXIST with *@dup_index, or an error.
+ * insert). Every key looked at stays locked. Returns 0, -EEXIST with
+ * *@dup_index, or an error.
  */
 static int find_clash(struct mh_table *tb, struct mh_bytes pk, bool check_pk,
 		      const struct mh_bytes *sec, const struct mh_bytes *keep,
 		      unsigned char *buf, int *dup_index)
 {
 	if (check_pk) {
-		MDB_val k, v;
-		int rc = mh_key_build(tb, 0, pk, NONE, buf, &k);
-		if (rc)
-			return rc;
-		rc = mdb_get(tb->t->txn, tb->t->s->data, &k, &v);
+		int len = mh_key_build(tb->meta.id, 0, pk, NONE, buf);
+		if (len < 0)
+			return len;
+		char *v = NULL;
+		size_t vl;
+		int rc = mh_kv_get(tb->t, buf, (size_t)len, MH_LOCKED, &v, &vl);
+		free(v);
 		if (rc == 0) {
 			*dup_index = 0;
 			return -EEXIST;
 		}
-		if (rc != MDB_NOTFOUND)
-			return mh_lmdb_error(tb->t->s, "lookup", rc);
+		if (rc != -ENOENT)
+			return rc;
 	}
 	for (unsigned i = 1; i <= tb->meta.nsec; i++) {
 		if (!tb->meta.unique[i - 1] || (keep && same(sec[i - 1], keep[i - 1])))
@@ -150,27 +159,22 @@ static int find_clash(struct mh_table *tb, struct mh_bytes pk, bool check_pk,
 }
 
 /* Put (or, with @del, remove) the secondary entries of one row: key ++ pk
- * -> key length. */
+ * -> key length. A unique key given up is locked too. */
 static int index_row(struct mh_table *tb, struct mh_bytes pk, const struct mh_bytes *sec,
 		     bool del, unsigned char *buf)
 {
 	for (unsigned i = 1; i <= tb->meta.nsec; i++) {
-		MDB_val k, v;
-		int rc = mh_key_build(tb, i, sec[i - 1], pk, buf, &k);
+		int rc;
+		if (del && tb->meta.unique[i - 1] && (rc = lock_unique(tb, i, sec[i - 1], buf)))
+			return rc;
+		int len = mh_key_build(tb->meta.id, i, sec[i - 1], pk, buf);
+		if (len < 0)
+			return len;
+		uint32_t keylen = sec[i - 1].len;
+		rc = del ? mh_kv_del(tb->t, buf, (size_t)len)
+			 : mh_kv_put(tb->t, buf, (size_t)len, &keylen, sizeof keylen);
 		if (rc)
 			return rc;
-		if (del) {
-			rc = mdb_del(tb->t->txn, tb->t->s->data, &k, NULL);
-			if (rc == MDB_NOTFOUND)
-				rc = 0;
-		} else {
-			uint32_t keylen = sec[i - 1].len;
-			v.mv_data = &keylen;
-			v.mv_size = sizeof keylen;
-			rc = mdb_put(tb->t->txn, tb->t->s->data, &k, &v, 0);
-		}
-		if (rc)
-			return mh_lmdb_error(tb->t->s, del ? "index delete" : "index put", rc);
 	}
 	return 0;
 }
@@ -179,33 +183,29 @@ static int index_row(struct mh_table *tb, struct mh_bytes pk, const struct mh_by
  * leaves the table as it was. */
 static int check_args(struct mh_table *tb, struct mh_bytes pk, const struct mh_bytes *sec)
 {
-	uint32_t max = tb->t->s->max_key - MH_KEY_PREFIX;
 	if (!tb->t->write || (tb->meta.nsec && !sec))
 		return -EINVAL;
-	if (pk.len == 0 || pk.len > max)
+	if (pk.len == 0 || pk.len > MH_MAX_KEY)
 		return -EINVAL;
 	for (unsigned i = 0; i < tb->meta.nsec; i++)
-		if (sec[i].len == 0 || (uint64_t)sec[i].len + pk.len > max)
+		if (sec[i].len == 0 || (uint64_t)sec[i].len + pk.len > MH_MAX_KEY)
 			return -EINVAL;
 	return 0;
 }
 
 /* Store the primary record of @pk. */
 static int put_record(struct mh_table *tb, struct mh_bytes pk, const struct mh_bytes *sec,
-		      struct mh_bytes row, unsigned flags, unsigned char *buf, size_t *size)
+		      struct mh_bytes row, unsigned char *buf, size_t *size)
 {
-	MDB_val k, v;
-	int rc = mh_key_build(tb, 0, pk, NONE, buf, &k);
-	if (rc)
-		return rc;
+	int len = mh_key_build(tb->meta.id, 0, pk, NONE, buf);
+	if (len < 0)
+		return len;
 	unsigned char *rec = record_build(sec, tb->meta.nsec, row, size);
 	if (!rec)
 		return -ENOMEM;
-	v.mv_data = rec;
-	v.mv_size = *size;
-	rc = mdb_put(tb->t->txn, tb->t->s->data, &k, &v, flags);
+	int rc = mh_kv_put(tb->t, buf, (size_t)len, rec, *size);
 	free(rec);
-	return rc ? mh_lmdb_error(tb->t->s, "put", rc) : 0;
+	return rc;
 }
 
 int mh_row_write(struct mh_txn *t, struct mh_table *tb, struct mh_bytes pk,
@@ -213,56 +213,51 @@ int mh_row_write(struct mh_txn *t, struct mh_table *tb, struct mh_bytes pk,
 		 int *dup_index)
 {
 	unsigned char hidden[MH_HIDDEN_PK_LEN];
+	uint64_t row_id = 0;
 	if (tb->meta.flags & META_HIDDEN_PK) {
-		be64(tb->meta.next_row_id, hidden);
+		if (!t->write)
+			return -EINVAL;
+		/* Handed out once, whatever becomes of the write (gaps). */
+		pthread_mutex_lock(&t->s->counters_lock);
+		row_id = tb->cnt->next_row_id++;
+		pthread_mutex_unlock(&t->s->counters_lock);
+		be64(row_id, hidden);
 		pk.data = hidden;
 		pk.len = sizeof hidden;
 	}
 	int rc = check_args(tb, pk, sec);
 	if (rc)
 		return rc;
-	unsigned char *buf = malloc(t->s->max_key);
+	unsigned char *buf = malloc(MH_STORED_MAX);
 	if (!buf)
 		return -ENOMEM;
 	size_t size;
 	if ((rc = find_clash(tb, pk, true, sec, NULL, buf, dup_index)) ||
-	    (rc = put_record(tb, pk, sec, row, MDB_NOOVERWRITE, buf, &size)) ||
-	    (rc = index_row(tb, pk, sec, false, buf)))
+	    (rc = put_record(tb, pk, sec, row, buf, &size)) ||
+	    (rc = index_row(tb, pk, sec, false, buf)) ||
+	    (rc = mh_txn_delta(t, tb->meta.id, 1, (int64_t)size)))
 		goto out;
-	if (tb->meta.flags & META_HIDDEN_PK) {
-		if (hidden_id)
-			*hidden_id = tb->meta.next_row_id;
-		tb->meta.next_row_id++;
-	}
-	tb->meta.rows++;
-	tb->meta.bytes += size;
-	tb->meta_dirty = true;
+	if (hidden_id && (tb->meta.flags & META_HIDDEN_PK))
+		*hidden_id = row_id;
 out:
 	free(buf);
 	return rc;
 }
 
-/* The stored secondary keys of the row at @pk (copied to @copy, which
- * the caller frees) and the record's size. */
+/* Lock the row at @pk and load its stored secondary keys (into @copy,
+ * which the caller frees) and the record's size: the latest committed
+ * version, or our own. */
 static int load_old(struct mh_table *tb, struct mh_bytes pk, struct mh_bytes *sec,
-		    unsigned char **copy, size_t *size, unsigned char *buf)
+		    char **copy, size_t *size, unsigned char *buf)
 {
-	MDB_val k, v;
-	int rc = mh_key_build(tb, 0, pk, NONE, buf, &k);
+	int len = mh_key_build(tb->meta.id, 0, pk, NONE, buf);
+	if (len < 0)
+		return len;
+	int rc = mh_kv_get(tb->t, buf, (size_t)len, MH_LOCKED, copy, size);
 	if (rc)
 		return rc;
-	rc = mdb_get(tb->t->txn, tb->t->s->data, &k, &v);
-	if (rc)
-		return rc == MDB_NOTFOUND ? -ENOENT : mh_lmdb_error(tb->t->s, "lookup", rc);
-	/* Copied: the writes below may move LMDB's pages under @v. */
-	*copy = malloc(v.mv_size ? v.mv_size : 1);
-	if (!*copy)
-		return -ENOMEM;
-	memcpy(*copy, v.mv_data, v.mv_size);
-	*size = v.mv_size;
-	MDB_val c = { v.mv_size, *copy };
 	struct mh_bytes row;
-	return mh_record_parse(&c, tb->meta.nsec, sec, &row);
+	return mh_record_parse(*copy, *size, tb->meta.nsec, sec, &row);
 }
 
 int mh_row_update(struct mh_txn *t, struct mh_table *tb, struct mh_bytes old_pk,
@@ -275,7 +270,8 @@ int mh_row_update(struct mh_txn *t, struct mh_table *tb, struct mh_bytes old_pk,
 	if (rc || (rc = check_args(tb, old_pk, sec)))
 		return rc;
 	struct mh_bytes old_sec[MH_MAX_INDEXES];
-	unsigned char *old = NULL, *buf = malloc(t->s->max_key);
+	char *old = NULL;
+	unsigned char *buf = malloc(MH_STORED_MAX);
 	if (!buf)
 		return -ENOMEM;
 	size_t old_size, size;
@@ -287,19 +283,16 @@ int mh_row_update(struct mh_txn *t, struct mh_table *tb, struct mh_bytes old_pk,
 	    (rc = index_row(tb, old_pk, old_sec, true, buf)))
 		goto out;
 	if (moved) {
-		MDB_val ok;
-		if ((rc = mh_key_build(tb, 0, old_pk, NONE, buf, &ok)))
-			goto out;
-		if ((rc = mdb_del(t->txn, t->s->data, &ok, NULL))) {
-			rc = mh_lmdb_error(t->s, "delete", rc);
+		int len = mh_key_build(tb->meta.id, 0, old_pk, NONE, buf);
+		if (len < 0 || (rc = mh_kv_del(t, buf, (size_t)len))) {
+			rc = len < 0 ? len : rc;
 			goto out;
 		}
 	}
-	if ((rc = put_record(tb, new_pk, sec, row, 0, buf, &size)) ||
+	if ((rc = put_record(tb, new_pk, sec, row, buf, &size)) ||
 	    (rc = index_row(tb, new_pk, sec, false, buf)))
 		goto out;
-	tb->meta.bytes += size - old_size;
-	tb->meta_dirty = true;
+	rc = mh_txn_delta(t, tb->meta.id, 0, (int64_t)size - (int64_t)old_size);
 out:
 	free(old);
 	free(buf);
@@ -308,26 +301,23 @@ out:
 
 int mh_row_delete(struct mh_txn *t, struct mh_table *tb, struct mh_bytes pk)
 {
-	if (!t->write || pk.len == 0 || pk.len > t->s->max_key - MH_KEY_PREFIX)
+	if (!t->write || pk.len == 0 || pk.len > MH_MAX_KEY)
 		return -EINVAL;
 	struct mh_bytes old_sec[MH_MAX_INDEXES];
-	unsigned char *old = NULL, *buf = malloc(t->s->max_key);
+	char *old = NULL;
+	unsigned char *buf = malloc(MH_STORED_MAX);
 	if (!buf)
 		return -ENOMEM;
 	size_t old_size = 0;
-	MDB_val k;
 	int rc = load_old(tb, pk, old_sec, &old, &old_size, buf);
 	if (!rc)
 		rc = index_row(tb, pk, old_sec, true, buf);
-	if (!rc)
-		rc = mh_key_build(tb, 0, pk, NONE, buf, &k);
-	if (!rc && (rc = mdb_del(t->txn, t->s->data, &k, NULL)))
-		rc = mh_lmdb_error(t->s, "delete", rc);
 	if (!rc) {
-		tb->meta.rows--;
-		tb->meta.bytes -= old_size;
-		tb->meta_dirty = true;
+		int len = mh_key_build(tb->meta.id, 0, pk, NONE, buf);
+		rc = len < 0 ? len : mh_kv_del(t, buf, (size_t)len);
 	}
+	if (!rc)
+		rc = mh_txn_delta(t, tb->meta.id, -1, -(int64_t)old_size);
 	free(old);
 	free(buf);
 	return rc;
@@ -336,15 +326,21 @@ int mh_row_delete(struct mh_txn *t, struct mh_table *tb, struct mh_bytes pk)
 int mh_row_get(struct mh_txn *t, struct mh_table *tb, struct mh_bytes pk,
 	       struct mh_bytes *row)
 {
-	unsigned char buf[512];
-	if (pk.len == 0 || pk.len > t->s->max_key - MH_KEY_PREFIX || t->s->max_key > sizeof buf)
+	if (pk.len == 0 || pk.len > MH_MAX_KEY)
 		return -EINVAL;
-	MDB_val k, v;
-	int rc = mh_key_build(tb, 0, pk, NONE, buf, &k);
+	unsigned char *buf = malloc(MH_STORED_MAX);
+	if (!buf)
+		return -ENOMEM;
+	int len = mh_key_build(tb->meta.id, 0, pk, NONE, buf);
+	char *v = NULL;
+	size_t vl = 0;
+	int rc = mh_kv_get(t, buf, (size_t)len, mh_txn_locking(t) ? MH_LOCKED : MH_AT_SNAPSHOT, &v,
+			   &vl);
+	free(buf);
 	if (rc)
 		return rc;
-	rc = mdb_get(t->txn, t->s->data, &k, &v);
-	if (rc)
-		return rc == MDB_NOTFOUND ? -ENOENT : mh_lmdb_error(t->s, "lookup", rc);
-	return mh_record_parse(&v, tb->meta.nsec, NULL, row);
+	/* The row stays valid until the next get on @t. */
+	free(t->val);
+	t->val = v;
+	return mh_record_parse(v, vl, tb->meta.nsec, NULL, row);
 }

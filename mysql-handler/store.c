@@ -1,162 +1,12 @@
 /* SPDX-License-Identifier: MIT */
-/* The environment, transactions and the catalog of tables. */
+/* The catalog of tables, and their counters. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "store_internal.h"
-
-/* Catalog key of the next table id (table names cannot start with 0x01). */
-static const char NEXT_ID_KEY[] = "\x01next_table_id";
-
-int mh_lmdb_error(struct mh_store *s, const char *what, int rc)
-{
-	snprintf(s->error, sizeof s->error, "%s: %s", what, mdb_strerror(rc));
-	if (rc == MDB_NOTFOUND)
-		return -ENOENT;
-	if (rc == MDB_KEYEXIST)
-		return -EEXIST;
-	if (rc == MDB_MAP_FULL || rc == MDB_TXN_FULL)
-		return -ENOSPC;
-	return rc > 0 && rc < 1000 ? -rc : -EIO;
-}
-
-const char *mh_store_error(const struct mh_store *s)
-{
-	return s->error;
-}
-
-int mh_store_open(const char *dir, size_t map_size, struct mh_store **out,
-		  const char **why)
-{
-	return mh_store_open_sync(dir, map_size, MH_SYNC_FULL, out, why);
-}
-
-int mh_store_open_sync(const char *dir, size_t map_size, enum mh_sync sync,
-		       struct mh_store **out, const char **why)
-{
-	unsigned flags = sync == MH_SYNC_NOMETA ? MDB_NOMETASYNC
-			 : sync == MH_SYNC_OFF  ? MDB_NOSYNC
-						: 0;
-	struct mh_store *s = calloc(1, sizeof *s);
-	if (!s)
-		return -ENOMEM;
-	int rc;
-	if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
-		*why = "cannot create the store directory";
-		free(s);
-		return -errno;
-	}
-	if ((rc = mdb_env_create(&s->env)) ||
-	    (rc = mdb_env_set_maxdbs(s->env, 2)) ||
-	    (rc = mdb_env_set_mapsize(s->env, map_size)) ||
-	    /* NOTLS: read transactions move between vamosd's threads. */
-	    (rc = mdb_env_open(s->env, dir, MDB_NOTLS | flags, 0600))) {
-		*why = mdb_strerror(rc);
-		if (s->env)
-			mdb_env_close(s->env);
-		free(s);
-		return -EIO;
-	}
-	s->max_key = (uint32_t)mdb_env_get_maxkeysize(s->env);
-	MDB_txn *txn;
-	if ((rc = mdb_txn_begin(s->env, NULL, 0, &txn)) ||
-	    (rc = mdb_dbi_open(txn, "catalog", MDB_CREATE, &s->catalog)) ||
-	    (rc = mdb_dbi_open(txn, "data", MDB_CREATE, &s->data)) ||
-	    (rc = mdb_txn_commit(txn))) {
-		*why = mdb_strerror(rc);
-		mdb_env_close(s->env);
-		free(s);
-		return -EIO;
-	}
-	*out = s;
-	return 0;
-}
-
-void mh_store_close(struct mh_store *s)
-{
-	if (!s)
-		return;
-	mdb_env_close(s->env);
-	free(s);
-}
-
-uint32_t mh_store_max_key(const struct mh_store *s)
-{
-	return s->max_key - MH_KEY_PREFIX;
-}
-
-int mh_txn_begin(struct mh_store *s, bool write, struct mh_txn **out)
-{
-	struct mh_txn *t = calloc(1, sizeof *t);
-	if (!t)
-		return -ENOMEM;
-	int rc = mdb_txn_begin(s->env, NULL, write ? 0 : MDB_RDONLY, &t->txn);
-	if (rc) {
-		free(t);
-		return mh_lmdb_error(s, "begin", rc);
-	}
-	t->s = s;
-	t->write = write;
-	*out = t;
-	return 0;
-}
-
-struct mh_store *mh_txn_store(struct mh_txn *t)
-{
-	return t->s;
-}
-
-int mh_txn_begin_nested(struct mh_txn *parent, struct mh_txn **out)
-{
-	if (!parent->write)
-		return -EINVAL;
-	struct mh_txn *t = calloc(1, sizeof *t);
-	if (!t)
-		return -ENOMEM;
-	int rc = mdb_txn_begin(parent->s->env, parent->txn, 0, &t->txn);
-	if (rc) {
-		free(t);
-		return mh_lmdb_error(parent->s, "begin statement", rc);
-	}
-	t->s = parent->s;
-	t->write = true;
-	*out = t;
-	return 0;
-}
-
-void mh_txn_reset(struct mh_txn *t)
-{
-	if (!t->write)
-		mdb_txn_reset(t->txn);
-}
-
-int mh_txn_renew(struct mh_txn *t)
-{
-	if (t->write)
-		return -EINVAL;
-	int rc = mdb_txn_renew(t->txn);
-	return rc ? mh_lmdb_error(t->s, "renew", rc) : 0;
-}
-
-int mh_txn_commit(struct mh_txn *t)
-{
-	int rc = mdb_txn_commit(t->txn);
-	struct mh_store *s = t->s;
-	free(t);
-	return rc ? mh_lmdb_error(s, "commit", rc) : 0;
-}
-
-void mh_txn_abort(struct mh_txn *t)
-{
-	if (!t)
-		return;
-	mdb_txn_abort(t->txn);
-	free(t);
-}
 
 static bool name_ok(const char *name)
 {
@@ -169,19 +19,53 @@ static bool name_ok(const char *name)
 	return true;
 }
 
-static int load_meta(struct mh_txn *t, const char *name, struct table_meta *meta)
+/* The catalog key of table @name (0 . 0 . name) in @buf; its length. */
+static size_t meta_key(const char *name, unsigned char *buf)
 {
-	MDB_val k = { strlen(name), (void *)name }, v;
-	int rc = mdb_get(t->txn, t->s->catalog, &k, &v);
+	size_t n = strlen(name);
+	mh_be32(0, buf);
+	buf[4] = CAT_TABLE;
+	memcpy(buf + MH_KEY_PREFIX, name, n);
+	return MH_KEY_PREFIX + n;
+}
+
+/* The catalog key of table @id's AUTO_INCREMENT floor (0 . 2 . id). */
+static void floor_key(uint32_t id, unsigned char buf[MH_KEY_PREFIX + 4])
+{
+	mh_be32(0, buf);
+	buf[4] = CAT_AUTOINC;
+	mh_be32(id, buf + MH_KEY_PREFIX);
+}
+
+/* Table @name's definition, read as @how. */
+static int load_meta(struct mh_txn *t, const char *name, enum mh_read how,
+		     struct table_meta *meta)
+{
+	unsigned char k[MH_KEY_PREFIX + MH_NAME_MAX];
+	char *v;
+	size_t vl;
+	/* A write transaction sees tables created after its snapshot. */
+	if (how == MH_AT_SNAPSHOT && t->write)
+		how = MH_AT_LATEST;
+	int rc = mh_kv_get(t, k, meta_key(name, k), how, &v, &vl);
 	if (rc)
-		return rc == MDB_NOTFOUND ? -ENOENT : mh_lmdb_error(t->s, "catalog", rc);
+		return rc;
 	/* Our own bytes, but a store can be damaged: check before use. */
-	if (v.mv_size != sizeof *meta)
-		return mh_lmdb_error(t->s, "catalog entry has the wrong size", MDB_CORRUPTED);
-	memcpy(meta, v.mv_data, sizeof *meta);
+	if (vl != sizeof *meta) {
+		free(v);
+		return mh_store_fail(t->s, -EIO, "catalog entry of %s has the wrong size", name);
+	}
+	memcpy(meta, v, sizeof *meta);
+	free(v);
 	if (meta->version != TABLE_META_VERSION || meta->nsec > MH_MAX_INDEXES)
-		return mh_lmdb_error(t->s, "catalog entry of another version", MDB_CORRUPTED);
+		return mh_store_fail(t->s, -EIO, "catalog entry of %s of another version", name);
 	return 0;
+}
+
+static int save_meta(struct mh_txn *t, const char *name, const struct table_meta *meta)
+{
+	unsigned char k[MH_KEY_PREFIX + MH_NAME_MAX];
+	return mh_kv_put(t, k, meta_key(name, k), meta, sizeof *meta);
 }
 
 int mh_table_create(struct mh_txn *t, const char *name, bool hidden_pk, unsigned nsec,
@@ -196,40 +80,35 @@ int mh_table_create_ex(struct mh_txn *t, const char *name, bool hidden_pk, unsig
 	if (!t->write || !name_ok(name) || nsec > MH_MAX_INDEXES)
 		return -EINVAL;
 	struct table_meta meta;
-	int rc = load_meta(t, name, &meta);
+	int rc = load_meta(t, name, MH_LOCKED, &meta);
 	if (rc != -ENOENT)
 		return rc ? rc : -EEXIST;
-	/* A fresh id, never reused: a dropped table's databases are gone. */
-	MDB_val k = { sizeof NEXT_ID_KEY - 1, (void *)NEXT_ID_KEY }, v;
+	/* A fresh id, never reused: a dropped table's keys may linger until
+	 * compaction, and nothing must find them again. */
+	unsigned char k[MH_KEY_PREFIX];
+	mh_be32(0, k);
+	k[4] = CAT_NEXT_ID;
+	char *v = NULL;
+	size_t vl = 0;
 	uint32_t id = 1;
-	rc = mdb_get(t->txn, t->s->catalog, &k, &v);
-	if (rc == 0 && v.mv_size == sizeof id)
-		memcpy(&id, v.mv_data, sizeof id);
+	rc = mh_kv_get(t, k, sizeof k, MH_LOCKED, &v, &vl);
+	if (rc && rc != -ENOENT)
+		return rc;
+	if (v && vl == sizeof id)
+		memcpy(&id, v, sizeof id);
+	free(v);
 	uint32_t next = id + 1;
-	v.mv_size = sizeof next;
-	v.mv_data = &next;
-	if ((rc = mdb_put(t->txn, t->s->catalog, &k, &v, 0)))
-		return mh_lmdb_error(t->s, "catalog", rc);
-
-	struct mh_table tb = { .t = t };
-	memset(&tb.meta, 0, sizeof tb.meta);
-	tb.meta.version = TABLE_META_VERSION;
-	tb.meta.id = id;
-	tb.meta.nsec = nsec;
-	tb.meta.flags = hidden_pk ? META_HIDDEN_PK : 0;
-	tb.meta.next_row_id = 1;
-	tb.meta.next_autoinc = auto_increment ? auto_increment : 1;
+	if ((rc = mh_kv_put(t, k, sizeof k, &next, sizeof next)))
+		return rc;
+	memset(&meta, 0, sizeof meta);
+	meta.version = TABLE_META_VERSION;
+	meta.id = id;
+	meta.nsec = nsec;
+	meta.flags = hidden_pk ? META_HIDDEN_PK : 0;
+	meta.first_autoinc = auto_increment ? auto_increment : 1;
 	for (unsigned i = 0; i < nsec; i++)
-		tb.meta.unique[i] = sec[i].unique;
-	snprintf(tb.name, sizeof tb.name, "%s", name);
-	return mh_meta_save(&tb);
-}
-
-int mh_meta_save(struct mh_table *tb)
-{
-	MDB_val k = { strlen(tb->name), tb->name }, v = { sizeof tb->meta, &tb->meta };
-	int rc = mdb_put(tb->t->txn, tb->t->s->catalog, &k, &v, 0);
-	return rc ? mh_lmdb_error(tb->t->s, "catalog", rc) : 0;
+		meta.unique[i] = sec[i].unique;
+	return save_meta(t, name, &meta);
 }
 
 int mh_table_open(struct mh_txn *t, const char *name, struct mh_table **out)
@@ -241,7 +120,9 @@ int mh_table_open(struct mh_txn *t, const char *name, struct mh_table **out)
 		return -ENOMEM;
 	tb->t = t;
 	snprintf(tb->name, sizeof tb->name, "%s", name);
-	int rc = load_meta(t, name, &tb->meta);
+	int rc = load_meta(t, name, MH_AT_SNAPSHOT, &tb->meta);
+	if (!rc)
+		rc = mh_counters_get(t, &tb->meta, &tb->cnt);
 	if (rc) {
 		free(tb);
 		return rc;
@@ -250,11 +131,36 @@ int mh_table_open(struct mh_txn *t, const char *name, struct mh_table **out)
 	return 0;
 }
 
+int mh_autoinc_persist(struct mh_table *tb)
+{
+	struct mh_store *s = tb->t->s;
+	struct mh_counters *c = tb->cnt;
+	int rc = 0;
+	/* Under the counters' lock, so that floors are written in order. The
+	 * write reaches the WAL before the commit that uses the values does,
+	 * so a commit that survives a crash finds its floor too. */
+	pthread_mutex_lock(&s->counters_lock);
+	uint64_t next = c->next_autoinc;
+	if (c->autoinc_floor != 0 && (next == 0 || next > c->autoinc_floor)) {
+		unsigned char k[MH_KEY_PREFIX + 4];
+		floor_key(tb->meta.id, k);
+		char *err = NULL;
+		rocksdb_transactiondb_put(s->db, s->wo_nosync, (const char *)k, sizeof k,
+					  (const char *)&next, sizeof next, &err);
+		if (err)
+			rc = mh_rocks_error(s, "AUTO_INCREMENT floor", err);
+		else
+			c->autoinc_floor = next;
+	}
+	pthread_mutex_unlock(&s->counters_lock);
+	return rc;
+}
+
 int mh_table_close(struct mh_table *tb)
 {
 	int rc = 0;
-	if (tb && tb->meta_dirty && tb->t->write)
-		rc = mh_meta_save(tb);
+	if (tb && tb->autoinc_moved && tb->t->write)
+		rc = mh_autoinc_persist(tb);
 	free(tb);
 	return rc;
 }
@@ -271,25 +177,46 @@ bool mh_table_unique(const struct mh_table *tb, unsigned i)
 
 uint64_t mh_table_bytes(const struct mh_table *tb)
 {
-	return tb->meta.bytes;
+	int64_t rows, bytes;
+	mh_txn_delta_sum(tb->t, tb->meta.id, &rows, &bytes);
+	pthread_mutex_lock(&tb->t->s->counters_lock);
+	bytes += tb->cnt->bytes;
+	pthread_mutex_unlock(&tb->t->s->counters_lock);
+	return bytes > 0 ? (uint64_t)bytes : 0;
 }
 
-/* next_autoinc 0: UINT64_MAX was written, no value is left (a stored
- * counter is never 0 otherwise: it starts at 1 at the least). */
+/* next_autoinc 0: UINT64_MAX was written, no value is left (a counter is
+ * never 0 otherwise: it starts at 1 at the least). */
 #define AUTOINC_EXHAUSTED 0
 
 uint64_t mh_table_next_autoinc(const struct mh_table *tb)
 {
-	return tb->meta.next_autoinc == AUTOINC_EXHAUSTED ? UINT64_MAX : tb->meta.next_autoinc;
+	pthread_mutex_lock(&tb->t->s->counters_lock);
+	uint64_t v = tb->cnt->next_autoinc;
+	pthread_mutex_unlock(&tb->t->s->counters_lock);
+	return v == AUTOINC_EXHAUSTED ? UINT64_MAX : v;
 }
 
 void mh_table_autoinc_seen(struct mh_table *tb, uint64_t value)
 {
-	uint64_t next = tb->meta.next_autoinc;
-	if (value == 0 || next == AUTOINC_EXHAUSTED || value < next)
-		return;
-	tb->meta.next_autoinc = value == UINT64_MAX ? AUTOINC_EXHAUSTED : value + 1;
-	tb->meta_dirty = true;
+	pthread_mutex_lock(&tb->t->s->counters_lock);
+	uint64_t next = tb->cnt->next_autoinc;
+	if (value != 0 && next != AUTOINC_EXHAUSTED && value >= next) {
+		tb->cnt->next_autoinc = value == UINT64_MAX ? AUTOINC_EXHAUSTED : value + 1;
+		tb->autoinc_moved = true;
+	}
+	pthread_mutex_unlock(&tb->t->s->counters_lock);
+}
+
+int mh_table_autoinc_lock(struct mh_table *tb)
+{
+	if (!tb->t->write)
+		return -EINVAL;
+	unsigned char k[MH_KEY_PREFIX + 4];
+	mh_be32(0, k);
+	k[4] = CAT_AUTOINC_LOCK;
+	mh_be32(tb->meta.id, k + MH_KEY_PREFIX);
+	return mh_kv_lock(tb->t, k, sizeof k);
 }
 
 int mh_table_autoinc_first(struct mh_table *tb, uint64_t increment, uint64_t offset,
@@ -299,7 +226,9 @@ int mh_table_autoinc_first(struct mh_table *tb, uint64_t increment, uint64_t off
 		increment = 1;
 	if (offset == 0 || offset > increment)
 		offset = 1; /* MariaDB ignores an offset above the increment */
-	uint64_t v = tb->meta.next_autoinc;
+	pthread_mutex_lock(&tb->t->s->counters_lock);
+	uint64_t v = tb->cnt->next_autoinc;
+	pthread_mutex_unlock(&tb->t->s->counters_lock);
 	if (v == AUTOINC_EXHAUSTED)
 		return -ERANGE;
 	/* Round up to offset + k * increment. */
@@ -315,25 +244,72 @@ int mh_table_autoinc_first(struct mh_table *tb, uint64_t increment, uint64_t off
 	return 0;
 }
 
-/* Delete every entry of table @id (all its indexes). */
-static int delete_range(struct mh_txn *t, uint32_t id)
+/* Keys delete_range collects before it deletes them: a transaction's
+ * iterator must not see its transaction written under it. */
+#define DELETE_BATCH 512
+
+struct key_batch {
+	unsigned n;
+	char *key[DELETE_BATCH];
+	size_t len[DELETE_BATCH];
+};
+
+/* Collect up to DELETE_BATCH keys of table @prefix (4 bytes), counting
+ * the rows and bytes of primary records. 0, or an error. */
+static int collect(struct mh_txn *t, const unsigned char *prefix, struct key_batch *b,
+		   int64_t *rows, int64_t *bytes)
 {
-	unsigned char prefix[4] = { id >> 24, id >> 16, id >> 8, id };
-	MDB_cursor *c;
-	int rc = mdb_cursor_open(t->txn, t->s->data, &c);
-	if (rc)
-		return mh_lmdb_error(t->s, "cursor", rc);
-	MDB_val k = { sizeof prefix, prefix }, v;
-	rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
-	while (rc == 0 && k.mv_size >= sizeof prefix && !memcmp(k.mv_data, prefix, sizeof prefix)) {
-		if ((rc = mdb_cursor_del(c, 0)))
+	rocksdb_iterator_t *it = mh_kv_iter(t, true);
+	int rc = 0;
+	b->n = 0;
+	for (rocksdb_iter_seek(it, (const char *)prefix, 4);
+	     rocksdb_iter_valid(it) && b->n < DELETE_BATCH; rocksdb_iter_next(it)) {
+		size_t kl, vl;
+		const char *k = rocksdb_iter_key(it, &kl);
+		if (kl < 4 || memcmp(k, prefix, 4))
 			break;
-		k.mv_size = sizeof prefix;
-		k.mv_data = prefix;
-		rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
+		if (kl > MH_KEY_PREFIX && k[4] == 0) {
+			rocksdb_iter_value(it, &vl);
+			(*rows)++;
+			*bytes += (int64_t)vl;
+		}
+		if (!(b->key[b->n] = malloc(kl))) {
+			rc = -ENOMEM;
+			break;
+		}
+		memcpy(b->key[b->n], k, kl);
+		b->len[b->n++] = kl;
 	}
-	mdb_cursor_close(c);
-	return rc && rc != MDB_NOTFOUND ? mh_lmdb_error(t->s, "delete table", rc) : 0;
+	char *err = NULL;
+	rocksdb_iter_get_error(it, &err);
+	rocksdb_iter_destroy(it);
+	if (!rc && err)
+		return mh_rocks_error(t->s, "delete table", err);
+	free(err);
+	return rc;
+}
+
+/* Delete every entry of table @id (all its indexes), counting the rows
+ * and bytes of its primary records. */
+static int delete_range(struct mh_txn *t, uint32_t id, int64_t *rows, int64_t *bytes)
+{
+	unsigned char prefix[4];
+	mh_be32(id, prefix);
+	struct key_batch *b = malloc(sizeof *b);
+	if (!b)
+		return -ENOMEM;
+	*rows = *bytes = 0;
+	int rc;
+	do {
+		rc = collect(t, prefix, b, rows, bytes);
+		for (unsigned i = 0; i < b->n; i++) {
+			if (!rc)
+				rc = mh_kv_del(t, (const unsigned char *)b->key[i], b->len[i]);
+			free(b->key[i]);
+		}
+	} while (!rc && b->n == DELETE_BATCH);
+	free(b);
+	return rc;
 }
 
 unsigned mh_table_indexes(const struct mh_table *tb)
@@ -348,57 +324,64 @@ bool mh_table_hidden_pk(const struct mh_table *tb)
 
 int mh_table_drop(struct mh_txn *t, const char *name)
 {
-	struct mh_table *tb;
+	struct table_meta meta;
 	if (!t->write)
 		return -EINVAL;
-	int rc = mh_table_open(t, name, &tb);
+	int rc = load_meta(t, name, MH_LOCKED, &meta);
 	if (rc)
 		return rc;
-	rc = delete_range(t, tb->meta.id);
-	MDB_val k = { strlen(name), (void *)name };
-	if (!rc && (rc = mdb_del(t->txn, t->s->catalog, &k, NULL)))
-		rc = mh_lmdb_error(t->s, "catalog", rc);
-	free(tb);
-	return rc;
+	int64_t rows, bytes;
+	unsigned char k[MH_KEY_PREFIX + MH_NAME_MAX], fk[MH_KEY_PREFIX + 4];
+	floor_key(meta.id, fk);
+	if ((rc = delete_range(t, meta.id, &rows, &bytes)) ||
+	    (rc = mh_txn_delta(t, meta.id, -rows, -bytes)) ||
+	    (rc = mh_kv_del(t, fk, sizeof fk)))
+		return rc;
+	return mh_kv_del(t, k, meta_key(name, k));
 }
 
 int mh_table_rename(struct mh_txn *t, const char *from, const char *to)
 {
-	struct table_meta meta;
+	struct table_meta meta, other;
 	if (!t->write || !name_ok(to))
 		return -EINVAL;
-	int rc = load_meta(t, from, &meta);
+	int rc = load_meta(t, from, MH_LOCKED, &meta);
 	if (rc)
 		return rc;
-	struct table_meta other;
-	rc = load_meta(t, to, &other);
+	rc = load_meta(t, to, MH_LOCKED, &other);
 	if (rc != -ENOENT)
 		return rc ? rc : -EEXIST;
-	MDB_val k = { strlen(from), (void *)from }, nk = { strlen(to), (void *)to },
-		v = { sizeof meta, &meta };
-	/* The databases are named by id, so only the catalog key moves. */
-	if ((rc = mdb_del(t->txn, t->s->catalog, &k, NULL)) ||
-	    (rc = mdb_put(t->txn, t->s->catalog, &nk, &v, MDB_NOOVERWRITE)))
-		return mh_lmdb_error(t->s, "catalog", rc);
-	return 0;
+	/* Entries are keyed by id, so only the catalog key moves. */
+	unsigned char k[MH_KEY_PREFIX + MH_NAME_MAX];
+	if ((rc = mh_kv_del(t, k, meta_key(from, k))))
+		return rc;
+	return save_meta(t, to, &meta);
 }
 
 int mh_table_truncate(struct mh_txn *t, struct mh_table *tb)
 {
 	if (!t->write)
 		return -EINVAL;
-	int rc = delete_range(t, tb->meta.id);
-	if (rc)
+	int64_t rows, bytes;
+	int rc = delete_range(t, tb->meta.id, &rows, &bytes);
+	if (rc || (rc = mh_txn_delta(t, tb->meta.id, -rows, -bytes)))
 		return rc;
-	tb->meta.next_row_id = 1;
-	tb->meta.next_autoinc = 1;
-	tb->meta.rows = tb->meta.bytes = 0;
-	return mh_meta_save(tb);
+	/* The counters restart; the persisted AUTO_INCREMENT floor stays (a
+	 * bound, never too low: after a restart values go on above it). */
+	pthread_mutex_lock(&t->s->counters_lock);
+	tb->cnt->next_row_id = 1;
+	tb->cnt->next_autoinc = 1;
+	pthread_mutex_unlock(&t->s->counters_lock);
+	return 0;
 }
 
 int mh_table_rows(struct mh_txn *t, struct mh_table *tb, uint64_t *rows)
 {
-	(void)t;
-	*rows = tb->meta.rows;
+	int64_t n, bytes;
+	mh_txn_delta_sum(t, tb->meta.id, &n, &bytes);
+	pthread_mutex_lock(&t->s->counters_lock);
+	n += (int64_t)tb->cnt->rows;
+	pthread_mutex_unlock(&t->s->counters_lock);
+	*rows = n > 0 ? (uint64_t)n : 0;
 	return 0;
 }

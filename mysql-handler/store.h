@@ -1,31 +1,41 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The storage under the MySQL handler layer: tables of opaque rows with a
- * primary index and any number of secondary indexes, on LMDB, one
- * environment per VM. It knows nothing of SQL types: the guest engine
- * encodes every key into a memcmp-comparable, prefix-free byte string
- * (MyRocks-style: big-endian integers with the sign bit flipped, collation
- * weights for strings, a NULL marker byte) and rows travel as opaque bytes.
+ * primary index and any number of secondary indexes, on a pessimistic
+ * RocksDB TransactionDB, one database per VM. It knows nothing of SQL
+ * types: the guest engine encodes every key into a memcmp-comparable,
+ * prefix-free byte string (MyRocks-style: big-endian integers with the sign
+ * bit flipped, collation weights for strings, a NULL marker byte) and rows
+ * travel as opaque bytes.
  *
- * Layout: two LMDB databases.
- *   "catalog"  table name -> its meta (id, index flags, counters: next
- *              hidden row id, next AUTO_INCREMENT value, rows, bytes)
- *   "data"     every table's entries, keyed by table id (4 bytes BE) and
- *              index number (1 byte), then:
- *     index 0  primary key -> secondary keys + row; the secondary keys are
- *              kept with the row, so an update or a delete removes exactly
- *              the index entries the write made, whatever the guest says
- *     index i  secondary i: key ++ primary key -> key length; a unique
- *              index also refuses a second entry starting with the same key
+ * Layout: one key space; every key starts with a table id (4 bytes BE) and
+ * an index number (1 byte). Table id 0 is the catalog:
+ *   0 . 0 . name   table name -> its definition (id, index flags)
+ *   0 . 1          the next table id
+ *   0 . 2 . id     the table's AUTO_INCREMENT floor
+ * and every other id is a table's:
+ *   id . 0 . pk          primary key -> secondary keys + row; the secondary
+ *                        keys are kept with the row, so an update or a
+ *                        delete removes exactly the index entries the write
+ *                        made, whatever the guest says
+ *   id . i . key ++ pk   secondary i -> key length; a unique index also
+ *                        refuses a second entry starting with the same key
  * A table without a primary key gets a hidden one: an 8-byte big-endian
- * row id from a counter in its meta.
+ * row id from a counter (restarting past the largest stored one).
  *
- * All calls run inside a transaction (LMDB: one writer at a time, readers
- * never blocked). Errors are negative errno values: -ENOENT (no such table
- * or row, or a cursor at its end), -EEXIST (a table name or a unique key
- * taken: *dup_index says which index, 0 for the primary), -EINVAL (bad
- * arguments, e.g. a key longer than mh_store_max_key()), -EIO (LMDB
- * failed; mh_store_error() says how).
+ * Transactions: any number of write transactions run at once. Every key a
+ * write transaction writes or deletes, and every unique secondary key it
+ * claims or gives up, is locked until it ends; a lock held by another
+ * transaction is waited for (lock_wait_ms), then -ETIMEDOUT, or -EDEADLK
+ * at once when waiting would close a cycle. Plain reads see a snapshot;
+ * the reads that decide a write (does this key exist, the row being
+ * updated) lock and read the latest committed version.
+ *
+ * Errors are negative errno values: -ENOENT (no such table or row, or a
+ * cursor at its end), -EEXIST (a table name or a unique key taken:
+ * *dup_index says which index, 0 for the primary), -EINVAL (bad arguments,
+ * e.g. a key longer than mh_store_max_key()), -ETIMEDOUT, -EDEADLK, -EIO
+ * (RocksDB failed; mh_store_error() says how).
  *
  * The executor (executor.h) serves the wire protocol on top of it.
  */
@@ -45,50 +55,102 @@ struct mh_txn;
 struct mh_table;
 struct mh_cursor;
 
-/** Bytes owned by someone else (the caller, or LMDB's map until the
- *  transaction ends). */
+/** Bytes owned by someone else: the caller, or the store until the next
+ *  call on the same transaction or cursor that returns bytes. */
 struct mh_bytes {
 	const void *data;
 	uint32_t len;
 };
 
+/** Longest index key the store takes: a secondary key ++ its primary
+ *  key (room for a 3072-byte MariaDB key and a 3072-byte primary key, with
+ *  the encoding's marker bytes). */
+#define MH_MAX_KEY 6400u
+
 /** How a commit reaches the disk. */
 enum mh_sync {
-	MH_SYNC_FULL = 0, /**< fsync data and meta before a commit returns:
-			       durable against any crash (the default) */
-	MH_SYNC_NOMETA,   /**< fsync data only: an OS crash may undo the last
-			       commit, never corrupts */
-	MH_SYNC_OFF,      /**< no fsync: durable against a vamosd crash only
-			       (the OS has the pages); an OS crash may corrupt */
+	MH_SYNC_FULL = 0, /**< the WAL is fsynced before a commit returns:
+			       durable against any crash (the default);
+			       concurrent commits share one fsync */
+	MH_SYNC_OFF,      /**< the WAL is written, not fsynced: a vamosd crash
+			       loses nothing, an OS crash may lose the last
+			       commits (never corrupts) */
 };
 
-/** Open (creating it) the store in directory @dir, mapping at most
- *  @map_size bytes. */
-int mh_store_open(const char *dir, size_t map_size, struct mh_store **out,
+struct mh_shared;
+
+/** What every store of a process shares: the background thread pool and
+ *  the block cache. */
+struct mh_shared_options {
+	size_t block_cache;          /**< bytes; 0: 64 MiB */
+	unsigned background_threads; /**< flushes and compactions; 0: 2 */
+};
+/** Make the shared resources (@o NULL: the defaults). */
+int mh_shared_create(const struct mh_shared_options *o, struct mh_shared **out);
+/** Free them, after every store using them is closed. */
+void mh_shared_destroy(struct mh_shared *sh);
+
+/** How a store is opened; zeroes are defaults. */
+struct mh_store_options {
+	enum mh_sync sync;
+	unsigned lock_wait_ms;      /**< lock wait before -ETIMEDOUT; 0: 50 s */
+	size_t write_buffer;        /**< memtable budget of the store; 0: 16 MiB */
+	struct mh_shared *shared;   /**< NULL: the store makes its own */
+};
+
+/** Open (creating it) the store in directory @dir (@opt NULL: defaults).
+ *  A directory holding an LMDB store of an older vamosd is refused
+ *  (-ENOTSUP, nothing touched): @why says to dump and reload it. */
+int mh_store_open(const char *dir, const struct mh_store_options *opt, struct mh_store **out,
 		  const char **why);
-/** The same, with a sync policy. */
-int mh_store_open_sync(const char *dir, size_t map_size, enum mh_sync sync,
-		       struct mh_store **out, const char **why);
 void mh_store_close(struct mh_store *s);
-/** Longest index key the store takes: a secondary key ++ its primary key
- *  (LMDB's limit less the store's 5-byte prefix). */
+/** Longest index key the store takes (MH_MAX_KEY). */
 uint32_t mh_store_max_key(const struct mh_store *s);
 
-/** Begin a transaction; only one @write transaction runs at a time
- *  (others wait in mh_txn_begin: the caller decides who may call it). A
- *  write transaction belongs to the thread that began it. */
+/** Begin a transaction with a snapshot taken now. A transaction is used
+ *  by one thread at a time (any thread); write transactions run at once
+ *  and wait only for each other's row locks. */
 int mh_txn_begin(struct mh_store *s, bool write, struct mh_txn **out);
 /** The store @t runs in. */
 struct mh_store *mh_txn_store(struct mh_txn *t);
-/** Begin a nested write transaction in @parent (a statement): its commit
- *  folds into @parent, its abort undoes only its own writes. @parent is
- *  not used until the child ends. */
+/** Begin a nested write transaction in @parent (a statement: a savepoint
+ *  of it): its commit folds into @parent, its abort undoes only its own
+ *  writes. @parent is not used until the child ends. */
 int mh_txn_begin_nested(struct mh_txn *parent, struct mh_txn **out);
-/** End a read transaction's snapshot, keeping its reader slot... */
+/** Release a read transaction's snapshot... */
 void mh_txn_reset(struct mh_txn *t);
-/** ...and take a new snapshot in it (cheaper than a new transaction). */
+/** ...and take a new one in it (also a write transaction's: its plain
+ *  reads then see what was committed since, e.g. per statement for READ
+ *  COMMITTED). */
 int mh_txn_renew(struct mh_txn *t);
+/** Set a savepoint in write transaction @t (no statement open in it) and
+ *  say its depth, the name mh_txn_rollback_to() and mh_txn_release() take.
+ *  Statements (mh_txn_begin_nested) nest inside. */
+int mh_txn_savepoint(struct mh_txn *t, unsigned *depth);
+/** Undo what @t did since the savepoint of @depth (rows, counts, the locks
+ *  taken since); that savepoint stays set, later ones are gone. -ENOENT
+ *  when no savepoint of @depth is set. */
+int mh_txn_rollback_to(struct mh_txn *t, unsigned depth);
+/** Forget the savepoint of @depth and every later one (work kept). */
+int mh_txn_release(struct mh_txn *t, unsigned depth);
+/** Turn read transaction @t into a write transaction that keeps its
+ *  snapshot (REPEATABLE READ from the first read, not the first write). */
+int mh_txn_write(struct mh_txn *t);
+/** The lock wait of write transactions @t begins from now on, in ms (the
+ *  guest's session value); 0: the store's lock_wait_ms. Call before
+ *  mh_txn_write(); mh_txn_begin_write() takes it at once. */
+void mh_txn_set_lock_wait(struct mh_txn *t, unsigned ms);
+/** mh_txn_begin(@s, true, @out) with a lock wait of @lock_wait_ms (0: the
+ *  store's). */
+int mh_txn_begin_write(struct mh_store *s, unsigned lock_wait_ms, struct mh_txn **out);
+/** While @on, the cursors and gets of write transaction @t read the latest
+ *  committed version and lock every row they return (SELECT ... FOR
+ *  UPDATE); a row deleted before its lock is granted is skipped. */
+void mh_txn_lock_reads(struct mh_txn *t, bool on);
+/** Commit and free @t (durable on return per the store's sync). A failed
+ *  commit rolled everything back. */
 int mh_txn_commit(struct mh_txn *t);
+/** Roll back and free @t (NULL: nothing). */
 void mh_txn_abort(struct mh_txn *t);
 
 /** Secondary index definition. */
@@ -105,8 +167,8 @@ int mh_table_create_ex(struct mh_txn *t, const char *name, bool hidden_pk, unsig
 		       const struct mh_index_def *sec, uint64_t auto_increment);
 /** Open @name for use in @t (the handle is valid for that transaction). */
 int mh_table_open(struct mh_txn *t, const char *name, struct mh_table **out);
-/** Close; in a write transaction, saves counters the writes moved. Returns
- *  0 or the save's error. */
+/** Close; in a write transaction, persists the AUTO_INCREMENT floor the
+ *  writes moved. Returns 0 or the save's error. */
 int mh_table_close(struct mh_table *tb);
 /** The table's id (never reused in a store). */
 uint32_t mh_table_id(const struct mh_table *tb);
@@ -118,17 +180,25 @@ int mh_table_rename(struct mh_txn *t, const char *from, const char *to);
 int mh_table_truncate(struct mh_txn *t, struct mh_table *tb);
 unsigned mh_table_indexes(const struct mh_table *tb); /**< secondaries */
 bool mh_table_hidden_pk(const struct mh_table *tb);
-/** Rows in the table (exact: a counter kept by every write). */
+/** Rows in the table: the committed ones (counted when the table is
+ *  first opened, then kept by every commit) and @t's own. Exact while no
+ *  other transaction has uncommitted writes to it. */
 int mh_table_rows(struct mh_txn *t, struct mh_table *tb, uint64_t *rows);
 /** Bytes of stored primary records. */
 uint64_t mh_table_bytes(const struct mh_table *tb);
 /** The next AUTO_INCREMENT value (UINT64_MAX also once that value was
- *  written and none is left). */
+ *  written and none is left). Shared by every transaction, never moved
+ *  back by a rollback, and never below a value a commit holds, also
+ *  after a crash (gaps are possible then). */
 uint64_t mh_table_next_autoinc(const struct mh_table *tb);
 /** A value written to the AUTO_INCREMENT column: the next value moves
  *  past it; past UINT64_MAX there is none (mh_table_autoinc_first's
  *  -ERANGE). */
 void mh_table_autoinc_seen(struct mh_table *tb, uint64_t value);
+/** Take @tb's AUTO_INCREMENT lock for the rest of the write transaction
+ *  (waited for like a row lock: -ETIMEDOUT, -EDEADLK): values handed out
+ *  to its holder are its own until it ends. */
+int mh_table_autoinc_lock(struct mh_table *tb);
 /** The first value >= the next one with (v - @offset) a multiple of
  *  @increment; the counter itself moves only as values are written
  *  (mh_table_autoinc_seen). -ERANGE when there is none. */
@@ -188,7 +258,7 @@ int mh_cursor_prev(struct mh_cursor *c, struct mh_entry *out);
 int mh_cursor_seek(struct mh_cursor *c, struct mh_bytes stored, bool after,
 		   struct mh_entry *out);
 
-/** Why the last -EIO happened (LMDB's words). */
+/** Why this thread's last store error happened (RocksDB's words). */
 const char *mh_store_error(const struct mh_store *s);
 
 #endif

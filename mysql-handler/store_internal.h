@@ -3,65 +3,175 @@
 #ifndef VAMOS_MYSQL_STORE_INTERNAL_H
 #define VAMOS_MYSQL_STORE_INTERNAL_H
 
-#include <lmdb.h>
+#include <pthread.h>
+#include <rocksdb/c.h>
 
 #include "store.h"
 
 /* Every stored key starts with the table id (4 bytes, big-endian) and the
- * index number (1 byte): one LMDB database holds every table, so no
- * database handle is ever opened or closed after the store is (LMDB's
- * handle calls are not thread-safe), and a table's entries are one range. */
+ * index number (1 byte), so a table's entries are one key range and an
+ * index's one range inside it. Table id 0 is the catalog's. */
 #define MH_KEY_PREFIX 5u
+/* Longest stored key: prefix + secondary key ++ primary key. */
+#define MH_STORED_MAX (MH_KEY_PREFIX + MH_MAX_KEY)
 
-/* A table's catalog entry, as stored (host-written; still size-checked). */
+/* Catalog "index numbers" (under table id 0). */
+#define CAT_TABLE 0u   /* ++ name -> struct table_meta */
+#define CAT_NEXT_ID 1u /* -> next table id (uint32) */
+#define CAT_AUTOINC 2u /* ++ id (BE) -> AUTO_INCREMENT floor (uint64) */
+#define CAT_AUTOINC_LOCK 3u /* ++ id (BE): never stored, only locked */
+
+/* A table's catalog entry, as stored (host-written; still size-checked).
+ * Only DDL writes it: the moving counters live in struct mh_counters. */
 struct table_meta {
 	uint32_t version; /* TABLE_META_VERSION */
 	uint32_t id;
 	uint32_t nsec;
 	uint32_t flags;   /* META_HIDDEN_PK */
-	uint64_t next_row_id;
-	uint64_t next_autoinc;
-	uint64_t rows;
-	uint64_t bytes;   /* sum of stored primary records */
+	uint64_t first_autoinc;
 	uint8_t unique[MH_MAX_INDEXES];
 };
-#define TABLE_META_VERSION 2u
+#define TABLE_META_VERSION 3u
 #define META_HIDDEN_PK 1u
 
+/* A table's counters, shared by every transaction of the store (under
+ * mh_store.counters_lock). Loaded from the store when the table is first
+ * opened; rows and bytes move when a transaction commits. */
+struct mh_counters {
+	struct mh_counters *next;
+	uint32_t id;
+	uint64_t next_row_id;  /* hidden primary key: never handed out twice */
+	uint64_t next_autoinc; /* 0: exhausted (UINT64_MAX was written) */
+	uint64_t autoinc_floor;/* persisted: never hands out below it */
+	uint64_t rows;
+	int64_t bytes;
+};
+
+struct mh_shared {
+	rocksdb_env_t *env;
+	rocksdb_cache_t *cache;
+};
+
 struct mh_store {
-	MDB_env *env;
-	MDB_dbi catalog, data;
-	uint32_t max_key;   /* LMDB's limit, prefix included */
-	char error[160];
+	rocksdb_transactiondb_t *db;
+	rocksdb_options_t *opts;
+	rocksdb_transactiondb_options_t *topts;
+	rocksdb_block_based_table_options_t *table_opts;
+	rocksdb_writeoptions_t *wo;        /* commits: fsync or not */
+	rocksdb_writeoptions_t *wo_nosync; /* counter floors (ordered before
+					      the commits that use them) */
+	rocksdb_transaction_options_t *txo;
+	struct mh_shared *own;             /* shared resources made for it */
+	/* Commits hold it shared (they run concurrently and share WAL
+	 * fsyncs); loading a table's counters holds it exclusive, so a count
+	 * and the deltas of commits never miss or double each other. */
+	pthread_rwlock_t commit_lock;
+	pthread_mutex_t counters_lock;
+	struct mh_counters *counters;
+};
+
+/* Rows and bytes a transaction moved in one table (applied at commit). */
+struct mh_delta {
+	uint32_t id;
+	int64_t rows, bytes;
+};
+
+/* A savepoint of a transaction: its depth on RocksDB's savepoint stack,
+ * and the row-count deltas to go back to. */
+struct mh_saved {
+	unsigned depth;
+	struct mh_delta *deltas;
+	unsigned ndeltas;
 };
 
 struct mh_txn {
 	struct mh_store *s;
-	MDB_txn *txn;
+	struct mh_txn *parent;        /* a statement's: its transaction */
+	rocksdb_transaction_t *txn;   /* write: the RocksDB transaction */
+	const rocksdb_snapshot_t *snap;
+	rocksdb_readoptions_t *ro;     /* reads at the snapshot */
+	rocksdb_readoptions_t *latest; /* locking reads: latest committed */
 	bool write;
+	bool broken;                  /* a statement commit failed */
+	bool lock_reads;              /* mh_txn_lock_reads (on the root) */
+	unsigned lock_wait_ms;        /* 0: the store's (s->txo) */
+	struct mh_delta *deltas;
+	unsigned ndeltas, cap_deltas;
+	char *val;                    /* the last value a get returned */
+	unsigned depth;               /* RocksDB savepoints on the stack */
+	struct mh_saved *saved;       /* mh_txn_savepoint's, oldest first */
+	unsigned nsaved, cap_saved;
 };
 
 struct mh_table {
 	struct mh_txn *t;
 	char name[MH_NAME_MAX + 1];
 	struct table_meta meta;
-	bool meta_dirty;   /* counters moved: saved by mh_table_close() */
+	struct mh_counters *cnt;
+	bool autoinc_moved;  /* the floor may need to move (mh_table_close) */
 };
 
-/* An LMDB failure as a negative errno, with words kept. */
-int mh_lmdb_error(struct mh_store *s, const char *what, int rc);
+/* RocksDB's error string @err (freed) as a negative errno, with words kept:
+ * -ETIMEDOUT for a lock wait timeout, -EDEADLK for a deadlock, -ENOSPC,
+ * else -EIO. */
+int mh_rocks_error(struct mh_store *s, const char *what, char *err);
+/* Set the store's error words and return @rc. */
+int mh_store_fail(struct mh_store *s, int rc, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 
-/* Save @tb's meta back to the catalog. */
-int mh_meta_save(struct mh_table *tb);
-
-/* The stored key of (@index, @key ++ @tail) of @tb in @buf (max_key
- * bytes). -EINVAL if too long. */
-int mh_key_build(const struct mh_table *tb, unsigned index, struct mh_bytes key,
-		 struct mh_bytes tail, unsigned char *buf, MDB_val *out);
+/* The stored key of (@index, @key ++ @tail) of table @id in @buf
+ * (MH_STORED_MAX bytes); its length, or -EINVAL if too long. */
+int mh_key_build(uint32_t id, unsigned index, struct mh_bytes key, struct mh_bytes tail,
+		 unsigned char *buf);
 
 /* Split a primary record into its stored secondary keys and row. Returns
  * 0, or -EIO for a record that does not parse (corrupt store). */
-int mh_record_parse(const MDB_val *v, uint32_t nsec, struct mh_bytes *sec,
+int mh_record_parse(const void *data, size_t size, uint32_t nsec, struct mh_bytes *sec,
 		    struct mh_bytes *row);
+
+/* How a read sees the store. */
+enum mh_read {
+	MH_AT_SNAPSHOT, /* the transaction's snapshot */
+	MH_AT_LATEST,   /* the latest committed version, no lock */
+	MH_LOCKED,      /* write transactions: lock the key, then the latest */
+};
+/* Key-value access inside a transaction (a write transaction's reads also
+ * see its own writes). mh_kv_get's value is malloc'd (the caller frees);
+ * -ENOENT when absent. */
+int mh_kv_get(struct mh_txn *t, const unsigned char *key, size_t klen, enum mh_read how,
+	      char **val, size_t *vlen);
+int mh_kv_put(struct mh_txn *t, const unsigned char *key, size_t klen, const void *val,
+	      size_t vlen);
+int mh_kv_del(struct mh_txn *t, const unsigned char *key, size_t klen);
+/* Lock @key (which need not exist) for the rest of the transaction. */
+int mh_kv_lock(struct mh_txn *t, const unsigned char *key, size_t klen);
+/* An iterator in @t: at the snapshot, or with @latest at the latest
+ * committed version; a write transaction's own writes are seen. */
+rocksdb_iterator_t *mh_kv_iter(struct mh_txn *t, bool latest);
+
+/* Does @t read with locks (mh_txn_lock_reads on it or its root)? */
+static inline bool mh_txn_locking(const struct mh_txn *t)
+{
+	return t->write && (t->parent ? t->parent : t)->lock_reads;
+}
+
+/* The table's counters, loaded on first use (a count of its rows). */
+int mh_counters_get(struct mh_txn *t, const struct table_meta *meta,
+		    struct mh_counters **out);
+/* Record rows/bytes moved by @t in table @id. */
+int mh_txn_delta(struct mh_txn *t, uint32_t id, int64_t rows, int64_t bytes);
+/* The sum of @t's (and its parents') deltas for table @id. */
+void mh_txn_delta_sum(const struct mh_txn *t, uint32_t id, int64_t *rows, int64_t *bytes);
+
+/* Persist @tb's AUTO_INCREMENT floor if the counter passed it. */
+int mh_autoinc_persist(struct mh_table *tb);
+
+static inline void mh_be32(uint32_t v, unsigned char *p)
+{
+	p[0] = (unsigned char)(v >> 24);
+	p[1] = (unsigned char)(v >> 16);
+	p[2] = (unsigned char)(v >> 8);
+	p[3] = (unsigned char)v;
+}
 
 #endif

@@ -38,7 +38,7 @@ ensure_packages() {
 VAMOS_BUILD_PKGS=(meson ninja-build pkg-config gcc g++ libcriterion-dev)
 # vamosd: liburcu (RCU registries, wait-free completion queues), jemalloc,
 # LMDB (the MySQL handler layer's store).
-VAMOS_DAEMON_PKGS=(liburcu-dev libjemalloc-dev liblmdb-dev)
+VAMOS_DAEMON_PKGS=(liburcu-dev libjemalloc-dev librocksdb-dev)
 # Peers the ring benchmark compares against.
 VAMOS_BENCH_PKGS=(dpdk-dev libboost-dev liburcu-dev)
 # The QEMU tests and the in-guest benchmark: QEMU itself, busybox for the

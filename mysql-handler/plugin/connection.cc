@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <algorithm>
 #include <atomic>
 #include <mutex>
 
@@ -59,6 +60,15 @@ static void count_doorbells(const vamos_session *s)
 	}
 }
 
+/* Set per call by the handler: a pool thread may serve another session
+ * next. */
+static thread_local unsigned long tl_lock_wait_ms;
+
+void conn_set_lock_wait(unsigned long ms)
+{
+	tl_lock_wait_ms = ms;
+}
+
 static int call_raw(uint16_t op, const void *req, uint32_t len, std::string *reply)
 {
 	static thread_local std::string buf;
@@ -67,8 +77,10 @@ static int call_raw(uint16_t op, const void *req, uint32_t len, std::string *rep
 		cap = 65536;
 	if (buf.size() < cap)
 		buf.resize(cap);
-	/* The host answers a lock wait with -ETIMEDOUT itself; wait longer. */
-	int timeout = (int)(g_welcome.lock_wait_ms + 60000);
+	/* The host answers a lock wait with -ETIMEDOUT itself (after the
+	 * session's wait, or its own default): wait longer. */
+	unsigned long wait = std::max<unsigned long>(g_welcome.lock_wait_ms, tl_lock_wait_ms);
+	int timeout = (int)std::min<unsigned long>(wait + 60000, INT32_MAX);
 	uint32_t got = 0;
 	vamos_client *client = g_client.load();
 	int st = vamos_call(client, VAMOS_SERVICE_MYSQL, op, req, len, &buf[0], cap, &got,

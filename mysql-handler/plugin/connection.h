@@ -50,6 +50,10 @@ uint32_t conn_max_reply();
  * failure is also remembered for conn_last_error().
  */
 int conn_call(uint64_t epoch, uint16_t op, const std::string &req, std::string *reply);
+/** The row lock wait of the session this thread serves now, in ms (its
+ *  vamos_lock_wait_timeout): a call waits for the host that long plus a
+ *  minute before it gives up (the host answers a lock wait itself). */
+void conn_set_lock_wait(unsigned long ms);
 
 /** Words for the last transport-level failure of this thread. */
 const char *conn_last_error();

@@ -114,7 +114,7 @@ int ha_vamos::call(uint16_t op, bool with_ctx, bool is_write, std::string *reply
 		memcpy(&m_req[0], &h, sizeof h);
 		bool wrote_before = t && t->txn_wrote, stmt_wrote_before = t && t->stmt_wrote;
 		/* The transaction's first write-capable request says how long
-		 * it may wait for the writer (vamos_lock_wait_timeout). */
+		 * it may wait for a row lock (vamos_lock_wait_timeout). */
 		const std::string *req = &m_req;
 		std::string with_wait;
 		if (is_write && t && !wrote_before) {
@@ -129,6 +129,7 @@ int ha_vamos::call(uint16_t op, bool with_ctx, bool is_write, std::string *reply
 		}
 		if (is_write && t)
 			trx_note_write(t);
+		conn_set_lock_wait(lock_wait_timeout(ha_thd()) * 1000);
 		st = conn_call(m_epoch, op, *req, reply);
 		if (t && st != -ECONNRESET && st != -EBADF && st != -ECONNREFUSED)
 			t->fresh = false;
@@ -196,6 +197,11 @@ int ha_vamos::fail(int st)
 		return HA_ERR_FOUND_DUPP_KEY;
 	case -ETIMEDOUT:
 		return HA_ERR_LOCK_WAIT_TIMEOUT;
+	case -EDEADLK:
+		/* The host chose this transaction as a deadlock's victim: all of
+		 * it rolls back, as InnoDB has it (error 1213). */
+		ha_thd()->mark_transaction_to_rollback(true);
+		return HA_ERR_LOCK_DEADLOCK;
 	case -ENOSPC:
 		return HA_ERR_RECORD_FILE_FULL;
 	case -EMSGSIZE:
@@ -586,7 +592,7 @@ int ha_vamos::external_lock(THD *thd, int lock_type)
 		return flush_batch();
 	}
 	/* Statements that write this table (and SELECT ... FOR UPDATE) read
-	 * it as the writer. */
+	 * it with row locks, in the connection's write transaction. */
 	m_for_update = lock_type == F_WRLCK;
 	trx_register(thd, ht);
 	return 0;

@@ -107,7 +107,7 @@ public:
 	THR_LOCK_DATA **store_lock(THD *thd, THR_LOCK_DATA **to,
 				   enum thr_lock_type lock_type) override;
 	int external_lock(THD *thd, int lock_type) override;
-	/* Ordered indexes (LMDB B+trees). */
+	/* Ordered indexes (RocksDB: sorted keys). */
 	const char *index_type(uint) override { return "BTREE"; }
 	/* SHOW CREATE TABLE shows the next AUTO_INCREMENT value. */
 	void update_create_info(HA_CREATE_INFO *create_info) override;

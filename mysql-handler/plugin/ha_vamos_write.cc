@@ -215,7 +215,8 @@ void ha_vamos::get_auto_increment(ulonglong offset, ulonglong increment,
 	a.increment = increment;
 	a.offset = offset;
 	put(&m_req, a);
-	/* Makes this connection the writer: it must end the transaction. */
+	/* Begins the connection's write transaction (and takes the table's
+	 * AUTO_INCREMENT lock in it): it must end the transaction. */
 	int st = call(VAMOS_MYSQL_AUTOINC, true, true, &m_reply);
 	size_t off = 0;
 	vamos_mysql_autoinc_range r;

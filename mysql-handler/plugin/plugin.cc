@@ -99,6 +99,10 @@ static int vamos_init(void *p)
 	hton->commit = trx_commit;
 	hton->rollback = trx_rollback;
 	hton->close_connection = trx_close_connection;
+	hton->savepoint_offset = sizeof(uint64_t); /* the host's id of it */
+	hton->savepoint_set = trx_savepoint_set;
+	hton->savepoint_rollback = trx_savepoint_rollback;
+	hton->savepoint_release = trx_savepoint_release;
 	hton->flags = HTON_NO_FLAGS;
 	if (attached)
 		sql_print_information("VAMOS: attached to vamosd's mysql service");

@@ -4,12 +4,14 @@
 
 #include <errno.h>
 
+#include <algorithm>
 #include <string>
 
 #include <vamos/mysql_protocol.h>
 
 #include "bytes.h"
 #include "connection.h"
+#include "sysvars.h"
 
 namespace vamos {
 
@@ -75,6 +77,12 @@ static bool ends_transaction(THD *thd, bool all)
 	return all || !thd_test_options(thd, OPTION_NOT_AUTOCOMMIT | OPTION_BEGIN);
 }
 
+/* Does @t have a context of the current epoch to send an op for? */
+static bool end_request_ok(const Trx *t)
+{
+	return t->ctx && t->epoch == conn_epoch();
+}
+
 /* Send @op for @t's context; a context of an older epoch has nothing left
  * to end on the host. */
 static int end_request(Trx *t, uint16_t op)
@@ -131,6 +139,64 @@ int trx_rollback(handlerton *hton, THD *thd, bool all)
 	}
 	/* A context vamosd lost has nothing to roll back. */
 	return st == -EBADF ? 0 : report(st, "ROLLBACK");
+}
+
+/* Send savepoint op @op for id @id in @t's context. */
+/* A savepoint op; @lock_wait_ms (nonzero) goes with it when it may begin
+ * the transaction (VAMOS_MYSQL_LOCK_WAIT), as with a first write. */
+static int savepoint_request(Trx *t, uint16_t op, uint64_t id, unsigned long lock_wait_ms)
+{
+	std::string req, reply;
+	vamos_mysql_req h = {};
+	h.version = VAMOS_MYSQL_VERSION;
+	h.ctx = t->ctx;
+	if (lock_wait_ms)
+		h.flags = VAMOS_MYSQL_LOCK_WAIT;
+	put(&req, h);
+	if (lock_wait_ms) {
+		vamos_mysql_lock_wait w = {};
+		w.ms = (uint32_t)std::min<unsigned long>(lock_wait_ms, UINT32_MAX);
+		put(&req, w);
+	}
+	vamos_mysql_savepoint sv = {};
+	sv.id = id;
+	put(&req, sv);
+	return conn_call(t->epoch, op, req, &reply);
+}
+
+int trx_savepoint_set(handlerton *hton, THD *thd, void *sv)
+{
+	Trx *t = trx_get(thd, hton);
+	int st = trx_ensure_ctx(t);
+	uint64_t id = ++t->sp_next;
+	memcpy(sv, &id, sizeof id);
+	unsigned long wait = vamos::lock_wait_timeout(thd) * 1000;
+	conn_set_lock_wait(wait);
+	if (st == 0)
+		st = savepoint_request(t, VAMOS_MYSQL_SAVEPOINT, id, t->txn_wrote ? 0 : wait);
+	if (st == 0)
+		t->txn_wrote = true; /* the host now holds a write transaction: COMMIT ends it */
+	return report(st, "SAVEPOINT");
+}
+
+int trx_savepoint_rollback(handlerton *hton, THD *thd, void *sv)
+{
+	Trx *t = trx_get(thd, hton);
+	uint64_t id;
+	memcpy(&id, sv, sizeof id);
+	int st = end_request_ok(t) ? savepoint_request(t, VAMOS_MYSQL_ROLLBACK_TO_SAVEPOINT, id, 0)
+				   : -EBADF;
+	return report(st, "ROLLBACK TO SAVEPOINT");
+}
+
+int trx_savepoint_release(handlerton *hton, THD *thd, void *sv)
+{
+	Trx *t = trx_get(thd, hton);
+	uint64_t id;
+	memcpy(&id, sv, sizeof id);
+	int st = end_request_ok(t) ? savepoint_request(t, VAMOS_MYSQL_RELEASE_SAVEPOINT, id, 0)
+				   : -EBADF;
+	return report(st, "RELEASE SAVEPOINT");
 }
 
 int trx_close_connection(handlerton *hton, THD *thd)

@@ -23,6 +23,7 @@ struct Trx {
 	bool txn_wrote = false;
 	bool fresh = false;  /**< next request takes a new snapshot */
 	bool lost = false;   /**< vamosd lost a transaction that had written */
+	uint64_t sp_next = 0; /**< the last savepoint id given to the host */
 };
 
 /** The connection's state (made on first use). */
@@ -50,6 +51,12 @@ inline void trx_note_write(Trx *t)
 int trx_commit(handlerton *hton, THD *thd, bool all);
 int trx_rollback(handlerton *hton, THD *thd, bool all);
 int trx_close_connection(handlerton *hton, THD *thd);
+
+/** SQL savepoints (handlerton savepoint_set/_rollback/_release): @sv holds
+ *  the id the host knows the savepoint by (savepoint_offset bytes). */
+int trx_savepoint_set(handlerton *hton, THD *thd, void *sv);
+int trx_savepoint_rollback(handlerton *hton, THD *thd, void *sv);
+int trx_savepoint_release(handlerton *hton, THD *thd, void *sv);
 
 } // namespace vamos
 

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* The MySQL executor through its request interface, as vamosd's service
  * drives it: every op, every find flag and stop, batching, every error,
- * transactions and the single writer, resets and durability. */
+ * transactions, row locks between contexts (waits, timeouts, deadlocks),
+ * resets and durability. */
 #define _GNU_SOURCE
 #include <criterion/criterion.h>
 #include <errno.h>
@@ -9,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include "rmtree.h"
 
 #include "mx_harness.h"
 
@@ -19,7 +22,7 @@ static struct mxh_reply rep;
 static void open_vm(unsigned lock_wait_ms)
 {
 	const char *why = NULL;
-	struct mx_options o = { .map_size = 64u << 20, .lock_wait_ms = lock_wait_ms,
+	struct mx_options o = { .lock_wait_ms = lock_wait_ms,
 				.max_contexts = 16, .max_tables = 8 };
 	cr_assert_eq(mx_vm_open(dir, "vm1", &o, mxh_done, &vm, &why), 0, "%s", why);
 }
@@ -34,12 +37,7 @@ static void setup(void)
 static void teardown(void)
 {
 	mx_vm_close(vm);
-	char path[128];
-	snprintf(path, sizeof path, "%s/data.mdb", dir);
-	unlink(path);
-	snprintf(path, sizeof path, "%s/lock.mdb", dir);
-	unlink(path);
-	rmdir(dir);
+	rmtree(dir);
 }
 
 TestSuite(executor, .init = setup, .fini = teardown, .timeout = 60);
@@ -81,18 +79,6 @@ static const char *read_text(uint64_t ctx, uint32_t t, struct mxh_read rd, int *
 		return "";
 	mxh_rows_text(&rep, text, sizeof text, NULL, 0, NULL);
 	return text;
-}
-
-/* Send an AUTOINC (a write) for @ctx without waiting: it must be queued
- * for the writer; wait for it with mxh_wait(@p). */
-static void autoinc_queued(uint64_t ctx, uint32_t t, struct mxh_pending *p)
-{
-	static struct mxh_req req;
-	static struct mxh_reply out;
-	struct vamos_mysql_autoinc ai = { .count = 1 };
-	mxh_begin(&req, ctx, t, 0);
-	mxh_put(&req, &ai, sizeof ai);
-	cr_assert_eq(mxh_send(vm, VAMOS_MYSQL_AUTOINC, &req, &out, p), 1, "queued");
 }
 
 Test(executor, attach_says_the_limits_and_checks_the_version)
@@ -473,7 +459,7 @@ Test(executor, autoinc_reserves_with_increment_and_offset)
 	cr_assert_eq(op0(VAMOS_MYSQL_ROLLBACK, c, 0), 0);
 	cr_assert_eq(mxh_simple(vm, VAMOS_MYSQL_AUTOINC, c, t, 0, &a, sizeof a, &rep), 0);
 	memcpy(&r, rep.data, sizeof r);
-	cr_assert_eq(r.first, 5, "rolled back with the row");
+	cr_assert_eq(r.first, 34, "a rollback never moves the counter back (as InnoDB's)");
 	a.count = 0;
 	cr_assert_eq(mxh_simple(vm, VAMOS_MYSQL_AUTOINC, c, t, 0, &a, sizeof a, &rep), -EINVAL);
 	cr_assert_eq(op0(VAMOS_MYSQL_COMMIT, c, 0), 0);
@@ -580,36 +566,121 @@ Test(executor, readers_keep_their_snapshot_and_never_wait)
 	cr_assert_eq(op0(VAMOS_MYSQL_COMMIT, r, 0), 0);
 }
 
-Test(executor, a_second_writer_waits_then_times_out_or_gets_its_turn)
+/* Send a one-row WRITE of primary key @pk for @ctx without waiting for
+ * its answer; wait for it with mxh_wait(@p). */
+static void write_queued(uint64_t ctx, uint32_t t, const char *pk, struct mxh_pending *p)
 {
+	static struct mxh_req req;
+	static struct mxh_reply out;
+	struct vamos_mysql_write w = { .count = 1 };
+	struct vamos_mysql_write_row wr = { .row_len = 1, .pk_len = (uint16_t)strlen(pk),
+					    .nsec = 1 };
+	uint16_t klen = 1;
+	mxh_begin(&req, ctx, t, 0);
+	mxh_put(&req, &w, sizeof w);
+	uint32_t start = req.len;
+	mxh_put(&req, &wr, sizeof wr);
+	mxh_put(&req, &klen, sizeof klen);
+	mxh_put(&req, pk, wr.pk_len);
+	mxh_put(&req, "k", 1);
+	mxh_put(&req, "r", 1);
+	while ((req.len - start) % 8)
+		req.buf[req.len++] = 0;
+	cr_assert_eq(mxh_send(vm, VAMOS_MYSQL_WRITE, &req, &out, p), 1, "deferred");
+}
+
+Test(executor, writers_of_different_rows_go_on_and_one_row_waits_then_times_out)
+{
+	uint32_t t = table_with("t", false, ROWS, 1);
+	uint64_t a = mxh_ctx_open(vm), b = mxh_ctx_open(vm), r = mxh_ctx_open(vm);
+	const char *k = "k";
+	cr_assert_eq(mxh_write1(vm, a, t, "a1", "x", 1, &k, 0, &rep), 0);
+	/* b writes another row while a's transaction is open: no wait. */
+	cr_assert_eq(mxh_write1(vm, b, t, "b1", "x", 1, &k, 0, &rep), 0);
+	/* b wants a's row: it waits on its own thread; others are served. */
+	struct mxh_pending p;
+	write_queued(b, t, "a1", &p);
+	cr_assert_eq(op0(VAMOS_MYSQL_COMMIT, b, 0), -EBUSY, "one request per context");
+	int st;
+	cr_assert_str_eq(read_text(r, t, (struct mxh_read){ .start = 0 }, &st), "a=1;",
+			 "a reader is answered while b waits");
+	cr_assert_eq(mxh_write1(vm, a, t, "a2", "x", 1, &k, 0, &rep), 0, "a writes on");
+	cr_assert_eq(mxh_wait(&p, 20000), -ETIMEDOUT, "lock wait timeout");
+	cr_assert_eq(mx_vm_stats(vm).lock_timeouts, 1);
+	/* DDL does not wait for open transactions (MariaDB's metadata locks
+	 * order DDL against them). */
+	cr_assert_eq(mxh_create(vm, "t2", false, 0, NULL, 0), 0);
+	cr_assert_eq(op0(VAMOS_MYSQL_COMMIT, a, 0), 0);
+	cr_assert_eq(op0(VAMOS_MYSQL_COMMIT, b, 0), 0);
+	cr_assert_str_eq(read_text(r, t, (struct mxh_read){ .start = 0,
+							    .flags = VAMOS_MYSQL_FRESH_SNAPSHOT },
+				   &st),
+			 "a=1;a1=x;a2=x;b1=x;");
+}
+
+Test(executor, a_waiting_writer_goes_on_when_the_lock_holder_commits)
+{
+	mx_vm_close(vm);
+	open_vm(20000); /* only a commit ends the wait */
 	uint32_t t = table_with("t", false, ROWS, 1);
 	uint64_t a = mxh_ctx_open(vm), b = mxh_ctx_open(vm);
 	const char *k = "k";
 	cr_assert_eq(mxh_write1(vm, a, t, "a1", "x", 1, &k, 0, &rep), 0);
-	/* b waits for the writer; nothing is blocked meanwhile. */
 	struct mxh_pending p;
-	autoinc_queued(b, t, &p);
-	cr_assert_eq(op0(VAMOS_MYSQL_COMMIT, b, 0), -EBUSY, "one request per context");
-	cr_assert_eq(mxh_wait(&p, 10000), -ETIMEDOUT, "lock wait timeout");
-	cr_assert_eq(mx_vm_stats(vm).lock_timeouts, 1);
-	/* Again, and this time a commits while b waits. */
-	autoinc_queued(b, t, &p);
-	cr_assert_eq(mxh_wait(&p, 50), -ETIME, "still waiting");
+	write_queued(b, t, "a1", &p);
 	cr_assert_eq(op0(VAMOS_MYSQL_COMMIT, a, 0), 0);
-	cr_assert_eq(mxh_wait(&p, 10000), 0, "granted when a committed");
-	cr_assert_eq(op0(VAMOS_MYSQL_COMMIT, b, 0), 0);
-	/* DDL waits for the writer too. */
-	cr_assert_eq(mxh_write1(vm, a, t, "a2", "x", 1, &k, 0, &rep), 0);
-	static struct mxh_req dreq;
-	static struct mxh_reply drep;
-	struct vamos_mysql_create cr = { 0 };
-	mxh_begin(&dreq, 0, 0, 0);
-	mxh_put(&dreq, &cr, sizeof cr);
-	mxh_put(&dreq, "t2", 2);
-	cr_assert_eq(mxh_send(vm, VAMOS_MYSQL_CREATE, &dreq, &drep, &p), 1);
-	cr_assert_eq(mxh_wait(&p, 50), -ETIME);
-	cr_assert_eq(op0(VAMOS_MYSQL_ROLLBACK, a, 0), 0);
-	cr_assert_eq(mxh_wait(&p, 10000), 0);
+	cr_assert_eq(mxh_wait(&p, 30000), -EEXIST, "then finds the committed row");
+	cr_assert_eq(op0(VAMOS_MYSQL_ROLLBACK, b, 0), 0);
+}
+
+/* Update row @pk (no secondary keys) for @ctx without waiting. */
+static void update_queued(uint64_t ctx, uint32_t t, const char *pk, struct mxh_pending *p,
+			  struct mxh_req *req, struct mxh_reply *out)
+{
+	struct vamos_mysql_update u = { .row_len = 1, .old_pk_len = (uint16_t)strlen(pk),
+					.new_pk_len = (uint16_t)strlen(pk), .nsec = 1 };
+	uint16_t klen = 3;
+	mxh_begin(req, ctx, t, 0);
+	mxh_put(req, &u, sizeof u);
+	mxh_put(req, &klen, sizeof klen);
+	mxh_put(req, pk, u.old_pk_len);
+	mxh_put(req, pk, u.new_pk_len);
+	mxh_put(req, "k99", 3);
+	mxh_put(req, "z", 1);
+	cr_assert_eq(mxh_send(vm, VAMOS_MYSQL_UPDATE, req, out, p), 1, "deferred");
+}
+
+Test(executor, crossing_writers_get_a_deadlock)
+{
+	mx_vm_close(vm);
+	open_vm(20000); /* only the deadlock detector ends the wait */
+	uint32_t t = table_with("t", false, ROWS, 2);
+	uint64_t a = mxh_ctx_open(vm), b = mxh_ctx_open(vm);
+	static struct mxh_req ra, rb;
+	static struct mxh_reply oa, ob;
+	struct mxh_pending pa, pb;
+	update_queued(a, t, "a", &pa, &ra, &oa);
+	cr_assert_eq(mxh_wait(&pa, 30000), 0);
+	update_queued(b, t, "b", &pb, &rb, &ob);
+	cr_assert_eq(mxh_wait(&pb, 30000), 0);
+	update_queued(a, t, "b", &pa, &ra, &oa);
+	update_queued(b, t, "a", &pb, &rb, &ob);
+	/* One wait closes the cycle: -EDEADLK; the guest then rolls that
+	 * transaction back, and the other goes on. */
+	int sa = mxh_wait(&pa, 100), sb = -ETIME;
+	if (sa == -ETIME) {
+		sb = mxh_wait(&pb, 30000);
+		cr_assert_eq(sb, -EDEADLK, "a waits, so b is refused");
+		cr_assert_eq(op0(VAMOS_MYSQL_ROLLBACK, b, 0), 0);
+		cr_assert_eq(mxh_wait(&pa, 30000), 0);
+		cr_assert_eq(op0(VAMOS_MYSQL_COMMIT, a, 0), 0);
+	} else {
+		cr_assert_eq(sa, -EDEADLK, "a was refused: %d", sa);
+		cr_assert_eq(op0(VAMOS_MYSQL_ROLLBACK, a, 0), 0);
+		cr_assert_eq(mxh_wait(&pb, 30000), 0);
+		cr_assert_eq(op0(VAMOS_MYSQL_COMMIT, b, 0), 0);
+	}
+	cr_assert_eq(mx_vm_stats(vm).deadlocks, 1);
 }
 
 Test(executor, a_reset_rolls_back_and_ends_every_context)
@@ -618,18 +689,20 @@ Test(executor, a_reset_rolls_back_and_ends_every_context)
 	uint64_t a = mxh_ctx_open(vm), b = mxh_ctx_open(vm);
 	const char *k = "k";
 	cr_assert_eq(mxh_write1(vm, a, t, "lost", "x", 1, &k, 0, &rep), 0);
+	/* b waits for a's row lock when the client goes away. */
 	struct mxh_pending p;
-	autoinc_queued(b, t, &p);
+	write_queued(b, t, "lost", &p);
 	struct vamos_mysql_attach at = { .flags = VAMOS_MYSQL_ATTACH_EXCLUSIVE };
 	cr_assert_eq(mxh_simple(vm, VAMOS_MYSQL_ATTACH, 0, 0, 0, &at, sizeof at, &rep), 0);
-	cr_assert_eq(mxh_wait(&p, 10000), -ECONNRESET, "a waiting writer of a gone client");
+	/* a rolled back at once (freeing the lock), b as its request ended. */
+	cr_assert_neq(mxh_wait(&p, 10000), -ETIME, "the waiting request is answered");
 	cr_assert_eq(op0(VAMOS_MYSQL_COMMIT, a, 0), -EBADF);
 	cr_assert_eq(op0(VAMOS_MYSQL_INFO, 0, t), -EBADF, "handles are the old client's");
 	int64_t h = mxh_open(vm, "t");
 	uint64_t c = mxh_ctx_open(vm);
 	int st;
 	cr_assert_str_eq(read_text(c, (uint32_t)h, (struct mxh_read){ .start = 0 }, &st), "a=1;");
-	/* The writer is free again. */
+	/* Neither transaction left anything, nor a lock. */
 	cr_assert_eq(mxh_write1(vm, c, (uint32_t)h, "new", "y", 1, &k, 0, &rep), 0);
 	cr_assert_eq(op0(VAMOS_MYSQL_COMMIT, c, 0), 0);
 	cr_assert_eq(mx_vm_stats(vm).contexts, 1);
@@ -728,8 +801,10 @@ Test(executor, a_row_larger_than_the_room_goes_whole_when_a_record_is_free)
 	mxh_room = mxh_record = UINT32_MAX;
 }
 
-Test(executor, a_read_for_update_reads_the_latest_rows_as_the_writer)
+Test(executor, a_read_for_update_reads_the_latest_rows_and_locks_them)
 {
+	mx_vm_close(vm);
+	open_vm(20000); /* only b's commit ends a's wait */
 	uint32_t t = table_with("t", false, ROWS, 1);
 	uint64_t a = mxh_ctx_open(vm), b = mxh_ctx_open(vm);
 	int st;
@@ -742,13 +817,15 @@ Test(executor, a_read_for_update_reads_the_latest_rows_as_the_writer)
 	cr_assert_str_eq(read_text(b, t, (struct mxh_read){ .start = 0,
 							    .flags = VAMOS_MYSQL_FOR_UPDATE }, &st),
 			 "a=1;b=2;", "a current read");
-	cr_assert(rep.deferred, "run as the writer");
-	/* b now holds the writer: a waits until b ends. */
+	cr_assert(rep.deferred, "run on the pool: it may wait for locks");
+	/* b locked the rows it read: a's update of one waits until b ends. */
+	static struct mxh_req ureq;
+	static struct mxh_reply urep;
 	struct mxh_pending p;
-	autoinc_queued(a, t, &p);
+	update_queued(a, t, "b", &p, &ureq, &urep);
 	cr_assert_eq(mxh_wait(&p, 50), -ETIME);
 	cr_assert_eq(op0(VAMOS_MYSQL_COMMIT, b, 0), 0);
-	cr_assert_eq(mxh_wait(&p, 10000), 0);
+	cr_assert_eq(mxh_wait(&p, 30000), 0);
 	cr_assert_eq(op0(VAMOS_MYSQL_COMMIT, a, 0), 0);
 	/* Only reads may be for update. */
 	cr_assert_eq(mxh_simple(vm, VAMOS_MYSQL_INFO, a, t, VAMOS_MYSQL_FOR_UPDATE, NULL, 0, &rep),
@@ -793,4 +870,39 @@ Test(executor, fixed_size_answers_respect_a_small_reply_limit)
 	cr_assert_eq(ctx_rc, -EMSGSIZE);
 	cr_assert_leq(ctx_len, 4);
 	cr_assert_eq(mx_vm_stats(vm).contexts, 0, "no context was made to go unanswered");
+}
+
+static int savepoint(uint16_t op, uint64_t ctx, uint64_t id)
+{
+	struct vamos_mysql_savepoint sv = { .id = id };
+	return mxh_simple(vm, op, ctx, 0, 0, &sv, sizeof sv, &rep);
+}
+
+Test(executor, savepoints_by_id)
+{
+	uint32_t t = table_with("t", false, ROWS, 1);
+	uint64_t c = mxh_ctx_open(vm), r = mxh_ctx_open(vm);
+	const char *k = "k";
+	cr_assert_eq(savepoint(VAMOS_MYSQL_ROLLBACK_TO_SAVEPOINT, c, 1), -ENOENT);
+	cr_assert_eq(savepoint(VAMOS_MYSQL_SAVEPOINT, c, 0), -EINVAL, "ids are nonzero");
+	cr_assert_eq(savepoint(VAMOS_MYSQL_SAVEPOINT, c, 1), 0, "before any write");
+	cr_assert(rep.deferred, "on the context's write transaction");
+	cr_assert_eq(mxh_write1(vm, c, t, "b", "2", 1, &k, 0, &rep), 0);
+	cr_assert_eq(savepoint(VAMOS_MYSQL_SAVEPOINT, c, 2), 0, "with a statement open");
+	cr_assert_eq(savepoint(VAMOS_MYSQL_SAVEPOINT, c, 2), -EINVAL, "an id set twice");
+	cr_assert_eq(mxh_write1(vm, c, t, "c", "3", 1, &k, 0, &rep), 0);
+	cr_assert_eq(op0(VAMOS_MYSQL_STMT_ROLLBACK, c, 0), 0);
+	cr_assert_eq(mxh_write1(vm, c, t, "d", "4", 1, &k, 0, &rep), 0);
+	cr_assert_eq(op0(VAMOS_MYSQL_STMT_COMMIT, c, 0), 0);
+	cr_assert_eq(savepoint(VAMOS_MYSQL_ROLLBACK_TO_SAVEPOINT, c, 2), 0);
+	cr_assert_eq(mxh_write1(vm, c, t, "e", "5", 1, &k, 0, &rep), 0);
+	cr_assert_eq(op0(VAMOS_MYSQL_STMT_COMMIT, c, 0), 0);
+	cr_assert_eq(savepoint(VAMOS_MYSQL_RELEASE_SAVEPOINT, c, 1), 0);
+	cr_assert_eq(savepoint(VAMOS_MYSQL_ROLLBACK_TO_SAVEPOINT, c, 2), -ENOENT,
+		     "released with the one before it");
+	cr_assert_eq(op0(VAMOS_MYSQL_COMMIT, c, 0), 0);
+	int st;
+	cr_assert_str_eq(read_text(r, t, (struct mxh_read){ .start = 0 }, &st), "a=1;b=2;e=5;");
+	cr_assert_eq(savepoint(VAMOS_MYSQL_RELEASE_SAVEPOINT, c, 1), -ENOENT,
+		     "savepoints end with their transaction");
 }

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* The MySQL handler layer's LMDB store: tables, rows, every index kept in
+/* The MySQL handler layer's RocksDB store: tables, rows, every index kept in
  * step, MySQL's find flags (checked against a brute-force model on random
  * keys), transactions and durability. */
 #define _GNU_SOURCE
@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include "rmtree.h"
 
 #include "store.h"
 
@@ -23,7 +25,7 @@ static void setup(void)
 	snprintf(dir, sizeof dir, "/tmp/vamos-store-XXXXXX");
 	cr_assert_not_null(mkdtemp(dir));
 	const char *why = NULL;
-	cr_assert_eq(mh_store_open(dir, 64u << 20, &store, &why), 0, "%s", why);
+	cr_assert_eq(mh_store_open(dir, NULL, &store, &why), 0, "%s", why);
 	cr_assert_eq(mh_txn_begin(store, true, &txn), 0);
 }
 
@@ -31,12 +33,7 @@ static void teardown(void)
 {
 	mh_txn_abort(txn);
 	mh_store_close(store);
-	char path[128];
-	snprintf(path, sizeof path, "%s/data.mdb", dir);
-	unlink(path);
-	snprintf(path, sizeof path, "%s/lock.mdb", dir);
-	unlink(path);
-	rmdir(dir);
+	rmtree(dir);
 }
 
 static struct mh_table *create(const char *name, bool hidden, unsigned nsec, const bool *uniq)
@@ -304,7 +301,7 @@ Test(store, transactions_commit_abort_and_survive_a_reopen)
 	/* Close and reopen: the committed row is there, the aborted one not. */
 	mh_store_close(store);
 	const char *why;
-	cr_assert_eq(mh_store_open(dir, 64u << 20, &store, &why), 0);
+	cr_assert_eq(mh_store_open(dir, NULL, &store, &why), 0, "%s", why);
 	cr_assert_eq(mh_txn_begin(store, false, &txn), 0);
 	cr_assert_eq(mh_table_open(txn, "t", &tb), 0);
 	cr_assert_eq(mh_row_get(txn, tb, B("kept"), &row), 0);
@@ -314,7 +311,7 @@ Test(store, transactions_commit_abort_and_survive_a_reopen)
 	mh_table_close(tb);
 }
 
-Test(store, keys_longer_than_lmdb_takes_are_refused)
+Test(store, keys_longer_than_the_store_takes_are_refused)
 {
 	bool uniq[1] = { false };
 	struct mh_table *tb = create("t", false, 1, uniq);

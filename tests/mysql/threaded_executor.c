@@ -14,6 +14,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "rmtree.h"
+
 #include "mx_harness.h"
 
 #define WRITERS 3
@@ -98,7 +100,7 @@ int main(void)
 	if (!mkdtemp(dir))
 		return 1;
 	const char *why = NULL;
-	struct mx_options o = { .map_size = 64u << 20, .lock_wait_ms = 20000 };
+	struct mx_options o = { .lock_wait_ms = 20000 };
 	if (mx_vm_open(dir, "vm", &o, mxh_done, &vm, &why)) {
 		fprintf(stderr, "open: %s\n", why);
 		return 1;
@@ -132,11 +134,6 @@ int main(void)
 	if (info.rows != (uint64_t)atomic_load(&committed))
 		atomic_fetch_add(&failures, 1);
 	mx_vm_close(vm);
-	char path[64];
-	snprintf(path, sizeof path, "%s/data.mdb", dir);
-	unlink(path);
-	snprintf(path, sizeof path, "%s/lock.mdb", dir);
-	unlink(path);
-	rmdir(dir);
+	rmtree(dir);
 	return atomic_load(&failures) ? 1 : 0;
 }

@@ -8,7 +8,7 @@
 # through its primary key and its secondary index. Prints its figures.
 #
 #   SQLT_CRASH_SECONDS   how long the worker keeps being killed (default 40)
-#   SQLT_CRASH_WRITERS   writers, every other one transactional (default 4)
+#   SQLT_CRASH_WRITERS   writers, every other one transactional (default 16)
 . "$(dirname "${BASH_SOURCE[0]}")/lib.bash"
 SQLT_VM_OPTIONS=channels=4,vectors=4 sqlt_start # vamosd's default ring size
 if [[ $E != VAMOS ]]; then
@@ -16,7 +16,7 @@ if [[ $E != VAMOS ]]; then
 	sqlt_end
 fi
 seconds=${SQLT_CRASH_SECONDS:-40}
-writers=${SQLT_CRASH_WRITERS:-4}
+writers=${SQLT_CRASH_WRITERS:-16}
 
 sql "CREATE TABLE c (id BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY, writer INT NOT NULL,
 	seq INT NOT NULL, part INT NOT NULL, pad VARCHAR(100) NOT NULL,

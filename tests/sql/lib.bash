@@ -19,6 +19,7 @@
 #   SQLT_VAMOSD    vamosd to start (default build-release/host-server/vamosd)
 #   SQLT_WORK      scratch directory for the test's servers (default: a new /tmp/sqlh-*)
 #   SQLT_VM_OPTIONS  vamosd's VM options (default channels=4,vectors=4,ring_bytes=4M)
+#   SQLT_VAMOSD_ARGS more vamosd arguments, split on spaces (e.g. --mysql-lock-wait-ms 2000)
 #   SQLT_LOG_LINES   how many lines of each log a failed test shows (default 30)
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/../../scripts/mariadb.sh"
@@ -45,7 +46,7 @@ sqlt_start() {
 	trap 'exit 141' PIPE # a reader that went away (| head) must not leave the servers up
 	# 4 MiB rings: most rows fit a record (larger ones go in pieces: big-rows.sh).
 	VAMOSD_VM_OPTIONS=${SQLT_VM_OPTIONS:-channels=4,vectors=4,ring_bytes=4M} \
-		vamosd_start "$V" "$vamosd"
+		vamosd_start "$V" "$vamosd" ${SQLT_VAMOSD_ARGS:-}
 	mdb_install_db "$M/data"
 	local plugin=()
 	[[ -n ${SQLT_PLUGIN:-} ]] && plugin=(--plugin "$SQLT_PLUGIN")
@@ -134,6 +135,8 @@ plan() {
 
 # Sessions: a client kept open (a connection with its own transaction).
 #   session_open NAME; session NAME "SQL" (prints its output); session_close NAME
+#   session_send NAME "SQL" then session_recv NAME: the same in two steps, so
+#   that another session can run while this one waits (e.g. for a lock)
 # Output ends at a marker query, so reading never depends on timing.
 declare -A sqlt_sess_in sqlt_sess_out sqlt_sess_pid
 session_open() {
@@ -151,14 +154,22 @@ session_open() {
 	sqlt_sess_in[$name]=$fin sqlt_sess_out[$name]=$fout
 }
 
-session() {
+session_send() {
+	printf '%s;\nSELECT "--end--";\n' "$2" >&"${sqlt_sess_in[$1]}"
+}
+
+session_recv() {
 	local name=$1 line
-	printf '%s;\nSELECT "--end--";\n' "$2" >&"${sqlt_sess_in[$name]}"
 	while IFS= read -r -t "${VAMOS_WAIT_SECONDS:-180}" -u "${sqlt_sess_out[$name]}" line; do
 		[[ $line == --end-- ]] && return 0
 		printf '%s\n' "$line"
 	done
 	echo "session $name: the client went away or did not answer"
+}
+
+session() {
+	session_send "$1" "$2"
+	session_recv "$1"
 }
 
 # check_session NAME SESSION "SQL" <<EOF: check, in that session.

@@ -2,6 +2,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -128,6 +129,14 @@ int daemon_signal(struct daemon *d, int sig, bool wait)
 	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
+static int remove_one(const char *path, const struct stat *st, int flag, struct FTW *f)
+{
+	(void)st;
+	(void)flag;
+	(void)f;
+	return remove(path);
+}
+
 void daemon_cleanup(struct daemon *d)
 {
 	if (d->pid > 0)
@@ -146,22 +155,9 @@ void daemon_cleanup(struct daemon *d)
 	unlink(d->control);
 	unlink(d->stream_sock);
 	unlink(d->log);
-	for (unsigned i = 0; i < DAEMON_VMS; i++) {
-		/* The mysql service's store. */
-		static const char *const files[] = { "data.mdb", "lock.mdb", "" };
-		for (unsigned f = 0; f < 3; f++) {
-			snprintf(path, sizeof path, "%s/data/%s/mysql/%s", d->dir, d->name[i],
-				 files[f]);
-			if (f < 2)
-				unlink(path);
-			else
-				rmdir(path);
-		}
-		snprintf(path, sizeof path, "%s/data/%s", d->dir, d->name[i]);
-		rmdir(path);
-	}
+	/* The VMs' directories with the mysql service's stores. */
 	snprintf(path, sizeof path, "%s/data", d->dir);
-	rmdir(path);
+	nftw(path, remove_one, 16, FTW_DEPTH | FTW_PHYS);
 	rmdir(d->dir);
 	d->dir[0] = 0;
 }

@@ -70,7 +70,7 @@ on_phase() {
 	case $1 in
 	checked)
 		check "vamosd served the guest's requests (${counters[0]})" test "${counters[0]}" -gt 1000 &&
-			check "the VM's tables are on the host" test -f "$work/data/vm1/mysql/data.mdb" &&
+			check "the VM's tables are on the host" test -f "$work/data/vm1/mysql/CURRENT" &&
 			check "vamosd committed the guest's transactions" \
 				grep -Eq 'mysql: .* [1-9][0-9]* commits' < <("$vm_vamosctl" --control "$work/ctl" stats)
 		;;

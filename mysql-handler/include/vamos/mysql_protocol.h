@@ -22,22 +22,27 @@
  * Contexts and transactions. A context (CTX_OPEN) is one guest connection.
  * Reads run in the context's snapshot, taken at its first read and kept
  * until COMMIT/ROLLBACK or a request flagged VAMOS_MYSQL_FRESH_SNAPSHOT;
- * reads flagged VAMOS_MYSQL_FOR_UPDATE run as the writer instead.
- * The first write of a transaction makes the context the VM's writer (one
- * at a time: LMDB has a single writer); a context that wants to write
- * while another one is the writer waits in a queue, never on a thread, and
- * gets -ETIMEDOUT (lock wait timeout) after the host's limit. Readers are
- * never blocked by the writer. STMT_COMMIT/STMT_ROLLBACK end a statement
- * (a nested transaction inside the writer's), COMMIT/ROLLBACK the whole
- * transaction. A committed transaction is on disk before its reply.
- * Tables, contexts and writer rights belong to the VM; a VM's contexts end
+ * reads flagged VAMOS_MYSQL_FOR_UPDATE read the latest rows and lock them.
+ * The first write (or locking read, or SAVEPOINT) of a transaction gives
+ * the context its own write transaction, from its snapshot; contexts write
+ * at once, each row a transaction writes is locked until it ends, and a
+ * context that wants a row another holds waits (on a host thread of its
+ * own) and gets -ETIMEDOUT (lock wait timeout) after the host's limit, or
+ * -EDEADLK at once when waiting would close a cycle (the guest then rolls
+ * the whole transaction back). Readers are never blocked by writers.
+ * STMT_COMMIT/STMT_ROLLBACK end a statement (a savepoint inside the
+ * context's transaction), COMMIT/ROLLBACK the whole transaction; SQL
+ * savepoints nest statements inside them. A committed transaction is on
+ * disk before its reply.
+ * Tables and contexts belong to the VM; a VM's contexts end
  * (their transactions roll back) when it detaches, or when a new ATTACH
  * with VAMOS_MYSQL_ATTACH_EXCLUSIVE comes from it (a restarted mariadbd).
  *
  * Errors: -ENOENT no such table/row, or no more rows; -EEXIST a table name
  * or unique key taken (struct vamos_mysql_dup says which index); -EBADF
  * unknown table handle or context; -EBUSY the context has a request in
- * progress; -ETIMEDOUT lock wait timeout; -ENOSPC the store is full;
+ * progress; -ETIMEDOUT lock wait timeout; -EDEADLK deadlock (the
+ * transaction must be rolled back); -ENOSPC the store is full;
  * -EINVAL a malformed request (a bad length, key, flag or name);
  * -EPROTONOSUPPORT another protocol version; -EMFILE too many contexts or
  * tables; -EIO the store failed (message in the reply bytes).
@@ -95,6 +100,17 @@ enum vamos_mysql_op {
 				          piece answers as the whole request's op */
 	VAMOS_MYSQL_REPLY_NEXT = 23, /**< vamos_mysql_next -> the next piece of a
 				          VAMOS_MYSQL_MORE reply */
+	/* -- savepoints (ctx set; body struct vamos_mysql_savepoint) -- */
+	/** SQL SAVEPOINT: mark the context's transaction (begun now if it has
+	 *  none) under the guest's id, nonzero and new in the transaction. */
+	VAMOS_MYSQL_SAVEPOINT = 24,
+	/** ROLLBACK TO SAVEPOINT: undo what the transaction did since the
+	 *  savepoint (rows, and the row locks taken since); it stays set,
+	 *  later ones are gone. -ENOENT for an id not set. */
+	VAMOS_MYSQL_ROLLBACK_TO_SAVEPOINT = 25,
+	/** RELEASE SAVEPOINT: forget it and every later one (the work stays).
+	 *  -ENOENT for an id not set. */
+	VAMOS_MYSQL_RELEASE_SAVEPOINT = 26,
 };
 
 /**
@@ -148,22 +164,25 @@ struct vamos_mysql_more {
 enum vamos_mysql_req_flags {
 	/** End the context's read snapshot and take a new one before this
 	 *  request (the guest's first read after a read-only commit: saves
-	 *  a COMMIT round trip). Ignored while the context is the writer. */
+	 *  a COMMIT round trip). On a read of a context with a write
+	 *  transaction outside a statement, its snapshot is renewed. */
 	VAMOS_MYSQL_FRESH_SNAPSHOT = 1u << 0,
 	/** A read of a statement that writes (UPDATE, DELETE, SELECT ... FOR
-	 *  UPDATE): READ and GET run as the writer, on the latest committed
-	 *  rows and the context's own writes, not in its snapshot — so a
+	 *  UPDATE): READ and GET run in the context's write transaction, on
+	 *  the latest committed rows and its own writes, not in its snapshot,
+	 *  and lock every row they return until the transaction ends — so a
 	 *  read-modify-write never works from a stale row. Like a write, it
-	 *  makes the context the writer until COMMIT/ROLLBACK. */
+	 *  begins the context's write transaction. */
 	VAMOS_MYSQL_FOR_UPDATE = 1u << 1,
 	/** struct vamos_mysql_lock_wait follows the header, before the op's
-	 *  own bytes: how long this context's transaction may wait for the
-	 *  writer (MariaDB's session variable vamos_lock_wait_timeout).
+	 *  own bytes: how long this context's transaction may wait for a
+	 *  row lock (MariaDB's session variable vamos_lock_wait_timeout).
 	 *  ha_vamos sets it on the first write-capable request of each
 	 *  transaction. vamosd's mysql service checks it and takes it off
 	 *  before the executor sees the request, handing the value over
-	 *  beside it (mx_call.lock_wait_ms); until the executor uses that,
-	 *  every writer waits vamosd's mysql_lock_wait_ms. */
+	 *  beside it (mx_call.lock_wait_ms): the transaction that request
+	 *  begins waits that long, then -ETIMEDOUT. Without it, vamosd's
+	 *  mysql_lock_wait_ms. */
 	VAMOS_MYSQL_LOCK_WAIT = 1u << 2,
 };
 
@@ -301,6 +320,11 @@ struct vamos_mysql_update {
 	uint16_t nsec;
 	uint16_t reserved[3];
 	uint64_t autoinc;
+};
+
+/** SAVEPOINT, ROLLBACK_TO_SAVEPOINT, RELEASE_SAVEPOINT. */
+struct vamos_mysql_savepoint {
+	uint64_t id; /**< the guest's name for it, nonzero */
 };
 
 /** DELETE and GET: then the pk. */

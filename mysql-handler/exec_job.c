@@ -1,0 +1,293 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Running a deferred request on a pool thread (exec_pool.c): a context's
+ * write transaction, begun by its first write (or locking read) and kept
+ * until COMMIT/ROLLBACK, each statement a savepoint inside it; DDL in a
+ * transaction of its own. A row lock held by another transaction is waited
+ * for here, on this job's own thread, until the store's lock wait timeout
+ * (-ETIMEDOUT) or a deadlock (-EDEADLK).
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "executor_state.h"
+
+/* End the context's transaction (commit or not). */
+static int end_txn(struct mx_vm *vm, struct mx_ctx *c, bool commit)
+{
+	int rc = 0;
+	if (c->stmt) {
+		if (commit)
+			rc = mh_txn_commit(c->stmt);
+		else
+			mh_txn_abort(c->stmt);
+		c->stmt = NULL;
+	}
+	bool had = c->txn != NULL;
+	if (c->txn) {
+		if (commit && rc == 0)
+			rc = mh_txn_commit(c->txn); /* durable on return */
+		else
+			mh_txn_abort(c->txn);
+		c->txn = NULL;
+	}
+	c->nsp = 0; /* its savepoints went with it */
+	pthread_mutex_lock(&vm->lock);
+	c->writing = false;
+	if (had && commit && rc == 0)
+		vm->stats.commits++;
+	else if (had)
+		vm->stats.rollbacks++;
+	pthread_mutex_unlock(&vm->lock);
+	return rc;
+}
+
+static int run_ddl(struct mx_vm *vm, struct mx_job *j, struct mx_out *out)
+{
+	struct mh_txn *t;
+	struct mx_in in = { j->body, j->len };
+	uint32_t id = 0;
+	int rc = mh_txn_begin(vm->store, true, &t);
+	if (rc)
+		return mx_store_fail(vm->store, out, rc);
+	switch (j->op) {
+	case VAMOS_MYSQL_CREATE: rc = mx_op_create(t, &in, out); break;
+	case VAMOS_MYSQL_DROP: rc = mx_op_drop(t, &in, out, &id); break;
+	case VAMOS_MYSQL_RENAME: rc = mx_op_rename(t, &in, out, &id); break;
+	default: rc = -ENOSYS;
+	}
+	if (rc == 0 && (rc = mh_txn_commit(t)))
+		rc = mx_store_fail(vm->store, out, rc);
+	else if (rc)
+		mh_txn_abort(t);
+	return rc;
+}
+
+static int run_write(struct mx_ctx *c, struct mx_job *j, struct mx_in *in, struct mx_out *out)
+{
+	switch (j->op) {
+	case VAMOS_MYSQL_TRUNCATE:
+		return in->left ? mx_fail(out, -EINVAL, "TRUNCATE: malformed request")
+				: mx_op_truncate(c->stmt, &j->ref, out);
+	case VAMOS_MYSQL_WRITE: return mx_op_write(c->stmt, &j->ref, in, out);
+	case VAMOS_MYSQL_UPDATE: return mx_op_update(c->stmt, &j->ref, in, out);
+	case VAMOS_MYSQL_DELETE: return mx_op_delete(c->stmt, &j->ref, in, out);
+	case VAMOS_MYSQL_AUTOINC: return mx_op_autoinc(c->stmt, &j->ref, in, out);
+	}
+	return -ENOSYS;
+}
+
+/* The context's write transaction, begun now if it has none: from its
+ * read snapshot when it holds one (REPEATABLE READ from the first read). */
+static int begin_txn(struct mx_vm *vm, struct mx_ctx *c, bool fresh)
+{
+	int rc;
+	if (c->txn)
+		return 0;
+	if (c->snap)
+		mh_txn_set_lock_wait(c->snap, c->lock_wait_ms);
+	if (c->snap && c->snap_live && !fresh && (rc = mh_txn_write(c->snap)) == 0) {
+		c->txn = c->snap;
+		c->snap = NULL;
+		c->snap_live = false;
+	} else {
+		if (c->snap) {
+			mh_txn_abort(c->snap);
+			c->snap = NULL;
+			c->snap_live = false;
+		}
+		if ((rc = mh_txn_begin_write(vm->store, c->lock_wait_ms, &c->txn))) {
+			c->txn = NULL;
+			return rc;
+		}
+	}
+	pthread_mutex_lock(&vm->lock);
+	c->writing = true; /* its reads now run here, in c->txn */
+	pthread_mutex_unlock(&vm->lock);
+	return 0;
+}
+
+static int find_savepoint(const struct mx_ctx *c, uint64_t id)
+{
+	for (unsigned i = 0; i < c->nsp; i++)
+		if (c->sp[i].id == id)
+			return (int)i;
+	return -1;
+}
+
+/* SAVEPOINT, ROLLBACK_TO_SAVEPOINT, RELEASE_SAVEPOINT on the context's
+ * transaction (begun by a SAVEPOINT if it has none). */
+static int run_savepoint(struct mx_vm *vm, struct mx_ctx *c, struct mx_job *j, struct mx_in *in,
+			 struct mx_out *out)
+{
+	struct vamos_mysql_savepoint sv;
+	if (mx_take(in, &sv, sizeof sv) || in->left || sv.id == 0)
+		return mx_fail(out, -EINVAL, "savepoint: malformed request");
+	int rc, i = find_savepoint(c, sv.id);
+	if (j->op != VAMOS_MYSQL_SAVEPOINT && (i < 0 || !c->txn))
+		return mx_fail(out, -ENOENT, "no such savepoint");
+	if (j->op == VAMOS_MYSQL_SAVEPOINT && i >= 0)
+		return mx_fail(out, -EINVAL, "savepoint id already set");
+	if ((rc = begin_txn(vm, c, false)))
+		return mx_store_fail(vm->store, out, rc);
+	/* A statement still open folds into the transaction first. */
+	if (c->stmt) {
+		rc = mh_txn_commit(c->stmt);
+		c->stmt = NULL;
+		if (rc) {
+			end_txn(vm, c, false);
+			return mx_store_fail(vm->store, out, rc);
+		}
+	}
+	switch (j->op) {
+	case VAMOS_MYSQL_SAVEPOINT: {
+		if (c->nsp == c->cap_sp) {
+			unsigned cap = c->cap_sp ? 2 * c->cap_sp : 4;
+			struct mx_savepoint *s = realloc(c->sp, cap * sizeof *s);
+			if (!s)
+				return -ENOMEM;
+			c->sp = s;
+			c->cap_sp = cap;
+		}
+		unsigned depth;
+		if ((rc = mh_txn_savepoint(c->txn, &depth)))
+			return mx_store_fail(vm->store, out, rc);
+		c->sp[c->nsp++] = (struct mx_savepoint){ sv.id, depth };
+		return 0;
+	}
+	case VAMOS_MYSQL_ROLLBACK_TO_SAVEPOINT:
+		if ((rc = mh_txn_rollback_to(c->txn, c->sp[i].depth)))
+			return mx_store_fail(vm->store, out, rc);
+		c->nsp = (unsigned)i + 1; /* later ones are gone */
+		return 0;
+	default:
+		if ((rc = mh_txn_release(c->txn, c->sp[i].depth)))
+			return mx_store_fail(vm->store, out, rc);
+		c->nsp = (unsigned)i;
+		return 0;
+	}
+}
+
+static bool is_read(uint16_t op)
+{
+	return op == VAMOS_MYSQL_INFO || op == VAMOS_MYSQL_RECORDS_IN_RANGE ||
+	       op == VAMOS_MYSQL_GET || op == VAMOS_MYSQL_READ;
+}
+
+static int run_ctx(struct mx_vm *vm, struct mx_job *j, struct mx_out *out)
+{
+	struct mx_ctx *c = j->ctx;
+	struct mx_in in = { j->body, j->len };
+	pthread_mutex_lock(&vm->lock);
+	bool dead = c->dead;
+	pthread_mutex_unlock(&vm->lock);
+	if (dead)
+		return -ECONNRESET; /* its transaction rolls back as it is freed */
+	/* The guest's lock wait (its session's), for the transaction this
+	 * request may begin; only the context's own thread reads it. */
+	if (j->lock_wait_ms)
+		c->lock_wait_ms = j->lock_wait_ms;
+	int rc;
+	switch (j->op) {
+	case VAMOS_MYSQL_STMT_COMMIT:
+	case VAMOS_MYSQL_STMT_ROLLBACK:
+		if (in.left)
+			return mx_fail(out, -EINVAL, "malformed request");
+		rc = 0;
+		if (c->stmt && j->op == VAMOS_MYSQL_STMT_COMMIT)
+			rc = mh_txn_commit(c->stmt);
+		else if (c->stmt)
+			mh_txn_abort(c->stmt);
+		c->stmt = NULL;
+		if (rc) /* the statement could not be kept: the transaction cannot go on */
+			end_txn(vm, c, false);
+		return rc ? mx_store_fail(vm->store, out, rc) : 0;
+	case VAMOS_MYSQL_COMMIT:
+	case VAMOS_MYSQL_ROLLBACK:
+	case VAMOS_MYSQL_CTX_CLOSE:
+		if (in.left)
+			return mx_fail(out, -EINVAL, "malformed request");
+		rc = end_txn(vm, c, j->op == VAMOS_MYSQL_COMMIT);
+		if (c->snap && c->snap_live) {
+			mh_txn_reset(c->snap);
+			c->snap_live = false;
+		}
+		if (j->op == VAMOS_MYSQL_CTX_CLOSE) {
+			pthread_mutex_lock(&vm->lock);
+			mx_ctx_unlink(vm, c);
+			pthread_mutex_unlock(&vm->lock);
+		}
+		return rc ? mx_store_fail(vm->store, out, rc) : 0;
+	}
+	if (j->op == VAMOS_MYSQL_SAVEPOINT || j->op == VAMOS_MYSQL_ROLLBACK_TO_SAVEPOINT ||
+	    j->op == VAMOS_MYSQL_RELEASE_SAVEPOINT)
+		return run_savepoint(vm, c, j, &in, out);
+	/* A write, or a read of a context that writes or reads for a write:
+	 * the context's transaction (begun on the first), then a statement
+	 * inside it for writes. */
+	bool for_update = j->h.flags & VAMOS_MYSQL_FOR_UPDATE;
+	if (is_read(j->op) && !c->txn && !for_update)
+		return -EPROTO; /* routed here only with a transaction */
+	bool fresh = j->h.flags & VAMOS_MYSQL_FRESH_SNAPSHOT;
+	if ((rc = begin_txn(vm, c, fresh)))
+		return mx_store_fail(vm->store, out, rc);
+	if (is_read(j->op)) {
+		struct mh_txn *t = c->stmt ? c->stmt : c->txn;
+		/* READ COMMITTED: a statement's first read sees what is
+		 * committed now. */
+		if (fresh && !c->stmt && (rc = mh_txn_renew(c->txn)))
+			return mx_store_fail(vm->store, out, rc);
+		mh_txn_lock_reads(t, for_update);
+		rc = mx_run_read(t, j->op, &j->ref, &in, out);
+		mh_txn_lock_reads(t, false);
+		return rc;
+	}
+	if (!c->stmt && (rc = mh_txn_begin_nested(c->txn, &c->stmt))) {
+		c->stmt = NULL;
+		return mx_store_fail(vm->store, out, rc);
+	}
+	return run_write(c, j, &in, out);
+}
+
+void mx_job_run(struct mx_vm *vm, struct mx_job *j, unsigned char **scratch, uint32_t *cap)
+{
+	if (*cap < j->max_reply) {
+		unsigned char *b = realloc(*scratch, j->max_reply);
+		if (b) {
+			*scratch = b;
+			*cap = j->max_reply;
+		}
+	}
+	struct mx_out out = { *scratch, *cap < j->max_reply ? *cap : j->max_reply, 0 };
+	int rc;
+	if (!out.buf || out.cap < 1024)
+		rc = -ENOMEM;
+	else if (j->kind == MX_JOB_DDL)
+		rc = run_ddl(vm, j, &out);
+	else
+		rc = run_ctx(vm, j, &out);
+	if (rc == -ETIMEDOUT || rc == -EDEADLK) {
+		pthread_mutex_lock(&vm->lock);
+		if (rc == -ETIMEDOUT)
+			vm->stats.lock_timeouts++;
+		else
+			vm->stats.deadlocks++;
+		pthread_mutex_unlock(&vm->lock);
+	}
+	/* Released before answering: the guest may send its next request as
+	 * soon as it has this answer. */
+	if (j->ctx)
+		mx_ctx_release(vm, j->ctx);
+	vm->done(j->token, rc, out.buf, out.len);
+	free(j);
+}
+
+void mx_job_refuse(struct mx_vm *vm, struct mx_job *j, int status)
+{
+	if (j->ctx)
+		mx_ctx_release(vm, j->ctx);
+	vm->done(j->token, status, NULL, 0);
+	free(j);
+}

@@ -1,0 +1,202 @@
+/* SPDX-License-Identifier: MIT */
+/* Opening and closing the RocksDB database, the resources stores share,
+ * and RocksDB's errors. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "store_internal.h"
+
+/* The words of this thread's latest failure: stores are used by many
+ * threads at once, and whoever failed reads them next. */
+static __thread char error_words[200];
+
+int mh_store_fail(struct mh_store *s, int rc, const char *fmt, ...)
+{
+	(void)s;
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(error_words, sizeof error_words, fmt, ap);
+	va_end(ap);
+	return rc;
+}
+
+int mh_rocks_error(struct mh_store *s, const char *what, char *err)
+{
+	int rc = -EIO;
+	/* RocksDB's C API gives a Status as its words only. */
+	if (strstr(err, "Timeout waiting to lock") || strstr(err, "Operation timed out"))
+		rc = -ETIMEDOUT;
+	else if (strstr(err, "Deadlock"))
+		rc = -EDEADLK;
+	else if (strstr(err, "No space"))
+		rc = -ENOSPC;
+	mh_store_fail(s, rc, "%s: %s", what, err);
+	free(err);
+	return rc;
+}
+
+const char *mh_store_error(const struct mh_store *s)
+{
+	(void)s;
+	return error_words;
+}
+
+int mh_shared_create(const struct mh_shared_options *o, struct mh_shared **out)
+{
+	struct mh_shared_options d = { 0 };
+	if (!o)
+		o = &d;
+	struct mh_shared *sh = calloc(1, sizeof *sh);
+	if (!sh)
+		return -ENOMEM;
+	size_t cache = o->block_cache ? o->block_cache : (size_t)64 << 20;
+	int threads = o->background_threads ? (int)o->background_threads : 2;
+	sh->env = rocksdb_create_default_env();
+	sh->cache = rocksdb_cache_create_lru(cache);
+	if (!sh->env || !sh->cache) {
+		mh_shared_destroy(sh);
+		return -ENOMEM;
+	}
+	/* Compactions (low priority) and flushes (high) of every store. */
+	rocksdb_env_set_background_threads(sh->env, threads);
+	rocksdb_env_set_high_priority_background_threads(sh->env, 1);
+	*out = sh;
+	return 0;
+}
+
+void mh_shared_destroy(struct mh_shared *sh)
+{
+	if (!sh)
+		return;
+	if (sh->cache)
+		rocksdb_cache_destroy(sh->cache);
+	if (sh->env)
+		rocksdb_env_destroy(sh->env);
+	free(sh);
+}
+
+/* Does @dir hold an LMDB store (written by the LMDB version)? */
+static bool holds_lmdb(const char *dir)
+{
+	char path[4096];
+	snprintf(path, sizeof path, "%s/data.mdb", dir);
+	return access(path, F_OK) == 0;
+}
+
+static void free_parts(struct mh_store *s)
+{
+	if (s->txo)
+		rocksdb_transaction_options_destroy(s->txo);
+	if (s->wo)
+		rocksdb_writeoptions_destroy(s->wo);
+	if (s->wo_nosync)
+		rocksdb_writeoptions_destroy(s->wo_nosync);
+	if (s->topts)
+		rocksdb_transactiondb_options_destroy(s->topts);
+	if (s->opts)
+		rocksdb_options_destroy(s->opts);
+	if (s->table_opts)
+		rocksdb_block_based_options_destroy(s->table_opts);
+	mh_shared_destroy(s->own);
+	pthread_rwlock_destroy(&s->commit_lock);
+	pthread_mutex_destroy(&s->counters_lock);
+	free(s);
+}
+
+int mh_store_open(const char *dir, const struct mh_store_options *opt, struct mh_store **out,
+		  const char **why)
+{
+	struct mh_store_options d = { 0 };
+	if (!opt)
+		opt = &d;
+	if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
+		*why = "cannot create the store directory";
+		return -errno;
+	}
+	if (holds_lmdb(dir)) {
+		*why = "the store directory holds data written by the LMDB version of vamosd: dump it "
+		       "with that version and reload it into this one (nothing was changed)";
+		return -ENOTSUP;
+	}
+	struct mh_store *s = calloc(1, sizeof *s);
+	if (!s)
+		return -ENOMEM;
+	pthread_rwlock_init(&s->commit_lock, NULL);
+	pthread_mutex_init(&s->counters_lock, NULL);
+	struct mh_shared *sh = opt->shared;
+	if (!sh) {
+		int rc = mh_shared_create(NULL, &s->own);
+		if (rc) {
+			free_parts(s);
+			*why = "out of memory";
+			return rc;
+		}
+		sh = s->own;
+	}
+	size_t budget = opt->write_buffer ? opt->write_buffer : (size_t)16 << 20;
+	s->opts = rocksdb_options_create();
+	s->table_opts = rocksdb_block_based_options_create();
+	s->topts = rocksdb_transactiondb_options_create();
+	s->wo = rocksdb_writeoptions_create();
+	s->wo_nosync = rocksdb_writeoptions_create();
+	s->txo = rocksdb_transaction_options_create();
+	if (!s->opts || !s->table_opts || !s->topts || !s->wo || !s->wo_nosync || !s->txo) {
+		free_parts(s);
+		*why = "out of memory";
+		return -ENOMEM;
+	}
+	rocksdb_options_set_create_if_missing(s->opts, 1);
+	rocksdb_options_set_env(s->opts, sh->env);
+	rocksdb_block_based_options_set_block_cache(s->table_opts, sh->cache);
+	rocksdb_options_set_block_based_table_factory(s->opts, s->table_opts);
+	/* Memtables: the store's whole budget, in a few small buffers. */
+	rocksdb_options_set_db_write_buffer_size(s->opts, budget);
+	rocksdb_options_set_write_buffer_size(s->opts, budget / 4 ? budget / 4 : budget);
+	rocksdb_options_set_max_write_buffer_number(s->opts, 4);
+	rocksdb_options_set_max_background_jobs(s->opts, 2);
+	rocksdb_options_set_max_open_files(s->opts, 256);
+	rocksdb_options_set_keep_log_file_num(s->opts, 2);
+	unsigned wait = opt->lock_wait_ms ? opt->lock_wait_ms : 50000;
+	rocksdb_transactiondb_options_set_transaction_lock_timeout(s->topts, wait);
+	rocksdb_transaction_options_set_lock_timeout(s->txo, wait);
+	rocksdb_transaction_options_set_deadlock_detect(s->txo, 1);
+	rocksdb_writeoptions_set_sync(s->wo, opt->sync == MH_SYNC_FULL);
+	rocksdb_writeoptions_set_sync(s->wo_nosync, 0);
+	char *err = NULL;
+	s->db = rocksdb_transactiondb_open(s->opts, s->topts, dir, &err);
+	if (!s->db) {
+		static __thread char words[240];
+		snprintf(words, sizeof words, "%s", err ? err : "cannot open the store");
+		free(err);
+		*why = words;
+		free_parts(s);
+		return -EIO;
+	}
+	*out = s;
+	return 0;
+}
+
+void mh_store_close(struct mh_store *s)
+{
+	if (!s)
+		return;
+	rocksdb_transactiondb_close(s->db);
+	while (s->counters) {
+		struct mh_counters *n = s->counters->next;
+		free(s->counters);
+		s->counters = n;
+	}
+	free_parts(s);
+}
+
+uint32_t mh_store_max_key(const struct mh_store *s)
+{
+	(void)s;
+	return MH_MAX_KEY;
+}
