@@ -173,9 +173,9 @@ else
 			for (i = 0; i < n; i++) {
 				split(order[i], k, ",")
 				base = tps["innodb," order[i]]
-				printf "%-17s  %7s  %8s  %10s\n", k[1], k[2],
-					base > 0 ? sprintf("%.2f", tps["vamos," order[i]] / base) : "-",
-					base > 0 ? sprintf("%.2f", tps["federatedx," order[i]] / base) : "-"
+				v = (base > 0) ? sprintf("%.2f", tps["vamos," order[i]] / base) : "-"
+				f = (base > 0) ? sprintf("%.2f", tps["federatedx," order[i]] / base) : "-"
+				printf "%-17s  %7s  %8s  %10s\n", k[1], k[2], v, f
 			}
 		}'
 fi
