@@ -42,6 +42,7 @@
 #include "control.h"
 #include "handover.h"
 #include "keeper.h"
+#include "liveness.h"
 #include "log.h"
 #include "mysql_service.h"
 #include "service.h"
@@ -223,6 +224,8 @@ int main(int argc, char **argv)
 	int rc = services_register_builtin();
 	if (rc == 0)
 		rc = blocking_start(cfg.blocking_threads);
+	if (rc == 0)
+		rc = liveness_start();
 	if (rc) {
 		log_error("cannot start: %s", strerror(-rc));
 		return 1;
@@ -325,6 +328,7 @@ stop:
 	char *handing = restart ? handover_all(vms, started) : NULL;
 	for (unsigned i = 0; !restart && i < started; i++)
 		vm_stop(&vms[i]);
+	liveness_stop();
 	blocking_stop();
 	mysql_service_stop();
 	services_shutdown();

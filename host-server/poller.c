@@ -214,9 +214,12 @@ static void sleep_on(struct poller *p, struct session_set *set, bool held)
 		int64_t t0 = vamos_now_ns();
 		atomic_fetch_add_explicit(&p->counters.sleeps, 1, memory_order_relaxed);
 		atomic_fetch_add_explicit(&p->quiescent_seq, 1, memory_order_release);
+		/* Relaxed: liveness only asks whether we are idle. */
+		atomic_store_explicit(&p->in_sleep, true, memory_order_relaxed);
 		rcu_thread_offline();
 		int got = epoll_wait(p->epoll_fd, evs, 16, timeout);
 		rcu_thread_online();
+		atomic_store_explicit(&p->in_sleep, false, memory_order_relaxed);
 		for (int i = 0; i < got; i++)
 			if (evs[i].data.ptr == p) {
 				uint64_t v;
@@ -245,6 +248,8 @@ static void *loop(void *arg)
 	rcu_register_thread();
 	int64_t idle_since = vamos_now_ns(), drain_until = 0;
 	for (;;) {
+		/* Relaxed: a progress counter for liveness, orders nothing. */
+		atomic_fetch_add_explicit(&p->loops, 1, memory_order_relaxed);
 		int64_t t0 = vamos_now_ns();
 		/* Acquire: the set's contents are complete when we see its
 		 * generation (bumped after it was published). */

@@ -55,6 +55,11 @@ struct poller {
 	 * (acquire) after a grace period, so tools that cannot see liburcu's
 	 * grace periods (ThreadSanitizer) see the ordering they give. */
 	atomic_ulong quiescent_seq;
+	/* For the liveness thread (liveness.h): loops ever begun, and whether
+	 * the poller sleeps in epoll now (asleep is idle, not stuck). Relaxed
+	 * both ways: they only say "still moving". */
+	atomic_ulong loops;
+	atomic_bool in_sleep;
 
 	/* Poller-thread only. */
 	unsigned seen_gen;        /* set_gen whose fds are in epoll */

@@ -10,6 +10,7 @@
 
 #include "blocking.h"
 #include "keeper.h"
+#include "liveness.h"
 #include "log.h"
 #include "mysql_service.h"
 #include "vm.h"
@@ -210,6 +211,7 @@ int vm_start(struct vm *vm, const struct vm_config *cfg, const struct config *gl
 	/* A peer taken over attaches now, on the rings as they stand. */
 	vamos_ivshmem_server_announce_adopted(vm->server);
 	keeper_publish(cfg->name, vm->server);
+	liveness_watch(vm);
 	return 0;
 }
 
@@ -247,6 +249,8 @@ static void quiesce(struct vm *vm, const char *why)
 {
 	for (unsigned k = 0; k < vm->poller_count; k++)
 		poller_stop(&vm->pollers[k]);
+	/* Drained: beats stop before the pollers and the server go. */
+	liveness_forget(vm);
 	detach(vm, why, false);
 	for (unsigned k = 0; k < vm->poller_count; k++)
 		poller_destroy(&vm->pollers[k]);
