@@ -17,8 +17,7 @@ struct watched {
 	struct vm *vm;              /* NULL: free slot */
 	struct vamos_region region; /* the server's, copied: its base never moves */
 	unsigned pollers;
-	unsigned long loops[MAX_POLLERS];
-	int64_t moved_ms[MAX_POLLERS]; /* when loops last changed */
+	struct liveness_progress seen[MAX_POLLERS];
 	bool stuck;                 /* logged as stuck, not beating */
 };
 
@@ -35,9 +34,19 @@ static int64_t now_ms(void)
 	return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
 }
 
-/* The first poller of @w that is awake and has not looped for
- * LIVENESS_STUCK_MS, or -1. Lock held (the pollers array is the VM's
- * until liveness_forget). */
+bool liveness_stuck(struct liveness_progress *p, unsigned long loops, bool idle,
+		    int64_t now_ms)
+{
+	if (loops != p->loops || idle) {
+		p->loops = loops;
+		p->moved_ms = now_ms;
+		return false;
+	}
+	return now_ms - p->moved_ms >= LIVENESS_STUCK_MS;
+}
+
+/* The first poller of @w that is stuck, or -1. Lock held (the pollers
+ * array is the VM's until liveness_forget). */
 static int stuck_poller(struct watched *w, int64_t now)
 {
 	int stuck = -1;
@@ -47,12 +56,8 @@ static int stuck_poller(struct watched *w, int64_t now)
 		unsigned long loops = atomic_load_explicit(&p->loops, memory_order_relaxed);
 		bool idle = atomic_load_explicit(&p->in_sleep, memory_order_relaxed) ||
 			    atomic_load_explicit(&p->exited, memory_order_relaxed);
-		if (loops != w->loops[k] || idle) {
-			w->loops[k] = loops;
-			w->moved_ms[k] = now;
-		} else if (now - w->moved_ms[k] >= LIVENESS_STUCK_MS && stuck < 0) {
+		if (liveness_stuck(&w->seen[k], loops, idle, now) && stuck < 0)
 			stuck = (int)k;
-		}
 	}
 	return stuck;
 }
@@ -129,7 +134,7 @@ void liveness_watch(struct vm *vm)
 		w->pollers = vm->poller_count < MAX_POLLERS ? vm->poller_count : MAX_POLLERS;
 		int64_t now = now_ms();
 		for (unsigned k = 0; k < w->pollers; k++)
-			w->moved_ms[k] = now;
+			w->seen[k].moved_ms = now;
 		/* The first beat now: a guest attaching sees a live host at once. */
 		vamos_region_beat(&w->region);
 	}

@@ -12,10 +12,25 @@
 #ifndef VAMOSD_LIVENESS_H
 #define VAMOSD_LIVENESS_H
 
+#include <stdbool.h>
+#include <stdint.h>
+
 #include "vm.h"
 
 #define LIVENESS_BEAT_MS 200
 #define LIVENESS_STUCK_MS 2000
+
+/* One poller as the liveness thread saw it last. */
+struct liveness_progress {
+	unsigned long loops; /* loops it had begun */
+	int64_t moved_ms;    /* when that count last changed, or it was idle */
+};
+
+/* Whether a poller that has begun @loops loops and is @idle (asleep in
+ * epoll, or exited) at @now_ms is stuck: awake with the same count for
+ * LIVENESS_STUCK_MS since @p last saw it move. Updates @p. */
+bool liveness_stuck(struct liveness_progress *p, unsigned long loops, bool idle,
+		    int64_t now_ms);
 
 /* Start the thread (once). 0 or -errno. */
 int liveness_start(void);
