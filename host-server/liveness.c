@@ -15,7 +15,6 @@
 
 struct watched {
 	struct vm *vm;              /* NULL: free slot */
-	struct vamos_region region; /* the server's, copied: its base never moves */
 	unsigned pollers;
 	struct liveness_progress seen[MAX_POLLERS];
 	bool stuck;                 /* logged as stuck, not beating */
@@ -78,8 +77,13 @@ static void round_of_beats(void)
 			log_warn("vm %s: its pollers move again: heartbeat resumed",
 				 w->vm->cfg.name);
 		w->stuck = k >= 0;
-		if (!w->stuck)
-			vamos_region_beat(&w->region);
+		/* Relaxed: a verdict the pollers read, it orders nothing. The
+		 * pollers write the heartbeat themselves: only threads that
+		 * serve the region touch its memory, so a shrunk file remapped
+		 * under one of them never races a beat from here. */
+		for (unsigned j = 0; j < w->pollers; j++)
+			atomic_store_explicit(&w->vm->pollers[j].beat_ok, !w->stuck,
+					      memory_order_relaxed);
 	}
 }
 
@@ -130,13 +134,10 @@ void liveness_watch(struct vm *vm)
 	if (w) {
 		memset(w, 0, sizeof *w);
 		w->vm = vm;
-		w->region = *vamos_ivshmem_server_region(vm->server);
 		w->pollers = vm->poller_count < MAX_POLLERS ? vm->poller_count : MAX_POLLERS;
 		int64_t now = now_ms();
 		for (unsigned k = 0; k < w->pollers; k++)
 			w->seen[k].moved_ms = now;
-		/* The first beat now: a guest attaching sees a live host at once. */
-		vamos_region_beat(&w->region);
 	}
 	pthread_mutex_unlock(&lock);
 }

@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Liveness: one thread advances each VM's heartbeat in its region header
- * (vamos_region_beat) every LIVENESS_BEAT_MS while that VM's pollers make
- * progress. A poller that is awake (it has work, or spins) but has not
- * begun a loop for LIVENESS_STUCK_MS counts as stuck (a deadlock, a hung
- * disk under a read): the VM's heartbeat then stands still and the log
- * says which poller, so its guests fail their calls with -EHOSTDOWN
+ * Liveness: each VM's heartbeat in its region header (vamos_region_beat)
+ * advances every LIVENESS_BEAT_MS while a peer is attached (at least once
+ * a second when idle: a sleeping poller wakes that often), written by the
+ * VM's pollers, and only while the liveness thread finds every poller of
+ * the VM moving. A poller that is awake (it has work, or spins) but has
+ * not begun a loop for LIVENESS_STUCK_MS counts as stuck (a deadlock, a
+ * hung disk under a read): the thread then stops the VM's heartbeat and
+ * logs which poller, so its guests fail their calls with -EHOSTDOWN
  * instead of waiting out their timeouts. A stopped or frozen vamosd
  * (SIGSTOP, every thread stuck) stops beating by itself.
  */
@@ -35,13 +37,12 @@ bool liveness_stuck(struct liveness_progress *p, unsigned long loops, bool idle,
 /* Start the thread (once). 0 or -errno. */
 int liveness_start(void);
 
-/* Main thread: beat @vm's region from now on (its server and pollers are
- * up). A VM already watched is watched afresh. */
+/* Main thread: judge @vm's pollers from now on (they are started). A VM
+ * already watched is watched afresh. */
 void liveness_watch(struct vm *vm);
 
-/* Main thread: stop beating @vm (before its pollers are freed or its
- * server stopped or handed over). Returns when the thread no longer
- * touches it. */
+/* Main thread: stop judging @vm (before its pollers are freed). Returns
+ * when the thread no longer touches them. */
 void liveness_forget(struct vm *vm);
 
 /* Stop and join the thread. */

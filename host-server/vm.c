@@ -200,6 +200,10 @@ int vm_start(struct vm *vm, const struct vm_config *cfg, const struct config *gl
 	}
 	if (rc)
 		return rc;
+	/* Before any session is published: the pollers beat this region. */
+	for (unsigned k = 0; k < vm->poller_count; k++)
+		poller_set_beat_region(&vm->pollers[k], vamos_ivshmem_server_region(vm->server));
+	liveness_watch(vm);
 	log_info("vm %s: serving %s (%u channels of %u KiB rings, %u vectors%s)", cfg->name,
 		 cfg->socket, cfg->channels, cfg->ring_bytes >> 10, cfg->vectors,
 		 sp.adopt ? ", taken over from the previous vamosd" : "");
@@ -211,7 +215,6 @@ int vm_start(struct vm *vm, const struct vm_config *cfg, const struct config *gl
 	/* A peer taken over attaches now, on the rings as they stand. */
 	vamos_ivshmem_server_announce_adopted(vm->server);
 	keeper_publish(cfg->name, vm->server);
-	liveness_watch(vm);
 	return 0;
 }
 

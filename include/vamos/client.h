@@ -101,7 +101,9 @@ struct vamos_client_params {
 	int stale_ms;              /**< LOCAL/IVSHMEM: fail a wait with
 					-EHOSTDOWN once vamosd's heartbeat has
 					stood still this long (0: 5000, < 0:
-					never); VAMOS_STALE_MS wins (0: never) */
+					never; an idle vamosd beats about once
+					a second, so keep it above 2000);
+					VAMOS_STALE_MS wins (0: never) */
 };
 
 struct vamos_client;

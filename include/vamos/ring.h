@@ -195,7 +195,7 @@ int vamos_region_state(const struct vamos_region *region, enum vamos_side side);
 /**
  * For the host: advance its heartbeat in the region header, saying it is
  * alive and serving. A host calls it periodically (vamosd: every 200 ms,
- * while its pollers make progress). The word is 0 after every
+ * at least once a second when idle, while its pollers make progress). The word is 0 after every
  * vamos_region_init() ("no heartbeat published") and never returns to 0
  * once advanced. It sits in what layout version 1 left as padding: guests
  * that know nothing of it attach as before.
