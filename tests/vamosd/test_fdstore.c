@@ -122,6 +122,8 @@ Test(vamosd_fdstore, sigkill_of_keeper_and_worker_then_start_keeps_the_peer, .ti
 	echoes(again, 1000, 100);
 	vamos_ivshmem_peer_close(again);
 	vamos_ivshmem_peer_close(p);
+	/* It left: its connection and eventfds leave the store. */
+	store_holds("vm0.", 7, 2);
 	finish();
 }
 
