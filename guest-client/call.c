@@ -37,8 +37,9 @@ static int submit_room(struct vamos_session *s, bool *locked, uint16_t me, uint1
 		if (rc != -EAGAIN)
 			return rc;
 		session_flush_locked(s); /* if it dies, the next submit reconnects */
-		if (session_step(s, locked, deadline, &t) == -ETIMEDOUT)
-			return -ETIMEDOUT;
+		int st = session_step(s, locked, deadline, &t);
+		if (st == -ETIMEDOUT || st == -EHOSTDOWN)
+			return st;
 	}
 }
 
@@ -97,11 +98,12 @@ int vamos_call(struct vamos_client *c, uint16_t service, uint16_t op,
 			rc = -ECONNRESET;
 			break;
 		}
-		if (session_step(s, &locked, deadline, &t) == -ETIMEDOUT &&
-		    !t.got && s->users[me].call_entry == STASH_NONE) {
+		int st = session_step(s, &locked, deadline, &t);
+		if ((st == -ETIMEDOUT || st == -EHOSTDOWN) && !t.got &&
+		    s->users[me].call_entry == STASH_NONE) {
 			/* Forget it: a late reply is dropped as unknown. */
 			inflight_take(&s->inflight, id, NULL);
-			rc = -ETIMEDOUT;
+			rc = st;
 			break;
 		}
 	}

@@ -118,6 +118,15 @@ int config_resolve(const struct vamos_client_params *params,
 		return -EINVAL;
 	}
 	cfg->timeout_ms = p->timeout_ms > 0 ? p->timeout_ms : CLIENT_DEFAULT_TIMEOUT_MS;
+	cfg->stale_ms = p->stale_ms < 0 ? 0 : p->stale_ms ? p->stale_ms : CLIENT_DEFAULT_STALE_MS;
+	uint32_t stale;
+	if ((v = env("VAMOS_STALE_MS"))) {
+		if (!parse_u32(v, 0, INT32_MAX, &stale)) {
+			*why = "VAMOS_STALE_MS must be a number of milliseconds (0: never)";
+			return -EINVAL;
+		}
+		cfg->stale_ms = (int)stale;
+	}
 	cfg->irq = (enum vamos_guest_irq)p->irq;
 	if (p->irq < VAMOS_GUEST_IRQ_AUTO || p->irq > VAMOS_GUEST_IRQ_POLL) {
 		*why = "params.irq is not an enum vamos_guest_irq";

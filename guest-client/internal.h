@@ -12,6 +12,7 @@
  *   stash.c      completions waiting for their thread
  *   io.c         submit, flush, reply routing, complete, session death
  *   call.c       vamos_call
+ *   liveness.c   whether the host's heartbeat still moves while we wait
  *   util.c       clocks, random numbers, backoff
  *
  * Library-internal: nothing here is part of the API.
@@ -39,6 +40,7 @@
 /* Defaults of struct vamos_client_params. */
 #define CLIENT_DEFAULT_CHANNELS 4u
 #define CLIENT_DEFAULT_TIMEOUT_MS 5000
+#define CLIENT_DEFAULT_STALE_MS 5000
 /* A lone thread waits in slices this long, to notice a host that died
  * without a word (LOCAL) and a thread that came to share its session. */
 #define CLIENT_SLICE_MS 20
@@ -57,6 +59,7 @@ struct client_config {
 	uint32_t vsock_port;
 	uint32_t channels;
 	int timeout_ms;
+	int stale_ms;          /* heartbeat still this long: -EHOSTDOWN; 0: never */
 	enum vamos_guest_irq irq;
 	const char *chosen_by; /* "VAMOS_TRANSPORT", "the application", "auto" */
 };
@@ -106,6 +109,24 @@ VAMOS_CLIENT_INTERNAL void backend_check(struct shm_backend *be);
 /* A stream connection for @cfg, retried with backoff until @deadline. */
 VAMOS_CLIENT_INTERNAL int stream_connect(const struct client_config *cfg, int64_t deadline,
 					 struct vamos_chan **out, const char **why);
+
+/* ---------------------------------------------------------------- liveness */
+
+/* One wait's view of the host's heartbeat (region header). */
+struct host_watch {
+	bool started;     /* a nonzero beat was seen */
+	uint64_t beat;    /* the last seen */
+	int64_t since_ms; /* when it was first seen at that value */
+};
+
+/* Feed the heartbeat @beat seen at @now_ms. Returns 0 while it moves (or
+ * is 0: the host publishes none, or @stale_ms <= 0), else the ms it has
+ * stood still, once that reaches @stale_ms. */
+VAMOS_CLIENT_INTERNAL int64_t host_watch_stale(struct host_watch *w, uint64_t beat,
+					       int64_t now_ms, int stale_ms);
+/* The same with @r's heartbeat now (@r NULL: never stale). */
+VAMOS_CLIENT_INTERNAL int64_t host_watch_region(struct host_watch *w,
+						const struct vamos_region *r, int stale_ms);
 
 /* ---------------------------------------------------------------- inflight */
 
@@ -289,6 +310,8 @@ struct pump_target {
 	uint32_t got_len;
 	/* filled by session_pump: */
 	unsigned polled;       /* records taken off the channel */
+	/* session_step: the host's heartbeat during this wait */
+	struct host_watch watch;
 };
 
 /* The session died (-ECONNRESET or -EPROTO, @why): replies already there
@@ -301,7 +324,9 @@ VAMOS_CLIENT_INTERNAL unsigned session_pump(struct vamos_session *s, struct pump
 /* One round of waiting for @t: take what the channel has, else wait one
  * slice (a shared session lets the other threads in after it). Returns
  * replies delivered to @t, 0 (look at your lists again: another thread or
- * the session's death may have filled them), or -ETIMEDOUT at @deadline. */
+ * the session's death may have filled them), -ETIMEDOUT at @deadline, or
+ * -EHOSTDOWN when the host's heartbeat has stood still for the client's
+ * stale_ms (the session's error says so; the session stays open). */
 VAMOS_CLIENT_INTERNAL int session_step(struct vamos_session *s, bool *locked,
 				       int64_t deadline, struct pump_target *t);
 VAMOS_CLIENT_INTERNAL int session_submit_locked(struct vamos_session *s, uint16_t token,

@@ -261,6 +261,22 @@ static void take_turns(struct vamos_session *s)
 	pthread_mutex_lock(&s->lock);
 }
 
+/* Nothing came: has the host's heartbeat stood still too long? */
+static int host_stale(struct vamos_session *s, struct pump_target *t)
+{
+	if (!s->be)
+		return 0; /* a stream: no region, the timeout applies */
+	const struct vamos_region *r = s->be->peer ? vamos_ivshmem_peer_region(s->be->peer)
+				       : s->be->guest ? vamos_guest_region(s->be->guest)
+						      : NULL;
+	int64_t still = host_watch_region(&t->watch, r, s->client->cfg.stale_ms);
+	if (!still)
+		return 0;
+	session_set_error(s, "vamosd on the host has not answered for %lld s (its heartbeat "
+			     "stood still: stopped or stuck)", (long long)((still + 500) / 1000));
+	return -EHOSTDOWN;
+}
+
 int session_step(struct vamos_session *s, bool *locked, int64_t deadline,
 		 struct pump_target *t)
 {
@@ -284,6 +300,8 @@ int session_step(struct vamos_session *s, bool *locked, int64_t deadline,
 		/* Records, or a failure that poll reports after them. */
 		got = session_pump(s, t);
 	}
+	if (!got && (rc = host_stale(s, t)) < 0)
+		return rc;
 	if (!got && *locked)
 		take_turns(s);
 	return (int)got;
@@ -439,9 +457,10 @@ int vamos_session_complete(struct vamos_session *s, struct vamos_completion *out
 			rc = (int)t.n;
 			break;
 		}
-		if (rc == -ETIMEDOUT) {
+		if (rc == -ETIMEDOUT || rc == -EHOSTDOWN) {
+			int err = rc;
 			hand_out_ready(s, &t);
-			rc = t.n ? (int)t.n : -ETIMEDOUT;
+			rc = t.n ? (int)t.n : err;
 			break;
 		}
 	}

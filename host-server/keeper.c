@@ -16,15 +16,18 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "fdstore.h"
 #include "handover.h"
 #include "keeper.h"
 #include "log.h"
 
 #define KEEPER_ENV "VAMOS_KEEPER_FD"
 #define CRASHED_ENV "VAMOS_REPLACES_DEAD_WORKER"
+#define KEEP_ENV "VAMOS_KEEP_VMS_ON_STOP"
 #define MAX_FDS 253 /* SCM_MAX_FD: one message carries one VM's */
 #define TEXT_MAX 8192
 #define READY "\001ready"
+#define FORGET "\002forget "
 /* A worker that dies this soon after starting, this many times in a row,
  * is not started again. */
 #define QUICK_DEATH_S 10
@@ -33,6 +36,7 @@
 /* ------------------------------------------------------------- worker side */
 
 static int link_fd = -1;
+static bool keep_on_stop;
 
 bool keeper_wanted(void)
 {
@@ -43,6 +47,8 @@ bool keeper_wanted(void)
 bool keeper_worker_init(void)
 {
 	bool crashed = getenv(CRASHED_ENV) != NULL;
+	keep_on_stop = getenv(KEEP_ENV) != NULL;
+	unsetenv(KEEP_ENV);
 	const char *v = getenv(KEEPER_ENV);
 	if (v) {
 		char *end;
@@ -97,6 +103,20 @@ void keeper_ready(void)
 		send_to_keeper(READY, NULL, 0);
 }
 
+bool keeper_vms_outlive_stop(void)
+{
+	return keep_on_stop && link_fd >= 0;
+}
+
+void keeper_forget(const char *name)
+{
+	char msg[sizeof FORGET + CONFIG_NAME_MAX + 1];
+	if (link_fd < 0 || strlen(name) > CONFIG_NAME_MAX)
+		return;
+	snprintf(msg, sizeof msg, FORGET "%s", name);
+	send_to_keeper(msg, NULL, 0);
+}
+
 void keeper_publish(const char *name, struct vamos_ivshmem_server *server)
 {
 	static char text[TEXT_MAX], msg[TEXT_MAX + CONFIG_NAME_MAX + 2];
@@ -131,7 +151,39 @@ static void close_all(int *fds, unsigned n)
 		close(fds[i]);
 }
 
-/* One message from the worker: READY, or a VM's text and descriptors. */
+/* The worker no longer serves VM @name (it left the configuration): its
+ * descriptors go, here and in the service manager's store. */
+static void forget(const char *name)
+{
+	for (unsigned i = 0; i < kept_count; i++)
+		if (!strcmp(kept[i].name, name)) {
+			close_all(kept[i].fds, kept[i].n);
+			fdstore_drop_vm(kept[i].name, kept[i].n);
+			kept[i] = kept[--kept_count];
+			return;
+		}
+}
+
+/* From the service manager's store at start: VM @name as the last keeper
+ * kept it, with this process's descriptors. */
+static void take_stored(void *arg, const char *name, const char *text, const int *fds,
+			unsigned n)
+{
+	(void)arg;
+	if (kept_count == CONFIG_MAX_VMS || strlen(name) > CONFIG_NAME_MAX ||
+	    strlen(text) >= TEXT_MAX || n > MAX_FDS) {
+		close_all((int *)fds, n);
+		return;
+	}
+	struct kept *k = &kept[kept_count++];
+	snprintf(k->name, sizeof k->name, "%s", name);
+	snprintf(k->text, sizeof k->text, "%s", text);
+	memcpy(k->fds, fds, sizeof(int) * n);
+	k->n = n;
+}
+
+/* One message from the worker: READY, FORGET, or a VM's text and
+ * descriptors. */
 static int receive(int sock, bool *ready)
 {
 	char buf[TEXT_MAX + CONFIG_NAME_MAX + 2];
@@ -157,8 +209,15 @@ static int receive(int sock, bool *ready)
 			n += k;
 		}
 	if (!strcmp(buf, READY)) {
+		if (!*ready)
+			fdstore_notify("READY=1");
 		*ready = true;
 		close_all(fds, n);
+		return 0;
+	}
+	if (!strncmp(buf, FORGET, strlen(FORGET))) {
+		close_all(fds, n);
+		forget(buf + strlen(FORGET));
 		return 0;
 	}
 	char *eq = strchr(buf, '=');
@@ -182,9 +241,11 @@ static int receive(int sock, bool *ready)
 	/* The newest description replaces the last: the files it names are
 	 * the same ones or their successors, so nothing the VM holds goes. */
 	close_all(k->fds, k->n);
+	unsigned old_n = k->n;
 	memcpy(k->fds, fds, sizeof(int) * n);
 	k->n = n;
 	snprintf(k->text, sizeof k->text, "%s", text);
+	fdstore_put_vm(k->name, k->text, k->fds, k->n, old_n);
 	return 0;
 }
 
@@ -219,6 +280,10 @@ static pid_t spawn(const char *exe, char *const *argv, int worker_end, bool cras
 		unsetenv(HANDOVER_ENV);
 	if (crashed)
 		setenv(CRASHED_ENV, "1", 1);
+	/* The service manager holds the VMs' descriptors too: a stop leaves
+	 * them to it (and the regions as they stand) for the next start. */
+	if (fdstore_enabled())
+		setenv(KEEP_ENV, "1", 1);
 	execv(exe, argv);
 	_exit(127);
 }
@@ -253,7 +318,15 @@ int keeper_main(const char *exe, char *const *argv)
 	bool ready = false, stopping = false;
 	int quick_deaths = 0, code = 1;
 	double started = now_s();
-	pid_t worker = spawn(exe, argv, sv[1], false);
+	/* Under systemd, what the last vamosd left in the fd store: those VMs
+	 * are taken over as after a worker's death (their generation moves:
+	 * whatever was in flight then may be lost). */
+	if (fdstore_enabled()) {
+		unsigned vms = fdstore_take(take_stored, NULL);
+		if (vms)
+			log_info("keeper: %u VMs' devices taken back from the fd store", vms);
+	}
+	pid_t worker = spawn(exe, argv, sv[1], kept_count > 0);
 	if (worker < 0) {
 		log_error("keeper: fork: %s", strerror(errno));
 		return 1;
@@ -269,8 +342,11 @@ int keeper_main(const char *exe, char *const *argv)
 		if (!p[0].revents || read(sfd, &si, sizeof si) != (ssize_t)sizeof si)
 			continue;
 		if (si.ssi_signo != SIGCHLD) {
-			if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT)
+			if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT) {
+				if (!stopping)
+					fdstore_notify("STOPPING=1");
 				stopping = true;
+			}
 			kill(worker, (int)si.ssi_signo);
 			continue;
 		}

@@ -11,6 +11,9 @@
  * flight and attach again. Signals to the keeper go to the worker; the
  * keeper exits with the worker's status once it stopped when asked to.
  * VAMOS_NO_KEEPER=1 runs the worker alone (a debugger, valgrind).
+ * Under systemd (NOTIFY_SOCKET) the keeper also keeps the descriptors in
+ * the service manager's fd store and takes them back at start
+ * (fdstore.h), so VMs survive the keeper too.
  */
 #ifndef VAMOSD_KEEPER_H
 #define VAMOSD_KEEPER_H
@@ -38,6 +41,16 @@ void keeper_ready(void);
 /* Worker: send the keeper VM @name's descriptors as @server has them now
  * (after a peer attached or left, and at start). */
 void keeper_publish(const char *name, struct vamos_ivshmem_server *server);
+
+/* Worker: whether a stop (SIGTERM) is to leave the VMs' devices and
+ * regions as they stand, handed over to nobody (vamosd runs under systemd
+ * with an fd store, which keeps the descriptors for the next start: see
+ * fdstore.h), instead of closing them. */
+bool keeper_vms_outlive_stop(void);
+
+/* Worker: VM @name, handed over by the predecessor, is no longer
+ * configured: the keeper (and the fd store) let its descriptors go. */
+void keeper_forget(const char *name);
 
 /* Worker, before re-executing itself: keep the keeper's socket open. */
 void keeper_keep_across_exec(void);

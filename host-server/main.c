@@ -3,7 +3,8 @@
  * vamosd: the host daemon. Serves each configured VM through its own
  * ivshmem server (QEMU attaches with -device ivshmem-doorbell), plus
  * stream clients on vsock and/or a UNIX socket, dispatching requests to
- * services by id. Runs in the foreground (systemd: Type=simple).
+ * services by id. Runs in the foreground (systemd: Type=notify, with an
+ * fd store that keeps the VMs' devices across a restart: fdstore.h).
  *
  *   vamosd [--config FILE] [--vm NAME=SOCKET[,key=value...]]
  *          [--data-dir DIR] [--control PATH] [--unix-socket PATH]
@@ -11,7 +12,9 @@
  *          [--pollers N] [--blocking-threads N] [--spin-us N]
  *
  * SIGTERM or SIGINT: stop taking requests, finish those taken (replies
- * included), then mark every region CLOSED and exit 0.
+ * included), then mark every region CLOSED and exit 0. Under systemd with
+ * an fd store, leave every VM's region and descriptors as they stand
+ * instead: the store keeps them for the next start.
  *
  * SIGUSR2: restart in place. Drain the same way, then execve() the binary
  * at the same path (an upgraded one, if it was replaced) keeping each VM's
@@ -42,6 +45,7 @@
 #include "control.h"
 #include "handover.h"
 #include "keeper.h"
+#include "liveness.h"
 #include "log.h"
 #include "mysql_service.h"
 #include "service.h"
@@ -230,6 +234,8 @@ int main(int argc, char **argv)
 	int rc = services_register_builtin();
 	if (rc == 0)
 		rc = blocking_start(cfg.blocking_threads);
+	if (rc == 0)
+		rc = liveness_start();
 	if (rc) {
 		log_error("cannot start: %s", strerror(-rc));
 		return 1;
@@ -267,6 +273,7 @@ int main(int argc, char **argv)
 			log_warn("vm %s is no longer configured: closing what the previous vamosd "
 				 "handed over", taken[k].name);
 			vamos_ivshmem_handover_discard(taken[k].text);
+			keeper_forget(taken[k].name);
 		}
 	rc = streams_start(&streams, &cfg, boot_id, &why);
 	if (rc) {
@@ -329,9 +336,18 @@ stop:
 	for (unsigned i = 0; i < started; i++)
 		vm_begin_stop(&vms[i]);
 	streams_stop(&streams);
-	char *handing = restart ? handover_all(vms, started) : NULL;
-	for (unsigned i = 0; !restart && i < started; i++)
+	/* Under systemd with an fd store, a stop leaves every VM's device and
+	 * region as they stand (drained, as for a restart in place): the
+	 * service manager holds the descriptors for the next start. */
+	bool keep = !restart && keeper_vms_outlive_stop();
+	char *handing = restart || keep ? handover_all(vms, started) : NULL;
+	for (unsigned i = 0; !restart && !keep && i < started; i++)
 		vm_stop(&vms[i]);
+	if (keep) {
+		free(handing);
+		handing = NULL;
+	}
+	liveness_stop();
 	blocking_stop();
 	mysql_service_stop();
 	services_shutdown();
@@ -352,6 +368,6 @@ stop:
 		free(handing);
 		return 1;
 	}
-	log_info("stopped");
+	log_info(keep ? "stopped; the service manager keeps the VMs' devices" : "stopped");
 	return exit_code;
 }

@@ -12,6 +12,7 @@
 #include <urcu-qsbr.h>
 
 #include "blocking.h"
+#include "liveness.h"
 #include "log.h"
 #include "poller.h"
 #include "vamos_spin.h"
@@ -214,9 +215,12 @@ static void sleep_on(struct poller *p, struct session_set *set, bool held)
 		int64_t t0 = vamos_now_ns();
 		atomic_fetch_add_explicit(&p->counters.sleeps, 1, memory_order_relaxed);
 		atomic_fetch_add_explicit(&p->quiescent_seq, 1, memory_order_release);
+		/* Relaxed: liveness only asks whether we are idle. */
+		atomic_store_explicit(&p->in_sleep, true, memory_order_relaxed);
 		rcu_thread_offline();
 		int got = epoll_wait(p->epoll_fd, evs, 16, timeout);
 		rcu_thread_online();
+		atomic_store_explicit(&p->in_sleep, false, memory_order_relaxed);
 		for (int i = 0; i < got; i++)
 			if (evs[i].data.ptr == p) {
 				uint64_t v;
@@ -239,18 +243,36 @@ static void sleep_on(struct poller *p, struct session_set *set, bool held)
 	}
 }
 
+/* The heartbeat (liveness.h), advanced by the thread that serves the
+ * region: only while a peer's sessions are ours (a set published after
+ * the region was last laid out or repaired, so that remap happens before
+ * this write), and while the liveness thread finds every poller of the VM
+ * moving (relaxed: a verdict, it orders nothing). */
+static void beat(struct poller *p, const struct session_set *set, int64_t now)
+{
+	if (!set || !set->count || !p->beat_region.base ||
+	    now - p->last_beat_ns < (int64_t)LIVENESS_BEAT_MS * 1000000 ||
+	    !atomic_load_explicit(&p->beat_ok, memory_order_relaxed))
+		return;
+	vamos_region_beat(&p->beat_region);
+	p->last_beat_ns = now;
+}
+
 static void *loop(void *arg)
 {
 	struct poller *p = arg;
 	rcu_register_thread();
 	int64_t idle_since = vamos_now_ns(), drain_until = 0;
 	for (;;) {
+		/* Relaxed: a progress counter for liveness, orders nothing. */
+		atomic_fetch_add_explicit(&p->loops, 1, memory_order_relaxed);
 		int64_t t0 = vamos_now_ns();
 		/* Acquire: the set's contents are complete when we see its
 		 * generation (bumped after it was published). */
 		unsigned gen = atomic_load_explicit(&p->set_gen, memory_order_acquire);
 		struct session_set *set = rcu_dereference(p->set);
 		register_fds(p, set, gen);
+		beat(p, set, t0);
 		bool held;
 		int work = serve_all(p, set, &held);
 		int64_t t1 = vamos_now_ns();
@@ -294,6 +316,7 @@ int poller_start(struct poller *p, const char *name, int64_t spin_ns, uint64_t b
 	snprintf(p->name, sizeof p->name, "%s", name);
 	p->spin_ns = spin_ns;
 	p->boot_id = boot_id;
+	atomic_init(&p->beat_ok, true);
 	cds_wfcq_init(&p->done_head, &p->done_tail);
 	p->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
 	p->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
@@ -306,6 +329,11 @@ int poller_start(struct poller *p, const char *name, int64_t spin_ns, uint64_t b
 	if (rc)
 		atomic_store(&p->exited, true); /* nobody to wait for */
 	return -rc;
+}
+
+void poller_set_beat_region(struct poller *p, const struct vamos_region *region)
+{
+	p->beat_region = *region;
 }
 
 static void drop_set(struct poller *p, struct session_set *old, struct session_set *set)

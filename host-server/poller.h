@@ -21,6 +21,8 @@
 #include <stdint.h>
 #include <urcu/wfcqueue.h>
 
+#include <vamos/ring.h>
+
 #include "session.h"
 
 struct completion;
@@ -55,6 +57,19 @@ struct poller {
 	 * (acquire) after a grace period, so tools that cannot see liburcu's
 	 * grace periods (ThreadSanitizer) see the ordering they give. */
 	atomic_ulong quiescent_seq;
+	/* For the liveness thread (liveness.h): loops ever begun, and whether
+	 * the poller sleeps in epoll now (asleep is idle, not stuck). Relaxed
+	 * both ways: they only say "still moving". */
+	atomic_ulong loops;
+	atomic_bool in_sleep;
+	/* Set by the liveness thread: every poller of this VM moves, so the
+	 * heartbeat may advance. */
+	atomic_bool beat_ok;
+	/* The VM's region, whose heartbeat this poller advances while it
+	 * serves sessions (base NULL: none, e.g. the streams' poller). Set by
+	 * the main thread before the first set of sessions is published. */
+	struct vamos_region beat_region;
+	int64_t last_beat_ns;     /* poller-thread only */
 
 	/* Poller-thread only. */
 	unsigned seen_gen;        /* set_gen whose fds are in epoll */
@@ -66,6 +81,10 @@ struct poller {
 };
 
 int poller_start(struct poller *p, const char *name, int64_t spin_ns, uint64_t boot_id);
+
+/* Main thread, before the first poller_set_sessions(): advance @region's
+ * heartbeat (vamos_region_beat) while serving sessions and beat_ok. */
+void poller_set_beat_region(struct poller *p, const struct vamos_region *region);
 
 /* Replace the set (main thread): publish, wake, wait a grace period, then
  * mark the sessions not in @set removed and drop the old set's

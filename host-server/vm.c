@@ -10,6 +10,7 @@
 
 #include "blocking.h"
 #include "keeper.h"
+#include "liveness.h"
 #include "log.h"
 #include "mysql_service.h"
 #include "vm.h"
@@ -199,6 +200,10 @@ int vm_start(struct vm *vm, const struct vm_config *cfg, const struct config *gl
 	}
 	if (rc)
 		return rc;
+	/* Before any session is published: the pollers beat this region. */
+	for (unsigned k = 0; k < vm->poller_count; k++)
+		poller_set_beat_region(&vm->pollers[k], vamos_ivshmem_server_region(vm->server));
+	liveness_watch(vm);
 	log_info("vm %s: serving %s (%u channels of %u KiB rings, %u vectors%s)", cfg->name,
 		 cfg->socket, cfg->channels, cfg->ring_bytes >> 10, cfg->vectors,
 		 sp.adopt ? ", taken over from the previous vamosd" : "");
@@ -247,6 +252,8 @@ static void quiesce(struct vm *vm, const char *why)
 {
 	for (unsigned k = 0; k < vm->poller_count; k++)
 		poller_stop(&vm->pollers[k]);
+	/* Drained: beats stop before the pollers and the server go. */
+	liveness_forget(vm);
 	detach(vm, why, false);
 	for (unsigned k = 0; k < vm->poller_count; k++)
 		poller_destroy(&vm->pollers[k]);

@@ -34,7 +34,11 @@ struct vamos_side_slot {
 	/* Host slot: bumped by each process that takes the region over after
 	 * its predecessor died (vamos_region_bump_generation); guest slot: 0. */
 	_Atomic uint32_t generation;
-	unsigned char pad_[VAMOS_LINE - 8];
+	/* Host slot: advanced by a healthy host (vamos_region_beat), 0 while
+	 * it publishes none; guest slot: 0. Was padding (zero) before, so
+	 * the layout version did not change. */
+	_Atomic uint64_t heartbeat;
+	unsigned char pad_[VAMOS_LINE - 16];
 };
 
 struct vamos_region_header {

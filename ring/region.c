@@ -86,6 +86,10 @@ int vamos_region_init(void *mem, size_t mem_size,
 	h->channel_stride = (uint32_t)channel_stride(params);
 	atomic_store_explicit(&h->side[0].generation, 0, memory_order_relaxed);
 	atomic_store_explicit(&h->side[1].generation, 0, memory_order_relaxed);
+	/* Relaxed: a heartbeat orders nothing; 0 says "none yet" until the
+	 * host's next beat. */
+	atomic_store_explicit(&h->side[0].heartbeat, 0, memory_order_relaxed);
+	atomic_store_explicit(&h->side[1].heartbeat, 0, memory_order_relaxed);
 	atomic_store_explicit(&h->side[VAMOS_SIDE_GUEST].state,
 			      VAMOS_STATE_ABSENT, memory_order_relaxed);
 	/* Release: every header field and zeroed ring above is visible to a
@@ -172,6 +176,28 @@ void vamos_region_set_state(const struct vamos_region *region,
 	 * by a peer that reads the new state with acquire. */
 	atomic_store_explicit(&h->side[side & 1].state, state,
 			      memory_order_release);
+}
+
+void vamos_region_beat(const struct vamos_region *region)
+{
+	struct vamos_region_header *h = (void *)region->base;
+	/* Relaxed: the beat says "alive", it publishes no data. A guest may
+	 * scribble on the word; only its own view of the host suffers, and 0
+	 * (no heartbeat) is skipped so the host never looks absent. */
+	uint64_t was = atomic_fetch_add_explicit(&h->side[VAMOS_SIDE_HOST].heartbeat, 1,
+						 memory_order_relaxed);
+	if (was + 1 == 0)
+		atomic_fetch_add_explicit(&h->side[VAMOS_SIDE_HOST].heartbeat, 1,
+					  memory_order_relaxed);
+}
+
+uint64_t vamos_region_heartbeat(const struct vamos_region *region)
+{
+	struct vamos_region_header *h = (void *)region->base;
+	/* Relaxed, one plain read of the host's word: only compared for
+	 * change, never used as a size or an index (trust: any value is
+	 * harmless). */
+	return atomic_load_explicit(&h->side[VAMOS_SIDE_HOST].heartbeat, memory_order_relaxed);
 }
 
 int vamos_region_state(const struct vamos_region *region, enum vamos_side side)

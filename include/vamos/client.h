@@ -52,6 +52,16 @@
  * gives -ETIMEDOUT. vamos_session_error() and vamos_client_error() say
  * what happened in words.
  *
+ * A hung host: over ivshmem (IVSHMEM, LOCAL) vamosd advances a heartbeat
+ * in the region's header while it is healthy. A wait (vamos_call,
+ * vamos_session_complete) that sees it stand still for @stale_ms (default
+ * 5000; VAMOS_STALE_MS) gives up with -EHOSTDOWN and the session's error
+ * "vamosd on the host has not answered for N s": vamosd is alive but
+ * stuck (stopped, deadlocked, a hung disk). The session stays open, and a
+ * reply that comes later for a call given up is dropped. A host that
+ * publishes no heartbeat (0) is waited for until the timeout. Stream
+ * transports (vsock, unix) have no region: they rely on the timeout.
+ *
  * All functions return 0 or a count on success and a negative errno value
  * on failure.
  */
@@ -91,6 +101,12 @@ struct vamos_client_params {
 	int timeout_ms;            /**< connect/reconnect and vamos_call default
 					(0: 5000) */
 	int irq;                   /**< IVSHMEM: enum vamos_guest_irq */
+	int stale_ms;              /**< LOCAL/IVSHMEM: fail a wait with
+					-EHOSTDOWN once vamosd's heartbeat has
+					stood still this long (0: 5000, < 0:
+					never; an idle vamosd beats about once
+					a second, so keep it above 2000);
+					VAMOS_STALE_MS wins (0: never) */
 	unsigned flags;            /**< enum vamos_client_flags */
 };
 
@@ -160,7 +176,8 @@ int vamos_session_flush(struct vamos_session *s);
  * out up to @max of them. Only the calling thread's requests: on a shared
  * session each thread completes its own. Returns the count (>= 1); 0 if
  * nothing is in flight (there is nothing to wait for); -ETIMEDOUT if
- * requests are in flight and none completed in time. A session that died completes its
+ * requests are in flight and none completed in time; -EHOSTDOWN if
+ * vamosd's heartbeat stood still meanwhile (they stay in flight). A session that died completes its
  * in-flight requests with status -ECONNRESET. Replies to ids this session
  * does not have in flight (a timed-out vamos_call's) are dropped.
  */
@@ -180,7 +197,9 @@ struct vamos_chan_stats vamos_session_stats(const struct vamos_session *s);
  * One request, one reply, on the calling thread's session: copies up to
  * @reply_cap reply bytes to @reply and their count to @reply_len (may be
  * NULL). Returns the service's status (0, or its negative errno), or
- * -ETIMEDOUT / -ECONNRESET / -ECONNREFUSED / -EPROTO / -EMSGSIZE (reply
+ * -ETIMEDOUT / -EHOSTDOWN (vamosd's heartbeat stood still: see the file
+ * comment; the request is forgotten, its late reply dropped) /
+ * -ECONNRESET / -ECONNREFUSED / -EPROTO / -EMSGSIZE (reply
  * larger than @reply_cap; its bytes dropped, @reply_len says how many it
  * had; or a request larger than the session takes). Completions of other
  * requests this thread submitted meanwhile are kept for its next

@@ -193,6 +193,24 @@ void vamos_region_set_state(const struct vamos_region *region,
 int vamos_region_state(const struct vamos_region *region, enum vamos_side side);
 
 /**
+ * For the host: advance its heartbeat in the region header, saying it is
+ * alive and serving. A host calls it periodically (vamosd: every 200 ms,
+ * at least once a second when idle, while its pollers make progress). The word is 0 after every
+ * vamos_region_init() ("no heartbeat published") and never returns to 0
+ * once advanced. It sits in what layout version 1 left as padding: guests
+ * that know nothing of it attach as before.
+ */
+void vamos_region_beat(const struct vamos_region *region);
+
+/**
+ * For a guest watching its host: the host's heartbeat now. 0 means the host
+ * publishes none (a host without heartbeats, ivshmem-plain, or not yet);
+ * otherwise a counter that moves while the host is healthy. One relaxed
+ * read of a word the peer writes: compare it for change only.
+ */
+uint64_t vamos_region_heartbeat(const struct vamos_region *region);
+
+/**
  * Whether the region is still the one this process attached to: 1 if the
  * host side is READY with the same epoch and generation, 0 if it closed,
  * laid the region out anew (every channel opened before is stale), or a

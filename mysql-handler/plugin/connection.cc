@@ -94,7 +94,7 @@ static int call_raw(uint16_t op, const void *req, uint32_t len, std::string *rep
 		reply->assign(buf.data(), got);
 	}
 	if (st == -ECONNRESET || st == -ECONNREFUSED || st == -EPROTO || st == -ETIMEDOUT ||
-	    st == -EMSGSIZE) {
+	    st == -EMSGSIZE || st == -EHOSTDOWN) {
 		vamos_session *s = vamos_session_get(client);
 		const char *why = s ? vamos_session_error(s) : nullptr;
 		if (!why)

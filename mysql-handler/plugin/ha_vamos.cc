@@ -214,6 +214,10 @@ int ha_vamos::fail(int st)
 		return HA_ERR_VAMOS_HOST;
 	case -EUCLEAN:
 		return HA_ERR_VAMOS_HOST; /* m_msg set */
+	case -EHOSTDOWN:
+		/* vamosd is there but stuck: the client's words say for how long. */
+		m_msg = conn_last_error();
+		return HA_ERR_VAMOS_HOST;
 	case -ECONNRESET:
 	case -ECONNREFUSED:
 	case -EPROTO:

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "../../guest-client/internal.h"
+#include "../../ring/layout.h"
 
 static uint64_t rng = 88172645463325252ull;
 
@@ -124,4 +125,55 @@ Test(client_units, stash_lists_keep_order_and_reuse_entries)
 	cr_assert(big >= 0 && st.e[big].cap >= 1u << 20);
 	stash_release(&st, big);
 	stash_free_all(&st);
+}
+
+/* The guest's view of the host's heartbeat, on a region laid out in
+ * private memory (a fake host) and a clock the test moves. */
+Test(client_units, host_watch_goes_stale_only_when_the_heartbeat_stands_still)
+{
+	struct vamos_region_params params = { 1, 4096, 4096 };
+	size_t size = vamos_region_size(&params);
+	void *mem = aligned_alloc(4096, (size + 4095) & ~(size_t)4095);
+	cr_assert_not_null(mem);
+	memset(mem, 0, size);
+	struct vamos_region host, guest;
+	cr_assert_eq(vamos_region_init(mem, size, &params, &host), 0);
+	cr_assert_eq(vamos_region_attach(mem, size, &guest), 0);
+
+	/* No heartbeat published (0): never stale, however long. */
+	struct host_watch w = { 0 };
+	cr_assert_eq(vamos_region_heartbeat(&guest), 0);
+	cr_assert_eq(host_watch_stale(&w, vamos_region_heartbeat(&guest), 0, 1000), 0);
+	cr_assert_eq(host_watch_stale(&w, vamos_region_heartbeat(&guest), 99999, 1000), 0);
+
+	/* Beating: the watch restarts at every change. */
+	vamos_region_beat(&host);
+	uint64_t b = vamos_region_heartbeat(&guest);
+	cr_assert_neq(b, 0);
+	cr_assert_eq(host_watch_stale(&w, b, 100000, 1000), 0);
+	cr_assert_eq(host_watch_stale(&w, b, 100999, 1000), 0, "not yet stale_ms");
+	vamos_region_beat(&host);
+	cr_assert_eq(host_watch_stale(&w, vamos_region_heartbeat(&guest), 100999, 1000), 0);
+	cr_assert_eq(host_watch_stale(&w, vamos_region_heartbeat(&guest), 101998, 1000), 0);
+	/* Still for stale_ms: stale, by how long. */
+	cr_assert_eq(host_watch_stale(&w, vamos_region_heartbeat(&guest), 101999, 1000), 1000);
+	cr_assert_eq(host_watch_stale(&w, vamos_region_heartbeat(&guest), 105000, 1000), 4001);
+	/* It moves again: alive. */
+	vamos_region_beat(&host);
+	cr_assert_eq(host_watch_stale(&w, vamos_region_heartbeat(&guest), 105001, 1000), 0);
+	/* stale_ms 0 (VAMOS_STALE_MS=0): never. */
+	cr_assert_eq(host_watch_stale(&w, vamos_region_heartbeat(&guest), 999999, 0), 0);
+
+	/* A new layout says "no heartbeat" until the host beats again. */
+	cr_assert_eq(vamos_region_init(mem, size, &params, &host), 0);
+	cr_assert_eq(vamos_region_heartbeat(&guest), 0);
+	for (int i = 0; i < 3; i++)
+		vamos_region_beat(&host);
+	cr_assert_eq(vamos_region_heartbeat(&guest), 3);
+	/* The beat skips 0 when it wraps: a host never looks absent. */
+	struct vamos_region_header *h = mem;
+	atomic_store(&h->side[VAMOS_SIDE_HOST].heartbeat, UINT64_MAX);
+	vamos_region_beat(&host);
+	cr_assert_eq(vamos_region_heartbeat(&guest), 1);
+	free(mem);
 }

@@ -20,6 +20,7 @@
 #include "daemon.h"
 
 const char *daemon_vm_options;
+void (*daemon_before_exec)(void);
 
 static const char *spawn(struct daemon *d, uint32_t ring_bytes, const char *const *extra)
 {
@@ -59,6 +60,8 @@ static const char *spawn(struct daemon *d, uint32_t ring_bytes, const char *cons
 		int log = open(d->log, O_WRONLY | O_CREAT | O_APPEND, 0600);
 		if (log >= 0)
 			dup2(log, 2);
+		if (daemon_before_exec)
+			daemon_before_exec();
 		execv(bin, argv);
 		_exit(127);
 	}

@@ -27,6 +27,10 @@ struct daemon {
 	unsigned vms;
 };
 
+/* Called in the fork child just before it execs vamosd, when set (an fd
+ * store stand-in passes its descriptors this way). */
+extern void (*daemon_before_exec)(void);
+
 /* Appended to every VM's --vm option when set (",key=value..."). */
 extern const char *daemon_vm_options;
 

@@ -13,7 +13,10 @@
 #                     table; mariadbd restarts in the guest and finds it;
 #                     vamosd restarts in place (SIGUSR2), then its worker is
 #                     SIGKILLed and its keeper starts a new one: each time the
-#                     guest, on the same QEMU device, reads and writes on
+#                     guest, on the same QEMU device, reads and writes on;
+#                     then the worker is SIGSTOPped: the guest's statement
+#                     fails within seconds saying vamosd has not answered,
+#                     and after SIGCONT the next one is served
 #   vm-sql-no-device  no ivshmem device: the statement fails naming the
 #                     missing device and vsock; InnoDB still works
 # Ends with "N passed, N failed".
@@ -63,9 +66,20 @@ wait_new_boot() {
 	done
 }
 
+# The keeper's worker (host-server/keeper.h).
+vm_worker() {
+	cat "/proc/$vamosd_pid/task/$vamosd_pid/children"
+}
+
 # Host-side checks at the guest's phases.
 on_phase() {
 	local counters
+	# A frozen worker answers no stats: thaw it first.
+	if [[ $1 == thaw_vamosd ]]; then
+		kill -CONT "$frozen"
+		check "vamosd's worker (pid $frozen) moves again" test -n "$frozen"
+		return
+	fi
 	read -ra counters < <(vm_counters)
 	case $1 in
 	checked)
@@ -91,11 +105,18 @@ on_phase() {
 			check "and interrupted it (${counters[3]} interrupts): QEMU kept its eventfds" \
 				test "${counters[3]}" -gt 0
 		;;
+	freeze_vamosd)
+		# Alive to the kernel, answering nobody: the guest must learn it
+		# from the heartbeat, not from its timeout.
+		frozen=$(vm_worker)
+		echo "$frozen" >"$vm_work/frozen.pid"
+		check "vamosd's worker (pid $frozen) is frozen" kill -STOP "$frozen"
+		;;
 	crash_vamosd)
 		# vamosd is a keeper and a worker (host-server/keeper.h): kill
 		# the worker, as a crash would.
 		local worker
-		worker=$(cat "/proc/$vamosd_pid/task/$vamosd_pid/children")
+		worker=$(vm_worker)
 		boot_before=$(vm_boot_id)
 		check "vamosd runs its worker (pid $worker) under a keeper" test -n "$worker" || return 1
 		kill -KILL "$worker"
@@ -116,6 +137,8 @@ run_test() { # NAME GUEST-MODE
 		vm_vamosd_start "$work/$name"
 		VM_CONSOLE=1 vm_run "$work/$name" "$image" on_phase --timeout 600 -- \
 			/bin/sh /vamos/test.sh "$mode" | grep -E '^(vamos-guest|host):' || rc=$?
+		# A guest that failed before the thaw leaves the worker frozen.
+		[[ ! -f $work/$name/frozen.pid ]] || kill -CONT "$(cat "$work/$name/frozen.pid")" 2>/dev/null || true
 		vm_vamosd_stop || { echo "host: FAIL vamosd did not stop cleanly on SIGTERM"; rc=1; }
 	else
 		VM_NO_IVSHMEM=1 VM_CONSOLE=1 vm_run "$work/$name" "$image" on_phase --timeout 600 -- \

@@ -2,7 +2,8 @@
 # The in-VM SQL test, inside the guest (tests/vm/run.sh drives it):
 #   /vamos/test.sh ivshmem     CRUD on an ENGINE=VAMOS table through the
 #                              ivshmem device, a mariadbd restart, and the
-#                              host's checks and vamosd restart at phases
+#                              host's checks, vamosd restart and a frozen
+#                              vamosd at phases
 #   /vamos/test.sh no-device   a guest without ivshmem: ha_vamos must fall
 #                              back to vsock and, with no vsock either, fail
 #                              the statement with a message naming both
@@ -75,4 +76,15 @@ sql "DELETE FROM t WHERE id > 6500" || fail "DELETE after vamosd died failed"
 expect "writes after vamosd died" "5400" "$(sql "SELECT COUNT(*) FROM t")"
 echo "vamos-guest: $(sql 'SHOW STATUS LIKE "Vamos_reattaches"' | tr '\t' '=')"
 phase after_crash 0
+
+# vamosd is alive but frozen (its worker SIGSTOPped): the statement fails
+# within seconds, from the heartbeat in the region header, naming why;
+# once vamosd moves again the next statement is served.
+phase freeze_vamosd 0
+out=$(sql "SELECT COUNT(*) FROM t" 2>&1) && fail "a statement was answered by a frozen vamosd: $out"
+out=$(one_line "$out")
+echo "vamos-guest: the statement failed with: $out"
+case $out in *"has not answered for"*) ok "a frozen vamosd is named" ;; *) fail "frozen vamosd: $out" ;; esac
+phase thaw_vamosd 0
+expect "after vamosd moved again" "5400" "$(sql "SELECT COUNT(*) FROM t")"
 mdb_down
