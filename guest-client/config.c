@@ -120,7 +120,7 @@ int config_resolve(const struct vamos_client_params *params,
 	cfg->timeout_ms = p->timeout_ms > 0 ? p->timeout_ms : CLIENT_DEFAULT_TIMEOUT_MS;
 	cfg->stale_ms = p->stale_ms < 0 ? 0 : p->stale_ms ? p->stale_ms : CLIENT_DEFAULT_STALE_MS;
 	uint32_t stale;
-	if ((v = env("VAMOS_STALE_MS"))) {
+	if ((v = env(p, "VAMOS_STALE_MS"))) {
 		if (!parse_u32(v, 0, INT32_MAX, &stale)) {
 			*why = "VAMOS_STALE_MS must be a number of milliseconds (0: never)";
 			return -EINVAL;
