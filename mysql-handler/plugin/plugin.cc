@@ -64,14 +64,19 @@ static MYSQL_SYSVAR_UINT(vsock_cid, opt.vsock_cid, PLUGIN_VAR_READONLY | PLUGIN_
 static MYSQL_SYSVAR_UINT(vsock_port, opt.vsock_port, PLUGIN_VAR_READONLY | PLUGIN_VAR_RQCMDARG,
 			 "vsock: vamosd's port (default: $VAMOS_VSOCK_PORT, else 7800)",
 			 nullptr, nullptr, 0, 0, UINT_MAX - 1, 0);
+static MYSQL_SYSVAR_UINT(stale_ms, opt.stale_ms, PLUGIN_VAR_READONLY | PLUGIN_VAR_RQCMDARG,
+			 "local/ivshmem: a statement waiting on a vamosd whose heartbeat "
+			 "stood still this many ms fails (default: $VAMOS_STALE_MS, else 5000)",
+			 nullptr, nullptr, 0, 0, INT_MAX, 0);
 static MYSQL_THDVAR_ULONG(lock_wait_timeout, PLUGIN_VAR_RQCMDARG,
-			  "Seconds a transaction waits for vamosd's writer before "
+			  "Seconds a transaction waits for a row lock before "
 			  "ER_LOCK_WAIT_TIMEOUT (sent with its first write)",
 			  nullptr, nullptr, 50, 1, 1073741824, 0);
 
 static struct st_mysql_sys_var *vamos_sysvars[] = {
 	MYSQL_SYSVAR(transport),  MYSQL_SYSVAR(local_socket), MYSQL_SYSVAR(local_vectors),
 	MYSQL_SYSVAR(unix_socket), MYSQL_SYSVAR(vsock_cid),   MYSQL_SYSVAR(vsock_port),
+	MYSQL_SYSVAR(stale_ms),
 	MYSQL_SYSVAR(lock_wait_timeout), nullptr,
 };
 

@@ -63,6 +63,8 @@ int settings_resolve(transport_settings *s, vamos_client_params *p, std::string 
 	if (!rc)
 		rc = number_from_env(&s->vsock_port, "VAMOS_VSOCK_PORT", 1, UINT32_MAX - 1,
 				     VAMOS_DEFAULT_VSOCK_PORT, why);
+	if (!rc)
+		rc = number_from_env(&s->stale_ms, "VAMOS_STALE_MS", 1, INT32_MAX, 5000, why);
 	if (rc)
 		return rc;
 	size_t i = 0, n = sizeof kinds / sizeof kinds[0];
@@ -80,6 +82,7 @@ int settings_resolve(transport_settings *s, vamos_client_params *p, std::string 
 	p->unix_path = s->unix_socket;
 	p->vsock_cid = s->vsock_cid;
 	p->vsock_port = s->vsock_port;
+	p->stale_ms = (int)s->stale_ms;
 	p->flags = VAMOS_CLIENT_NO_ENV;
 	return 0;
 }

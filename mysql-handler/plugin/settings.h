@@ -2,7 +2,8 @@
 /*
  * ha_vamos's transport settings: the read-only system variables
  * vamos_transport, vamos_local_socket, vamos_local_vectors,
- * vamos_unix_socket, vamos_vsock_cid and vamos_vsock_port (plugin.cc).
+ * vamos_unix_socket, vamos_vsock_cid, vamos_vsock_port and vamos_stale_ms
+ * (plugin.cc).
  * One left unset on the command line (NULL or 0) takes the matching
  * environment variable (VAMOS_TRANSPORT, VAMOS_LOCAL_SOCKET, ...) when it
  * is set, else libvamos-client's default; the variable then shows the
@@ -25,6 +26,8 @@ struct transport_settings {
 	char *unix_socket;
 	unsigned vsock_cid;
 	unsigned vsock_port;
+	unsigned stale_ms;     /**< local/ivshmem: a stuck vamosd fails calls
+				    after this long (VAMOS_STALE_MS, else 5000) */
 };
 
 /**

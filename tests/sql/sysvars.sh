@@ -16,6 +16,7 @@ check from-environment "$show" <<EOF
 vamos_local_socket	$V/vm1.sock
 vamos_local_vectors	4
 vamos_lock_wait_timeout	50
+vamos_stale_ms	5000
 vamos_transport	local
 vamos_unix_socket	
 vamos_vsock_cid	2
@@ -47,11 +48,13 @@ EOF
 mdb_stop "$M"
 mdb_start "$M" --plugin "$SQLT_PLUGIN" --env VAMOS_TRANSPORT=unix \
 	--env VAMOS_UNIX_SOCKET=/nonexistent/vamosd.sock --env VAMOS_VSOCK_PORT=9 \
+	--env VAMOS_STALE_MS=7000 \
 	-- --vamos-transport=local --vamos-local-socket="$V/vm1.sock" --vamos-local-vectors=4
 check command-line "$show; SELECT id, v FROM w ORDER BY id" <<EOF
 vamos_local_socket	$V/vm1.sock
 vamos_local_vectors	4
 vamos_lock_wait_timeout	50
+vamos_stale_ms	7000
 vamos_transport	local
 vamos_unix_socket	/nonexistent/vamosd.sock
 vamos_vsock_cid	2
