@@ -179,24 +179,25 @@ int trx_savepoint_set(handlerton *hton, THD *thd, void *sv)
 	return report(st, "SAVEPOINT");
 }
 
-int trx_savepoint_rollback(handlerton *hton, THD *thd, void *sv)
+/* ROLLBACK TO or RELEASE of the savepoint whose id MariaDB keeps in @sv. */
+static int savepoint_end(handlerton *hton, THD *thd, void *sv, uint16_t op, const char *what)
 {
 	Trx *t = trx_get(thd, hton);
 	uint64_t id;
 	memcpy(&id, sv, sizeof id);
-	int st = end_request_ok(t) ? savepoint_request(t, VAMOS_MYSQL_ROLLBACK_TO_SAVEPOINT, id, 0)
-				   : -EBADF;
-	return report(st, "ROLLBACK TO SAVEPOINT");
+	int st = end_request_ok(t) ? savepoint_request(t, op, id, 0) : -EBADF;
+	return report(st, what);
+}
+
+int trx_savepoint_rollback(handlerton *hton, THD *thd, void *sv)
+{
+	return savepoint_end(hton, thd, sv, VAMOS_MYSQL_ROLLBACK_TO_SAVEPOINT,
+			     "ROLLBACK TO SAVEPOINT");
 }
 
 int trx_savepoint_release(handlerton *hton, THD *thd, void *sv)
 {
-	Trx *t = trx_get(thd, hton);
-	uint64_t id;
-	memcpy(&id, sv, sizeof id);
-	int st = end_request_ok(t) ? savepoint_request(t, VAMOS_MYSQL_RELEASE_SAVEPOINT, id, 0)
-				   : -EBADF;
-	return report(st, "RELEASE SAVEPOINT");
+	return savepoint_end(hton, thd, sv, VAMOS_MYSQL_RELEASE_SAVEPOINT, "RELEASE SAVEPOINT");
 }
 
 int trx_close_connection(handlerton *hton, THD *thd)
