@@ -254,15 +254,15 @@ struct key_batch {
 	size_t len[DELETE_BATCH];
 };
 
-/* Collect up to DELETE_BATCH keys of table @prefix (4 bytes), counting
- * the rows and bytes of primary records. 0, or an error. */
-static int collect(struct mh_txn *t, const unsigned char *prefix, struct key_batch *b,
-		   int64_t *rows, int64_t *bytes)
+/* Collect up to DELETE_BATCH keys of table @prefix (4 bytes) from @from
+ * on, counting the rows and bytes of primary records. 0, or an error. */
+static int collect(struct mh_txn *t, const unsigned char *prefix, const char *from,
+		   size_t from_len, struct key_batch *b, int64_t *rows, int64_t *bytes)
 {
 	rocksdb_iterator_t *it = mh_kv_iter(t, true);
 	int rc = 0;
 	b->n = 0;
-	for (rocksdb_iter_seek(it, (const char *)prefix, 4);
+	for (rocksdb_iter_seek(it, from, from_len);
 	     rocksdb_iter_valid(it) && b->n < DELETE_BATCH; rocksdb_iter_next(it)) {
 		size_t kl, vl;
 		const char *k = rocksdb_iter_key(it, &kl);
@@ -299,15 +299,29 @@ static int delete_range(struct mh_txn *t, uint32_t id, int64_t *rows, int64_t *b
 	if (!b)
 		return -ENOMEM;
 	*rows = *bytes = 0;
+	/* Each batch starts where the last one ended, not at the prefix: a
+	 * seek from the prefix would step over every key deleted so far
+	 * (a table of n keys would cost n * n / DELETE_BATCH steps). */
+	char *from = NULL;
+	size_t from_len = 0;
 	int rc;
 	do {
-		rc = collect(t, prefix, b, rows, bytes);
+		rc = collect(t, prefix, from ? from : (const char *)prefix, from ? from_len : 4, b,
+			     rows, bytes);
+		free(from);
+		from = NULL;
 		for (unsigned i = 0; i < b->n; i++) {
 			if (!rc)
 				rc = mh_kv_del(t, (const unsigned char *)b->key[i], b->len[i]);
-			free(b->key[i]);
+			if (i + 1 == b->n) {
+				from = b->key[i]; /* deleted: the next seek lands after it */
+				from_len = b->len[i];
+			} else {
+				free(b->key[i]);
+			}
 		}
 	} while (!rc && b->n == DELETE_BATCH);
+	free(from);
 	free(b);
 	return rc;
 }

@@ -139,6 +139,7 @@ private:
 		size_t off = 0;          /* next row entry in buf */
 		uint32_t left = 0;       /* rows left in buf */
 		size_t cur_off = 0;      /* entry of the row last returned */
+		bool at_point = false;   /* the row last returned came by point_get */
 		bool end = false;        /* ROWS_END seen */
 		std::string resume;      /* the last row's stored key */
 		uint8_t stop = 0;        /* enum vamos_mysql_stop */
@@ -147,6 +148,7 @@ private:
 		uint32_t batch = 1;      /* rows asked by the next READ */
 	};
 	void scan_reset();
+	int point_get(uchar *buf, const std::string &pk);
 	int scan_start(uchar *buf, uint8_t start, uint8_t find, bool backward,
 		       const std::string &key, uint32_t first_batch);
 	int scan_fetch(uint8_t start, uint8_t find, const std::string &key);

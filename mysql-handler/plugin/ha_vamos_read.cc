@@ -29,6 +29,7 @@ void ha_vamos::scan_reset()
 	m_scan.active = false;
 	m_scan.left = 0;
 	m_scan.cur_off = 0;
+	m_scan.at_point = false;
 	m_scan.end = false;
 	m_scan.resume.clear();
 	m_scan.stop = VAMOS_MYSQL_STOP_NONE;
@@ -105,6 +106,7 @@ int ha_vamos::scan_take(uchar *buf)
 	if (rc)
 		return rc;
 	m_scan.cur_off = m_scan.off;
+	m_scan.at_point = false;
 	size_t len = sizeof e + e.pk_len + e.row_len;
 	m_scan.off += (len + 7) & ~(size_t)7;
 	m_scan.left--;
@@ -154,6 +156,12 @@ int ha_vamos::scan_next(uchar *buf, bool same_prefix)
 		from.swap(m_scan.resume);
 		int st = scan_fetch(m_scan.backward ? VAMOS_MYSQL_START_BEFORE : VAMOS_MYSQL_START_AFTER,
 				    0, from);
+		if (st == -ENOENT && m_scan.soft_stop && !same_prefix) {
+			/* Nothing more inside our own stop: go on past it from
+			 * the same key (the loop drops the stop). */
+			m_scan.resume.swap(from);
+			continue;
+		}
 		if (st == -ENOENT)
 			return HA_ERR_END_OF_FILE;
 		if (st)
@@ -165,19 +173,20 @@ int ha_vamos::scan_next(uchar *buf, bool same_prefix)
  * stored key (index key, plus the primary key where the host adds it). */
 int ha_vamos::scan_turn(uchar *buf, bool backward)
 {
-	if (!m_scan.cur_off)
+	if (!m_scan.cur_off && !m_scan.at_point)
 		return HA_ERR_END_OF_FILE;
-	const std::string &b = m_scan.buf;
-	size_t off = m_scan.cur_off;
-	vamos_mysql_row_entry e;
-	take(b.data(), b.size(), &off, &e);
-	int rc = unpack_row(table, m_turn_rec, b.data() + off + e.pk_len, e.row_len, m_turn_blobs);
-	if (rc)
-		return rc;
 	std::string key;
 	if (m_scan.index == 0) {
-		key = m_cur_pk;
+		key = m_cur_pk; /* point_get only reads the primary key */
 	} else {
+		const std::string &b = m_scan.buf;
+		size_t off = m_scan.cur_off;
+		vamos_mysql_row_entry e;
+		take(b.data(), b.size(), &off, &e);
+		int rc = unpack_row(table, m_turn_rec, b.data() + off + e.pk_len, e.row_len,
+				    m_turn_blobs);
+		if (rc)
+			return rc;
 		KEY *ki = &table->key_info[active_index];
 		bool null = encode_key_record(&table->key_info[active_index], m_turn_rec, m_keyimg,
 					      m_scratch, &key);
@@ -190,6 +199,14 @@ int ha_vamos::scan_turn(uchar *buf, bool backward)
 	if (!m_scan.soft_stop)
 		m_scan.stop = VAMOS_MYSQL_STOP_NONE; /* a range's stop has a direction */
 	int st = scan_fetch(backward ? VAMOS_MYSQL_START_BEFORE : VAMOS_MYSQL_START_AFTER, 0, key);
+	if (st == -ENOENT && m_scan.soft_stop) {
+		/* index_next/index_prev go past our own stop (the server checks
+		 * keys itself; index_next_same is the one that stops there). */
+		m_scan.soft_stop = false;
+		m_scan.stop = VAMOS_MYSQL_STOP_NONE;
+		m_scan.end = false;
+		st = scan_fetch(backward ? VAMOS_MYSQL_START_BEFORE : VAMOS_MYSQL_START_AFTER, 0, key);
+	}
 	if (st == -ENOENT)
 		return HA_ERR_END_OF_FILE;
 	if (st)
@@ -312,12 +329,50 @@ int ha_vamos::index_start(uchar *buf, const uchar *key, key_part_map map,
 	m_range_stop = false;
 	/* A whole unique key without NULLs finds one row at most. */
 	bool all_parts = my_count_bits(map) >= ki->user_defined_key_parts;
-	if (find == VAMOS_MYSQL_KEY_EXACT && (ki->flags & HA_NOSAME) && all_parts && !null)
+	if (find == VAMOS_MYSQL_KEY_EXACT && (ki->flags & HA_NOSAME) && all_parts && !null) {
 		batch = 1;
+		/* The whole primary key: one GET, a point lookup on the host
+		 * instead of a cursor. */
+		if (m_scan.index == 0)
+			return point_get(buf, k);
+	}
 	if (k.empty())
 		return scan_start(buf, backward ? VAMOS_MYSQL_START_LAST : VAMOS_MYSQL_START_FIRST, 0,
 				  backward, k, batch);
 	return scan_start(buf, VAMOS_MYSQL_START_FIND, find, backward, k, batch);
+}
+
+/* index_read on a whole primary key: GET the row. The scan is left as a
+ * READ of one row would leave it, so an index_next afterwards goes on
+ * after this key (or ends, if there is no such row). */
+int ha_vamos::point_get(uchar *buf, const std::string &pk)
+{
+	int rc = flush_before_read();
+	if (rc)
+		return rc;
+	m_scan.active = true;
+	m_scan.backward = false;
+	m_scan.batch = 1;
+	m_scan.end = false;
+	m_scan.resume.clear();
+	begin_request(VAMOS_MYSQL_GET);
+	vamos_mysql_get g = {};
+	g.pk_len = (uint16_t)pk.size();
+	put(&m_req, g);
+	m_req += pk;
+	__atomic_add_fetch(&engine_stats.read_requests, 1, __ATOMIC_RELAXED);
+	int st = call(VAMOS_MYSQL_GET, true, m_for_update, &m_reply);
+	if (st == -ENOENT) {
+		m_scan.end = true;
+		return HA_ERR_KEY_NOT_FOUND;
+	}
+	if (st)
+		return fail(st);
+	m_scan.resume = pk;
+	m_scan.at_point = true;
+	m_cur_pk = pk;
+	__atomic_add_fetch(&engine_stats.rows_fetched, 1, __ATOMIC_RELAXED);
+	return unpack_row(table, buf, m_reply.data(), m_reply.size(), m_blobs);
 }
 
 int ha_vamos::index_read_map(uchar *buf, const uchar *key, key_part_map keypart_map,

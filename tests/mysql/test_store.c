@@ -72,6 +72,58 @@ Test(store, tables_are_created_found_renamed_and_dropped)
 	mh_table_close(tb);
 }
 
+/* Truncate and drop delete a table in batches, each starting where the
+ * last ended: every entry of every index goes, and nothing of the table
+ * created after it (its keys follow in the store's order). */
+Test(store, truncate_and_drop_delete_every_entry_of_a_large_table_only)
+{
+	bool uniq[2] = { true, false };
+	struct mh_table *big = create("db1/big", false, 2, uniq);
+	struct mh_table *next = create("db1/next", false, 0, NULL);
+	char pk[16], u[16], n[16];
+	for (int i = 0; i < 1500; i++) {
+		snprintf(pk, sizeof pk, "p%05d", i);
+		snprintf(u, sizeof u, "u%05d", i);
+		snprintf(n, sizeof n, "n%d", i % 7);
+		struct mh_bytes sec[2] = { B(u), B(n) };
+		cr_assert_eq(mh_row_write(txn, big, B(pk), B("row"), sec, NULL, NULL), 0);
+	}
+	for (int i = 0; i < 3; i++) {
+		snprintf(pk, sizeof pk, "q%d", i);
+		cr_assert_eq(mh_row_write(txn, next, B(pk), B("kept"), NULL, NULL, NULL), 0);
+	}
+	cr_assert_eq(mh_txn_commit(txn), 0);
+	cr_assert_eq(mh_txn_begin(store, true, &txn), 0);
+	mh_table_close(big);
+	mh_table_close(next);
+	cr_assert_eq(mh_table_open(txn, "db1/big", &big), 0);
+	cr_assert_eq(mh_table_truncate(txn, big), 0);
+	for (unsigned i = 0; i <= 2; i++) {
+		struct mh_cursor *c;
+		struct mh_entry e;
+		cr_assert_eq(mh_cursor_open(txn, big, i, &c), 0);
+		cr_assert_eq(mh_cursor_first(c, &e), -ENOENT, "index %u is empty", i);
+		mh_cursor_close(c);
+	}
+	uint64_t rows = 9;
+	cr_assert_eq(mh_table_rows(txn, big, &rows), 0);
+	cr_assert_eq(rows, 0);
+	mh_table_close(big);
+	cr_assert_eq(mh_table_drop(txn, "db1/big"), 0);
+	cr_assert_eq(mh_table_open(txn, "db1/next", &next), 0);
+	struct mh_cursor *c;
+	struct mh_entry e;
+	int seen = 0;
+	cr_assert_eq(mh_cursor_open(txn, next, 0, &c), 0);
+	for (int rc = mh_cursor_first(c, &e); rc == 0; rc = mh_cursor_next(c, &e)) {
+		cr_assert(e.row.len == 4 && !memcmp(e.row.data, "kept", 4));
+		seen++;
+	}
+	cr_assert_eq(seen, 3, "the next table keeps its rows");
+	mh_cursor_close(c);
+	mh_table_close(next);
+}
+
 Test(store, duplicate_keys_are_refused_with_their_index)
 {
 	bool uniq[2] = { true, false };

@@ -140,6 +140,24 @@ check prev-key "SELECT MAX(c) FROM r WHERE c < 'c01000'" <<'EOF'
 c00999
 EOF
 
+# A point read on the whole primary key, then on from there (HANDLER's
+# reads are the handler's own: an exact read, then next and previous).
+check handler-point-then-next "HANDLER r OPEN; HANDLER r READ \`PRIMARY\` = (1234);
+	HANDLER r READ \`PRIMARY\` NEXT; HANDLER r READ \`PRIMARY\` NEXT; HANDLER r CLOSE" <<'EOF'
+1234	4	2	c01234
+1235	5	3	c01235
+1236	6	4	c01236
+EOF
+check handler-point-then-prev "HANDLER r OPEN; HANDLER r READ \`PRIMARY\` = (1234);
+	HANDLER r READ \`PRIMARY\` PREV; HANDLER r CLOSE" <<'EOF'
+1234	4	2	c01234
+1233	3	1	c01233
+EOF
+check handler-missing-then-next "HANDLER r OPEN; HANDLER r READ \`PRIMARY\` = (2001);
+	HANDLER r READ \`PRIMARY\` = (2000); HANDLER r READ \`PRIMARY\` NEXT; HANDLER r CLOSE" <<'EOF'
+2000	0	5	c02000
+EOF
+
 # A join through the secondary index.
 sql "CREATE TABLE names (a INT PRIMARY KEY, name VARCHAR(10)) ENGINE=$E"
 sql "INSERT INTO names VALUES (0,'zero'),(1,'one'),(2,'two'),(3,'three')"
