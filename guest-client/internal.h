@@ -246,6 +246,10 @@ struct thread_ctx {
 	struct vamos_session *session;
 	uint16_t token;
 	struct thread_ctx *prev, *next;
+	/* The thread's copy of its session's error: vamos_session_error()
+	 * hands this out, never the session's own buffer, which another
+	 * thread of a shared session may rewrite. */
+	char error[224];
 };
 
 struct vamos_client {

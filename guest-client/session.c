@@ -233,8 +233,22 @@ unsigned vamos_session_in_flight(const struct vamos_session *cs)
 const char *vamos_session_error(const struct vamos_session *cs)
 {
 	struct vamos_session *s = (struct vamos_session *)cs;
+	struct thread_ctx *t = pthread_getspecific(s->client->key);
 	bool locked = session_enter(s);
-	const char *e = s->failed ? s->error : NULL;
+	const char *e = NULL;
+	if (s->failed) {
+		_Static_assert(sizeof t->error == sizeof s->error, "the copy holds the whole reason");
+		if (t && t->session == s) {
+			/* Copied under the session's lock: the caller's copy
+			 * stays as it is whatever other threads do. */
+			memcpy(t->error, s->error, sizeof t->error);
+			e = t->error;
+		} else if (!atomic_load_explicit(&s->shared, memory_order_acquire)) {
+			e = s->error;
+		} else {
+			e = "the session failed (its reason is kept for the threads that use it)";
+		}
+	}
 	session_leave(s, locked);
 	return e;
 }

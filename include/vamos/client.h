@@ -187,7 +187,13 @@ int vamos_session_complete(struct vamos_session *s, struct vamos_completion *out
 /** Requests the calling thread submitted and did not complete yet. */
 unsigned vamos_session_in_flight(const struct vamos_session *s);
 
-/** Why the session failed last, or NULL. */
+/**
+ * Why the session failed last, or NULL. Called from a thread that uses the
+ * session (vamos_session_get), the string is that thread's own copy, valid
+ * until its next vamos_session_error() on this client: other threads of a
+ * shared session never rewrite it. From any other thread: the session's
+ * reason if no thread shares it, else a general sentence.
+ */
 const char *vamos_session_error(const struct vamos_session *s);
 
 /** The session's channel counters (notifications = doorbells rung). */

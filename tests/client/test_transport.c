@@ -5,6 +5,11 @@
 #define _GNU_SOURCE
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -241,4 +246,68 @@ Test(client_transport, bad_arguments)
 	vamos_client_close(c);
 	vamos_client_close(NULL);
 	th_cleanup(&h);
+}
+
+/* Two threads share one session (a pool of one). Each thread's
+ * vamos_session_error() is its own copy: the other thread's later failure,
+ * for another reason, does not rewrite the string the first one holds. */
+struct error_thread {
+	struct vamos_client *c;
+	pthread_barrier_t *failed, *other_failed; /* NULL: do not wait */
+	char copy[256];
+	bool unchanged;
+};
+
+static void *fail_once(void *arg)
+{
+	struct error_thread *t = arg;
+	vamos_call(t->c, VAMOS_SERVICE_NOOP, 0, NULL, 0, NULL, 0, NULL, -1);
+	const char *held = vamos_session_error(vamos_session_get(t->c));
+	snprintf(t->copy, sizeof t->copy, "%s", held ? held : "");
+	if (t->failed) {
+		/* Held across the other thread's failure (the string lives
+		 * as long as this thread does). */
+		pthread_barrier_wait(t->failed);
+		pthread_barrier_wait(t->other_failed);
+		t->unchanged = held && !strcmp(held, t->copy);
+	}
+	return NULL;
+}
+
+Test(client_transport, a_shared_sessions_error_is_each_threads_own_copy)
+{
+	char dir[] = "/tmp/vamos-err-XXXXXX", path[64];
+	cr_assert_not_null(mkdtemp(dir));
+	snprintf(path, sizeof path, "%s/vamosd.sock", dir);
+	th_clear_env();
+	struct vamos_client_params p = { .transport = VAMOS_TRANSPORT_UNIX, .unix_path = path,
+					 .channels = 1, .timeout_ms = 100 };
+	struct vamos_client *c = NULL;
+	const char *why = NULL;
+	cr_assert_eq(vamos_client_connect(&p, &c, &why), 0, "%s", why);
+	pthread_barrier_t failed, other_failed;
+	pthread_barrier_init(&failed, NULL, 2);
+	pthread_barrier_init(&other_failed, NULL, 2);
+	struct error_thread a = { .c = c, .failed = &failed, .other_failed = &other_failed };
+	struct error_thread b = { .c = c };
+	pthread_t ta, tb;
+	/* A fails with no socket file at all... */
+	cr_assert_eq(pthread_create(&ta, NULL, fail_once, &a), 0);
+	pthread_barrier_wait(&failed);
+	/* ...B, on the same session, with a file that is not a socket. */
+	int fd = open(path, O_CREAT | O_WRONLY, 0600);
+	cr_assert(fd >= 0);
+	close(fd);
+	cr_assert_eq(pthread_create(&tb, NULL, fail_once, &b), 0);
+	pthread_join(tb, NULL);
+	pthread_barrier_wait(&other_failed);
+	pthread_join(ta, NULL);
+	cr_assert(strstr(a.copy, "No such file"), "%s", a.copy);
+	cr_assert(b.copy[0] && !strstr(b.copy, "No such file"), "%s", b.copy);
+	cr_assert(a.unchanged, "A's string was rewritten by B's failure");
+	pthread_barrier_destroy(&failed);
+	pthread_barrier_destroy(&other_failed);
+	vamos_client_close(c);
+	unlink(path);
+	rmdir(dir);
 }
