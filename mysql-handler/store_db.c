@@ -8,9 +8,17 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "store_internal.h"
+
+/* How long an open waits for the directory's LOCK, and how often it tries. */
+#define OPEN_WAIT_MS 10000u
+#define OPEN_RETRY_MS 50u
+/* RocksDB's words when another process holds the LOCK (its C API has no
+ * status code). */
+#define LOCK_HELD "While lock file"
 
 /* The words of this thread's latest failure: stores are used by many
  * threads at once, and whoever failed reads them next. */
@@ -179,7 +187,28 @@ int mh_store_open(const char *dir, const struct mh_store_options *opt, struct mh
 	rocksdb_writeoptions_set_sync(s->wo, opt->sync == MH_SYNC_FULL);
 	rocksdb_writeoptions_set_sync(s->wo_nosync, 0);
 	char *err = NULL;
-	s->db = rocksdb_transactiondb_open(s->opts, s->topts, dir, &err);
+	/* The directory's LOCK may still be held by a worker that is being
+	 * torn down (killed with its keeper, say): wait for it a while, not
+	 * forever, since another live vamosd on this data_dir never lets go. */
+	for (unsigned waited_ms = 0;; waited_ms += OPEN_RETRY_MS) {
+		s->db = rocksdb_transactiondb_open(s->opts, s->topts, dir, &err);
+		if (s->db || !err || !strstr(err, LOCK_HELD) || waited_ms >= OPEN_WAIT_MS)
+			break;
+		free(err);
+		err = NULL;
+		struct timespec pause = { 0, OPEN_RETRY_MS * 1000000L };
+		nanosleep(&pause, NULL);
+	}
+	if (!s->db && err && strstr(err, LOCK_HELD)) {
+		static __thread char held[320];
+		snprintf(held, sizeof held,
+			 "%s is in use by another process (another vamosd on the same data_dir?): %s",
+			 dir, err);
+		free(err);
+		*why = held;
+		free_parts(s);
+		return -EBUSY;
+	}
 	if (!s->db) {
 		static __thread char words[240];
 		snprintf(words, sizeof words, "%s", err ? err : "cannot open the store");

@@ -13,11 +13,9 @@
 #include "connection.h"
 #include "sysvars.h"
 #include "key_encoding.h"
+#include "status.h"
 
 using namespace vamos;
-
-/* A lost writing transaction (vamosd restarted under it). */
-#define ST_LOST (-ENOLINK)
 
 ha_vamos::ha_vamos(handlerton *hton, TABLE_SHARE *share) : handler(hton, share)
 {
@@ -95,7 +93,7 @@ int ha_vamos::call(uint16_t op, bool with_ctx, bool is_write, std::string *reply
 				return st;
 			if (t->lost) {
 				t->lost = false;
-				return ST_LOST;
+				return ST_TXN_LOST;
 			}
 		}
 		if (m_epoch != conn_epoch() && (st = open_handle()))
@@ -135,7 +133,7 @@ int ha_vamos::call(uint16_t op, bool with_ctx, bool is_write, std::string *reply
 			t->fresh = false;
 		if (st == -EBADF) {
 			if (wrote_before)
-				return ST_LOST;
+				return ST_TXN_LOST;
 			/* Refused unheard (a handle or context of an older
 			 * epoch): this write did not happen, and the retry
 			 * must not count it as the transaction's. */
@@ -167,7 +165,7 @@ int ha_vamos::open_handle()
 		return -EPROTO;
 	if (tb.nsec != m_nsec || ((tb.flags & VAMOS_MYSQL_HIDDEN_PK) != 0) != m_hidden_pk) {
 		m_msg = "vamosd's table " + m_name + " does not match its definition here";
-		return -EUCLEAN;
+		return ST_BAD_ANSWER;
 	}
 	m_table = tb.table;
 	m_epoch = epoch;
@@ -208,11 +206,11 @@ int ha_vamos::fail(int st)
 		return HA_ERR_TO_BIG_ROW;
 	case -ENOMEM:
 		return HA_ERR_OUT_OF_MEM;
-	case ST_LOST:
+	case ST_TXN_LOST:
 		m_msg = "vamosd restarted and lost this transaction (rolled back)";
 		roll_back_lost(ha_thd(), ht, true);
 		return HA_ERR_VAMOS_HOST;
-	case -EUCLEAN:
+	case ST_BAD_ANSWER:
 		return HA_ERR_VAMOS_HOST; /* m_msg set */
 	case -EHOSTDOWN:
 		/* vamosd is there but stuck: the client's words say for how long. */

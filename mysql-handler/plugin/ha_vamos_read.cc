@@ -19,6 +19,7 @@
 #include "connection.h"
 #include "key_encoding.h"
 #include "row_packing.h"
+#include "status.h"
 
 using namespace vamos;
 
@@ -80,7 +81,7 @@ int ha_vamos::scan_fetch(uint8_t start, uint8_t find, const std::string &key)
 	const std::string &b = m_scan.buf;
 	if (!take(b.data(), b.size(), &off, &rows) || rows.resume_len > b.size() - off) {
 		m_msg = "vamosd sent a malformed READ reply";
-		return -EUCLEAN;
+		return ST_BAD_ANSWER;
 	}
 	m_scan.off = off;
 	m_scan.left = rows.count;
@@ -99,7 +100,7 @@ int ha_vamos::scan_take(uchar *buf)
 	vamos_mysql_row_entry e;
 	if (!take(b.data(), b.size(), &off, &e) || b.size() - off < (size_t)e.pk_len + e.row_len) {
 		m_msg = "vamosd sent a malformed row";
-		return fail(-EUCLEAN);
+		return fail(ST_BAD_ANSWER);
 	}
 	m_cur_pk.assign(b.data() + off, e.pk_len);
 	int rc = unpack_row(table, buf, b.data() + off + e.pk_len, e.row_len, m_blobs);

@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "rmtree.h"
@@ -380,4 +382,40 @@ Test(store, keys_longer_than_the_store_takes_are_refused)
 	cr_assert_eq(mh_table_rows(txn, tb, &rows), 0);
 	mh_table_close(tb);
 	cr_assert_eq(rows, 0, "a refused write leaves nothing behind");
+}
+
+/* A store whose LOCK another process still holds (a worker being torn
+ * down) opens once that process is gone, instead of failing at once. */
+Test(store_open, waits_for_a_previous_holder_of_the_directory)
+{
+	char d[] = "/tmp/vamos-store-lock-XXXXXX";
+	cr_assert_not_null(mkdtemp(d));
+	int ready[2];
+	cr_assert_eq(pipe(ready), 0);
+	pid_t child = fork();
+	cr_assert(child >= 0);
+	if (child == 0) {
+		struct mh_store *held;
+		const char *why;
+		if (mh_store_open(d, NULL, &held, &why))
+			_exit(1);
+		char one = 1;
+		if (write(ready[1], &one, 1) != 1)
+			_exit(1);
+		struct timespec hold = { 0, 300 * 1000000L };
+		nanosleep(&hold, NULL);
+		_exit(0); /* gone without closing, as a killed worker is */
+	}
+	char one;
+	cr_assert_eq(read(ready[0], &one, 1), 1, "the child opened the store");
+	struct mh_store *s = NULL;
+	const char *why = NULL;
+	cr_assert_eq(mh_store_open(d, NULL, &s, &why), 0, "%s", why);
+	int status;
+	cr_assert_eq(waitpid(child, &status, 0), child);
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	mh_store_close(s);
+	close(ready[0]);
+	close(ready[1]);
+	rmtree(d);
 }
