@@ -17,15 +17,10 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "vamos_clock.h"
+
 /* Busy-wait this long before yielding. */
 #define VAMOS_SPIN_BUSY_NS 3000ll
-
-static inline int64_t vamos_now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000ll + ts.tv_nsec;
-}
 
 static inline void vamos_cpu_relax(void)
 {

@@ -8,15 +8,14 @@
 #include <time.h>
 
 #include "internal.h"
+#include "vamos_clock.h"
 
 #define BACKOFF_FIRST_MS 5
 #define BACKOFF_MAX_MS 200
 
 int64_t client_now_ms(void)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return vamos_now_ms();
 }
 
 int64_t client_deadline(int ms)

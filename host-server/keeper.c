@@ -20,6 +20,7 @@
 #include "handover.h"
 #include "keeper.h"
 #include "log.h"
+#include "vamos_clock.h"
 
 #define KEEPER_ENV "VAMOS_KEEPER_FD"
 #define CRASHED_ENV "VAMOS_REPLACES_DEAD_WORKER"
@@ -288,13 +289,6 @@ static pid_t spawn(const char *exe, char *const *argv, int worker_end, bool cras
 	_exit(127);
 }
 
-static double now_s(void)
-{
-	struct timespec t;
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
-}
-
 static int exit_code(int status)
 {
 	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
@@ -317,7 +311,7 @@ int keeper_main(const char *exe, char *const *argv)
 	}
 	bool ready = false, stopping = false;
 	int quick_deaths = 0, code = 1;
-	double started = now_s();
+	double started = vamos_now_s();
 	/* Under systemd, what the last vamosd left in the fd store: those VMs
 	 * are taken over as after a worker's death (their generation moves:
 	 * whatever was in flight then may be lost). */
@@ -363,7 +357,7 @@ int keeper_main(const char *exe, char *const *argv)
 				  code);
 			break;
 		}
-		quick_deaths = now_s() - started < QUICK_DEATH_S ? quick_deaths + 1 : 0;
+		quick_deaths = vamos_now_s() - started < QUICK_DEATH_S ? quick_deaths + 1 : 0;
 		if (quick_deaths >= QUICK_DEATHS_MAX) {
 			log_error("vamosd died %d times within %d s of starting: giving up",
 				  quick_deaths, QUICK_DEATH_S);
@@ -378,7 +372,7 @@ int keeper_main(const char *exe, char *const *argv)
 						   pause.tv_nsec % 1000000000L };
 		nanosleep(&pause, NULL);
 		ready = false;
-		started = now_s();
+		started = vamos_now_s();
 		worker = spawn(exe, argv, sv[1], true);
 		if (worker < 0) {
 			log_error("keeper: fork: %s", strerror(errno));

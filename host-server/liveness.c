@@ -10,6 +10,7 @@
 #include "config.h"
 #include "liveness.h"
 #include "log.h"
+#include "vamos_clock.h"
 
 #define MAX_POLLERS 1024
 
@@ -25,13 +26,6 @@ static pthread_cond_t cond = PTHREAD_COND_INITIALIZER;
 static struct watched watched[CONFIG_MAX_VMS];
 static pthread_t thread;
 static bool running, stopping;
-
-static int64_t now_ms(void)
-{
-	struct timespec t;
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
-}
 
 bool liveness_stuck(struct liveness_progress *p, unsigned long loops, bool idle,
 		    int64_t now_ms)
@@ -63,7 +57,7 @@ static int stuck_poller(struct watched *w, int64_t now)
 
 static void round_of_beats(void)
 {
-	int64_t now = now_ms();
+	int64_t now = vamos_now_ms();
 	for (unsigned i = 0; i < CONFIG_MAX_VMS; i++) {
 		struct watched *w = &watched[i];
 		if (!w->vm)
@@ -93,13 +87,7 @@ static void *loop(void *arg)
 	pthread_mutex_lock(&lock);
 	while (!stopping) {
 		round_of_beats();
-		struct timespec until;
-		clock_gettime(CLOCK_MONOTONIC, &until);
-		until.tv_nsec += LIVENESS_BEAT_MS * 1000000L;
-		if (until.tv_nsec >= 1000000000L) {
-			until.tv_sec++;
-			until.tv_nsec -= 1000000000L;
-		}
+		struct timespec until = vamos_monotonic_in(LIVENESS_BEAT_MS);
 		while (!stopping && pthread_cond_timedwait(&cond, &lock, &until) != ETIMEDOUT)
 			;
 	}
@@ -135,7 +123,7 @@ void liveness_watch(struct vm *vm)
 		memset(w, 0, sizeof *w);
 		w->vm = vm;
 		w->pollers = vm->poller_count < MAX_POLLERS ? vm->poller_count : MAX_POLLERS;
-		int64_t now = now_ms();
+		int64_t now = vamos_now_ms();
 		for (unsigned k = 0; k < w->pollers; k++)
 			w->seen[k].moved_ms = now;
 	}

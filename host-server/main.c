@@ -52,6 +52,7 @@
 #include "stats.h"
 #include "streams.h"
 #include "vm.h"
+#include "vamos_clock.h"
 
 #define SWEEP_MS 200
 
@@ -146,13 +147,6 @@ static int parse_args(struct config *c, int argc, char **argv, char *err, size_t
 		}
 	}
 	return 0;
-}
-
-static double now_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 /* The command line as given, for re-executing on SIGUSR2. */
@@ -295,7 +289,7 @@ int main(int argc, char **argv)
 	watch(ep, streams.vsock_fd, TAG_VSOCK);
 	for (unsigned i = 0; i < started; i++)
 		watch(ep, vm_fd(&vms[i]), TAG_VM_BASE + i);
-	double t0 = now_s();
+	double t0 = vamos_now_s();
 	log_info("ready: boot %016llx, %u VMs, control %s", (unsigned long long)boot_id,
 		 started, cfg.control_socket);
 	keeper_ready();
@@ -316,7 +310,7 @@ int main(int argc, char **argv)
 				running = 0;
 			} else if (tag == TAG_CONTROL) {
 				struct daemon_view view = { vms, started, &streams, boot_id,
-							    now_s() - t0 };
+							    vamos_now_s() - t0 };
 				control_serve(control_fd, &view);
 			} else if (tag == TAG_UNIX) {
 				streams_accept(&streams, streams.unix_fd);

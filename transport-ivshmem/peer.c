@@ -22,6 +22,7 @@
 #include "shm_channel.h"
 #include "shm_memory.h"
 #include "wire.h"
+#include "vamos_clock.h"
 
 struct vamos_ivshmem_peer {
 	int sock;
@@ -38,18 +39,11 @@ struct vamos_ivshmem_peer {
 	bool superseded;
 };
 
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static int left_ms(int64_t deadline)
 {
 	if (deadline < 0)
 		return -1;
-	int64_t left = deadline - now_ms();
+	int64_t left = deadline - vamos_now_ms();
 	return left < 0 ? 0 : (int)left;
 }
 
@@ -133,7 +127,7 @@ static int expect_plain(struct vamos_ivshmem_peer *p, int64_t deadline,
 
 static int welcome(struct vamos_ivshmem_peer *p, int timeout_ms, const char **why)
 {
-	int64_t deadline = timeout_ms < 0 ? -1 : now_ms() + timeout_ms;
+	int64_t deadline = timeout_ms < 0 ? -1 : vamos_now_ms() + timeout_ms;
 	int64_t v;
 	int fd, rc;
 

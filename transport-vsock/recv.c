@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "stream.h"
+#include "vamos_clock.h"
 
 /* Offset of the next byte poll() will parse. */
 static size_t rx_next(const struct vamos_stream *s)
@@ -228,27 +229,13 @@ void vamos_stream_release(struct vamos_chan *ch)
 		s->rx_cur = s->rx_end = 0;
 }
 
-static int64_t now_ms(void)
-{
-	struct timespec t;
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
-}
-
-static int64_t now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000ll + ts.tv_nsec;
-}
-
 int vamos_stream_wait(struct vamos_chan *ch, int timeout_ms)
 {
 	struct vamos_stream *s = vamos_stream_of(ch);
-	int64_t deadline = timeout_ms > 0 ? now_ms() + timeout_ms : 0;
+	int64_t deadline = timeout_ms > 0 ? vamos_now_ms() + timeout_ms : 0;
 	/* Spin phase (vamos_chan_set_spin; 0 by default for streams): keep
 	 * reading without blocking, so the peer's write never has to wake us. */
-	int64_t spin_until = ch->spin_ns > 0 ? now_ns() + ch->spin_ns : 0;
+	int64_t spin_until = ch->spin_ns > 0 ? vamos_now_ns() + ch->spin_ns : 0;
 
 	if (ch->failure)
 		return ch->failure;
@@ -260,11 +247,11 @@ int vamos_stream_wait(struct vamos_chan *ch, int timeout_ms)
 		int left = -1;
 		if (timeout_ms == 0)
 			return -ETIMEDOUT;
-		if (spin_until && now_ns() < spin_until &&
-		    (timeout_ms < 0 || now_ms() < deadline))
+		if (spin_until && vamos_now_ns() < spin_until &&
+		    (timeout_ms < 0 || vamos_now_ms() < deadline))
 			continue;
 		if (timeout_ms > 0) {
-			int64_t ms = deadline - now_ms();
+			int64_t ms = deadline - vamos_now_ms();
 			if (ms <= 0)
 				return -ETIMEDOUT;
 			left = (int)ms;
