@@ -35,7 +35,7 @@ ulonglong ha_vamos::table_flags() const
 	       HA_PRIMARY_KEY_IN_READ_INDEX | HA_PRIMARY_KEY_REQUIRED_FOR_POSITION |
 	       HA_PRIMARY_KEY_REQUIRED_FOR_DELETE | HA_REQUIRES_KEY_COLUMNS_FOR_DELETE |
 	       HA_BINLOG_ROW_CAPABLE | HA_BINLOG_STMT_CAPABLE | HA_CAN_SQL_HANDLER |
-	       HA_CAN_BIT_FIELD;
+	       HA_CAN_BIT_FIELD | HA_CAN_VIRTUAL_COLUMNS;
 }
 
 ulong ha_vamos::index_flags(uint idx, uint part, bool all_parts) const
