@@ -476,6 +476,16 @@ int ha_vamos::close()
 
 /* ---- statistics ---- */
 
+/* Counts vamosd gave (INFO, ANALYZE); they serve for a second. */
+void ha_vamos::set_info(const vamos_mysql_info &in)
+{
+	m_info_rows = in.rows;
+	stats.data_file_length = in.data_bytes;
+	stats.auto_increment_value = in.next_autoinc;
+	stats.mean_rec_length = in.rows ? (ulong)(in.data_bytes / in.rows) : 0;
+	m_info_time = now_ms();
+}
+
 int ha_vamos::info(uint flag)
 {
 	if (flag & (HA_STATUS_VARIABLE | HA_STATUS_AUTO)) {
@@ -488,12 +498,7 @@ int ha_vamos::info(uint flag)
 			size_t off = 0;
 			vamos_mysql_info in;
 			if (st == 0 && take(m_reply.data(), m_reply.size(), &off, &in)) {
-				m_info_rows = in.rows;
-				stats.data_file_length = in.data_bytes;
-				stats.auto_increment_value = in.next_autoinc;
-				stats.mean_rec_length =
-					in.rows ? (ulong)(in.data_bytes / in.rows) : 0;
-				m_info_time = now;
+				set_info(in);
 			} else if (st) {
 				return fail(st);
 			}

@@ -84,6 +84,23 @@ INSERT INTO lh VALUES ('c', 3), ('a', 4);
 UPDATE lh SET t = 'a' WHERE n = 2;
 REPLACE INTO lh VALUES ('b', 5);
 SELECT * FROM lh ORDER BY t;
+SELECT '#analyze-check';
+CREATE TABLE ac (id INT PRIMARY KEY, a INT, b VARCHAR(10), u INT, KEY (a), UNIQUE KEY (u),
+  KEY ab (a, b)) ENGINE=$engine;
+INSERT INTO ac VALUES (1, 1, 'x', 1), (2, 1, 'y', NULL), (3, 2, 'z', 3), (4, NULL, NULL, NULL);
+UPDATE ac SET a = 5, u = 5 WHERE id = 3;
+DELETE FROM ac WHERE id = 2;
+ANALYZE TABLE ac;
+ANALYZE TABLE g, lu, lh;
+CHECK TABLE ac;
+CHECK TABLE g, lu, lh;
+CHECK TABLE ac EXTENDED;
+SELECT TABLE_ROWS FROM information_schema.TABLES WHERE TABLE_NAME = 'ac' AND TABLE_SCHEMA = DATABASE();
+CREATE TABLE ah (a INT, b INT, KEY (b)) ENGINE=$engine;
+INSERT INTO ah VALUES (1, 1), (2, 2), (3, 3);
+ANALYZE TABLE ah;
+CHECK TABLE ah;
+SELECT TABLE_ROWS FROM information_schema.TABLES WHERE TABLE_NAME = 'ah' AND TABLE_SCHEMA = DATABASE();
 EOF
 }
 
@@ -98,7 +115,7 @@ for side in o e; do
 	awk -v dir="$W/split.$side" '/^#/ { f = dir "/" substr($0, 2); next } { print > f }' \
 		"$W/out.$side"
 done
-sections=(vcol long-unique)
+sections=(vcol long-unique analyze-check)
 for name in "${sections[@]}"; do
 	check_same "$name" "$(cat "$W/split.o/$name" 2>/dev/null)" "$(cat "$W/split.e/$name" 2>/dev/null)"
 done
