@@ -179,6 +179,10 @@ private:
 	uint32_t m_table = 0;       /* host handle */
 	uint64_t m_epoch = 0;       /* connection epoch of m_table */
 	bool m_hidden_pk = false;
+	/* A SEQUENCE: its requests go in a context of its own, each write
+	 * committed at once (see ha_vamos::call). */
+	bool m_seq = false;
+	vamos::Trx m_seq_trx;
 	uint m_nsec = 0;
 	uint8_t m_host_of_key[MAX_KEY];
 	uint8_t m_key_of_host[MAX_KEY + 1];
