@@ -3,8 +3,8 @@
  * libFuzzer target for the MySQL executor (mysql-handler/executor.h): the
  * input is a sequence of requests a hostile guest sends, run against a real
  * store in a scratch directory (opened afresh for every input): DDL,
- * contexts, cursors (READ, RECORDS_IN_RANGE), writes, transactions. Each
- * request is handed over in a buffer of exactly its size, and every answer
+ * contexts, cursors (READ, RECORDS_IN_RANGE), writes, transactions, CHECK
+ * and ANALYZE. Each request is handed over in a buffer of exactly its size, and every answer
  * is written into space of exactly the size asked for, so ASan sees any
  * byte read or written outside them. Deferred answers (the writer thread's)
  * are waited for.

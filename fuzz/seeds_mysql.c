@@ -270,6 +270,22 @@ void fuzz_mysql_write_seeds(const char *out_dir)
 	simple(&s, VAMOS_MYSQL_INFO, 0, 2);
 	bad |= write_seed(out_dir, "rename-drop", &s, 0);
 
+	/* Table maintenance: CHECK and ANALYZE, then with a context, without
+	 * a table, with bytes after the header, after a DROP. */
+	memset(&s, 0, sizeof s);
+	setup(&s, 0, 2);
+	write_row(&s, "a", "1", 2, 0);
+	write_row(&s, "b", "2", 2, 0);
+	simple(&s, VAMOS_MYSQL_COMMIT, 1, 0);
+	simple(&s, VAMOS_MYSQL_CHECK, 0, 1);
+	simple(&s, VAMOS_MYSQL_ANALYZE, 0, 1);
+	simple(&s, VAMOS_MYSQL_CHECK, 1, 1);
+	simple(&s, VAMOS_MYSQL_ANALYZE, 0, 0);
+	cmd(&s, VAMOS_MYSQL_CHECK, 0, 0, 1, "x", 1);
+	cmd(&s, VAMOS_MYSQL_DROP, 0, 0, 0, "db/t", 4);
+	simple(&s, VAMOS_MYSQL_CHECK, 0, 1);
+	bad |= write_seed(out_dir, "check-analyze", &s, 0);
+
 	/* Whole requests given raw, and a bad version. */
 	memset(&s, 0, sizeof s);
 	struct vamos_mysql_req h = { .version = VAMOS_MYSQL_VERSION };

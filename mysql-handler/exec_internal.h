@@ -63,6 +63,9 @@ int mx_op_autoinc(struct mh_txn *t, const struct mx_table_ref *ref, struct mx_in
 int mx_op_create(struct mh_txn *t, struct mx_in *in, struct mx_out *out);
 int mx_op_drop(struct mh_txn *t, struct mx_in *in, struct mx_out *out, uint32_t *dropped_id);
 int mx_op_rename(struct mh_txn *t, struct mx_in *in, struct mx_out *out, uint32_t *renamed_id);
+/* exec_maint.c: ANALYZE and CHECK (nothing after the header). */
+int mx_op_analyze(struct mh_txn *t, const struct mx_table_ref *ref, struct mx_out *out);
+int mx_op_check(struct mh_txn *t, const struct mx_table_ref *ref, struct mx_out *out);
 /* Read a table name (the rest of @in, or @len bytes) into @name. */
 int mx_take_name(struct mx_in *in, uint32_t len, char name[MH_NAME_MAX + 1]);
 

@@ -3,7 +3,8 @@
  * Running a deferred request on a pool thread (exec_pool.c): a context's
  * write transaction, begun by its first write (or locking read) and kept
  * until COMMIT/ROLLBACK, each statement a savepoint inside it; DDL in a
- * transaction of its own. A row lock held by another transaction is waited
+ * transaction of its own, ANALYZE and CHECK in a read transaction of their
+ * own. A row lock held by another transaction is waited
  * for here, on this job's own thread, until the store's lock wait timeout
  * (-ETIMEDOUT) or a deadlock (-EDEADLK).
  */
@@ -62,6 +63,22 @@ static int run_ddl(struct mx_vm *vm, struct mx_job *j, struct mx_out *out)
 		rc = mx_store_fail(vm->store, out, rc);
 	else if (rc)
 		mh_txn_abort(t);
+	return rc;
+}
+
+/* ANALYZE and CHECK: a read transaction of their own, from now. */
+static int run_maint(struct mx_vm *vm, struct mx_job *j, struct mx_out *out)
+{
+	if (j->len)
+		return mx_fail(out, -EINVAL, "%s: malformed request",
+			       j->op == VAMOS_MYSQL_CHECK ? "CHECK" : "ANALYZE");
+	struct mh_txn *t;
+	int rc = mh_txn_begin(vm->store, false, &t);
+	if (rc)
+		return mx_store_fail(vm->store, out, rc);
+	rc = j->op == VAMOS_MYSQL_CHECK ? mx_op_check(t, &j->ref, out)
+					: mx_op_analyze(t, &j->ref, out);
+	mh_txn_abort(t); /* it wrote nothing */
 	return rc;
 }
 
@@ -264,6 +281,9 @@ void mx_job_run(struct mx_vm *vm, struct mx_job *j, unsigned char **scratch, uin
 	int rc;
 	if (!out.buf || out.cap < 1024)
 		rc = -ENOMEM;
+	else if (j->kind == MX_JOB_DDL &&
+		 (j->op == VAMOS_MYSQL_CHECK || j->op == VAMOS_MYSQL_ANALYZE))
+		rc = run_maint(vm, j, &out);
 	else if (j->kind == MX_JOB_DDL)
 		rc = run_ddl(vm, j, &out);
 	else

@@ -128,6 +128,7 @@ enum op_class {
 	OP_TXN,     /* transaction ends: on the pool for a write txn */
 	OP_WRITE,   /* on the pool, in the context's write transaction */
 	OP_DDL,     /* on the pool, in a transaction of its own */
+	OP_MAINT,   /* on the pool, in a read transaction of its own */
 };
 
 static int classify(uint16_t op, enum op_class *cls, bool *needs_table)
@@ -174,6 +175,11 @@ static int classify(uint16_t op, enum op_class *cls, bool *needs_table)
 	case VAMOS_MYSQL_DROP:
 	case VAMOS_MYSQL_RENAME:
 		*cls = OP_DDL;
+		return 0;
+	case VAMOS_MYSQL_ANALYZE:
+	case VAMOS_MYSQL_CHECK:
+		*cls = OP_MAINT; /* a whole table: never on a poller */
+		*needs_table = true;
 		return 0;
 	default:
 		return -ENOSYS;
@@ -392,7 +398,8 @@ int mx_handle(struct mx_vm *vm, struct mx_call *call)
 		cls = OP_WRITE;
 	}
 	bool needs_ctx = cls == OP_TXN || cls == OP_WRITE;
-	if ((needs_ctx && !h.ctx) || (cls == OP_SESSION && h.ctx) || (cls == OP_DDL && h.ctx) ||
+	if ((needs_ctx && !h.ctx) || (cls == OP_SESSION && h.ctx) ||
+	    ((cls == OP_DDL || cls == OP_MAINT) && h.ctx) ||
 	    (needs_table != (h.table != 0)))
 		return -EINVAL;
 
@@ -415,14 +422,15 @@ int mx_handle(struct mx_vm *vm, struct mx_call *call)
 			rc = -EBADF;
 	}
 	if (rc == 0)
-		deferred = cls == OP_WRITE || cls == OP_DDL ||
+		deferred = cls == OP_WRITE || cls == OP_DDL || cls == OP_MAINT ||
 			   (c && c->writing && (cls == OP_READ || cls == OP_TXN));
 	if (rc == 0 && deferred) {
 		token = call->defer(call);
 		if (!token)
 			rc = -EAGAIN;
 		else
-			rc = mx_pool_submit(vm, call, &h, cls == OP_DDL ? MX_JOB_DDL : MX_JOB_CTX, c,
+			rc = mx_pool_submit(vm, call, &h, cls == OP_DDL || cls == OP_MAINT ? MX_JOB_DDL : MX_JOB_CTX,
+					    c,
 					    &ref, &in, token);
 	}
 	if (rc && c)

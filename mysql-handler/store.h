@@ -205,6 +205,24 @@ int mh_table_autoinc_lock(struct mh_table *tb);
 int mh_table_autoinc_first(struct mh_table *tb, uint64_t increment, uint64_t offset,
 			   uint64_t *first);
 
+/** What mh_table_check() counted and found. */
+struct mh_check {
+	uint64_t rows;     /**< primary records */
+	uint64_t entries;  /**< secondary entries, all indexes */
+	uint64_t missing;  /**< a row's secondary entry absent or wrong */
+	uint64_t orphans;  /**< an entry whose row is absent or holds another key */
+	uint64_t bad;      /**< records or entries that do not parse */
+	int index;         /**< index of the first damage (0: primary), -1: none */
+};
+/** CHECK TABLE: at @t's snapshot, every row of @tb has each of its
+ *  secondary entries and every secondary entry names a row that holds its
+ *  key. 0 with the findings in *@out (damage is counted, not an error), or
+ *  an error of the store. */
+int mh_table_check(struct mh_txn *t, struct mh_table *tb, struct mh_check *out);
+/** ANALYZE TABLE: count @tb's committed rows and bytes again, exclusive
+ *  against commits, and make the counts its counters. */
+int mh_table_recount(struct mh_table *tb);
+
 /**
  * Insert a row. @pk is ignored for a hidden-pk table (its new row id is
  * stored in *@hidden_id if not NULL). @sec holds one key per secondary

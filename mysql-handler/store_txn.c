@@ -333,20 +333,19 @@ static struct mh_counters *find_counters(struct mh_store *s, uint32_t id)
 	return NULL;
 }
 
-/* Count table @meta's committed rows and bytes, find its largest hidden
- * row id and its AUTO_INCREMENT floor, at the latest committed version. */
-static int load_counters(struct mh_store *s, const struct table_meta *meta,
-			 struct mh_counters *c)
+/* Count table @meta's rows and bytes and find the next hidden row id past
+ * its largest, at the latest committed version (@ro). */
+static int count_rows(struct mh_store *s, rocksdb_readoptions_t *ro,
+		      const struct table_meta *meta, uint64_t *rows, int64_t *bytes,
+		      uint64_t *next_row_id)
 {
-	unsigned char lo[MH_KEY_PREFIX], key[MH_KEY_PREFIX + 4];
+	unsigned char lo[MH_KEY_PREFIX];
 	mh_be32(meta->id, lo);
 	lo[4] = 0;
-	rocksdb_readoptions_t *ro = rocksdb_readoptions_create();
-	if (!ro)
-		return -ENOMEM;
 	rocksdb_iterator_t *it = rocksdb_transactiondb_create_iterator(s->db, ro);
-	c->id = meta->id;
-	c->next_row_id = 1;
+	*rows = 0;
+	*bytes = 0;
+	*next_row_id = 1;
 	for (rocksdb_iter_seek(it, (const char *)lo, sizeof lo); rocksdb_iter_valid(it);
 	     rocksdb_iter_next(it)) {
 		size_t kl, vl;
@@ -354,24 +353,39 @@ static int load_counters(struct mh_store *s, const struct table_meta *meta,
 		if (kl <= sizeof lo || memcmp(k, lo, sizeof lo))
 			break;
 		rocksdb_iter_value(it, &vl);
-		c->rows++;
-		c->bytes += (int64_t)vl;
+		(*rows)++;
+		*bytes += (int64_t)vl;
 		/* Our own keys; a hidden one is 8 bytes, else it is ignored. */
 		if ((meta->flags & META_HIDDEN_PK) && kl == sizeof lo + MH_HIDDEN_PK_LEN) {
 			uint64_t v = 0;
 			for (unsigned i = 0; i < MH_HIDDEN_PK_LEN; i++)
 				v = v << 8 | (unsigned char)k[sizeof lo + i];
-			if (v >= c->next_row_id)
-				c->next_row_id = v + 1;
+			if (v >= *next_row_id)
+				*next_row_id = v + 1;
 		}
 	}
 	char *err = NULL;
 	rocksdb_iter_get_error(it, &err);
 	rocksdb_iter_destroy(it);
-	if (err) {
+	return err ? mh_rocks_error(s, "count rows", err) : 0;
+}
+
+/* Count table @meta's committed rows and bytes, find its largest hidden
+ * row id and its AUTO_INCREMENT floor, at the latest committed version. */
+static int load_counters(struct mh_store *s, const struct table_meta *meta,
+			 struct mh_counters *c)
+{
+	unsigned char key[MH_KEY_PREFIX + 4];
+	rocksdb_readoptions_t *ro = rocksdb_readoptions_create();
+	if (!ro)
+		return -ENOMEM;
+	c->id = meta->id;
+	int rc = count_rows(s, ro, meta, &c->rows, &c->bytes, &c->next_row_id);
+	if (rc) {
 		rocksdb_readoptions_destroy(ro);
-		return mh_rocks_error(s, "count rows", err);
+		return rc;
 	}
+	char *err = NULL;
 	mh_be32(0, key);
 	key[4] = CAT_AUTOINC;
 	mh_be32(meta->id, key + MH_KEY_PREFIX);
@@ -422,5 +436,29 @@ int mh_counters_get(struct mh_txn *t, const struct table_meta *meta, struct mh_c
 	pthread_rwlock_unlock(&s->commit_lock);
 	if (!rc)
 		*out = c;
+	return rc;
+}
+
+int mh_table_recount(struct mh_table *tb)
+{
+	struct mh_store *s = tb->t->s;
+	rocksdb_readoptions_t *ro = rocksdb_readoptions_create();
+	if (!ro)
+		return -ENOMEM;
+	uint64_t rows, next_row_id;
+	int64_t bytes;
+	/* Exclusive against commits (they hold it shared while their deltas
+	 * move the counters): the count replaces counters that no commit is
+	 * moving, and every later commit moves the new ones. */
+	pthread_rwlock_wrlock(&s->commit_lock);
+	int rc = count_rows(s, ro, &tb->meta, &rows, &bytes, &next_row_id);
+	if (rc == 0) {
+		pthread_mutex_lock(&s->counters_lock);
+		tb->cnt->rows = rows;
+		tb->cnt->bytes = bytes;
+		pthread_mutex_unlock(&s->counters_lock);
+	}
+	pthread_rwlock_unlock(&s->commit_lock);
+	rocksdb_readoptions_destroy(ro);
 	return rc;
 }

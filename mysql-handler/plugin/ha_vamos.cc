@@ -33,7 +33,7 @@ ulonglong ha_vamos::table_flags() const
 	       HA_PRIMARY_KEY_IN_READ_INDEX | HA_PRIMARY_KEY_REQUIRED_FOR_POSITION |
 	       HA_PRIMARY_KEY_REQUIRED_FOR_DELETE | HA_REQUIRES_KEY_COLUMNS_FOR_DELETE |
 	       HA_BINLOG_ROW_CAPABLE | HA_BINLOG_STMT_CAPABLE | HA_CAN_SQL_HANDLER |
-	       HA_CAN_BIT_FIELD;
+	       HA_CAN_BIT_FIELD | HA_CAN_VIRTUAL_COLUMNS | HA_CAN_TABLES_WITHOUT_ROLLBACK;
 }
 
 ulong ha_vamos::index_flags(uint idx, uint part, bool all_parts) const
@@ -84,11 +84,21 @@ void ha_vamos::begin_request(uint16_t op)
  * gone is sent once more unless its transaction had written already. */
 int ha_vamos::call(uint16_t op, bool with_ctx, bool is_write, std::string *reply)
 {
+	bool is_read = op == VAMOS_MYSQL_READ || op == VAMOS_MYSQL_GET;
+	/* A SEQUENCE's row is not transactional (MariaDB's sequences need
+	 * that: a value handed out stays handed out, and NEXTVAL never waits
+	 * for another transaction's end): its handle has a context of its
+	 * own, reads see what is committed now, and each write commits at
+	 * once. */
+	if (m_seq && is_read)
+		is_write = false;
 	for (int attempt = 0;; attempt++) {
 		Trx *t = nullptr;
 		int st;
 		if (with_ctx) {
-			t = trx_get(ha_thd(), ht);
+			t = m_seq ? &m_seq_trx : trx_get(ha_thd(), ht);
+			if (m_seq)
+				t->fresh = true;
 			if ((st = trx_ensure_ctx(t)))
 				return st;
 			if (t->lost) {
@@ -105,7 +115,7 @@ int ha_vamos::call(uint16_t op, bool with_ctx, bool is_write, std::string *reply
 		h.flags = t && t->fresh ? VAMOS_MYSQL_FRESH_SNAPSHOT : 0;
 		/* A read of a writing statement reads the latest rows as the
 		 * writer (a current read), never a stale snapshot. */
-		if (is_write && (op == VAMOS_MYSQL_READ || op == VAMOS_MYSQL_GET))
+		if (is_write && is_read)
 			h.flags |= VAMOS_MYSQL_FOR_UPDATE;
 		h.table = m_table;
 		h.ctx = t ? t->ctx : 0;
@@ -129,6 +139,12 @@ int ha_vamos::call(uint16_t op, bool with_ctx, bool is_write, std::string *reply
 			trx_note_write(t);
 		conn_set_lock_wait(lock_wait_timeout(ha_thd()) * 1000);
 		st = conn_call(m_epoch, op, *req, reply);
+		if (m_seq && t && is_write && st != -EBADF) {
+			/* @reply keeps the write's answer (the end has its own) */
+			int end = trx_end_own(t, st == 0);
+			if (st == 0)
+				st = end;
+		}
 		if (t && st != -ECONNRESET && st != -EBADF && st != -ECONNREFUSED)
 			t->fresh = false;
 		if (st == -EBADF) {
@@ -430,6 +446,7 @@ int ha_vamos::open(const char *name, int mode, uint test_if_locked)
 
 	TABLE_SHARE *s = table->s;
 	m_name = host_name(name);
+	m_seq = s->table_type == TABLE_TYPE_SEQUENCE;
 	m_hidden_pk = s->primary_key == MAX_KEY;
 	map_keys(s, m_host_of_key, m_key_of_host, &m_nsec);
 	ref_length = 2 + (uint)(m_hidden_pk ? 8 : key_encoded_max(&table->key_info[s->primary_key]));
@@ -469,10 +486,22 @@ int ha_vamos::close()
 		conn_call(m_epoch, VAMOS_MYSQL_CLOSE, req, &m_reply);
 	}
 	m_table = 0;
+	if (m_seq)
+		trx_close_own(&m_seq_trx);
 	return 0;
 }
 
 /* ---- statistics ---- */
+
+/* Counts vamosd gave (INFO, ANALYZE); they serve for a second. */
+void ha_vamos::set_info(const vamos_mysql_info &in)
+{
+	m_info_rows = in.rows;
+	stats.data_file_length = in.data_bytes;
+	stats.auto_increment_value = in.next_autoinc;
+	stats.mean_rec_length = in.rows ? (ulong)(in.data_bytes / in.rows) : 0;
+	m_info_time = now_ms();
+}
 
 int ha_vamos::info(uint flag)
 {
@@ -486,12 +515,7 @@ int ha_vamos::info(uint flag)
 			size_t off = 0;
 			vamos_mysql_info in;
 			if (st == 0 && take(m_reply.data(), m_reply.size(), &off, &in)) {
-				m_info_rows = in.rows;
-				stats.data_file_length = in.data_bytes;
-				stats.auto_increment_value = in.next_autoinc;
-				stats.mean_rec_length =
-					in.rows ? (ulong)(in.data_bytes / in.rows) : 0;
-				m_info_time = now;
+				set_info(in);
 			} else if (st) {
 				return fail(st);
 			}

@@ -9,6 +9,7 @@
  *   ha_vamos.cc        table handles, DDL, info, locks, errors
  *   ha_vamos_read.cc   scans and index reads (READ/GET), prefetching
  *   ha_vamos_write.cc  write/update/delete, bulk insert, AUTO_INCREMENT
+ *   ha_vamos_admin.cc  ANALYZE and CHECK TABLE
  *   plugin.cc          handlerton, status variables, plugin declaration
  */
 #ifndef HA_VAMOS_H
@@ -23,6 +24,8 @@
 #include <thr_lock.h>
 
 #include "trx.h"
+
+struct vamos_mysql_info;
 
 /* Our own error: a failure of vamosd or of the way to it; the words are
  * in ha_vamos::m_msg (get_error_message). */
@@ -113,6 +116,8 @@ public:
 	void update_create_info(HA_CREATE_INFO *create_info) override;
 	int start_stmt(THD *thd, thr_lock_type lock_type) override;
 	bool get_error_message(int error, String *buf) override;
+	int analyze(THD *thd, HA_CHECK_OPT *check_opt) override;
+	int check(THD *thd, HA_CHECK_OPT *check_opt) override;
 
 private:
 	/* -- ha_vamos.cc -- */
@@ -122,6 +127,11 @@ private:
 	int fail(int st);
 	uint host_index(uint keynr) const;
 	uint keynr_of_host(uint host) const;
+	void set_info(const vamos_mysql_info &in);
+
+	/* -- ha_vamos_admin.cc -- */
+	int admin_failed(int st);
+	const char *host_index_name(int host) const;
 
 	/* -- keys (ha_vamos.cc) -- */
 	bool encode_record_key(uint keynr, const uchar *record, std::string *out);
@@ -171,6 +181,10 @@ private:
 	uint32_t m_table = 0;       /* host handle */
 	uint64_t m_epoch = 0;       /* connection epoch of m_table */
 	bool m_hidden_pk = false;
+	/* A SEQUENCE: its requests go in a context of its own, each write
+	 * committed at once (see ha_vamos::call). */
+	bool m_seq = false;
+	vamos::Trx m_seq_trx;
 	uint m_nsec = 0;
 	uint8_t m_host_of_key[MAX_KEY];
 	uint8_t m_key_of_host[MAX_KEY + 1];

@@ -11,6 +11,12 @@ static size_t head_len(const TABLE *table)
 	return (size_t)(table->null_flags - table->record[0]) + table->s->null_bytes;
 }
 
+/* Whether @f's value is in the packed row (see the header). */
+static bool in_row(const Field *f)
+{
+	return f->stored_in_db() || (f->flags & PART_KEY_FLAG);
+}
+
 static uint32 read_le(const uchar *p, uint n)
 {
 	uint32 v = 0;
@@ -25,7 +31,7 @@ void pack_row(TABLE *table, const uchar *record, std::string *out)
 	my_ptrdiff_t diff = record - table->record[0];
 	for (Field **fp = table->field; *fp; fp++) {
 		Field *f = *fp;
-		if (!f->stored_in_db() || f->is_null_in_record(record))
+		if (!in_row(f) || f->is_null_in_record(record))
 			continue;
 		const uchar *p = f->ptr + diff;
 		if (f->flags & BLOB_FLAG) {
@@ -59,7 +65,7 @@ int unpack_row(TABLE *table, uchar *record, const char *data, size_t len, String
 	my_ptrdiff_t diff = record - table->record[0];
 	for (Field **fp = table->field; *fp; fp++) {
 		Field *f = *fp;
-		if (!f->stored_in_db())
+		if (!in_row(f))
 			continue;
 		uchar *to = f->ptr + diff;
 		if (f->is_null_in_record(record)) {

@@ -9,7 +9,9 @@
  *     VARCHAR: its length bytes + the used bytes;
  *     anything else: its pack_length() bytes as in the record.
  * Virtual columns that are not stored are skipped (the server computes
- * them).
+ * them after a read) unless an index has them: a read that uses only an
+ * index (keyread) gets no computed columns from the server, so their
+ * values travel in the row as the index has them.
  */
 #ifndef HA_VAMOS_ROW_PACKING_H
 #define HA_VAMOS_ROW_PACKING_H

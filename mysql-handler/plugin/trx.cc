@@ -65,6 +65,25 @@ int trx_ensure_ctx(Trx *t)
 	return 0;
 }
 
+int trx_end_own(Trx *t, bool commit)
+{
+	t->stmt_wrote = t->txn_wrote = false;
+	if (!t->ctx || t->epoch != conn_epoch())
+		return 0;
+	std::string reply;
+	return ctx_request(commit ? VAMOS_MYSQL_COMMIT : VAMOS_MYSQL_ROLLBACK, t->ctx, t->epoch,
+			   &reply);
+}
+
+void trx_close_own(Trx *t)
+{
+	if (t->ctx && t->epoch == conn_epoch()) {
+		std::string reply;
+		ctx_request(VAMOS_MYSQL_CTX_CLOSE, t->ctx, t->epoch, &reply);
+	}
+	t->ctx = 0;
+}
+
 void trx_register(THD *thd, handlerton *hton)
 {
 	trans_register_ha(thd, false, hton, 0);

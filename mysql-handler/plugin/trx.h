@@ -48,6 +48,13 @@ inline void trx_note_write(Trx *t)
 	t->txn_wrote = true;
 }
 
+/** A context a table handle owns (a SEQUENCE's, whose writes are not
+ *  part of any transaction): end its transaction now, committing it if
+ *  @commit, else rolling it back. */
+int trx_end_own(Trx *t, bool commit);
+/** Close such a context (nothing if it is of an older epoch or none). */
+void trx_close_own(Trx *t);
+
 int trx_commit(handlerton *hton, THD *thd, bool all);
 int trx_rollback(handlerton *hton, THD *thd, bool all);
 int trx_close_connection(handlerton *hton, THD *thd);

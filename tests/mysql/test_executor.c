@@ -14,6 +14,9 @@
 #include "rmtree.h"
 
 #include "mx_harness.h"
+/* the store behind the executor, to damage a table in it */
+#include "executor_state.h"
+#include "store_internal.h"
 
 static char dir[64];
 static struct mx_vm *vm;
@@ -905,4 +908,75 @@ Test(executor, savepoints_by_id)
 	cr_assert_str_eq(read_text(r, t, (struct mxh_read){ .start = 0 }, &st), "a=1;b=2;e=5;");
 	cr_assert_eq(savepoint(VAMOS_MYSQL_RELEASE_SAVEPOINT, c, 1), -ENOENT,
 		     "savepoints end with their transaction");
+}
+
+static struct vamos_mysql_check_report check_report(uint32_t t)
+{
+	struct vamos_mysql_check_report r;
+	cr_assert_eq(op0(VAMOS_MYSQL_CHECK, 0, t), 0, "CHECK: %d", rep.status);
+	cr_assert(rep.deferred, "a whole-table op runs on the pool");
+	cr_assert_eq(rep.len, sizeof r);
+	memcpy(&r, rep.data, sizeof r);
+	return r;
+}
+
+Test(executor, check_answers_sound_then_finds_a_deleted_index_entry)
+{
+	uint32_t t = table_with("t", false, ROWS, 5);
+	struct vamos_mysql_check_report r = check_report(t);
+	cr_assert_eq(r.rows, 5);
+	cr_assert_eq(r.entries, 5);
+	cr_assert_eq(r.missing + r.orphans + r.bad_rows, 0);
+	cr_assert_eq(r.index, -1);
+
+	/* Break the table through the store: row "c" loses its entry. */
+	struct mh_txn *txn;
+	struct mh_table *tb;
+	unsigned char key[MH_STORED_MAX];
+	cr_assert_eq(mh_txn_begin(vm->store, true, &txn), 0);
+	cr_assert_eq(mh_table_open(txn, "t", &tb), 0);
+	struct mh_bytes k = { "k20", 3 }, pk = { "c", 1 };
+	int len = mh_key_build(mh_table_id(tb), 1, k, pk, key);
+	cr_assert_gt(len, 0);
+	cr_assert_eq(mh_kv_del(txn, key, (size_t)len), 0);
+	mh_table_close(tb);
+	cr_assert_eq(mh_txn_commit(txn), 0);
+
+	r = check_report(t);
+	cr_assert_eq(r.rows, 5);
+	cr_assert_eq(r.entries, 4);
+	cr_assert_eq(r.missing, 1);
+	cr_assert_eq(r.index, 1);
+}
+
+Test(executor, analyze_answers_the_recounted_rows)
+{
+	uint32_t t = table_with("t", false, ROWS, 5);
+	cr_assert_eq(op0(VAMOS_MYSQL_ANALYZE, 0, t), 0, "ANALYZE: %d", rep.status);
+	struct vamos_mysql_info in;
+	cr_assert_eq(rep.len, sizeof in);
+	memcpy(&in, rep.data, sizeof in);
+	cr_assert_eq(in.rows, 5);
+	cr_assert_gt(in.data_bytes, 0);
+}
+
+Test(executor, check_and_analyze_refuse_malformed_requests)
+{
+	uint32_t t = table_with("t", false, ROWS, 2);
+	uint64_t ctx = mxh_ctx_open(vm);
+	const uint16_t ops[] = { VAMOS_MYSQL_CHECK, VAMOS_MYSQL_ANALYZE };
+	for (unsigned i = 0; i < 2; i++) {
+		uint64_t junk = 0;
+		cr_assert_eq(op0(ops[i], ctx, t), -EINVAL, "with a context");
+		cr_assert_eq(op0(ops[i], 0, 0), -EINVAL, "without a table");
+		cr_assert_eq(op0(ops[i], 0, 4242), -EBADF, "an unknown table");
+		cr_assert_eq(mxh_simple(vm, ops[i], 0, t, 0, &junk, sizeof junk, &rep), -EINVAL,
+			     "bytes after the header");
+		cr_assert_eq(mxh_simple(vm, ops[i], 0, t, VAMOS_MYSQL_FOR_UPDATE, NULL, 0, &rep),
+			     -EINVAL, "a read-for-write flag");
+	}
+	/* A dropped table's handle is refused, not checked. */
+	cr_assert_eq(mxh_simple(vm, VAMOS_MYSQL_DROP, 0, 0, 0, "t", 1, &rep), 0);
+	cr_assert_eq(op0(VAMOS_MYSQL_CHECK, 0, t), -EBADF);
+	cr_assert_eq(op0(VAMOS_MYSQL_CTX_CLOSE, ctx, 0), 0);
 }

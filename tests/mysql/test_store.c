@@ -15,6 +15,7 @@
 #include "rmtree.h"
 
 #include "store.h"
+#include "store_internal.h" /* entries and counters behind the API, to damage */
 
 static char dir[64];
 static struct mh_store *store;
@@ -418,4 +419,94 @@ Test(store_open, waits_for_a_previous_holder_of_the_directory)
 	close(ready[0]);
 	close(ready[1]);
 	rmtree(d);
+}
+
+/* Remove secondary @index's entry (@key ++ @pk) behind the store's back. */
+static void drop_entry(struct mh_table *tb, unsigned index, const char *key, const char *pk)
+{
+	unsigned char buf[MH_STORED_MAX];
+	int len = mh_key_build(mh_table_id(tb), index, B(key), B(pk), buf);
+	cr_assert_gt(len, 0);
+	cr_assert_eq(mh_kv_del(txn, buf, (size_t)len), 0);
+}
+
+/* Put an entry of secondary @index whose value is @keylen. */
+static void put_entry(struct mh_table *tb, unsigned index, const char *key, const char *pk,
+		      uint32_t keylen)
+{
+	unsigned char buf[MH_STORED_MAX];
+	int len = mh_key_build(mh_table_id(tb), index, B(key), B(pk), buf);
+	cr_assert_gt(len, 0);
+	cr_assert_eq(mh_kv_put(txn, buf, (size_t)len, &keylen, sizeof keylen), 0);
+}
+
+static struct mh_table *checked_table(void)
+{
+	bool uniq[2] = { true, false };
+	struct mh_table *tb = create("t", false, 2, uniq);
+	const char *rows[][3] = { { "a", "ua", "n1" }, { "b", "ub", "n1" }, { "c", "uc", "n2" } };
+	for (unsigned i = 0; i < 3; i++) {
+		struct mh_bytes sec[2] = { B(rows[i][1]), B(rows[i][2]) };
+		cr_assert_eq(mh_row_write(txn, tb, B(rows[i][0]), B("row"), sec, NULL, NULL), 0);
+	}
+	return tb;
+}
+
+Test(store, check_passes_a_sound_table)
+{
+	struct mh_table *tb = checked_table();
+	struct mh_check c;
+	cr_assert_eq(mh_table_check(txn, tb, &c), 0);
+	cr_assert_eq(c.rows, 3);
+	cr_assert_eq(c.entries, 6);
+	cr_assert_eq(c.missing + c.orphans + c.bad, 0);
+	cr_assert_eq(c.index, -1);
+	mh_table_close(tb);
+}
+
+Test(store, check_finds_a_row_without_its_index_entry)
+{
+	struct mh_table *tb = checked_table();
+	drop_entry(tb, 2, "n1", "b");
+	struct mh_check c;
+	cr_assert_eq(mh_table_check(txn, tb, &c), 0);
+	cr_assert_eq(c.rows, 3);
+	cr_assert_eq(c.entries, 5);
+	cr_assert_eq(c.missing, 1);
+	cr_assert_eq(c.orphans, 0);
+	cr_assert_eq(c.index, 2, "the damaged index is named");
+	mh_table_close(tb);
+}
+
+Test(store, check_finds_entries_without_their_row_and_bad_entries)
+{
+	struct mh_table *tb = checked_table();
+	put_entry(tb, 1, "ux", "gone", 2);      /* no row "gone" */
+	put_entry(tb, 2, "n9", "a", 2);         /* row "a" is indexed under n1 */
+	put_entry(tb, 2, "n1", "c", 4);         /* a length past the key */
+	struct mh_check c;
+	cr_assert_eq(mh_table_check(txn, tb, &c), 0);
+	cr_assert_eq(c.orphans, 2);
+	cr_assert_eq(c.bad, 1);
+	cr_assert_eq(c.missing, 0);
+	cr_assert_eq(c.index, 1);
+	mh_table_close(tb);
+}
+
+Test(store, recount_sets_the_counters_to_the_stored_rows)
+{
+	struct mh_table *tb = checked_table();
+	mh_table_close(tb);
+	cr_assert_eq(mh_txn_commit(txn), 0);
+	cr_assert_eq(mh_txn_begin(store, true, &txn), 0);
+	cr_assert_eq(mh_table_open(txn, "t", &tb), 0);
+	uint64_t rows, bytes = mh_table_bytes(tb);
+	/* Counters that drifted from the data (as after a bug). */
+	tb->cnt->rows = 99;
+	tb->cnt->bytes = 1;
+	cr_assert_eq(mh_table_recount(tb), 0);
+	cr_assert_eq(mh_table_rows(txn, tb, &rows), 0);
+	cr_assert_eq(rows, 3);
+	cr_assert_eq(mh_table_bytes(tb), bytes);
+	mh_table_close(tb);
 }

@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /* The executor under concurrency, without Criterion (so ThreadSanitizer
  * can run it): writer threads each in their own context commit and roll
- * back, readers scan in their snapshots, and a "restarted server" resets
- * the VM now and then. Every status must be one the protocol allows in
- * that situation. A reset takes away only open transactions, so the table
- * must end with exactly the rows whose commit was answered 0. */
+ * back, readers scan in their snapshots, a maintainer runs ANALYZE (a
+ * recount, exclusive against commits) and CHECK (every CHECK must find the
+ * table sound), and a "restarted server" resets the VM now and then.
+ * Every status must be one the protocol allows in that situation. A reset
+ * takes away only open transactions, so the table must end with exactly
+ * the rows whose commit was answered 0, by INFO and by a last ANALYZE. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <pthread.h>
@@ -50,7 +52,8 @@ static void *writer(void *arg)
 			t = (uint32_t)mxh_open(vm, "t");
 		char pk[32];
 		snprintf(pk, sizeof pk, "w%ld-%04d", id, i);
-		int st = mxh_write1(vm, ctx, t, pk, "row", 0, NULL, 0, &rep);
+		const char *key[1] = { pk };
+		int st = mxh_write1(vm, ctx, t, pk, "row", 1, key, 0, &rep);
 		if (reset_status(st)) {
 			ctx = t = 0;
 			continue;
@@ -94,6 +97,37 @@ static void *reader(void *arg)
 	return NULL;
 }
 
+/* A CHECK's answer: 0 if it found the table sound. */
+static int check_sound(struct mxh_reply *rep)
+{
+	struct vamos_mysql_check_report r;
+	if (rep->len != sizeof r)
+		return -EPROTO;
+	memcpy(&r, rep->data, sizeof r);
+	return r.missing || r.orphans || r.bad_rows || r.index != -1 ? -EUCLEAN : 0;
+}
+
+static void *maintainer(void *arg)
+{
+	(void)arg;
+	static __thread struct mxh_reply rep;
+	uint32_t t = 0;
+	while (!atomic_load(&stop)) {
+		if (!t)
+			t = (uint32_t)mxh_open(vm, "t");
+		int st = mxh_simple(vm, VAMOS_MYSQL_ANALYZE, 0, t, 0, NULL, 0, &rep);
+		if (st == 0)
+			st = mxh_simple(vm, VAMOS_MYSQL_CHECK, 0, t, 0, NULL, 0, &rep);
+		if (st == 0)
+			st = check_sound(&rep);
+		if (reset_status(st))
+			t = 0;
+		else if (st)
+			bad("analyze/check", st);
+	}
+	return NULL;
+}
+
 int main(void)
 {
 	char dir[] = "/tmp/vamos-mxt-XXXXXX";
@@ -105,13 +139,15 @@ int main(void)
 		fprintf(stderr, "open: %s\n", why);
 		return 1;
 	}
-	if (mxh_create(vm, "t", false, 0, NULL, 0))
+	uint8_t unique = 0;
+	if (mxh_create(vm, "t", false, 1, &unique, 0))
 		return 1;
-	pthread_t w[WRITERS], r[2];
+	pthread_t w[WRITERS], r[2], m;
 	for (long i = 0; i < WRITERS; i++)
 		pthread_create(&w[i], NULL, writer, (void *)i);
 	for (int i = 0; i < 2; i++)
 		pthread_create(&r[i], NULL, reader, NULL);
+	pthread_create(&m, NULL, maintainer, NULL);
 	for (int i = 0; i < 3; i++) {
 		usleep(100000);
 		mx_vm_reset(vm);
@@ -121,6 +157,7 @@ int main(void)
 	atomic_store(&stop, true);
 	for (int i = 0; i < 2; i++)
 		pthread_join(r[i], NULL);
+	pthread_join(m, NULL);
 
 	/* Every row whose commit was answered 0 is there. */
 	static struct mxh_reply rep;
@@ -132,6 +169,15 @@ int main(void)
 	printf("threaded-executor: %d commits answered, %llu rows, %d failures\n",
 	       atomic_load(&committed), (unsigned long long)info.rows, atomic_load(&failures));
 	if (info.rows != (uint64_t)atomic_load(&committed))
+		atomic_fetch_add(&failures, 1);
+	/* The counters a recount under commits left are the rows there are. */
+	if (mxh_simple(vm, VAMOS_MYSQL_ANALYZE, 0, t, 0, NULL, 0, &rep) ||
+	    mxh_simple(vm, VAMOS_MYSQL_INFO, ctx, t, 0, NULL, 0, &rep))
+		atomic_fetch_add(&failures, 1);
+	memcpy(&info, rep.data, sizeof info);
+	if (info.rows != (uint64_t)atomic_load(&committed))
+		atomic_fetch_add(&failures, 1);
+	if (mxh_simple(vm, VAMOS_MYSQL_CHECK, 0, t, 0, NULL, 0, &rep) || check_sound(&rep))
 		atomic_fetch_add(&failures, 1);
 	mx_vm_close(vm);
 	rmtree(dir);

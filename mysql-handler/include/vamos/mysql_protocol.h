@@ -111,6 +111,16 @@ enum vamos_mysql_op {
 	/** RELEASE SAVEPOINT: forget it and every later one (the work stays).
 	 *  -ENOENT for an id not set. */
 	VAMOS_MYSQL_RELEASE_SAVEPOINT = 26,
+	/* -- table maintenance (ctx 0, table set, nothing after the header;
+	 *    run on the worker pool in a transaction of their own) -- */
+	/** ANALYZE TABLE: count the table's committed rows and bytes again
+	 *  (exclusive against commits) and make them its counters. ->
+	 *  vamos_mysql_info with the new counts. */
+	VAMOS_MYSQL_ANALYZE = 62,
+	/** CHECK TABLE: at a snapshot, every row's secondary entries exist
+	 *  and every secondary entry names a row that holds its key. ->
+	 *  vamos_mysql_check_report (status 0 also when it found damage). */
+	VAMOS_MYSQL_CHECK = 63,
 };
 
 /**
@@ -406,6 +416,18 @@ struct vamos_mysql_autoinc_range {
 	uint64_t count;  /**< values reserved: UINT64_MAX (see above) */
 };
 
+/** CHECK's reply: what it counted and the damage it found. */
+struct vamos_mysql_check_report {
+	uint64_t rows;     /**< primary records */
+	uint64_t entries;  /**< secondary entries (all indexes) */
+	uint64_t missing;  /**< a row's secondary entry absent or wrong */
+	uint64_t orphans;  /**< an entry whose row is absent or holds another key */
+	uint64_t bad_rows; /**< primary records or entries that do not parse */
+	int32_t index;     /**< index of the first damage (0: primary,
+			        i: secondary i), -1 when none */
+	uint32_t reserved;
+};
+
 /* The wire layout is fixed: every struct's size, checked at compile time on
  * both sides (guest C++ and host C). */
 #ifdef __cplusplus
@@ -434,6 +456,7 @@ VAMOS_MYSQL_STATIC_ASSERT(sizeof(struct vamos_mysql_rows) == 16, "rows is 16 byt
 VAMOS_MYSQL_STATIC_ASSERT(sizeof(struct vamos_mysql_row_entry) == 8, "row_entry is 8 bytes");
 VAMOS_MYSQL_STATIC_ASSERT(sizeof(struct vamos_mysql_autoinc) == 24, "autoinc is 24 bytes");
 VAMOS_MYSQL_STATIC_ASSERT(sizeof(struct vamos_mysql_autoinc_range) == 16, "autoinc_range is 16 bytes");
+VAMOS_MYSQL_STATIC_ASSERT(sizeof(struct vamos_mysql_check_report) == 48, "check_report is 48 bytes");
 
 #ifdef __cplusplus
 }
