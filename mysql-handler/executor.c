@@ -553,6 +553,7 @@ struct mx_stats mx_vm_stats(struct mx_vm *vm)
 	s.contexts = vm->ctx_count;
 	s.tables = vm->table_count;
 	pthread_mutex_unlock(&vm->lock);
+	s.snapshots = mh_store_snapshots(vm->store);
 	return s;
 }
 

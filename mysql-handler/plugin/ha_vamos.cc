@@ -131,8 +131,10 @@ int ha_vamos::call(uint16_t op, bool with_ctx, bool is_write, std::string *reply
 			trx_note_write(t);
 		conn_set_lock_wait(lock_wait_timeout(ha_thd()) * 1000);
 		st = conn_call(m_epoch, op, *req, reply);
-		if (t && st != -ECONNRESET && st != -EBADF && st != -ECONNREFUSED)
+		if (t && st != -ECONNRESET && st != -EBADF && st != -ECONNREFUSED) {
 			t->fresh = false;
+			t->snap_held = true; /* the host read in (or wrote from) it */
+		}
 		if (st == -EBADF) {
 			if (wrote_before)
 				return ST_LOST;
