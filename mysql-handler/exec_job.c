@@ -221,6 +221,15 @@ static int run_ctx(struct mx_vm *vm, struct mx_job *j, struct mx_out *out)
 		}
 		return rc ? mx_store_fail(vm->store, out, rc) : 0;
 	}
+	if (j->op == VAMOS_MYSQL_SNAPSHOT) {
+		/* A write transaction's snapshot, renewed between statements. */
+		if (!c->txn)
+			return -EPROTO; /* routed here only with a transaction */
+		if (in.left || c->stmt)
+			return mx_fail(out, -EINVAL, "SNAPSHOT: malformed request or statement open");
+		rc = mh_txn_renew(c->txn);
+		return rc ? mx_store_fail(vm->store, out, rc) : 0;
+	}
 	if (j->op == VAMOS_MYSQL_SAVEPOINT || j->op == VAMOS_MYSQL_ROLLBACK_TO_SAVEPOINT ||
 	    j->op == VAMOS_MYSQL_RELEASE_SAVEPOINT)
 		return run_savepoint(vm, c, j, &in, out);

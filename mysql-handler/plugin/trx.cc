@@ -219,6 +219,26 @@ int trx_savepoint_release(handlerton *hton, THD *thd, void *sv)
 	return savepoint_end(hton, thd, sv, VAMOS_MYSQL_RELEASE_SAVEPOINT, "RELEASE SAVEPOINT");
 }
 
+int trx_start_snapshot(handlerton *hton, THD *thd)
+{
+	if (thd_tx_isolation(thd) <= ISO_READ_COMMITTED)
+		return 0;
+	Trx *t = trx_get(thd, hton);
+	/* Registered, so that the transaction's end releases the snapshot
+	 * even if it never uses a VAMOS table. */
+	trans_register_ha(thd, true, hton, 0);
+	int st = trx_ensure_ctx(t);
+	if (st == 0) {
+		std::string reply;
+		st = ctx_request(VAMOS_MYSQL_SNAPSHOT, t->ctx, t->epoch, &reply);
+	}
+	if (st == 0) {
+		t->snap_held = true;
+		t->fresh = false;
+	}
+	return report(st, "START TRANSACTION WITH CONSISTENT SNAPSHOT");
+}
+
 int trx_close_connection(handlerton *hton, THD *thd)
 {
 	Trx *t = static_cast<Trx *>(thd_get_ha_data(thd, hton));

@@ -61,6 +61,12 @@ int trx_commit(handlerton *hton, THD *thd, bool all);
 int trx_rollback(handlerton *hton, THD *thd, bool all);
 int trx_close_connection(handlerton *hton, THD *thd);
 
+/** START TRANSACTION WITH CONSISTENT SNAPSHOT: under REPEATABLE READ (and
+ *  SERIALIZABLE) the host takes the transaction's snapshot now, as InnoDB
+ *  does, not at its first read; under READ COMMITTED every statement takes
+ *  its own anyway. */
+int trx_start_snapshot(handlerton *hton, THD *thd);
+
 /** SQL savepoints (handlerton savepoint_set/_rollback/_release): @sv holds
  *  the id the host knows the savepoint by (savepoint_offset bytes). */
 int trx_savepoint_set(handlerton *hton, THD *thd, void *sv);

@@ -2,8 +2,8 @@
 /* The executor's isolation levels and snapshots, and its estimates: a
  * context reads at one snapshot per transaction (REPEATABLE READ) unless
  * each statement's first request asks for a fresh one (READ COMMITTED,
- * also when that request is a write); an ended transaction leaves no
- * snapshot in the store; RECORDS_IN_RANGE and the row count of a 10,000
+ * also when that request is a write); SNAPSHOT takes it at once; an ended
+ * transaction leaves no snapshot in the store; RECORDS_IN_RANGE and the row count of a 10,000
  * row table stay within a sane factor of the truth, in memtables and in
  * SST files. */
 #define _GNU_SOURCE
@@ -157,6 +157,31 @@ Test(isolation, an_ended_transaction_leaves_no_snapshot)
 	cr_assert_str_eq(keys(c, t, 0), "a;b;", "the next read takes a new one");
 	cr_assert_eq(op0(VAMOS_MYSQL_ROLLBACK, c), 0);
 	cr_assert_eq(mx_vm_stats(vm).snapshots, 0);
+}
+
+Test(isolation, a_snapshot_taken_at_once_sees_nothing_committed_after_it)
+{
+	uint32_t t = table("t");
+	committed_row(t, "a");
+	uint64_t c = mxh_ctx_open(vm);
+	cr_assert_eq(op0(VAMOS_MYSQL_SNAPSHOT, c), 0);
+	cr_assert(!rep.deferred, "a reader's: at once");
+	committed_row(t, "b");
+	cr_assert_str_eq(keys(c, t, 0), "a;", "the snapshot of SNAPSHOT, not of the first read");
+	cr_assert_eq(op0(VAMOS_MYSQL_COMMIT, c), 0);
+	cr_assert_eq(mx_vm_stats(vm).snapshots, 0);
+
+	/* A writer's, between statements: renewed. */
+	write_row(c, t, "c", 0);
+	cr_assert_eq(op0(VAMOS_MYSQL_STMT_COMMIT, c), 0);
+	committed_row(t, "d");
+	cr_assert_eq(op0(VAMOS_MYSQL_SNAPSHOT, c), 0);
+	cr_assert(rep.deferred, "a writer's: on the pool");
+	cr_assert_str_eq(keys(c, t, 0), "a;b;c;d;");
+	cr_assert_eq(op0(VAMOS_MYSQL_ROLLBACK, c), 0);
+	cr_assert_eq(mxh_simple(vm, VAMOS_MYSQL_SNAPSHOT, c, 0, 0, "x", 1, &rep), -EINVAL,
+		     "SNAPSHOT has no body");
+	cr_assert_eq(op0(VAMOS_MYSQL_SNAPSHOT, 0), -EINVAL, "nor is it without a context");
 }
 
 /* ---- estimates ---- */

@@ -4,7 +4,9 @@
 # outputs must match. REPEATABLE READ reads a transaction at the snapshot
 # its first read took (a write reads the latest row, and the transaction
 # then sees its own change); READ COMMITTED sees, from each statement on,
-# what others committed before it; autocommit statements see the latest.
+# what others committed before it; autocommit statements see the latest;
+# START TRANSACTION WITH CONSISTENT SNAPSHOT takes the snapshot at once
+# under REPEATABLE READ.
 # READ UNCOMMITTED reads as READ COMMITTED and SERIALIZABLE's plain reads
 # as REPEATABLE READ's (no read locks), checked on the engine alone. Last,
 # a connection idle after its statements leaves vamosd holding no snapshot.
@@ -33,6 +35,16 @@ run() {
 	session s1 "SELECT * FROM $t WHERE id >= 4 ORDER BY id"
 	session s2 "DELETE FROM $t WHERE id = 5"
 	session s1 "SELECT * FROM $t WHERE id >= 4 ORDER BY id"
+	echo "-- consistent snapshot, repeatable read"
+	session s1 "START TRANSACTION WITH CONSISTENT SNAPSHOT"
+	session s2 "INSERT INTO $t VALUES (8,80)"
+	session s1 "SELECT * FROM $t WHERE id >= 4 ORDER BY id; COMMIT; SELECT * FROM $t WHERE id >= 4 ORDER BY id"
+	session s2 "DELETE FROM $t WHERE id = 8"
+	echo "-- consistent snapshot, read committed"
+	session s1 "SET SESSION tx_isolation = 'READ-COMMITTED'; START TRANSACTION WITH CONSISTENT SNAPSHOT"
+	session s2 "INSERT INTO $t VALUES (8,80)"
+	session s1 "SELECT * FROM $t WHERE id >= 4 ORDER BY id; COMMIT"
+	session s2 "DELETE FROM $t WHERE id = 8"
 	echo "-- read committed"
 	session s1 "SET SESSION tx_isolation = 'READ-COMMITTED'; BEGIN; SELECT * FROM $t ORDER BY id"
 	session s2 "INSERT INTO $t VALUES (6,60); UPDATE $t SET v = 12 WHERE id = 1"
@@ -71,6 +83,13 @@ check_text repeatable-read-and-read-committed "$engine" <<'EOF'
 4	40
 5	50
 4	40
+-- consistent snapshot, repeatable read
+4	40
+4	40
+8	80
+-- consistent snapshot, read committed
+4	40
+8	80
 -- read committed
 1	11
 3	131

@@ -114,6 +114,12 @@ enum vamos_mysql_op {
 	/** RELEASE SAVEPOINT: forget it and every later one (the work stays).
 	 *  -ENOENT for an id not set. */
 	VAMOS_MYSQL_RELEASE_SAVEPOINT = 26,
+	/** Take the context's read snapshot now (START TRANSACTION WITH
+	 *  CONSISTENT SNAPSHOT), not at its first read: a new one, or in a
+	 *  write transaction outside a statement its snapshot renewed. No
+	 *  body; kept until COMMIT/ROLLBACK. (At the top of the op range:
+	 *  ops added meanwhile elsewhere may take the numbers below.) */
+	VAMOS_MYSQL_SNAPSHOT = 127,
 };
 
 /**
