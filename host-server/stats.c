@@ -92,10 +92,10 @@ void stats_table(FILE *out, const struct daemon_view *d)
 			fprintf(out, "%-12s mysql: %" PRIu64 " connections, %" PRIu64 " tables open, %"
 				     PRIu64 " reads at once, %" PRIu64 " on the writer, %" PRIu64
 				     " commits, %" PRIu64 " rollbacks, %" PRIu64 " lock timeouts, %"
-				     PRIu64 " deadlocks\n",
+				     PRIu64 " deadlocks, %" PRIu64 " snapshots held\n",
 				vm->cfg.name, m.contexts, m.tables, m.inline_requests,
 				m.writer_requests, m.commits, m.rollbacks, m.lock_timeouts,
-				m.deadlocks);
+				m.deadlocks, m.snapshots);
 	}
 	if (d->streams->poller_running) {
 		struct row total = d->streams->past;
@@ -210,6 +210,8 @@ void stats_prometheus(FILE *out, const struct daemon_view *d)
 		  offsetof(struct mx_stats, lock_timeouts) },
 		{ "mysql_deadlocks_total", "Writers refused to end a deadlock.", "counter",
 		  offsetof(struct mx_stats, deadlocks) },
+		{ "mysql_snapshots", "Read snapshots the store holds (none for idle connections).",
+		  "gauge", offsetof(struct mx_stats, snapshots) },
 	};
 	for (size_t m = 0; m < sizeof mysql / sizeof mysql[0]; m++) {
 		metric(out, mysql[m].name, mysql[m].help, mysql[m].type);

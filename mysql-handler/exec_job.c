@@ -238,6 +238,15 @@ static int run_ctx(struct mx_vm *vm, struct mx_job *j, struct mx_out *out)
 		}
 		return rc ? mx_store_fail(vm->store, out, rc) : 0;
 	}
+	if (j->op == VAMOS_MYSQL_SNAPSHOT) {
+		/* A write transaction's snapshot, renewed between statements. */
+		if (!c->txn)
+			return -EPROTO; /* routed here only with a transaction */
+		if (in.left || c->stmt)
+			return mx_fail(out, -EINVAL, "SNAPSHOT: malformed request or statement open");
+		rc = mh_txn_renew(c->txn);
+		return rc ? mx_store_fail(vm->store, out, rc) : 0;
+	}
 	if (j->op == VAMOS_MYSQL_SAVEPOINT || j->op == VAMOS_MYSQL_ROLLBACK_TO_SAVEPOINT ||
 	    j->op == VAMOS_MYSQL_RELEASE_SAVEPOINT)
 		return run_savepoint(vm, c, j, &in, out);
@@ -250,12 +259,13 @@ static int run_ctx(struct mx_vm *vm, struct mx_job *j, struct mx_out *out)
 	bool fresh = j->h.flags & VAMOS_MYSQL_FRESH_SNAPSHOT;
 	if ((rc = begin_txn(vm, c, fresh)))
 		return mx_store_fail(vm->store, out, rc);
+	/* READ COMMITTED: a statement's first request (a read or a write)
+	 * renews the transaction's snapshot, so its plain reads see what is
+	 * committed now. */
+	if (fresh && !c->stmt && (rc = mh_txn_renew(c->txn)))
+		return mx_store_fail(vm->store, out, rc);
 	if (is_read(j->op)) {
 		struct mh_txn *t = c->stmt ? c->stmt : c->txn;
-		/* READ COMMITTED: a statement's first read sees what is
-		 * committed now. */
-		if (fresh && !c->stmt && (rc = mh_txn_renew(c->txn)))
-			return mx_store_fail(vm->store, out, rc);
 		mh_txn_lock_reads(t, for_update);
 		rc = mx_run_read(t, j->op, &j->ref, &in, out);
 		mh_txn_lock_reads(t, false);

@@ -167,6 +167,27 @@ static int range_start(struct mh_cursor *c, struct mh_bytes min, uint8_t flag,
 	return mh_cursor_find(c, min, f, e);
 }
 
+/* A range too long to count: @counted entries up to stored key @from,
+ * and the rest up to @max: the table's rows times the share of the
+ * index's bytes (RocksDB's sizes) that part holds. */
+static uint64_t range_beyond(struct mh_txn *t, struct mh_table *tb, uint32_t index,
+			     struct mh_bytes from, struct mh_bytes max, uint64_t counted)
+{
+	uint64_t total = 0;
+	mh_table_rows(t, tb, &total);
+	if (total <= counted)
+		return counted;
+	static const struct mh_bytes open_end = { 0 };
+	uint64_t whole = mh_index_bytes(tb, index, open_end, open_end);
+	if (!whole) /* nothing in SST files yet: assume half of the rest */
+		return counted + (total - counted) / 2;
+	uint64_t part = mh_index_bytes(tb, index, from, max);
+	double rest = (double)total * (double)part / (double)whole;
+	if (rest > (double)(total - counted))
+		rest = (double)(total - counted);
+	return counted + (uint64_t)rest;
+}
+
 int mx_op_range(struct mh_txn *t, const struct mx_table_ref *ref, struct mx_in *in,
 		struct mx_out *out)
 {
@@ -197,13 +218,8 @@ int mx_op_range(struct mh_txn *t, const struct mx_table_ref *ref, struct mx_in *
 		rc = mx_store_fail(mh_txn_store(t), out, rc);
 		goto out;
 	}
-	if (rc == 0 && est.rows == RANGE_COUNT_LIMIT) {
-		/* Too many to count: assume half of the rest lie inside. */
-		uint64_t total = 0;
-		mh_table_rows(t, tb, &total);
-		if (total > est.rows)
-			est.rows += (total - est.rows) / 2;
-	}
+	if (rc == 0 && est.rows == RANGE_COUNT_LIMIT)
+		est.rows = range_beyond(t, tb, r.index, e.stored, max, est.rows);
 	rc = mx_answer(out, &est, sizeof est);
 out:
 	mh_cursor_close(c);

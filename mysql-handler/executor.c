@@ -152,6 +152,7 @@ static int classify(uint16_t op, enum op_class *cls, bool *needs_table)
 		*needs_table = true;
 		return 0;
 	case VAMOS_MYSQL_CTX_CLOSE:
+	case VAMOS_MYSQL_SNAPSHOT:
 	case VAMOS_MYSQL_STMT_COMMIT:
 	case VAMOS_MYSQL_STMT_ROLLBACK:
 	case VAMOS_MYSQL_COMMIT:
@@ -356,6 +357,11 @@ static int run_now(struct mx_vm *vm, const struct mx_call *call,
 			return mx_fail(out, -EINVAL, "malformed request");
 		end_snapshot(c);
 		return 0;
+	case VAMOS_MYSQL_SNAPSHOT:
+		if (in->left)
+			return mx_fail(out, -EINVAL, "SNAPSHOT: malformed request");
+		rc = snapshot(c, vm->store, true, &t);
+		return rc ? mx_store_fail(vm->store, out, rc) : 0;
 	}
 	/* A read: in the context's snapshot, or a fresh one without a context. */
 	if (c) {
@@ -561,6 +567,7 @@ struct mx_stats mx_vm_stats(struct mx_vm *vm)
 	s.contexts = vm->ctx_count;
 	s.tables = vm->table_count;
 	pthread_mutex_unlock(&vm->lock);
+	s.snapshots = mh_store_snapshots(vm->store);
 	return s;
 }
 

@@ -98,6 +98,7 @@ struct mx_stats {
 	uint64_t contexts, tables;        /**< open now */
 	uint64_t inline_requests, writer_requests; /**< writer: on the pool */
 	uint64_t commits, rollbacks, lock_timeouts, deadlocks;
+	uint64_t snapshots;               /**< held in the store now */
 };
 struct mx_stats mx_vm_stats(struct mx_vm *vm);
 

@@ -106,6 +106,11 @@ int mh_store_open(const char *dir, const struct mh_store_options *opt, struct mh
 void mh_store_close(struct mh_store *s);
 /** Longest index key the store takes (MH_MAX_KEY). */
 uint32_t mh_store_max_key(const struct mh_store *s);
+/** Snapshots the store holds now (RocksDB's rocksdb.num-snapshots). */
+uint64_t mh_store_snapshots(struct mh_store *s);
+/** Write the memtables to SST files and wait (RocksDB's sizes, hence the
+ *  estimates, see only what is in SST files). */
+int mh_store_flush(struct mh_store *s);
 
 /** Begin a transaction with a snapshot taken now. A transaction is used
  *  by one thread at a time (any thread); write transactions run at once
@@ -180,11 +185,18 @@ int mh_table_rename(struct mh_txn *t, const char *from, const char *to);
 int mh_table_truncate(struct mh_txn *t, struct mh_table *tb);
 unsigned mh_table_indexes(const struct mh_table *tb); /**< secondaries */
 bool mh_table_hidden_pk(const struct mh_table *tb);
-/** Rows in the table: the committed ones (counted when the table is
- *  first opened, then kept by every commit) and @t's own. Exact while no
- *  other transaction has uncommitted writes to it. */
+/** Rows in the table, an estimate: the committed ones (estimated from
+ *  RocksDB's sizes when the table is first opened, exact for a table of a
+ *  few thousand rows; no full scan), moved exactly by every commit since,
+ *  plus @t's own. */
 int mh_table_rows(struct mh_txn *t, struct mh_table *tb, uint64_t *rows);
-/** Bytes of stored primary records. */
+/** RocksDB's approximate size on disk of index @index's entries from
+ *  stored key @from to @to (an mh_entry's stored key or a key prefix;
+ *  empty: the index's start or end). SST files only: rows still in
+ *  memtables count nothing. */
+uint64_t mh_index_bytes(struct mh_table *tb, unsigned index, struct mh_bytes from,
+			struct mh_bytes to);
+/** Bytes of stored primary records (an estimate, as mh_table_rows). */
 uint64_t mh_table_bytes(const struct mh_table *tb);
 /** The next AUTO_INCREMENT value (UINT64_MAX also once that value was
  *  written and none is left). Shared by every transaction, never moved

@@ -35,15 +35,16 @@ struct table_meta {
 #define META_HIDDEN_PK 1u
 
 /* A table's counters, shared by every transaction of the store (under
- * mh_store.counters_lock). Loaded from the store when the table is first
- * opened; rows and bytes move when a transaction commits. */
+ * mh_store.counters_lock). Made when the table is first opened, rows and
+ * bytes from an estimate (exact for a small table), then moved by the
+ * exact deltas of every commit. */
 struct mh_counters {
 	struct mh_counters *next;
 	uint32_t id;
 	uint64_t next_row_id;  /* hidden primary key: never handed out twice */
 	uint64_t next_autoinc; /* 0: exhausted (UINT64_MAX was written) */
 	uint64_t autoinc_floor;/* persisted: never hands out below it */
-	uint64_t rows;
+	int64_t rows;  /* may dip below 0 after a low estimate: read as 0 */
 	int64_t bytes;
 };
 
@@ -155,13 +156,18 @@ static inline bool mh_txn_locking(const struct mh_txn *t)
 	return t->write && (t->parent ? t->parent : t)->lock_reads;
 }
 
-/* The table's counters, loaded on first use (a count of its rows). */
+/* The table's counters, made on first use (estimate_rows: no full scan). */
 int mh_counters_get(struct mh_txn *t, const struct table_meta *meta,
 		    struct mh_counters **out);
 /* Record rows/bytes moved by @t in table @id. */
 int mh_txn_delta(struct mh_txn *t, uint32_t id, int64_t rows, int64_t bytes);
 /* The sum of @t's (and its parents') deltas for table @id. */
 void mh_txn_delta_sum(const struct mh_txn *t, uint32_t id, int64_t *rows, int64_t *bytes);
+
+/* RocksDB's approximate size on disk of keys [@lo, @hi) (SST files only;
+ * 0 when it has none). */
+uint64_t mh_range_bytes(struct mh_store *s, const unsigned char *lo, size_t lo_len,
+			const unsigned char *hi, size_t hi_len);
 
 /* Persist @tb's AUTO_INCREMENT floor if the counter passed it. */
 int mh_autoinc_persist(struct mh_table *tb);

@@ -186,7 +186,7 @@ static void apply_deltas(struct mh_txn *t)
 	for (unsigned i = 0; i < t->ndeltas; i++)
 		for (struct mh_counters *c = s->counters; c; c = c->next)
 			if (c->id == t->deltas[i].id) {
-				c->rows += (uint64_t)t->deltas[i].rows;
+				c->rows += t->deltas[i].rows;
 				c->bytes += t->deltas[i].bytes;
 			}
 	pthread_mutex_unlock(&s->counters_lock);
@@ -370,8 +370,99 @@ static int count_rows(struct mh_store *s, rocksdb_readoptions_t *ro,
 	return err ? mh_rocks_error(s, "count rows", err) : 0;
 }
 
-/* Count table @meta's committed rows and bytes, find its largest hidden
- * row id and its AUTO_INCREMENT floor, at the latest committed version. */
+/* The sample a table's counters start from: its first entries are
+ * counted, and a table no longer than this is counted exactly. */
+#define COUNT_SAMPLE 4096u
+
+/* The largest hidden row id of table @id (0: none), from its last primary
+ * entry: one seek, not a scan. */
+static int last_row_id(struct mh_store *s, rocksdb_readoptions_t *ro, uint32_t id,
+		       uint64_t *out)
+{
+	unsigned char past[MH_KEY_PREFIX + MH_HIDDEN_PK_LEN + 1];
+	mh_be32(id, past);
+	past[4] = 0;
+	memset(past + MH_KEY_PREFIX, 0xff, sizeof past - MH_KEY_PREFIX);
+	rocksdb_iterator_t *it = rocksdb_transactiondb_create_iterator(s->db, ro);
+	*out = 0;
+	rocksdb_iter_seek_for_prev(it, (const char *)past, sizeof past);
+	if (rocksdb_iter_valid(it)) {
+		size_t kl;
+		const char *k = rocksdb_iter_key(it, &kl);
+		/* Our own keys; one not of a hidden row id is ignored. */
+		if (kl == MH_KEY_PREFIX + MH_HIDDEN_PK_LEN && !memcmp(k, past, MH_KEY_PREFIX))
+			for (unsigned i = 0; i < MH_HIDDEN_PK_LEN; i++)
+				*out = *out << 8 | (unsigned char)k[MH_KEY_PREFIX + i];
+	}
+	char *err = NULL;
+	rocksdb_iter_get_error(it, &err);
+	rocksdb_iter_destroy(it);
+	return err ? mh_rocks_error(s, "last row id", err) : 0;
+}
+
+/* Table @meta's committed rows and bytes, without reading the whole
+ * table: its first COUNT_SAMPLE primary entries are counted (all of a
+ * small table: exact), and a longer table is scaled from RocksDB's size of
+ * its primary range against the size of the sampled part. */
+static int estimate_rows(struct mh_store *s, rocksdb_readoptions_t *ro, uint32_t id,
+			 struct mh_counters *c)
+{
+	unsigned char lo[MH_KEY_PREFIX], hi[MH_KEY_PREFIX];
+	mh_be32(id, lo);
+	lo[4] = 0;
+	mh_be32(id, hi);
+	hi[4] = 1; /* past the primary index */
+	rocksdb_iterator_t *it = rocksdb_transactiondb_create_iterator(s->db, ro);
+	uint64_t rows = 0;
+	int64_t bytes = 0;
+	bool more = false;
+	char *edge = NULL; /* the first key past the sample */
+	size_t edge_len = 0;
+	for (rocksdb_iter_seek(it, (const char *)lo, sizeof lo); rocksdb_iter_valid(it);
+	     rocksdb_iter_next(it)) {
+		size_t kl, vl;
+		const char *k = rocksdb_iter_key(it, &kl);
+		if (kl <= sizeof lo || memcmp(k, lo, sizeof lo))
+			break;
+		if (rows == COUNT_SAMPLE) {
+			more = true;
+			if ((edge = malloc(kl))) {
+				memcpy(edge, k, kl);
+				edge_len = kl;
+			}
+			break;
+		}
+		rocksdb_iter_value(it, &vl);
+		rows++;
+		bytes += (int64_t)vl;
+	}
+	char *err = NULL;
+	rocksdb_iter_get_error(it, &err);
+	rocksdb_iter_destroy(it);
+	if (err) {
+		free(edge);
+		return mh_rocks_error(s, "count rows", err);
+	}
+	if (more && edge) {
+		uint64_t whole = mh_range_bytes(s, lo, sizeof lo, hi, sizeof hi);
+		uint64_t part = mh_range_bytes(s, lo, sizeof lo, (unsigned char *)edge, edge_len);
+		/* Rows not yet in SST files are in neither size: the sample
+		 * stays a lower bound then. */
+		if (part && whole > part) {
+			double scale = (double)whole / (double)part;
+			rows = (uint64_t)((double)rows * scale);
+			bytes = (int64_t)((double)bytes * scale);
+		}
+	}
+	free(edge);
+	c->rows = (int64_t)rows;
+	c->bytes = bytes;
+	return 0;
+}
+
+/* Table @meta's counters: its rows and bytes (estimate_rows), largest
+ * hidden row id and AUTO_INCREMENT floor, at the latest committed
+ * version. */
 static int load_counters(struct mh_store *s, const struct table_meta *meta,
 			 struct mh_counters *c)
 {
@@ -380,11 +471,15 @@ static int load_counters(struct mh_store *s, const struct table_meta *meta,
 	if (!ro)
 		return -ENOMEM;
 	c->id = meta->id;
-	int rc = count_rows(s, ro, meta, &c->rows, &c->bytes, &c->next_row_id);
+	int rc = estimate_rows(s, ro, meta->id, c);
+	uint64_t last = 0;
+	if (!rc && (meta->flags & META_HIDDEN_PK))
+		rc = last_row_id(s, ro, meta->id, &last);
 	if (rc) {
 		rocksdb_readoptions_destroy(ro);
 		return rc;
 	}
+	c->next_row_id = last + 1;
 	char *err = NULL;
 	mh_be32(0, key);
 	key[4] = CAT_AUTOINC;

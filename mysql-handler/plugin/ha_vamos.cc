@@ -145,8 +145,10 @@ int ha_vamos::call(uint16_t op, bool with_ctx, bool is_write, std::string *reply
 			if (st == 0)
 				st = end;
 		}
-		if (t && st != -ECONNRESET && st != -EBADF && st != -ECONNREFUSED)
+		if (t && st != -ECONNRESET && st != -EBADF && st != -ECONNREFUSED) {
 			t->fresh = false;
+			t->snap_held = true; /* the host read in (or wrote from) it */
+		}
 		if (st == -EBADF) {
 			if (wrote_before)
 				return ST_TXN_LOST;

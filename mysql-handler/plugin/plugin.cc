@@ -108,6 +108,7 @@ static int vamos_init(void *p)
 	hton->savepoint_set = trx_savepoint_set;
 	hton->savepoint_rollback = trx_savepoint_rollback;
 	hton->savepoint_release = trx_savepoint_release;
+	hton->start_consistent_snapshot = trx_start_snapshot;
 	hton->flags = HTON_NO_FLAGS;
 	if (attached)
 		sql_print_information("VAMOS: attached to vamosd's mysql service");

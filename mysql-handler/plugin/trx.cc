@@ -46,7 +46,7 @@ int trx_ensure_ctx(Trx *t)
 			t->lost = true;
 		t->ctx = 0;
 		t->stmt_wrote = t->txn_wrote = false;
-		t->fresh = false;
+		t->fresh = t->snap_held = false;
 	}
 	std::string reply;
 	int st = ctx_request(VAMOS_MYSQL_CTX_OPEN, 0, now, &reply);
@@ -86,6 +86,14 @@ void trx_close_own(Trx *t)
 
 void trx_register(THD *thd, handlerton *hton)
 {
+	Trx *t = trx_get(thd, hton);
+	if (t->stmt_query_id != (int64_t)thd->query_id) {
+		t->stmt_query_id = (int64_t)thd->query_id;
+		/* READ UNCOMMITTED reads as READ COMMITTED (committed rows only),
+		 * SERIALIZABLE as REPEATABLE READ (a snapshot, no read locks). */
+		if (thd_tx_isolation(thd) <= ISO_READ_COMMITTED)
+			t->fresh = true;
+	}
 	trans_register_ha(thd, false, hton, 0);
 	if (thd_test_options(thd, OPTION_NOT_AUTOCOMMIT | OPTION_BEGIN))
 		trans_register_ha(thd, true, hton, 0);
@@ -124,15 +132,29 @@ static int report(int st, const char *what)
 	return HA_ERR_INTERNAL_ERROR;
 }
 
+/* End @t's transaction on the host with @op (COMMIT or ROLLBACK) if it
+ * wrote or read there: either way the host's snapshot goes with it, so a
+ * connection idle between transactions pins no old row versions. */
+static int end_transaction(Trx *t, uint16_t op)
+{
+	int st = 0;
+	bool wrote = t->txn_wrote;
+	if (wrote || t->snap_held)
+		st = end_request(t, op);
+	/* A read-only end that did not arrive: the next request renews. */
+	t->fresh = !wrote && t->snap_held && st != 0;
+	t->snap_held = false;
+	t->txn_wrote = t->stmt_wrote = false;
+	/* A read-only transaction has nothing to lose on the host. */
+	return wrote ? st : 0;
+}
+
 int trx_commit(handlerton *hton, THD *thd, bool all)
 {
 	Trx *t = trx_get(thd, hton);
 	int st = 0;
 	if (ends_transaction(thd, all)) {
-		if (t->txn_wrote)
-			st = end_request(t, VAMOS_MYSQL_COMMIT);
-		t->fresh = !t->txn_wrote; /* a commit took the snapshot away */
-		t->txn_wrote = t->stmt_wrote = false;
+		st = end_transaction(t, VAMOS_MYSQL_COMMIT);
 		return report(st, "COMMIT");
 	}
 	if (t->stmt_wrote)
@@ -146,10 +168,7 @@ int trx_rollback(handlerton *hton, THD *thd, bool all)
 	Trx *t = trx_get(thd, hton);
 	int st = 0;
 	if (ends_transaction(thd, all)) {
-		if (t->txn_wrote)
-			st = end_request(t, VAMOS_MYSQL_ROLLBACK);
-		t->fresh = !t->txn_wrote;
-		t->txn_wrote = t->stmt_wrote = false;
+		st = end_transaction(t, VAMOS_MYSQL_ROLLBACK);
 		t->lost = false;
 	} else {
 		if (t->stmt_wrote)
@@ -217,6 +236,26 @@ int trx_savepoint_rollback(handlerton *hton, THD *thd, void *sv)
 int trx_savepoint_release(handlerton *hton, THD *thd, void *sv)
 {
 	return savepoint_end(hton, thd, sv, VAMOS_MYSQL_RELEASE_SAVEPOINT, "RELEASE SAVEPOINT");
+}
+
+int trx_start_snapshot(handlerton *hton, THD *thd)
+{
+	if (thd_tx_isolation(thd) <= ISO_READ_COMMITTED)
+		return 0;
+	Trx *t = trx_get(thd, hton);
+	/* Registered, so that the transaction's end releases the snapshot
+	 * even if it never uses a VAMOS table. */
+	trans_register_ha(thd, true, hton, 0);
+	int st = trx_ensure_ctx(t);
+	if (st == 0) {
+		std::string reply;
+		st = ctx_request(VAMOS_MYSQL_SNAPSHOT, t->ctx, t->epoch, &reply);
+	}
+	if (st == 0) {
+		t->snap_held = true;
+		t->fresh = false;
+	}
+	return report(st, "START TRANSACTION WITH CONSISTENT SNAPSHOT");
 }
 
 int trx_close_connection(handlerton *hton, THD *thd)

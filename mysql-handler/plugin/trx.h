@@ -3,9 +3,14 @@
  * Transactions: one host context per connection (THD), opened at its first
  * request (CTX_OPEN) and closed with the connection (CTX_CLOSE). The
  * handlerton's commit/rollback end statements (STMT_COMMIT/STMT_ROLLBACK)
- * and transactions (COMMIT/ROLLBACK). Only what wrote costs a round trip:
- * a read-only transaction ends by flagging the context's next request
- * VAMOS_MYSQL_FRESH_SNAPSHOT instead.
+ * and transactions (COMMIT/ROLLBACK). A statement that only read costs no
+ * round trip at its end; a transaction that read does (a COMMIT that frees
+ * the host's snapshot: an idle connection holds none).
+ *
+ * Isolation, from the session's transaction_isolation: REPEATABLE READ
+ * (and SERIALIZABLE) reads a transaction at the snapshot its first read
+ * took; READ COMMITTED (and READ UNCOMMITTED) flags the first request of
+ * every statement VAMOS_MYSQL_FRESH_SNAPSHOT, a snapshot per statement.
  */
 #ifndef HA_VAMOS_TRX_H
 #define HA_VAMOS_TRX_H
@@ -22,6 +27,8 @@ struct Trx {
 	bool stmt_wrote = false;
 	bool txn_wrote = false;
 	bool fresh = false;  /**< next request takes a new snapshot */
+	bool snap_held = false; /**< a request read in ctx since the last end */
+	int64_t stmt_query_id = -1; /**< the statement trx_stmt_begin saw last */
 	bool lost = false;   /**< vamosd lost a transaction that had written */
 	uint64_t sp_next = 0; /**< the last savepoint id given to the host */
 };
@@ -37,7 +44,9 @@ Trx *trx_get(THD *thd, handlerton *hton);
  */
 int trx_ensure_ctx(Trx *t);
 
-/** Register the statement (and, outside autocommit, the transaction). */
+/** Register the statement (and, outside autocommit, the transaction);
+ *  under READ COMMITTED a new statement reads at a new snapshot. Called
+ *  for every table a statement uses: only its first call counts. */
 void trx_register(THD *thd, handlerton *hton);
 
 /** The request is a write: the statement and transaction end with a
@@ -58,6 +67,12 @@ void trx_close_own(Trx *t);
 int trx_commit(handlerton *hton, THD *thd, bool all);
 int trx_rollback(handlerton *hton, THD *thd, bool all);
 int trx_close_connection(handlerton *hton, THD *thd);
+
+/** START TRANSACTION WITH CONSISTENT SNAPSHOT: under REPEATABLE READ (and
+ *  SERIALIZABLE) the host takes the transaction's snapshot now, as InnoDB
+ *  does, not at its first read; under READ COMMITTED every statement takes
+ *  its own anyway. */
+int trx_start_snapshot(handlerton *hton, THD *thd);
 
 /** SQL savepoints (handlerton savepoint_set/_rollback/_release): @sv holds
  *  the id the host knows the savepoint by (savepoint_offset bytes). */

@@ -21,7 +21,10 @@
  *
  * Contexts and transactions. A context (CTX_OPEN) is one guest connection.
  * Reads run in the context's snapshot, taken at its first read and kept
- * until COMMIT/ROLLBACK or a request flagged VAMOS_MYSQL_FRESH_SNAPSHOT;
+ * until COMMIT/ROLLBACK (which release it, also in a context that only
+ * read) or a request flagged VAMOS_MYSQL_FRESH_SNAPSHOT: REPEATABLE READ
+ * as is, READ COMMITTED when the guest flags each statement's first
+ * request;
  * reads flagged VAMOS_MYSQL_FOR_UPDATE read the latest rows and lock them.
  * The first write (or locking read, or SAVEPOINT) of a transaction gives
  * the context its own write transaction, from its snapshot; contexts write
@@ -121,6 +124,12 @@ enum vamos_mysql_op {
 	 *  and every secondary entry names a row that holds its key. ->
 	 *  vamos_mysql_check_report (status 0 also when it found damage). */
 	VAMOS_MYSQL_CHECK = 63,
+	/** Take the context's read snapshot now (START TRANSACTION WITH
+	 *  CONSISTENT SNAPSHOT), not at its first read: a new one, or in a
+	 *  write transaction outside a statement its snapshot renewed. No
+	 *  body; kept until COMMIT/ROLLBACK. (At the top of the op range:
+	 *  ops added meanwhile elsewhere may take the numbers below.) */
+	VAMOS_MYSQL_SNAPSHOT = 127,
 };
 
 /**
@@ -173,9 +182,11 @@ struct vamos_mysql_more {
 /** Request flags (vamos_mysql_req.flags). */
 enum vamos_mysql_req_flags {
 	/** End the context's read snapshot and take a new one before this
-	 *  request (the guest's first read after a read-only commit: saves
-	 *  a COMMIT round trip). On a read of a context with a write
-	 *  transaction outside a statement, its snapshot is renewed. */
+	 *  request. The guest sets it on the first request of every
+	 *  statement under READ COMMITTED: a snapshot per statement. In a
+	 *  context with a write transaction, outside a statement (the
+	 *  request, a read or a write, begins one), the transaction's
+	 *  snapshot is renewed; its locks and writes stay. */
 	VAMOS_MYSQL_FRESH_SNAPSHOT = 1u << 0,
 	/** A read of a statement that writes (UPDATE, DELETE, SELECT ... FOR
 	 *  UPDATE): READ and GET run in the context's write transaction, on
@@ -264,8 +275,10 @@ struct vamos_mysql_rename {
 };
 
 struct vamos_mysql_info {
-	uint64_t rows;           /**< exact */
-	uint64_t data_bytes;     /**< pages of the primary index times page size */
+	uint64_t rows;           /**< an estimate (RocksDB's sizes when the table
+				      was first opened, then each commit's exact
+				      deltas); never a reason to skip a scan */
+	uint64_t data_bytes;     /**< bytes of primary records (as rows) */
 	uint64_t next_autoinc;   /**< next AUTO_INCREMENT value */
 };
 
@@ -282,7 +295,10 @@ enum vamos_mysql_find {
 };
 
 /** RECORDS_IN_RANGE: then min key, then max key. A bound of length 0 is
- *  open. The flags are the find flags of MariaDB's key_range. */
+ *  open. The flags are the find flags of MariaDB's key_range. The answer
+ *  counts up to 4096 entries exactly; a longer range adds the table's rows
+ *  times the share of the index's bytes on disk (RocksDB's approximate
+ *  sizes) the rest of the range holds. */
 struct vamos_mysql_range {
 	uint32_t index;
 	uint16_t min_len, max_len;
