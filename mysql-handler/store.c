@@ -208,40 +208,49 @@ void mh_table_autoinc_seen(struct mh_table *tb, uint64_t value)
 	pthread_mutex_unlock(&tb->t->s->counters_lock);
 }
 
-int mh_table_autoinc_lock(struct mh_table *tb)
+int mh_table_autoinc_reserve(struct mh_table *tb, uint64_t increment, uint64_t offset,
+			     uint64_t count, uint64_t max, uint64_t *first, uint64_t *reserved)
 {
 	if (!tb->t->write)
 		return -EINVAL;
-	unsigned char k[MH_KEY_PREFIX + 4];
-	mh_be32(0, k);
-	k[4] = CAT_AUTOINC_LOCK;
-	mh_be32(tb->meta.id, k + MH_KEY_PREFIX);
-	return mh_kv_lock(tb->t, k, sizeof k);
-}
-
-int mh_table_autoinc_first(struct mh_table *tb, uint64_t increment, uint64_t offset,
-			   uint64_t *first)
-{
 	if (increment == 0)
 		increment = 1;
 	if (offset == 0 || offset > increment)
 		offset = 1; /* MariaDB ignores an offset above the increment */
+	if (count == 0)
+		count = 1;
+	int rc = 0;
+	/* The counter moves under the counters' lock only, held for this
+	 * arithmetic and never past the call: two reservations never overlap,
+	 * and no inserter waits for another's transaction. */
 	pthread_mutex_lock(&tb->t->s->counters_lock);
 	uint64_t v = tb->cnt->next_autoinc;
-	pthread_mutex_unlock(&tb->t->s->counters_lock);
-	if (v == AUTOINC_EXHAUSTED)
-		return -ERANGE;
-	/* Round up to offset + k * increment. */
-	if (v < offset) {
-		v = offset;
+	if (v == AUTOINC_EXHAUSTED) {
+		rc = -ERANGE;
+	} else if (v < offset) {
+		v = offset; /* round up to offset + k * increment */
 	} else if ((v - offset) % increment) {
 		uint64_t up = increment - (v - offset) % increment;
 		if (v > UINT64_MAX - up)
-			return -ERANGE;
-		v += up;
+			rc = -ERANGE;
+		else
+			v += up;
 	}
-	*first = v;
-	return 0;
+	if (!rc && v > max) {
+		*first = v; /* out of the column's range: nothing reserved */
+		*reserved = 0;
+	} else if (!rc) {
+		/* As many as fit up to @max: the last is v + (n - 1) * increment. */
+		uint64_t room = (max - v) / increment + 1;
+		uint64_t n = count < room ? count : room;
+		uint64_t last = v + (n - 1) * increment;
+		tb->cnt->next_autoinc = last == UINT64_MAX ? AUTOINC_EXHAUSTED : last + 1;
+		tb->autoinc_moved = true; /* the floor follows as the table closes */
+		*first = v;
+		*reserved = n;
+	}
+	pthread_mutex_unlock(&tb->t->s->counters_lock);
+	return rc;
 }
 
 /* Keys delete_range collects before it deletes them: a transaction's

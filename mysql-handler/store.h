@@ -192,18 +192,22 @@ uint64_t mh_table_bytes(const struct mh_table *tb);
  *  after a crash (gaps are possible then). */
 uint64_t mh_table_next_autoinc(const struct mh_table *tb);
 /** A value written to the AUTO_INCREMENT column: the next value moves
- *  past it; past UINT64_MAX there is none (mh_table_autoinc_first's
+ *  past it; past UINT64_MAX there is none (mh_table_autoinc_reserve's
  *  -ERANGE). */
 void mh_table_autoinc_seen(struct mh_table *tb, uint64_t value);
-/** Take @tb's AUTO_INCREMENT lock for the rest of the write transaction
- *  (waited for like a row lock: -ETIMEDOUT, -EDEADLK): values handed out
- *  to its holder are its own until it ends. */
-int mh_table_autoinc_lock(struct mh_table *tb);
-/** The first value >= the next one with (v - @offset) a multiple of
- *  @increment; the counter itself moves only as values are written
- *  (mh_table_autoinc_seen). -ERANGE when there is none. */
-int mh_table_autoinc_first(struct mh_table *tb, uint64_t increment, uint64_t offset,
-			   uint64_t *first);
+/** Reserve @count values (0: 1) of @tb's AUTO_INCREMENT counter in a
+ *  write transaction: the first >= the next value with (v - @offset) a
+ *  multiple of @increment, then every @increment-th, none past @max (the
+ *  column's largest value). The counter moves past them at once, under a
+ *  lock held only for the move (never until the transaction ends, as
+ *  InnoDB's "consecutive" lock mode), so concurrent inserters never wait
+ *  for each other and never share a value; values a rollback leaves unused
+ *  are a gap. *@reserved is how many: fewer than @count only at @max, 0
+ *  when *@first is past @max (the counter then stays). -ERANGE when no
+ *  value is left below 2^64. The persisted floor follows before
+ *  mh_table_close returns. */
+int mh_table_autoinc_reserve(struct mh_table *tb, uint64_t increment, uint64_t offset,
+			     uint64_t count, uint64_t max, uint64_t *first, uint64_t *reserved);
 
 /**
  * Insert a row. @pk is ignored for a hidden-pk table (its new row id is

@@ -19,7 +19,6 @@
 #define CAT_TABLE 0u   /* ++ name -> struct table_meta */
 #define CAT_NEXT_ID 1u /* -> next table id (uint32) */
 #define CAT_AUTOINC 2u /* ++ id (BE) -> AUTO_INCREMENT floor (uint64) */
-#define CAT_AUTOINC_LOCK 3u /* ++ id (BE): never stored, only locked */
 
 /* A table's catalog entry, as stored (host-written; still size-checked).
  * Only DDL writes it: the moving counters live in struct mh_counters. */

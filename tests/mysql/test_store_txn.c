@@ -274,6 +274,45 @@ Test(store_txn, a_3000_byte_secondary_key_is_stored_and_found)
 	free(k2);
 }
 
+Test(store_txn, autoinc_reservations_never_repeat_after_a_reopen)
+{
+	struct mh_txn *t, *u;
+	struct mh_table *tb, *tu;
+	cr_assert_eq(mh_txn_begin(store, true, &t), 0);
+	cr_assert_eq(mh_table_create(t, "a", false, 0, NULL), 0);
+	cr_assert_eq(mh_txn_commit(t), 0);
+	/* Two open transactions reserve in turn: neither waits, the ranges
+	 * follow each other. */
+	cr_assert_eq(mh_txn_begin(store, true, &t), 0);
+	cr_assert_eq(mh_txn_begin(store, true, &u), 0);
+	cr_assert_eq(mh_table_open(t, "a", &tb), 0);
+	cr_assert_eq(mh_table_open(u, "a", &tu), 0);
+	uint64_t first, n;
+	cr_assert_eq(mh_table_autoinc_reserve(tb, 1, 1, 4, UINT64_MAX, &first, &n), 0);
+	cr_assert(first == 1 && n == 4);
+	cr_assert_eq(mh_table_autoinc_reserve(tu, 1, 1, 1, UINT64_MAX, &first, &n), 0);
+	cr_assert(first == 5 && n == 1);
+	cr_assert_eq(mh_table_close(tb), 0);
+	cr_assert_eq(mh_table_close(tu), 0);
+	/* Neither commits (as at a crash): the values stay used all the same. */
+	mh_txn_abort(t);
+	mh_txn_abort(u);
+	mh_store_close(store);
+	open_store(200);
+	cr_assert_eq(mh_txn_begin(store, true, &t), 0);
+	cr_assert_eq(mh_table_open(t, "a", &tb), 0);
+	cr_assert_eq(mh_table_autoinc_reserve(tb, 1, 1, 1, UINT64_MAX, &first, &n), 0);
+	cr_assert_geq(first, 6, "a reserved value is never handed out again");
+	mh_table_close(tb);
+	mh_txn_abort(t);
+	/* A read transaction reserves nothing. */
+	cr_assert_eq(mh_txn_begin(store, false, &t), 0);
+	cr_assert_eq(mh_table_open(t, "a", &tb), 0);
+	cr_assert_eq(mh_table_autoinc_reserve(tb, 1, 1, 1, UINT64_MAX, &first, &n), -EINVAL);
+	mh_table_close(tb);
+	mh_txn_abort(t);
+}
+
 Test(store_txn, counters_survive_a_reopen_after_commit)
 {
 	struct mh_txn *t;
