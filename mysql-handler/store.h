@@ -117,6 +117,16 @@ struct mh_store *mh_txn_store(struct mh_txn *t);
  *  of it): its commit folds into @parent, its abort undoes only its own
  *  writes. @parent is not used until the child ends. */
 int mh_txn_begin_nested(struct mh_txn *parent, struct mh_txn **out);
+/** Begin an attempt in statement (or transaction) @parent that never
+ *  waits: a row lock held by another transaction fails at once with
+ *  -ETIMEDOUT instead of waiting, until mh_txn_try_end. Used like a
+ *  nested transaction (@parent is not used until it ends). */
+int mh_txn_try_begin(struct mh_txn *parent, struct mh_txn **out);
+/** End attempt @a: with @keep its work folds into its parent; without,
+ *  everything it did is undone (writes, row counts, the locks it took), so
+ *  the same request can run again from the same state. Lock waits are the
+ *  transaction's own again either way. */
+int mh_txn_try_end(struct mh_txn *a, bool keep);
 /** Release a read transaction's snapshot... */
 void mh_txn_reset(struct mh_txn *t);
 /** ...and take a new one in it (also a write transaction's: its plain
@@ -167,8 +177,9 @@ int mh_table_create_ex(struct mh_txn *t, const char *name, bool hidden_pk, unsig
 		       const struct mh_index_def *sec, uint64_t auto_increment);
 /** Open @name for use in @t (the handle is valid for that transaction). */
 int mh_table_open(struct mh_txn *t, const char *name, struct mh_table **out);
-/** Close; in a write transaction, persists the AUTO_INCREMENT floor the
- *  writes moved. Returns 0 or the save's error. */
+/** Close (0). The AUTO_INCREMENT floor a write transaction moved is
+ *  persisted as it commits (and at mh_store_close), never on the way:
+ *  only a commit writes the WAL. */
 int mh_table_close(struct mh_table *tb);
 /** The table's id (never reused in a store). */
 uint32_t mh_table_id(const struct mh_table *tb);
@@ -204,8 +215,8 @@ void mh_table_autoinc_seen(struct mh_table *tb, uint64_t value);
  *  for each other and never share a value; values a rollback leaves unused
  *  are a gap. *@reserved is how many: fewer than @count only at @max, 0
  *  when *@first is past @max (the counter then stays). -ERANGE when no
- *  value is left below 2^64. The persisted floor follows before
- *  mh_table_close returns. */
+ *  value is left below 2^64. The persisted floor follows before the
+ *  transaction commits. */
 int mh_table_autoinc_reserve(struct mh_table *tb, uint64_t increment, uint64_t offset,
 			     uint64_t count, uint64_t max, uint64_t *first, uint64_t *reserved);
 

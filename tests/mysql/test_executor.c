@@ -588,7 +588,7 @@ Test(executor, statement_and_transaction_rollback)
 	uint64_t c = mxh_ctx_open(vm);
 	const char *k = "k";
 	cr_assert_eq(mxh_write1(vm, c, t, "s1", "x", 1, &k, 0, &rep), 0);
-	cr_assert(rep.deferred, "writes run on the writer thread");
+	cr_assert(!rep.deferred, "an uncontended write is served at once");
 	cr_assert_eq(op0(VAMOS_MYSQL_STMT_COMMIT, c, 0), 0);
 	cr_assert_eq(mxh_write1(vm, c, t, "s2", "x", 1, &k, 0, &rep), 0);
 	cr_assert_eq(op0(VAMOS_MYSQL_STMT_ROLLBACK, c, 0), 0);
@@ -709,7 +709,63 @@ static void update_queued(uint64_t ctx, uint32_t t, const char *pk, struct mxh_p
 	mxh_put(req, pk, u.new_pk_len);
 	mxh_put(req, "k99", 3);
 	mxh_put(req, "z", 1);
-	cr_assert_eq(mxh_send(vm, VAMOS_MYSQL_UPDATE, req, out, p), 1, "deferred");
+	mxh_send(vm, VAMOS_MYSQL_UPDATE, req, out, p); /* at once, or deferred */
+}
+
+Test(executor, an_uncontended_write_is_served_at_once_a_contended_one_on_the_pool)
+{
+	mx_vm_close(vm);
+	open_vm(20000); /* only the holder's end ends the wait */
+	uint32_t t = table_with("t", false, ROWS, 1);
+	uint64_t a = mxh_ctx_open(vm), b = mxh_ctx_open(vm);
+	const char *k = "k";
+	struct mx_stats s0 = mx_vm_stats(vm);
+	cr_assert_eq(mxh_write1(vm, a, t, "x2", "a", 1, &k, 0, &rep), 0);
+	cr_assert(!rep.deferred, "no lock held by another: served at once");
+	struct mx_stats s1 = mx_vm_stats(vm);
+	cr_assert_eq(s1.inline_writes, s0.inline_writes + 1);
+	cr_assert_eq(s1.deferred_writes, s0.deferred_writes);
+	/* b's batch: x1 is free, x2 is a's. The attempt writes x1, meets
+	 * a's lock on x2 and is undone whole; the pool runs the batch again
+	 * from the start (x1 left written would clash with itself). */
+	static struct mxh_req req;
+	static struct mxh_reply out;
+	struct mxh_pending p;
+	struct vamos_mysql_write w = { .count = 2 };
+	mxh_begin(&req, b, t, 0);
+	mxh_put(&req, &w, sizeof w);
+	const char *pks[] = { "x1", "x2" };
+	for (int i = 0; i < 2; i++) {
+		struct vamos_mysql_write_row wr = { .row_len = 1, .pk_len = 2, .nsec = 1 };
+		uint16_t kl = 1;
+		uint32_t at = req.len;
+		mxh_put(&req, &wr, sizeof wr);
+		mxh_put(&req, &kl, 2);
+		mxh_put(&req, pks[i], 2);
+		mxh_put(&req, "k", 1);
+		mxh_put(&req, "b", 1);
+		while ((req.len - at) % 8)
+			req.buf[req.len++] = 0;
+	}
+	cr_assert_eq(mxh_send(vm, VAMOS_MYSQL_WRITE, &req, &out, &p), 1, "deferred");
+	struct mx_stats s2 = mx_vm_stats(vm);
+	cr_assert_eq(s2.deferred_writes, s1.deferred_writes + 1);
+	cr_assert_eq(s2.inline_writes, s1.inline_writes);
+	cr_assert_eq(mxh_wait(&p, 200), -ETIME, "it waits for a's lock");
+	cr_assert_eq(op0(VAMOS_MYSQL_ROLLBACK, a, 0), 0);
+	cr_assert_eq(mxh_wait(&p, 30000), 0, "then goes on: both rows, once each");
+	struct vamos_mysql_written done;
+	memcpy(&done, out.data, sizeof done);
+	cr_assert_eq(done.written, 2);
+	cr_assert_eq(op0(VAMOS_MYSQL_STMT_COMMIT, b, 0), 0);
+	cr_assert_eq(op0(VAMOS_MYSQL_COMMIT, b, 0), 0);
+	int st;
+	cr_assert_str_eq(read_text(b, t, (struct mxh_read){ .start = 0 }, &st), "a=1;x1=b;x2=b;");
+	cr_assert_eq(op0(VAMOS_MYSQL_INFO, b, t), 0);
+	struct vamos_mysql_info info;
+	memcpy(&info, rep.data, sizeof info);
+	cr_assert_eq(info.rows, 3, "the undone attempt left no row count behind");
+	cr_assert_eq(mx_vm_stats(vm).lock_timeouts, 0, "an attempt that met a lock is no timeout");
 }
 
 Test(executor, crossing_writers_get_a_deadlock)
