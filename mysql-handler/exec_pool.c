@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The VM's worker pool: requests that may block (writes, commits, the reads
- * of a context with a write transaction, DDL) run here, each context's one
+ * The VM's worker pool: requests that may block (writes that met a row
+ * lock held by another transaction, commits, locking reads, the reads of a
+ * context with a write transaction, DDL) run here, each context's one
  * at a time (a context takes one request at a time). A job blocked on a row
  * lock holds only its own thread: the pool grows while jobs wait for a
  * thread, up to max_workers, and a thread idle for IDLE_SECONDS exits.

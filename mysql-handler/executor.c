@@ -2,9 +2,11 @@
 /*
  * The executor: contexts, table handles, and who runs what. Reads of a
  * context without a write transaction run at once on the caller's thread
- * in the context's snapshot; writes, locking reads, the requests of a
- * context with a write transaction and DDL are jobs for the VM's worker
- * pool (exec_pool.c, exec_job.c), where they may wait for row locks.
+ * in the context's snapshot. Writes, statement ends and rollbacks are
+ * tried at once too, never waiting for a lock (attempt_now); a write that
+ * would wait, locking reads, the other requests of a context with a write
+ * transaction, COMMIT and DDL are jobs for the VM's worker pool
+ * (exec_pool.c, exec_job.c), where they may wait for row locks or fsync.
  */
 #define _GNU_SOURCE
 #include <errno.h>
