@@ -275,6 +275,9 @@ int mx_op_autoinc(struct mh_txn *t, const struct mx_table_ref *ref, struct mx_in
 		  struct mx_out *out)
 {
 	struct vamos_mysql_autoinc a;
+	/* Trust: copied once; every field is a number the store bounds (no
+	 * reservation past max or 2^64), so a guest can at most use up its
+	 * own table's counter. */
 	if (mx_take(in, &a, sizeof a) || in->left || a.count == 0)
 		return mx_fail(out, -EINVAL, "AUTOINC: malformed request");
 	struct mh_table *tb;
