@@ -74,6 +74,18 @@ static int reserve(struct mx_call *c, uint32_t len, void **buf)
 	return 0;
 }
 
+/* Room given back before a hand-over to the pool: it may be reserved
+ * again, or the answer deferred. */
+static void unreserve(struct mx_call *c)
+{
+	struct caller *k = (struct caller *)c;
+	if (!k->reply)
+		abort(); /* nothing was reserved */
+	free(k->reply);
+	k->reply = NULL;
+	k->reserved = 0;
+}
+
 static void *defer(struct mx_call *c)
 {
 	return ((struct caller *)c)->w;
@@ -109,7 +121,8 @@ static int call(struct mx_vm *vm, uint16_t op, const unsigned char *req, uint32_
 	memcpy(copy, req, len);
 	struct caller k = {
 		.call = { .op = op, .data = copy, .len = len, .max_reply = max_reply,
-			  .max_request = max_reply, .reserve = reserve, .defer = defer },
+			  .max_request = max_reply, .reserve = reserve, .unreserve = unreserve,
+			  .defer = defer },
 		.w = &w,
 	};
 	int rc = mx_handle(vm, &k.call);

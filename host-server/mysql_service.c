@@ -80,6 +80,16 @@ static int reserve(struct mx_call *c, uint32_t len, void **buf)
 	return 0;
 }
 
+static void unreserve(struct mx_call *c)
+{
+	struct glue *g = (struct glue *)c;
+	/* Only small answers are tried before a hand-over to the pool. */
+	if (g->small) {
+		reply_unreserve(g->rep);
+		g->small = NULL;
+	}
+}
+
 static uint32_t room(struct mx_call *c)
 {
 	return reply_room(((struct glue *)c)->rep);
@@ -219,7 +229,8 @@ static int handle(void *ctx, const struct service_request *req, struct reply *re
 			   * welcome states the record's own limits. */
 			  .max_reply = attach ? rep->max_payload : max_message,
 			  .max_request = attach ? rep->max_payload : max_message,
-			  .reserve = reserve, .room = room, .defer = defer },
+			  .reserve = reserve, .unreserve = unreserve, .room = room,
+			  .defer = defer },
 		.rep = rep,
 		.slot = slot,
 		.ctx = h.ctx,

@@ -112,12 +112,10 @@ void reply_commit(struct reply *rep, int status, uint32_t len)
 	rep->status = status;
 }
 
-/* Finish a reply the handler left open or never started: status @rc and
- * no bytes. Returns 0 or -EAGAIN (no room for even an empty reply). */
-int reply_finish(struct reply *rep, int rc)
+void reply_unreserve(struct reply *rep)
 {
 	if (rep->committed)
-		return 0;
+		return;
 	if (rep->at && rep->to_ring) {
 		vamos_chan_abort(rep->ch);
 		rep->at = NULL;
@@ -126,6 +124,16 @@ int reply_finish(struct reply *rep, int rc)
 		rep->buf = NULL;
 		rep->at = NULL;
 	}
+	rep->reserved = 0;
+}
+
+/* Finish a reply the handler left open or never started: status @rc and
+ * no bytes. Returns 0 or -EAGAIN (no room for even an empty reply). */
+int reply_finish(struct reply *rep, int rc)
+{
+	if (rep->committed)
+		return 0;
+	reply_unreserve(rep);
 	void *p;
 	int r = reply_reserve(rep, 0, &p);
 	if (r)

@@ -90,12 +90,13 @@ void stats_table(FILE *out, const struct daemon_view *d)
 		struct mx_stats m;
 		if (mysql_service_stats(vm->cfg.id, &m))
 			fprintf(out, "%-12s mysql: %" PRIu64 " connections, %" PRIu64 " tables open, %"
-				     PRIu64 " reads at once, %" PRIu64 " on the writer, %" PRIu64
+				     PRIu64 " requests at once, %" PRIu64 " on the pool, %" PRIu64
+				     " inline_writes, %" PRIu64 " deferred_writes, %" PRIu64
 				     " commits, %" PRIu64 " rollbacks, %" PRIu64 " lock timeouts, %"
 				     PRIu64 " deadlocks, %" PRIu64 " snapshots held\n",
 				vm->cfg.name, m.contexts, m.tables, m.inline_requests,
-				m.writer_requests, m.commits, m.rollbacks, m.lock_timeouts,
-				m.deadlocks, m.snapshots);
+				m.writer_requests, m.inline_writes, m.deferred_writes, m.commits,
+				m.rollbacks, m.lock_timeouts, m.deadlocks, m.snapshots);
 	}
 	if (d->streams->poller_running) {
 		struct row total = d->streams->past;

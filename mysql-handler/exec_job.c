@@ -82,16 +82,17 @@ static int run_maint(struct mx_vm *vm, struct mx_job *j, struct mx_out *out)
 	return rc;
 }
 
-static int run_write(struct mx_ctx *c, struct mx_job *j, struct mx_in *in, struct mx_out *out)
+/* A write op of @j in @t (the context's statement, or an attempt in it). */
+static int run_write(struct mh_txn *t, struct mx_job *j, struct mx_in *in, struct mx_out *out)
 {
 	switch (j->op) {
 	case VAMOS_MYSQL_TRUNCATE:
 		return in->left ? mx_fail(out, -EINVAL, "TRUNCATE: malformed request")
-				: mx_op_truncate(c->stmt, &j->ref, out);
-	case VAMOS_MYSQL_WRITE: return mx_op_write(c->stmt, &j->ref, in, out);
-	case VAMOS_MYSQL_UPDATE: return mx_op_update(c->stmt, &j->ref, in, out);
-	case VAMOS_MYSQL_DELETE: return mx_op_delete(c->stmt, &j->ref, in, out);
-	case VAMOS_MYSQL_AUTOINC: return mx_op_autoinc(c->stmt, &j->ref, in, out);
+				: mx_op_truncate(t, &j->ref, out);
+	case VAMOS_MYSQL_WRITE: return mx_op_write(t, &j->ref, in, out);
+	case VAMOS_MYSQL_UPDATE: return mx_op_update(t, &j->ref, in, out);
+	case VAMOS_MYSQL_DELETE: return mx_op_delete(t, &j->ref, in, out);
+	case VAMOS_MYSQL_AUTOINC: return mx_op_autoinc(t, &j->ref, in, out);
 	}
 	return -ENOSYS;
 }
@@ -193,20 +194,54 @@ static bool is_read(uint16_t op)
 	       op == VAMOS_MYSQL_GET || op == VAMOS_MYSQL_READ;
 }
 
-static int run_ctx(struct mx_vm *vm, struct mx_job *j, struct mx_out *out)
+/* Before any request of a context runs: -ECONNRESET if it ended. */
+static int ctx_enter(struct mx_vm *vm, struct mx_job *j)
 {
 	struct mx_ctx *c = j->ctx;
-	struct mx_in in = { j->body, j->len };
 	pthread_mutex_lock(&vm->lock);
 	bool dead = c->dead;
 	pthread_mutex_unlock(&vm->lock);
 	if (dead)
 		return -ECONNRESET; /* its transaction rolls back as it is freed */
 	/* The guest's lock wait (its session's), for the transaction this
-	 * request may begin; only the context's own thread reads it. */
+	 * request may begin; only whoever runs the context's request reads it. */
 	if (j->lock_wait_ms)
 		c->lock_wait_ms = j->lock_wait_ms;
+	return 0;
+}
+
+/* The context's transaction and a statement in it, for a write (neither
+ * waits for a lock). */
+static int open_stmt(struct mx_vm *vm, struct mx_ctx *c, struct mx_job *j, struct mx_out *out)
+{
 	int rc;
+	bool fresh = j->h.flags & VAMOS_MYSQL_FRESH_SNAPSHOT;
+	if ((rc = begin_txn(vm, c, fresh)))
+		return mx_store_fail(vm->store, out, rc);
+	/* READ COMMITTED: the statement's first request renews the snapshot
+	 * (as in run_ctx), a write tried at once included. */
+	if (fresh && !c->stmt && (rc = mh_txn_renew(c->txn)))
+		return mx_store_fail(vm->store, out, rc);
+	if (!c->stmt && (rc = mh_txn_begin_nested(c->txn, &c->stmt))) {
+		c->stmt = NULL;
+		return mx_store_fail(vm->store, out, rc);
+	}
+	return 0;
+}
+
+static bool is_table_write(uint16_t op)
+{
+	return op == VAMOS_MYSQL_WRITE || op == VAMOS_MYSQL_UPDATE || op == VAMOS_MYSQL_DELETE ||
+	       op == VAMOS_MYSQL_AUTOINC || op == VAMOS_MYSQL_TRUNCATE;
+}
+
+static int run_ctx(struct mx_vm *vm, struct mx_job *j, struct mx_out *out)
+{
+	struct mx_ctx *c = j->ctx;
+	struct mx_in in = { j->body, j->len };
+	int rc = ctx_enter(vm, j);
+	if (rc)
+		return rc;
 	switch (j->op) {
 	case VAMOS_MYSQL_STMT_COMMIT:
 	case VAMOS_MYSQL_STMT_ROLLBACK:
@@ -275,7 +310,36 @@ static int run_ctx(struct mx_vm *vm, struct mx_job *j, struct mx_out *out)
 		c->stmt = NULL;
 		return mx_store_fail(vm->store, out, rc);
 	}
-	return run_write(c, j, &in, out);
+	return run_write(c->stmt, j, &in, out);
+}
+
+int mx_job_try(struct mx_vm *vm, struct mx_job *j, struct mx_out *out)
+{
+	/* Statement ends and rollbacks never wait for a lock. */
+	if (!is_table_write(j->op))
+		return run_ctx(vm, j, out);
+	struct mx_ctx *c = j->ctx;
+	struct mx_in in = { j->body, j->len };
+	struct mh_txn *a;
+	int rc = ctx_enter(vm, j);
+	if (rc || (rc = open_stmt(vm, c, j, out)))
+		return rc;
+	if ((rc = mh_txn_try_begin(c->stmt, &a)))
+		return mx_store_fail(vm->store, out, rc);
+	rc = run_write(a, j, &in, out);
+	/* A lock held by another transaction: the attempt is undone whole
+	 * (also rows of a batch written before it), so the pool runs the
+	 * request again from the state it found. */
+	int end = mh_txn_try_end(a, rc != -ETIMEDOUT);
+	if (rc == -ETIMEDOUT && !end) {
+		out->len = 0;
+		return MX_WOULD_WAIT;
+	}
+	if (end) {
+		out->len = 0;
+		return mx_store_fail(vm->store, out, end);
+	}
+	return rc;
 }
 
 void mx_job_run(struct mx_vm *vm, struct mx_job *j, unsigned char **scratch, uint32_t *cap)

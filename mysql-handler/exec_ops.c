@@ -275,21 +275,21 @@ int mx_op_autoinc(struct mh_txn *t, const struct mx_table_ref *ref, struct mx_in
 		  struct mx_out *out)
 {
 	struct vamos_mysql_autoinc a;
+	/* Trust: copied once; every field is a number the store bounds (no
+	 * reservation past max or 2^64), so a guest can at most use up its
+	 * own table's counter. */
 	if (mx_take(in, &a, sizeof a) || in->left || a.count == 0)
 		return mx_fail(out, -EINVAL, "AUTOINC: malformed request");
 	struct mh_table *tb;
 	int rc = mx_table_open(t, ref, &tb);
 	if (rc)
 		return rc;
-	/* Every value from the first on is this transaction's until it ends
-	 * (it holds the table's AUTO_INCREMENT lock); the counter moves as
-	 * rows carry them (mh_table_autoinc_seen). */
-	struct vamos_mysql_autoinc_range r = { .count = UINT64_MAX };
-	rc = mh_table_autoinc_lock(tb);
-	if (!rc)
-		rc = mh_table_autoinc_first(tb, a.increment, a.offset, &r.first);
-	else
-		rc = mx_store_fail(mh_txn_store(t), out, rc);
+	/* Values of this transaction alone from now on: the counter moved
+	 * past them (and past the guest's unsent explicit values first). */
+	struct vamos_mysql_autoinc_range r;
+	mh_table_autoinc_seen(tb, a.seen);
+	rc = mh_table_autoinc_reserve(tb, a.increment, a.offset, a.count,
+				      a.max ? a.max : UINT64_MAX, &r.first, &r.count);
 	if (rc == -ERANGE)
 		rc = mx_fail(out, -ERANGE, "AUTO_INCREMENT would pass 2^64");
 	rc = finish(tb, rc);

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The VM's worker pool: requests that may block (writes, commits, the reads
- * of a context with a write transaction, DDL) run here, each context's one
+ * The VM's worker pool: requests that may block (writes that met a row
+ * lock held by another transaction, commits, locking reads, the reads of a
+ * context with a write transaction, DDL) run here, each context's one
  * at a time (a context takes one request at a time). A job blocked on a row
  * lock holds only its own thread: the pool grows while jobs wait for a
  * thread, up to max_workers, and a thread idle for IDLE_SECONDS exits.
@@ -118,29 +119,30 @@ int mx_pool_start(struct mx_vm *vm)
 	return rc;
 }
 
-int mx_pool_submit(struct mx_vm *vm, const struct mx_call *call,
-		   const struct vamos_mysql_req *h, enum mx_job_kind kind, struct mx_ctx *c,
-		   const struct mx_table_ref *ref, const struct mx_in *body, void *token)
+struct mx_job *mx_job_make(const struct mx_call *call, const struct vamos_mysql_req *h,
+			   enum mx_job_kind kind, struct mx_ctx *c,
+			   const struct mx_table_ref *ref, const struct mx_in *body)
 {
 	struct mx_job *j = malloc(sizeof *j + body->left);
-	if (!j) {
-		if (c)
-			c->busy = false;
-		vm->done(token, -ENOMEM, NULL, 0);
-		return 0;
-	}
+	if (!j)
+		return NULL;
 	j->kind = kind;
 	j->op = call->op;
 	j->h = *h;
 	j->ctx = c;
 	j->ref = *ref;
-	j->token = token;
+	j->token = NULL;
 	j->max_reply = call->max_reply;
 	j->lock_wait_ms = call->lock_wait_ms;
 	j->len = body->left;
 	/* The body leaves guest memory here: the job reads only its copy. */
 	memcpy(j->body, body->p, body->left);
 	j->next = NULL;
+	return j;
+}
+
+void mx_pool_queue(struct mx_vm *vm, struct mx_job *j)
+{
 	*vm->queue_tail = j;
 	vm->queue_tail = &j->next;
 	vm->queued++;
@@ -150,6 +152,21 @@ int mx_pool_submit(struct mx_vm *vm, const struct mx_call *call,
 	if (vm->queued > vm->idle)
 		spawn(vm);
 	pthread_cond_signal(&vm->wake);
+}
+
+int mx_pool_submit(struct mx_vm *vm, const struct mx_call *call,
+		   const struct vamos_mysql_req *h, enum mx_job_kind kind, struct mx_ctx *c,
+		   const struct mx_table_ref *ref, const struct mx_in *body, void *token)
+{
+	struct mx_job *j = mx_job_make(call, h, kind, c, ref, body);
+	if (!j) {
+		if (c)
+			c->busy = false;
+		vm->done(token, -ENOMEM, NULL, 0);
+		return 0;
+	}
+	j->token = token;
+	mx_pool_queue(vm, j);
 	return 0;
 }
 

@@ -2,9 +2,11 @@
 /*
  * The executor: contexts, table handles, and who runs what. Reads of a
  * context without a write transaction run at once on the caller's thread
- * in the context's snapshot; writes, locking reads, the requests of a
- * context with a write transaction and DDL are jobs for the VM's worker
- * pool (exec_pool.c, exec_job.c), where they may wait for row locks.
+ * in the context's snapshot. Writes, statement ends and rollbacks are
+ * tried at once too, never waiting for a lock (attempt_now); a write that
+ * would wait, locking reads, the other requests of a context with a write
+ * transaction, COMMIT and DDL are jobs for the VM's worker pool
+ * (exec_pool.c, exec_job.c), where they may wait for row locks or fsync.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -377,6 +379,80 @@ static int run_now(struct mx_vm *vm, const struct mx_call *call,
 	return rc;
 }
 
+/* ---- writes tried at once ---- */
+
+/* Is the request one to try on the caller's thread before the pool: a
+ * write of a context (not a locking read), or a statement end or rollback
+ * of a context with a write transaction (they never wait)? Never COMMIT:
+ * it may wait for an fsync. Lock held. */
+static bool try_first(uint16_t op, uint16_t flags, const struct mx_ctx *c)
+{
+	if (!c || (flags & VAMOS_MYSQL_FOR_UPDATE))
+		return false;
+	switch (op) {
+	case VAMOS_MYSQL_WRITE:
+	case VAMOS_MYSQL_UPDATE:
+	case VAMOS_MYSQL_DELETE:
+	case VAMOS_MYSQL_AUTOINC:
+	case VAMOS_MYSQL_TRUNCATE:
+		return true;
+	case VAMOS_MYSQL_STMT_COMMIT:
+	case VAMOS_MYSQL_STMT_ROLLBACK:
+	case VAMOS_MYSQL_ROLLBACK:
+		return c->writing;
+	}
+	return false;
+}
+
+/* Run a request of busy context @c now with lock waits of 0; if it would
+ * wait, nothing of it happened and it goes to the pool as before. */
+static int attempt_now(struct mx_vm *vm, struct mx_call *call, const struct vamos_mysql_req *h,
+		       struct mx_ctx *c, const struct mx_table_ref *ref, const struct mx_in *in)
+{
+	struct mx_out out = { 0 };
+	void *buf;
+	/* Room first: an answer that finds none must not have run. */
+	out.cap = SMALL_REPLY < call->max_reply ? SMALL_REPLY : call->max_reply;
+	int rc = call->reserve(call, out.cap, &buf);
+	struct mx_job *j = NULL;
+	if (!rc && !(j = mx_job_make(call, h, MX_JOB_CTX, c, ref, in))) {
+		call->unreserve(call);
+		rc = -EAGAIN; /* memory is short: handed over again later */
+	}
+	if (rc) {
+		mx_ctx_release(vm, c);
+		return rc;
+	}
+	out.buf = buf;
+	rc = mx_job_try(vm, j, &out);
+	if (rc != MX_WOULD_WAIT) {
+		bool write = j->op != VAMOS_MYSQL_STMT_COMMIT && j->op != VAMOS_MYSQL_STMT_ROLLBACK &&
+			     j->op != VAMOS_MYSQL_ROLLBACK;
+		free(j);
+		pthread_mutex_lock(&vm->lock);
+		vm->stats.inline_requests++;
+		if (write)
+			vm->stats.inline_writes++;
+		pthread_mutex_unlock(&vm->lock);
+		call->reply_len = out.len;
+		mx_ctx_release(vm, c);
+		return rc;
+	}
+	/* A row lock held by another transaction: its wait belongs on a
+	 * pool thread. The context stays busy across the hand-over. */
+	call->unreserve(call);
+	if (!(j->token = call->defer(call))) {
+		free(j);
+		mx_ctx_release(vm, c);
+		return -EAGAIN; /* nothing happened: handed over again later */
+	}
+	pthread_mutex_lock(&vm->lock);
+	vm->stats.deferred_writes++;
+	mx_pool_queue(vm, j);
+	pthread_mutex_unlock(&vm->lock);
+	return MX_DEFERRED;
+}
+
 /* ---- the entry point ---- */
 
 int mx_handle(struct mx_vm *vm, struct mx_call *call)
@@ -427,7 +503,9 @@ int mx_handle(struct mx_vm *vm, struct mx_call *call)
 		else
 			rc = -EBADF;
 	}
-	if (rc == 0)
+	/* Writes, statement ends and rollbacks are tried here first. */
+	bool attempt = rc == 0 && call->unreserve && try_first(call->op, h.flags, c);
+	if (rc == 0 && !attempt)
 		deferred = cls == OP_WRITE || cls == OP_DDL || cls == OP_MAINT ||
 			   (c && c->writing && (cls == OP_READ || cls == OP_TXN));
 	if (rc == 0 && deferred) {
@@ -448,6 +526,8 @@ int mx_handle(struct mx_vm *vm, struct mx_call *call)
 		return rc;
 	if (deferred)
 		return MX_DEFERRED;
+	if (attempt)
+		return attempt_now(vm, call, &h, c, &ref, &in);
 
 	struct mx_out out = { 0 };
 	void *buf;

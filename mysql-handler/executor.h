@@ -9,6 +9,13 @@
  * write transaction, commits, DDL — on the VM's worker pool, whose answers
  * come back later through the done callback.
  *
+ * A write (WRITE, UPDATE, DELETE, AUTOINC, TRUNCATE) and the statement
+ * ends and rollbacks of a context are first tried at once on the caller's
+ * thread with lock waits of 0; only a write that meets a row lock held by
+ * another transaction is undone and goes to the pool. COMMIT (its fsync)
+ * always goes to the pool: the caller's thread never waits for a lock or
+ * a disk.
+ *
  * Threads: every context has its own write transaction; a context takes
  * one request at a time, so its requests run in order. A request blocked
  * on a row lock holds one pool thread (the pool grows on demand up to
@@ -60,6 +67,10 @@ struct mx_call {
 	 *  that does not fit yet goes out smaller instead of waiting for room
 	 *  for all of it; NULL: max_reply always fits once there is room. */
 	uint32_t (*room)(struct mx_call *c);
+	/** Optional: give back the room reserve() gave (nothing was written
+	 *  to it), so that the request can still be deferred. Without it,
+	 *  writes are never tried on the caller's thread first. */
+	void (*unreserve)(struct mx_call *c);
 	/** The answer will come later through mx_done_fn: returns its token,
 	 *  or NULL when the caller cannot take more deferred requests (the
 	 *  request is retried later, nothing was done). */
@@ -97,6 +108,8 @@ void mx_vm_reset(struct mx_vm *vm);
 struct mx_stats {
 	uint64_t contexts, tables;        /**< open now */
 	uint64_t inline_requests, writer_requests; /**< writer: on the pool */
+	uint64_t inline_writes;   /**< writes served at once, no lock held by another */
+	uint64_t deferred_writes; /**< writes that met a held lock: to the pool */
 	uint64_t commits, rollbacks, lock_timeouts, deadlocks;
 	uint64_t snapshots;               /**< held in the store now */
 };

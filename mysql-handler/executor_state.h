@@ -107,6 +107,19 @@ int mx_pool_start(struct mx_vm *vm);
 int mx_pool_submit(struct mx_vm *vm, const struct mx_call *call,
 		   const struct vamos_mysql_req *h, enum mx_job_kind kind, struct mx_ctx *c,
 		   const struct mx_table_ref *ref, const struct mx_in *body, void *token);
+/* A job of the request, with a private copy of its body (no token yet);
+ * NULL when memory is short. */
+struct mx_job *mx_job_make(const struct mx_call *call, const struct vamos_mysql_req *h,
+			   enum mx_job_kind kind, struct mx_ctx *c,
+			   const struct mx_table_ref *ref, const struct mx_in *body);
+/* Queue job @j (its token set) for the pool (lock held). */
+void mx_pool_queue(struct mx_vm *vm, struct mx_job *j);
+/* Run ctx job @j now on the caller's thread, without waiting for a row
+ * lock: its status (answer in @out), or MX_WOULD_WAIT when it would have
+ * to wait, and nothing of it happened (it goes to the pool as it is). */
+int mx_job_try(struct mx_vm *vm, struct mx_job *j, struct mx_out *out);
+#define MX_WOULD_WAIT 2
+
 /* Refuse queued jobs (-ESHUTDOWN), let running ones finish, join every
  * thread. */
 void mx_pool_stop(struct mx_vm *vm);

@@ -131,38 +131,57 @@ int mh_table_open(struct mh_txn *t, const char *name, struct mh_table **out)
 	return 0;
 }
 
-int mh_autoinc_persist(struct mh_table *tb)
+int mh_autoinc_persist_all(struct mh_store *s)
 {
-	struct mh_store *s = tb->t->s;
-	struct mh_counters *c = tb->cnt;
 	int rc = 0;
-	/* Under the counters' lock, so that floors are written in order. The
-	 * write reaches the WAL before the commit that uses the values does,
-	 * so a commit that survives a crash finds its floor too. */
+	/* One persister at a time: each writes what the counters say now,
+	 * so floors only go up. The write reaches the WAL before the commit
+	 * that called it does, so a commit that survives a crash finds a
+	 * floor above its values. */
+	pthread_mutex_lock(&s->floor_lock);
 	pthread_mutex_lock(&s->counters_lock);
-	uint64_t next = c->next_autoinc;
-	if (c->autoinc_floor != 0 && (next == 0 || next > c->autoinc_floor)) {
+	/* Counters are only ever added at the head and freed at close: the
+	 * list from this head on stays as it is. */
+	struct mh_counters *head = s->counters;
+	pthread_mutex_unlock(&s->counters_lock);
+	for (struct mh_counters *c = head; c && !rc; c = c->next) {
+		pthread_mutex_lock(&s->counters_lock);
+		uint64_t next = c->next_autoinc, floor = c->autoinc_floor;
+		pthread_mutex_unlock(&s->counters_lock);
+		if (floor == 0 || (next != 0 && next <= floor))
+			continue; /* exhausted and persisted so, or not passed */
 		unsigned char k[MH_KEY_PREFIX + 4];
-		floor_key(tb->meta.id, k);
+		floor_key(c->id, k);
 		char *err = NULL;
 		rocksdb_transactiondb_put(s->db, s->wo_nosync, (const char *)k, sizeof k,
 					  (const char *)&next, sizeof next, &err);
-		if (err)
+		if (err) {
 			rc = mh_rocks_error(s, "AUTO_INCREMENT floor", err);
-		else
+		} else {
+			pthread_mutex_lock(&s->counters_lock);
 			c->autoinc_floor = next;
+			pthread_mutex_unlock(&s->counters_lock);
+		}
 	}
-	pthread_mutex_unlock(&s->counters_lock);
+	pthread_mutex_unlock(&s->floor_lock);
 	return rc;
+}
+
+/* The counter of @tb moved: its floor follows before @tb's transaction
+ * commits (never on the way, so that no request writes the WAL but a
+ * COMMIT, which runs where it may wait). */
+static void autoinc_moved(struct mh_table *tb)
+{
+	struct mh_txn *root = tb->t;
+	while (root->parent)
+		root = root->parent;
+	root->autoinc_moved = true;
 }
 
 int mh_table_close(struct mh_table *tb)
 {
-	int rc = 0;
-	if (tb && tb->autoinc_moved && tb->t->write)
-		rc = mh_autoinc_persist(tb);
 	free(tb);
-	return rc;
+	return 0;
 }
 
 uint32_t mh_table_id(const struct mh_table *tb)
@@ -203,45 +222,54 @@ void mh_table_autoinc_seen(struct mh_table *tb, uint64_t value)
 	uint64_t next = tb->cnt->next_autoinc;
 	if (value != 0 && next != AUTOINC_EXHAUSTED && value >= next) {
 		tb->cnt->next_autoinc = value == UINT64_MAX ? AUTOINC_EXHAUSTED : value + 1;
-		tb->autoinc_moved = true;
+		autoinc_moved(tb);
 	}
 	pthread_mutex_unlock(&tb->t->s->counters_lock);
 }
 
-int mh_table_autoinc_lock(struct mh_table *tb)
+int mh_table_autoinc_reserve(struct mh_table *tb, uint64_t increment, uint64_t offset,
+			     uint64_t count, uint64_t max, uint64_t *first, uint64_t *reserved)
 {
 	if (!tb->t->write)
 		return -EINVAL;
-	unsigned char k[MH_KEY_PREFIX + 4];
-	mh_be32(0, k);
-	k[4] = CAT_AUTOINC_LOCK;
-	mh_be32(tb->meta.id, k + MH_KEY_PREFIX);
-	return mh_kv_lock(tb->t, k, sizeof k);
-}
-
-int mh_table_autoinc_first(struct mh_table *tb, uint64_t increment, uint64_t offset,
-			   uint64_t *first)
-{
 	if (increment == 0)
 		increment = 1;
 	if (offset == 0 || offset > increment)
 		offset = 1; /* MariaDB ignores an offset above the increment */
+	if (count == 0)
+		count = 1;
+	int rc = 0;
+	/* The counter moves under the counters' lock only, held for this
+	 * arithmetic and never past the call: two reservations never overlap,
+	 * and no inserter waits for another's transaction. */
 	pthread_mutex_lock(&tb->t->s->counters_lock);
 	uint64_t v = tb->cnt->next_autoinc;
-	pthread_mutex_unlock(&tb->t->s->counters_lock);
-	if (v == AUTOINC_EXHAUSTED)
-		return -ERANGE;
-	/* Round up to offset + k * increment. */
-	if (v < offset) {
-		v = offset;
+	if (v == AUTOINC_EXHAUSTED) {
+		rc = -ERANGE;
+	} else if (v < offset) {
+		v = offset; /* round up to offset + k * increment */
 	} else if ((v - offset) % increment) {
 		uint64_t up = increment - (v - offset) % increment;
 		if (v > UINT64_MAX - up)
-			return -ERANGE;
-		v += up;
+			rc = -ERANGE;
+		else
+			v += up;
 	}
-	*first = v;
-	return 0;
+	if (!rc && v > max) {
+		*first = v; /* out of the column's range: nothing reserved */
+		*reserved = 0;
+	} else if (!rc) {
+		/* As many as fit up to @max: the last is v + (n - 1) * increment. */
+		uint64_t room = (max - v) / increment + 1;
+		uint64_t n = count < room ? count : room;
+		uint64_t last = v + (n - 1) * increment;
+		tb->cnt->next_autoinc = last == UINT64_MAX ? AUTOINC_EXHAUSTED : last + 1;
+		autoinc_moved(tb); /* the floor follows before the commit */
+		*first = v;
+		*reserved = n;
+	}
+	pthread_mutex_unlock(&tb->t->s->counters_lock);
+	return rc;
 }
 
 /* Keys delete_range collects before it deletes them: a transaction's

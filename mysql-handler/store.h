@@ -122,6 +122,16 @@ struct mh_store *mh_txn_store(struct mh_txn *t);
  *  of it): its commit folds into @parent, its abort undoes only its own
  *  writes. @parent is not used until the child ends. */
 int mh_txn_begin_nested(struct mh_txn *parent, struct mh_txn **out);
+/** Begin an attempt in statement (or transaction) @parent that never
+ *  waits: a row lock held by another transaction fails at once with
+ *  -ETIMEDOUT instead of waiting, until mh_txn_try_end. Used like a
+ *  nested transaction (@parent is not used until it ends). */
+int mh_txn_try_begin(struct mh_txn *parent, struct mh_txn **out);
+/** End attempt @a: with @keep its work folds into its parent; without,
+ *  everything it did is undone (writes, row counts, the locks it took), so
+ *  the same request can run again from the same state. Lock waits are the
+ *  transaction's own again either way. */
+int mh_txn_try_end(struct mh_txn *a, bool keep);
 /** Release a read transaction's snapshot... */
 void mh_txn_reset(struct mh_txn *t);
 /** ...and take a new one in it (also a write transaction's: its plain
@@ -172,8 +182,9 @@ int mh_table_create_ex(struct mh_txn *t, const char *name, bool hidden_pk, unsig
 		       const struct mh_index_def *sec, uint64_t auto_increment);
 /** Open @name for use in @t (the handle is valid for that transaction). */
 int mh_table_open(struct mh_txn *t, const char *name, struct mh_table **out);
-/** Close; in a write transaction, persists the AUTO_INCREMENT floor the
- *  writes moved. Returns 0 or the save's error. */
+/** Close (0). The AUTO_INCREMENT floor a write transaction moved is
+ *  persisted as it commits (and at mh_store_close), never on the way:
+ *  only a commit writes the WAL. */
 int mh_table_close(struct mh_table *tb);
 /** The table's id (never reused in a store). */
 uint32_t mh_table_id(const struct mh_table *tb);
@@ -204,18 +215,22 @@ uint64_t mh_table_bytes(const struct mh_table *tb);
  *  after a crash (gaps are possible then). */
 uint64_t mh_table_next_autoinc(const struct mh_table *tb);
 /** A value written to the AUTO_INCREMENT column: the next value moves
- *  past it; past UINT64_MAX there is none (mh_table_autoinc_first's
+ *  past it; past UINT64_MAX there is none (mh_table_autoinc_reserve's
  *  -ERANGE). */
 void mh_table_autoinc_seen(struct mh_table *tb, uint64_t value);
-/** Take @tb's AUTO_INCREMENT lock for the rest of the write transaction
- *  (waited for like a row lock: -ETIMEDOUT, -EDEADLK): values handed out
- *  to its holder are its own until it ends. */
-int mh_table_autoinc_lock(struct mh_table *tb);
-/** The first value >= the next one with (v - @offset) a multiple of
- *  @increment; the counter itself moves only as values are written
- *  (mh_table_autoinc_seen). -ERANGE when there is none. */
-int mh_table_autoinc_first(struct mh_table *tb, uint64_t increment, uint64_t offset,
-			   uint64_t *first);
+/** Reserve @count values (0: 1) of @tb's AUTO_INCREMENT counter in a
+ *  write transaction: the first >= the next value with (v - @offset) a
+ *  multiple of @increment, then every @increment-th, none past @max (the
+ *  column's largest value). The counter moves past them at once, under a
+ *  lock held only for the move (never until the transaction ends, as
+ *  InnoDB's "consecutive" lock mode), so concurrent inserters never wait
+ *  for each other and never share a value; values a rollback leaves unused
+ *  are a gap. *@reserved is how many: fewer than @count only at @max, 0
+ *  when *@first is past @max (the counter then stays). -ERANGE when no
+ *  value is left below 2^64. The persisted floor follows before the
+ *  transaction commits. */
+int mh_table_autoinc_reserve(struct mh_table *tb, uint64_t increment, uint64_t offset,
+			     uint64_t count, uint64_t max, uint64_t *first, uint64_t *reserved);
 
 /** What mh_table_check() counted and found. */
 struct mh_check {

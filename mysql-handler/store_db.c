@@ -114,6 +114,7 @@ static void free_parts(struct mh_store *s)
 	mh_shared_destroy(s->own);
 	pthread_rwlock_destroy(&s->commit_lock);
 	pthread_mutex_destroy(&s->counters_lock);
+	pthread_mutex_destroy(&s->floor_lock);
 	free(s);
 }
 
@@ -137,6 +138,7 @@ int mh_store_open(const char *dir, const struct mh_store_options *opt, struct mh
 		return -ENOMEM;
 	pthread_rwlock_init(&s->commit_lock, NULL);
 	pthread_mutex_init(&s->counters_lock, NULL);
+	pthread_mutex_init(&s->floor_lock, NULL);
 	struct mh_shared *sh = opt->shared;
 	if (!sh) {
 		int rc = mh_shared_create(NULL, &s->own);
@@ -181,6 +183,7 @@ int mh_store_open(const char *dir, const struct mh_store_options *opt, struct mh
 	rocksdb_options_set_max_open_files(s->opts, 256);
 	rocksdb_options_set_keep_log_file_num(s->opts, 2);
 	unsigned wait = opt->lock_wait_ms ? opt->lock_wait_ms : 50000;
+	s->lock_wait_ms = wait;
 	rocksdb_transactiondb_options_set_transaction_lock_timeout(s->topts, wait);
 	rocksdb_transaction_options_set_lock_timeout(s->txo, wait);
 	rocksdb_transaction_options_set_deadlock_detect(s->txo, 1);
@@ -225,6 +228,9 @@ void mh_store_close(struct mh_store *s)
 {
 	if (!s)
 		return;
+	/* Values handed out since the last commit are not handed out again
+	 * after a clean restart either. */
+	mh_autoinc_persist_all(s);
 	rocksdb_transactiondb_close(s->db);
 	while (s->counters) {
 		struct mh_counters *n = s->counters->next;

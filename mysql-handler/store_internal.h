@@ -19,7 +19,6 @@
 #define CAT_TABLE 0u   /* ++ name -> struct table_meta */
 #define CAT_NEXT_ID 1u /* -> next table id (uint32) */
 #define CAT_AUTOINC 2u /* ++ id (BE) -> AUTO_INCREMENT floor (uint64) */
-#define CAT_AUTOINC_LOCK 3u /* ++ id (BE): never stored, only locked */
 
 /* A table's catalog entry, as stored (host-written; still size-checked).
  * Only DDL writes it: the moving counters live in struct mh_counters. */
@@ -62,12 +61,17 @@ struct mh_store {
 	rocksdb_writeoptions_t *wo_nosync; /* counter floors (ordered before
 					      the commits that use them) */
 	rocksdb_transaction_options_t *txo;
+	unsigned lock_wait_ms;             /* txo's lock timeout */
 	struct mh_shared *own;             /* shared resources made for it */
 	/* Commits hold it shared (they run concurrently and share WAL
 	 * fsyncs); loading a table's counters holds it exclusive, so a count
 	 * and the deltas of commits never miss or double each other. */
 	pthread_rwlock_t commit_lock;
 	pthread_mutex_t counters_lock;
+	/* Persisters of AUTO_INCREMENT floors (commits) take turns, so floors
+	 * are written in order; counters_lock is never held across their
+	 * write, so a reservation on a poller never waits for the WAL. */
+	pthread_mutex_t floor_lock;
 	struct mh_counters *counters;
 };
 
@@ -95,6 +99,8 @@ struct mh_txn {
 	bool write;
 	bool broken;                  /* a statement commit failed */
 	bool lock_reads;              /* mh_txn_lock_reads (on the root) */
+	bool attempt;                 /* mh_txn_try_begin's */
+	bool autoinc_moved;           /* (root) floors to persist before commit */
 	unsigned lock_wait_ms;        /* 0: the store's (s->txo) */
 	struct mh_delta *deltas;
 	unsigned ndeltas, cap_deltas;
@@ -109,7 +115,6 @@ struct mh_table {
 	char name[MH_NAME_MAX + 1];
 	struct table_meta meta;
 	struct mh_counters *cnt;
-	bool autoinc_moved;  /* the floor may need to move (mh_table_close) */
 };
 
 /* RocksDB's error string @err (freed) as a negative errno, with words kept:
@@ -169,8 +174,9 @@ void mh_txn_delta_sum(const struct mh_txn *t, uint32_t id, int64_t *rows, int64_
 uint64_t mh_range_bytes(struct mh_store *s, const unsigned char *lo, size_t lo_len,
 			const unsigned char *hi, size_t hi_len);
 
-/* Persist @tb's AUTO_INCREMENT floor if the counter passed it. */
-int mh_autoinc_persist(struct mh_table *tb);
+/* Persist the AUTO_INCREMENT floor of every table whose counter passed
+ * it (an unsynced write, ordered before the commit that follows). */
+int mh_autoinc_persist_all(struct mh_store *s);
 
 static inline void mh_be32(uint32_t v, unsigned char *p)
 {

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "store_internal.h"
+#include "store_rocks_ext.h"
 
 static void free_txn(struct mh_txn *t)
 {
@@ -128,6 +129,53 @@ int mh_txn_begin_nested(struct mh_txn *parent, struct mh_txn **out)
 	return 0;
 }
 
+static int fold_deltas(struct mh_txn *t, struct mh_txn *into);
+
+int mh_txn_try_begin(struct mh_txn *parent, struct mh_txn **out)
+{
+	if (!parent->write || parent->broken || parent->attempt)
+		return -EINVAL;
+	struct mh_txn *a = calloc(1, sizeof *a);
+	if (!a)
+		return -ENOMEM;
+	*a = (struct mh_txn){ .s = parent->s, .parent = parent, .txn = parent->txn,
+			      .snap = parent->snap, .ro = parent->ro, .latest = parent->latest,
+			      .write = true, .attempt = true };
+	/* Where an attempt that would wait goes back to. It never stays on
+	 * the stack (mh_txn_try_end pops it), so the depths of statements
+	 * and SQL savepoints are not moved. */
+	rocksdb_transaction_set_savepoint(parent->txn);
+	mh_rocks_set_lock_timeout(parent->txn, 0);
+	*out = a;
+	return 0;
+}
+
+int mh_txn_try_end(struct mh_txn *a, bool keep)
+{
+	struct mh_txn *root = a->parent;
+	while (root->parent)
+		root = root->parent;
+	mh_rocks_set_lock_timeout(a->txn, root->lock_wait_ms ? root->lock_wait_ms
+							     : a->s->lock_wait_ms);
+	int rc = 0;
+	char *err = NULL;
+	if (keep) {
+		/* Its writes and locks now belong to the parent's savepoint. */
+		if (mh_rocks_pop_savepoint(a->txn) || (rc = fold_deltas(a, a->parent))) {
+			a->parent->broken = true;
+			rc = rc ? rc : mh_store_fail(a->s, -EIO, "attempt: no savepoint to pop");
+		}
+	} else {
+		rocksdb_transaction_rollback_to_savepoint(a->txn, &err);
+		if (err) {
+			a->parent->broken = true; /* its writes could not be undone */
+			rc = mh_rocks_error(a->s, "rollback", err);
+		}
+	}
+	free_txn(a);
+	return rc;
+}
+
 void mh_txn_reset(struct mh_txn *t)
 {
 	if (t->write || !t->snap)
@@ -210,6 +258,9 @@ int mh_txn_commit(struct mh_txn *t)
 			rocksdb_transaction_rollback(t->txn, &err);
 			free(err);
 			rc = mh_store_fail(t->s, -EIO, "commit: a statement could not be kept");
+		} else if (t->autoinc_moved && (rc = mh_autoinc_persist_all(t->s))) {
+			rocksdb_transaction_rollback(t->txn, &err);
+			free(err);
 		} else {
 			pthread_rwlock_rdlock(&t->s->commit_lock);
 			rocksdb_transaction_commit(t->txn, &err);

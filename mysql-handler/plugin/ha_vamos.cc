@@ -622,6 +622,7 @@ int ha_vamos::external_lock(THD *thd, int lock_type)
 	/* Statements that write this table (and SELECT ... FOR UPDATE) read
 	 * it with row locks, in the connection's write transaction. */
 	m_for_update = lock_type == F_WRLCK;
+	m_autoinc_rows = 0; /* a new statement */
 	trx_register(thd, ht);
 	return 0;
 }
@@ -629,6 +630,7 @@ int ha_vamos::external_lock(THD *thd, int lock_type)
 int ha_vamos::start_stmt(THD *thd, thr_lock_type lock_type)
 {
 	m_for_update = lock_type >= TL_FIRST_WRITE;
+	m_autoinc_rows = 0; /* a new statement */
 	trx_register(thd, ht);
 	return 0;
 }

@@ -213,6 +213,10 @@ private:
 	uint32_t m_batch_rows = 0;
 	std::vector<std::pair<size_t, size_t>> m_batch_row_bytes;
 	uint64_t m_batch_autoinc = 0; /* largest AUTO_INCREMENT value in m_batch */
+	/* Rows of this statement still expecting a reserved AUTO_INCREMENT
+	 * value (InnoDB's n_autoinc_rows): a later reservation of the same
+	 * statement asks for these, not for the server's doubling guess. */
+	uint64_t m_autoinc_rows = 0;
 	/* info cache */
 	ulonglong m_info_time = 0;
 	ha_rows m_info_rows = 0; /* committed rows, as INFO last counted */

@@ -93,9 +93,12 @@ int ha_vamos::flush_batch()
 int ha_vamos::write_row(const uchar *buf)
 {
 	int rc;
-	if (table->next_number_field && buf == table->record[0] &&
-	    (rc = update_auto_increment()))
-		return rc;
+	if (table->next_number_field && buf == table->record[0]) {
+		if ((rc = update_auto_increment()))
+			return rc;
+		if (m_autoinc_rows) /* one row of the reservation's count done */
+			m_autoinc_rows--;
+	}
 	std::string pk;
 	if (!m_hidden_pk)
 		encode_record_key(table->s->primary_key, buf, &pk);
@@ -211,35 +214,35 @@ void ha_vamos::get_auto_increment(ulonglong offset, ulonglong increment,
 {
 	begin_request(VAMOS_MYSQL_AUTOINC);
 	vamos_mysql_autoinc a = {};
-	a.count = nb_desired_values ? nb_desired_values : 1;
+	/* Exactly the values the statement needs, as InnoDB counts them: the
+	 * server's count on its first call (a multi-row INSERT knows its
+	 * rows), then the rows of it still to come (an explicit value past
+	 * the reservation makes the server ask again), or, once they are
+	 * done (INSERT ... SELECT, LOAD DATA), the server's growing guess. */
+	if (!m_autoinc_rows)
+		m_autoinc_rows = nb_desired_values ? nb_desired_values : 1;
+	a.count = m_autoinc_rows;
 	a.increment = increment;
 	a.offset = offset;
+	/* Rows still in the batch have not moved the host's counter yet: an
+	 * explicit value among them (INSERT ... VALUES (254), (NULL)) moves
+	 * it first, as writing it would. */
+	a.seen = m_batch_autoinc;
+	a.max = table->next_number_field->get_max_int_value();
 	put(&m_req, a);
-	/* Begins the connection's write transaction (and takes the table's
-	 * AUTO_INCREMENT lock in it): it must end the transaction. */
+	/* Begins the connection's write transaction: it must end it. */
 	int st = call(VAMOS_MYSQL_AUTOINC, true, true, &m_reply);
 	size_t off = 0;
 	vamos_mysql_autoinc_range r;
-	if (st || !take(m_reply.data(), m_reply.size(), &off, &r) || r.count == 0) {
+	if (st || !take(m_reply.data(), m_reply.size(), &off, &r)) {
 		if (st)
 			fail(st);
 		*first_value = ULONGLONG_MAX; /* the server reports the failure */
 		*nb_reserved_values = 0;
 		return;
 	}
-	/* Rows still in the batch have not moved the host's counter yet: an
-	 * explicit value among them (INSERT ... VALUES (254), (NULL)) is
-	 * passed here, as the host would. */
-	uint64_t first = r.first;
-	if (m_batch_autoinc >= first) {
-		if (m_batch_autoinc == UINT64_MAX)
-			first = UINT64_MAX;
-		else
-			first = m_batch_autoinc + 1; /* the server rounds to offset/increment */
-	}
-	/* Past the column's largest value the server refuses the value
-	 * (out of range); past UINT64_MAX there is none (UINT64_MAX: the
-	 * server's "no value"). */
-	*first_value = first;
-	*nb_reserved_values = first == UINT64_MAX ? 0 : r.count;
+	/* Past the column's largest value (no value reserved) the server
+	 * refuses the value (out of range); UINT64_MAX is its "no value". */
+	*first_value = r.first;
+	*nb_reserved_values = r.first == UINT64_MAX ? 0 : r.count;
 }

@@ -66,6 +66,12 @@ static int reserve(struct mx_call *c, uint32_t len, void **buf)
 	return 0;
 }
 
+/* The reply space is the caller's own buffer: nothing to give back. */
+static void unreserve(struct mx_call *c)
+{
+	(void)c;
+}
+
 static uint32_t room(struct mx_call *c)
 {
 	(void)c;
@@ -89,7 +95,7 @@ int mxh_send(struct mx_vm *vm, uint16_t op, const struct mxh_req *r, struct mxh_
 	out->len = 0;
 	struct call k = {
 		.c = { .op = op, .data = r->buf, .len = r->len, .max_reply = mxh_max_reply,
-		       .max_request = MXH_MAX_REPLY, .reserve = reserve,
+		       .max_request = MXH_MAX_REPLY, .reserve = reserve, .unreserve = unreserve,
 		       .room = mxh_room == UINT32_MAX ? NULL : room, .defer = defer },
 		.out = out,
 		.p = p,
@@ -99,6 +105,7 @@ int mxh_send(struct mx_vm *vm, uint16_t op, const struct mxh_req *r, struct mxh_
 		return 1;
 	out->status = rc;
 	out->len = k.c.reply_len;
+	p->done = true; /* answered at once: mxh_wait gives its status */
 	return rc;
 }
 

@@ -59,7 +59,7 @@ void mxh_done(void *token, int status, const void *data, uint32_t len);
 /* Send @r as @op; wait for the answer. Returns the status. */
 int mxh_call(struct mx_vm *vm, uint16_t op, const struct mxh_req *r, struct mxh_reply *out);
 /* Send without waiting: 1 if deferred (then @p must be waited for), else
- * the status (answered at once into @out). */
+ * the status (answered at once into @out; mxh_wait(@p) gives it too). */
 int mxh_send(struct mx_vm *vm, uint16_t op, const struct mxh_req *r, struct mxh_reply *out,
 	     struct mxh_pending *p);
 /* Wait up to @ms for @p; returns the status, or -ETIME if it did not come. */

@@ -437,55 +437,117 @@ Test(executor, hidden_primary_keys_and_truncate)
 	cr_assert_eq(op0(VAMOS_MYSQL_COMMIT, c, 0), 0);
 }
 
-Test(executor, autoinc_reserves_with_increment_and_offset)
+/* AUTOINC into @r; its status. */
+static int autoinc(uint64_t c, uint32_t t, struct vamos_mysql_autoinc a,
+		   struct vamos_mysql_autoinc_range *r)
+{
+	int st = mxh_simple(vm, VAMOS_MYSQL_AUTOINC, c, t, 0, &a, sizeof a, &rep);
+	if (st == 0) {
+		cr_assert_eq(rep.len, sizeof *r);
+		memcpy(r, rep.data, sizeof *r);
+	}
+	return st;
+}
+
+Test(executor, autoinc_reserves_exactly_the_values_asked_for)
 {
 	cr_assert_eq(mxh_create(vm, "a", false, 0, NULL, 5), 0);
 	uint32_t t = (uint32_t)mxh_open(vm, "a");
 	uint64_t c = mxh_ctx_open(vm);
-	struct vamos_mysql_autoinc a = { .count = 3, .increment = 10, .offset = 3 };
-	cr_assert_eq(mxh_simple(vm, VAMOS_MYSQL_AUTOINC, c, t, 0, &a, sizeof a, &rep), 0);
 	struct vamos_mysql_autoinc_range r;
-	memcpy(&r, rep.data, sizeof r);
+	cr_assert_eq(autoinc(c, t, (struct vamos_mysql_autoinc){ .count = 3, .increment = 10,
+								 .offset = 3 }, &r), 0);
 	cr_assert_eq(r.first, 13);
-	cr_assert_eq(r.count, UINT64_MAX, "all of them: the context holds the writer");
-	cr_assert_eq(mxh_simple(vm, VAMOS_MYSQL_AUTOINC, c, t, 0, &a, sizeof a, &rep), 0);
-	memcpy(&r, rep.data, sizeof r);
-	cr_assert_eq(r.first, 13, "the counter moves with rows written, not with asking");
+	cr_assert_eq(r.count, 3, "13, 23, 33 and no more");
+	cr_assert_eq(autoinc(c, t, (struct vamos_mysql_autoinc){ .count = 3, .increment = 10,
+								 .offset = 3 }, &r), 0);
+	cr_assert_eq(r.first, 43, "asking moves the counter: past 33");
 	cr_assert_eq(mxh_write1(vm, c, t, "k33", "x", 0, NULL, 33, &rep), 0);
-	cr_assert_eq(mxh_simple(vm, VAMOS_MYSQL_AUTOINC, c, t, 0, &a, sizeof a, &rep), 0);
-	memcpy(&r, rep.data, sizeof r);
-	cr_assert_eq(r.first, 43);
-	a = (struct vamos_mysql_autoinc){ .count = 1 };
-	cr_assert_eq(mxh_simple(vm, VAMOS_MYSQL_AUTOINC, c, t, 0, &a, sizeof a, &rep), 0);
-	memcpy(&r, rep.data, sizeof r);
-	cr_assert_eq(r.first, 34, "increment 1");
+	cr_assert_eq(autoinc(c, t, (struct vamos_mysql_autoinc){ .count = 1 }, &r), 0);
+	cr_assert_eq(r.first, 64, "a reserved value written does not move it again");
+	cr_assert_eq(r.count, 1);
 	cr_assert_eq(op0(VAMOS_MYSQL_ROLLBACK, c, 0), 0);
-	cr_assert_eq(mxh_simple(vm, VAMOS_MYSQL_AUTOINC, c, t, 0, &a, sizeof a, &rep), 0);
-	memcpy(&r, rep.data, sizeof r);
-	cr_assert_eq(r.first, 34, "a rollback never moves the counter back (as InnoDB's)");
-	a.count = 0;
-	cr_assert_eq(mxh_simple(vm, VAMOS_MYSQL_AUTOINC, c, t, 0, &a, sizeof a, &rep), -EINVAL);
+	cr_assert_eq(autoinc(c, t, (struct vamos_mysql_autoinc){ .count = 1 }, &r), 0);
+	cr_assert_eq(r.first, 65, "a rollback leaves a gap (as InnoDB's)");
+	cr_assert_eq(autoinc(c, t, (struct vamos_mysql_autoinc){ .count = 2, .seen = 100 }, &r), 0);
+	cr_assert_eq(r.first, 101, "past an explicit value of an unsent row");
+	cr_assert_eq(r.count, 2);
+	cr_assert_eq(autoinc(c, t, (struct vamos_mysql_autoinc){ .count = 0 }, &r), -EINVAL);
 	cr_assert_eq(op0(VAMOS_MYSQL_COMMIT, c, 0), 0);
-	/* The largest value leaves no next one. */
-	cr_assert_eq(mxh_write1(vm, c, t, "max", "x", 0, NULL, UINT64_MAX - 1, &rep), 0);
-	a = (struct vamos_mysql_autoinc){ .count = 1, .increment = 10, .offset = 3 };
-	cr_assert_eq(mxh_simple(vm, VAMOS_MYSQL_AUTOINC, c, t, 0, &a, sizeof a, &rep), -ERANGE);
-	cr_assert_eq(op0(VAMOS_MYSQL_COMMIT, c, 0), 0);
-	/* Nor does the largest value itself: the counter never wraps to 1. */
-	a = (struct vamos_mysql_autoinc){ .count = 1 };
-	cr_assert_eq(mxh_simple(vm, VAMOS_MYSQL_AUTOINC, c, t, 0, &a, sizeof a, &rep), 0);
-	memcpy(&r, rep.data, sizeof r);
-	cr_assert_eq(r.first, UINT64_MAX, "one value left");
-	cr_assert_eq(mxh_write1(vm, c, t, "top", "x", 0, NULL, UINT64_MAX, &rep), 0);
-	cr_assert_eq(mxh_simple(vm, VAMOS_MYSQL_AUTOINC, c, t, 0, &a, sizeof a, &rep), -ERANGE,
-		     "none left after UINT64_MAX");
+	cr_assert_eq(op0(VAMOS_MYSQL_INFO, c, t), 0);
+	struct vamos_mysql_info info;
+	memcpy(&info, rep.data, sizeof info);
+	cr_assert_eq(info.next_autoinc, 103);
+}
+
+Test(executor, autoinc_reservations_of_open_transactions_never_wait_or_overlap)
+{
+	cr_assert_eq(mxh_create(vm, "a", false, 0, NULL, 0), 0);
+	uint32_t t = (uint32_t)mxh_open(vm, "a");
+	uint64_t c1 = mxh_ctx_open(vm), c2 = mxh_ctx_open(vm);
+	struct vamos_mysql_autoinc_range r1, r2, r3;
+	/* c1 reserves and writes, its transaction stays open; c2 (lock wait
+	 * 300 ms here) gets its values at once, and commits, while c1 has not
+	 * ended: a table-wide lock held by c1 would have timed out. */
+	cr_assert_eq(autoinc(c1, t, (struct vamos_mysql_autoinc){ .count = 2 }, &r1), 0);
+	cr_assert_eq(mxh_write1(vm, c1, t, "p1", "x", 0, NULL, r1.first, &rep), 0);
+	cr_assert_eq(autoinc(c2, t, (struct vamos_mysql_autoinc){ .count = 3 }, &r2), 0);
+	cr_assert_eq(mxh_write1(vm, c2, t, "p2", "x", 0, NULL, r2.first, &rep), 0);
+	cr_assert_eq(op0(VAMOS_MYSQL_COMMIT, c2, 0), 0);
+	cr_assert_eq(autoinc(c1, t, (struct vamos_mysql_autoinc){ .count = 1 }, &r3), 0);
+	cr_assert_eq(op0(VAMOS_MYSQL_COMMIT, c1, 0), 0);
+	cr_assert_eq(r1.first, 1);
+	cr_assert_eq(r1.count, 2);
+	cr_assert_eq(r2.first, 3, "after c1's two");
+	cr_assert_eq(r2.count, 3);
+	cr_assert_eq(r3.first, 6, "after c2's three");
+	struct mx_stats s = mx_vm_stats(vm);
+	cr_assert_eq(s.lock_timeouts, 0);
+}
+
+Test(executor, autoinc_stops_at_the_largest_value)
+{
+	cr_assert_eq(mxh_create(vm, "a", false, 0, NULL, 0), 0);
+	uint32_t t = (uint32_t)mxh_open(vm, "a");
+	uint64_t c = mxh_ctx_open(vm);
+	struct vamos_mysql_autoinc_range r;
+	cr_assert_eq(mxh_write1(vm, c, t, "max", "x", 0, NULL, UINT64_MAX - 2, &rep), 0);
+	cr_assert_eq(autoinc(c, t, (struct vamos_mysql_autoinc){ .count = 1, .increment = 10,
+								 .offset = 3 }, &r), -ERANGE,
+		     "no value of those steps is left");
+	cr_assert_eq(autoinc(c, t, (struct vamos_mysql_autoinc){ .count = 5 }, &r), 0);
+	cr_assert_eq(r.first, UINT64_MAX - 1);
+	cr_assert_eq(r.count, 2, "only the two values left");
+	cr_assert_eq(autoinc(c, t, (struct vamos_mysql_autoinc){ .count = 1 }, &r), -ERANGE,
+		     "none left after UINT64_MAX: never a wrap to 1");
 	cr_assert_eq(mxh_write1(vm, c, t, "low", "x", 0, NULL, 7, &rep), 0);
-	cr_assert_eq(mxh_simple(vm, VAMOS_MYSQL_AUTOINC, c, t, 0, &a, sizeof a, &rep), -ERANGE,
+	cr_assert_eq(autoinc(c, t, (struct vamos_mysql_autoinc){ .count = 1 }, &r), -ERANGE,
 		     "a smaller value written later brings none back");
 	cr_assert_eq(op0(VAMOS_MYSQL_INFO, c, t), 0);
 	struct vamos_mysql_info info;
 	memcpy(&info, rep.data, sizeof info);
 	cr_assert_eq(info.next_autoinc, UINT64_MAX);
+	cr_assert_eq(op0(VAMOS_MYSQL_COMMIT, c, 0), 0);
+}
+
+Test(executor, autoinc_stops_at_the_columns_largest_value)
+{
+	cr_assert_eq(mxh_create(vm, "a", false, 0, NULL, 0), 0);
+	uint32_t t = (uint32_t)mxh_open(vm, "a");
+	uint64_t c = mxh_ctx_open(vm);
+	struct vamos_mysql_autoinc_range r;
+	cr_assert_eq(mxh_write1(vm, c, t, "k", "x", 0, NULL, 125, &rep), 0);
+	cr_assert_eq(autoinc(c, t, (struct vamos_mysql_autoinc){ .count = 5, .max = 127 }, &r), 0);
+	cr_assert(r.first == 126 && r.count == 2, "126 and 127, none past the TINYINT's largest");
+	for (int i = 0; i < 2; i++) {
+		cr_assert_eq(autoinc(c, t, (struct vamos_mysql_autoinc){ .count = 1, .max = 127 },
+				     &r), 0);
+		cr_assert(r.first == 128 && r.count == 0, "out of range: nothing reserved");
+	}
+	cr_assert_eq(op0(VAMOS_MYSQL_INFO, c, t), 0);
+	struct vamos_mysql_info info;
+	memcpy(&info, rep.data, sizeof info);
+	cr_assert_eq(info.next_autoinc, 128, "the counter stays at the largest value + 1");
 	cr_assert_eq(op0(VAMOS_MYSQL_COMMIT, c, 0), 0);
 }
 
@@ -529,7 +591,7 @@ Test(executor, statement_and_transaction_rollback)
 	uint64_t c = mxh_ctx_open(vm);
 	const char *k = "k";
 	cr_assert_eq(mxh_write1(vm, c, t, "s1", "x", 1, &k, 0, &rep), 0);
-	cr_assert(rep.deferred, "writes run on the writer thread");
+	cr_assert(!rep.deferred, "an uncontended write is served at once");
 	cr_assert_eq(op0(VAMOS_MYSQL_STMT_COMMIT, c, 0), 0);
 	cr_assert_eq(mxh_write1(vm, c, t, "s2", "x", 1, &k, 0, &rep), 0);
 	cr_assert_eq(op0(VAMOS_MYSQL_STMT_ROLLBACK, c, 0), 0);
@@ -650,7 +712,63 @@ static void update_queued(uint64_t ctx, uint32_t t, const char *pk, struct mxh_p
 	mxh_put(req, pk, u.new_pk_len);
 	mxh_put(req, "k99", 3);
 	mxh_put(req, "z", 1);
-	cr_assert_eq(mxh_send(vm, VAMOS_MYSQL_UPDATE, req, out, p), 1, "deferred");
+	mxh_send(vm, VAMOS_MYSQL_UPDATE, req, out, p); /* at once, or deferred */
+}
+
+Test(executor, an_uncontended_write_is_served_at_once_a_contended_one_on_the_pool)
+{
+	mx_vm_close(vm);
+	open_vm(20000); /* only the holder's end ends the wait */
+	uint32_t t = table_with("t", false, ROWS, 1);
+	uint64_t a = mxh_ctx_open(vm), b = mxh_ctx_open(vm);
+	const char *k = "k";
+	struct mx_stats s0 = mx_vm_stats(vm);
+	cr_assert_eq(mxh_write1(vm, a, t, "x2", "a", 1, &k, 0, &rep), 0);
+	cr_assert(!rep.deferred, "no lock held by another: served at once");
+	struct mx_stats s1 = mx_vm_stats(vm);
+	cr_assert_eq(s1.inline_writes, s0.inline_writes + 1);
+	cr_assert_eq(s1.deferred_writes, s0.deferred_writes);
+	/* b's batch: x1 is free, x2 is a's. The attempt writes x1, meets
+	 * a's lock on x2 and is undone whole; the pool runs the batch again
+	 * from the start (x1 left written would clash with itself). */
+	static struct mxh_req req;
+	static struct mxh_reply out;
+	struct mxh_pending p;
+	struct vamos_mysql_write w = { .count = 2 };
+	mxh_begin(&req, b, t, 0);
+	mxh_put(&req, &w, sizeof w);
+	const char *pks[] = { "x1", "x2" };
+	for (int i = 0; i < 2; i++) {
+		struct vamos_mysql_write_row wr = { .row_len = 1, .pk_len = 2, .nsec = 1 };
+		uint16_t kl = 1;
+		uint32_t at = req.len;
+		mxh_put(&req, &wr, sizeof wr);
+		mxh_put(&req, &kl, 2);
+		mxh_put(&req, pks[i], 2);
+		mxh_put(&req, "k", 1);
+		mxh_put(&req, "b", 1);
+		while ((req.len - at) % 8)
+			req.buf[req.len++] = 0;
+	}
+	cr_assert_eq(mxh_send(vm, VAMOS_MYSQL_WRITE, &req, &out, &p), 1, "deferred");
+	struct mx_stats s2 = mx_vm_stats(vm);
+	cr_assert_eq(s2.deferred_writes, s1.deferred_writes + 1);
+	cr_assert_eq(s2.inline_writes, s1.inline_writes);
+	cr_assert_eq(mxh_wait(&p, 200), -ETIME, "it waits for a's lock");
+	cr_assert_eq(op0(VAMOS_MYSQL_ROLLBACK, a, 0), 0);
+	cr_assert_eq(mxh_wait(&p, 30000), 0, "then goes on: both rows, once each");
+	struct vamos_mysql_written done;
+	memcpy(&done, out.data, sizeof done);
+	cr_assert_eq(done.written, 2);
+	cr_assert_eq(op0(VAMOS_MYSQL_STMT_COMMIT, b, 0), 0);
+	cr_assert_eq(op0(VAMOS_MYSQL_COMMIT, b, 0), 0);
+	int st;
+	cr_assert_str_eq(read_text(b, t, (struct mxh_read){ .start = 0 }, &st), "a=1;x1=b;x2=b;");
+	cr_assert_eq(op0(VAMOS_MYSQL_INFO, b, t), 0);
+	struct vamos_mysql_info info;
+	memcpy(&info, rep.data, sizeof info);
+	cr_assert_eq(info.rows, 3, "the undone attempt left no row count behind");
+	cr_assert_eq(mx_vm_stats(vm).lock_timeouts, 0, "an attempt that met a lock is no timeout");
 }
 
 Test(executor, crossing_writers_get_a_deadlock)

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "rmtree.h"
@@ -272,6 +273,76 @@ Test(store_txn, a_3000_byte_secondary_key_is_stored_and_found)
 	mh_txn_abort(t);
 	free(k1);
 	free(k2);
+}
+
+/* Reserve @count values of table "a" in @t; the first. */
+static uint64_t reserve(struct mh_txn *t, uint64_t count)
+{
+	struct mh_table *tb;
+	uint64_t first, n;
+	cr_assert_eq(mh_table_open(t, "a", &tb), 0);
+	cr_assert_eq(mh_table_autoinc_reserve(tb, 1, 1, count, UINT64_MAX, &first, &n), 0);
+	cr_assert_eq(n, count);
+	mh_table_close(tb);
+	return first;
+}
+
+Test(store_txn, autoinc_reservations_never_repeat_after_a_reopen)
+{
+	struct mh_txn *t, *u;
+	cr_assert_eq(mh_txn_begin(store, true, &t), 0);
+	cr_assert_eq(mh_table_create(t, "a", false, 0, NULL), 0);
+	cr_assert_eq(mh_txn_commit(t), 0);
+	/* Two open transactions reserve in turn: neither waits, the ranges
+	 * follow each other. */
+	cr_assert_eq(mh_txn_begin(store, true, &t), 0);
+	cr_assert_eq(mh_txn_begin(store, true, &u), 0);
+	cr_assert_eq(reserve(t, 4), 1);
+	cr_assert_eq(reserve(u, 1), 5);
+	/* Neither commits: the values stay used all the same. */
+	mh_txn_abort(t);
+	mh_txn_abort(u);
+	mh_store_close(store);
+	open_store(200);
+	cr_assert_eq(mh_txn_begin(store, true, &t), 0);
+	cr_assert_geq(reserve(t, 1), 6, "a reserved value is never handed out again");
+	mh_txn_abort(t);
+	/* A read transaction reserves nothing. */
+	struct mh_table *tb;
+	uint64_t first, n;
+	cr_assert_eq(mh_txn_begin(store, false, &t), 0);
+	cr_assert_eq(mh_table_open(t, "a", &tb), 0);
+	cr_assert_eq(mh_table_autoinc_reserve(tb, 1, 1, 1, UINT64_MAX, &first, &n), -EINVAL);
+	mh_table_close(tb);
+	mh_txn_abort(t);
+}
+
+Test(store_txn, a_commit_persists_the_autoinc_floor_before_a_crash)
+{
+	struct mh_txn *t;
+	cr_assert_eq(mh_txn_begin(store, true, &t), 0);
+	cr_assert_eq(mh_table_create(t, "a", false, 0, NULL), 0);
+	cr_assert_eq(mh_txn_commit(t), 0);
+	mh_store_close(store);
+	/* A child process reserves 1-3, commits, and dies without closing
+	 * the store: a crash (the WAL is in the OS's page cache). */
+	pid_t pid = fork();
+	cr_assert_geq(pid, 0);
+	if (pid == 0) {
+		const char *why = NULL;
+		struct mh_store_options o = { .lock_wait_ms = 200 };
+		if (mh_store_open(dir, &o, &store, &why) || mh_txn_begin(store, true, &t))
+			_exit(2);
+		uint64_t first = reserve(t, 3);
+		_exit(first == 1 && mh_txn_commit(t) == 0 ? 0 : 3);
+	}
+	int status;
+	cr_assert_eq(waitpid(pid, &status, 0), pid);
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "child: %d", status);
+	open_store(200);
+	cr_assert_eq(mh_txn_begin(store, true, &t), 0);
+	cr_assert_geq(reserve(t, 1), 4, "values a committed transaction may hold are never handed out again");
+	mh_txn_abort(t);
 }
 
 Test(store_txn, counters_survive_a_reopen_after_commit)

@@ -23,8 +23,8 @@
 # order fixed by ORDER BY (which row clashes first is then the same), and
 # t2 takes AUTO_INCREMENT values only in statements that cannot fail and
 # outside transactions, and its explicit values stay below the generated
-# ones (InnoDB keeps the values a failed or rolled back statement took or
-# wrote; $E gives them back).
+# ones (InnoDB keeps the values a failed or rolled back statement wrote,
+# and how many a statement reserves depends on its shape).
 #
 # On a mismatch the test stops there and prints the statement, its
 # number, both answers and how to run the stream again.

@@ -416,20 +416,28 @@ struct vamos_mysql_row_entry {
 	uint16_t reserved;
 };
 
-/** AUTOINC: the next AUTO_INCREMENT value for this context. Like any
- *  write it makes the context the writer, so every value from the first
- *  on is its own until it commits (count is UINT64_MAX, as MyISAM's table
- *  lock gives); the table's counter moves past the values its rows carry
- *  (vamos_mysql_write_row.autoinc), and rolls back with them. */
+/** AUTOINC: reserve AUTO_INCREMENT values for this context's write
+ *  transaction (it begins one). The table's counter moves past them at
+ *  once and never back (a rollback leaves a gap): concurrent inserters
+ *  each get values of their own and never wait for each other's
+ *  transactions (InnoDB's "consecutive" lock mode). @seen first moves the
+ *  counter past the largest explicit value the guest holds in rows not
+ *  sent yet (a multi-row INSERT's batch), as writing them would. The
+ *  counter never moves past max + 1 (as InnoDB's: the next value shown
+ *  stays there); past 2^64 - 1 there is no value: -ERANGE. */
 struct vamos_mysql_autoinc {
 	uint64_t count;     /**< values wanted (at least 1) */
 	uint64_t increment; /**< auto_increment_increment (0: 1) */
 	uint64_t offset;    /**< auto_increment_offset (0: 1) */
+	uint64_t seen;      /**< largest value in unsent rows (0: none) */
+	uint64_t max;       /**< the column's largest value (0: 2^64 - 1):
+				 nothing past it is reserved */
 };
 
 struct vamos_mysql_autoinc_range {
 	uint64_t first;  /**< first value */
-	uint64_t count;  /**< values reserved: UINT64_MAX (see above) */
+	uint64_t count;  /**< values reserved: 1 to the count asked, fewer only
+			      at max; 0 when first is past max (out of range) */
 };
 
 /** CHECK's reply: what it counted and the damage it found. */
@@ -470,7 +478,7 @@ VAMOS_MYSQL_STATIC_ASSERT(sizeof(struct vamos_mysql_delete) == 8, "delete is 8 b
 VAMOS_MYSQL_STATIC_ASSERT(sizeof(struct vamos_mysql_read) == 24, "read is 24 bytes");
 VAMOS_MYSQL_STATIC_ASSERT(sizeof(struct vamos_mysql_rows) == 16, "rows is 16 bytes");
 VAMOS_MYSQL_STATIC_ASSERT(sizeof(struct vamos_mysql_row_entry) == 8, "row_entry is 8 bytes");
-VAMOS_MYSQL_STATIC_ASSERT(sizeof(struct vamos_mysql_autoinc) == 24, "autoinc is 24 bytes");
+VAMOS_MYSQL_STATIC_ASSERT(sizeof(struct vamos_mysql_autoinc) == 40, "autoinc is 40 bytes");
 VAMOS_MYSQL_STATIC_ASSERT(sizeof(struct vamos_mysql_autoinc_range) == 16, "autoinc_range is 16 bytes");
 VAMOS_MYSQL_STATIC_ASSERT(sizeof(struct vamos_mysql_check_report) == 48, "check_report is 48 bytes");
 

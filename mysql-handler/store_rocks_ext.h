@@ -1,0 +1,24 @@
+/* SPDX-License-Identifier: MIT */
+/* RocksDB transaction calls its C API lacks (store_rocks_ext.cc). */
+#ifndef VAMOS_MYSQL_STORE_ROCKS_EXT_H
+#define VAMOS_MYSQL_STORE_ROCKS_EXT_H
+
+#include <stdint.h>
+
+#include <rocksdb/c.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Lock waits of @txn from now on: @ms (0: fail at once if held). */
+void mh_rocks_set_lock_timeout(rocksdb_transaction_t *txn, int64_t ms);
+/* Forget the newest savepoint, keeping what followed it (its locks and
+ * writes then belong to the savepoint below). 0, or -1 if there is none. */
+int mh_rocks_pop_savepoint(rocksdb_transaction_t *txn);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
