@@ -55,7 +55,8 @@
 
 #define SWEEP_MS 200
 
-enum { TAG_SIGNAL = 1, TAG_CONTROL, TAG_UNIX, TAG_VSOCK, TAG_VM_BASE = 16 };
+enum { TAG_SIGNAL = 1, TAG_CONTROL, TAG_VM_BASE = 16,
+       TAG_STREAM_BASE = TAG_VM_BASE + CONFIG_MAX_VMS };
 
 static void usage(void)
 {
@@ -171,6 +172,51 @@ static void watch(int ep, int fd, uint64_t tag)
 	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = tag };
 	if (fd >= 0 && epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev) < 0)
 		log_error("epoll_ctl: %s", strerror(errno));
+}
+
+/* SIGHUP: read the configuration again (file and flags, as at start) and
+ * apply what can change while serving: which vsock CID is which VM's.
+ * Anything else that changed waits for a restart (SIGUSR2), and says so. */
+static void reload(const struct config *serving, struct streams *st)
+{
+	static struct config wanted;
+	char err[512];
+	int argc = 0;
+	while (exec_argv && exec_argv[argc])
+		argc++;
+	char **argv = calloc((size_t)argc + 1, sizeof *argv);
+	int rc = argv ? 0 : -1;
+	for (int i = 0; rc == 0 && i < argc; i++)
+		if (!(argv[i] = strdup(exec_argv[i])))
+			rc = -1;
+	if (rc) {
+		snprintf(err, sizeof err, "out of memory");
+	} else {
+		config_defaults(&wanted);
+		rc = parse_args(&wanted, argc, argv, err, sizeof err) ||
+		     config_check(&wanted, err, sizeof err) ||
+		     streams_reload(st, serving, &wanted, err, sizeof err);
+	}
+	for (int i = 0; argv && i < argc; i++)
+		free(argv[i]);
+	free(argv);
+	if (rc) {
+		log_error("reload: %s; nothing changed", err);
+		return;
+	}
+	/* What only a restart applies: VMs added or removed, and the rest of a
+	 * VM's keys (with the cids set alike, the sections must then match). */
+	bool same = wanted.vm_count == serving->vm_count;
+	for (unsigned i = 0; same && i < wanted.vm_count; i++) {
+		struct vm_config a, b; /* copied whole: padding included */
+		memcpy(&a, &wanted.vms[i], sizeof a);
+		memcpy(&b, &serving->vms[i], sizeof b);
+		a.cid = b.cid = 0;
+		same = !memcmp(&a, &b, sizeof a);
+	}
+	if (!same)
+		log_warn("reload: VMs or their keys other than cid changed: they apply after a "
+			 "restart (SIGUSR2)");
 }
 
 int main(int argc, char **argv)
@@ -291,8 +337,8 @@ int main(int argc, char **argv)
 	int ep = epoll_create1(EPOLL_CLOEXEC);
 	watch(ep, sfd, TAG_SIGNAL);
 	watch(ep, control_fd, TAG_CONTROL);
-	watch(ep, streams.unix_fd, TAG_UNIX);
-	watch(ep, streams.vsock_fd, TAG_VSOCK);
+	for (unsigned i = 0; i < streams.listener_count; i++)
+		watch(ep, streams.listeners[i].fd, TAG_STREAM_BASE + i);
 	for (unsigned i = 0; i < started; i++)
 		watch(ep, vm_fd(&vms[i]), TAG_VM_BASE + i);
 	double t0 = now_s();
@@ -307,9 +353,12 @@ int main(int argc, char **argv)
 			uint64_t tag = evs[i].data.u64;
 			if (tag == TAG_SIGNAL) {
 				struct signalfd_siginfo si;
-				if (read(sfd, &si, sizeof si) != (ssize_t)sizeof si ||
-				    si.ssi_signo == SIGHUP)
+				if (read(sfd, &si, sizeof si) != (ssize_t)sizeof si)
 					continue;
+				if (si.ssi_signo == SIGHUP) {
+					reload(&cfg, &streams);
+					continue;
+				}
 				restart = si.ssi_signo == SIGUSR2 && self_exe[0] && exec_argv;
 				log_info("signal %u: draining and %s", si.ssi_signo,
 					 restart ? "restarting in place" : "stopping");
@@ -318,10 +367,8 @@ int main(int argc, char **argv)
 				struct daemon_view view = { vms, started, &streams, boot_id,
 							    now_s() - t0 };
 				control_serve(control_fd, &view);
-			} else if (tag == TAG_UNIX) {
-				streams_accept(&streams, streams.unix_fd);
-			} else if (tag == TAG_VSOCK) {
-				streams_accept(&streams, streams.vsock_fd);
+			} else if (tag >= TAG_STREAM_BASE) {
+				streams_accept(&streams, (unsigned)(tag - TAG_STREAM_BASE));
 			} else if (tag >= TAG_VM_BASE && tag - TAG_VM_BASE < started) {
 				vm_dispatch(&vms[tag - TAG_VM_BASE]);
 			}

@@ -31,7 +31,7 @@ static uint32_t max_message;
 /* The block cache and background threads every VM's store shares. */
 static struct mh_shared *shared;
 
-/* VM_NONE (a stream session) matches no executor. */
+/* VM_NONE (a session on the shared unix_socket) matches no executor. */
 static struct vm_slot *find(vm_id id)
 {
 	for (unsigned i = 0; id != VM_NONE && i < vm_count; i++)
@@ -207,7 +207,7 @@ static int handle(void *ctx, const struct service_request *req, struct reply *re
 	(void)ctx;
 	struct vm_slot *slot = find(req->vm);
 	if (!slot)
-		return -EPERM; /* a stream session: no VM, so no store */
+		return -EPERM; /* a session of no VM (unix_socket): no store */
 	struct vamos_mysql_req h = { 0 };
 	/* Trust: the header is copied once; the executor checks it again in full. */
 	if (req->len >= sizeof h)
