@@ -2,8 +2,9 @@
 /* vamosd's mysql service through the real daemon and libvamos-client (a
  * local peer, as ha_vamos in mariadbd would be): each VM has its own
  * tables; a committed row survives SIGKILL; a client that goes away with
- * an open transaction loses it and frees the writer; stream sessions
- * are refused. */
+ * an open transaction loses it and frees the writer; a VM's own stream
+ * socket serves that VM's tables; sessions of no VM (the shared UNIX
+ * socket) are refused. */
 #define _GNU_SOURCE
 #include <criterion/criterion.h>
 #include <errno.h>
@@ -11,6 +12,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
 
 #include <vamos/client.h>
 #include <vamos/mysql_protocol.h>
@@ -24,6 +29,16 @@ static struct vamos_client *connect_vm(unsigned vm)
 {
 	struct vamos_client_params p = { .transport = VAMOS_TRANSPORT_LOCAL,
 					 .local_socket = d.vm_sock[vm], .local_vectors = 4,
+					 .timeout_ms = 5000 };
+	struct vamos_client *c;
+	const char *why = NULL;
+	cr_assert_eq(vamos_client_connect(&p, &c, &why), 0, "%s", why);
+	return c;
+}
+
+static struct vamos_client *connect_stream(const char *path)
+{
+	struct vamos_client_params p = { .transport = VAMOS_TRANSPORT_UNIX, .unix_path = path,
 					 .timeout_ms = 5000 };
 	struct vamos_client *c;
 	const char *why = NULL;
@@ -256,5 +271,94 @@ Test(mysql_service, lock_wait_field_is_taken_off_and_checked, .timeout = 60)
 	commit(c, x);
 	cr_assert_eq(count_rows(c, x, t), 1);
 	vamos_client_close(c);
+	daemon_cleanup(&d);
+}
+
+/* A VM's stream_socket is that VM over a stream: the tables, rows and
+ * transactions its ivshmem channels see, and no other VM's. */
+Test(mysql_service, a_vms_stream_socket_serves_that_vms_tables, .timeout = 120)
+{
+	daemon_vm_streams = true;
+	cr_assert_null(daemon_start(&d, 2, 1u << 16, NULL));
+	daemon_vm_streams = false;
+	struct stat st;
+	cr_assert_eq(stat(d.vm_stream[0], &st), 0);
+	cr_assert_eq(st.st_mode & 0777, 0600, "the file's permissions are the access control");
+
+	struct vamos_client *shm = connect_vm(0);
+	cr_assert_eq(create(shm, "db/t"), 0);
+	uint32_t t = (uint32_t)open_table(shm, "db/t");
+	uint64_t x = ctx_open(shm);
+	cr_assert_eq(write_row(shm, x, t, "by-ivshmem"), 0);
+	commit(shm, x);
+
+	struct vamos_client *str = connect_stream(d.vm_stream[0]);
+	struct vamos_mysql_attach a = { 0 };
+	cr_assert_eq(call(str, VAMOS_MYSQL_ATTACH, 0, 0, &a, sizeof a, NULL, 0), 0);
+	int64_t ts = open_table(str, "db/t");
+	cr_assert_gt(ts, 0);
+	uint64_t y = ctx_open(str);
+	cr_assert_eq(count_rows(str, y, (uint32_t)ts), 1, "the row written over ivshmem");
+	cr_assert_eq(write_row(str, y, (uint32_t)ts, "by-stream"), 0);
+	cr_assert_eq(write_row(str, y, (uint32_t)ts, "by-stream"), -EEXIST,
+		     "the same errors as over ivshmem");
+	commit(str, y);
+	x = ctx_open(shm);
+	cr_assert_eq(count_rows(shm, x, t), 2, "the stream's commit, seen over ivshmem");
+
+	/* vm1's stream socket is vm1's: vm0's table is not there. */
+	struct vamos_client *other = connect_stream(d.vm_stream[1]);
+	cr_assert_eq(open_table(other, "db/t"), -ENOENT);
+	vamos_client_close(other);
+	vamos_client_close(str);
+	vamos_client_close(shm);
+	daemon_cleanup(&d);
+}
+
+/* A VM's stream socket takes peer bytes like its rings do: a malformed
+ * request gets an error, a broken frame ends that connection only, and the
+ * VM is served on over both transports. */
+Test(mysql_service, a_hostile_stream_peer_ends_only_its_connection, .timeout = 120)
+{
+	daemon_vm_streams = true;
+	cr_assert_null(daemon_start(&d, 1, 1u << 16, NULL));
+	daemon_vm_streams = false;
+	struct vamos_client *str = connect_stream(d.vm_stream[0]);
+	unsigned char out[256];
+	uint32_t n = 0;
+	/* Shorter than a request header, and a header of another version. */
+	int rc = vamos_call(str, VAMOS_SERVICE_MYSQL, VAMOS_MYSQL_CTX_OPEN, "abc", 3, out,
+			    sizeof out, &n, 10000);
+	cr_assert(rc < 0 && rc != -ETIMEDOUT && rc != -ECONNRESET, "%d", rc);
+	struct vamos_mysql_req h = { .version = 0xffff };
+	rc = vamos_call(str, VAMOS_SERVICE_MYSQL, VAMOS_MYSQL_CTX_OPEN, &h, sizeof h, out,
+			sizeof out, &n, 10000);
+	cr_assert(rc < 0 && rc != -ETIMEDOUT && rc != -ECONNRESET, "%d", rc);
+	cr_assert_gt(ctx_open(str), 0, "the session serves on after errors");
+
+	/* Raw bytes that are no frame: vamosd closes that connection. */
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	cr_assert_lt(strlen(d.vm_stream[0]), sizeof sun.sun_path);
+	memcpy(sun.sun_path, d.vm_stream[0], strlen(d.vm_stream[0]));
+	cr_assert_eq(connect(fd, (struct sockaddr *)&sun, sizeof sun), 0);
+	static const unsigned char junk[32] = { 'n', 'o', 't', ' ', 'a', ' ', 'f', 'r', 'a', 'm', 'e' };
+	cr_assert_eq(write(fd, junk, sizeof junk), (ssize_t)sizeof junk);
+	char b;
+	ssize_t got;
+	while ((got = read(fd, &b, 1)) < 0 && errno == EINTR)
+		;
+	cr_assert(got == 0 || (got < 0 && errno == ECONNRESET), "closed, not answered");
+	close(fd);
+
+	struct vamos_client *shm = connect_vm(0);
+	cr_assert_eq(create(shm, "db/still"), 0);
+	cr_assert_gt(open_table(str, "db/still"), 0, "the other stream session, served on");
+	char *pong = daemon_ask(&d, "ping");
+	cr_assert_not_null(pong);
+	free(pong);
+	cr_assert_not(daemon_log_has(&d, "ERROR: AddressSanitizer"));
+	vamos_client_close(shm);
+	vamos_client_close(str);
 	daemon_cleanup(&d);
 }
