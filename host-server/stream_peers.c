@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #include <stdio.h>
 #include <string.h>
+#include <linux/vm_sockets.h>
 
 #include "stream_peers.h"
 
@@ -46,4 +47,18 @@ const struct stream_peer *stream_peers_find(const struct stream_peers *m, uint32
 		if (m->peers[i].cid == cid)
 			return &m->peers[i];
 	return NULL;
+}
+
+const struct stream_peer *stream_peers_of_address(const struct stream_peers *m,
+						  const void *addr, socklen_t len)
+{
+	struct sockaddr_vm peer;
+	/* Trust: the kernel's address, still checked whole and copied once; a
+	 * short or foreign one belongs to nobody. */
+	if (len < sizeof peer)
+		return NULL;
+	memcpy(&peer, addr, sizeof peer);
+	if (peer.svm_family != AF_VSOCK)
+		return NULL;
+	return stream_peers_find(m, peer.svm_cid);
 }

@@ -12,6 +12,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/socket.h>
 
 #include "config.h"
 
@@ -39,5 +40,10 @@ int stream_peers_build(struct stream_peers *out, const struct config *serving,
 
 /* The VM whose guest has CID @cid, or NULL (nobody's: refuse it). */
 const struct stream_peer *stream_peers_find(const struct stream_peers *m, uint32_t cid);
+
+/* The VM of the peer whose address accept() gave as @addr, @len bytes:
+ * its CID's if @addr is a whole AF_VSOCK address, else NULL (refuse it). */
+const struct stream_peer *stream_peers_of_address(const struct stream_peers *m,
+						  const void *addr, socklen_t len);
 
 #endif

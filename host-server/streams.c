@@ -166,13 +166,18 @@ static int take(struct streams *st, const struct stream_listener *l, struct vamo
 	if (fd < 0)
 		return -errno;
 	/* Trust: the CID is the kernel's word for who connected, never the
-	 * guest's; a short or foreign address belongs to nobody. */
-	const struct stream_peer *p = NULL;
-	if (len >= sizeof peer && peer.svm_family == AF_VSOCK)
-		p = stream_peers_find(&st->peers, peer.svm_cid);
+	 * guest's. */
+	const struct stream_peer *p = stream_peers_of_address(&st->peers, &peer, len);
 	if (!p) {
-		log_warn("streams: vsock connection from cid %u refused: no [vm] claims it",
-			 len >= sizeof peer ? peer.svm_cid : 0);
+		uint32_t who = len >= sizeof peer ? peer.svm_cid : 0;
+		/* A guest that reconnects in a loop must not flood the log: a
+		 * line when the CID changes, then one per 1024 refusals. */
+		if (who != st->last_refused_cid || st->refused_in_a_row % 1024 == 0)
+			log_warn("streams: vsock connection from cid %u refused: no [vm] claims "
+				 "it (%llu in a row)", who,
+				 (unsigned long long)st->refused_in_a_row + 1);
+		st->refused_in_a_row = who == st->last_refused_cid ? st->refused_in_a_row + 1 : 1;
+		st->last_refused_cid = who;
 		close(fd);
 		return -EPERM;
 	}

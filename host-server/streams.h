@@ -37,6 +37,8 @@ struct streams {
 	unsigned count;
 	uint32_t next_index;
 	uint64_t accepted, refused;
+	uint32_t last_refused_cid;   /* for logging refusals without a flood */
+	uint64_t refused_in_a_row;
 	struct session_totals past; /* sessions that ended */
 };
 

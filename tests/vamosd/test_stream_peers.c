@@ -140,3 +140,28 @@ Test(stream_peers, a_stream_socket_has_one_owner_and_octal_permissions)
 	cr_assert_eq(config_set(&c, &c.vms[1], "stream_socket", "/run/b.stream", err, sizeof err), 0);
 	cr_assert_eq(config_check(&c, err, sizeof err), 0, "%s", err);
 }
+
+/* What accept() reports, judged: a whole AF_VSOCK address of a claimed
+ * CID is that VM; a short address, another family or an unclaimed CID is
+ * nobody's. */
+Test(stream_peers, an_accepted_address_is_judged_whole)
+{
+	static struct config c;
+	const char *const names[] = { "g" };
+	const uint32_t cids[] = { 11 };
+	make(&c, 1, names, cids);
+	struct stream_peers m;
+	unsigned unserved;
+	cr_assert_eq(stream_peers_build(&m, &c, &c, &unserved, err, sizeof err), 0, "%s", err);
+	struct sockaddr_vm a = { .svm_family = AF_VSOCK, .svm_cid = 11, .svm_port = 1234 };
+	const struct stream_peer *p = stream_peers_of_address(&m, &a, sizeof a);
+	cr_assert_not_null(p);
+	cr_assert_eq(p->vm, c.vms[0].id);
+	cr_assert_null(stream_peers_of_address(&m, &a, sizeof a - 1), "short");
+	cr_assert_null(stream_peers_of_address(&m, &a, 0), "empty");
+	a.svm_family = AF_UNIX;
+	cr_assert_null(stream_peers_of_address(&m, &a, sizeof a), "not vsock");
+	a.svm_family = AF_VSOCK;
+	a.svm_cid = 12;
+	cr_assert_null(stream_peers_of_address(&m, &a, sizeof a), "unclaimed");
+}
