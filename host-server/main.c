@@ -16,6 +16,9 @@
  * an fd store, leave every VM's region and descriptors as they stand
  * instead: the store keeps them for the next start.
  *
+ * SIGHUP: read the configuration again and apply which vsock CID is which
+ * VM's (the rest waits for a restart, and the log says so).
+ *
  * SIGUSR2: restart in place. Drain the same way, then execve() the binary
  * at the same path (an upgraded one, if it was replaced) keeping each VM's
  * ivshmem socket, memory, eventfds and QEMU connection open
@@ -63,7 +66,8 @@ static void usage(void)
 	fprintf(stderr,
 		"usage: vamosd [--config FILE] [--vm NAME=SOCKET[,channels=N,vectors=K,"
 		"ring_bytes=B,shm_path=P,shm_size=S,\n"
-		"              max_queued_requests=N,max_queued_bytes=B]]...\n"
+		"              max_queued_requests=N,max_queued_bytes=B,cid=N,stream_socket=P,\n"
+		"              stream_socket_mode=0600]]...\n"
 		"              [--data-dir DIR] [--control PATH] [--unix-socket PATH]\n"
 		"              [--vsock-port N] [--log-level error|warn|info|debug]\n"
 		"              [--pollers N] [--blocking-threads N] [--spin-us N]\n"
