@@ -178,6 +178,20 @@ static void watch(int ep, int fd, uint64_t tag)
 		log_error("epoll_ctl: %s", strerror(errno));
 }
 
+/* The last stream session of VM @id ended. With no ivshmem peer either,
+ * its guest is gone as if its QEMU had detached: its transactions roll
+ * back and its contexts end (a peer still attached keeps them). */
+static void stream_vm_left(vm_id id, void *arg)
+{
+	struct vm *vms = arg;
+	struct vm *vm = &vms[id - 1]; /* ids are places in the configuration, from 1 */
+	if (vm->peer >= 0)
+		return;
+	log_info("vm %s: its last stream session ended: its transactions roll back",
+		 vm->cfg.name);
+	mysql_service_vm_reset(id);
+}
+
 /* SIGHUP: read the configuration again (file and flags, as at start) and
  * apply what can change while serving: which vsock CID is which VM's.
  * Anything else that changed waits for a restart (SIGUSR2), and says so. */
@@ -331,6 +345,8 @@ int main(int argc, char **argv)
 		exit_code = 1;
 		goto stop;
 	}
+	streams.vm_left = stream_vm_left;
+	streams.vm_left_arg = vms;
 	control_fd = control_listen(cfg.control_socket, &why);
 	if (control_fd < 0) {
 		log_error("%s: %s (%s)", cfg.control_socket, why, strerror(-control_fd));

@@ -247,10 +247,24 @@ int streams_reload(struct streams *st, const struct config *serving,
 	return 0;
 }
 
+/* Has VM @vm a stream session still, or was it told already (among
+ * @told[0..@n))? */
+static bool still_served(const struct streams *st, vm_id vm, const vm_id *told, unsigned n)
+{
+	for (unsigned k = 0; k < st->count; k++)
+		if (st->sessions[k]->vm == vm)
+			return true;
+	for (unsigned k = 0; k < n; k++)
+		if (told[k] == vm)
+			return true;
+	return false;
+}
+
 void streams_sweep(struct streams *st)
 {
-	unsigned kept = 0, dropped = 0;
+	unsigned kept = 0, dropped = 0, left = 0;
 	struct session *gone[STREAMS_MAX];
+	vm_id told[STREAMS_MAX];
 	for (unsigned i = 0; i < st->count; i++) {
 		struct session *s = st->sessions[i];
 		/* Written by the poller; a stale "not failed" only delays. */
@@ -264,8 +278,13 @@ void streams_sweep(struct streams *st)
 	st->count = kept;
 	publish(st);
 	for (unsigned i = 0; i < dropped; i++) {
+		vm_id vm = gone[i]->vm;
 		session_totals_add(&st->past, gone[i]);
 		session_unref(gone[i]);
+		if (vm == VM_NONE || !st->vm_left || still_served(st, vm, told, left))
+			continue;
+		told[left++] = vm;
+		st->vm_left(vm, st->vm_left_arg);
 	}
 	st->past.in_flight = 0;
 }

@@ -40,6 +40,10 @@ struct streams {
 	uint32_t last_refused_cid;   /* for logging refusals without a flood */
 	uint64_t refused_in_a_row;
 	struct session_totals past; /* sessions that ended */
+	/* Called by the sweep when the last stream session of a VM ended
+	 * (main thread; NULL: nobody to tell). */
+	void (*vm_left)(vm_id vm, void *arg);
+	void *vm_left_arg;
 };
 
 /* Listen as @c says (nothing if it configures no stream at all). 0 or
@@ -56,7 +60,9 @@ void streams_accept(struct streams *st, unsigned i);
 int streams_reload(struct streams *st, const struct config *serving,
 		   const struct config *wanted, char *err, size_t errlen);
 
-/* Let go of sessions that ended (called now and then by the main loop). */
+/* Let go of sessions that ended (called now and then by the main loop,
+ * and before a new session is added, so that one that comes after a VM's
+ * last one ended is never counted as still there). */
 void streams_sweep(struct streams *st);
 
 /* Drain, close every session and the listeners. */

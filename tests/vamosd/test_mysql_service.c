@@ -362,3 +362,55 @@ Test(mysql_service, a_hostile_stream_peer_ends_only_its_connection, .timeout = 1
 	vamos_client_close(str);
 	daemon_cleanup(&d);
 }
+
+/* Wait until vamosd has let go of every stream session (its sweep). */
+static void wait_streams_gone(void)
+{
+	for (;;) {
+		char *stats = daemon_ask(&d, "stats");
+		cr_assert_not_null(stats);
+		bool gone = strstr(stats, "streams      0 connected") != NULL;
+		free(stats);
+		if (gone)
+			return;
+		usleep(10000);
+	}
+}
+
+/* A guest reached over streams only that goes away (its last connection
+ * ends) loses its transaction, as a guest whose QEMU detaches does; with an
+ * ivshmem peer still attached, its contexts stay. */
+Test(mysql_service, a_stream_guest_that_leaves_loses_its_transaction, .timeout = 120)
+{
+	const char *const extra[] = { "--mysql-lock-wait-ms", "60000", NULL };
+	daemon_vm_streams = true;
+	cr_assert_null(daemon_start(&d, 1, 1u << 16, extra));
+	daemon_vm_streams = false;
+	struct vamos_client *a = connect_stream(d.vm_stream[0]);
+	cr_assert_eq(create(a, "t"), 0);
+	uint32_t t = (uint32_t)open_table(a, "t");
+	uint64_t x = ctx_open(a);
+	cr_assert_eq(write_row(a, x, t, "k"), 0);
+	vamos_client_close(a); /* gone with the row's lock held */
+	wait_streams_gone();
+	struct vamos_client *b = connect_stream(d.vm_stream[0]);
+	t = (uint32_t)open_table(b, "t");
+	uint64_t y = ctx_open(b);
+	/* Would wait for the lock (the call's 10 s, then -ETIMEDOUT) if a's
+	 * transaction were still open. */
+	cr_assert_eq(write_row(b, y, t, "k"), 0);
+	commit(b, y);
+
+	/* An ivshmem peer is attached: a stream guest leaving is not the VM
+	 * leaving, and the peer's transaction goes on. */
+	struct vamos_client *shm = connect_vm(0);
+	t = (uint32_t)open_table(shm, "t");
+	x = ctx_open(shm);
+	cr_assert_eq(write_row(shm, x, t, "held"), 0);
+	vamos_client_close(b);
+	wait_streams_gone();
+	commit(shm, x);
+	cr_assert_eq(count_rows(shm, x, t), 2);
+	vamos_client_close(shm);
+	daemon_cleanup(&d);
+}
