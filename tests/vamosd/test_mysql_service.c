@@ -414,3 +414,51 @@ Test(mysql_service, a_stream_guest_that_leaves_loses_its_transaction, .timeout =
 	vamos_client_close(shm);
 	daemon_cleanup(&d);
 }
+
+/* vamosd restarts in place (SIGUSR2): a stream connection is not handed
+ * over, so the client sees its connection end (-ECONNRESET for a call in
+ * flight) and reconnects to the new process, which listens on the same
+ * stream socket and serves the same store. */
+Test(mysql_service, a_stream_client_reconnects_after_a_restart_in_place, .timeout = 180)
+{
+	daemon_vm_streams = true;
+	cr_assert_null(daemon_start(&d, 1, 1u << 16, NULL));
+	daemon_vm_streams = false;
+	struct vamos_client_params p = { .transport = VAMOS_TRANSPORT_UNIX,
+					 .unix_path = d.vm_stream[0], .timeout_ms = 60000 };
+	struct vamos_client *c;
+	const char *why = NULL;
+	cr_assert_eq(vamos_client_connect(&p, &c, &why), 0, "%s", why);
+	cr_assert_eq(create(c, "db/kept"), 0);
+	uint32_t t = (uint32_t)open_table(c, "db/kept");
+	uint64_t x = ctx_open(c);
+	cr_assert_eq(write_row(c, x, t, "committed"), 0);
+	commit(c, x);
+	char *before = daemon_ask(&d, "stats");
+	cr_assert_not_null(before);
+
+	cr_assert_eq(daemon_signal(&d, SIGUSR2, false), 0);
+	/* The new process answers on the control socket with another boot id. */
+	for (;;) {
+		char *now = daemon_ask(&d, "stats");
+		bool moved = now && strncmp(now, before, strlen("vamosd boot 0123456789abcdef"));
+		free(now);
+		if (moved)
+			break;
+		usleep(10000);
+	}
+	/* The old connection is gone: the first call fails with -ECONNRESET
+	 * if the client had not noticed yet, or reconnects at once. */
+	struct vamos_mysql_attach a = { 0 };
+	int rc = call(c, VAMOS_MYSQL_ATTACH, 0, 0, &a, sizeof a, NULL, 0);
+	cr_assert(rc == 0 || rc == -ECONNRESET, "%d", rc);
+	if (rc)
+		cr_assert_eq(call(c, VAMOS_MYSQL_ATTACH, 0, 0, &a, sizeof a, NULL, 0), 0,
+			     "served by the new process over the same socket");
+	t = (uint32_t)open_table(c, "db/kept");
+	x = ctx_open(c);
+	cr_assert_eq(count_rows(c, x, t), 1);
+	free(before);
+	vamos_client_close(c);
+	daemon_cleanup(&d);
+}
