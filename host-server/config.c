@@ -245,16 +245,8 @@ int config_load_file(struct config *c, const char *path, char *err, size_t errle
 	return rc;
 }
 
-const struct vm_config *config_vm_of_cid(const struct config *c, uint32_t cid)
-{
-	for (unsigned i = 0; cid && i < c->vm_count; i++)
-		if (c->vms[i].cid == cid)
-			return &c->vms[i];
-	return NULL;
-}
-
-/* Two VMs that claim one CID or one stream socket: the second one's name
- * and the first's in @err. */
+/* Does VM @i claim a CID or a socket path that an earlier VM or a global
+ * socket has? -1 with @err naming both, else 0. */
 static int check_claims(const struct config *c, unsigned i, char *err, size_t errlen)
 {
 	const struct vm_config *vm = &c->vms[i];

@@ -68,9 +68,6 @@ int config_set(struct config *c, struct vm_config *vm, const char *key,
 struct vm_config *config_add_vm(struct config *c, const char *name, char *err,
 				size_t errlen);
 
-/* The VM of @c that claims vsock CID @cid, or NULL. */
-const struct vm_config *config_vm_of_cid(const struct config *c, uint32_t cid);
-
 /* Check the whole thing (sockets given, sizes powers of two, no CID or
  * stream socket claimed twice). */
 int config_check(const struct config *c, char *err, size_t errlen);
