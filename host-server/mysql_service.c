@@ -206,8 +206,14 @@ static int handle(void *ctx, const struct service_request *req, struct reply *re
 {
 	(void)ctx;
 	struct vm_slot *slot = find(req->vm);
-	if (!slot)
-		return -EPERM; /* a session of no VM (unix_socket): no store */
+	if (!slot) {
+		/* A session of no VM (unix_socket): no store. ATTACH, the first
+		 * call of a client, says why; later calls' buffers may be small. */
+		if (req->op != VAMOS_MYSQL_ATTACH)
+			return -EPERM;
+		return fail(rep, -EPERM, "this connection belongs to no VM (vamosd's unix_socket): "
+					 "connect to the VM's stream_socket or over vsock");
+	}
 	struct vamos_mysql_req h = { 0 };
 	/* Trust: the header is copied once; the executor checks it again in full. */
 	if (req->len >= sizeof h)

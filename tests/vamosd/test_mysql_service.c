@@ -190,7 +190,12 @@ Test(mysql_service, stream_sessions_are_refused, .timeout = 60)
 	struct vamos_client *c;
 	const char *why = NULL;
 	cr_assert_eq(vamos_client_connect(&p, &c, &why), 0, "%s", why);
+	char why_not[256] = { 0 };
+	struct vamos_mysql_attach a = { 0 };
+	cr_assert_eq(call(c, VAMOS_MYSQL_ATTACH, 0, 0, &a, sizeof a, why_not, sizeof why_not - 1),
+		     -EPERM);
 	cr_assert_eq(call(c, VAMOS_MYSQL_CTX_OPEN, 0, 0, NULL, 0, NULL, 0), -EPERM);
+	cr_assert_not_null(strstr(why_not, "belongs to no VM"), "the reply says why: %s", why_not);
 	vamos_client_close(c);
 	daemon_cleanup(&d);
 }
