@@ -344,6 +344,8 @@ int main(int argc, char **argv)
 	}
 	streams.vm_left = stream_vm_left;
 	streams.vm_left_arg = vms;
+	for (unsigned i = 0; i < started; i++)
+		streams.queues[vms[i].cfg.id] = vms[i].queue;
 	control_fd = control_listen(cfg.control_socket, &why);
 	if (control_fd < 0) {
 		log_error("%s: %s (%s)", cfg.control_socket, why, strerror(-control_fd));

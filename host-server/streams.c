@@ -215,6 +215,7 @@ void streams_accept(struct streams *st, unsigned i)
 		return;
 	s->cid = cid;
 	s->poller = &st->poller;
+	s->queue = vm <= CONFIG_MAX_VMS ? st->queues[vm] : NULL;
 	st->sessions[st->count++] = s;
 	st->accepted++;
 	publish(st);

@@ -40,6 +40,10 @@ struct streams {
 	uint32_t last_refused_cid;   /* for logging refusals without a flood */
 	uint64_t refused_in_a_row;
 	struct session_totals past; /* sessions that ended */
+	/* Each VM's blocking queue, by vm_id, so that its stream sessions'
+	 * blocking work counts against its own limits (NULL: the default
+	 * queue, as for sessions of no VM). Set by main after the VMs start. */
+	struct blocking_queue *queues[CONFIG_MAX_VMS + 1];
 	/* Called by the sweep when the last stream session of a VM ended
 	 * (main thread; NULL: nobody to tell). */
 	void (*vm_left)(vm_id vm, void *arg);

@@ -20,6 +20,7 @@
 #include <vamos/client.h>
 #include <vamos/mysql_protocol.h>
 #include <vamos/protocol.h>
+#include <vamos/vsock.h>
 
 #include "daemon.h"
 
@@ -466,4 +467,37 @@ Test(mysql_service, a_stream_client_reconnects_after_a_restart_in_place, .timeou
 	free(before);
 	vamos_client_close(c);
 	daemon_cleanup(&d);
+}
+
+/* A VM's stream sessions share its limits: their blocking work runs on the
+ * VM's own queue of the pool, not the one for sessions of no VM. */
+Test(mysql_service, a_vms_stream_session_blocks_on_the_vms_queue, .timeout = 120)
+{
+	daemon_vm_streams = true;
+	cr_assert_null(daemon_start(&d, 1, 1u << 16, NULL));
+	daemon_vm_streams = false;
+	struct vamos_chan *ch;
+	cr_assert_eq(vamos_stream_connect_unix(d.vm_stream[0], NULL, &ch), 0);
+	struct raw r;
+	cr_assert_null(raw_open(&r, ch));
+	/* A sleep far longer than the test: it is still running when asked. */
+	cr_assert_eq(raw_request(&r, 1, VAMOS_SERVICE_SLEEP, 60000, NULL, 0), 0);
+	cr_assert_eq(vamos_chan_flush(r.ch), 0);
+	for (;;) {
+		char *stats = daemon_ask(&d, "stats");
+		cr_assert_not_null(stats);
+		/* vm0's line "vm0 blocking: queued ..., running N, dropped ..."
+		 * (the only one: the queue of no VM has none). */
+		char *line = strstr(stats, "blocking:");
+		char *end = line ? strchr(line, '\n') : NULL;
+		if (end)
+			*end = 0;
+		bool there = line && strstr(line, "running 1,");
+		free(stats);
+		if (there)
+			break;
+		usleep(10000);
+	}
+	vamos_chan_close(r.ch);
+	daemon_cleanup(&d); /* SIGKILL: the sleep is not waited for */
 }
