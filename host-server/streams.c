@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -13,12 +14,36 @@
 #include "log.h"
 #include "streams.h"
 
-static void publish(struct streams *st)
+/* Give VM @vm's poller its sessions as they stand now. */
+static void publish(struct streams *st, vm_id vm)
 {
-	struct session_set *set = session_set_new(st->sessions, st->count);
-	if (!set && st->count)
+	struct session *mine[STREAMS_MAX] = { 0 };
+	unsigned n = 0;
+	for (unsigned i = 0; i < st->count; i++)
+		if (st->sessions[i]->vm == vm)
+			mine[n++] = st->sessions[i];
+	struct session_set *set = session_set_new(mine, n);
+	if (!set && n)
 		log_error("streams: out of memory for a session set");
-	poller_set_sessions(&st->poller, set);
+	poller_set_sessions(st->pollers[vm], set);
+}
+
+/* VM @vm's stream poller, started now if it has none yet; NULL if it
+ * cannot be started (logged). */
+static struct poller *poller_of(struct streams *st, vm_id vm, const char *label)
+{
+	if (st->pollers[vm])
+		return st->pollers[vm];
+	struct poller *p = calloc(1, sizeof *p);
+	char name[96];
+	snprintf(name, sizeof name, "streams/%s", label);
+	int rc = p ? poller_start(p, name, st->spin_ns, st->boot_id) : -ENOMEM;
+	if (rc) {
+		log_error("streams: cannot start a poller for %s: %s", label, strerror(-rc));
+		free(p);
+		return NULL;
+	}
+	return st->pollers[vm] = p;
 }
 
 static void nonblocking(int fd)
@@ -99,12 +124,10 @@ int streams_start(struct streams *st, const struct config *c, uint64_t boot_id,
 	}
 	if (!any_stream(c))
 		return 0;
-	int rc = poller_start(&st->poller, "streams", c->spin_ns, boot_id);
-	if (rc) {
-		*why = "cannot start the stream poller";
-		return rc;
-	}
-	st->poller_running = true;
+	st->serving = true;
+	st->spin_ns = c->spin_ns;
+	st->boot_id = boot_id;
+	int rc;
 	if (c->unix_socket[0]) {
 		/* Local processes of no VM: the mysql service refuses them. */
 		int fd = listen_unix(c->unix_socket, AS_UMASK_SAYS, why);
@@ -204,9 +227,11 @@ void streams_accept(struct streams *st, unsigned i)
 		return;
 	}
 	streams_sweep(st);
-	if (st->count == STREAMS_MAX) {
+	struct poller *poller = vm <= CONFIG_MAX_VMS ? poller_of(st, vm, label) : NULL;
+	if (st->count == STREAMS_MAX || !poller) {
 		st->refused++;
-		log_warn("streams: %d sessions already; connection refused", STREAMS_MAX);
+		if (poller)
+			log_warn("streams: %d sessions already; connection refused", STREAMS_MAX);
 		vamos_chan_close(ch);
 		return;
 	}
@@ -214,11 +239,11 @@ void streams_accept(struct streams *st, unsigned i)
 	if (!s)
 		return;
 	s->cid = cid;
-	s->poller = &st->poller;
+	s->poller = poller;
 	s->queue = vm <= CONFIG_MAX_VMS ? st->queues[vm] : NULL;
 	st->sessions[st->count++] = s;
 	st->accepted++;
-	publish(st);
+	publish(st, vm);
 	log_debug("streams: session %u connected (%s)", s->index, label);
 }
 
@@ -277,7 +302,15 @@ void streams_sweep(struct streams *st)
 	if (!dropped)
 		return;
 	st->count = kept;
-	publish(st);
+	vm_id published[STREAMS_MAX];
+	unsigned npub = 0;
+	for (unsigned i = 0; i < dropped; i++) {
+		bool done = false;
+		for (unsigned k = 0; k < npub && !done; k++)
+			done = published[k] == gone[i]->vm;
+		if (!done)
+			publish(st, published[npub++] = gone[i]->vm);
+	}
 	for (unsigned i = 0; i < dropped; i++) {
 		vm_id vm = gone[i]->vm;
 		session_totals_add(&st->past, gone[i]);
@@ -292,10 +325,17 @@ void streams_sweep(struct streams *st)
 
 void streams_stop(struct streams *st)
 {
-	if (st->poller_running) {
-		poller_stop(&st->poller);
-		poller_destroy(&st->poller);
-	}
+	/* Every poller drains at once: stopping takes one drain limit. */
+	for (unsigned v = 0; v <= CONFIG_MAX_VMS; v++)
+		if (st->pollers[v])
+			poller_request_stop(st->pollers[v]);
+	for (unsigned v = 0; v <= CONFIG_MAX_VMS; v++)
+		if (st->pollers[v]) {
+			poller_stop(st->pollers[v]);
+			poller_destroy(st->pollers[v]);
+			free(st->pollers[v]);
+			st->pollers[v] = NULL;
+		}
 	for (unsigned i = 0; i < st->count; i++)
 		session_unref(st->sessions[i]);
 	st->count = 0;

@@ -5,8 +5,11 @@
  * UNIX socket (local processes, no VM). Every connection is one session;
  * one poller serves them all. A session's VM comes from where it
  * connected, never from what it sends: its vsock CID as the kernel reports
- * it (stream_peers.h), or the VM whose socket it connected to. Runs on the
- * main thread except the poller.
+ * it (stream_peers.h), or the VM whose socket it connected to. Each VM's
+ * stream sessions have a poller of their own (started with the first one),
+ * and so have the sessions of no VM: a stream flush waits for its peer to
+ * read, so a guest that never reads its replies stalls its own stream
+ * sessions, never another VM's. Runs on the main thread except the pollers.
  */
 #ifndef VAMOSD_STREAMS_H
 #define VAMOSD_STREAMS_H
@@ -31,8 +34,10 @@ struct streams {
 	struct stream_listener listeners[STREAMS_LISTENERS];
 	unsigned listener_count;
 	struct stream_peers peers;   /* vsock CIDs to VMs */
-	struct poller poller;
-	bool poller_running;
+	struct poller *pollers[CONFIG_MAX_VMS + 1]; /* by vm_id; [VM_NONE]: no VM */
+	bool serving;                /* some stream is configured */
+	int64_t spin_ns;             /* for the pollers started later */
+	uint64_t boot_id;
 	struct session *sessions[STREAMS_MAX];
 	unsigned count;
 	uint32_t next_index;

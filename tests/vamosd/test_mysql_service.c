@@ -12,6 +12,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/sockios.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -500,4 +502,57 @@ Test(mysql_service, a_vms_stream_session_blocks_on_the_vms_queue, .timeout = 120
 	}
 	vamos_chan_close(r.ch);
 	daemon_cleanup(&d); /* SIGKILL: the sleep is not waited for */
+}
+
+/* A stream flush waits for its peer to read: a guest that never reads its
+ * replies stalls its own VM's stream poller, and another VM's stream
+ * sessions are served on (each VM's streams have their own poller). */
+Test(mysql_service, a_guest_that_never_reads_stalls_only_its_own_streams, .timeout = 120)
+{
+	daemon_vm_streams = true;
+	cr_assert_null(daemon_start(&d, 2, 1u << 16, NULL));
+	daemon_vm_streams = false;
+	struct vamos_client *c = connect_stream(d.vm_stream[0]);
+	cr_assert_eq(create(c, "big"), 0);
+	uint32_t t = (uint32_t)open_table(c, "big");
+	uint64_t x = ctx_open(c);
+	for (int i = 0; i < 1000; i++) {
+		char pk[16];
+		snprintf(pk, sizeof pk, "k%05d", i);
+		cr_assert_eq(write_row(c, x, t, pk), 0);
+	}
+	commit(c, x);
+
+	/* 64 reads of the whole table (about 20 KiB each, far more than a
+	 * socket holds) in one small frame, and no reading of the replies. */
+	struct vamos_chan *ch;
+	cr_assert_eq(vamos_stream_connect_unix(d.vm_stream[0], NULL, &ch), 0);
+	struct raw r;
+	cr_assert_null(raw_open(&r, ch));
+	struct vamos_mysql_req h = { .version = VAMOS_MYSQL_VERSION, .table = t, .ctx = x };
+	struct vamos_mysql_read rd = { .start = VAMOS_MYSQL_START_FIRST, .max_rows = 1000 };
+	unsigned char req[sizeof h + sizeof rd];
+	memcpy(req, &h, sizeof h);
+	memcpy(req + sizeof h, &rd, sizeof rd);
+	for (uint64_t id = 1; id <= 64; id++)
+		cr_assert_eq(raw_request(&r, id, VAMOS_SERVICE_MYSQL, VAMOS_MYSQL_READ, req,
+					 sizeof req), 0);
+	cr_assert_eq(vamos_chan_flush(r.ch), 0);
+	/* vamosd took the whole frame: the poller that did is answering it
+	 * now, and stays in its flush once the socket is full. */
+	for (int unread = 1; unread;) {
+		cr_assert_eq(ioctl(vamos_chan_fd(r.ch), SIOCOUTQ, &unread), 0);
+		if (unread)
+			usleep(10000);
+	}
+
+	struct vamos_client *other = connect_stream(d.vm_stream[1]);
+	struct vamos_mysql_attach a = { 0 };
+	cr_assert_eq(call(other, VAMOS_MYSQL_ATTACH, 0, 0, &a, sizeof a, NULL, 0), 0,
+		     "vm1's stream session is served while vm0's poller waits");
+	cr_assert_eq(create(other, "t1"), 0);
+	vamos_client_close(other);
+	vamos_chan_close(r.ch);
+	vamos_client_close(c);
+	daemon_cleanup(&d);
 }
