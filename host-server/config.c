@@ -7,6 +7,7 @@
 
 #include <vamos/client.h>
 #include <vamos/ivshmem.h>
+#include <vamos/vsock.h> /* VMADDR_CID_* */
 
 #include "config.h"
 #include "log.h"
@@ -38,6 +39,7 @@ static void vm_defaults(struct vm_config *vm, const char *name)
 	vm->vectors = 4;
 	vm->max_queued_requests = 1024;
 	vm->max_queued_bytes = 64u << 20;
+	vm->stream_socket_mode = 0600;
 }
 
 struct vm_config *config_add_vm(struct config *c, const char *name, char *err,
@@ -82,6 +84,21 @@ static int parse_u64(const char *v, uint64_t *out)
 	return 0;
 }
 
+/* Permission bits in octal, as chmod takes them (600, 0660). */
+static int parse_mode(const char *v, uint32_t *out, char *err, size_t errlen)
+{
+	char *end;
+	errno = 0;
+	unsigned long m = strtoul(v, &end, 8);
+	if (errno || end == v || *end || *v == '-' || m > 0777) {
+		snprintf(err, errlen, "stream_socket_mode = %s: want octal permission bits "
+				      "such as 0600", v);
+		return -1;
+	}
+	*out = (uint32_t)m;
+	return 0;
+}
+
 static int set_path(char *dst, const char *value, const char *key, char *err,
 		    size_t errlen)
 {
@@ -116,6 +133,13 @@ int config_set(struct config *c, struct vm_config *vm, const char *key,
 			return vm->max_queued_requests = (uint32_t)n, 0;
 		if (numeric && !strcmp(key, "max_queued_bytes") && n >= 1)
 			return vm->max_queued_bytes = n, 0;
+		/* CIDs 0-2 are the hypervisor, loopback and the host; -1 is "any". */
+		if (numeric && !strcmp(key, "cid") && n > VMADDR_CID_HOST && n < VMADDR_CID_ANY)
+			return vm->cid = (uint32_t)n, 0;
+		if (!strcmp(key, "stream_socket"))
+			return set_path(vm->stream_socket, value, key, err, errlen);
+		if (!strcmp(key, "stream_socket_mode"))
+			return parse_mode(value, &vm->stream_socket_mode, err, errlen);
 	} else {
 		if (!strcmp(key, "data_dir"))
 			return set_path(c->data_dir, value, key, err, errlen);
@@ -221,6 +245,36 @@ int config_load_file(struct config *c, const char *path, char *err, size_t errle
 	return rc;
 }
 
+/* Does VM @i claim a CID or a socket path that an earlier VM or a global
+ * socket has? -1 with @err naming both, else 0. */
+static int check_claims(const struct config *c, unsigned i, char *err, size_t errlen)
+{
+	const struct vm_config *vm = &c->vms[i];
+	for (unsigned k = 0; k < i; k++) {
+		const struct vm_config *o = &c->vms[k];
+		if (vm->cid && vm->cid == o->cid) {
+			snprintf(err, errlen, "vm %s: cid %u is vm %s's already", vm->name, vm->cid,
+				 o->name);
+			return -1;
+		}
+		if ((vm->stream_socket[0] && (!strcmp(vm->stream_socket, o->stream_socket) ||
+					      !strcmp(vm->stream_socket, o->socket))) ||
+		    (o->stream_socket[0] && !strcmp(o->stream_socket, vm->socket))) {
+			snprintf(err, errlen, "vm %s and vm %s: one path for two sockets",
+				 vm->name, o->name);
+			return -1;
+		}
+	}
+	if (vm->stream_socket[0] && (!strcmp(vm->stream_socket, c->unix_socket) ||
+				     !strcmp(vm->stream_socket, c->control_socket) ||
+				     !strcmp(vm->stream_socket, vm->socket))) {
+		snprintf(err, errlen, "vm %s: stream_socket %s is another socket's path",
+			 vm->name, vm->stream_socket);
+		return -1;
+	}
+	return 0;
+}
+
 static int pow2(uint64_t x)
 {
 	return x && !(x & (x - 1));
@@ -247,6 +301,8 @@ int config_check(const struct config *c, char *err, size_t errlen)
 			snprintf(err, errlen, "vm %s: shm_size must be a power of two", vm->name);
 			return -1;
 		}
+		if (check_claims(c, i, err, errlen))
+			return -1;
 	}
 	return 0;
 }

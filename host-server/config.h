@@ -28,6 +28,9 @@ struct vm_config {
 	uint64_t shm_size;              /* 0 = smallest power of two that fits */
 	uint32_t max_queued_requests;   /* blocking requests waiting, per VM */
 	uint64_t max_queued_bytes;      /* their copied bytes, per VM */
+	uint32_t cid;                   /* the guest's vsock CID; 0 = none */
+	char stream_socket[CONFIG_PATH_MAX]; /* its own UNIX stream socket; "" = none */
+	uint32_t stream_socket_mode;    /* that socket's permission bits */
 };
 
 struct config {
@@ -65,7 +68,8 @@ int config_set(struct config *c, struct vm_config *vm, const char *key,
 struct vm_config *config_add_vm(struct config *c, const char *name, char *err,
 				size_t errlen);
 
-/* Check the whole thing (sockets given, sizes powers of two). */
+/* Check the whole thing (sockets given, sizes powers of two, no CID or
+ * stream socket claimed twice). */
 int config_check(const struct config *c, char *err, size_t errlen);
 
 #endif

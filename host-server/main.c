@@ -16,6 +16,9 @@
  * an fd store, leave every VM's region and descriptors as they stand
  * instead: the store keeps them for the next start.
  *
+ * SIGHUP: read the configuration again and apply which vsock CID is which
+ * VM's (the rest waits for a restart, and the log says so).
+ *
  * SIGUSR2: restart in place. Drain the same way, then execve() the binary
  * at the same path (an upgraded one, if it was replaced) keeping each VM's
  * ivshmem socket, memory, eventfds and QEMU connection open
@@ -56,14 +59,16 @@
 
 #define SWEEP_MS 200
 
-enum { TAG_SIGNAL = 1, TAG_CONTROL, TAG_UNIX, TAG_VSOCK, TAG_VM_BASE = 16 };
+enum { TAG_SIGNAL = 1, TAG_CONTROL, TAG_VM_BASE = 16,
+       TAG_STREAM_BASE = TAG_VM_BASE + CONFIG_MAX_VMS };
 
 static void usage(void)
 {
 	fprintf(stderr,
 		"usage: vamosd [--config FILE] [--vm NAME=SOCKET[,channels=N,vectors=K,"
 		"ring_bytes=B,shm_path=P,shm_size=S,\n"
-		"              max_queued_requests=N,max_queued_bytes=B]]...\n"
+		"              max_queued_requests=N,max_queued_bytes=B,cid=N,stream_socket=P,\n"
+		"              stream_socket_mode=0600]]...\n"
 		"              [--data-dir DIR] [--control PATH] [--unix-socket PATH]\n"
 		"              [--vsock-port N] [--log-level error|warn|info|debug]\n"
 		"              [--pollers N] [--blocking-threads N] [--spin-us N]\n"
@@ -165,6 +170,62 @@ static void watch(int ep, int fd, uint64_t tag)
 	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = tag };
 	if (fd >= 0 && epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev) < 0)
 		log_error("epoll_ctl: %s", strerror(errno));
+}
+
+/* The last stream session of VM @id ended. With no ivshmem peer either,
+ * its guest is gone as if its QEMU had detached: its transactions roll
+ * back and its contexts end (a peer still attached keeps them). */
+static void stream_vm_left(vm_id id, void *arg)
+{
+	struct vm *vms = arg;
+	struct vm *vm = &vms[id - 1]; /* ids are places in the configuration, from 1 */
+	if (vm->peer >= 0)
+		return;
+	log_info("vm %s: its last stream session ended: its transactions roll back",
+		 vm->cfg.name);
+	mysql_service_vm_reset(id);
+}
+
+/* SIGHUP: read the configuration again (file and flags, as at start) and
+ * apply what can change while serving: which vsock CID is which VM's.
+ * Anything else that changed waits for a restart (SIGUSR2), and says so. */
+static void reload(const struct config *serving, struct streams *st)
+{
+	static struct config wanted;
+	char err[512];
+	int argc = 0;
+	while (exec_argv && exec_argv[argc])
+		argc++;
+	char **argv = calloc((size_t)argc + 1, sizeof *argv);
+	int rc = argv ? 0 : -1;
+	for (int i = 0; rc == 0 && i < argc; i++)
+		if (!(argv[i] = strdup(exec_argv[i])))
+			rc = -1;
+	if (rc) {
+		snprintf(err, sizeof err, "out of memory");
+	} else {
+		config_defaults(&wanted);
+		rc = parse_args(&wanted, argc, argv, err, sizeof err) ||
+		     config_check(&wanted, err, sizeof err) ||
+		     streams_reload(st, serving, &wanted, err, sizeof err);
+	}
+	for (int i = 0; argv && i < argc; i++)
+		free(argv[i]);
+	free(argv);
+	if (rc) {
+		log_error("reload: %s; nothing changed", err);
+		return;
+	}
+	/* What only a restart applies: everything but the cids (both copied
+	 * whole, padding included, from memset-cleared configurations). */
+	static struct config a, b;
+	memcpy(&a, &wanted, sizeof a);
+	memcpy(&b, serving, sizeof b);
+	for (unsigned i = 0; i < CONFIG_MAX_VMS; i++)
+		a.vms[i].cid = b.vms[i].cid = 0;
+	if (memcmp(&a, &b, sizeof a))
+		log_warn("reload: keys other than cid changed (or VMs came or went): "
+			 "they apply after a restart (SIGUSR2)");
 }
 
 int main(int argc, char **argv)
@@ -275,6 +336,10 @@ int main(int argc, char **argv)
 		exit_code = 1;
 		goto stop;
 	}
+	streams.vm_left = stream_vm_left;
+	streams.vm_left_arg = vms;
+	for (unsigned i = 0; i < started; i++)
+		streams.queues[vms[i].cfg.id] = vms[i].queue;
 	control_fd = control_listen(cfg.control_socket, &why);
 	if (control_fd < 0) {
 		log_error("%s: %s (%s)", cfg.control_socket, why, strerror(-control_fd));
@@ -285,8 +350,8 @@ int main(int argc, char **argv)
 	int ep = epoll_create1(EPOLL_CLOEXEC);
 	watch(ep, sfd, TAG_SIGNAL);
 	watch(ep, control_fd, TAG_CONTROL);
-	watch(ep, streams.unix_fd, TAG_UNIX);
-	watch(ep, streams.vsock_fd, TAG_VSOCK);
+	for (unsigned i = 0; i < streams.listener_count; i++)
+		watch(ep, streams.listeners[i].fd, TAG_STREAM_BASE + i);
 	for (unsigned i = 0; i < started; i++)
 		watch(ep, vm_fd(&vms[i]), TAG_VM_BASE + i);
 	double t0 = vamos_now_s();
@@ -301,9 +366,12 @@ int main(int argc, char **argv)
 			uint64_t tag = evs[i].data.u64;
 			if (tag == TAG_SIGNAL) {
 				struct signalfd_siginfo si;
-				if (read(sfd, &si, sizeof si) != (ssize_t)sizeof si ||
-				    si.ssi_signo == SIGHUP)
+				if (read(sfd, &si, sizeof si) != (ssize_t)sizeof si)
 					continue;
+				if (si.ssi_signo == SIGHUP) {
+					reload(&cfg, &streams);
+					continue;
+				}
 				restart = si.ssi_signo == SIGUSR2 && self_exe[0] && exec_argv;
 				log_info("signal %u: draining and %s", si.ssi_signo,
 					 restart ? "restarting in place" : "stopping");
@@ -312,10 +380,8 @@ int main(int argc, char **argv)
 				struct daemon_view view = { vms, started, &streams, boot_id,
 							    vamos_now_s() - t0 };
 				control_serve(control_fd, &view);
-			} else if (tag == TAG_UNIX) {
-				streams_accept(&streams, streams.unix_fd);
-			} else if (tag == TAG_VSOCK) {
-				streams_accept(&streams, streams.vsock_fd);
+			} else if (tag >= TAG_STREAM_BASE) {
+				streams_accept(&streams, (unsigned)(tag - TAG_STREAM_BASE));
 			} else if (tag >= TAG_VM_BASE && tag - TAG_VM_BASE < started) {
 				vm_dispatch(&vms[tag - TAG_VM_BASE]);
 			}

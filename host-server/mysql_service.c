@@ -31,7 +31,7 @@ static uint32_t max_message;
 /* The block cache and background threads every VM's store shares. */
 static struct mh_shared *shared;
 
-/* VM_NONE (a stream session) matches no executor. */
+/* VM_NONE (a session on the shared unix_socket) matches no executor. */
 static struct vm_slot *find(vm_id id)
 {
 	for (unsigned i = 0; id != VM_NONE && i < vm_count; i++)
@@ -216,8 +216,14 @@ static int handle(void *ctx, const struct service_request *req, struct reply *re
 {
 	(void)ctx;
 	struct vm_slot *slot = find(req->vm);
-	if (!slot)
-		return -EPERM; /* a stream session: no VM, so no store */
+	if (!slot) {
+		/* A session of no VM (unix_socket): no store. ATTACH, the first
+		 * call of a client, says why; later calls' buffers may be small. */
+		if (req->op != VAMOS_MYSQL_ATTACH)
+			return -EPERM;
+		return fail(rep, -EPERM, "this connection belongs to no VM (vamosd's unix_socket): "
+					 "connect to the VM's stream_socket or over vsock");
+	}
 	struct vamos_mysql_req h = { 0 };
 	/* Trust: the header is copied once; the executor checks it again in full. */
 	if (req->len >= sizeof h)

@@ -4,8 +4,10 @@
  * (vamos/mysql_protocol.h) for every configured VM, each over its own RocksDB
  * store in data_dir/NAME/mysql, so no VM can name another's tables. Reads
  * are answered on the channel's poller; writes go to the VM's writer
- * thread and come back as completions. Stream sessions (vsock, UNIX
- * socket) carry no VM identity, so the service refuses them with -EPERM.
+ * thread and come back as completions. A stream session is served as its
+ * VM's (a vsock CID a [vm] claims, or the VM's own stream_socket) exactly
+ * like an ivshmem channel; a session of no VM (the shared unix_socket)
+ * has no store, and the service refuses it with -EPERM.
  */
 #ifndef VAMOSD_MYSQL_SERVICE_H
 #define VAMOSD_MYSQL_SERVICE_H

@@ -45,6 +45,7 @@ struct session {
 	vm_id vm;            /* the VM it serves; VM_NONE for a stream session */
 	const char *label;   /* for logs only: the VM's name, or "stream" */
 	uint32_t index;      /* channel index, or stream session number */
+	uint32_t cid;        /* a vsock session's peer CID (the kernel's), else 0 */
 	struct poller *poller;
 	struct blocking_queue *queue; /* its owner's blocking work */
 

@@ -98,7 +98,7 @@ void stats_table(FILE *out, const struct daemon_view *d)
 				m.writer_requests, m.inline_writes, m.deferred_writes, m.commits,
 				m.rollbacks, m.lock_timeouts, m.deadlocks, m.snapshots);
 	}
-	if (d->streams->poller_running) {
+	if (d->streams->serving) {
 		struct row total = d->streams->past;
 		for (unsigned i = 0; i < d->streams->count; i++)
 			add(&total, d->streams->sessions[i]);

@@ -19,6 +19,9 @@
 #   SQLT_VAMOSD    vamosd to start (default build-release/host-server/vamosd)
 #   SQLT_WORK      scratch directory for the test's servers (default: a new /tmp/sqlh-*)
 #   SQLT_VM_OPTIONS  vamosd's VM options (default channels=4,vectors=4,ring_bytes=4M)
+#   SQLT_TRANSPORT   how mariadbd reaches vamosd: local (default: the VM's ivshmem
+#                    socket as a local peer) or unix (the VM's stream_socket,
+#                    vamos_transport=unix)
 #   SQLT_VAMOSD_ARGS more vamosd arguments, split on spaces (e.g. --mysql-lock-wait-ms 2000)
 #   SQLT_LOG_LINES   how many lines of each log a failed test shows (default 30)
 set -euo pipefail
@@ -45,17 +48,31 @@ sqlt_start() {
 	trap 'exit 129' HUP
 	trap 'exit 141' PIPE # a reader that went away (| head) must not leave the servers up
 	# 4 MiB rings: most rows fit a record (larger ones go in pieces: big-rows.sh).
-	VAMOSD_VM_OPTIONS=${SQLT_VM_OPTIONS:-channels=4,vectors=4,ring_bytes=4M} \
-		vamosd_start "$V" "$vamosd" ${SQLT_VAMOSD_ARGS:-}
+	local vm_options=${SQLT_VM_OPTIONS:-channels=4,vectors=4,ring_bytes=4M} transport
+	case ${SQLT_TRANSPORT:-local} in
+	local)
+		transport=(--env VAMOS_TRANSPORT=local --env "VAMOS_LOCAL_SOCKET=$V/vm1.sock"
+			--env VAMOS_LOCAL_VECTORS=4) ;;
+	unix)
+		# The VM's own stream socket: the same VM, database and tables.
+		vm_options+=",stream_socket=$V/vm1.stream"
+		transport=(-- --vamos-transport=unix "--vamos-unix-socket=$V/vm1.stream") ;;
+	*) fail "SQLT_TRANSPORT=$SQLT_TRANSPORT: want local or unix" ;;
+	esac
+	VAMOSD_VM_OPTIONS=$vm_options vamosd_start "$V" "$vamosd" ${SQLT_VAMOSD_ARGS:-}
 	mdb_install_db "$M/data"
 	local plugin=()
 	[[ -n ${SQLT_PLUGIN:-} ]] && plugin=(--plugin "$SQLT_PLUGIN")
-	mdb_start "$M" "${plugin[@]}" --env VAMOS_TRANSPORT=local \
-		--env "VAMOS_LOCAL_SOCKET=$V/vm1.sock" --env VAMOS_LOCAL_VECTORS=4
+	mdb_start "$M" "${plugin[@]}" "${transport[@]}"
 	mdb_client "$M" -e "CREATE DATABASE t CHARACTER SET utf8mb4"
 	if [[ $(sql "SELECT SUPPORT FROM information_schema.ENGINES WHERE ENGINE = '$E'") != @(YES|DEFAULT) ]]; then
 		grep -i -e vamos -e plugin "$M/error.log" >&2 || true
 		fail "engine $E is not available in mariadbd"
+	fi
+	if [[ ${SQLT_TRANSPORT:-local} == unix && -n ${SQLT_PLUGIN:-} ]] &&
+		! "$(dirname "$vamosd")/vamosctl" --control "$V/ctl" stats |
+		grep -Eq '^streams +[1-9][0-9]* connected'; then
+		fail "mariadbd is not connected to vamosd over the VM's stream socket"
 	fi
 }
 

@@ -20,6 +20,7 @@
 #include "daemon.h"
 
 const char *daemon_vm_options;
+bool daemon_vm_streams;
 void (*daemon_before_exec)(void);
 
 static const char *spawn(struct daemon *d, uint32_t ring_bytes, const char *const *extra)
@@ -28,12 +29,15 @@ static const char *spawn(struct daemon *d, uint32_t ring_bytes, const char *cons
 	if (!bin)
 		return "VAMOSD is not set (run through meson test)";
 	char *argv[64];
-	char vm_args[DAEMON_VMS][256];
+	char vm_args[DAEMON_VMS][512];
 	int n = 0;
 	argv[n++] = (char *)bin;
 	for (unsigned i = 0; i < d->vms; i++) {
-		snprintf(vm_args[i], sizeof vm_args[i], "%s=%s,channels=4,vectors=4,ring_bytes=%u%s",
-			 d->name[i], d->vm_sock[i], ring_bytes,
+		char stream[160] = "";
+		if (daemon_vm_streams)
+			snprintf(stream, sizeof stream, ",stream_socket=%s", d->vm_stream[i]);
+		snprintf(vm_args[i], sizeof vm_args[i], "%s=%s,channels=4,vectors=4,ring_bytes=%u%s%s",
+			 d->name[i], d->vm_sock[i], ring_bytes, stream,
 			 daemon_vm_options ? daemon_vm_options : "");
 		argv[n++] = "--vm";
 		argv[n++] = vm_args[i];
@@ -101,6 +105,7 @@ const char *daemon_start_named(struct daemon *d, unsigned vms, const char *const
 	d->vms = vms > DAEMON_VMS ? DAEMON_VMS : vms;
 	for (unsigned i = 0; i < DAEMON_VMS; i++) {
 		snprintf(d->vm_sock[i], sizeof d->vm_sock[i], "%s/vm%u.sock", d->dir, i);
+		snprintf(d->vm_stream[i], sizeof d->vm_stream[i], "%s/vm%u.stream", d->dir, i);
 		if (names && i < d->vms)
 			snprintf(d->name[i], sizeof d->name[i], "%s", names[i]);
 		else
@@ -153,8 +158,10 @@ void daemon_cleanup(struct daemon *d)
 		}
 	}
 	char path[200];
-	for (unsigned i = 0; i < DAEMON_VMS; i++)
+	for (unsigned i = 0; i < DAEMON_VMS; i++) {
 		unlink(d->vm_sock[i]);
+		unlink(d->vm_stream[i]);
+	}
 	unlink(d->control);
 	unlink(d->stream_sock);
 	unlink(d->log);

@@ -21,7 +21,8 @@ struct daemon {
 	char dir[64];
 	char vm_sock[DAEMON_VMS][128];
 	char control[128];
-	char stream_sock[128];
+	char stream_sock[128];           /* the shared unix_socket (no VM) */
+	char vm_stream[DAEMON_VMS][128]; /* each VM's stream_socket, if daemon_vm_streams */
 	char log[128];
 	char name[DAEMON_VMS][32]; /* the VMs' names: vm0, vm1... by default */
 	unsigned vms;
@@ -33,6 +34,8 @@ extern void (*daemon_before_exec)(void);
 
 /* Appended to every VM's --vm option when set (",key=value..."). */
 extern const char *daemon_vm_options;
+/* Give every VM its own stream socket (vm_stream[]) when set. */
+extern bool daemon_vm_streams;
 
 /* Start vamosd with @vms VMs (4 channels of @ring_bytes, 4 vectors each),
  * a stream socket and a control socket, plus @extra flags (NULL-ended).
