@@ -64,7 +64,7 @@ extern "C" {
 #endif
 
 /** Version of this protocol; every request carries it. */
-#define VAMOS_MYSQL_VERSION 1u
+#define VAMOS_MYSQL_VERSION 2u /* 2: AUTOINC reserves (seen, max), ANALYZE, CHECK, SNAPSHOT */
 
 /** Most secondary indexes of a table (MariaDB's MAX_KEY is 64). */
 #define VAMOS_MYSQL_MAX_INDEXES 64u
