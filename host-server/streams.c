@@ -14,6 +14,9 @@
 #include "log.h"
 #include "streams.h"
 
+/* How long a reply's flush waits for a stream peer to take bytes. */
+#define STREAM_SEND_TIMEOUT_MS 10000u
+
 /* Give VM @vm's poller its sessions as they stand now. */
 static void publish(struct streams *st, vm_id vm)
 {
@@ -207,7 +210,10 @@ static int take(struct streams *st, const struct stream_listener *l, struct vamo
 	*vm = p->vm;
 	*label = p->name;
 	*cid = p->cid;
-	return vamos_stream_open_fd(fd, NULL, ch);
+	/* A guest that stops reading its replies fails its own connection,
+	 * never holds the poller (or a shutdown's drain) hostage. */
+	static const struct vamos_stream_params params = { .send_timeout_ms = STREAM_SEND_TIMEOUT_MS };
+	return vamos_stream_open_fd(fd, &params, ch);
 }
 
 void streams_accept(struct streams *st, unsigned i)

@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 
 #include "stream.h"
+#include "vamos_clock.h"
 
 /*
  * Make room for @size more bytes after tx_end. Called only with no
@@ -91,9 +92,9 @@ void vamos_stream_abort(struct vamos_chan *ch)
  * Wait until the socket takes bytes again; meanwhile take in what the peer
  * sends, if there is receive room, so that a peer flushing at us at the same
  * time finishes its flush instead of waiting for ours. Returns 0 (try to send
- * again) or -EIO.
+ * again), -ETIMEDOUT once @deadline_ms (0: none) has passed, or -EIO.
  */
-static int wait_writable(struct vamos_stream *s)
+static int wait_writable(struct vamos_stream *s, int64_t deadline_ms)
 {
 	for (;;) {
 		bool can_read = vamos_stream_can_fill(s);
@@ -101,7 +102,16 @@ static int wait_writable(struct vamos_stream *s)
 			.fd = s->fd,
 			.events = (short)(POLLOUT | (can_read ? POLLIN : 0)),
 		};
-		int n = poll(&p, 1, -1);
+		int wait = -1;
+		if (deadline_ms) {
+			int64_t left = deadline_ms - vamos_now_ms();
+			if (left <= 0)
+				return -ETIMEDOUT;
+			wait = left > 1000 ? 1000 : (int)left;
+		}
+		int n = poll(&p, 1, wait);
+		if (n == 0)
+			continue; /* the deadline is checked above */
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
@@ -121,6 +131,8 @@ static int wait_writable(struct vamos_stream *s)
 static int send_all(struct vamos_stream *s, const unsigned char *p, size_t len)
 {
 	size_t done = 0;
+	/* The peer has this long, from now, to take the whole frame. */
+	int64_t deadline = s->send_timeout_ms ? vamos_now_ms() + s->send_timeout_ms : 0;
 
 	while (done < len) {
 		ssize_t n = send(s->fd, p + done, len - done,
@@ -134,10 +146,13 @@ static int send_all(struct vamos_stream *s, const unsigned char *p, size_t len)
 		if (err == EINTR)
 			continue;
 		if (err == EAGAIN || err == EWOULDBLOCK) {
-			err = -wait_writable(s);
+			err = -wait_writable(s, deadline);
 			if (!err)
 				continue;
 		}
+		if (err == ETIMEDOUT)
+			return vamos_stream_fail(s, -ECONNRESET,
+						 "the peer took no bytes within the send timeout");
 		if (err == EPIPE || err == ECONNRESET || err == ENOTCONN)
 			return vamos_stream_fail(s, -ECONNRESET,
 						 "peer closed the connection");

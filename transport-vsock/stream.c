@@ -133,6 +133,7 @@ int vamos_stream_open_fd(int fd, const struct vamos_stream_params *params,
 	s->chan.mode = VAMOS_NOTIFY_STREAM;
 	s->fd = fd;
 	s->max_frame = max_frame;
+	s->send_timeout_ms = params ? params->send_timeout_ms : 0;
 	s->tx_cap = VAMOS_STREAM_INITIAL_BUFFER;
 	s->tx_end = VAMOS_FRAME_HEADER_SIZE;
 	s->rx_cap = VAMOS_STREAM_INITIAL_BUFFER;

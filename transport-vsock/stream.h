@@ -22,6 +22,7 @@ struct vamos_stream {
 	struct vamos_chan chan; /* first: the channel handed out is this */
 	int fd;
 	uint32_t max_frame;     /* header included, multiple of 8 */
+	uint32_t send_timeout_ms; /* 0: a flush waits for the peer for ever */
 
 	/*
 	 * Sending: the frame being built lies at tx + tx_base; its header is

@@ -104,6 +104,11 @@ struct vamos_stream_params {
 	 *  largest payload is max_frame - VAMOS_FRAME_HEADER_SIZE -
 	 *  VAMOS_RECORD_HEADER_SIZE. Both ends should agree. */
 	uint32_t max_frame;
+	/** How long a flush waits for the peer to take bytes, in ms: 0 for
+	 *  ever. Past it the connection fails with -ECONNRESET ("the peer
+	 *  took no bytes for N ms"): a server sets it so that a peer that
+	 *  never reads its replies cannot hold the thread that flushes. */
+	uint32_t send_timeout_ms;
 };
 
 /**

@@ -560,3 +560,32 @@ Test(vsock_open, max_frame_bounds_are_accepted)
 	}
 	vamos_chan_close(NULL);
 }
+
+/* A peer that never reads: with a send timeout the flush gives up and the
+ * connection fails, instead of waiting for ever (a server's poller, or its
+ * shutdown, must not be held by a guest that stops reading). */
+Test(vsock_stream_alone, a_peer_that_never_reads_fails_the_connection_after_the_send_timeout,
+     .timeout = 60)
+{
+	int sv[2];
+	cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+	struct vamos_stream_params p = { .max_frame = SMALL, .send_timeout_ms = 200 };
+	struct vamos_chan *ch;
+	cr_assert_eq(vamos_stream_open_fd(sv[0], &p, &ch), 0);
+	/* sv[1] is never read: the socket buffers fill, then a flush waits. */
+	int rc = 0;
+	for (int i = 0; i < 100000 && rc == 0; i++) {
+		void *data;
+		rc = vamos_chan_reserve(ch, SMALL_MAX_PAYLOAD, &data);
+		if (rc == 0) {
+			memset(data, 0xab, SMALL_MAX_PAYLOAD);
+			rc = vamos_chan_commit(ch, 1, SMALL_MAX_PAYLOAD);
+		}
+		if (rc == 0 || rc == -EAGAIN)
+			rc = vamos_chan_flush(ch);
+	}
+	cr_assert_eq(rc, -ECONNRESET, "%d %s", rc, vamos_chan_error(ch) ? vamos_chan_error(ch) : "");
+	cr_assert_str_eq(vamos_chan_error(ch), "the peer took no bytes within the send timeout");
+	vamos_chan_close(ch);
+	close(sv[1]);
+}
