@@ -13,6 +13,7 @@ struct mh_cursor {
 	rocksdb_iterator_t *it;              /* at the snapshot, or the latest
 						version for locking reads */
 	bool locking;                        /* lock every row returned */
+	bool keys_only;                      /* entries without their rows */
 	unsigned char prefix[MH_KEY_PREFIX]; /* table id + index: the range */
 	unsigned char *buf;                  /* scratch for a built key */
 	char *row;                           /* a secondary entry's record */
@@ -41,6 +42,11 @@ int mh_cursor_open(struct mh_txn *t, struct mh_table *tb, unsigned index,
 	}
 	*out = c;
 	return 0;
+}
+
+void mh_cursor_keys_only(struct mh_cursor *c)
+{
+	c->keys_only = true;
 }
 
 void mh_cursor_close(struct mh_cursor *c)
@@ -89,6 +95,24 @@ static int describe(struct mh_cursor *c, const unsigned char *k, size_t kl,
 	const char *v = rocksdb_iter_value(c->it, &vl);
 	out->stored.data = key;
 	out->stored.len = len;
+	if (c->keys_only) {
+		/* Counting: no row read, no row locked. */
+		out->row = NONE;
+		out->key.data = out->pk.data = key;
+		out->key.len = out->pk.len = len;
+		if (c->index == 0)
+			return 0;
+		uint32_t keylen;
+		if (vl != sizeof keylen)
+			return -EIO; /* our own entry, checked anyway */
+		memcpy(&keylen, v, sizeof keylen);
+		if (keylen >= len)
+			return -EIO;
+		out->key.len = keylen;
+		out->pk.data = key + keylen;
+		out->pk.len = len - keylen;
+		return 0;
+	}
 	if (c->index == 0 && c->locking) {
 		out->key.data = out->pk.data = key;
 		out->key.len = out->pk.len = len;

@@ -209,6 +209,7 @@ int mx_op_range(struct mh_txn *t, const struct mx_table_ref *ref, struct mx_in *
 							      : VAMOS_MYSQL_STOP_LE;
 	struct vamos_mysql_estimate est = { 0 };
 	struct mh_entry e;
+	mh_cursor_keys_only(c); /* counted, not read: no row fetched or locked */
 	rc = range_start(c, min, r.min_flag, &e);
 	while (rc == 0 && within(stop, e.key, max) && est.rows < RANGE_COUNT_LIMIT) {
 		est.rows++;

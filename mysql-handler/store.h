@@ -294,6 +294,9 @@ int mh_cursor_open(struct mh_txn *t, struct mh_table *tb, unsigned index,
 void mh_cursor_close(struct mh_cursor *c);
 int mh_cursor_find(struct mh_cursor *c, struct mh_bytes key, enum mh_find flag,
 		   struct mh_entry *out);
+/** From now on the cursor's entries carry keys only (row empty): no row
+ *  is read, and none locked, also in a locking read. For counting. */
+void mh_cursor_keys_only(struct mh_cursor *c);
 int mh_cursor_first(struct mh_cursor *c, struct mh_entry *out);
 int mh_cursor_last(struct mh_cursor *c, struct mh_entry *out);
 int mh_cursor_next(struct mh_cursor *c, struct mh_entry *out);

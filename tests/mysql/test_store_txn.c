@@ -460,3 +460,37 @@ Test(store_txn, savepoints_undo_back_to_their_depth)
 	cr_assert_str_eq(seen, "a g ");
 	cr_assert_eq(n, 2, "row counts follow the rollbacks");
 }
+
+/* A keys-only cursor (RECORDS_IN_RANGE's count) in a locking read sees
+ * each entry's key and primary key, reads no row and locks none: another
+ * writer changes those rows at once. */
+Test(store_txn, a_keys_only_cursor_counts_without_reading_or_locking_rows)
+{
+	static const char *const rows[] = { "a", "b", "c" };
+	table_with("t", 1, false, rows, 3);
+	struct mh_table *t1b, *t2b;
+	struct mh_txn *t1 = writer("t", &t1b), *t2 = writer("t", &t2b);
+	mh_txn_lock_reads(t1, true);
+	for (unsigned index = 0; index <= 1; index++) {
+		struct mh_cursor *c;
+		struct mh_entry e;
+		int n = 0;
+		cr_assert_eq(mh_cursor_open(t1, t1b, index, &c), 0);
+		mh_cursor_keys_only(c);
+		for (int rc = mh_cursor_first(c, &e); rc == 0; rc = mh_cursor_next(c, &e), n++) {
+			cr_assert_eq(e.row.len, 0, "no row");
+			cr_assert(e.pk.len == 1 && e.key.len == 1 &&
+				  !memcmp(e.pk.data, rows[n], 1) && !memcmp(e.key.data, rows[n], 1));
+		}
+		cr_assert_eq(n, 3);
+		mh_cursor_close(c);
+	}
+	mh_txn_lock_reads(t1, false);
+	struct mh_bytes sec = B("b");
+	cr_assert_eq(mh_row_update(t2, t2b, B("b"), B("b"), B("two"), &sec, NULL), 0,
+		     "the count locked no row");
+	mh_table_close(t2b);
+	cr_assert_eq(mh_txn_commit(t2), 0);
+	mh_table_close(t1b);
+	mh_txn_abort(t1);
+}
