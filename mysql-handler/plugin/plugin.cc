@@ -27,6 +27,7 @@
 #include <mysql/plugin.h>
 
 #include "connection.h"
+#include "idle_snapshots.h"
 #include "settings.h"
 #include "sysvars.h"
 
@@ -110,6 +111,11 @@ static int vamos_init(void *p)
 	hton->savepoint_release = trx_savepoint_release;
 	hton->start_consistent_snapshot = trx_start_snapshot;
 	hton->flags = HTON_NO_FLAGS;
+	if (idle_start()) {
+		sql_print_error("VAMOS: cannot start the thread that ends idle connections' snapshots");
+		conn_close();
+		return 1;
+	}
 	if (attached)
 		sql_print_information("VAMOS: attached to vamosd's mysql service");
 	return 0;
@@ -117,6 +123,7 @@ static int vamos_init(void *p)
 
 static int vamos_deinit(void *p)
 {
+	idle_stop(); /* it sends through the connection */
 	conn_close();
 	return 0;
 }

@@ -11,6 +11,7 @@
 
 #include "bytes.h"
 #include "connection.h"
+#include "idle_snapshots.h"
 #include "sysvars.h"
 
 namespace vamos {
@@ -37,6 +38,7 @@ static int ctx_request(uint16_t op, uint64_t ctx, uint64_t epoch, std::string *r
 
 int trx_ensure_ctx(Trx *t)
 {
+	idle_claim(t); /* no owed end may cross this connection's requests */
 	uint64_t now = conn_epoch();
 	if (t->ctx && t->epoch == now)
 		return 0;
@@ -114,6 +116,7 @@ static bool end_request_ok(const Trx *t)
  * to end on the host. */
 static int end_request(Trx *t, uint16_t op)
 {
+	idle_claim(t);
 	if (!t->ctx || t->epoch != conn_epoch())
 		return -EBADF;
 	std::string reply;
@@ -139,10 +142,13 @@ static int end_transaction(Trx *t, uint16_t op)
 {
 	int st = 0;
 	bool wrote = t->txn_wrote;
-	if (wrote || t->snap_held)
+	if (wrote)
 		st = end_request(t, op);
-	/* A read-only end that did not arrive: the next request renews. */
-	t->fresh = !wrote && t->snap_held && st != 0;
+	else if (t->snap_held && end_request_ok(t))
+		idle_owe(t); /* sent only if the connection stays idle */
+	/* The next transaction reads at a new snapshot, whether or not the
+	 * owed end gets sent. */
+	t->fresh = !wrote && t->snap_held;
 	t->snap_held = false;
 	t->txn_wrote = t->stmt_wrote = false;
 	/* A read-only transaction has nothing to lose on the host. */
@@ -184,6 +190,7 @@ int trx_rollback(handlerton *hton, THD *thd, bool all)
  * the transaction (VAMOS_MYSQL_LOCK_WAIT), as with a first write. */
 static int savepoint_request(Trx *t, uint16_t op, uint64_t id, unsigned long lock_wait_ms)
 {
+	idle_claim(t);
 	std::string req, reply;
 	vamos_mysql_req h = {};
 	h.version = VAMOS_MYSQL_VERSION;
@@ -263,6 +270,7 @@ int trx_close_connection(handlerton *hton, THD *thd)
 	Trx *t = static_cast<Trx *>(thd_get_ha_data(thd, hton));
 	if (!t)
 		return 0;
+	idle_forget(t);
 	if (t->ctx && t->epoch == conn_epoch()) {
 		std::string reply;
 		ctx_request(VAMOS_MYSQL_CTX_CLOSE, t->ctx, t->epoch, &reply);

@@ -3,9 +3,10 @@
  * Transactions: one host context per connection (THD), opened at its first
  * request (CTX_OPEN) and closed with the connection (CTX_CLOSE). The
  * handlerton's commit/rollback end statements (STMT_COMMIT/STMT_ROLLBACK)
- * and transactions (COMMIT/ROLLBACK). A statement that only read costs no
- * round trip at its end; a transaction that read does (a COMMIT that frees
- * the host's snapshot: an idle connection holds none).
+ * and transactions (COMMIT/ROLLBACK). A statement or transaction that only
+ * read costs no round trip at its end: the COMMIT that frees the host's
+ * snapshot is owed, and sent only if the connection stays idle
+ * (idle_snapshots.h), so an idle connection holds no snapshot.
  *
  * Isolation, from the session's transaction_isolation: REPEATABLE READ
  * (and SERIALIZABLE) reads a transaction at the snapshot its first read
@@ -19,6 +20,8 @@
 
 #include <stdint.h>
 
+#include <atomic>
+
 namespace vamos {
 
 struct Trx {
@@ -31,6 +34,11 @@ struct Trx {
 	int64_t stmt_query_id = -1; /**< the statement trx_stmt_begin saw last */
 	bool lost = false;   /**< vamosd lost a transaction that had written */
 	uint64_t sp_next = 0; /**< the last savepoint id given to the host */
+	/* An owed end of a read-only transaction (idle_snapshots.h). */
+	enum { IDLE_NONE, IDLE_OWED, IDLE_ENDING };
+	std::atomic<int> idle_state{ IDLE_NONE };
+	int64_t idle_since_ms = 0;
+	Trx *idle_prev = nullptr, *idle_next = nullptr;
 };
 
 /** The connection's state (made on first use). */
