@@ -5,7 +5,7 @@
  * vamos_* variables, settings.h) and ATTACHes exclusively; without vamosd
  * the engine still loads and connects on first use.
  *
- * System variables (README has the table):
+ * System variables (doc/ha_vamos.md has the table):
  *   vamos_transport, vamos_local_socket, vamos_local_vectors,
  *   vamos_unix_socket, vamos_vsock_cid, vamos_vsock_port
  *                           read-only, global: how to reach vamosd; unset,

@@ -69,7 +69,7 @@ gen_type() {
 	stmt "$tb" "REPLACE INTO $tb VALUES (NULL, 14)"
 	stmt "$tb" "INSERT INTO $tb VALUES (7, 15) ON DUPLICATE KEY UPDATE c = c + 1000"
 	stmt "$tb" "INSERT INTO $tb VALUES (NULL, 16) ON DUPLICATE KEY UPDATE c = c + 1000"
-	# The case: an explicit value, then a generated one, then a
+	# An explicit value, then a generated one, then a
 	# smaller explicit one, in one statement.
 	stmt_gap "$tb" "INSERT INTO $tb VALUES ($m3, 17), (NULL, 18), (5, 19)" stay
 	stmt_gap "$tb" "DELETE FROM $tb WHERE id > 60"
