@@ -62,17 +62,12 @@ int mx_store_fail(struct mh_store *s, struct mx_out *out, int rc)
 
 int mx_table_open(struct mh_txn *t, const struct mx_table_ref *ref, struct mh_table **out)
 {
-	int rc = mh_table_open(t, ref->name, out);
-	if (rc == -ENOENT)
+	int rc = mh_table_open_id(t, ref->name, ref->id, out);
+	/* Gone, or dropped and created again under the same name: the
+	 * handle's table is no more. */
+	if (rc == -ENOENT || rc == -ESTALE)
 		return -EBADF;
-	if (rc)
-		return rc;
-	if (mh_table_id(*out) != ref->id) {
-		/* Dropped and created again under the same name: another table. */
-		mh_table_close(*out);
-		return -EBADF;
-	}
-	return 0;
+	return rc;
 }
 
 int mx_take_name(struct mx_in *in, uint32_t len, char name[MH_NAME_MAX + 1])

@@ -106,6 +106,8 @@ int mh_table_create_ex(struct mh_txn *t, const char *name, bool hidden_pk, unsig
 	meta.nsec = nsec;
 	meta.flags = hidden_pk ? META_HIDDEN_PK : 0;
 	meta.first_autoinc = auto_increment ? auto_increment : 1;
+	(t->parent ? t->parent : t)->did_ddl = true;
+	mh_catalog_changed(t->s);
 	for (unsigned i = 0; i < nsec; i++)
 		meta.unique[i] = sec[i].unique;
 	return save_meta(t, name, &meta);
@@ -176,6 +178,55 @@ static void autoinc_moved(struct mh_table *tb)
 	while (root->parent)
 		root = root->parent;
 	root->autoinc_moved = true;
+}
+
+int mh_table_open_id(struct mh_txn *t, const char *name, uint32_t id, struct mh_table **out)
+{
+	struct mh_store *s = t->s;
+	struct mh_txn *root = t->parent ? t->parent : t;
+	/* Read before the cache: an entry filled from a catalog read that a
+	 * DROP or RENAME overtakes carries the older generation. */
+	uint64_t gen = atomic_load_explicit(&s->ddl_gen, memory_order_acquire);
+	struct mh_counters *c;
+	pthread_mutex_lock(&s->counters_lock);
+	for (c = s->counters; c && c->id != id; c = c->next)
+		;
+	bool hit = c && c->meta_ok && c->meta_gen == gen && !strcmp(c->name, name);
+	struct table_meta meta;
+	if (hit)
+		meta = c->meta;
+	pthread_mutex_unlock(&s->counters_lock);
+	if (hit) {
+		struct mh_table *tb = calloc(1, sizeof *tb);
+		if (!tb)
+			return -ENOMEM;
+		tb->t = t;
+		snprintf(tb->name, sizeof tb->name, "%s", name);
+		tb->meta = meta;
+		tb->cnt = c;
+		*out = tb;
+		return 0;
+	}
+	int rc = mh_table_open(t, name, out);
+	if (rc)
+		return rc;
+	if ((*out)->meta.id != id) {
+		mh_table_close(*out);
+		return -ESTALE;
+	}
+	/* Cached only from the latest committed catalog, never from a
+	 * transaction's own DROP or RENAME. */
+	struct table_meta latest;
+	if (!root->did_ddl && load_meta(t, name, MH_AT_LATEST, &latest) == 0 && latest.id == id) {
+		pthread_mutex_lock(&s->counters_lock);
+		c = (*out)->cnt;
+		c->meta = latest;
+		snprintf(c->name, sizeof c->name, "%s", name);
+		c->meta_gen = gen;
+		c->meta_ok = true;
+		pthread_mutex_unlock(&s->counters_lock);
+	}
+	return 0;
 }
 
 int mh_table_close(struct mh_table *tb)
@@ -372,6 +423,8 @@ int mh_table_drop(struct mh_txn *t, const char *name)
 	int rc = load_meta(t, name, MH_LOCKED, &meta);
 	if (rc)
 		return rc;
+	(t->parent ? t->parent : t)->did_ddl = true;
+	mh_catalog_changed(t->s);
 	int64_t rows, bytes;
 	unsigned char k[MH_KEY_PREFIX + MH_NAME_MAX], fk[MH_KEY_PREFIX + 4];
 	floor_key(meta.id, fk);
@@ -393,6 +446,8 @@ int mh_table_rename(struct mh_txn *t, const char *from, const char *to)
 	rc = load_meta(t, to, MH_LOCKED, &other);
 	if (rc != -ENOENT)
 		return rc ? rc : -EEXIST;
+	(t->parent ? t->parent : t)->did_ddl = true;
+	mh_catalog_changed(t->s);
 	/* Entries are keyed by id, so only the catalog key moves. */
 	unsigned char k[MH_KEY_PREFIX + MH_NAME_MAX];
 	if ((rc = mh_kv_del(t, k, meta_key(from, k))))

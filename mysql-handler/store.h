@@ -182,6 +182,13 @@ int mh_table_create_ex(struct mh_txn *t, const char *name, bool hidden_pk, unsig
 		       const struct mh_index_def *sec, uint64_t auto_increment);
 /** Open @name for use in @t (the handle is valid for that transaction). */
 int mh_table_open(struct mh_txn *t, const char *name, struct mh_table **out);
+/** Open @name, which the caller knows as table @id (a handle's), as
+ *  mh_table_open does but reading no catalog when it can: the entry is
+ *  cached per store from the latest committed catalog, until a DROP,
+ *  RENAME or CREATE anywhere in the store. So a reader whose snapshot
+ *  predates the table may find it (empty). -ESTALE if @name is another
+ *  table now (dropped and created again). */
+int mh_table_open_id(struct mh_txn *t, const char *name, uint32_t id, struct mh_table **out);
 /** Close (0). The AUTO_INCREMENT floor a write transaction moved is
  *  persisted as it commits (and at mh_store_close), never on the way:
  *  only a commit writes the WAL. */

@@ -4,6 +4,7 @@
 #define VAMOS_MYSQL_STORE_INTERNAL_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <rocksdb/c.h>
 
 #include "store.h"
@@ -45,6 +46,13 @@ struct mh_counters {
 	uint64_t autoinc_floor;/* persisted: never hands out below it */
 	int64_t rows;  /* may dip below 0 after a low estimate: read as 0 */
 	int64_t bytes;
+	/* The table's catalog entry as last read at the latest version, kept
+	 * so that opening the table for a request reads no catalog (under
+	 * counters_lock; valid while meta_gen is the store's ddl_gen). */
+	bool meta_ok;
+	uint64_t meta_gen;
+	struct table_meta meta;
+	char name[MH_NAME_MAX + 1];
 };
 
 struct mh_shared {
@@ -68,6 +76,9 @@ struct mh_store {
 	 * and the deltas of commits never miss or double each other. */
 	pthread_rwlock_t commit_lock;
 	pthread_mutex_t counters_lock;
+	/* Moves at each DROP or RENAME and at the end of their transaction:
+	 * every cached catalog entry (mh_counters.meta) is then stale. */
+	_Atomic uint64_t ddl_gen;
 	/* Persisters of AUTO_INCREMENT floors (commits) take turns, so floors
 	 * are written in order; counters_lock is never held across their
 	 * write, so a reservation on a poller never waits for the WAL. */
@@ -101,6 +112,7 @@ struct mh_txn {
 	bool lock_reads;              /* mh_txn_lock_reads (on the root) */
 	bool attempt;                 /* mh_txn_try_begin's */
 	bool autoinc_moved;           /* (root) floors to persist before commit */
+	bool did_ddl;                 /* (root) dropped or renamed a table */
 	unsigned lock_wait_ms;        /* 0: the store's (s->txo) */
 	struct mh_delta *deltas;
 	unsigned ndeltas, cap_deltas;
@@ -116,6 +128,13 @@ struct mh_table {
 	struct table_meta meta;
 	struct mh_counters *cnt;
 };
+
+/* A table was dropped or renamed (or such a transaction ended): every
+ * cached catalog entry is stale from now on. */
+static inline void mh_catalog_changed(struct mh_store *s)
+{
+	atomic_fetch_add_explicit(&s->ddl_gen, 1, memory_order_acq_rel);
+}
 
 /* RocksDB's error string @err (freed) as a negative errno, with words kept:
  * -ETIMEDOUT for a lock wait timeout, -EDEADLK for a deadlock, -ENOSPC,

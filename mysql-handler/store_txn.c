@@ -271,6 +271,8 @@ int mh_txn_commit(struct mh_txn *t)
 				rc = mh_rocks_error(t->s, "commit", err);
 		}
 	}
+	if (t->did_ddl) /* committed or not: what was cached meanwhile goes */
+		mh_catalog_changed(t->s);
 	free_txn(t);
 	return rc;
 }
@@ -283,8 +285,11 @@ void mh_txn_abort(struct mh_txn *t)
 	if (t->parent) {
 		rocksdb_transaction_rollback_to_savepoint(t->txn, &err);
 		t->parent->depth--;
-	} else if (t->write)
+	} else if (t->write) {
 		rocksdb_transaction_rollback(t->txn, &err);
+		if (t->did_ddl)
+			mh_catalog_changed(t->s);
+	}
 	if (err) {
 		if (t->parent)
 			t->parent->broken = true; /* its writes could not be undone */
