@@ -270,7 +270,11 @@ static void *loop(void *arg)
 		/* Acquire: the set's contents are complete when we see its
 		 * generation (bumped after it was published). */
 		unsigned gen = atomic_load_explicit(&p->set_gen, memory_order_acquire);
-		struct session_set *set = rcu_dereference(p->set);
+		/* Acquire, pairing with poller_set_sessions' exchange: the set's
+		 * contents are complete when we see its pointer, whether or not
+		 * its generation moved yet (a compiler builtin, which TSan sees;
+		 * urcu's consume load and assembly exchange it does not). */
+		struct session_set *set = __atomic_load_n(&p->set, __ATOMIC_ACQUIRE);
 		register_fds(p, set, gen);
 		beat(p, set, t0);
 		bool held;
@@ -351,7 +355,9 @@ static void drop_set(struct poller *p, struct session_set *old, struct session_s
 
 void poller_set_sessions(struct poller *p, struct session_set *set)
 {
-	struct session_set *old = rcu_xchg_pointer(&p->set, set);
+	/* Release (and acquire of @old's contents for drop_set): pairs with
+	 * the poller's acquire load of the pointer. */
+	struct session_set *old = __atomic_exchange_n(&p->set, set, __ATOMIC_ACQ_REL);
 	unsigned gen = atomic_fetch_add_explicit(&p->set_gen, 1, memory_order_release) + 1;
 	/* Mark what leaves before the grace period, so a completion the
 	 * poller handles after it never touches a ring it no longer owns. */
