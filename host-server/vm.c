@@ -96,7 +96,7 @@ static void attach(struct vm *vm, int peer, bool adopted)
 			refuse(vm, peer, "its channels cannot be opened");
 			return;
 		}
-		vm->sessions[i]->poller = &vm->pollers[i % vm->poller_count];
+		vm->sessions[i]->inbox = &vm->pollers[i % vm->poller_count].inbox;
 		vm->sessions[i]->queue = vm->queue;
 	}
 	vm->peer = peer;
