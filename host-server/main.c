@@ -400,7 +400,7 @@ stop:
 	 * region as they stand (drained, as for a restart in place): the
 	 * service manager holds the descriptors for the next start. */
 	bool keep = !restart && keeper_vms_outlive_stop();
-	char *handing = restart || keep ? handover_all(vms, started) : NULL;
+	char *handing = restart || keep ? vms_handover_all(vms, started) : NULL;
 	for (unsigned i = 0; !restart && !keep && i < started; i++)
 		vm_stop(&vms[i]);
 	if (keep) {
