@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The executor: contexts, table handles, and who runs what. Reads of a
+ * The executor: table handles, and who runs what. Reads of a
  * context without a write transaction run at once on the caller's thread
  * in the context's snapshot. Writes, statement ends and rollbacks are
  * tried at once too, never waiting for a lock (attempt_now); a write that
