@@ -191,7 +191,6 @@ int reply_deliver(struct session *s, const void *buf, uint32_t len)
 	return 0;
 }
 
-
 void completion_free(struct completion *c)
 {
 	free(c->reply);
