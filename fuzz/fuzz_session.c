@@ -35,6 +35,7 @@
 #include "reply.h"
 #include "seeds.h"
 #include "service.h"
+#include "serve.h"
 #include "session.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

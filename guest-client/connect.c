@@ -20,11 +20,6 @@
 /* Why a connect failed, until the thread's next connect. */
 static __thread char why_buf[640];
 
-void client_set_error(struct vamos_client *c, const char *why)
-{
-	atomic_store_explicit(&c->error, why, memory_order_release);
-}
-
 /* Join the shm backend, retrying what a restarting host may cure until
  * the client's timeout. */
 static int connect_shm(struct vamos_client *c, struct shm_backend **be, const char **why)

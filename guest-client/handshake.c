@@ -123,20 +123,6 @@ int session_ensure_open(struct vamos_session *s)
 	struct vamos_client *c = s->client;
 	bool shm = c->cfg.kind == VAMOS_TRANSPORT_LOCAL || c->cfg.kind == VAMOS_TRANSPORT_IVSHMEM;
 
-	/* A channel of a dead backend, or of an older generation than the
-	 * client's (another session reconnected it), is lost. */
-	if (s->ch && s->be &&
-	    (atomic_load_explicit(&s->be->dead, memory_order_acquire) ||
-	     s->be->generation != atomic_load_explicit(&c->generation, memory_order_acquire)))
-		session_die(s, -ECONNRESET, "the host went away");
-	if (s->ch && !s->queued) {
-		/* First request of a batch: one look (no wait, nothing taken)
-		 * whether the host went away while the session was idle, so
-		 * the batch goes to a live one. */
-		int rc = vamos_chan_wait(s->ch, 0);
-		if (rc == -ECONNRESET || rc == -EPROTO)
-			session_die(s, rc, vamos_chan_error(s->ch));
-	}
 	if (s->ch)
 		return 0;
 	int64_t deadline = client_deadline(c->cfg.timeout_ms);

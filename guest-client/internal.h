@@ -13,7 +13,7 @@
  *   io.c         submit, flush, reply routing, complete, session death
  *   call.c       vamos_call
  *   liveness.c   whether the host's heartbeat still moves while we wait
- *   util.c       clocks, random numbers, backoff
+ *   util.c       clocks, random numbers, backoff, error messages
  *
  * Library-internal: nothing here is part of the API.
  */
@@ -293,8 +293,9 @@ VAMOS_CLIENT_INTERNAL uint16_t session_token(const struct vamos_session *s);
 /* Close the channel, keeping its counters. */
 VAMOS_CLIENT_INTERNAL void session_close_channel(struct vamos_session *s);
 
-/* handshake.c: make sure @s has an open, welcomed channel, reconnecting
- * if it died. 0, -ECONNREFUSED (host gone), -EPROTO, -ENOMEM. */
+/* handshake.c: make sure @s has an open, welcomed channel, opening one
+ * if it has none (io.c first drops a channel the host lost). 0,
+ * -ECONNREFUSED (host gone), -EPROTO, -ENOMEM. */
 VAMOS_CLIENT_INTERNAL int session_ensure_open(struct vamos_session *s);
 
 /* io.c */
@@ -341,8 +342,6 @@ VAMOS_CLIENT_INTERNAL int session_flush_locked(struct vamos_session *s);
 VAMOS_CLIENT_INTERNAL void session_user_reset(struct vamos_session *s, uint16_t token);
 /* Give @e (a stash entry) to its thread: its vamos_call or its list. */
 VAMOS_CLIENT_INTERNAL void session_deliver(struct vamos_session *s, uint16_t owner, int32_t e);
-VAMOS_CLIENT_INTERNAL void session_set_error(struct vamos_session *s, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
 
 /* ------------------------------------------------------------------- util */
 
@@ -359,5 +358,8 @@ VAMOS_CLIENT_INTERNAL void client_backoff(int *step_ms, int64_t deadline);
 VAMOS_CLIENT_INTERNAL bool client_transient(enum vamos_transport_kind kind, int err);
 /* The client failed as a whole: @why (static) for vamos_client_error. */
 VAMOS_CLIENT_INTERNAL void client_set_error(struct vamos_client *c, const char *why);
+/* The session failed: its error message, for vamos_session_error. */
+VAMOS_CLIENT_INTERNAL void session_set_error(struct vamos_session *s, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
 
 #endif

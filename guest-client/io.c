@@ -20,17 +20,6 @@
 /* Token of no thread: session_die routes every last reply to a list. */
 #define NOBODY 0xffffu
 
-void session_set_error(struct vamos_session *s, const char *fmt, ...)
-{
-	char buf[sizeof s->error];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(buf, sizeof buf, fmt, ap);
-	va_end(ap);
-	memcpy(s->error, buf, sizeof buf);
-	s->failed = true;
-}
-
 void session_user_reset(struct vamos_session *s, uint16_t token)
 {
 	if (token < s->user_cap)
@@ -307,6 +296,28 @@ int session_step(struct vamos_session *s, bool *locked, int64_t deadline,
 	return (int)got;
 }
 
+/* Before a request: a channel the host lost while the session was idle
+ * dies here (its requests fail), so session_ensure_open() opens a new one
+ * and the request goes to a live host. */
+static void drop_lost_channel(struct vamos_session *s)
+{
+	struct vamos_client *c = s->client;
+	/* A channel of a dead backend, or of an older generation than the
+	 * client's (another session reconnected it), is lost. */
+	if (s->ch && s->be &&
+	    (atomic_load_explicit(&s->be->dead, memory_order_acquire) ||
+	     s->be->generation != atomic_load_explicit(&c->generation, memory_order_acquire)))
+		session_die(s, -ECONNRESET, "the host went away");
+	if (s->ch && !s->queued) {
+		/* First request of a batch: one look (no wait, nothing taken)
+		 * whether the host went away while the session was idle, so
+		 * the batch goes to a live one. */
+		int rc = vamos_chan_wait(s->ch, 0);
+		if (rc == -ECONNRESET || rc == -EPROTO)
+			session_die(s, rc, vamos_chan_error(s->ch));
+	}
+}
+
 int session_submit_locked(struct vamos_session *s, uint16_t token, uint16_t service,
 			  uint16_t op, const void *data, uint32_t len, uint64_t *id)
 {
@@ -316,6 +327,7 @@ int session_submit_locked(struct vamos_session *s, uint16_t token, uint16_t serv
 	/* A session that dies under the reservation is reopened once: this
 	 * request was not sent, so sending it on the new one is no resend. */
 	for (int attempt = 0; attempt < 2 && (rc == -ECONNRESET || rc == -EPROTO); attempt++) {
+		drop_lost_channel(s);
 		if ((rc = session_ensure_open(s)))
 			return rc;
 		if (len > s->max_request)

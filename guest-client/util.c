@@ -1,7 +1,10 @@
 /* SPDX-License-Identifier: MIT */
-/* Clocks, random numbers and the reconnect backoff. */
+/* Clocks, random numbers, the reconnect backoff and the error messages. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
 #include <limits.h>
 #include <stdint.h>
 #include <sys/random.h>
@@ -88,4 +91,20 @@ bool client_transient(enum vamos_transport_kind kind, int err)
 	default:
 		return false;
 	}
+}
+
+void client_set_error(struct vamos_client *c, const char *why)
+{
+	atomic_store_explicit(&c->error, why, memory_order_release);
+}
+
+void session_set_error(struct vamos_session *s, const char *fmt, ...)
+{
+	char buf[sizeof s->error];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof buf, fmt, ap);
+	va_end(ap);
+	memcpy(s->error, buf, sizeof buf);
+	s->failed = true;
 }

@@ -10,7 +10,6 @@
 #include "blocking.h"
 #include "config.h"
 #include "log.h"
-#include "poller.h"
 #include "reply.h"
 
 struct task {
@@ -33,7 +32,7 @@ struct blocking_queue {
 /* Every VM's queue, the streams' and the default one. */
 #define MAX_QUEUES (CONFIG_MAX_VMS + 2)
 
-/* One lock for the queues and for posting completions: see post_reply(). */
+/* One lock for the queues. */
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t more = PTHREAD_COND_INITIALIZER;
 static struct blocking_queue *queues[MAX_QUEUES];
@@ -96,40 +95,6 @@ static bool any(const struct task *t)
 	return true;
 }
 
-/* Hand @rep (a buffered reply, or none if it could not be made) to the
- * poller that owns @s; either way the request no longer holds @s. */
-static void post_reply(struct session *s, struct reply *rep, uint64_t id)
-{
-	struct completion *c = rep->buf ? calloc(1, sizeof *c) : NULL;
-	bool posted = false;
-	/* Under the lock: a session is marked removed before its poller can
-	 * go, and blocking_forget_removed() takes this lock after that mark,
-	 * so a post that saw the session still served has finished with the
-	 * poller before the poller is destroyed. */
-	pthread_mutex_lock(&lock);
-	bool gone = atomic_load_explicit(&s->removed, memory_order_acquire);
-	if (c && !gone) {
-		cds_wfcq_node_init(&c->node);
-		c->session = s;
-		c->reply = rep->buf;
-		c->reply_len = rep->buf_len;
-		poller_post_completion(s->poller, c);
-		posted = true;
-	}
-	pthread_mutex_unlock(&lock);
-	if (posted)
-		return;
-	if (!c && !gone)
-		/* Out of memory: the client's request fails by timeout, and
-		 * the log says why. */
-		log_error("%s channel %u: no memory for a reply to request %llu", s->label,
-			  s->index, (unsigned long long)id);
-	free(c);
-	free(rep->buf);
-	atomic_fetch_sub_explicit(&s->counters.in_flight, 1, memory_order_relaxed);
-	session_unref(s);
-}
-
 static void run(struct task *t)
 {
 	struct reply rep = { .to_ring = false, .id = t->req.id,
@@ -139,7 +104,7 @@ static void run(struct task *t)
 		free(rep.buf);
 		rep.buf = NULL;
 	}
-	post_reply(t->session, &rep, t->req.id);
+	reply_post(t->session, &rep, t->req.id);
 }
 
 /* The next task, queues in turn, each under its running limit (lock
@@ -323,54 +288,4 @@ void blocking_forget_removed(struct blocking_queue *q)
 	struct task *dropped = q ? unlink_tasks(q, session_removed) : NULL;
 	pthread_mutex_unlock(&lock);
 	drop_all(dropped);
-}
-
-void completion_free(struct completion *c)
-{
-	free(c->reply);
-	free(c);
-}
-
-/* ------------------------------------------------------ deferred replies */
-
-struct deferred_reply {
-	struct session *session; /* referenced */
-	uint64_t id;
-	uint32_t max_payload;
-};
-
-struct deferred_reply *reply_defer(struct reply *rep)
-{
-	struct session *s = rep->session;
-	if (!s || !rep->to_ring || rep->at || rep->committed ||
-	    atomic_load_explicit(&s->counters.in_flight, memory_order_relaxed) >=
-		    SESSION_MAX_BLOCKING)
-		return NULL;
-	struct deferred_reply *d = malloc(sizeof *d);
-	if (!d)
-		return NULL;
-	d->session = s;
-	d->id = rep->id;
-	d->max_payload = rep->max_payload;
-	session_ref(s);
-	atomic_fetch_add_explicit(&s->counters.in_flight, 1, memory_order_relaxed);
-	rep->deferred = true;
-	return d;
-}
-
-void deferred_reply_send(struct deferred_reply *d, int status, const void *data, uint32_t len)
-{
-	struct reply rep = { .to_ring = false, .id = d->id, .max_payload = d->max_payload };
-	void *p;
-	if (len > d->max_payload) {
-		status = -EMSGSIZE;
-		len = 0;
-	}
-	if (reply_reserve(&rep, len, &p) == 0) {
-		if (len)
-			memcpy(p, data, len);
-		reply_commit(&rep, status, len);
-	}
-	post_reply(d->session, &rep, d->id);
-	free(d);
 }

@@ -2,9 +2,9 @@
 /*
  * The blocking pool: services that may block (a lock, the disk) run here,
  * never on a poller, so one slow request cannot stall the other channels
- * of its VM. Each finished request goes back to the poller that owns its
- * session as a completion (a wait-free queue from liburcu, plus the
- * poller's eventfd); the poller writes the reply into the ring.
+ * of its VM. Each finished request's reply is buffered and posted back to the
+ * poller that owns its session (reply.h); the poller writes it into the
+ * ring.
  *
  * Fairness and limits: work waits in one queue per owner (a VM, or all
  * stream sessions together). Idle threads take from the queues in turn
@@ -18,18 +18,9 @@
 #define VAMOSD_BLOCKING_H
 
 #include <stdint.h>
-#include <urcu/wfcqueue.h>
 
 #include "service.h"
 #include "session.h"
-
-struct completion {
-	struct cds_wfcq_node node;
-	struct completion *next;  /* the poller's own list */
-	struct session *session;  /* referenced */
-	unsigned char *reply;     /* header + bytes, malloc'd */
-	uint32_t reply_len;
-};
 
 struct blocking_limits {
 	uint32_t max_queued;       /* requests waiting */
@@ -60,12 +51,9 @@ int blocking_submit(struct session *s, const struct service *svc,
 
 /*
  * After sessions were taken off their pollers (marked removed): drop and
- * free what they still have waiting on @q (NULL: none). On return no
- * completion for a removed session will reach a poller any more, so a
- * poller that served only removed sessions may be destroyed.
+ * free what they still have waiting on @q (NULL: none); it is never run.
+ * (What is already running posts its reply, which reply_post() drops.)
  */
 void blocking_forget_removed(struct blocking_queue *q);
-
-void completion_free(struct completion *c);
 
 #endif

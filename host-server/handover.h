@@ -3,14 +3,13 @@
  * Restarting vamosd without its VMs noticing: the environment variable that
  * carries each VM's ivshmem descriptors to the next process ("NAME=TEXT"
  * lines, TEXT from vamos_ivshmem_server_handover()), written by a worker
- * that re-executes itself (SIGUSR2) or by the keeper starting a worker.
+ * that re-executes itself (SIGUSR2, vms_handover_all() in vm.h) or by the
+ * keeper starting a worker.
  */
 #ifndef VAMOSD_HANDOVER_H
 #define VAMOSD_HANDOVER_H
 
 #include <stdbool.h>
-
-#include "vm.h"
 
 #define HANDOVER_ENV "VAMOS_HANDOVER"
 #define HANDOVER_MAX (64u << 10)
@@ -24,10 +23,5 @@ struct handover_entry {
 
 /* Split @env in place into at most @max entries. */
 unsigned handover_parse(char *env, struct handover_entry *e, unsigned max);
-
-/* Hand every VM over (pollers drained first); returns the environment
- * value naming what each left open (malloc'd), or NULL. A VM that cannot
- * be handed over is stopped: its guest loses vamosd. */
-char *handover_all(struct vm *vms, unsigned n);
 
 #endif

@@ -228,13 +228,27 @@ static void reload(const struct config *serving, struct streams *st)
 			 "they apply after a restart (SIGUSR2)");
 }
 
-int main(int argc, char **argv)
-{
-	static struct config cfg;
-	char err[512];
-	const char *why = NULL;
+/* Everything the daemon proper holds, from start to stop. */
+struct daemon {
+	struct config cfg;
+	char self_exe[PATH_MAX]; /* re-executed on SIGUSR2; "" if unknown */
+	bool after_death;        /* a keeper started us after a worker died */
+	char *handover;          /* what a predecessor handed over, or NULL */
+	uint64_t boot_id;
+	int signal_fd, control_fd;
+	struct vm vms[CONFIG_MAX_VMS];
+	unsigned started;        /* vms[0 .. started) run */
+	struct streams streams;
+	double t0;               /* when it became ready */
+	bool restart;            /* stopping for a restart in place */
+};
 
-	/* parse_args() cuts the strings it parses: keep them for exec. */
+/* Keep the command line for exec (parse_args() cuts the strings it
+ * parses), read it and check it. Returns -1 to go on, else the exit
+ * status (0 after --help, 2 for a bad command line). */
+static int parse_command_line(struct config *cfg, int argc, char **argv)
+{
+	char err[512];
 	exec_argv = calloc((size_t)argc + 1, sizeof *exec_argv);
 	atexit(free_exec_argv);
 	for (int i = 0; exec_argv && i < argc; i++)
@@ -243,39 +257,50 @@ int main(int argc, char **argv)
 			break;
 		}
 
-	config_defaults(&cfg);
+	config_defaults(cfg);
 	if (argc > 1 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
 		usage();
 		return 0;
 	}
-	if (parse_args(&cfg, argc, argv, err, sizeof err) || config_check(&cfg, err, sizeof err)) {
+	if (parse_args(cfg, argc, argv, err, sizeof err) || config_check(cfg, err, sizeof err)) {
 		fprintf(stderr, "vamosd: %s\n", err);
 		usage();
 		return 2;
 	}
-	log_set_level(cfg.log_level);
+	return -1;
+}
 
-	/* The binary to re-execute on SIGUSR2: the path, so an upgrade that
-	 * replaced the file takes effect. */
-	static char self_exe[PATH_MAX];
-	ssize_t sl = readlink("/proc/self/exe", self_exe, sizeof self_exe - 1);
-	self_exe[sl > 0 ? sl : 0] = 0;
-	char *deleted = strstr(self_exe, " (deleted)");
+/* The binary to re-execute on SIGUSR2: the path, so an upgrade that
+ * replaced the file takes effect. */
+static void find_self_exe(char *buf, size_t size)
+{
+	ssize_t sl = readlink("/proc/self/exe", buf, size - 1);
+	buf[sl > 0 ? sl : 0] = 0;
+	char *deleted = strstr(buf, " (deleted)");
 	if (deleted && !deleted[10])
 		*deleted = 0;
-	/* The keeper runs the daemon proper in a child and outlives it. */
-	if (self_exe[0] && exec_argv && keeper_wanted())
-		return keeper_main(self_exe, exec_argv);
-	bool after_death = keeper_worker_init();
-	/* What a predecessor handed over; not for our own children. */
+}
+
+/* What a predecessor handed over (malloc'd, or NULL); not for our own
+ * children. */
+static char *take_handover(void)
+{
 	char *handover = getenv(HANDOVER_ENV) ? strdup(getenv(HANDOVER_ENV)) : NULL;
 	unsetenv(HANDOVER_ENV);
+	return handover;
+}
 
+static uint64_t new_boot_id(void)
+{
 	uint64_t boot_id;
 	if (getrandom(&boot_id, sizeof boot_id, 0) != (ssize_t)sizeof boot_id)
 		boot_id = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32);
+	return boot_id;
+}
 
-	/* Signals arrive through a signalfd, in the main loop. */
+/* Signals arrive through a signalfd, in the main loop. */
+static int take_signals(void)
+{
 	sigset_t sigs;
 	sigemptyset(&sigs);
 	sigaddset(&sigs, SIGTERM);
@@ -284,42 +309,53 @@ int main(int argc, char **argv)
 	sigaddset(&sigs, SIGUSR2);
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 	signal(SIGPIPE, SIG_IGN);
-	int sfd = signalfd(-1, &sigs, SFD_CLOEXEC);
+	return signalfd(-1, &sigs, SFD_CLOEXEC);
+}
 
+/* The services, the blocking pool and the liveness thread. 0, or -1 with
+ * nothing left running. */
+static int start_services(struct daemon *d)
+{
+	const char *why = NULL;
 	int rc = services_register_builtin();
 	if (rc == 0)
-		rc = blocking_start(cfg.blocking_threads);
+		rc = blocking_start(d->cfg.blocking_threads);
 	if (rc == 0)
 		rc = liveness_start();
 	if (rc) {
 		log_error("cannot start: %s", strerror(-rc));
-		return 1;
+		return -1;
 	}
-	if ((rc = mysql_service_start(&cfg, &why))) {
+	if ((rc = mysql_service_start(&d->cfg, &why))) {
 		log_error("mysql service: %s (%s)", why, strerror(-rc));
 		blocking_stop();
-		return 1;
+		return -1;
 	}
-	static struct vm vms[CONFIG_MAX_VMS];
-	static struct streams streams;
-	unsigned started = 0;
-	int control_fd = -1, exit_code = 0, restart = 0;
+	return 0;
+}
+
+/* Start every configured VM, each taking over what a predecessor handed
+ * over for it; close what it handed over for VMs no longer configured.
+ * 0, or -1 when a VM cannot start (d->started say which run). */
+static int start_vms(struct daemon *d)
+{
+	const struct config *cfg = &d->cfg;
+	const char *why = NULL;
 	struct handover_entry taken[CONFIG_MAX_VMS];
-	unsigned ntaken = handover ? handover_parse(handover, taken, CONFIG_MAX_VMS) : 0;
-	for (; started < cfg.vm_count; started++) {
+	unsigned ntaken = d->handover ? handover_parse(d->handover, taken, CONFIG_MAX_VMS) : 0;
+	for (; d->started < cfg->vm_count; d->started++) {
+		const struct vm_config *vc = &cfg->vms[d->started];
 		const char *adopt = NULL;
 		for (unsigned k = 0; k < ntaken && !adopt; k++)
-			if (!taken[k].used && !strcmp(taken[k].name, cfg.vms[started].name)) {
+			if (!taken[k].used && !strcmp(taken[k].name, vc->name)) {
 				adopt = taken[k].text;
 				taken[k].used = true;
 			}
-		rc = vm_start(&vms[started], &cfg.vms[started], &cfg, boot_id, adopt,
-			      after_death, &why);
+		int rc = vm_start(&d->vms[d->started], vc, cfg, d->boot_id, adopt,
+				  d->after_death, &why);
 		if (rc) {
-			log_error("vm %s: %s (%s)", cfg.vms[started].name, why ? why : "failed",
-				  strerror(-rc));
-			exit_code = 1;
-			goto stop;
+			log_error("vm %s: %s (%s)", vc->name, why ? why : "failed", strerror(-rc));
+			return -1;
 		}
 	}
 	/* A VM no longer configured: let its QEMU see its server gone. */
@@ -330,79 +366,104 @@ int main(int argc, char **argv)
 			vamos_ivshmem_handover_discard(taken[k].text);
 			keeper_forget(taken[k].name);
 		}
-	rc = streams_start(&streams, &cfg, boot_id, &why);
+	return 0;
+}
+
+/* The stream listeners and the control socket. 0, or -1. */
+static int start_sockets(struct daemon *d)
+{
+	const char *why = NULL;
+	int rc = streams_start(&d->streams, &d->cfg, d->boot_id, &why);
 	if (rc) {
 		log_error("%s (%s)", why, strerror(-rc));
-		exit_code = 1;
-		goto stop;
+		return -1;
 	}
-	streams.vm_left = stream_vm_left;
-	streams.vm_left_arg = vms;
-	for (unsigned i = 0; i < started; i++)
-		streams.queues[vms[i].cfg.id] = vms[i].queue;
-	control_fd = control_listen(cfg.control_socket, &why);
-	if (control_fd < 0) {
-		log_error("%s: %s (%s)", cfg.control_socket, why, strerror(-control_fd));
-		exit_code = 1;
-		goto stop;
+	d->streams.vm_left = stream_vm_left;
+	d->streams.vm_left_arg = d->vms;
+	for (unsigned i = 0; i < d->started; i++)
+		d->streams.queues[d->vms[i].cfg.id] = d->vms[i].queue;
+	d->control_fd = control_listen(d->cfg.control_socket, &why);
+	if (d->control_fd < 0) {
+		log_error("%s: %s (%s)", d->cfg.control_socket, why, strerror(-d->control_fd));
+		return -1;
 	}
+	return 0;
+}
 
+/* A signal came: SIGHUP reloads; the others end the loop (SIGUSR2 for a
+ * restart in place, if we can re-execute). Returns whether to go on. */
+static bool on_signal(struct daemon *d)
+{
+	struct signalfd_siginfo si;
+	if (read(d->signal_fd, &si, sizeof si) != (ssize_t)sizeof si)
+		return true;
+	if (si.ssi_signo == SIGHUP) {
+		reload(&d->cfg, &d->streams);
+		return true;
+	}
+	d->restart = si.ssi_signo == SIGUSR2 && d->self_exe[0] && exec_argv;
+	log_info("signal %u: draining and %s", si.ssi_signo,
+		 d->restart ? "restarting in place" : "stopping");
+	return false;
+}
+
+/* The main thread's loop: signals, control requests, stream connections,
+ * VMs' peers joining and leaving, and a sweep every SWEEP_MS. Until a
+ * signal ends it. */
+static void serve(struct daemon *d)
+{
 	int ep = epoll_create1(EPOLL_CLOEXEC);
-	watch(ep, sfd, TAG_SIGNAL);
-	watch(ep, control_fd, TAG_CONTROL);
-	for (unsigned i = 0; i < streams.listener_count; i++)
-		watch(ep, streams.listeners[i].fd, TAG_STREAM_BASE + i);
-	for (unsigned i = 0; i < started; i++)
-		watch(ep, vm_fd(&vms[i]), TAG_VM_BASE + i);
-	double t0 = vamos_now_s();
-	log_info("ready: boot %016llx, %u VMs, control %s", (unsigned long long)boot_id,
-		 started, cfg.control_socket);
+	watch(ep, d->signal_fd, TAG_SIGNAL);
+	watch(ep, d->control_fd, TAG_CONTROL);
+	for (unsigned i = 0; i < d->streams.listener_count; i++)
+		watch(ep, d->streams.listeners[i].fd, TAG_STREAM_BASE + i);
+	for (unsigned i = 0; i < d->started; i++)
+		watch(ep, vm_fd(&d->vms[i]), TAG_VM_BASE + i);
+	d->t0 = vamos_now_s();
+	log_info("ready: boot %016llx, %u VMs, control %s", (unsigned long long)d->boot_id,
+		 d->started, d->cfg.control_socket);
 	keeper_ready();
 
-	for (int running = 1; running;) {
+	for (bool running = true; running;) {
 		struct epoll_event evs[16];
 		int n = epoll_wait(ep, evs, 16, SWEEP_MS);
 		for (int i = 0; i < n; i++) {
 			uint64_t tag = evs[i].data.u64;
 			if (tag == TAG_SIGNAL) {
-				struct signalfd_siginfo si;
-				if (read(sfd, &si, sizeof si) != (ssize_t)sizeof si)
-					continue;
-				if (si.ssi_signo == SIGHUP) {
-					reload(&cfg, &streams);
-					continue;
-				}
-				restart = si.ssi_signo == SIGUSR2 && self_exe[0] && exec_argv;
-				log_info("signal %u: draining and %s", si.ssi_signo,
-					 restart ? "restarting in place" : "stopping");
-				running = 0;
+				running = on_signal(d) && running;
 			} else if (tag == TAG_CONTROL) {
-				struct daemon_view view = { vms, started, &streams, boot_id,
-							    vamos_now_s() - t0 };
-				control_serve(control_fd, &view);
+				struct daemon_view view = { d->vms, d->started, &d->streams,
+							    d->boot_id, vamos_now_s() - d->t0 };
+				control_serve(d->control_fd, &view);
 			} else if (tag >= TAG_STREAM_BASE) {
-				streams_accept(&streams, (unsigned)(tag - TAG_STREAM_BASE));
-			} else if (tag >= TAG_VM_BASE && tag - TAG_VM_BASE < started) {
-				vm_dispatch(&vms[tag - TAG_VM_BASE]);
+				streams_accept(&d->streams, (unsigned)(tag - TAG_STREAM_BASE));
+			} else if (tag >= TAG_VM_BASE && tag - TAG_VM_BASE < d->started) {
+				vm_dispatch(&d->vms[tag - TAG_VM_BASE]);
 			}
 		}
-		streams_sweep(&streams);
-		for (unsigned i = 0; i < started; i++)
-			vm_check(&vms[i]);
+		streams_sweep(&d->streams);
+		for (unsigned i = 0; i < d->started; i++)
+			vm_check(&d->vms[i]);
 	}
 	close(ep);
-stop:
+}
+
+/* Drain and stop everything; for a restart in place, hand the VMs over
+ * and re-execute. Returns the exit status (@exit_code, or 1 when the exec
+ * failed). */
+static int stop(struct daemon *d, int exit_code)
+{
 	/* Every VM drains at once: stopping takes one drain limit at most. */
-	for (unsigned i = 0; i < started; i++)
-		vm_begin_stop(&vms[i]);
-	streams_stop(&streams);
+	for (unsigned i = 0; i < d->started; i++)
+		vm_begin_stop(&d->vms[i]);
+	streams_stop(&d->streams);
 	/* Under systemd with an fd store, a stop leaves every VM's device and
 	 * region as they stand (drained, as for a restart in place): the
 	 * service manager holds the descriptors for the next start. */
-	bool keep = !restart && keeper_vms_outlive_stop();
-	char *handing = restart || keep ? handover_all(vms, started) : NULL;
-	for (unsigned i = 0; !restart && !keep && i < started; i++)
-		vm_stop(&vms[i]);
+	bool keep = !d->restart && keeper_vms_outlive_stop();
+	char *handing = d->restart || keep ? vms_handover_all(d->vms, d->started) : NULL;
+	for (unsigned i = 0; !d->restart && !keep && i < d->started; i++)
+		vm_stop(&d->vms[i]);
 	if (keep) {
 		free(handing);
 		handing = NULL;
@@ -411,23 +472,47 @@ stop:
 	blocking_stop();
 	mysql_service_stop();
 	services_shutdown();
-	if (control_fd >= 0) {
-		close(control_fd);
-		unlink(cfg.control_socket);
+	if (d->control_fd >= 0) {
+		close(d->control_fd);
+		unlink(d->cfg.control_socket);
 	}
-	free(handover);
-	if (restart) {
+	free(d->handover);
+	if (d->restart) {
 		/* Everything else is closed (close-on-exec); what the VMs hold
 		 * stays open for the successor, which finds it in the env. */
 		if (handing)
 			setenv(HANDOVER_ENV, handing, 1);
-		log_info("restarting in place: exec %s", self_exe);
+		log_info("restarting in place: exec %s", d->self_exe);
 		keeper_keep_across_exec();
-		execv(self_exe, exec_argv);
-		log_error("cannot exec %s: %s", self_exe, strerror(errno));
+		execv(d->self_exe, exec_argv);
+		log_error("cannot exec %s: %s", d->self_exe, strerror(errno));
 		free(handing);
 		return 1;
 	}
 	log_info(keep ? "stopped; the service manager keeps the VMs' devices" : "stopped");
 	return exit_code;
+}
+
+int main(int argc, char **argv)
+{
+	static struct daemon d;
+	int rc = parse_command_line(&d.cfg, argc, argv);
+	if (rc >= 0)
+		return rc;
+	log_set_level(d.cfg.log_level);
+	find_self_exe(d.self_exe, sizeof d.self_exe);
+	/* The keeper runs the daemon proper in a child and outlives it. */
+	if (d.self_exe[0] && exec_argv && keeper_wanted())
+		return keeper_main(d.self_exe, exec_argv);
+	d.after_death = keeper_worker_init();
+	d.handover = take_handover();
+	d.boot_id = new_boot_id();
+	d.signal_fd = take_signals();
+	d.control_fd = -1;
+	if (start_services(&d))
+		return 1;
+	if (start_vms(&d) || start_sockets(&d))
+		return stop(&d, 1);
+	serve(&d);
+	return stop(&d, 0);
 }

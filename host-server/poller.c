@@ -11,10 +11,11 @@
 #include <unistd.h>
 #include <urcu-qsbr.h>
 
-#include "blocking.h"
 #include "liveness.h"
 #include "log.h"
 #include "poller.h"
+#include "reply.h"
+#include "serve.h"
 #include "vamos_spin.h"
 
 /* Sleep bounds: with channels that can only be polled, or replies waiting
@@ -44,14 +45,6 @@ static void wake(struct poller *p)
 	if (write(p->wake_fd, &one, sizeof one) < 0) {
 		/* A full counter already means "wake up". */
 	}
-}
-
-void poller_post_completion(struct poller *p, struct completion *c)
-{
-	/* Release, before the node is visible: see drain_completions(). */
-	atomic_fetch_add_explicit(&p->posted, 1, memory_order_release);
-	cds_wfcq_enqueue(&p->done_head, &p->done_tail, &c->node);
-	wake(p);
 }
 
 /* Keep epoll's fds in step with the set being served. The fds are our
@@ -97,22 +90,6 @@ static void forget_fd(struct poller *p, struct session *s)
 		}
 }
 
-/* The oldest completion the blocking pool posted, or NULL. */
-static struct completion *take_completion(struct poller *p)
-{
-	struct cds_wfcq_node *node =
-		__cds_wfcq_dequeue_nonblocking(&p->done_head, &p->done_tail);
-	if (!node || node == CDS_WFCQ_WOULDBLOCK)
-		return NULL;
-	/* Acquire: the node was counted (release) before it was enqueued, so
-	 * its contents happen before what follows. (The queue orders them
-	 * too, with barriers TSan cannot see.) */
-	(void)atomic_load_explicit(&p->posted, memory_order_acquire);
-	struct completion *c = caa_container_of(node, struct completion, node);
-	c->next = NULL;
-	return c;
-}
-
 /* Write the replies the blocking pool finished, oldest first; those that
  * find the ring full wait for the next round. Returns how many went out. */
 static int drain_completions(struct poller *p)
@@ -120,7 +97,7 @@ static int drain_completions(struct poller *p)
 	struct completion *list = p->retry, **end = &list;
 	while (*end)
 		end = &(*end)->next;
-	for (struct completion *c; (c = take_completion(p)); end = &c->next)
+	for (struct completion *c; (c = reply_inbox_take(&p->inbox)); end = &c->next)
 		*end = c;
 	int work = 0;
 	struct completion **keep = &p->retry;
@@ -132,7 +109,7 @@ static int drain_completions(struct poller *p)
 		/* Acquire: pairs with the main thread's removal before its
 		 * grace period; a removed session's ring is not ours. */
 		bool gone = atomic_load_explicit(&s->removed, memory_order_acquire);
-		if (!gone && session_post_reply(s, c->reply, c->reply_len) == -EAGAIN) {
+		if (!gone && reply_deliver(s, c->reply, c->reply_len) == -EAGAIN) {
 			c->next = NULL;
 			*keep = c;
 			keep = &c->next;
@@ -321,11 +298,11 @@ int poller_start(struct poller *p, const char *name, int64_t spin_ns, uint64_t b
 	p->spin_ns = spin_ns;
 	p->boot_id = boot_id;
 	atomic_init(&p->beat_ok, true);
-	cds_wfcq_init(&p->done_head, &p->done_tail);
 	p->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
 	p->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (p->epoll_fd < 0 || p->wake_fd < 0)
 		return -errno;
+	reply_inbox_init(&p->inbox, p->wake_fd);
 	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = p };
 	if (epoll_ctl(p->epoll_fd, EPOLL_CTL_ADD, p->wake_fd, &ev) < 0)
 		return -errno;
@@ -399,7 +376,7 @@ static void free_completions(struct poller *p)
 {
 	struct completion *list = p->retry;
 	p->retry = NULL;
-	for (struct completion *c; (c = take_completion(p)); list = c)
+	for (struct completion *c; (c = reply_inbox_take(&p->inbox)); list = c)
 		c->next = list;
 	while (list) {
 		struct completion *c = list;
@@ -414,9 +391,9 @@ static void free_completions(struct poller *p)
 void poller_destroy(struct poller *p)
 {
 	poller_set_sessions(p, NULL);
-	/* Every session it served is marked removed: after this fence the
-	 * blocking pool posts nothing more to us. */
-	blocking_forget_removed(NULL);
+	/* Every session it served is marked removed: after this fence
+	 * nothing more is posted to us. */
+	reply_posts_settle();
 	free_completions(p);
 	close(p->epoll_fd);
 	close(p->wake_fd);

@@ -23,9 +23,8 @@
 
 #include <vamos/ring.h>
 
+#include "reply.h"
 #include "session.h"
-
-struct completion;
 
 struct session_set {
 	unsigned count;
@@ -42,9 +41,7 @@ struct poller {
 	struct session_set *set;  /* RCU-protected */
 	int epoll_fd;
 	int wake_fd;              /* eventfd: completions, a new set, stop */
-	struct cds_wfcq_head done_head;
-	struct cds_wfcq_tail done_tail;
-	atomic_ulong posted;      /* completions ever posted (ordering only) */
+	struct reply_inbox inbox; /* buffered replies for its sessions */
 	atomic_bool stopping;
 	int64_t spin_ns;
 	uint64_t boot_id;
@@ -101,9 +98,6 @@ void poller_request_stop(struct poller *p);
 /* After poller_stop: let go of the sessions, of the replies it never
  * wrote and of the fds. */
 void poller_destroy(struct poller *p);
-
-/* From the blocking pool (which holds its lock meanwhile). */
-void poller_post_completion(struct poller *p, struct completion *c);
 
 /* A set of @n sessions (references taken), or NULL. */
 struct session_set *session_set_new(struct session *const *sessions, unsigned n);

@@ -1,12 +1,19 @@
 /* SPDX-License-Identifier: MIT */
-/* Where a service's reply goes: straight into the session's reply ring
- * (services that answer on the poller) or into a buffer (services on the
- * blocking pool, whose buffers the poller copies in later). */
+/*
+ * A reply, one concept in reply.c: it goes straight into the session's
+ * reply ring (services that answer on the poller) or into a buffer
+ * (services on the blocking pool, and deferred replies). A buffered reply
+ * has one way back: reply_post() hands it as a completion to the inbox of
+ * the poller that owns its session, which writes it with reply_deliver().
+ */
 #ifndef VAMOSD_REPLY_H
 #define VAMOSD_REPLY_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
+
+#include <urcu/wfcqueue.h>
 
 #include <vamos/channel.h>
 #include <vamos/protocol.h>
@@ -31,5 +38,43 @@ struct reply {
 /* Finish a reply the handler left open or never started, with status @rc
  * and no bytes. Returns 0, or -EAGAIN if not even an empty reply fits. */
 int reply_finish(struct reply *rep, int rc);
+
+/* A buffered reply on its way to its session's poller. */
+struct completion {
+	struct cds_wfcq_node node;
+	struct completion *next;  /* the poller's own list */
+	struct session *session;  /* referenced */
+	unsigned char *reply;     /* header + bytes, malloc'd */
+	uint32_t reply_len;
+};
+
+/* A poller's inbox of completions (a wait-free queue from liburcu, plus
+ * the poller's eventfd, written after each post). */
+struct reply_inbox {
+	struct cds_wfcq_head head;
+	struct cds_wfcq_tail tail;
+	atomic_ulong posted;      /* completions ever posted (ordering only) */
+	int wake_fd;
+};
+
+void reply_inbox_init(struct reply_inbox *in, int wake_fd);
+/* The oldest completion posted to @in, or NULL. Its poller only. */
+struct completion *reply_inbox_take(struct reply_inbox *in);
+
+/* Hand buffered reply @rep (none if rep->buf is NULL: it could not be
+ * made) for request @id to the inbox of @s; either way the request no
+ * longer holds @s (its reference and its in_flight count go with it). */
+void reply_post(struct session *s, struct reply *rep, uint64_t id);
+/* After sessions were marked removed: on return every reply_post() that
+ * saw one of them still served has finished with its inbox, so a poller
+ * that served only removed sessions may be destroyed. */
+void reply_posts_settle(void);
+
+/* Write a completion's reply into @s's ring (its poller only). Returns 0
+ * (written, or dropped if the session failed) or -EAGAIN if the ring is
+ * full (try again later). */
+int reply_deliver(struct session *s, const void *buf, uint32_t len);
+
+void completion_free(struct completion *c);
 
 #endif

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * One channel as vamosd serves it: the HELLO/WELCOME handshake, checking
- * every request, dispatching it to its service, writing replies, and the
- * channel's counters. Sessions belong to one poller thread; the blocking
- * pool only hands completions back to that poller.
+ * One channel as vamosd serves it: its state, its references and its
+ * counters (serving it is serve.h's). Sessions belong to one poller
+ * thread; replies made elsewhere reach that poller through its inbox
+ * (reply.h).
  */
 #ifndef VAMOSD_SESSION_H
 #define VAMOSD_SESSION_H
@@ -20,7 +20,7 @@
 /* Most requests of one session on the blocking pool at once. */
 #define SESSION_MAX_BLOCKING 256
 
-struct poller;
+struct reply_inbox;
 struct blocking_queue;
 
 /* Counters a poller publishes and `vamosctl stats` reads (relaxed atomics:
@@ -46,7 +46,7 @@ struct session {
 	const char *label;   /* for logs only: the VM's name, or "stream" */
 	uint32_t index;      /* channel index, or stream session number */
 	uint32_t cid;        /* a vsock session's peer CID (the kernel's), else 0 */
-	struct poller *poller;
+	struct reply_inbox *inbox; /* its poller's: where buffered replies go */
 	struct blocking_queue *queue; /* its owner's blocking work */
 
 	bool welcomed;       /* HELLO answered */
@@ -73,19 +73,6 @@ void session_assume_welcomed(struct session *s);
 void session_ref(struct session *s);
 /* Drop a reference; the last one closes the channel and frees. */
 void session_unref(struct session *s);
-
-/*
- * Serve what the channel holds now: handle up to a batch of records,
- * flush replies. With @take_new false (draining at shutdown), only records
- * already taken are finished. Returns the number of records handled (0:
- * idle), or -1 once the session has failed (see s->failure; it stays
- * failed).
- */
-int session_serve(struct session *s, uint64_t boot_id, bool take_new);
-
-/* Write a reply a blocking service produced (hdr + bytes in @buf). Returns
- * 0, or -EAGAIN if the ring is full (try again later). */
-int session_post_reply(struct session *s, const void *buf, uint32_t len);
 
 /* Add @s's published counters to @t. */
 void session_totals_add(struct session_totals *t, const struct session *s);

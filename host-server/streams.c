@@ -245,7 +245,7 @@ void streams_accept(struct streams *st, unsigned i)
 	if (!s)
 		return;
 	s->cid = cid;
-	s->poller = poller;
+	s->inbox = &poller->inbox;
 	s->queue = vm <= CONFIG_MAX_VMS ? st->queues[vm] : NULL;
 	st->sessions[st->count++] = s;
 	st->accepted++;

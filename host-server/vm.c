@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "blocking.h"
+#include "handover.h"
 #include "keeper.h"
 #include "liveness.h"
 #include "log.h"
@@ -96,7 +97,7 @@ static void attach(struct vm *vm, int peer, bool adopted)
 			refuse(vm, peer, "its channels cannot be opened");
 			return;
 		}
-		vm->sessions[i]->poller = &vm->pollers[i % vm->poller_count];
+		vm->sessions[i]->inbox = &vm->pollers[i % vm->poller_count].inbox;
 		vm->sessions[i]->queue = vm->queue;
 	}
 	vm->peer = peer;
@@ -276,4 +277,30 @@ void vm_stop(struct vm *vm)
 	quiesce(vm, "vamosd stopping");
 	vamos_ivshmem_server_stop(vm->server);
 	vm->server = NULL;
+}
+
+char *vms_handover_all(struct vm *vms, unsigned n)
+{
+	char *env = malloc(HANDOVER_MAX);
+	size_t off = 0;
+	for (unsigned i = 0; i < n; i++) {
+		size_t nl = strlen(vms[i].cfg.name);
+		int rc = -ENOMEM;
+		if (env && off + nl + 2 < HANDOVER_MAX) {
+			memcpy(env + off, vms[i].cfg.name, nl);
+			env[off + nl] = '=';
+			rc = vm_handover(&vms[i], env + off + nl + 1, HANDOVER_MAX - off - nl - 1);
+		}
+		if (rc) {
+			log_error("vm %s: cannot hand over (%s); its VM loses vamosd",
+				  vms[i].cfg.name, strerror(-rc));
+			vm_stop(&vms[i]);
+			continue;
+		}
+		off += strlen(env + off);
+		env[off++] = '\n';
+	}
+	if (env)
+		env[off] = 0;
+	return env;
 }

@@ -62,4 +62,9 @@ void vm_begin_stop(struct vm *vm);
 /* Drain the pollers, detach, stop the server (the region says CLOSED). */
 void vm_stop(struct vm *vm);
 
+/* Hand every VM over (pollers drained first); returns the environment
+ * value naming what each left open (malloc'd), or NULL. A VM that cannot
+ * be handed over is stopped: its guest loses vamosd. */
+char *vms_handover_all(struct vm *vms, unsigned n);
+
 #endif

@@ -51,6 +51,9 @@ int mx_op_get(struct mh_txn *t, const struct mx_table_ref *ref, struct mx_in *in
 int mx_op_info(struct mh_txn *t, const struct mx_table_ref *ref, struct mx_out *out);
 int mx_op_range(struct mh_txn *t, const struct mx_table_ref *ref, struct mx_in *in,
 		struct mx_out *out);
+/* READ, GET, INFO or RECORDS_IN_RANGE in @t (exec_read.c). */
+int mx_run_read(struct mh_txn *t, uint16_t op, const struct mx_table_ref *ref,
+		struct mx_in *in, struct mx_out *out);
 int mx_op_write(struct mh_txn *t, const struct mx_table_ref *ref, struct mx_in *in,
 		struct mx_out *out);
 int mx_op_update(struct mh_txn *t, const struct mx_table_ref *ref, struct mx_in *in,

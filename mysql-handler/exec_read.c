@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* READ (rows in index order, as many as fit one reply) and
- * RECORDS_IN_RANGE (the optimizer's estimate). */
+/* READ (rows in index order, as many as fit one reply),
+ * RECORDS_IN_RANGE (the optimizer's estimate), and which read op runs. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <string.h>
@@ -230,4 +230,16 @@ out:
 	mh_cursor_close(c);
 	mh_table_close(tb);
 	return rc;
+}
+
+int mx_run_read(struct mh_txn *t, uint16_t op, const struct mx_table_ref *ref,
+		struct mx_in *in, struct mx_out *out)
+{
+	switch (op) {
+	case VAMOS_MYSQL_INFO: return in->left ? -EINVAL : mx_op_info(t, ref, out);
+	case VAMOS_MYSQL_RECORDS_IN_RANGE: return mx_op_range(t, ref, in, out);
+	case VAMOS_MYSQL_GET: return mx_op_get(t, ref, in, out);
+	case VAMOS_MYSQL_READ: return mx_op_read(t, ref, in, out);
+	}
+	return -ENOSYS;
 }

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The executor: contexts, table handles, and who runs what. Reads of a
+ * The executor: table handles, and who runs what. Reads of a
  * context without a write transaction run at once on the caller's thread
  * in the context's snapshot. Writes, statement ends and rollbacks are
  * tried at once too, never waiting for a lock (attempt_now); a write that
@@ -16,68 +16,6 @@
 #include <time.h>
 
 #include "executor_state.h"
-
-/* ---- contexts ---- */
-
-struct mx_ctx *mx_ctx_find(struct mx_vm *vm, uint64_t id)
-{
-	uint32_t slot = (uint32_t)id - 1;
-	if (slot >= vm->opt.max_contexts || !vm->ctx[slot] || vm->ctx[slot]->id != id)
-		return NULL;
-	return vm->ctx[slot];
-}
-
-static int ctx_new(struct mx_vm *vm, uint64_t *id)
-{
-	if (vm->ctx_count >= vm->opt.max_contexts)
-		return -EMFILE;
-	struct mx_ctx *c = calloc(1, sizeof *c);
-	if (!c)
-		return -ENOMEM;
-	uint32_t slot = vm->ctx_next;
-	while (vm->ctx[slot])
-		slot = (slot + 1) % vm->opt.max_contexts;
-	vm->ctx_next = (slot + 1) % vm->opt.max_contexts;
-	/* Ids carry a generation: a closed context's id is never valid again. */
-	c->id = (++vm->ctx_generation << 32) | (slot + 1);
-	vm->ctx[slot] = c;
-	vm->ctx_count++;
-	*id = c->id;
-	return 0;
-}
-
-void mx_ctx_unlink(struct mx_vm *vm, struct mx_ctx *c)
-{
-	uint32_t slot = (uint32_t)c->id - 1;
-	if (!c->dead && vm->ctx[slot] == c) {
-		vm->ctx[slot] = NULL;
-		vm->ctx_count--;
-	}
-	c->dead = true;
-}
-
-void mx_ctx_free(struct mx_vm *vm, struct mx_ctx *c)
-{
-	(void)vm;
-	/* Nobody runs a request of it: its transaction rolls back here (a
-	 * rollback never waits for a lock). */
-	mh_txn_abort(c->stmt);
-	mh_txn_abort(c->txn);
-	mh_txn_abort(c->snap);
-	free(c->sp);
-	free(c);
-}
-
-/* Done with a request of @c (which was busy): free it if it ended meanwhile. */
-void mx_ctx_release(struct mx_vm *vm, struct mx_ctx *c)
-{
-	pthread_mutex_lock(&vm->lock);
-	c->busy = false;
-	bool gone = c->dead;
-	pthread_mutex_unlock(&vm->lock);
-	if (gone)
-		mx_ctx_free(vm, c);
-}
 
 /* ---- table handles ---- */
 
@@ -249,18 +187,6 @@ static void end_snapshot(struct mx_ctx *c)
 	}
 }
 
-int mx_run_read(struct mh_txn *t, uint16_t op, const struct mx_table_ref *ref,
-		struct mx_in *in, struct mx_out *out)
-{
-	switch (op) {
-	case VAMOS_MYSQL_INFO: return in->left ? -EINVAL : mx_op_info(t, ref, out);
-	case VAMOS_MYSQL_RECORDS_IN_RANGE: return mx_op_range(t, ref, in, out);
-	case VAMOS_MYSQL_GET: return mx_op_get(t, ref, in, out);
-	case VAMOS_MYSQL_READ: return mx_op_read(t, ref, in, out);
-	}
-	return -ENOSYS;
-}
-
 /* A request answered on the caller's thread. @c (busy) may be NULL. */
 static int run_now(struct mx_vm *vm, const struct mx_call *call,
 		   const struct vamos_mysql_req *h, uint16_t op, struct mx_ctx *c,
@@ -294,7 +220,7 @@ static int run_now(struct mx_vm *vm, const struct mx_call *call,
 		if (out->cap < sizeof x)
 			return -EMSGSIZE; /* before the context exists */
 		pthread_mutex_lock(&vm->lock);
-		rc = ctx_new(vm, &x.ctx);
+		rc = mx_ctx_new(vm, &x.ctx);
 		pthread_mutex_unlock(&vm->lock);
 		if (rc == -EMFILE)
 			return mx_fail(out, rc, "too many contexts (%u)", vm->opt.max_contexts);

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* The executor's VM, contexts and jobs (executor.c, exec_job.c and
- * exec_pool.c). */
+/* The executor's VM, contexts and jobs (executor.c, exec_ctx.c,
+ * exec_job.c and exec_pool.c). */
 #ifndef VAMOS_MYSQL_EXECUTOR_STATE_H
 #define VAMOS_MYSQL_EXECUTOR_STATE_H
 
@@ -85,15 +85,15 @@ struct mx_vm {
 	struct mx_stats stats;
 };
 
+/* exec_ctx.c (lock held unless said) */
 struct mx_ctx *mx_ctx_find(struct mx_vm *vm, uint64_t id);
+/* A new context: 0 and its id, -EMFILE (too many) or -ENOMEM. */
+int mx_ctx_new(struct mx_vm *vm, uint64_t *id);
 void mx_ctx_unlink(struct mx_vm *vm, struct mx_ctx *c); /* lock held */
 /* Roll back whatever @c holds and free it (nobody else uses it). */
 void mx_ctx_free(struct mx_vm *vm, struct mx_ctx *c);
 void mx_ctx_release(struct mx_vm *vm, struct mx_ctx *c);  /* lock not held */
 void mx_tables_clear(struct mx_vm *vm);                  /* lock held */
-/* READ, GET, INFO or RECORDS_IN_RANGE in @t. */
-int mx_run_read(struct mh_txn *t, uint16_t op, const struct mx_table_ref *ref,
-		struct mx_in *in, struct mx_out *out);
 
 /* Run one job on a pool thread and answer it; @scratch is the thread's
  * reply buffer (grown as needed). */

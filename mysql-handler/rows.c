@@ -34,21 +34,6 @@ int mh_record_parse(const void *data, size_t size, uint32_t nsec, struct mh_byte
 	return 0;
 }
 
-int mh_key_build(uint32_t id, unsigned index, struct mh_bytes key, struct mh_bytes tail,
-		 unsigned char *buf)
-{
-	size_t len = MH_KEY_PREFIX + (size_t)key.len + tail.len;
-	if (len > MH_STORED_MAX)
-		return -EINVAL;
-	mh_be32(id, buf);
-	buf[4] = (unsigned char)index;
-	if (key.len)
-		memcpy(buf + MH_KEY_PREFIX, key.data, key.len);
-	if (tail.len)
-		memcpy(buf + MH_KEY_PREFIX + key.len, tail.data, tail.len);
-	return (int)len;
-}
-
 /* Build the stored record: secondary keys, then the row. */
 static unsigned char *record_build(const struct mh_bytes *sec, uint32_t nsec,
 				   struct mh_bytes row, size_t *size)

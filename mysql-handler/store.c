@@ -29,14 +29,6 @@ static size_t meta_key(const char *name, unsigned char *buf)
 	return MH_KEY_PREFIX + n;
 }
 
-/* The catalog key of table @id's AUTO_INCREMENT floor (0 . 2 . id). */
-static void floor_key(uint32_t id, unsigned char buf[MH_KEY_PREFIX + 4])
-{
-	mh_be32(0, buf);
-	buf[4] = CAT_AUTOINC;
-	mh_be32(id, buf + MH_KEY_PREFIX);
-}
-
 /* Table @name's definition, read as @how. */
 static int load_meta(struct mh_txn *t, const char *name, enum mh_read how,
 		     struct table_meta *meta)
@@ -131,42 +123,6 @@ int mh_table_open(struct mh_txn *t, const char *name, struct mh_table **out)
 	}
 	*out = tb;
 	return 0;
-}
-
-int mh_autoinc_persist_all(struct mh_store *s)
-{
-	int rc = 0;
-	/* One persister at a time: each writes what the counters say now,
-	 * so floors only go up. The write reaches the WAL before the commit
-	 * that called it does, so a commit that survives a crash finds a
-	 * floor above its values. */
-	pthread_mutex_lock(&s->floor_lock);
-	pthread_mutex_lock(&s->counters_lock);
-	/* Counters are only ever added at the head and freed at close: the
-	 * list from this head on stays as it is. */
-	struct mh_counters *head = s->counters;
-	pthread_mutex_unlock(&s->counters_lock);
-	for (struct mh_counters *c = head; c && !rc; c = c->next) {
-		pthread_mutex_lock(&s->counters_lock);
-		uint64_t next = c->next_autoinc, floor = c->autoinc_floor;
-		pthread_mutex_unlock(&s->counters_lock);
-		if (floor == 0 || (next != 0 && next <= floor))
-			continue; /* exhausted and persisted so, or not passed */
-		unsigned char k[MH_KEY_PREFIX + 4];
-		floor_key(c->id, k);
-		char *err = NULL;
-		rocksdb_transactiondb_put(s->db, s->wo_nosync, (const char *)k, sizeof k,
-					  (const char *)&next, sizeof next, &err);
-		if (err) {
-			rc = mh_rocks_error(s, "AUTO_INCREMENT floor", err);
-		} else {
-			pthread_mutex_lock(&s->counters_lock);
-			c->autoinc_floor = next;
-			pthread_mutex_unlock(&s->counters_lock);
-		}
-	}
-	pthread_mutex_unlock(&s->floor_lock);
-	return rc;
 }
 
 /* The counter of @tb moved: its floor follows before @tb's transaction
@@ -427,7 +383,7 @@ int mh_table_drop(struct mh_txn *t, const char *name)
 	mh_catalog_changed(t->s);
 	int64_t rows, bytes;
 	unsigned char k[MH_KEY_PREFIX + MH_NAME_MAX], fk[MH_KEY_PREFIX + 4];
-	floor_key(meta.id, fk);
+	mh_floor_key(meta.id, fk);
 	if ((rc = delete_range(t, meta.id, &rows, &bytes)) ||
 	    (rc = mh_txn_delta(t, meta.id, -rows, -bytes)) ||
 	    (rc = mh_kv_del(t, fk, sizeof fk)))

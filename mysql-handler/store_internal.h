@@ -1,5 +1,20 @@
 /* SPDX-License-Identifier: MIT */
-/* Private state of the store (store.h), shared by its files. */
+/*
+ * Private state of the store (store.h), shared by its files:
+ *
+ *   store_db.c       opening and closing the database, shared resources
+ *   store_error.c    errors and their words
+ *   store_keys.c     the stored keys
+ *   store_txn.c      transactions, key-value access, counters' deltas
+ *   store_savepoint.c  SQL savepoints
+ *   store_stats.c    RocksDB's statistics: sizes on disk, snapshots, flush
+ *   store_autoinc.c  persisting AUTO_INCREMENT floors
+ *   store.c          the catalog of tables, and their counters
+ *   rows.c           rows with their indexes kept in step
+ *   cursor.c         reading in index order
+ *   store_check.c    CHECK TABLE
+ *   store_rocks_ext.cc  RocksDB calls its C API lacks
+ */
 #ifndef VAMOS_MYSQL_STORE_INTERNAL_H
 #define VAMOS_MYSQL_STORE_INTERNAL_H
 
@@ -148,6 +163,8 @@ int mh_store_fail(struct mh_store *s, int rc, const char *fmt, ...)
  * (MH_STORED_MAX bytes); its length, or -EINVAL if too long. */
 int mh_key_build(uint32_t id, unsigned index, struct mh_bytes key, struct mh_bytes tail,
 		 unsigned char *buf);
+/* The catalog key of table @id's AUTO_INCREMENT floor. */
+void mh_floor_key(uint32_t id, unsigned char buf[MH_KEY_PREFIX + 4]);
 
 /* Split a primary record into its stored secondary keys and row. Returns
  * 0, or -EIO for a record that does not parse (corrupt store). */

@@ -34,14 +34,6 @@
 #include "server_internal.h"
 #include "wire.h"
 
-void server_emit(struct vamos_ivshmem_server *s, enum vamos_ivshmem_event_kind kind,
-		 int id, const char *detail)
-{
-	struct vamos_ivshmem_event ev = { .kind = kind, .peer = id, .detail = detail };
-	if (s->on_event)
-		s->on_event(s->arg, &ev);
-}
-
 static void close_fds(int *fds, unsigned n)
 {
 	for (unsigned i = 0; i < n; i++) {
@@ -226,13 +218,6 @@ static int accept_peer(struct vamos_ivshmem_server *s)
 	}
 	pthread_mutex_unlock(&s->lock);
 	return events;
-}
-
-int server_watch_peer(struct vamos_ivshmem_server *s, struct peer *p)
-{
-	struct epoll_event ev = { .events = EPOLLIN | EPOLLRDHUP,
-				  .data.u64 = (uint64_t)(p - s->peers) };
-	return epoll_ctl(s->epoll_fd, EPOLL_CTL_ADD, p->sock, &ev) < 0 ? -errno : 0;
 }
 
 /* A peer's socket woke us: it left, or it said something it must not. */

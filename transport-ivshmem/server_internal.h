@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* The ivshmem server's private state, shared by server.c and
- * server_handover.c (taking over from a predecessor across execve). */
+/* The ivshmem server's private state, shared by server.c (the server),
+ * server_handover.c (taking over from a predecessor across execve) and
+ * server_events.c (what both do: report events, watch peers). */
 #ifndef VAMOS_IVSHMEM_SERVER_INTERNAL_H
 #define VAMOS_IVSHMEM_SERVER_INTERNAL_H
 
@@ -49,11 +50,15 @@ struct vamos_ivshmem_server {
 	unsigned peer_count;
 };
 
+/* server_events.c */
+
 /* Report an event through the params' on_event, if any. */
 void server_emit(struct vamos_ivshmem_server *s, enum vamos_ivshmem_event_kind kind,
 		 int id, const char *detail);
 /* Watch @p's socket (it left, or it wrote what it must not). */
 int server_watch_peer(struct vamos_ivshmem_server *s, struct peer *p);
+
+/* server_handover.c */
 
 /* Take over a predecessor's descriptors described by @text (see
  * vamos_ivshmem_server_handover()) into @s, whose vectors and max_peers are

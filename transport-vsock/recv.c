@@ -8,7 +8,7 @@
 #include <sys/socket.h>
 #include <time.h>
 
-#include "stream.h"
+#include "stream_internal.h"
 #include "vamos_clock.h"
 
 /* Offset of the next byte poll() will parse. */

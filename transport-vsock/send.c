@@ -7,7 +7,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "stream.h"
+#include "stream_internal.h"
 #include "vamos_clock.h"
 
 /*

@@ -10,7 +10,7 @@
 #include <unistd.h>
 #include <linux/vm_sockets.h>
 
-#include "stream.h"
+#include "stream_internal.h"
 
 /* connect(), finishing a connection that a signal interrupted. */
 static int connect_fd(int fd, const struct sockaddr *addr, socklen_t len)

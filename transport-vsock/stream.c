@@ -5,7 +5,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "stream.h"
+#include "stream_internal.h"
 
 static int stream_fd(const struct vamos_chan *ch)
 {

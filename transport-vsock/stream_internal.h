@@ -4,8 +4,8 @@
  * flush), recv.c (poll, release, wait) and stream.c (open, close).
  * Library-internal.
  */
-#ifndef VAMOS_VSOCK_STREAM_H
-#define VAMOS_VSOCK_STREAM_H
+#ifndef VAMOS_VSOCK_STREAM_INTERNAL_H
+#define VAMOS_VSOCK_STREAM_INTERNAL_H
 
 #include <stdbool.h>
 #include <stddef.h>
