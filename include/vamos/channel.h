@@ -41,6 +41,9 @@
  *
  * A channel is single-threaded: one thread at a time may use it (each guest
  * thread owns a channel; see the transports for how to get one).
+ *
+ * Errors: a negative errno, the failed object's ..._error() in words, or
+ * why_out when no object exists yet (doc/errors.md, the one convention).
  */
 #ifndef VAMOS_CHANNEL_H
 #define VAMOS_CHANNEL_H

@@ -64,6 +64,9 @@
  *
  * All functions return 0 or a count on success and a negative errno value
  * on failure.
+ *
+ * Errors: a negative errno, the failed object's ..._error() in words, or
+ * why_out when no object exists yet (doc/errors.md, the one convention).
  */
 #ifndef VAMOS_CLIENT_H
 #define VAMOS_CLIENT_H

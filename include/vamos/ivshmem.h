@@ -29,6 +29,9 @@
  * calls); channels they hand out are independent objects (vamos/channel.h)
  * that any one thread may use, and that outlive the peer they talk to: when
  * it leaves, they fail with -ECONNRESET.
+ *
+ * Errors: a negative errno, the failed object's ..._error() in words, or
+ * why_out when no object exists yet (doc/errors.md, the one convention).
  */
 #ifndef VAMOS_IVSHMEM_H
 #define VAMOS_IVSHMEM_H

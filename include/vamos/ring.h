@@ -46,6 +46,9 @@
  *
  * All functions return 0 or a positive count on success and a negative errno
  * value on failure, as liburing does.
+ *
+ * Errors: a negative errno, the failed object's ..._error() in words, or
+ * why_out when no object exists yet (doc/errors.md, the one convention).
  */
 #ifndef VAMOS_RING_H
 #define VAMOS_RING_H

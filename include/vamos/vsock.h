@@ -70,6 +70,9 @@
  *
  * All functions return 0 or a descriptor on success and a negative errno
  * value on failure. Channels are single-threaded like every vamos_chan.
+ *
+ * Errors: a negative errno, the failed object's ..._error() in words, or
+ * why_out when no object exists yet (doc/errors.md, the one convention).
  */
 #ifndef VAMOS_VSOCK_H
 #define VAMOS_VSOCK_H
