@@ -17,6 +17,10 @@
 
 using namespace vamos;
 
+namespace vamos {
+engine_counters engine_stats; /* SHOW STATUS LIKE 'Vamos%' (plugin.cc) */
+}
+
 ha_vamos::ha_vamos(handlerton *hton, TABLE_SHARE *share) : handler(hton, share)
 {
 	ref_length = 2 + 8;

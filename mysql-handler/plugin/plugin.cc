@@ -31,10 +31,6 @@
 #include "settings.h"
 #include "sysvars.h"
 
-namespace vamos {
-engine_counters engine_stats;
-}
-
 using namespace vamos;
 
 static handler *vamos_create_handler(handlerton *hton, TABLE_SHARE *table, MEM_ROOT *mem_root)
@@ -42,56 +38,13 @@ static handler *vamos_create_handler(handlerton *hton, TABLE_SHARE *table, MEM_R
 	return new (mem_root) ha_vamos(hton, table);
 }
 
-static transport_settings opt;
-
-static MYSQL_SYSVAR_STR(transport, opt.transport, PLUGIN_VAR_READONLY | PLUGIN_VAR_RQCMDARG,
-			"How ha_vamos reaches vamosd: auto, ivshmem, local, vsock or unix "
-			"(default: $VAMOS_TRANSPORT, else auto)",
-			nullptr, nullptr, nullptr);
-static MYSQL_SYSVAR_STR(local_socket, opt.local_socket, PLUGIN_VAR_READONLY | PLUGIN_VAR_RQCMDARG,
-			"local: vamosd's VM socket to join as a local peer "
-			"(default: $VAMOS_LOCAL_SOCKET)",
-			nullptr, nullptr, nullptr);
-static MYSQL_SYSVAR_UINT(local_vectors, opt.local_vectors, PLUGIN_VAR_READONLY | PLUGIN_VAR_RQCMDARG,
-			 "local: the VM's interrupt vectors in vamosd "
-			 "(default: $VAMOS_LOCAL_VECTORS, else 1)",
-			 nullptr, nullptr, 0, 0, 64, 0);
-static MYSQL_SYSVAR_STR(unix_socket, opt.unix_socket, PLUGIN_VAR_READONLY | PLUGIN_VAR_RQCMDARG,
-			"unix: vamosd's stream socket (default: $VAMOS_UNIX_SOCKET)",
-			nullptr, nullptr, nullptr);
-static MYSQL_SYSVAR_UINT(vsock_cid, opt.vsock_cid, PLUGIN_VAR_READONLY | PLUGIN_VAR_RQCMDARG,
-			 "vsock: the host's context id (default: $VAMOS_VSOCK_CID, else 2)",
-			 nullptr, nullptr, 0, 0, UINT_MAX - 1, 0);
-static MYSQL_SYSVAR_UINT(vsock_port, opt.vsock_port, PLUGIN_VAR_READONLY | PLUGIN_VAR_RQCMDARG,
-			 "vsock: vamosd's port (default: $VAMOS_VSOCK_PORT, else 7800)",
-			 nullptr, nullptr, 0, 0, UINT_MAX - 1, 0);
-static MYSQL_SYSVAR_UINT(stale_ms, opt.stale_ms, PLUGIN_VAR_READONLY | PLUGIN_VAR_RQCMDARG,
-			 "local/ivshmem: a statement waiting on a vamosd whose heartbeat "
-			 "stood still this many ms fails (default: $VAMOS_STALE_MS, else 5000)",
-			 nullptr, nullptr, 0, 0, INT_MAX, 0);
-static MYSQL_THDVAR_ULONG(lock_wait_timeout, PLUGIN_VAR_RQCMDARG,
-			  "Seconds a transaction waits for a row lock before "
-			  "ER_LOCK_WAIT_TIMEOUT (sent with its first write)",
-			  nullptr, nullptr, 50, 1, 1073741824, 0);
-
-static struct st_mysql_sys_var *vamos_sysvars[] = {
-	MYSQL_SYSVAR(transport),  MYSQL_SYSVAR(local_socket), MYSQL_SYSVAR(local_vectors),
-	MYSQL_SYSVAR(unix_socket), MYSQL_SYSVAR(vsock_cid),   MYSQL_SYSVAR(vsock_port),
-	MYSQL_SYSVAR(stale_ms),
-	MYSQL_SYSVAR(lock_wait_timeout), nullptr,
-};
-
-unsigned long vamos::lock_wait_timeout(THD *thd)
-{
-	return THDVAR(thd, lock_wait_timeout);
-}
 
 static int vamos_init(void *p)
 {
 	handlerton *hton = static_cast<handlerton *>(p);
 	std::string why;
 	vamos_client_params params;
-	if (settings_resolve(&opt, &params, &why)) {
+	if (settings_resolve(sysvar_transport(), &params, &why)) {
 		sql_print_error("VAMOS: %s", why.c_str());
 		return 1;
 	}
