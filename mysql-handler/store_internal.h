@@ -113,6 +113,11 @@ struct mh_txn {
 	bool attempt;                 /* mh_txn_try_begin's */
 	bool autoinc_moved;           /* (root) floors to persist before commit */
 	bool did_ddl;                 /* (root) dropped or renamed a table */
+	bool prepared;                /* (root) mh_txn_prepare'd: commit or roll back only */
+	char *name;                   /* a prepared one's name (name_len bytes) */
+	size_t name_len;
+	struct mh_txn *holder;        /* a recovered prepared one's row locks
+					 (RocksDB recovers it without any) */
 	unsigned lock_wait_ms;        /* 0: the store's (s->txo) */
 	struct mh_delta *deltas;
 	unsigned ndeltas, cap_deltas;
