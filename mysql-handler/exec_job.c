@@ -27,6 +27,8 @@ static int end_txn(struct mx_vm *vm, struct mx_ctx *c, bool commit)
 		c->stmt = NULL;
 	}
 	bool had = c->txn != NULL;
+	if (c->txn && c->prepared)
+		mx_prepared_ended(vm); /* committed or rolled back below */
 	if (c->txn) {
 		if (commit && rc == 0)
 			rc = mh_txn_commit(c->txn); /* durable on return */

@@ -51,6 +51,13 @@ void mx_prepared_keep(struct mx_vm *vm, struct mh_txn *t)
 	pthread_mutex_unlock(&vm->prepared_lock);
 }
 
+void mx_prepared_ended(struct mx_vm *vm)
+{
+	pthread_mutex_lock(&vm->prepared_lock);
+	vm->prepared_total--;
+	pthread_mutex_unlock(&vm->prepared_lock);
+}
+
 int mx_prepared_load(struct mx_vm *vm)
 {
 	struct mh_txn **ts;
@@ -70,6 +77,11 @@ int mx_prepared_load(struct mx_vm *vm)
 		else
 			mx_prepared_keep(vm, ts[i]);
 	}
+	/* Recovered ones count against the bound too (it may be passed now:
+	 * new PREPAREs then wait for them to end). */
+	pthread_mutex_lock(&vm->prepared_lock);
+	vm->prepared_total = vm->nprepared;
+	pthread_mutex_unlock(&vm->prepared_lock);
 	free(ts);
 	return 0;
 }
@@ -80,7 +92,7 @@ void mx_prepared_forget_all(struct mx_vm *vm)
 		mh_txn_forget(vm->prepared[i]);
 	free(vm->prepared);
 	vm->prepared = NULL;
-	vm->nprepared = vm->cap_prepared = 0;
+	vm->nprepared = vm->cap_prepared = vm->prepared_total = 0;
 }
 
 int mx_ctx_prepare(struct mx_vm *vm, struct mx_ctx *c, struct mx_in *in, struct mx_out *out)
@@ -100,7 +112,17 @@ int mx_ctx_prepare(struct mx_vm *vm, struct mx_ctx *c, struct mx_in *in, struct 
 		if (rc)
 			return mx_store_fail(vm->store, out, rc);
 	}
+	pthread_mutex_lock(&vm->prepared_lock);
+	bool room = vm->prepared_total < vm->opt.max_contexts;
+	if (room)
+		vm->prepared_total++; /* taken back below if the prepare fails */
+	pthread_mutex_unlock(&vm->prepared_lock);
+	if (!room)
+		return mx_fail(out, -EMFILE, "PREPARE: too many prepared transactions (%u)",
+			       vm->opt.max_contexts);
 	rc = mh_txn_prepare(c->txn, name, (size_t)len);
+	if (rc)
+		mx_prepared_ended(vm);
 	if (rc == -EEXIST)
 		return mx_fail(out, rc, "PREPARE: a prepared transaction has this XID");
 	if (rc)
@@ -175,6 +197,7 @@ int mx_run_xa(struct mx_vm *vm, struct mx_job *j, struct mx_out *out)
 		rc = mh_txn_commit(t); /* durable on return */
 	else
 		mh_txn_abort(t);
+	mx_prepared_ended(vm);
 	pthread_mutex_lock(&vm->lock);
 	if (commit && rc == 0)
 		vm->stats.commits++;

@@ -92,6 +92,9 @@ struct mx_vm {
 	pthread_mutex_t prepared_lock;
 	struct mh_txn **prepared;
 	size_t nprepared, cap_prepared;
+	/* Every prepared transaction of the VM, a context's or kept here: at
+	 * most opt.max_contexts, so a guest cannot pile them up on the host. */
+	size_t prepared_total;
 };
 
 /* exec_xa.c. Keep prepared transaction @t, no longer a context's, until
@@ -99,6 +102,8 @@ struct mx_vm {
 void mx_prepared_keep(struct mx_vm *vm, struct mh_txn *t);
 /* Take the store's recovered prepared transactions (at open). */
 int mx_prepared_load(struct mx_vm *vm);
+/* A prepared transaction of the VM ended (committed or rolled back). */
+void mx_prepared_ended(struct mx_vm *vm);
 /* Let go of every kept one, leaving it prepared in the store (at close). */
 void mx_prepared_forget_all(struct mx_vm *vm);
 /* PREPARE of context @c (run by whoever runs its request). */

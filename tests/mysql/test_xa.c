@@ -253,3 +253,27 @@ Test(xa, hostile_xids_are_refused)
 	cr_assert_eq(op0(VAMOS_MYSQL_COMMIT, c), 0);
 	cr_assert_str_eq(rows(), "a=v;b=v;");
 }
+
+Test(xa, a_vm_holds_no_more_prepared_transactions_than_contexts)
+{
+	char pk[16], name[16];
+	/* 16 contexts at most (setup): each prepares one and closes. */
+	for (unsigned i = 0; i < 16; i++) {
+		uint64_t c = mxh_ctx_open(vm);
+		snprintf(pk, sizeof pk, "r%02u", i);
+		snprintf(name, sizeof name, "x%02u", i);
+		cr_assert_eq(write_row(c, pk), 0);
+		cr_assert_eq(xid(VAMOS_MYSQL_PREPARE, c, name), 0, "prepare %u", i);
+		cr_assert_eq(op0(VAMOS_MYSQL_CTX_CLOSE, c), 0);
+	}
+	uint64_t c = mxh_ctx_open(vm);
+	cr_assert_eq(write_row(c, "late"), 0);
+	cr_assert_eq(xid(VAMOS_MYSQL_PREPARE, c, "late"), -EMFILE);
+	cr_assert_eq(xid(VAMOS_MYSQL_ROLLBACK_BY_XID, 0, "x00"), 0);
+	cr_assert_eq(xid(VAMOS_MYSQL_PREPARE, c, "late"), 0, "one ended: room for one");
+	cr_assert_eq(op0(VAMOS_MYSQL_COMMIT, c), 0);
+	uint64_t d = mxh_ctx_open(vm);
+	cr_assert_eq(write_row(d, "later"), 0);
+	cr_assert_eq(xid(VAMOS_MYSQL_PREPARE, d, "later"), 0, "a commit on the context ends one too");
+	cr_assert_eq(op0(VAMOS_MYSQL_ROLLBACK, d), 0);
+}

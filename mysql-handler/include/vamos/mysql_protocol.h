@@ -146,7 +146,8 @@ enum vamos_mysql_op {
 	 *  CTX_CLOSE, the VM's detach, an exclusive ATTACH and a vamosd
 	 *  restart do not roll it back: it waits, no longer the context's,
 	 *  for COMMIT_BY_XID or ROLLBACK_BY_XID. -EEXIST when the VM has a
-	 *  prepared transaction of that name already. */
+	 *  prepared transaction of that name already; -EMFILE when it has as
+	 *  many prepared transactions as it may have contexts. */
 	VAMOS_MYSQL_PREPARE = 126,
 	/** Take the context's read snapshot now (START TRANSACTION WITH
 	 *  CONSISTENT SNAPSHOT), not at its first read: a new one, or in a
