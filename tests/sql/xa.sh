@@ -13,6 +13,10 @@ sqlt_start
 sql "CREATE TABLE v (id INT PRIMARY KEY, s VARCHAR(10)) ENGINE=$E"
 sql "CREATE TABLE i (id INT PRIMARY KEY, s VARCHAR(10)) ENGINE=InnoDB"
 
+check engine-says-xa "SELECT XA FROM information_schema.ENGINES WHERE ENGINE = '$E'" <<'END'
+YES
+END
+
 # The same XA statements on each engine give the same answers.
 for tb in v i; do
 	check "commit-$tb" "XA START 'a$tb'; INSERT INTO $tb VALUES (1, 'one'); XA END 'a$tb';
