@@ -102,7 +102,8 @@ int mh_store_recovered(struct mh_store *s, struct mh_txn ***out, size_t *n)
 			free(t);
 			free(name);
 			rocksdb_transaction_destroy(list[i]);
-			rc = -ENOMEM;
+			if (!rc)
+				rc = -ENOMEM;
 			continue;
 		}
 		*t = (struct mh_txn){ .s = s, .txn = list[i], .write = true, .prepared = true,
