@@ -157,11 +157,13 @@ static int end_transaction(Trx *t, uint16_t op)
 {
 	int st = 0;
 	bool wrote = t->txn_wrote;
-	if (!t->prepared_xid.empty() && !end_request_ok(t))
+	if (!t->prepared_xid.empty()) {
+		st = end_request_ok(t) ? end_request(t, op) : -EBADF;
 		/* vamosd restarted since the prepare: it kept the transaction,
 		 * not the context. */
-		st = xa_end_by_saved_xid(t, op == VAMOS_MYSQL_COMMIT);
-	else if (wrote)
+		if (st == -EBADF || st == -ECONNRESET || st == -ECONNREFUSED)
+			st = xa_end_by_saved_xid(t, op == VAMOS_MYSQL_COMMIT);
+	} else if (wrote)
 		st = end_request(t, op);
 	else if (t->snap_held && end_request_ok(t))
 		idle_owe(t); /* sent only if the connection stays idle */

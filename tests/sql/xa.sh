@@ -108,6 +108,17 @@ check commit-after-kill "XA COMMIT 'k'; SELECT * FROM v WHERE id = 20;
 20	twenty
 END
 
+# vamosd restarted between XA PREPARE and XA COMMIT: it kept the prepared
+# transaction (from its WAL), and the connection commits it by its XID.
+session_open s4
+check_session prepare-restart s4 "XA START 'r'; INSERT INTO v VALUES (30, 'thirty');
+	XA END 'r'; XA PREPARE 'r'" <<<""
+vamosd_restart "$V"
+check_session commit-after-vamosd-restart s4 "XA COMMIT 'r'; SELECT * FROM v WHERE id = 30" <<'END'
+30	thirty
+END
+session_close s4
+
 # The binlog's two-phase commit: a stream of transactions over both engines,
 # mariadbd killed while it runs. Whatever the kill interrupted, after the
 # restart the binlog's committed transactions are exactly the tables' rows.
