@@ -4,7 +4,8 @@
  * input is a sequence of requests a hostile guest sends, run against a real
  * store in a scratch directory (opened afresh for every input): DDL,
  * contexts, cursors (READ, RECORDS_IN_RANGE), writes, transactions, CHECK
- * and ANALYZE. Each request is handed over in a buffer of exactly its size, and every answer
+ * and ANALYZE, two-phase commit (PREPARE, RECOVER, COMMIT/ROLLBACK_BY_XID).
+ * Each request is handed over in a buffer of exactly its size, and every answer
  * is written into space of exactly the size asked for, so ASan sees any
  * byte read or written outside them. Deferred answers (the writer thread's)
  * are waited for.

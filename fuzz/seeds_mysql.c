@@ -112,6 +112,27 @@ static void setup(struct seed *s, uint32_t flags, uint32_t nsec)
 	simple(s, VAMOS_MYSQL_CTX_OPEN, 0, 0);
 }
 
+/* An XID request of context selector @cs (its lengths as given). */
+static void xid_req(struct seed *s, uint8_t op, uint8_t cs, int64_t format, uint16_t glen,
+		    uint16_t blen, const char *data, uint16_t data_len)
+{
+	struct body b = { .len = 0 };
+	struct vamos_mysql_xid x = { .format_id = format, .gtrid_len = glen, .bqual_len = blen };
+	put(&b, &x, sizeof x);
+	put(&b, data, data_len);
+	cmd(s, op, 0, cs, 0, b.b, b.len);
+}
+
+static void recover_req(struct seed *s, uint32_t max)
+{
+	struct vamos_mysql_recover r = { .max = max };
+	cmd(s, VAMOS_MYSQL_RECOVER, 0, 0, 0, &r, sizeof r);
+}
+
+/* 128 bytes: the longest XID's data. */
+static const char long_xid[] = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+			       "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+
 static int write_seed(const char *out_dir, const char *name, const struct seed *s,
 		      uint8_t limit)
 {
@@ -285,6 +306,40 @@ void fuzz_mysql_write_seeds(const char *out_dir)
 	cmd(&s, VAMOS_MYSQL_DROP, 0, 0, 0, "db/t", 4);
 	simple(&s, VAMOS_MYSQL_CHECK, 0, 1);
 	bad |= write_seed(out_dir, "check-analyze", &s, 0);
+
+	/* Two-phase commit: PREPARE, what a prepared context refuses, its
+	 * close (the transaction kept), RECOVER, COMMIT/ROLLBACK_BY_XID, the
+	 * same XID twice, and XIDs whose lengths lie. */
+	memset(&s, 0, sizeof s);
+	setup(&s, 0, 1);
+	simple(&s, VAMOS_MYSQL_CTX_OPEN, 0, 0);
+	write_row(&s, "a", "1", 1, 0);
+	xid_req(&s, VAMOS_MYSQL_PREPARE, 1, 1, 3, 1, "gtrb", 4);
+	write_row(&s, "b", "2", 1, 0);
+	simple(&s, VAMOS_MYSQL_STMT_COMMIT, 1, 0);
+	simple(&s, VAMOS_MYSQL_CTX_CLOSE, 1, 0);
+	recover_req(&s, 4);
+	xid_req(&s, VAMOS_MYSQL_COMMIT_BY_XID, 0, 1, 3, 1, "gtrb", 4);
+	cmd(&s, VAMOS_MYSQL_WRITE, 0, 2, 1, NULL, 0);
+	xid_req(&s, VAMOS_MYSQL_PREPARE, 2, 1, 3, 1, "gtrb", 4);
+	xid_req(&s, VAMOS_MYSQL_PREPARE, 2, 1, 3, 1, "gtrb", 4);
+	simple(&s, VAMOS_MYSQL_ROLLBACK, 2, 0);
+	xid_req(&s, VAMOS_MYSQL_ROLLBACK_BY_XID, 0, 1, 3, 1, "gtrb", 4);
+	xid_req(&s, VAMOS_MYSQL_PREPARE, 2, -1, 3, 1, "gtrb", 4);
+	xid_req(&s, VAMOS_MYSQL_PREPARE, 2, 1, 0, 1, "b", 1);
+	xid_req(&s, VAMOS_MYSQL_PREPARE, 2, 1, 65, 0, "g", 1);
+	xid_req(&s, VAMOS_MYSQL_PREPARE, 2, 1, 3, 1, "gtrbextra", 9);
+	xid_req(&s, VAMOS_MYSQL_COMMIT_BY_XID, 1, 1, 3, 1, "gtrb", 4);
+	recover_req(&s, 0);
+	bad |= write_seed(out_dir, "xa", &s, 0);
+	/* RECOVER with room for no XID. */
+	memset(&s, 0, sizeof s);
+	setup(&s, 0, 0);
+	write_row(&s, "a", "1", 0, 0);
+	xid_req(&s, VAMOS_MYSQL_PREPARE, 1, 1, 64, 64, long_xid, 128);
+	simple(&s, VAMOS_MYSQL_CTX_CLOSE, 1, 0);
+	recover_req(&s, 100);
+	bad |= write_seed(out_dir, "xa-recover-tiny-replies", &s, 3);
 
 	/* Whole requests given raw, and a bad version. */
 	memset(&s, 0, sizeof s);

@@ -46,11 +46,14 @@ void mx_ctx_unlink(struct mx_vm *vm, struct mx_ctx *c)
 
 void mx_ctx_free(struct mx_vm *vm, struct mx_ctx *c)
 {
-	(void)vm;
 	/* Nobody runs a request of it: its transaction rolls back here (a
-	 * rollback never waits for a lock). */
+	 * rollback never waits for a lock) — unless it is prepared: then it
+	 * waits for COMMIT_BY_XID or ROLLBACK_BY_XID. */
 	mh_txn_abort(c->stmt);
-	mh_txn_abort(c->txn);
+	if (c->txn && mh_txn_prepared(c->txn))
+		mx_prepared_keep(vm, c->txn);
+	else
+		mh_txn_abort(c->txn);
 	mh_txn_abort(c->snap);
 	free(c->sp);
 	free(c);

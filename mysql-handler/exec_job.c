@@ -27,6 +27,8 @@ static int end_txn(struct mx_vm *vm, struct mx_ctx *c, bool commit)
 		c->stmt = NULL;
 	}
 	bool had = c->txn != NULL;
+	if (c->txn && c->prepared)
+		mx_prepared_ended(vm); /* committed or rolled back below */
 	if (c->txn) {
 		if (commit && rc == 0)
 			rc = mh_txn_commit(c->txn); /* durable on return */
@@ -37,6 +39,7 @@ static int end_txn(struct mx_vm *vm, struct mx_ctx *c, bool commit)
 	c->nsp = 0; /* its savepoints went with it */
 	pthread_mutex_lock(&vm->lock);
 	c->writing = false;
+	c->prepared = false;
 	if (had && commit && rc == 0)
 		vm->stats.commits++;
 	else if (had)
@@ -203,6 +206,11 @@ static int ctx_enter(struct mx_vm *vm, struct mx_job *j)
 	pthread_mutex_unlock(&vm->lock);
 	if (dead)
 		return -ECONNRESET; /* its transaction rolls back as it is freed */
+	/* A prepared transaction takes nothing but its end. */
+	if (c->prepared && j->op != VAMOS_MYSQL_COMMIT && j->op != VAMOS_MYSQL_ROLLBACK &&
+	    j->op != VAMOS_MYSQL_CTX_CLOSE && j->op != VAMOS_MYSQL_STMT_COMMIT &&
+	    j->op != VAMOS_MYSQL_STMT_ROLLBACK)
+		return -EINVAL;
 	/* The guest's lock wait (its session's), for the transaction this
 	 * request may begin; only whoever runs the context's request reads it. */
 	if (j->lock_wait_ms)
@@ -256,11 +264,19 @@ static int run_ctx(struct mx_vm *vm, struct mx_job *j, struct mx_out *out)
 		if (rc) /* the statement could not be kept: the transaction cannot go on */
 			end_txn(vm, c, false);
 		return rc ? mx_store_fail(vm->store, out, rc) : 0;
+	case VAMOS_MYSQL_PREPARE:
+		return mx_ctx_prepare(vm, c, &in, out);
 	case VAMOS_MYSQL_COMMIT:
 	case VAMOS_MYSQL_ROLLBACK:
 	case VAMOS_MYSQL_CTX_CLOSE:
 		if (in.left)
 			return mx_fail(out, -EINVAL, "malformed request");
+		if (j->op == VAMOS_MYSQL_CTX_CLOSE && c->prepared) {
+			/* Not rolled back: it waits, no longer this
+			 * context's, for COMMIT_BY_XID or ROLLBACK_BY_XID. */
+			mx_prepared_keep(vm, c->txn);
+			c->txn = NULL;
+		}
 		rc = end_txn(vm, c, j->op == VAMOS_MYSQL_COMMIT);
 		if (c->snap && c->snap_live) {
 			mh_txn_reset(c->snap);
@@ -355,6 +371,10 @@ void mx_job_run(struct mx_vm *vm, struct mx_job *j, unsigned char **scratch, uin
 	int rc;
 	if (!out.buf || out.cap < 1024)
 		rc = -ENOMEM;
+	else if (j->kind == MX_JOB_DDL &&
+		 (j->op == VAMOS_MYSQL_COMMIT_BY_XID || j->op == VAMOS_MYSQL_ROLLBACK_BY_XID ||
+		  j->op == VAMOS_MYSQL_RECOVER))
+		rc = mx_run_xa(vm, j, &out);
 	else if (j->kind == MX_JOB_DDL &&
 		 (j->op == VAMOS_MYSQL_CHECK || j->op == VAMOS_MYSQL_ANALYZE))
 		rc = run_maint(vm, j, &out);

@@ -69,6 +69,7 @@ enum op_class {
 	OP_WRITE,   /* on the pool, in the context's write transaction */
 	OP_DDL,     /* on the pool, in a transaction of its own */
 	OP_MAINT,   /* on the pool, in a read transaction of its own */
+	OP_XA,      /* prepared transactions no context holds: on the pool */
 };
 
 static int classify(uint16_t op, enum op_class *cls, bool *needs_table)
@@ -97,7 +98,13 @@ static int classify(uint16_t op, enum op_class *cls, bool *needs_table)
 	case VAMOS_MYSQL_STMT_ROLLBACK:
 	case VAMOS_MYSQL_COMMIT:
 	case VAMOS_MYSQL_ROLLBACK:
+	case VAMOS_MYSQL_PREPARE:
 		*cls = OP_TXN;
+		return 0;
+	case VAMOS_MYSQL_COMMIT_BY_XID:
+	case VAMOS_MYSQL_ROLLBACK_BY_XID:
+	case VAMOS_MYSQL_RECOVER:
+		*cls = OP_XA;
 		return 0;
 	case VAMOS_MYSQL_TRUNCATE:
 	case VAMOS_MYSQL_WRITE:
@@ -285,6 +292,12 @@ static int run_now(struct mx_vm *vm, const struct mx_call *call,
 			return mx_fail(out, -EINVAL, "malformed request");
 		end_snapshot(c);
 		return 0;
+	case VAMOS_MYSQL_PREPARE: {
+		/* No write transaction: nothing to prepare; COMMIT or
+		 * ROLLBACK ends its snapshot as usual. */
+		unsigned char xid[MX_XID_MAX];
+		return mx_take_xid(in, xid) < 0 ? mx_fail(out, -EINVAL, "PREPARE: malformed XID") : 0;
+	}
 	case VAMOS_MYSQL_SNAPSHOT:
 		if (in->left)
 			return mx_fail(out, -EINVAL, "SNAPSHOT: malformed request");
@@ -324,8 +337,11 @@ static bool try_first(uint16_t op, uint16_t flags, const struct mx_ctx *c)
 		return true;
 	case VAMOS_MYSQL_STMT_COMMIT:
 	case VAMOS_MYSQL_STMT_ROLLBACK:
-	case VAMOS_MYSQL_ROLLBACK:
 		return c->writing;
+	case VAMOS_MYSQL_ROLLBACK:
+		/* A prepared transaction's rollback is written to the WAL:
+		 * the pool's. */
+		return c->writing && !c->prepared;
 	}
 	return false;
 }
@@ -407,7 +423,7 @@ int mx_handle(struct mx_vm *vm, struct mx_call *call)
 	}
 	bool needs_ctx = cls == OP_TXN || cls == OP_WRITE;
 	if ((needs_ctx && !h.ctx) || (cls == OP_SESSION && h.ctx) ||
-	    ((cls == OP_DDL || cls == OP_MAINT) && h.ctx) ||
+	    ((cls == OP_DDL || cls == OP_MAINT || cls == OP_XA) && h.ctx) ||
 	    (needs_table != (h.table != 0)))
 		return -EINVAL;
 
@@ -432,16 +448,17 @@ int mx_handle(struct mx_vm *vm, struct mx_call *call)
 	/* Writes, statement ends and rollbacks are tried here first. */
 	bool attempt = rc == 0 && call->unreserve && try_first(call->op, h.flags, c);
 	if (rc == 0 && !attempt)
-		deferred = cls == OP_WRITE || cls == OP_DDL || cls == OP_MAINT ||
+		deferred = cls == OP_WRITE || cls == OP_DDL || cls == OP_MAINT || cls == OP_XA ||
 			   (c && c->writing && (cls == OP_READ || cls == OP_TXN));
 	if (rc == 0 && deferred) {
 		token = call->defer(call);
 		if (!token)
 			rc = -EAGAIN;
 		else
-			rc = mx_pool_submit(vm, call, &h, cls == OP_DDL || cls == OP_MAINT ? MX_JOB_DDL : MX_JOB_CTX,
-					    c,
-					    &ref, &in, token);
+			rc = mx_pool_submit(vm, call, &h,
+					    cls == OP_DDL || cls == OP_MAINT || cls == OP_XA ? MX_JOB_DDL
+											     : MX_JOB_CTX,
+					    c, &ref, &in, token);
 	}
 	if (rc && c)
 		c->busy = false;
@@ -530,15 +547,20 @@ int mx_vm_open(const char *dir, const char *name, const struct mx_options *opt,
 		return -ENOMEM;
 	}
 	pthread_mutex_init(&vm->lock, NULL);
+	pthread_mutex_init(&vm->prepared_lock, NULL);
 	struct mh_store_options so = { .sync = (enum mh_sync)vm->opt.sync,
 				       .lock_wait_ms = vm->opt.lock_wait_ms,
 				       .write_buffer = vm->opt.write_buffer,
 				       .shared = vm->opt.shared };
 	int rc = mh_store_open(dir, &so, &vm->store, why);
+	if (rc == 0 && (rc = mx_prepared_load(vm)))
+		*why = "cannot load the prepared transactions";
 	if (rc == 0 && (rc = mx_pool_start(vm)))
 		*why = "cannot start the worker pool";
 	if (rc) {
+		mx_prepared_forget_all(vm);
 		mh_store_close(vm->store);
+		pthread_mutex_destroy(&vm->prepared_lock);
 		pthread_mutex_destroy(&vm->lock);
 		free(vm->ctx);
 		free(vm->tables);
@@ -585,7 +607,9 @@ void mx_vm_close(struct mx_vm *vm)
 	for (uint32_t i = 0; i < vm->opt.max_contexts; i++)
 		if (vm->ctx[i])
 			mx_ctx_free(vm, vm->ctx[i]);
+	mx_prepared_forget_all(vm); /* prepared in the store, recovered at the next open */
 	mh_store_close(vm->store);
+	pthread_mutex_destroy(&vm->prepared_lock);
 	pthread_mutex_destroy(&vm->lock);
 	free(vm->ctx);
 	free(vm->tables);

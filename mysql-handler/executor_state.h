@@ -24,6 +24,7 @@ struct mx_ctx {
 	bool dead;        /* closed or reset: freed when no longer busy */
 	bool writing;     /* txn is open: its requests run on the pool */
 	bool snap_live;   /* snap holds a snapshot (not reset) */
+	bool prepared;    /* txn is prepared: commit, rollback or close only */
 	struct mh_txn *snap;
 	struct mh_txn *txn, *stmt;
 	struct mx_savepoint *sp; /* of txn, oldest first */
@@ -83,7 +84,37 @@ struct mx_vm {
 	pthread_cond_t wake;
 
 	struct mx_stats stats;
+
+	/* Prepared transactions no context holds (its context closed, the
+	 * guest detached, or recovered at open), for COMMIT_BY_XID,
+	 * ROLLBACK_BY_XID and RECOVER. Its own lock, taken after vm->lock
+	 * when both are held. */
+	pthread_mutex_t prepared_lock;
+	struct mh_txn **prepared;
+	size_t nprepared, cap_prepared;
+	/* Every prepared transaction of the VM, a context's or kept here: at
+	 * most opt.max_contexts, so a guest cannot pile them up on the host. */
+	size_t prepared_total;
 };
+
+/* exec_xa.c. Keep prepared transaction @t, no longer a context's, until
+ * COMMIT_BY_XID or ROLLBACK_BY_XID (takes prepared_lock). */
+void mx_prepared_keep(struct mx_vm *vm, struct mh_txn *t);
+/* Take the store's recovered prepared transactions (at open). */
+int mx_prepared_load(struct mx_vm *vm);
+/* A prepared transaction of the VM ended (committed or rolled back). */
+void mx_prepared_ended(struct mx_vm *vm);
+/* Let go of every kept one, leaving it prepared in the store (at close). */
+void mx_prepared_forget_all(struct mx_vm *vm);
+/* PREPARE of context @c (run by whoever runs its request). */
+int mx_ctx_prepare(struct mx_vm *vm, struct mx_ctx *c, struct mx_in *in, struct mx_out *out);
+/* COMMIT_BY_XID, ROLLBACK_BY_XID and RECOVER (no context). */
+int mx_run_xa(struct mx_vm *vm, struct mx_job *j, struct mx_out *out);
+/* Read and check an XID (vamos_mysql_xid + data, the rest of @in) into
+ * @buf (MX_XID_MAX bytes): its length, or -EINVAL. */
+#define MX_XID_MAX (sizeof(struct vamos_mysql_xid) + VAMOS_MYSQL_XID_GTRID_MAX + \
+		    VAMOS_MYSQL_XID_BQUAL_MAX)
+int mx_take_xid(struct mx_in *in, unsigned char *buf);
 
 /* exec_ctx.c (lock held unless said) */
 struct mx_ctx *mx_ctx_find(struct mx_vm *vm, uint64_t id);

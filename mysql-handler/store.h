@@ -168,6 +168,35 @@ int mh_txn_commit(struct mh_txn *t);
 /** Roll back and free @t (NULL: nothing). */
 void mh_txn_abort(struct mh_txn *t);
 
+/* Two-phase commit. A prepared transaction is on disk (per the store's
+ * sync) with its writes and row locks, under a name unique in the store;
+ * it survives the store's close and a crash, and takes only
+ * mh_txn_commit, mh_txn_abort or mh_txn_forget from then on. */
+
+/** Longest name of a prepared transaction. */
+#define MH_TXN_NAME_MAX 512u
+/** Prepare root write transaction @t under name @name (1 to
+ *  MH_TXN_NAME_MAX bytes, any bytes; no statement open in it). -EEXIST
+ *  when a prepared transaction of the store has that name (@t is then
+ *  as before), -EINVAL for a bad name or a transaction that cannot be
+ *  prepared (read-only, nested, prepared already, a broken statement). */
+int mh_txn_prepare(struct mh_txn *t, const void *name, size_t len);
+/** Is @t prepared? */
+bool mh_txn_prepared(const struct mh_txn *t);
+/** A prepared transaction's name (NULL for any other). */
+const void *mh_txn_name(const struct mh_txn *t, size_t *len);
+/** Free prepared transaction @t's handle, neither committing nor rolling
+ *  it back: it stays prepared in the store (found again by
+ *  mh_store_recovered after the store is opened again). */
+void mh_txn_forget(struct mh_txn *t);
+/** The prepared transactions RocksDB recovered as the store opened
+ *  (prepared before a crash or close, not yet committed or rolled back):
+ *  a malloc'd array of *@n handles (the caller owns both), each
+ *  mh_txn_prepared with its name. Call once, before any other transaction
+ *  is prepared. Their row counts are not known: a table's counters stay
+ *  estimates. */
+int mh_store_recovered(struct mh_store *s, struct mh_txn ***out, size_t *n);
+
 /** Secondary index definition. */
 struct mh_index_def {
 	bool unique;

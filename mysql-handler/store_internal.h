@@ -13,6 +13,7 @@
  *   rows.c           rows with their indexes kept in step
  *   cursor.c         reading in index order
  *   store_check.c    CHECK TABLE
+ *   store_prepared.c prepared (two-phase) transactions, kept and recovered
  *   store_rocks_ext.cc  RocksDB calls its C API lacks
  */
 #ifndef VAMOS_MYSQL_STORE_INTERNAL_H
@@ -128,6 +129,11 @@ struct mh_txn {
 	bool attempt;                 /* mh_txn_try_begin's */
 	bool autoinc_moved;           /* (root) floors to persist before commit */
 	bool did_ddl;                 /* (root) dropped or renamed a table */
+	bool prepared;                /* (root) mh_txn_prepare'd: commit or roll back only */
+	char *name;                   /* a prepared one's name (name_len bytes) */
+	size_t name_len;
+	struct mh_txn *holder;        /* a recovered prepared one's row locks
+					 (RocksDB recovers it without any) */
 	unsigned lock_wait_ms;        /* 0: the store's (s->txo) */
 	struct mh_delta *deltas;
 	unsigned ndeltas, cap_deltas;

@@ -3,6 +3,7 @@
 #ifndef VAMOS_MYSQL_STORE_ROCKS_EXT_H
 #define VAMOS_MYSQL_STORE_ROCKS_EXT_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include <rocksdb/c.h>
@@ -16,6 +17,11 @@ void mh_rocks_set_lock_timeout(rocksdb_transaction_t *txn, int64_t ms);
 /* Forget the newest savepoint, keeping what followed it (its locks and
  * writes then belong to the savepoint below). 0, or -1 if there is none. */
 int mh_rocks_pop_savepoint(rocksdb_transaction_t *txn);
+/* Call @fn for the key of every write @txn holds (a key written twice
+ * comes twice); a nonzero return of @fn stops and is returned. 0, or -EIO
+ * when the batch does not parse. */
+int mh_rocks_each_written_key(rocksdb_transaction_t *txn,
+			      int (*fn)(void *arg, const char *key, size_t len), void *arg);
 
 #ifdef __cplusplus
 }

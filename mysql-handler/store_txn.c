@@ -26,7 +26,17 @@ static void free_txn(struct mh_txn *t)
 	free(t->saved);
 	free(t->deltas);
 	free(t->val);
+	free(t->name);
+	/* A recovered prepared transaction's locks go with it, after its end. */
+	mh_txn_abort(t->holder);
 	free(t);
+}
+
+void mh_txn_forget(struct mh_txn *t)
+{
+	/* Destroying the handle neither commits nor rolls back: a prepared
+	 * transaction stays in the WAL, and RocksDB keeps that WAL. */
+	free_txn(t);
 }
 
 static int take_snapshot(struct mh_txn *t)
@@ -114,7 +124,7 @@ struct mh_store *mh_txn_store(struct mh_txn *t)
 
 int mh_txn_begin_nested(struct mh_txn *parent, struct mh_txn **out)
 {
-	if (!parent->write || parent->broken)
+	if (!parent->write || parent->broken || parent->prepared)
 		return -EINVAL;
 	struct mh_txn *t = calloc(1, sizeof *t);
 	if (!t)
@@ -133,7 +143,7 @@ static int fold_deltas(struct mh_txn *t, struct mh_txn *into);
 
 int mh_txn_try_begin(struct mh_txn *parent, struct mh_txn **out)
 {
-	if (!parent->write || parent->broken || parent->attempt)
+	if (!parent->write || parent->broken || parent->attempt || parent->prepared)
 		return -EINVAL;
 	struct mh_txn *a = calloc(1, sizeof *a);
 	if (!a)

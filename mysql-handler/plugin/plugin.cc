@@ -30,6 +30,7 @@
 #include "idle_snapshots.h"
 #include "settings.h"
 #include "sysvars.h"
+#include "xa.h"
 
 using namespace vamos;
 
@@ -63,6 +64,11 @@ static int vamos_init(void *p)
 	hton->savepoint_rollback = trx_savepoint_rollback;
 	hton->savepoint_release = trx_savepoint_release;
 	hton->start_consistent_snapshot = trx_start_snapshot;
+	/* Two-phase commit (XA, and the binary log's with log_bin). */
+	hton->prepare = xa_prepare;
+	hton->commit_by_xid = xa_commit_by_xid;
+	hton->rollback_by_xid = xa_rollback_by_xid;
+	hton->recover = xa_recover;
 	hton->flags = HTON_NO_FLAGS;
 	if (idle_start()) {
 		sql_print_error("VAMOS: cannot start the thread that ends idle connections' snapshots");

@@ -13,6 +13,7 @@
 #include "connection.h"
 #include "idle_snapshots.h"
 #include "sysvars.h"
+#include "xa.h"
 
 namespace vamos {
 
@@ -123,6 +124,20 @@ static int end_request(Trx *t, uint16_t op)
 	return ctx_request(op, t->ctx, t->epoch, &reply);
 }
 
+int trx_request(Trx *t, uint16_t op, const std::string &body, std::string *reply)
+{
+	idle_claim(t);
+	if (!t->ctx || t->epoch != conn_epoch())
+		return -EBADF;
+	std::string req;
+	vamos_mysql_req h = {};
+	h.version = VAMOS_MYSQL_VERSION;
+	h.ctx = t->ctx;
+	put(&req, h);
+	req += body;
+	return conn_call(t->epoch, op, req, reply);
+}
+
 static int report(int st, const char *what)
 {
 	if (st == 0)
@@ -142,10 +157,17 @@ static int end_transaction(Trx *t, uint16_t op)
 {
 	int st = 0;
 	bool wrote = t->txn_wrote;
-	if (wrote)
+	if (!t->prepared_xid.empty()) {
+		st = end_request_ok(t) ? end_request(t, op) : -EBADF;
+		/* vamosd restarted since the prepare: it kept the transaction,
+		 * not the context. */
+		if (st == -EBADF || st == -ECONNRESET || st == -ECONNREFUSED)
+			st = xa_end_by_saved_xid(t, op == VAMOS_MYSQL_COMMIT);
+	} else if (wrote)
 		st = end_request(t, op);
 	else if (t->snap_held && end_request_ok(t))
 		idle_owe(t); /* sent only if the connection stays idle */
+	t->prepared_xid.clear();
 	/* The next transaction reads at a new snapshot, whether or not the
 	 * owed end gets sent. */
 	t->fresh = !wrote && t->snap_held;
@@ -271,6 +293,8 @@ int trx_close_connection(handlerton *hton, THD *thd)
 	if (!t)
 		return 0;
 	idle_forget(t);
+	/* A prepared transaction (XA PREPARE, then the client left) stays
+	 * on the host after CTX_CLOSE, for XA COMMIT or ROLLBACK by XID. */
 	if (t->ctx && t->epoch == conn_epoch()) {
 		std::string reply;
 		ctx_request(VAMOS_MYSQL_CTX_CLOSE, t->ctx, t->epoch, &reply);

@@ -21,6 +21,7 @@
 #include <stdint.h>
 
 #include <atomic>
+#include <string>
 
 namespace vamos {
 
@@ -34,6 +35,9 @@ struct Trx {
 	int64_t stmt_query_id = -1; /**< the statement trx_stmt_begin saw last */
 	bool lost = false;   /**< vamosd lost a transaction that had written */
 	uint64_t sp_next = 0; /**< the last savepoint id given to the host */
+	/** The XID (protocol bytes) the host prepared the transaction under
+	 *  (xa.h); empty: not prepared. */
+	std::string prepared_xid;
 	/* An owed end of a read-only transaction (idle_snapshots.h). */
 	enum { IDLE_NONE, IDLE_OWED, IDLE_ENDING };
 	std::atomic<int> idle_state{ IDLE_NONE };
@@ -64,6 +68,10 @@ inline void trx_note_write(Trx *t)
 	t->stmt_wrote = true;
 	t->txn_wrote = true;
 }
+
+/** Send @op + @body for @t's context (of the current epoch, else -EBADF
+ *  unsent); the reply's bytes in @reply. */
+int trx_request(Trx *t, uint16_t op, const std::string &body, std::string *reply);
 
 /** A context a table handle owns (a SEQUENCE's, whose writes are not
  *  part of any transaction): end its transaction now, committing it if

@@ -6,7 +6,10 @@
  * table sound), and a "restarted server" resets the VM now and then.
  * Every status must be one the protocol allows in that situation. A reset
  * takes away only open transactions, so the table must end with exactly
- * the rows whose commit was answered 0, by INFO and by a last ANALYZE. */
+ * the rows whose commit was answered 0, by INFO and by a last ANALYZE.
+ * Some writers' transactions go in two phases: PREPARE, then COMMIT on the
+ * context, or its close and COMMIT_BY_XID; a reset meanwhile keeps a
+ * prepared transaction, which COMMIT_BY_XID then ends. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <pthread.h>
@@ -39,6 +42,42 @@ static bool reset_status(int st)
 	return st == -EBADF || st == -ECONNRESET;
 }
 
+/* PREPARE @ctx's transaction under XID @name, then commit it: on the
+ * context, or (@by_xid) by XID after closing the context. 0 when it
+ * committed, 1 when a reset took the context before the prepare (rolled
+ * back), else a failure. */
+static int two_phase(uint64_t ctx, const char *name, bool by_xid, struct mxh_reply *rep)
+{
+	static __thread struct mxh_req r;
+	struct vamos_mysql_xid x = { .format_id = 1, .gtrid_len = (uint16_t)strlen(name) };
+	mxh_begin(&r, ctx, 0, 0);
+	mxh_put(&r, &x, sizeof x);
+	mxh_put(&r, name, x.gtrid_len);
+	int st = mxh_call(vm, VAMOS_MYSQL_PREPARE, &r, rep);
+	if (reset_status(st))
+		return 1;
+	if (st) {
+		bad("prepare", st);
+		return -1;
+	}
+	st = by_xid ? mxh_simple(vm, VAMOS_MYSQL_CTX_CLOSE, ctx, 0, 0, NULL, 0, rep)
+		    : mxh_simple(vm, VAMOS_MYSQL_COMMIT, ctx, 0, 0, NULL, 0, rep);
+	if (st == 0 && !by_xid)
+		return 0;
+	if (st && !reset_status(st)) {
+		bad(by_xid ? "close prepared" : "commit prepared", st);
+		return -1;
+	}
+	/* The context is gone; its prepared transaction is kept. */
+	mxh_begin(&r, 0, 0, 0);
+	mxh_put(&r, &x, sizeof x);
+	mxh_put(&r, name, x.gtrid_len);
+	st = mxh_call(vm, VAMOS_MYSQL_COMMIT_BY_XID, &r, rep);
+	if (st)
+		bad("commit by xid", st);
+	return st ? -1 : 0;
+}
+
 static void *writer(void *arg)
 {
 	long id = (long)arg;
@@ -60,6 +99,14 @@ static void *writer(void *arg)
 		}
 		if (st && st != -ETIMEDOUT)
 			bad("write", st);
+		if (i % 4 == 1) {
+			int tp = two_phase(ctx, pk, i % 8 == 5, &rep);
+			if (tp == 0 && st == 0)
+				atomic_fetch_add(&committed, 1);
+			if (tp != 0 || i % 8 == 5)
+				ctx = t = 0; /* closed, or gone */
+			continue;
+		}
 		bool keep = i % 4 != 0 && st == 0;
 		st = mxh_simple(vm, keep ? VAMOS_MYSQL_COMMIT : VAMOS_MYSQL_ROLLBACK, ctx, 0, 0, NULL,
 				0, &rep);

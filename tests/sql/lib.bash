@@ -23,6 +23,7 @@
 #                    socket as a local peer) or unix (the VM's stream_socket,
 #                    vamos_transport=unix)
 #   SQLT_VAMOSD_ARGS more vamosd arguments, split on spaces (e.g. --mysql-lock-wait-ms 2000)
+#   SQLT_MARIADB_ARGS more mariadbd options, split on spaces (e.g. --log-bin=binlog)
 #   SQLT_LOG_LINES   how many lines of each log a failed test shows (default 30)
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/../../scripts/mariadb.sh"
@@ -63,7 +64,14 @@ sqlt_start() {
 	mdb_install_db "$M/data"
 	local plugin=()
 	[[ -n ${SQLT_PLUGIN:-} ]] && plugin=(--plugin "$SQLT_PLUGIN")
-	mdb_start "$M" "${plugin[@]}" "${transport[@]}"
+	local more=() extra=()
+	if [[ -n ${SQLT_MARIADB_ARGS:-} ]]; then
+		# After the transport's "--" if it has one (mdb_start's options end there).
+		[[ " ${transport[*]} " == *" -- "* ]] || more=(--)
+		read -ra extra <<<"$SQLT_MARIADB_ARGS"
+		more+=("${extra[@]}")
+	fi
+	mdb_start "$M" "${plugin[@]}" "${transport[@]}" "${more[@]}"
 	mdb_client "$M" -e "CREATE DATABASE t CHARACTER SET utf8mb4"
 	if [[ $(sql "SELECT SUPPORT FROM information_schema.ENGINES WHERE ENGINE = '$E'") != @(YES|DEFAULT) ]]; then
 		grep -i -e vamos -e plugin "$M/error.log" >&2 || true

@@ -64,7 +64,8 @@ extern "C" {
 #endif
 
 /** Version of this protocol; every request carries it. */
-#define VAMOS_MYSQL_VERSION 2u /* 2: AUTOINC reserves (seen, max), ANALYZE, CHECK, SNAPSHOT */
+#define VAMOS_MYSQL_VERSION 3u /* 2: AUTOINC reserves (seen, max), ANALYZE, CHECK, SNAPSHOT;
+				  3: PREPARE, COMMIT_BY_XID, ROLLBACK_BY_XID, RECOVER */
 
 /** Most secondary indexes of a table (MariaDB's MAX_KEY is 64). */
 #define VAMOS_MYSQL_MAX_INDEXES 64u
@@ -75,7 +76,8 @@ enum vamos_mysql_op {
 	/* -- session and contexts (ctx 0) -- */
 	VAMOS_MYSQL_ATTACH = 1,      /**< vamos_mysql_attach -> vamos_mysql_welcome */
 	VAMOS_MYSQL_CTX_OPEN = 2,    /**< nothing -> vamos_mysql_ctx */
-	VAMOS_MYSQL_CTX_CLOSE = 3,   /**< ctx set; rolls its transaction back */
+	VAMOS_MYSQL_CTX_CLOSE = 3,   /**< ctx set; rolls its transaction back
+				          (a prepared one is kept: see PREPARE) */
 	/* -- tables (DDL runs in a transaction of its own and is durable at its
 	 *    reply; ctx 0) -- */
 	VAMOS_MYSQL_CREATE = 4,      /**< vamos_mysql_create + unique[nsec] + name */
@@ -124,6 +126,29 @@ enum vamos_mysql_op {
 	 *  and every secondary entry names a row that holds its key. ->
 	 *  vamos_mysql_check_report (status 0 also when it found damage). */
 	VAMOS_MYSQL_CHECK = 63,
+	/* -- two-phase commit: XA and the binary log's (at the top of the
+	 *    range, below SNAPSHOT) -- */
+	/** RECOVER (ctx 0): vamos_mysql_recover -> vamos_mysql_xids, the
+	 *  XIDs of the VM's prepared transactions no context holds. */
+	VAMOS_MYSQL_RECOVER = 123,
+	/** ROLLBACK_BY_XID (ctx 0): vamos_mysql_xid + data. Roll back the
+	 *  prepared transaction of that name no context holds; -ENOENT when
+	 *  there is none. */
+	VAMOS_MYSQL_ROLLBACK_BY_XID = 124,
+	/** COMMIT_BY_XID (ctx 0): as ROLLBACK_BY_XID, committing it
+	 *  (durable at the reply). */
+	VAMOS_MYSQL_COMMIT_BY_XID = 125,
+	/** PREPARE (ctx set): vamos_mysql_xid + data. Prepare the context's
+	 *  write transaction under that name: durable at the reply, locks
+	 *  kept; a context that only read has nothing to prepare (status 0).
+	 *  The context then takes only COMMIT, ROLLBACK (as before), statement
+	 *  ends (nothing to end) and CTX_CLOSE (-EINVAL for the rest).
+	 *  CTX_CLOSE, the VM's detach, an exclusive ATTACH and a vamosd
+	 *  restart do not roll it back: it waits, no longer the context's,
+	 *  for COMMIT_BY_XID or ROLLBACK_BY_XID. -EEXIST when the VM has a
+	 *  prepared transaction of that name already; -EMFILE when it has as
+	 *  many prepared transactions as it may have contexts. */
+	VAMOS_MYSQL_PREPARE = 126,
 	/** Take the context's read snapshot now (START TRANSACTION WITH
 	 *  CONSISTENT SNAPSHOT), not at its first read: a new one, or in a
 	 *  write transaction outside a statement its snapshot renewed. No
@@ -452,6 +477,34 @@ struct vamos_mysql_check_report {
 	uint32_t reserved;
 };
 
+/** Longest gtrid and bqual of an XID (MariaDB's MAXGTRIDSIZE, MAXBQUALSIZE). */
+#define VAMOS_MYSQL_XID_GTRID_MAX 64u
+#define VAMOS_MYSQL_XID_BQUAL_MAX 64u
+
+/** An XID as MariaDB's struct xid_t has it: then gtrid_len + bqual_len
+ *  bytes of data (gtrid first). The host checks 1 <= gtrid_len <= 64,
+ *  bqual_len <= 64, format_id != -1 (the null XID) and reserved 0. These
+ *  bytes, exactly, name the prepared transaction. */
+struct vamos_mysql_xid {
+	int64_t format_id;
+	uint16_t gtrid_len;
+	uint16_t bqual_len;
+	uint32_t reserved;
+};
+
+/** RECOVER's request body. */
+struct vamos_mysql_recover {
+	uint32_t max;      /**< XIDs wanted at most (at least 1) */
+	uint32_t reserved; /**< zero */
+};
+
+/** RECOVER's reply: @count XIDs, each vamos_mysql_xid + data padded to 8
+ *  bytes; fewer than all when max or the reply's room was reached. */
+struct vamos_mysql_xids {
+	uint32_t count;
+	uint32_t reserved;
+};
+
 /* The wire layout is fixed: every struct's size, checked at compile time on
  * both sides (guest C++ and host C). */
 #ifdef __cplusplus
@@ -481,6 +534,9 @@ VAMOS_MYSQL_STATIC_ASSERT(sizeof(struct vamos_mysql_row_entry) == 8, "row_entry 
 VAMOS_MYSQL_STATIC_ASSERT(sizeof(struct vamos_mysql_autoinc) == 40, "autoinc is 40 bytes");
 VAMOS_MYSQL_STATIC_ASSERT(sizeof(struct vamos_mysql_autoinc_range) == 16, "autoinc_range is 16 bytes");
 VAMOS_MYSQL_STATIC_ASSERT(sizeof(struct vamos_mysql_check_report) == 48, "check_report is 48 bytes");
+VAMOS_MYSQL_STATIC_ASSERT(sizeof(struct vamos_mysql_xid) == 16, "xid is 16 bytes");
+VAMOS_MYSQL_STATIC_ASSERT(sizeof(struct vamos_mysql_recover) == 8, "recover is 8 bytes");
+VAMOS_MYSQL_STATIC_ASSERT(sizeof(struct vamos_mysql_xids) == 8, "xids is 8 bytes");
 
 #ifdef __cplusplus
 }
