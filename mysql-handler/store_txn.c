@@ -399,19 +399,17 @@ static struct mh_counters *find_counters(struct mh_store *s, uint32_t id)
 	return NULL;
 }
 
-/* Count table @meta's rows and bytes and find the next hidden row id past
- * its largest, at the latest committed version (@ro). */
-static int count_rows(struct mh_store *s, rocksdb_readoptions_t *ro,
-		      const struct table_meta *meta, uint64_t *rows, int64_t *bytes,
-		      uint64_t *next_row_id)
+/* Count table @id's committed rows and bytes, all of them (ANALYZE), at the
+ * latest committed version (@ro). */
+static int count_rows(struct mh_store *s, rocksdb_readoptions_t *ro, uint32_t id,
+		      uint64_t *rows, int64_t *bytes)
 {
 	unsigned char lo[MH_KEY_PREFIX];
-	mh_be32(meta->id, lo);
+	mh_be32(id, lo);
 	lo[4] = 0;
 	rocksdb_iterator_t *it = rocksdb_transactiondb_create_iterator(s->db, ro);
 	*rows = 0;
 	*bytes = 0;
-	*next_row_id = 1;
 	for (rocksdb_iter_seek(it, (const char *)lo, sizeof lo); rocksdb_iter_valid(it);
 	     rocksdb_iter_next(it)) {
 		size_t kl, vl;
@@ -421,14 +419,6 @@ static int count_rows(struct mh_store *s, rocksdb_readoptions_t *ro,
 		rocksdb_iter_value(it, &vl);
 		(*rows)++;
 		*bytes += (int64_t)vl;
-		/* Our own keys; a hidden one is 8 bytes, else it is ignored. */
-		if ((meta->flags & META_HIDDEN_PK) && kl == sizeof lo + MH_HIDDEN_PK_LEN) {
-			uint64_t v = 0;
-			for (unsigned i = 0; i < MH_HIDDEN_PK_LEN; i++)
-				v = v << 8 | (unsigned char)k[sizeof lo + i];
-			if (v >= *next_row_id)
-				*next_row_id = v + 1;
-		}
 	}
 	char *err = NULL;
 	rocksdb_iter_get_error(it, &err);
@@ -606,13 +596,13 @@ int mh_table_recount(struct mh_table *tb)
 	rocksdb_readoptions_t *ro = rocksdb_readoptions_create();
 	if (!ro)
 		return -ENOMEM;
-	uint64_t rows, next_row_id;
+	uint64_t rows;
 	int64_t bytes;
 	/* Exclusive against commits (they hold it shared while their deltas
 	 * move the counters): the count replaces counters that no commit is
 	 * moving, and every later commit moves the new ones. */
 	pthread_rwlock_wrlock(&s->commit_lock);
-	int rc = count_rows(s, ro, &tb->meta, &rows, &bytes, &next_row_id);
+	int rc = count_rows(s, ro, tb->meta.id, &rows, &bytes);
 	if (rc == 0) {
 		pthread_mutex_lock(&s->counters_lock);
 		tb->cnt->rows = rows;
