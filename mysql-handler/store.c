@@ -289,39 +289,38 @@ struct key_batch {
 	size_t len[DELETE_BATCH];
 };
 
+/* collect's state: the batch and the primary records' rows and bytes. */
+struct collecting {
+	struct key_batch *b;
+	int64_t *rows, *bytes;
+};
+
+static int collect_entry(void *arg, const char *k, size_t kl, const char *v, size_t vl)
+{
+	struct collecting *c = arg;
+	(void)v;
+	if (c->b->n == DELETE_BATCH)
+		return MH_WALK_STOP;
+	if (kl > MH_KEY_PREFIX && k[4] == 0) {
+		(*c->rows)++;
+		*c->bytes += (int64_t)vl;
+	}
+	if (!(c->b->key[c->b->n] = malloc(kl)))
+		return -ENOMEM;
+	memcpy(c->b->key[c->b->n], k, kl);
+	c->b->len[c->b->n++] = kl;
+	return 0;
+}
+
 /* Collect up to DELETE_BATCH keys of table @prefix (4 bytes) from @from
- * on, counting the rows and bytes of primary records. 0, or an error. */
+ * on (NULL: its first), counting the rows and bytes of primary records. 0, or an error. */
 static int collect(struct mh_txn *t, const unsigned char *prefix, const char *from,
 		   size_t from_len, struct key_batch *b, int64_t *rows, int64_t *bytes)
 {
-	rocksdb_iterator_t *it = mh_kv_iter(t, true);
-	int rc = 0;
+	struct collecting c = { b, rows, bytes };
 	b->n = 0;
-	for (rocksdb_iter_seek(it, from, from_len);
-	     rocksdb_iter_valid(it) && b->n < DELETE_BATCH; rocksdb_iter_next(it)) {
-		size_t kl, vl;
-		const char *k = rocksdb_iter_key(it, &kl);
-		if (kl < 4 || memcmp(k, prefix, 4))
-			break;
-		if (kl > MH_KEY_PREFIX && k[4] == 0) {
-			rocksdb_iter_value(it, &vl);
-			(*rows)++;
-			*bytes += (int64_t)vl;
-		}
-		if (!(b->key[b->n] = malloc(kl))) {
-			rc = -ENOMEM;
-			break;
-		}
-		memcpy(b->key[b->n], k, kl);
-		b->len[b->n++] = kl;
-	}
-	char *err = NULL;
-	rocksdb_iter_get_error(it, &err);
-	rocksdb_iter_destroy(it);
-	if (!rc && err)
-		return mh_rocks_error(t->s, "delete table", err);
-	free(err);
-	return rc;
+	return mh_walk_prefix(t->s, mh_kv_iter(t, true), prefix, 4, from, from_len,
+			      "delete table", collect_entry, &c);
 }
 
 /* Delete every entry of table @id (all its indexes), counting the rows
@@ -341,8 +340,7 @@ static int delete_range(struct mh_txn *t, uint32_t id, int64_t *rows, int64_t *b
 	size_t from_len = 0;
 	int rc;
 	do {
-		rc = collect(t, prefix, from ? from : (const char *)prefix, from ? from_len : 4, b,
-			     rows, bytes);
+		rc = collect(t, prefix, from, from_len, b, rows, bytes);
 		free(from);
 		from = NULL;
 		for (unsigned i = 0; i < b->n; i++) {

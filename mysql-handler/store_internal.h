@@ -13,6 +13,7 @@
  *   rows.c           rows with their indexes kept in step
  *   cursor.c         reading in index order
  *   store_check.c    CHECK TABLE
+ *   store_walk.c     visiting every entry under a key prefix
  *   store_prepared.c prepared (two-phase) transactions, kept and recovered
  *   store_rocks_ext.cc  RocksDB calls its C API lacks
  */
@@ -161,6 +162,23 @@ static inline void mh_catalog_changed(struct mh_store *s)
  * -ETIMEDOUT for a lock wait timeout, -EDEADLK for a deadlock, -ENOSPC,
  * else -EIO. */
 int mh_rocks_error(struct mh_store *s, const char *what, char *err);
+
+/* What a prefix walk's visitor returns to end the walk without an error. */
+#define MH_WALK_STOP 1
+
+/* A prefix walk's visitor of one entry (@key, @val valid only during the
+ * call): 0 to go on, MH_WALK_STOP, or a negative errno that ends the walk
+ * and is its result. */
+typedef int (*mh_visit_fn)(void *arg, const char *key, size_t klen, const char *val,
+			   size_t vlen);
+
+/* Visit, in key order from @from (NULL: from @prefix), the entries of @it
+ * whose keys start with @prefix (@plen bytes) and are longer than it, until
+ * the first key past them or @visit ends the walk. Destroys @it. 0, the
+ * visitor's error, or the iterator's through mh_rocks_error(@s, @what). */
+int mh_walk_prefix(struct mh_store *s, rocksdb_iterator_t *it, const void *prefix,
+		   size_t plen, const void *from, size_t from_len, const char *what,
+		   mh_visit_fn visit, void *arg);
 /* Set the store's error words and return @rc. */
 int mh_store_fail(struct mh_store *s, int rc, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));

@@ -399,31 +399,40 @@ static struct mh_counters *find_counters(struct mh_store *s, uint32_t id)
 	return NULL;
 }
 
-/* Count table @id's committed rows and bytes, all of them (ANALYZE), at the
- * latest committed version (@ro). */
+/* Counting a table's primary entries, up to a limit. */
+struct row_count {
+	uint64_t rows, limit;
+	int64_t bytes;
+	char *edge; /* the first key past the limit (malloc'd), if any */
+	size_t edge_len;
+};
+
+static int count_entry(void *arg, const char *k, size_t kl, const char *v, size_t vl)
+{
+	struct row_count *c = arg;
+	(void)v;
+	if (c->rows == c->limit) {
+		if ((c->edge = malloc(kl))) {
+			memcpy(c->edge, k, kl);
+			c->edge_len = kl;
+		}
+		return MH_WALK_STOP;
+	}
+	c->rows++;
+	c->bytes += (int64_t)vl;
+	return 0;
+}
+
+/* Count table @id's committed rows and bytes at the latest committed
+ * version (@ro), up to @c->limit rows. */
 static int count_rows(struct mh_store *s, rocksdb_readoptions_t *ro, uint32_t id,
-		      uint64_t *rows, int64_t *bytes)
+		      struct row_count *c)
 {
 	unsigned char lo[MH_KEY_PREFIX];
 	mh_be32(id, lo);
 	lo[4] = 0;
-	rocksdb_iterator_t *it = rocksdb_transactiondb_create_iterator(s->db, ro);
-	*rows = 0;
-	*bytes = 0;
-	for (rocksdb_iter_seek(it, (const char *)lo, sizeof lo); rocksdb_iter_valid(it);
-	     rocksdb_iter_next(it)) {
-		size_t kl, vl;
-		const char *k = rocksdb_iter_key(it, &kl);
-		if (kl <= sizeof lo || memcmp(k, lo, sizeof lo))
-			break;
-		rocksdb_iter_value(it, &vl);
-		(*rows)++;
-		*bytes += (int64_t)vl;
-	}
-	char *err = NULL;
-	rocksdb_iter_get_error(it, &err);
-	rocksdb_iter_destroy(it);
-	return err ? mh_rocks_error(s, "count rows", err) : 0;
+	return mh_walk_prefix(s, rocksdb_transactiondb_create_iterator(s->db, ro), lo, sizeof lo,
+			      NULL, 0, "count rows", count_entry, c);
 }
 
 /* The sample a table's counters start from: its first entries are
@@ -468,38 +477,17 @@ static int estimate_rows(struct mh_store *s, rocksdb_readoptions_t *ro, uint32_t
 	lo[4] = 0;
 	mh_be32(id, hi);
 	hi[4] = 1; /* past the primary index */
-	rocksdb_iterator_t *it = rocksdb_transactiondb_create_iterator(s->db, ro);
-	uint64_t rows = 0;
-	int64_t bytes = 0;
-	bool more = false;
-	char *edge = NULL; /* the first key past the sample */
-	size_t edge_len = 0;
-	for (rocksdb_iter_seek(it, (const char *)lo, sizeof lo); rocksdb_iter_valid(it);
-	     rocksdb_iter_next(it)) {
-		size_t kl, vl;
-		const char *k = rocksdb_iter_key(it, &kl);
-		if (kl <= sizeof lo || memcmp(k, lo, sizeof lo))
-			break;
-		if (rows == COUNT_SAMPLE) {
-			more = true;
-			if ((edge = malloc(kl))) {
-				memcpy(edge, k, kl);
-				edge_len = kl;
-			}
-			break;
-		}
-		rocksdb_iter_value(it, &vl);
-		rows++;
-		bytes += (int64_t)vl;
+	struct row_count n = { .limit = COUNT_SAMPLE };
+	int rc = count_rows(s, ro, id, &n);
+	if (rc) {
+		free(n.edge);
+		return rc;
 	}
-	char *err = NULL;
-	rocksdb_iter_get_error(it, &err);
-	rocksdb_iter_destroy(it);
-	if (err) {
-		free(edge);
-		return mh_rocks_error(s, "count rows", err);
-	}
-	if (more && edge) {
+	uint64_t rows = n.rows;
+	int64_t bytes = n.bytes;
+	char *edge = n.edge;
+	size_t edge_len = n.edge_len;
+	if (edge) {
 		uint64_t whole = mh_range_bytes(s, lo, sizeof lo, hi, sizeof hi);
 		uint64_t part = mh_range_bytes(s, lo, sizeof lo, (unsigned char *)edge, edge_len);
 		/* Rows not yet in SST files are in neither size: the sample
@@ -596,17 +584,16 @@ int mh_table_recount(struct mh_table *tb)
 	rocksdb_readoptions_t *ro = rocksdb_readoptions_create();
 	if (!ro)
 		return -ENOMEM;
-	uint64_t rows;
-	int64_t bytes;
 	/* Exclusive against commits (they hold it shared while their deltas
 	 * move the counters): the count replaces counters that no commit is
 	 * moving, and every later commit moves the new ones. */
 	pthread_rwlock_wrlock(&s->commit_lock);
-	int rc = count_rows(s, ro, tb->meta.id, &rows, &bytes);
+	struct row_count n = { .limit = UINT64_MAX };
+	int rc = count_rows(s, ro, tb->meta.id, &n);
 	if (rc == 0) {
 		pthread_mutex_lock(&s->counters_lock);
-		tb->cnt->rows = rows;
-		tb->cnt->bytes = bytes;
+		tb->cnt->rows = (int64_t)n.rows;
+		tb->cnt->bytes = n.bytes;
 		pthread_mutex_unlock(&s->counters_lock);
 	}
 	pthread_rwlock_unlock(&s->commit_lock);
