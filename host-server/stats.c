@@ -93,10 +93,11 @@ void stats_table(FILE *out, const struct daemon_view *d)
 				     PRIu64 " requests at once, %" PRIu64 " on the pool, %" PRIu64
 				     " inline_writes, %" PRIu64 " deferred_writes, %" PRIu64
 				     " commits, %" PRIu64 " rollbacks, %" PRIu64 " lock timeouts, %"
-				     PRIu64 " deadlocks, %" PRIu64 " snapshots held\n",
+				     PRIu64 " deadlocks, %" PRIu64 " snapshots held, %" PRIu64
+				     " pool threads\n",
 				vm->cfg.name, m.contexts, m.tables, m.inline_requests,
 				m.writer_requests, m.inline_writes, m.deferred_writes, m.commits,
-				m.rollbacks, m.lock_timeouts, m.deadlocks, m.snapshots);
+				m.rollbacks, m.lock_timeouts, m.deadlocks, m.snapshots, m.workers);
 	}
 	if (d->streams->serving) {
 		struct row total = d->streams->past;

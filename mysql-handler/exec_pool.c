@@ -5,7 +5,9 @@
  * context with a write transaction, DDL) run here, each context's one
  * at a time (a context takes one request at a time). A job blocked on a row
  * lock holds only its own thread: the pool grows while jobs wait for a
- * thread, up to max_workers, and a thread idle for IDLE_SECONDS exits.
+ * thread, up to max_workers, and a thread idle for opt.worker_idle_ms
+ * exits, the last one too: an idle VM holds no thread, and its next request
+ * that needs the pool starts one (microseconds, once per idle period).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -14,8 +16,6 @@
 #include <time.h>
 
 #include "executor_state.h"
-
-#define IDLE_SECONDS 5
 
 static struct mx_job *pop(struct mx_vm *vm)
 {
@@ -53,12 +53,14 @@ static void *worker_main(void *arg)
 			break;
 		struct timespec ts;
 		clock_gettime(CLOCK_MONOTONIC, &ts);
-		ts.tv_sec += IDLE_SECONDS;
+		int64_t ns = ts.tv_nsec + (int64_t)(vm->opt.worker_idle_ms % 1000) * 1000000;
+		ts.tv_sec += vm->opt.worker_idle_ms / 1000 + ns / 1000000000;
+		ts.tv_nsec = ns % 1000000000;
 		vm->idle++;
 		int rc = pthread_cond_timedwait(&vm->wake, &vm->lock, &ts);
 		vm->idle--;
-		if (rc == ETIMEDOUT && !vm->queue && vm->alive > 1)
-			break; /* idle: one thread stays for the next request */
+		if (rc == ETIMEDOUT && !vm->queue)
+			break; /* idle: mx_pool_queue starts a thread when needed */
 	}
 	vm->alive--;
 	w->exited = true; /* joined by the next spawn or by mx_pool_stop */
@@ -141,17 +143,18 @@ struct mx_job *mx_job_make(const struct mx_call *call, const struct vamos_mysql_
 	return j;
 }
 
-void mx_pool_queue(struct mx_vm *vm, struct mx_job *j)
+int mx_pool_queue(struct mx_vm *vm, struct mx_job *j)
 {
+	/* A thread for every waiting job: an idle one, or a new one (at the
+	 * bound the job waits for a thread to finish). */
+	if (vm->queued + 1 > vm->idle && spawn(vm) && !vm->alive)
+		return -EAGAIN; /* nobody would ever run it */
 	*vm->queue_tail = j;
 	vm->queue_tail = &j->next;
 	vm->queued++;
 	vm->stats.writer_requests++;
-	/* A thread for every waiting job: an idle one, or a new one (at the
-	 * bound the job waits for a thread to finish). */
-	if (vm->queued > vm->idle)
-		spawn(vm);
 	pthread_cond_signal(&vm->wake);
+	return 0;
 }
 
 int mx_pool_submit(struct mx_vm *vm, const struct mx_call *call,
@@ -166,7 +169,15 @@ int mx_pool_submit(struct mx_vm *vm, const struct mx_call *call,
 		return 0;
 	}
 	j->token = token;
-	mx_pool_queue(vm, j);
+	int rc = mx_pool_queue(vm, j);
+	if (rc) {
+		/* Not queued, answered now (the context was made busy under
+		 * this same lock: it cannot have died meanwhile). */
+		if (c)
+			c->busy = false;
+		vm->done(token, rc, NULL, 0);
+		free(j);
+	}
 	return 0;
 }
 

@@ -390,8 +390,10 @@ static int attempt_now(struct mx_vm *vm, struct mx_call *call, const struct vamo
 	}
 	pthread_mutex_lock(&vm->lock);
 	vm->stats.deferred_writes++;
-	mx_pool_queue(vm, j);
+	int queued = mx_pool_queue(vm, j);
 	pthread_mutex_unlock(&vm->lock);
+	if (queued)
+		mx_job_refuse(vm, j, queued); /* answered through the token */
 	return MX_DEFERRED;
 }
 
@@ -534,6 +536,8 @@ int mx_vm_open(const char *dir, const char *name, const struct mx_options *opt,
 		vm->opt.max_tables = 4096;
 	if (!vm->opt.max_workers)
 		vm->opt.max_workers = 64;
+	if (!vm->opt.worker_idle_ms)
+		vm->opt.worker_idle_ms = 5000;
 	if (vm->opt.max_tables > 0xffff)
 		vm->opt.max_tables = 0xffff;
 	snprintf(vm->name, sizeof vm->name, "%s", name);
@@ -594,6 +598,7 @@ struct mx_stats mx_vm_stats(struct mx_vm *vm)
 	struct mx_stats s = vm->stats;
 	s.contexts = vm->ctx_count;
 	s.tables = vm->table_count;
+	s.workers = vm->alive;
 	pthread_mutex_unlock(&vm->lock);
 	s.snapshots = mh_store_snapshots(vm->store);
 	return s;

@@ -42,6 +42,9 @@ struct mx_options {
 	unsigned max_contexts; /**< 0: 4096 */
 	unsigned max_tables;   /**< open table handles; 0: 4096 */
 	unsigned max_workers;  /**< worker pool threads at most; 0: 64 */
+	unsigned worker_idle_ms; /**< a pool thread idle this long exits (the
+				      last one too: an idle VM keeps none);
+				      0: 5000 */
 	int sync;              /**< enum mh_sync (store.h); 0: full */
 };
 
@@ -112,6 +115,7 @@ struct mx_stats {
 	uint64_t deferred_writes; /**< writes that met a held lock: to the pool */
 	uint64_t commits, rollbacks, lock_timeouts, deadlocks;
 	uint64_t snapshots;               /**< held in the store now */
+	uint64_t workers;                 /**< pool threads alive now */
 };
 struct mx_stats mx_vm_stats(struct mx_vm *vm);
 

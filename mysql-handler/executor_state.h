@@ -143,8 +143,9 @@ int mx_pool_submit(struct mx_vm *vm, const struct mx_call *call,
 struct mx_job *mx_job_make(const struct mx_call *call, const struct vamos_mysql_req *h,
 			   enum mx_job_kind kind, struct mx_ctx *c,
 			   const struct mx_table_ref *ref, const struct mx_in *body);
-/* Queue job @j (its token set) for the pool (lock held). */
-void mx_pool_queue(struct mx_vm *vm, struct mx_job *j);
+/* Queue job @j (its token set) for the pool (lock held): 0, or -EAGAIN
+ * when no thread is alive and none could start (@j is not queued). */
+int mx_pool_queue(struct mx_vm *vm, struct mx_job *j);
 /* Run ctx job @j now on the caller's thread, without waiting for a row
  * lock: its status (answer in @out), or MX_WOULD_WAIT when it would have
  * to wait, and nothing of it happened (it goes to the pool as it is). */

@@ -771,6 +771,36 @@ Test(executor, an_uncontended_write_is_served_at_once_a_contended_one_on_the_poo
 	cr_assert_eq(mx_vm_stats(vm).lock_timeouts, 0, "an attempt that met a lock is no timeout");
 }
 
+/* The pool's threads, once every one of them has gone idle and exited. */
+static void wait_for_no_workers(void)
+{
+	while (mx_vm_stats(vm).workers)
+		usleep(1000); /* the suite's timeout guards a hang */
+}
+
+Test(executor, an_idle_vm_keeps_no_pool_thread_and_starts_one_when_needed)
+{
+	mx_vm_close(vm);
+	const char *why = NULL;
+	struct mx_options o = { .max_contexts = 16, .max_tables = 8, .worker_idle_ms = 20 };
+	cr_assert_eq(mx_vm_open(dir, "vm1", &o, mxh_done, &vm, &why), 0, "%s", why);
+	cr_assert_geq(mx_vm_stats(vm).workers, 1, "the pool starts with a thread");
+	wait_for_no_workers();
+	/* DDL and commits run on the pool: each starts a thread again. */
+	uint32_t t = table_with("t", false, ROWS, 5);
+	wait_for_no_workers();
+	uint64_t c = mxh_ctx_open(vm);
+	const char *k = "k";
+	uint64_t before = mx_vm_stats(vm).writer_requests;
+	cr_assert_eq(mxh_write1(vm, c, t, "y1", "a", 1, &k, 0, &rep), 0);
+	cr_assert_eq(op0(VAMOS_MYSQL_COMMIT, c, 0), 0);
+	cr_assert_gt(mx_vm_stats(vm).writer_requests, before, "the commit ran on the pool");
+	wait_for_no_workers();
+	int st;
+	cr_assert_str_eq(read_text(c, t, (struct mxh_read){ .start = VAMOS_MYSQL_START_FIRST }, &st),
+			 "a=1;b=2;c=3;d=4;e=5;y1=a;", "the committed row is there (%d)", st);
+}
+
 Test(executor, crossing_writers_get_a_deadlock)
 {
 	mx_vm_close(vm);
