@@ -51,7 +51,7 @@
 /* A waiting thread polls its reply ring at most this long before it
  * sleeps (LOCAL/IVSHMEM; VAMOS_POLL_US, params.poll_us), and at most
  * CLIENT_MAX_POLL_US when configured. */
-#define CLIENT_DEFAULT_POLL_US 50
+#define CLIENT_DEFAULT_POLL_US 100
 #define CLIENT_MAX_POLL_US 1000000
 
 /* ------------------------------------------------------------------ config */
