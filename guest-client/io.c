@@ -399,8 +399,7 @@ int session_flush_locked(struct vamos_session *s)
 		s->queued = 0;
 		if (s->be)
 			s->flushed_ns = client_now_ns();
-	}
-	else if (rc == -ECONNRESET || rc == -EPROTO)
+	} else if (rc == -ECONNRESET || rc == -EPROTO)
 		session_die(s, rc, vamos_chan_error(s->ch));
 	return rc;
 }
