@@ -127,6 +127,17 @@ int config_resolve(const struct vamos_client_params *params,
 		}
 		cfg->stale_ms = (int)stale;
 	}
+	if (p->poll_us > CLIENT_MAX_POLL_US) {
+		*why = "params.poll_us must be at most 1000000 (1 s)";
+		return -EINVAL;
+	}
+	uint32_t poll_us = p->poll_us < 0 ? 0 : p->poll_us ? (uint32_t)p->poll_us
+							  : CLIENT_DEFAULT_POLL_US;
+	if ((v = env(p, "VAMOS_POLL_US")) && !parse_u32(v, 0, CLIENT_MAX_POLL_US, &poll_us)) {
+		*why = "VAMOS_POLL_US must be a number of microseconds from 0 (off) to 1000000";
+		return -EINVAL;
+	}
+	cfg->poll_max_ns = (int64_t)poll_us * 1000;
 	cfg->irq = (enum vamos_guest_irq)p->irq;
 	if (p->irq < VAMOS_GUEST_IRQ_AUTO || p->irq > VAMOS_GUEST_IRQ_POLL) {
 		*why = "params.irq is not an enum vamos_guest_irq";

@@ -149,8 +149,13 @@ int session_ensure_open(struct vamos_session *s)
 		} else {
 			rc = stream_connect(&c->cfg, deadline, &ch, &why);
 		}
-		if (rc == 0)
+		if (rc == 0) {
+			/* Shared memory: the session's poll budget from the
+			 * first wait on (io.c adapts it before each). */
+			if (be)
+				vamos_chan_set_spin(ch, s->spin.budget_ns);
 			rc = handshake(s, ch, be, deadline, &why);
+		}
 		if (rc == 0) {
 			s->ch = ch;
 			s->be = be;

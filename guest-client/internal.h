@@ -13,6 +13,7 @@
  *   io.c         submit, flush, reply routing, complete, session death
  *   call.c       vamos_call
  *   liveness.c   whether the host's heartbeat still moves while we wait
+ *   reply_spin.c how long a wait polls its reply ring before it sleeps
  *   util.c       clocks, random numbers, backoff, error messages
  *
  * Library-internal: nothing here is part of the API.
@@ -47,6 +48,11 @@
 /* A thread on a shared session holds the channel at most this long at a
  * time while it waits, so the others can submit meanwhile. */
 #define CLIENT_SHARED_SLICE_MS 1
+/* A waiting thread polls its reply ring at most this long before it
+ * sleeps (LOCAL/IVSHMEM; VAMOS_POLL_US, params.poll_us), and at most
+ * CLIENT_MAX_POLL_US when configured. */
+#define CLIENT_DEFAULT_POLL_US 100
+#define CLIENT_MAX_POLL_US 1000000
 
 /* ------------------------------------------------------------------ config */
 
@@ -61,6 +67,7 @@ struct client_config {
 	int timeout_ms;
 	int stale_ms;          /* heartbeat still this long: -EHOSTDOWN; 0: never */
 	enum vamos_guest_irq irq;
+	int64_t poll_max_ns;   /* most a wait polls before it sleeps; 0: off */
 	const char *chosen_by; /* "VAMOS_TRANSPORT", "the application", "auto" */
 };
 
@@ -127,6 +134,25 @@ VAMOS_CLIENT_INTERNAL int64_t host_watch_stale(struct host_watch *w, uint64_t be
 /* The same with @r's heartbeat now (@r NULL: never stale). */
 VAMOS_CLIENT_INTERNAL int64_t host_watch_region(struct host_watch *w,
 						const struct vamos_region *r, int stale_ms);
+
+/* -------------------------------------------------------------- reply_spin */
+
+/* How long one session's next wait polls before it sleeps: adapted to how
+ * long the replies that needed a sleep took (reply_spin.c). Touched only
+ * by the thread that holds the session (lone, or under its lock). */
+struct reply_spin {
+	int64_t budget_ns;
+};
+
+/* The budget's lower bound for a maximum of @max_ns (<= @max_ns). */
+VAMOS_CLIENT_INTERNAL int64_t reply_spin_floor(int64_t max_ns);
+/* Start at @max_ns (0: never poll). */
+VAMOS_CLIENT_INTERNAL void reply_spin_init(struct reply_spin *r, int64_t max_ns);
+/* One wait is over: it took @waited_ns and @slept (armed the interrupt)
+ * or not. A reply that came soon after a sleep grows the budget, a late
+ * one shrinks it; one caught while polling leaves it. */
+VAMOS_CLIENT_INTERNAL void reply_spin_learn(struct reply_spin *r, int64_t max_ns,
+					    int64_t waited_ns, bool slept);
 
 /* ---------------------------------------------------------------- inflight */
 
@@ -229,6 +255,8 @@ struct vamos_session {
 	uint64_t opens;          /* successful handshakes */
 	uint32_t queued;         /* requests committed since the last flush */
 
+	struct reply_spin spin;  /* LOCAL/IVSHMEM: poll before sleeping */
+	int64_t flushed_ns;      /* when requests were last sent */
 	struct inflight inflight;
 	struct stash stash;
 	struct session_user *users;
@@ -346,6 +374,7 @@ VAMOS_CLIENT_INTERNAL void session_deliver(struct vamos_session *s, uint16_t own
 /* ------------------------------------------------------------------- util */
 
 VAMOS_CLIENT_INTERNAL int64_t client_now_ms(void);
+VAMOS_CLIENT_INTERNAL int64_t client_now_ns(void);
 /* Deadline @ms from now; -1 ms means none (INT64_MAX). */
 VAMOS_CLIENT_INTERNAL int64_t client_deadline(int ms);
 /* ms left until @deadline, clamped to [0, INT_MAX]. */

@@ -277,7 +277,22 @@ int session_step(struct vamos_session *s, bool *locked, int64_t deadline,
 		return -ETIMEDOUT;
 	*locked = session_upgrade(s, *locked);
 	int slice = *locked ? CLIENT_SHARED_SLICE_MS : CLIENT_SLICE_MS;
+	/* Shared memory: poll the reply ring for the session's budget before
+	 * the channel announces sleep (it then looks at the ring once more,
+	 * so a reply published meanwhile is never missed). */
+	bool shm = s->be != NULL;
+	uint64_t sleeps = 0;
+	if (shm) {
+		vamos_chan_set_spin(s->ch, s->spin.budget_ns);
+		sleeps = vamos_chan_stats(s->ch).sleeps;
+	}
 	int rc = vamos_chan_wait(s->ch, slice < left ? slice : left);
+	/* How long the replies took is counted from the send: a reply can
+	 * never seem quicker than the host was, however late we wait. */
+	if (shm)
+		reply_spin_learn(&s->spin, s->client->cfg.poll_max_ns,
+				 client_now_ns() - s->flushed_ns,
+				 vamos_chan_stats(s->ch).sleeps != sleeps);
 	if (rc == -ETIMEDOUT) {
 		/* Nothing came: a local host may have died without a word. */
 		backend_check(s->be);
@@ -380,9 +395,11 @@ int session_flush_locked(struct vamos_session *s)
 	if (!s->ch)
 		return 0;
 	int rc = vamos_chan_flush(s->ch);
-	if (rc == 0)
+	if (rc == 0) {
 		s->queued = 0;
-	else if (rc == -ECONNRESET || rc == -EPROTO)
+		if (s->be)
+			s->flushed_ns = client_now_ns();
+	} else if (rc == -ECONNRESET || rc == -EPROTO)
 		session_die(s, rc, vamos_chan_error(s->ch));
 	return rc;
 }

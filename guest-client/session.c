@@ -44,6 +44,7 @@ int session_init(struct vamos_session *s, struct vamos_client *c, uint32_t index
 	atomic_init(&s->shared, false);
 	atomic_init(&s->busy, 0);
 	s->stash.free_head = STASH_NONE;
+	reply_spin_init(&s->spin, c->cfg.poll_max_ns);
 	/* Token 0 always exists: a thread that never joined uses it. */
 	if (!grow_users(s, 1))
 		return -ENOMEM;
@@ -276,6 +277,19 @@ struct vamos_chan_stats vamos_session_stats(const struct vamos_session *cs)
 	}
 	session_leave(s, locked);
 	return st;
+}
+
+int64_t vamos_session_poll_ns(const struct vamos_session *cs)
+{
+	struct vamos_session *s = (struct vamos_session *)cs;
+	bool locked = session_enter(s);
+	/* Streams never poll (their wait is the kernel's). */
+	int64_t ns = s->client->cfg.kind == VAMOS_TRANSPORT_LOCAL ||
+				     s->client->cfg.kind == VAMOS_TRANSPORT_IVSHMEM
+			     ? s->spin.budget_ns
+			     : 0;
+	session_leave(s, locked);
+	return ns;
 }
 
 void session_close_channel(struct vamos_session *s)

@@ -21,6 +21,11 @@ int64_t client_now_ms(void)
 	return vamos_now_ms();
 }
 
+int64_t client_now_ns(void)
+{
+	return vamos_now_ns();
+}
+
 int64_t client_deadline(int ms)
 {
 	return ms < 0 ? INT64_MAX : client_now_ms() + ms;

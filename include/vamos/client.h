@@ -111,6 +111,13 @@ struct vamos_client_params {
 					a second, so keep it above 2000);
 					VAMOS_STALE_MS wins (0: never) */
 	unsigned flags;            /**< enum vamos_client_flags */
+	int poll_us;               /**< LOCAL/IVSHMEM: a thread waiting for a
+					reply polls its reply ring at most this
+					many us before it sleeps (and the host
+					must interrupt it); the budget adapts
+					to how long recent replies took (0: 100,
+					< 0: off, at most 1000000); VAMOS_POLL_US
+					wins (0: off) */
 };
 
 /** vamos_client_params.flags. */
@@ -198,6 +205,13 @@ unsigned vamos_session_in_flight(const struct vamos_session *s);
  * reason if no thread shares it, else a general sentence.
  */
 const char *vamos_session_error(const struct vamos_session *s);
+
+/**
+ * How long the session's next wait polls its reply ring before it sleeps,
+ * in ns (LOCAL/IVSHMEM; 0 for streams or with polling off): the adaptive
+ * budget bounded by params.poll_us / VAMOS_POLL_US.
+ */
+int64_t vamos_session_poll_ns(const struct vamos_session *s);
 
 /** The session's channel counters (notifications = doorbells rung). */
 struct vamos_chan_stats vamos_session_stats(const struct vamos_session *s);

@@ -63,6 +63,7 @@ struct conn_counters {
 	long long requests;  /**< requests sent */
 	long long doorbells; /**< notifications the guest rang */
 	long long reattaches;
+	long long idle_ends; /**< owed snapshot ends sent for idle connections */
 };
 extern conn_counters conn_stats;
 

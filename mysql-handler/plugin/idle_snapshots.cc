@@ -52,6 +52,7 @@ void send_end(uint64_t ctx, uint64_t epoch)
 	/* A failure leaves nothing behind that matters: the connection's next
 	 * statement takes a fresh snapshot anyway. */
 	(void)conn_call(epoch, VAMOS_MYSQL_COMMIT, req, &reply);
+	__atomic_add_fetch(&conn_stats.idle_ends, 1, __ATOMIC_RELAXED);
 }
 
 void reap()

@@ -21,6 +21,8 @@
  *   Vamos_write_batches  WRITE requests
  *   Vamos_rows_written   rows sent in WRITE requests
  *   Vamos_reattaches     re-ATTACHes after vamosd restarted
+ *   Vamos_idle_ends      snapshot ends sent for connections left idle
+ *                        (a read-only transaction's end is owed, not sent)
  */
 #include "ha_vamos.h"
 
@@ -95,6 +97,7 @@ static SHOW_VAR vamos_status[] = {
 	{"Vamos_write_batches", (char *)&engine_stats.write_batches, SHOW_LONGLONG},
 	{"Vamos_rows_written", (char *)&engine_stats.rows_written, SHOW_LONGLONG},
 	{"Vamos_reattaches", (char *)&conn_stats.reattaches, SHOW_LONGLONG},
+	{"Vamos_idle_ends", (char *)&conn_stats.idle_ends, SHOW_LONGLONG},
 	{NullS, NullS, SHOW_LONG},
 };
 

@@ -65,6 +65,13 @@ int settings_resolve(transport_settings *s, vamos_client_params *p, std::string 
 				     VAMOS_DEFAULT_VSOCK_PORT, why);
 	if (!rc)
 		rc = number_from_env(&s->stale_ms, "VAMOS_STALE_MS", 1, INT32_MAX, 5000, why);
+	if (!rc && s->poll_us < 0) {
+		unsigned us = 0;
+		/* Unset in the environment too: the client's default (0). */
+		rc = number_from_env(&us, "VAMOS_POLL_US", 0, 1000000, 0, why);
+		const char *v = getenv("VAMOS_POLL_US");
+		s->poll_us = v && *v ? (int)us : -1;
+	}
 	if (rc)
 		return rc;
 	size_t i = 0, n = sizeof kinds / sizeof kinds[0];
@@ -83,6 +90,8 @@ int settings_resolve(transport_settings *s, vamos_client_params *p, std::string 
 	p->vsock_cid = s->vsock_cid;
 	p->vsock_port = s->vsock_port;
 	p->stale_ms = (int)s->stale_ms;
+	/* The client's encoding: 0 is its default, < 0 is off. */
+	p->poll_us = s->poll_us < 0 ? 0 : s->poll_us == 0 ? -1 : s->poll_us;
 	p->flags = VAMOS_CLIENT_NO_ENV;
 	return 0;
 }

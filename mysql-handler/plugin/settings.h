@@ -2,9 +2,10 @@
 /*
  * ha_vamos's transport settings: the read-only system variables
  * vamos_transport, vamos_local_socket, vamos_local_vectors,
- * vamos_unix_socket, vamos_vsock_cid, vamos_vsock_port and vamos_stale_ms
- * (plugin.cc).
- * One left unset on the command line (NULL or 0) takes the matching
+ * vamos_unix_socket, vamos_vsock_cid, vamos_vsock_port, vamos_stale_ms and
+ * vamos_poll_us (plugin.cc).
+ * One left unset on the command line (NULL, 0, or -1 for vamos_poll_us,
+ * where 0 turns polling off) takes the matching
  * environment variable (VAMOS_TRANSPORT, VAMOS_LOCAL_SOCKET, ...) when it
  * is set, else libvamos-client's default; the variable then shows the
  * value in use. No server headers: unit-testable.
@@ -28,6 +29,10 @@ struct transport_settings {
 	unsigned vsock_port;
 	unsigned stale_ms;     /**< local/ivshmem: a stuck vamosd fails calls
 				    after this long (VAMOS_STALE_MS, else 5000) */
+	int poll_us;           /**< local/ivshmem: a statement waiting for its
+				    reply polls at most this many us before it
+				    sleeps (-1, unset: VAMOS_POLL_US, else the
+				    client's default; 0: off) */
 };
 
 /**

@@ -42,6 +42,12 @@ static MYSQL_SYSVAR_UINT(stale_ms, opt.stale_ms, PLUGIN_VAR_READONLY | PLUGIN_VA
 			 "local/ivshmem: a statement waiting on a vamosd whose heartbeat "
 			 "stood still this many ms fails (default: $VAMOS_STALE_MS, else 5000)",
 			 nullptr, nullptr, 0, 0, INT_MAX, 0);
+static MYSQL_SYSVAR_INT(poll_us, opt.poll_us, PLUGIN_VAR_READONLY | PLUGIN_VAR_RQCMDARG,
+			"local/ivshmem: a statement waiting for vamosd's reply polls for it at "
+			"most this many us (adapting to how long replies take) before it "
+			"sleeps and vamosd must interrupt it; 0: never poll (default: "
+			"$VAMOS_POLL_US, else -1: libvamos-client's default, 100)",
+			nullptr, nullptr, -1, -1, 1000000, 0);
 static MYSQL_THDVAR_ULONG(lock_wait_timeout, PLUGIN_VAR_RQCMDARG,
 			  "Seconds a transaction waits for a row lock before "
 			  "ER_LOCK_WAIT_TIMEOUT (sent with its first write)",
@@ -50,7 +56,7 @@ static MYSQL_THDVAR_ULONG(lock_wait_timeout, PLUGIN_VAR_RQCMDARG,
 struct st_mysql_sys_var *vamos::vamos_sysvars[] = {
 	MYSQL_SYSVAR(transport),  MYSQL_SYSVAR(local_socket), MYSQL_SYSVAR(local_vectors),
 	MYSQL_SYSVAR(unix_socket), MYSQL_SYSVAR(vsock_cid),   MYSQL_SYSVAR(vsock_port),
-	MYSQL_SYSVAR(stale_ms),
+	MYSQL_SYSVAR(stale_ms),   MYSQL_SYSVAR(poll_us),
 	MYSQL_SYSVAR(lock_wait_timeout), nullptr,
 };
 

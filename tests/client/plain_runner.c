@@ -22,6 +22,9 @@ static const char *full_local(void) { return scenario_full_channel(); }
 static const char *timeouts_local(void) { return scenario_timeouts(TH_LOCAL); }
 static const char *stale_local(void) { return scenario_stale(TH_LOCAL); }
 static const char *two_local(void) { return scenario_two_clients(TH_LOCAL); }
+static const char *poll_fast(void) { return scenario_poll_fast_host(300); }
+static const char *poll_off(void) { return scenario_poll_off(100); }
+static const char *poll_slow(void) { return scenario_poll_slow_host(100); }
 
 int main(void)
 {
@@ -44,6 +47,9 @@ int main(void)
 		{ "timeouts_local", timeouts_local },
 		{ "stale_local", stale_local },
 		{ "two_clients_local", two_local },
+		{ "poll_fast_host", poll_fast },
+		{ "poll_off", poll_off },
+		{ "poll_slow_host", poll_slow },
 	};
 	return plain_run_all(cases, sizeof cases / sizeof cases[0]);
 }

@@ -56,4 +56,18 @@ const char *scenario_stale(enum th_kind kind);
 /* One thread, two clients on two hosts: each keeps its own session. */
 const char *scenario_two_clients(enum th_kind kind);
 
+/* LOCAL, polling for up to 1 s (past the client's wait slice): @calls
+ * echo calls never sleep nor take a wakeup, and a host that answers only
+ * a client that announced sleep never gets an answer out (-ETIMEDOUT). */
+const char *scenario_poll_fast_host(unsigned calls);
+
+/* LOCAL, polling off: @calls calls to a host that answers only a client
+ * that announced sleep all complete (each slept and was woken). */
+const char *scenario_poll_off(unsigned calls);
+
+/* LOCAL, polling for up to 40 us: @calls replies that come only once the
+ * client sleeps all arrive, the budget stays within its maximum, and
+ * replies that take 5 ms bring it down to its floor. */
+const char *scenario_poll_slow_host(unsigned calls);
+
 #endif

@@ -62,6 +62,9 @@ Test(client_transport, environment_names_a_transport)
 		{ "VAMOS_VSOCK_PORT", "0" },
 		{ "VAMOS_VSOCK_CID", "-1" },
 		{ "VAMOS_LOCAL_VECTORS", "65" },
+		{ "VAMOS_POLL_US", "fast" },
+		{ "VAMOS_POLL_US", "-5" },
+		{ "VAMOS_POLL_US", "1000001" },
 	};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		th_clear_env();
@@ -72,6 +75,16 @@ Test(client_transport, environment_names_a_transport)
 			     bad[i][1]);
 		cr_assert(why && strstr(why, bad[i][0]), "%s", why);
 	}
+}
+
+Test(client_transport, poll_budget_above_a_second_is_refused)
+{
+	struct vamos_client *c = NULL;
+	const char *why = NULL;
+	th_clear_env();
+	struct vamos_client_params p = { .transport = VAMOS_TRANSPORT_VSOCK, .poll_us = 1000001 };
+	cr_assert_eq(vamos_client_connect(&p, &c, &why), -EINVAL);
+	cr_assert(why && strstr(why, "poll_us"), "%s", why);
 }
 
 Test(client_transport, explicit_vsock_is_described_and_lazy)

@@ -177,3 +177,58 @@ Test(client_units, host_watch_goes_stale_only_when_the_heartbeat_stands_still)
 	cr_assert_eq(vamos_region_heartbeat(&guest), 1);
 	free(mem);
 }
+
+/* The reply poll's budget: it starts at the maximum, a reply that came
+ * soon after a sleep grows it (up to the maximum), a late one shrinks it
+ * (down to the floor), one taken while polling leaves it. */
+Test(client_units, reply_spin_budget_adapts_between_floor_and_maximum)
+{
+	const int64_t max = 50000, slow = 8 * max + 1, soon = 60000;
+	struct reply_spin r;
+	reply_spin_init(&r, max);
+	cr_assert_eq(r.budget_ns, max);
+	cr_assert_eq(reply_spin_floor(max), 3125, "max / 16");
+
+	/* Taken while polling: nothing to learn, however long it took. */
+	reply_spin_learn(&r, max, 40000, false);
+	reply_spin_learn(&r, max, 10 * slow, false);
+	cr_assert_eq(r.budget_ns, max);
+
+	/* Late replies (a lock wait, an fsync): halve, down to the floor. */
+	int64_t expect[] = { 25000, 12500, 6250, 3125, 3125, 3125 };
+	for (size_t i = 0; i < sizeof expect / sizeof expect[0]; i++) {
+		reply_spin_learn(&r, max, slow, true);
+		cr_assert_eq(r.budget_ns, expect[i], "step %zu: %lld", i, (long long)r.budget_ns);
+	}
+	/* Replies that came soon after the sleep: double, up to the maximum. */
+	int64_t grow[] = { 6250, 12500, 25000, 50000, 50000 };
+	for (size_t i = 0; i < sizeof grow / sizeof grow[0]; i++) {
+		reply_spin_learn(&r, max, soon, true);
+		cr_assert_eq(r.budget_ns, grow[i], "step %zu: %lld", i, (long long)r.budget_ns);
+	}
+	/* Exactly 8 maxima is still soon. */
+	reply_spin_learn(&r, max, 8 * max, true);
+	cr_assert_eq(r.budget_ns, max);
+
+	/* A maximum that is not a power of two is reached, never passed. */
+	reply_spin_init(&r, 30000);
+	reply_spin_learn(&r, 30000, 10000000, true);
+	cr_assert_eq(r.budget_ns, 15000);
+	reply_spin_learn(&r, 30000, 10000, true);
+	reply_spin_learn(&r, 30000, 10000, true);
+	cr_assert_eq(r.budget_ns, 30000);
+
+	/* The floor is at least 2 us, and never above the maximum. */
+	cr_assert_eq(reply_spin_floor(10000), 2000);
+	cr_assert_eq(reply_spin_floor(1000), 1000);
+	reply_spin_init(&r, 1000);
+	reply_spin_learn(&r, 1000, 1000000, true);
+	cr_assert_eq(r.budget_ns, 1000);
+
+	/* Off (maximum 0): never polls, whatever happens. */
+	reply_spin_init(&r, 0);
+	cr_assert_eq(r.budget_ns, 0);
+	reply_spin_learn(&r, 0, 100, true);
+	reply_spin_learn(&r, 0, 100, false);
+	cr_assert_eq(r.budget_ns, 0);
+}

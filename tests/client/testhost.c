@@ -3,6 +3,7 @@
 #include <endian.h>
 #include <errno.h>
 #include <poll.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +15,7 @@
 #include <vamos/vsock.h>
 
 #include "testhost.h"
+#include "../../ring/layout.h"
 
 /* ------------------------------------------------------------------- log */
 
@@ -178,6 +180,23 @@ static int bad(struct test_host *h, struct vamos_chan *ch, uint64_t id, uint16_t
 	return reply(h, ch, id, -EINVAL, 0, NULL, 0);
 }
 
+/* LOCAL: wait until the client announced sleep on @cn's reply ring (the
+ * ring's need_wakeup word), or the host stops. 0 or -1 (stopping). */
+static int await_sleeper(struct th_conn *cn)
+{
+	struct test_host *h = cn->host;
+	const struct vamos_region *r = vamos_ivshmem_server_region(h->server);
+	struct vamos_ring_ctrl *reply_ring = vamos_ring_at(r->base, &r->params, cn->index, 1);
+	/* Seq-cst, as the ring's own accesses to the word: once we see the
+	 * announcement, the client looks at the tail only after it. */
+	while (!atomic_load_explicit(&reply_ring->need_wakeup, memory_order_seq_cst)) {
+		if (atomic_load(&h->stop))
+			return -1;
+		sched_yield();
+	}
+	return 0;
+}
+
 static int request(struct th_conn *cn, const unsigned char *data, uint32_t len)
 {
 	struct test_host *h = cn->host;
@@ -209,6 +228,13 @@ static int request(struct th_conn *cn, const unsigned char *data, uint32_t len)
 	}
 	case TH_SVC_BAD:
 		return bad(h, cn->ch, id, le16toh(q.op));
+	case TH_SVC_AFTER_SLEEP:
+		if (h->o.kind != TH_LOCAL)
+			return reply(h, cn->ch, id, -ENOTSUP, 0, NULL, 0);
+		/* Flush what is queued first: its client may wait for it. */
+		if (vamos_chan_flush(cn->ch) < 0 || await_sleeper(cn))
+			return -1;
+		return reply(h, cn->ch, id, 0, 0, body, blen);
 	case TH_SVC_EXTRA:
 		if (reply(h, cn->ch, id ^ 0x8000000000000000ull, 0, 0, "x", 1) ||
 		    reply(h, cn->ch, id, 0, 0, body, blen))
@@ -472,6 +498,7 @@ void th_clear_env(void)
 	static const char *const vars[] = {
 		"VAMOS_TRANSPORT", "VAMOS_LOCAL_SOCKET", "VAMOS_LOCAL_VECTORS",
 		"VAMOS_VSOCK_CID", "VAMOS_VSOCK_PORT", "VAMOS_UNIX_SOCKET",
+		"VAMOS_POLL_US",
 	};
 	for (size_t i = 0; i < sizeof vars / sizeof vars[0]; i++)
 		unsetenv(vars[i]);

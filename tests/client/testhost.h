@@ -13,6 +13,9 @@
  *   TH_SVC_BAD           a malformed reply, op says which (TH_BAD_*)
  *   TH_SVC_EXTRA         a reply to an id never sent, the real reply, and
  *                        the real reply again
+ *   TH_SVC_AFTER_SLEEP   LOCAL: the request's bytes back, but only once
+ *                        the client announced on its reply ring that it
+ *                        sleeps (so it must be woken), or the host stops
  *   anything else        status -ENOENT
  *
  * Every request it takes is logged by id, across restarts, so a test can
@@ -33,6 +36,7 @@
 #define TH_SVC_BOOT 0x7002
 #define TH_SVC_BAD 0x7003
 #define TH_SVC_EXTRA 0x7004
+#define TH_SVC_AFTER_SLEEP 0x7005
 
 enum th_bad {
 	TH_BAD_RESERVED = 1, /* reserved field not zero */

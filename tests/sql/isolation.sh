@@ -9,7 +9,8 @@
 # under REPEATABLE READ.
 # READ UNCOMMITTED reads as READ COMMITTED and SERIALIZABLE's plain reads
 # as REPEATABLE READ's (no read locks), checked on the engine alone. Last,
-# a connection idle after its statements leaves vamosd holding no snapshot.
+# a connection idle after its statements leaves vamosd holding no snapshot,
+# and an autocommit point SELECT costs one request (its end is owed).
 . "$(dirname "${BASH_SOURCE[0]}")/lib.bash"
 sqlt_start
 
@@ -154,6 +155,22 @@ EOF
 	check_text idle-connections-hold-no-snapshot "$held" <<'EOF'
 0
 EOF
+	# An autocommit point SELECT costs one request, at either level: its
+	# snapshot's end is owed, and sent only if the connection stays idle,
+	# by the plugin's idle thread (Vamos_idle_ends, counted apart here, so
+	# no timing matters).
+	sent() {
+		session s1 "SHOW GLOBAL STATUS WHERE Variable_name IN ('Vamos_requests', 'Vamos_idle_ends')" |
+			awk '{ n += $1 == "Vamos_requests" ? $2 : -$2 } END { print n }'
+	}
+	for level in REPEATABLE-READ READ-COMMITTED; do
+		session s2 "SET SESSION tx_isolation = '$level'; SELECT * FROM u WHERE id = 1" >/dev/null
+		before=$(sent)
+		session s2 "$(for _ in $(seq 50); do echo "SELECT * FROM u WHERE id = 1;"; done)" >/dev/null
+		check_text "autocommit-select-is-one-request-$level" "$(($(sent) - before))" <<'EOF'
+50
+EOF
+	done
 fi
 
 session_close s1

@@ -3,7 +3,8 @@
 # globals that take their VAMOS_* environment variable when not given on
 # the command line (and the command line wins over the environment);
 # vamos_lock_wait_timeout is a session variable, sent to vamosd with a
-# transaction's first write.
+# transaction's first write. vamos_poll_us: -1 (unset) leaves the reply
+# poll to libvamos-client's default, 0 turns it off.
 . "$(dirname "${BASH_SOURCE[0]}")/lib.bash"
 sqlt_start # VAMOS_TRANSPORT=local, VAMOS_LOCAL_SOCKET, VAMOS_LOCAL_VECTORS=4
 if [[ $E != VAMOS ]]; then
@@ -16,6 +17,7 @@ check from-environment "$show" <<EOF
 vamos_local_socket	$V/vm1.sock
 vamos_local_vectors	4
 vamos_lock_wait_timeout	50
+vamos_poll_us	-1
 vamos_stale_ms	5000
 vamos_transport	local
 vamos_unix_socket	
@@ -48,12 +50,14 @@ EOF
 mdb_stop "$M"
 mdb_start "$M" --plugin "$SQLT_PLUGIN" --env VAMOS_TRANSPORT=unix \
 	--env VAMOS_UNIX_SOCKET=/nonexistent/vamosd.sock --env VAMOS_VSOCK_PORT=9 \
-	--env VAMOS_STALE_MS=7000 \
-	-- --vamos-transport=local --vamos-local-socket="$V/vm1.sock" --vamos-local-vectors=4
+	--env VAMOS_STALE_MS=7000 --env VAMOS_POLL_US=250 \
+	-- --vamos-transport=local --vamos-local-socket="$V/vm1.sock" --vamos-local-vectors=4 \
+	--vamos-poll-us=0
 check command-line "$show; SELECT id, v FROM w ORDER BY id" <<EOF
 vamos_local_socket	$V/vm1.sock
 vamos_local_vectors	4
 vamos_lock_wait_timeout	50
+vamos_poll_us	0
 vamos_stale_ms	7000
 vamos_transport	local
 vamos_unix_socket	/nonexistent/vamosd.sock
@@ -62,6 +66,19 @@ vamos_vsock_port	9
 1	2
 2	30
 EOF
+
+# The environment's reply poll when the command line leaves it unset.
+mdb_stop "$M"
+mdb_start "$M" --plugin "$SQLT_PLUGIN" --env VAMOS_POLL_US=250 \
+	-- --vamos-transport=local --vamos-local-socket="$V/vm1.sock" --vamos-local-vectors=4
+check poll-from-environment "SELECT @@global.vamos_poll_us; SELECT COUNT(*) FROM w" <<'EOF'
+250
+2
+EOF
+mdb_stop "$M"
+mdb_start "$M" --plugin "$SQLT_PLUGIN" --env VAMOS_POLL_US=fast -- --vamos-transport=local
+check bad-poll "SELECT COUNT(*) FROM information_schema.ENGINES WHERE ENGINE = 'VAMOS'" <<<"0"
+check_text bad-poll-logged "$(grep -c 'VAMOS_POLL_US must be a number from 0 to 1000000' "$M/error.log")" <<<"1"
 
 # A bad setting keeps the engine out, saying why.
 mdb_stop "$M"
