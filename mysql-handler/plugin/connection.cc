@@ -308,6 +308,11 @@ static void settle_ahead()
 	a.status = st;
 }
 
+void conn_settle_ahead()
+{
+	settle_ahead();
+}
+
 int conn_send_ahead(uint64_t epoch, uint16_t op, const std::string &req, const void *owner,
 		    uint64_t *ticket)
 {

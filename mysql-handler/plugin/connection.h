@@ -76,6 +76,10 @@ int conn_send_ahead(uint64_t epoch, uint16_t op, const std::string &req, const v
  * since, or the caller moved to another thread): send the request again.
  */
 bool conn_collect(uint64_t ticket, int *st, std::string *reply);
+/** Take this thread's request sent ahead, if any, off the channel now
+ *  (waiting for its reply, which stays for conn_collect): before its
+ *  context may be used from another thread (an owed end, idle_snapshots.h). */
+void conn_settle_ahead();
 /** Drop the request sent ahead with @ticket: wait for its reply (the
  *  host may still be running it) and throw it away. */
 void conn_discard(uint64_t ticket);

@@ -28,6 +28,7 @@
 
 #include "bytes.h"
 #include "connection.h"
+#include "idle_snapshots.h"
 #include "key_encoding.h"
 #include "row_packing.h"
 #include "status.h"
@@ -140,6 +141,7 @@ void ha_vamos::ahead_send()
 	Trx *t = trx_get(ha_thd(), ht);
 	if (!t->ctx || t->fresh || t->lost || t->epoch != m_epoch || m_epoch != conn_epoch())
 		return;
+	idle_claim(t); /* as before any request on the context (a no-op mid-statement) */
 	read_request(m_scan.backward ? VAMOS_MYSQL_START_BEFORE : VAMOS_MYSQL_START_AFTER, 0,
 		     m_scan.resume);
 	vamos_mysql_req h = {};
