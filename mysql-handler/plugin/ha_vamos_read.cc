@@ -127,9 +127,10 @@ int ha_vamos::scan_fetch(uint8_t start, uint8_t find, const std::string &key)
  * locks every row a READ returns, and a READ sent ahead would lock rows
  * the statement may never read (a LIMIT, an early end). LOCK IN SHARE
  * MODE reads without locks here, but is left out alike, so that it keeps
- * its meaning if it ever locks. Not for a SEQUENCE (its reads go through call()'s own context).
- * Not when the next request must take a new snapshot or first reopen
- * handles after a restart: call() does that, the READ is sent there. A
+ * its meaning if it ever locks. Not for a SEQUENCE (call() reads it in a
+ * context of its own). Not when the next request must take a new snapshot
+ * or first reopen handles after a restart: call() does that, the READ is
+ * sent there. A
  * plain read of a write transaction reads the same rows ahead as it would
  * later: nothing else of the connection reaches the host in between (the
  * reply is taken before this thread sends anything else). */
