@@ -95,7 +95,10 @@ check_same "scans, InnoDB's outputs" "$innodb" "$engine"
 if [[ $E == VAMOS ]]; then
 	ahead1=$(status Vamos_reads_ahead)
 	dropped1=$(status Vamos_reads_ahead_discarded)
-	check_text reads-went-ahead "$(((ahead1 - ahead0) >= 40 ? 1 : 0)) $(((dropped1 - dropped0) >= 4 ? 1 : 0)) $(((dropped1 - dropped0) < (ahead1 - ahead0) ? 1 : 0))" <<EOF
+	sent=$((ahead1 - ahead0)) dropped=$((dropped1 - dropped0))
+	# Dozens of READs went ahead; the LIMITs and the abandoned subqueries
+	# threw a few away, and most were used.
+	check_text reads-went-ahead "$((sent >= 40)) $((dropped >= 4)) $((dropped < sent))" <<EOF
 1 1 1
 EOF
 	# Each of these ends inside its first two batches (a scan that has
@@ -119,7 +122,8 @@ engine=$(txns te)
 check_same "transactions, InnoDB's outputs" "$innodb" "$engine"
 # The snapshot scans saw the table as it was before s2 wrote, and the
 # rolled-back one as it was at the start.
-check_text snapshot-is-the-start "$(awk '$1 == "rolled-back" || $1 == "snapshot" { print $2 }' <<<"$engine" | sort -u | wc -l)" <<EOF
+check_text snapshot-is-the-start "$(awk '$1 == "rolled-back" || $1 == "snapshot" { print $2 }' \
+	<<<"$engine" | sort -u | wc -l)" <<EOF
 1
 EOF
 session_close s1
