@@ -8,9 +8,9 @@
 # REPEATABLE READ scan while another connection writes the table. The same
 # script runs on an InnoDB table and on the engine's; their outputs must
 # match; also with rows larger than a record among small ones (a READ
-# ahead then brings one in pieces). On VAMOS, the status counters prove READs went ahead (and were
-# thrown away where a scan ended early), and that locking reads and point
-# reads send none.
+# ahead then brings one in pieces). On VAMOS, the status counters prove
+# READs went ahead (and were thrown away where a scan ended early), and
+# that locking reads and point reads send none.
 . "$(dirname "${BASH_SOURCE[0]}")/lib.bash"
 # 64 KiB rings: replies of at most 32 KiB, so a scan takes dozens of READs.
 SQLT_VM_OPTIONS=channels=4,vectors=4,ring_bytes=64K sqlt_start
