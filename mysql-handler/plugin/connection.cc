@@ -69,6 +69,29 @@ void conn_set_lock_wait(unsigned long ms)
 	tl_lock_wait_ms = ms;
 }
 
+/* Words for a transport-level failure @st of @client's session. */
+static void note_transport_error(vamos_client *client, int st)
+{
+	if (st == -ECONNRESET || st == -ECONNREFUSED || st == -EPROTO || st == -ETIMEDOUT ||
+	    st == -EMSGSIZE || st == -EHOSTDOWN) {
+		vamos_session *s = client ? vamos_session_get(client) : nullptr;
+		const char *why = s ? vamos_session_error(s) : nullptr;
+		if (!why && client)
+			why = vamos_client_error(client);
+		snprintf(tl_error, sizeof tl_error, "vamosd: %s (%s)", strerror(-st),
+			 why ? why : "no details");
+	}
+}
+
+/* How long a call waits for its reply, in ms. */
+static int reply_timeout_ms()
+{
+	/* The host answers a lock wait with -ETIMEDOUT itself (after the
+	 * session's wait, or its own default): wait longer. */
+	unsigned long wait = std::max<unsigned long>(g_welcome.lock_wait_ms, tl_lock_wait_ms);
+	return (int)std::min<unsigned long>(wait + 60000, INT32_MAX);
+}
+
 static int call_raw(uint16_t op, const void *req, uint32_t len, std::string *reply)
 {
 	static thread_local std::string buf;
@@ -77,10 +100,7 @@ static int call_raw(uint16_t op, const void *req, uint32_t len, std::string *rep
 		cap = 65536;
 	if (buf.size() < cap)
 		buf.resize(cap);
-	/* The host answers a lock wait with -ETIMEDOUT itself (after the
-	 * session's wait, or its own default): wait longer. */
-	unsigned long wait = std::max<unsigned long>(g_welcome.lock_wait_ms, tl_lock_wait_ms);
-	int timeout = (int)std::min<unsigned long>(wait + 60000, INT32_MAX);
+	int timeout = reply_timeout_ms();
 	uint32_t got = 0;
 	vamos_client *client = g_client.load();
 	int st = vamos_call(client, VAMOS_SERVICE_MYSQL, op, req, len, &buf[0], cap, &got,
@@ -93,15 +113,7 @@ static int call_raw(uint16_t op, const void *req, uint32_t len, std::string *rep
 			got = 0;
 		reply->assign(buf.data(), got);
 	}
-	if (st == -ECONNRESET || st == -ECONNREFUSED || st == -EPROTO || st == -ETIMEDOUT ||
-	    st == -EMSGSIZE || st == -EHOSTDOWN) {
-		vamos_session *s = vamos_session_get(client);
-		const char *why = s ? vamos_session_error(s) : nullptr;
-		if (!why)
-			why = vamos_client_error(client);
-		snprintf(tl_error, sizeof tl_error, "vamosd: %s (%s)", strerror(-st),
-			 why ? why : "no details");
-	}
+	note_transport_error(client, st);
 	return st;
 }
 
@@ -234,8 +246,140 @@ static int reattach(uint64_t lost_in)
 	return rc;
 }
 
+/* ---- requests sent ahead ---- */
+
+/* This thread's request sent ahead, and then its reply until collected. */
+struct ahead_slot {
+	uint64_t ticket = 0; /* 0: none */
+	uint64_t id = 0;     /* the client's id of the request */
+	uint64_t ctx = 0;    /* its context (for a reply in pieces) */
+	uint64_t epoch = 0;
+	const void *owner = nullptr;
+	bool in_flight = false;
+	int status = 0;
+	std::string reply;
+};
+static thread_local ahead_slot tl_ahead;
+/* Tickets are unique in the process: a handler that moved to another
+ * thread never takes that thread's reply for its own. */
+static std::atomic<uint64_t> g_next_ticket{1};
+
+/* Wait for the completion of request @id (the only one this thread has
+ * in flight besides the late replies of ones given up). */
+static int wait_completion(vamos_session *s, uint64_t id, std::string *reply)
+{
+	int timeout = reply_timeout_ms();
+	for (;;) {
+		vamos_completion c;
+		int n = vamos_session_complete(s, &c, 1, timeout);
+		if (n < 0)
+			return n; /* -ETIMEDOUT, -EHOSTDOWN: its late reply is skipped below */
+		if (n == 0)
+			return -ECONNRESET; /* nothing in flight: it is gone */
+		if (c.id != id)
+			continue; /* the late reply of one given up before */
+		reply->assign(c.data ? (const char *)c.data : "", c.len);
+		return c.status;
+	}
+}
+
+/* Take this thread's request sent ahead off the channel; its status and
+ * reply stay in tl_ahead for conn_collect. */
+static void settle_ahead()
+{
+	ahead_slot &a = tl_ahead;
+	if (!a.in_flight)
+		return;
+	a.in_flight = false;
+	vamos_client *client = g_client.load();
+	vamos_session *s = client ? vamos_session_get(client) : nullptr;
+	int st = s ? wait_completion(s, a.id, &a.reply) : -ECONNRESET;
+	if (st == VAMOS_MYSQL_MORE) {
+		piece_limits lim = { conn_max_request(), g_welcome.max_message };
+		raw_call raw = [](uint16_t o, const std::string &r, std::string *rep) {
+			return call_raw(o, r.data(), (uint32_t)r.size(), rep);
+		};
+		st = finish_reply(raw, lim, a.ctx, st, &a.reply);
+	}
+	note_transport_error(client, st);
+	if (st == -ECONNRESET || st == -ECONNREFUSED || st == -EBADF)
+		if (g_epoch.load() == a.epoch)
+			g_need_attach.store(true);
+	a.status = st;
+}
+
+void conn_settle_ahead()
+{
+	settle_ahead();
+}
+
+int conn_send_ahead(uint64_t epoch, uint16_t op, const std::string &req, const void *owner,
+		    uint64_t *ticket)
+{
+	*ticket = 0;
+	ahead_slot &a = tl_ahead;
+	if (a.ticket && a.owner == owner)
+		return -EBUSY;
+	settle_ahead();
+	a.ticket = 0; /* another connection's, never collected: stale */
+	vamos_client *client = g_client.load();
+	if (!client || g_need_attach.load() || epoch != g_epoch.load())
+		return -EAGAIN; /* conn_call knows what to do first */
+	if (req.size() > conn_max_request())
+		return -EMSGSIZE;
+	vamos_session *s = vamos_session_get(client);
+	if (!s)
+		return -ENOMEM;
+	size_t off = 0;
+	vamos_mysql_req h = {};
+	take(req.data(), req.size(), &off, &h);
+	uint64_t id;
+	int st = vamos_session_submit(s, VAMOS_SERVICE_MYSQL, op, req.data(), (uint32_t)req.size(),
+				      &id);
+	if (st)
+		return st;
+	/* A failed flush fails the request: its completion says so. */
+	vamos_session_flush(s);
+	__atomic_add_fetch(&conn_stats.requests, 1, __ATOMIC_RELAXED);
+	count_doorbells(s);
+	a.ticket = g_next_ticket.fetch_add(1);
+	a.id = id;
+	a.ctx = h.ctx;
+	a.epoch = epoch;
+	a.owner = owner;
+	a.in_flight = true;
+	a.status = 0;
+	a.reply.clear();
+	*ticket = a.ticket;
+	return 0;
+}
+
+bool conn_collect(uint64_t ticket, int *st, std::string *reply)
+{
+	ahead_slot &a = tl_ahead;
+	if (!ticket || a.ticket != ticket)
+		return false;
+	settle_ahead();
+	a.ticket = 0;
+	*st = a.status;
+	reply->swap(a.reply);
+	return true;
+}
+
+void conn_discard(uint64_t ticket)
+{
+	ahead_slot &a = tl_ahead;
+	if (!ticket || a.ticket != ticket)
+		return;
+	settle_ahead();
+	a.ticket = 0;
+}
+
 int conn_call(uint64_t epoch, uint16_t op, const std::string &req, std::string *reply)
 {
+	/* One request of a context at a time: a reply still coming for this
+	 * thread is taken first (and kept for its conn_collect). */
+	settle_ahead();
 	tl_error[0] = '\0';
 	int rc = ensure_client();
 	if (rc < 0)

@@ -50,6 +50,40 @@ uint32_t conn_max_reply();
  * failure is also remembered for conn_last_error().
  */
 int conn_call(uint64_t epoch, uint16_t op, const std::string &req, std::string *reply);
+/**
+ * Requests sent ahead: a request whose reply is wanted later, while this
+ * thread does other work. A thread has at most one; before it sends any
+ * other request (conn_call, or another conn_send_ahead) the reply is
+ * taken off the channel and kept, so the host never sees two requests of
+ * one context at a time and no reply is left for another request to meet.
+ *
+ * conn_send_ahead: send @req (one channel record, vamos_mysql_req first,
+ * handles of epoch @epoch) for @owner (the connection, THD) and return at
+ * once with a @ticket. Returns 0, or a negative errno when it was not
+ * sent: -EBUSY while @owner's earlier one is not collected or discarded
+ * (the first keeps its place: its work is never thrown away for a later
+ * one), or no connection, a re-ATTACH due, an older epoch, a full channel,
+ * a request that needs pieces; send it with conn_call instead. An earlier
+ * one of another owner (a connection this thread served before) is
+ * dropped.
+ */
+int conn_send_ahead(uint64_t epoch, uint16_t op, const std::string &req, const void *owner,
+		    uint64_t *ticket);
+/**
+ * The reply of the request sent ahead with @ticket, waiting for it if it
+ * has not come: true with its status (as conn_call's) in @st and its bytes
+ * in @reply; false if this thread no longer has it (another was sent ahead
+ * since, or the caller moved to another thread): send the request again.
+ */
+bool conn_collect(uint64_t ticket, int *st, std::string *reply);
+/** Take this thread's request sent ahead, if any, off the channel now
+ *  (waiting for its reply, which stays for conn_collect): before its
+ *  context may be used from another thread (an owed end, idle_snapshots.h). */
+void conn_settle_ahead();
+/** Drop the request sent ahead with @ticket: wait for its reply (the
+ *  host may still be running it) and throw it away. */
+void conn_discard(uint64_t ticket);
+
 /** The row lock wait of the session this thread serves now, in ms (its
  *  vamos_lock_wait_timeout): a call waits for the host that long plus a
  *  minute before it gives up (the host answers a lock wait itself). */

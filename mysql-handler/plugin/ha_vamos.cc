@@ -483,6 +483,7 @@ int ha_vamos::open(const char *name, int mode, uint test_if_locked)
 
 int ha_vamos::close()
 {
+	ahead_drop();
 	if (m_table && m_epoch == conn_epoch()) {
 		std::string req;
 		vamos_mysql_req h = {};
@@ -621,6 +622,7 @@ int ha_vamos::external_lock(THD *thd, int lock_type)
 {
 	if (lock_type == F_UNLCK) {
 		m_for_update = false;
+		ahead_drop(); /* the statement is over: nothing of it stays in flight */
 		return flush_batch();
 	}
 	/* Statements that write this table (and SELECT ... FOR UPDATE) read
@@ -633,6 +635,7 @@ int ha_vamos::external_lock(THD *thd, int lock_type)
 
 int ha_vamos::start_stmt(THD *thd, thr_lock_type lock_type)
 {
+	ahead_drop(); /* under LOCK TABLES: a new statement */
 	m_for_update = lock_type >= TL_FIRST_WRITE;
 	m_autoinc_rows = 0; /* a new statement */
 	trx_register(thd, ht);

@@ -39,6 +39,8 @@ struct engine_counters {
 	long long rows_written;  /**< rows sent in WRITE requests */
 	long long read_requests; /**< READ requests */
 	long long write_batches; /**< WRITE requests */
+	long long reads_ahead;   /**< READs sent ahead of the scan (also in read_requests) */
+	long long reads_ahead_discarded; /**< of those, replies thrown away unread */
 };
 extern engine_counters engine_stats;
 
@@ -156,12 +158,18 @@ private:
 		bool soft_stop = false;  /* our own stop: index_next may go past it */
 		std::string stop_key;
 		uint32_t batch = 1;      /* rows asked by the next READ */
+		uint64_t ahead = 0;      /* ticket of the next READ, sent ahead; 0: none */
 	};
 	void scan_reset();
 	int point_get(uchar *buf, const std::string &pk);
 	int scan_start(uchar *buf, uint8_t start, uint8_t find, bool backward,
 		       const std::string &key, uint32_t first_batch);
 	int scan_fetch(uint8_t start, uint8_t find, const std::string &key);
+	void read_request(uint8_t start, uint8_t find, const std::string &key);
+	int read_reply(int st);
+	int scan_continue(const std::string &from);
+	void ahead_send();
+	void ahead_drop();
 	int index_start(uchar *buf, const uchar *key, key_part_map map,
 			enum ha_rkey_function flag);
 	int scan_next(uchar *buf, bool same_prefix);

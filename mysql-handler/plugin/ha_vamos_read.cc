@@ -7,6 +7,17 @@
  * goes on, in rows and in bytes. Where the host can tell the end itself it is told: a range's
  * end (read_range_first) is a hard stop; an exact or prefix find gets a
  * soft prefix stop that index_next (not index_next_same) may go past.
+ *
+ * Read-ahead: once a scan has used up a batch and asked for more, it is
+ * likely to go on, so each batch it then gets sends the READ after it at
+ * once (connection.h, conn_send_ahead) and the host runs it while the
+ * server uses the batch: the next batch is there when wanted, with no
+ * wait for it. One READ ahead at most, and none after a batch that ended
+ * the scan (ROWS_END: no more rows, or the stop reached). Anything else
+ * the scan does (a new find, a turn, its end, the statement's end) drops
+ * it: its reply is taken off the channel and thrown away. The host keeps
+ * nothing per READ (each opens and closes its own cursor), so nothing
+ * else is left behind.
  */
 #include "ha_vamos.h"
 
@@ -17,9 +28,11 @@
 
 #include "bytes.h"
 #include "connection.h"
+#include "idle_snapshots.h"
 #include "key_encoding.h"
 #include "row_packing.h"
 #include "status.h"
+#include "trx.h"
 
 using namespace vamos;
 
@@ -27,6 +40,7 @@ static const uint32_t max_batch = 65536;
 
 void ha_vamos::scan_reset()
 {
+	ahead_drop();
 	m_scan.active = false;
 	m_scan.left = 0;
 	m_scan.cur_off = 0;
@@ -43,8 +57,9 @@ int ha_vamos::flush_before_read()
 	return flush_batch();
 }
 
-/* One READ from @start (with @key) in the scan's direction and stop. */
-int ha_vamos::scan_fetch(uint8_t start, uint8_t find, const std::string &key)
+/* m_req: one READ from @start (with @key) in the scan's direction and
+ * stop (the header is filled by whoever sends it). */
+void ha_vamos::read_request(uint8_t start, uint8_t find, const std::string &key)
 {
 	begin_request(VAMOS_MYSQL_READ);
 	vamos_mysql_read r = {};
@@ -66,10 +81,13 @@ int ha_vamos::scan_fetch(uint8_t start, uint8_t find, const std::string &key)
 	m_req += key;
 	if (m_scan.stop)
 		m_req += m_scan.stop_key;
-	__atomic_add_fetch(&engine_stats.read_requests, 1, __ATOMIC_RELAXED);
+}
+
+/* Take the READ reply in m_scan.buf, of status @st, as the next batch. */
+int ha_vamos::read_reply(int st)
+{
 	m_scan.left = 0;
 	m_scan.cur_off = 0;
-	int st = call(VAMOS_MYSQL_READ, true, m_for_update, &m_scan.buf);
 	if (st == -ENOENT) {
 		m_scan.end = true;
 		return st;
@@ -79,6 +97,8 @@ int ha_vamos::scan_fetch(uint8_t start, uint8_t find, const std::string &key)
 	size_t off = 0;
 	vamos_mysql_rows rows;
 	const std::string &b = m_scan.buf;
+	/* Trust: the header and the resume key's length are checked against
+	 * the reply's size before anything is taken from it. */
 	if (!take(b.data(), b.size(), &off, &rows) || rows.resume_len > b.size() - off) {
 		m_msg = "vamosd sent a malformed READ reply";
 		return ST_BAD_ANSWER;
@@ -90,6 +110,87 @@ int ha_vamos::scan_fetch(uint8_t start, uint8_t find, const std::string &key)
 	if (m_scan.batch < max_batch)
 		m_scan.batch = std::min(max_batch, m_scan.batch * 4);
 	return rows.count ? 0 : -ENOENT;
+}
+
+/* One READ from @start (with @key) in the scan's direction and stop. */
+int ha_vamos::scan_fetch(uint8_t start, uint8_t find, const std::string &key)
+{
+	read_request(start, find, key);
+	__atomic_add_fetch(&engine_stats.read_requests, 1, __ATOMIC_RELAXED);
+	m_scan.left = 0;
+	m_scan.cur_off = 0;
+	return read_reply(call(VAMOS_MYSQL_READ, true, m_for_update, &m_scan.buf));
+}
+
+/* Send the READ after this batch now, if the scan is to go on. Not for
+ * locking reads (a statement that writes the table, FOR UPDATE): the host
+ * locks every row a READ returns, and a READ sent ahead would lock rows
+ * the statement may never read (a LIMIT, an early end). LOCK IN SHARE
+ * MODE reads without locks here, but is left out alike, so that it keeps
+ * its meaning if it ever locks. Not for a SEQUENCE (call() reads it in a
+ * context of its own). Not when the next request must take a new snapshot
+ * or first reopen handles after a restart: call() does that, the READ is
+ * sent there. A
+ * plain read of a write transaction reads the same rows ahead as it would
+ * later: nothing else of the connection reaches the host in between (the
+ * reply is taken before this thread sends anything else). */
+void ha_vamos::ahead_send()
+{
+	if (m_scan.ahead || !m_scan.active || m_scan.end || m_scan.resume.empty() ||
+	    m_for_update || table->reginfo.lock_type == TL_READ_WITH_SHARED_LOCKS || m_seq)
+		return;
+	Trx *t = trx_get(ha_thd(), ht);
+	if (!t->ctx || t->fresh || t->lost || t->epoch != m_epoch || m_epoch != conn_epoch())
+		return;
+	idle_claim(t); /* as before any request on the context (a no-op mid-statement) */
+	read_request(m_scan.backward ? VAMOS_MYSQL_START_BEFORE : VAMOS_MYSQL_START_AFTER, 0,
+		     m_scan.resume);
+	vamos_mysql_req h = {};
+	h.version = VAMOS_MYSQL_VERSION;
+	h.table = m_table;
+	h.ctx = t->ctx;
+	memcpy(&m_req[0], &h, sizeof h);
+	if (conn_send_ahead(m_epoch, VAMOS_MYSQL_READ, m_req, ha_thd(), &m_scan.ahead))
+		return; /* not sent: the next batch is asked for when wanted */
+	__atomic_add_fetch(&engine_stats.read_requests, 1, __ATOMIC_RELAXED);
+	__atomic_add_fetch(&engine_stats.reads_ahead, 1, __ATOMIC_RELAXED);
+}
+
+/* Drop the READ sent ahead, if any: its reply is taken and thrown away. */
+void ha_vamos::ahead_drop()
+{
+	if (!m_scan.ahead)
+		return;
+	conn_discard(m_scan.ahead);
+	m_scan.ahead = 0;
+	__atomic_add_fetch(&engine_stats.reads_ahead_discarded, 1, __ATOMIC_RELAXED);
+}
+
+/* The scan's next batch after @from (m_scan.resume when the READ ahead
+ * was sent): that READ's reply if there is one, else a READ sent now;
+ * then the READ after it goes ahead. */
+int ha_vamos::scan_continue(const std::string &from)
+{
+	uint64_t ticket = m_scan.ahead;
+	m_scan.ahead = 0;
+	int st = 0;
+	bool taken = ticket && conn_collect(ticket, &st, &m_scan.buf);
+	/* Anything but rows or "no more" (a lost connection, vamosd gone or
+	 * restarted, a reply in pieces that did not add up): the READ is sent
+	 * again the ordinary way, which reconnects, reopens and reports. A
+	 * plain read can run twice. */
+	if (taken && st != 0 && st != -ENOENT)
+		taken = false;
+	if (ticket && !taken)
+		__atomic_add_fetch(&engine_stats.reads_ahead_discarded, 1, __ATOMIC_RELAXED);
+	if (taken)
+		st = read_reply(st);
+	else
+		st = scan_fetch(m_scan.backward ? VAMOS_MYSQL_START_BEFORE : VAMOS_MYSQL_START_AFTER,
+				0, from);
+	if (st == 0)
+		ahead_send();
+	return st;
 }
 
 /* Hand out the next row of the batch into @buf. */
@@ -119,6 +220,7 @@ int ha_vamos::scan_take(uchar *buf)
 int ha_vamos::scan_start(uchar *buf, uint8_t start, uint8_t find, bool backward,
 			 const std::string &key, uint32_t first_batch)
 {
+	ahead_drop();
 	int rc = flush_before_read();
 	if (rc)
 		return rc;
@@ -155,8 +257,7 @@ int ha_vamos::scan_next(uchar *buf, bool same_prefix)
 			return HA_ERR_END_OF_FILE;
 		std::string from;
 		from.swap(m_scan.resume);
-		int st = scan_fetch(m_scan.backward ? VAMOS_MYSQL_START_BEFORE : VAMOS_MYSQL_START_AFTER,
-				    0, from);
+		int st = scan_continue(from);
 		if (st == -ENOENT && m_scan.soft_stop && !same_prefix) {
 			/* Nothing more inside our own stop: go on past it from
 			 * the same key (the loop drops the stop). */
@@ -174,6 +275,7 @@ int ha_vamos::scan_next(uchar *buf, bool same_prefix)
  * stored key (index key, plus the primary key where the host adds it). */
 int ha_vamos::scan_turn(uchar *buf, bool backward)
 {
+	ahead_drop(); /* it goes the other way */
 	if (!m_scan.cur_off && !m_scan.at_point)
 		return HA_ERR_END_OF_FILE;
 	std::string key;
@@ -348,6 +450,7 @@ int ha_vamos::index_start(uchar *buf, const uchar *key, key_part_map map,
  * after this key (or ends, if there is no such row). */
 int ha_vamos::point_get(uchar *buf, const std::string &pk)
 {
+	ahead_drop();
 	int rc = flush_before_read();
 	if (rc)
 		return rc;

@@ -95,8 +95,14 @@ int call_in_pieces(const raw_call &raw, const piece_limits &lim, uint16_t op,
 		return -EMSGSIZE;
 	else
 		st = send_pieces(raw, lim, op, req, h.ctx, reply);
+	return finish_reply(raw, lim, h.ctx, st, reply);
+}
+
+int finish_reply(const raw_call &raw, const piece_limits &lim, uint64_t ctx, int st,
+		 std::string *reply)
+{
 	if (st == VAMOS_MYSQL_MORE)
-		st = h.ctx ? fetch_rest(raw, lim, h.ctx, reply) : -EPROTO;
+		st = ctx ? fetch_rest(raw, lim, ctx, reply) : -EPROTO;
 	return st;
 }
 

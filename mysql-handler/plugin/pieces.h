@@ -35,6 +35,15 @@ struct piece_limits {
 int call_in_pieces(const raw_call &raw, const piece_limits &lim, uint16_t op,
 		   const std::string &req, std::string *reply);
 
+/**
+ * The end of call_in_pieces for a request of context @ctx sent some other
+ * way (in one record): its status @st and @reply as they came. A
+ * VAMOS_MYSQL_MORE reply is fetched whole into @reply; any other is left
+ * as it is. Returns the request's status, as call_in_pieces.
+ */
+int finish_reply(const raw_call &raw, const piece_limits &lim, uint64_t ctx, int st,
+		 std::string *reply);
+
 } // namespace vamos
 
 #endif

@@ -17,6 +17,9 @@
  *   Vamos_requests       requests sent to vamosd (all kinds)
  *   Vamos_doorbells      doorbells (notifications) this process rang
  *   Vamos_read_requests  READ requests (scans and index reads)
+ *   Vamos_reads_ahead    of those, sent ahead while a scan used its last batch
+ *   Vamos_reads_ahead_discarded  replies of those thrown away unread (a
+ *                        scan ended early, or the reply had to be asked again)
  *   Vamos_rows_fetched   rows received by READ and GET
  *   Vamos_write_batches  WRITE requests
  *   Vamos_rows_written   rows sent in WRITE requests
@@ -93,6 +96,9 @@ static SHOW_VAR vamos_status[] = {
 	{"Vamos_requests", (char *)&conn_stats.requests, SHOW_LONGLONG},
 	{"Vamos_doorbells", (char *)&conn_stats.doorbells, SHOW_LONGLONG},
 	{"Vamos_read_requests", (char *)&engine_stats.read_requests, SHOW_LONGLONG},
+	{"Vamos_reads_ahead", (char *)&engine_stats.reads_ahead, SHOW_LONGLONG},
+	{"Vamos_reads_ahead_discarded", (char *)&engine_stats.reads_ahead_discarded,
+	 SHOW_LONGLONG},
 	{"Vamos_rows_fetched", (char *)&engine_stats.rows_fetched, SHOW_LONGLONG},
 	{"Vamos_write_batches", (char *)&engine_stats.write_batches, SHOW_LONGLONG},
 	{"Vamos_rows_written", (char *)&engine_stats.rows_written, SHOW_LONGLONG},

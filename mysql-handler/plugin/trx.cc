@@ -165,8 +165,12 @@ static int end_transaction(Trx *t, uint16_t op)
 			st = xa_end_by_saved_xid(t, op == VAMOS_MYSQL_COMMIT);
 	} else if (wrote)
 		st = end_request(t, op);
-	else if (t->snap_held && end_request_ok(t))
+	else if (t->snap_held && end_request_ok(t)) {
+		/* The owed end goes from another thread: nothing of this one
+		 * may still be in flight on the context then. */
+		conn_settle_ahead();
 		idle_owe(t); /* sent only if the connection stays idle */
+	}
 	t->prepared_xid.clear();
 	/* The next transaction reads at a new snapshot, whether or not the
 	 * owed end gets sent. */

@@ -178,3 +178,39 @@ Test(pieces, a_host_whose_pieces_do_not_add_up)
 		     "a total over max_message");
 	cr_assert_eq(fetch(500, 984, 984, 3, &reply, &log), -EPROTO, "a first piece past the total");
 }
+
+/* A request sent some other way (ahead of its need, in one record): the
+ * rest of its reply in pieces is fetched for its context; any other reply
+ * is left as it came. */
+Test(pieces, the_rest_of_a_reply_sent_ahead)
+{
+	std::string whole(3000, '\0');
+	for (size_t i = 0; i < whole.size(); i++)
+		whole[i] = (char)(i * 7);
+	std::vector<sent> log;
+	raw_call raw = [&](uint16_t op, const std::string &r, std::string *rep) {
+		log.push_back({op, r});
+		auto n = at<vamos_mysql_next>(r, sizeof(vamos_mysql_req));
+		*rep = whole.substr(n.offset, 900);
+		return 0;
+	};
+	vamos_mysql_more m = {};
+	m.total = whole.size();
+	std::string reply((const char *)&m, sizeof m);
+	reply += whole.substr(0, 900);
+	cr_assert_eq(finish_reply(raw, {1000, 1 << 20}, 12, VAMOS_MYSQL_MORE, &reply), 0);
+	cr_assert_eq(reply, whole);
+	cr_assert_eq(log.size(), 3u);
+	for (const sent &s : log) {
+		cr_assert_eq(s.op, VAMOS_MYSQL_REPLY_NEXT);
+		cr_assert_eq(at<vamos_mysql_req>(s.bytes, 0).ctx, 12u);
+	}
+
+	log.clear();
+	reply = "rows";
+	cr_assert_eq(finish_reply(raw, {1000, 1 << 20}, 12, -ENOENT, &reply), -ENOENT);
+	cr_assert_eq(reply, "rows");
+	cr_assert_eq(finish_reply(raw, {1000, 1 << 20}, 0, VAMOS_MYSQL_MORE, &reply), -EPROTO,
+		     "pieces need a context");
+	cr_assert(log.empty());
+}
