@@ -18,6 +18,8 @@
  *   Vamos_doorbells      doorbells (notifications) this process rang
  *   Vamos_read_requests  READ requests (scans and index reads)
  *   Vamos_rows_fetched   rows received by READ and GET
+ *   Vamos_covering_reads READ requests answered with index entries alone
+ *                        (covering reads: no row read on the host)
  *   Vamos_write_batches  WRITE requests
  *   Vamos_rows_written   rows sent in WRITE requests
  *   Vamos_reattaches     re-ATTACHes after vamosd restarted
@@ -92,6 +94,7 @@ static SHOW_VAR vamos_status[] = {
 	{"Vamos_doorbells", (char *)&conn_stats.doorbells, SHOW_LONGLONG},
 	{"Vamos_read_requests", (char *)&engine_stats.read_requests, SHOW_LONGLONG},
 	{"Vamos_rows_fetched", (char *)&engine_stats.rows_fetched, SHOW_LONGLONG},
+	{"Vamos_covering_reads", (char *)&engine_stats.covering_reads, SHOW_LONGLONG},
 	{"Vamos_write_batches", (char *)&engine_stats.write_batches, SHOW_LONGLONG},
 	{"Vamos_rows_written", (char *)&engine_stats.rows_written, SHOW_LONGLONG},
 	{"Vamos_reattaches", (char *)&conn_stats.reattaches, SHOW_LONGLONG},
