@@ -15,6 +15,8 @@
 sqlt_start
 
 vamos() { [[ $E == VAMOS ]]; }
+# Tables o_*: the InnoDB oracle; e_*: the engine under test.
+engine_of() { [[ $1 == o ]] && echo InnoDB || echo "$E"; }
 covering_reads() { sql "SHOW GLOBAL STATUS LIKE 'Vamos_covering_reads'" | cut -f2; }
 # Whether EXPLAIN's plan reads the table from its index alone.
 index_only() {
@@ -68,9 +70,8 @@ for spec in "${specs[@]}"; do
 		rows+=", ($id, $x), ($((id + 1)), $x)"
 		id=$((id + 2))
 	done
-	for eng in InnoDB "$E"; do
-		tbl=o_$name
-		[[ $eng == InnoDB ]] || tbl=e_$name
+	for p in o e; do
+		tbl=${p}_$name eng=$(engine_of $p)
 		sql "CREATE TABLE $tbl (id INT PRIMARY KEY, k $type NULL, pad CHAR(10) DEFAULT 'x',
 			KEY kk (k)) ENGINE=$eng; INSERT INTO $tbl (id, k) VALUES $rows"
 	done
@@ -99,9 +100,8 @@ for spec in "${specs[@]}"; do
 done
 
 # Composite keys with DESC parts, over a composite primary key.
-for eng in InnoDB "$E"; do
-	tbl=o_comp
-	[[ $eng == InnoDB ]] || tbl=e_comp
+for p in o e; do
+	tbl=${p}_comp eng=$(engine_of $p)
 	sql "CREATE TABLE $tbl (p1 SMALLINT, p2 BINARY(2), a INT NULL, b DATE NULL,
 		c VARBINARY(6) NULL, d CHAR(8), PRIMARY KEY (p1, p2), KEY kabc (a DESC, b, c DESC)) ENGINE=$eng"
 	sql "INSERT INTO $tbl VALUES (1, 'a', 1, '2000-01-01', 'x', 'd'), (1, 'b', 1, '2000-01-01', 'y', 'd'),
@@ -128,9 +128,8 @@ fi
 # A unique key with NULLs (its entries carry the primary key after the
 # key), a table without a primary key (the hidden row id), and one whose
 # primary key does not decode (no secondary index is then index-only).
-for eng in InnoDB "$E"; do
-	p=o_
-	[[ $eng == InnoDB ]] || p=e_
+for p in o_ e_; do
+	eng=$(engine_of "${p%_}")
 	sql "CREATE TABLE ${p}uniq (id INT PRIMARY KEY, u BIGINT NULL, v INT, UNIQUE KEY ku (u, v)) ENGINE=$eng;
 		INSERT INTO ${p}uniq VALUES (1, NULL, 1), (2, NULL, 1), (3, 5, 1), (4, 5, 2), (5, -5, NULL), (6, -5, NULL);
 		CREATE TABLE ${p}nopk (k INT NULL, v CHAR(3), KEY kk (k)) ENGINE=$eng;
