@@ -49,6 +49,11 @@ void mh_cursor_keys_only(struct mh_cursor *c)
 	c->keys_only = true;
 }
 
+bool mh_cursor_locks(const struct mh_cursor *c)
+{
+	return c->locking;
+}
+
 void mh_cursor_close(struct mh_cursor *c)
 {
 	if (!c)

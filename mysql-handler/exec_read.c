@@ -87,7 +87,8 @@ int mx_op_read(struct mh_txn *t, const struct mx_table_ref *ref, struct mx_in *i
 {
 	struct vamos_mysql_read r;
 	struct mh_bytes key, stop_key;
-	if (mx_take(in, &r, sizeof r) || r.reserved || r.start > VAMOS_MYSQL_START_BEFORE ||
+	if (mx_take(in, &r, sizeof r) || (r.flags & ~(uint32_t)VAMOS_MYSQL_READ_KEYS_ONLY) ||
+	    r.start > VAMOS_MYSQL_START_BEFORE ||
 	    r.find > VAMOS_MYSQL_PREFIX_LAST_OR_PREV || r.backward > 1 ||
 	    r.stop > VAMOS_MYSQL_STOP_GT || r.max_rows == 0 ||
 	    mx_take_bytes(in, r.key_len, &key) || mx_take_bytes(in, r.stop_len, &stop_key) ||
@@ -98,6 +99,16 @@ int mx_op_read(struct mh_txn *t, const struct mx_table_ref *ref, struct mx_in *i
 	int rc = open_index(t, ref, r.index, "READ", out, &tb, &c);
 	if (rc)
 		return rc;
+	bool keys_only = r.flags & VAMOS_MYSQL_READ_KEYS_ONLY;
+	if (keys_only && (r.index == 0 || mh_cursor_locks(c))) {
+		/* A locking read must read and lock every row; the primary
+		 * index's entries are the rows. */
+		rc = mx_fail(out, -EINVAL, "READ: KEYS_ONLY %s",
+			     r.index ? "in a locking read" : "on the primary index");
+		goto out;
+	}
+	if (keys_only)
+		mh_cursor_keys_only(c); /* covering: the index entry is the answer */
 
 	/* The rows go front to back from the header; the resume key (the
 	 * last row's stored key) is kept at the very end of the space, where
@@ -117,24 +128,26 @@ int mx_op_read(struct mh_txn *t, const struct mx_table_ref *ref, struct mx_in *i
 			rc = -ENOENT;
 			break;
 		}
+		/* A covering read answers with the entry's key for the row. */
+		struct mh_bytes body = keys_only ? e.key : e.row;
 		uint64_t need = pad8((uint32_t)sizeof(struct vamos_mysql_row_entry) + e.pk.len +
-				     e.row.len);
+				     body.len);
 		if (used + need + e.stored.len > out->cap) {
 			rc = rows.count ? 0 : mx_fail(out, -EMSGSIZE,
 						      "row of %u bytes is larger than a reply (%u)",
-						      e.row.len, out->cap - head);
+						      body.len, out->cap - head);
 			break;
 		}
 		if (rows.count && used - head + need > want)
 			break; /* full: the guest continues from the resume key */
-		struct vamos_mysql_row_entry re = { .row_len = e.row.len, .pk_len = (uint16_t)e.pk.len };
+		struct vamos_mysql_row_entry re = { .row_len = body.len, .pk_len = (uint16_t)e.pk.len };
 		unsigned char *p = out->buf + used;
 		memcpy(p, &re, sizeof re);
 		memcpy(p + sizeof re, e.pk.data, e.pk.len);
-		if (e.row.len)
-			memcpy(p + sizeof re + e.pk.len, e.row.data, e.row.len);
-		memset(p + sizeof re + e.pk.len + e.row.len, 0,
-		       need - sizeof re - e.pk.len - e.row.len);
+		if (body.len)
+			memcpy(p + sizeof re + e.pk.len, body.data, body.len);
+		memset(p + sizeof re + e.pk.len + body.len, 0,
+		       need - sizeof re - e.pk.len - body.len);
 		used += (uint32_t)need;
 		rows.count++;
 		/* The resume key is copied now: the next move invalidates it. */

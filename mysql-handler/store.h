@@ -333,6 +333,8 @@ int mh_cursor_find(struct mh_cursor *c, struct mh_bytes key, enum mh_find flag,
 /** From now on the cursor's entries carry keys only (row empty): no row
  *  is read, and none locked, also in a locking read. For counting. */
 void mh_cursor_keys_only(struct mh_cursor *c);
+/** Does the cursor lock the rows it returns (a locking read)? */
+bool mh_cursor_locks(const struct mh_cursor *c);
 int mh_cursor_first(struct mh_cursor *c, struct mh_entry *out);
 int mh_cursor_last(struct mh_cursor *c, struct mh_entry *out);
 int mh_cursor_next(struct mh_cursor *c, struct mh_entry *out);

@@ -12,6 +12,7 @@
 #include "bytes.h"
 #include "connection.h"
 #include "sysvars.h"
+#include "key_decoding.h"
 #include "key_encoding.h"
 #include "status.h"
 
@@ -40,11 +41,41 @@ ulonglong ha_vamos::table_flags() const
 	       HA_CAN_BIT_FIELD | HA_CAN_VIRTUAL_COLUMNS | HA_CAN_TABLES_WITHOUT_ROLLBACK;
 }
 
+/* May the server read the column of @idx's part @part (all parts up to it
+ * with @all_parts) from the index alone? The primary key: always (its
+ * entries are the rows). A secondary index: where the part and every part
+ * of the primary key, which the server takes to be in every index
+ * (HA_PRIMARY_KEY_IN_READ_INDEX), decode back to their values. A read
+ * finds out for itself whether it can answer from the index
+ * (covering_read): this is what the optimizer plans with. While the share
+ * is being opened, parts after @part may have no field yet. */
+bool ha_vamos::keyread_claimed(uint idx, uint part, bool all_parts) const
+{
+	if (!table_share || idx >= table_share->keys)
+		return true;
+	uint pk = table_share->primary_key;
+	if (idx == pk)
+		return true;
+	const KEY *key = &table_share->key_info[idx];
+	if (part >= key->ext_key_parts)
+		return false;
+	for (uint i = all_parts ? 0 : part; i <= part; i++)
+		if (!key->key_part[i].field || !vamos::part_decodable(&key->key_part[i]))
+			return false;
+	if (pk < table_share->keys) {
+		const KEY *pkey = &table_share->key_info[pk];
+		for (uint i = 0; i < pkey->user_defined_key_parts; i++)
+			if (!pkey->key_part[i].field || !vamos::part_decodable(&pkey->key_part[i]))
+				return false;
+	}
+	return true;
+}
+
 ulong ha_vamos::index_flags(uint idx, uint part, bool all_parts) const
 {
-	/* Every read returns the whole row, so an index read is always
-	 * "index only". */
-	ulong f = HA_READ_NEXT | HA_READ_PREV | HA_READ_ORDER | HA_READ_RANGE | HA_KEYREAD_ONLY;
+	ulong f = HA_READ_NEXT | HA_READ_PREV | HA_READ_ORDER | HA_READ_RANGE;
+	if (keyread_claimed(idx, part, all_parts))
+		f |= HA_KEYREAD_ONLY;
 	if (table_share && idx == table_share->primary_key)
 		f |= HA_CLUSTERED_INDEX;
 	return f;
@@ -455,6 +486,10 @@ int ha_vamos::open(const char *name, int mode, uint test_if_locked)
 	m_seq = s->table_type == TABLE_TYPE_SEQUENCE;
 	m_hidden_pk = s->primary_key == MAX_KEY;
 	map_keys(s, m_host_of_key, m_key_of_host, &m_nsec);
+	bool pk_decodes = m_hidden_pk || vamos::key_decodable(&table->key_info[s->primary_key]);
+	for (uint k = 0; k < s->keys; k++)
+		m_covers[k] = k != s->primary_key && pk_decodes &&
+			      vamos::key_decodable(&table->key_info[k]);
 	ref_length = 2 + (uint)(m_hidden_pk ? 8 : key_encoded_max(&table->key_info[s->primary_key]));
 	if (!m_scratch) {
 		size_t max_img = 0;

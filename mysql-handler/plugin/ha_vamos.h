@@ -41,6 +41,7 @@ struct engine_counters {
 	long long write_batches; /**< WRITE requests */
 	long long reads_ahead;   /**< READs sent ahead of the scan (also in read_requests) */
 	long long reads_ahead_discarded; /**< of those, replies thrown away unread */
+	long long covering_reads; /**< READ requests answered with index entries */
 };
 extern engine_counters engine_stats;
 
@@ -128,6 +129,7 @@ private:
 	void begin_request(uint16_t op);
 	int fail(int st);
 	uint host_index(uint keynr) const;
+	bool keyread_claimed(uint idx, uint part, bool all_parts) const;
 	uint keynr_of_host(uint host) const;
 	void set_info(const vamos_mysql_info &in);
 
@@ -159,6 +161,7 @@ private:
 		std::string stop_key;
 		uint32_t batch = 1;      /* rows asked by the next READ */
 		uint64_t ahead = 0;      /* ticket of the next READ, sent ahead; 0: none */
+		bool covering = false;   /* entries carry index keys, not rows */
 	};
 	void scan_reset();
 	int point_get(uchar *buf, const std::string &pk);
@@ -174,6 +177,8 @@ private:
 			enum ha_rkey_function flag);
 	int scan_next(uchar *buf, bool same_prefix);
 	int scan_take(uchar *buf);
+	bool covering_read(uint keynr) const;
+	int unpack_entry(uchar *buf, const char *key, size_t len);
 	int scan_turn(uchar *buf, bool backward);
 	int flush_before_read();
 
@@ -196,6 +201,10 @@ private:
 	uint m_nsec = 0;
 	uint8_t m_host_of_key[MAX_KEY];
 	uint8_t m_key_of_host[MAX_KEY + 1];
+	/* Index k's entries give back its columns and the primary key's
+	 * (key_decoding.h): a keyread of k needs no row. */
+	bool m_covers[MAX_KEY] = {};
+	std::string m_entry_plain;   /* scratch for decoding an entry */
 	uchar *m_scratch = nullptr;  /* record-sized, for key encoding */
 	uchar *m_keyimg = nullptr;   /* key images of records */
 	uchar *m_turn_rec = nullptr; /* record-sized, for direction changes */

@@ -29,6 +29,7 @@
 #include "bytes.h"
 #include "connection.h"
 #include "idle_snapshots.h"
+#include "key_decoding.h"
 #include "key_encoding.h"
 #include "row_packing.h"
 #include "status.h"
@@ -50,6 +51,46 @@ void ha_vamos::scan_reset()
 	m_scan.stop = VAMOS_MYSQL_STOP_NONE;
 	m_scan.soft_stop = false;
 	m_scan.stop_key.clear();
+	m_scan.covering = false;
+}
+
+/* Can a read of index @keynr be answered from its entries alone? When
+ * the server reads only its columns (keyread), they all decode, and the
+ * read does not lock rows (a locking read must read each row). */
+bool ha_vamos::covering_read(uint keynr) const
+{
+	return keyread < MAX_KEY && keyread == keynr && m_covers[keynr] &&
+	       !m_for_update;
+}
+
+/* A covering read's entry: the index's columns from its key @key, the
+ * primary key's from m_cur_pk, into @buf. */
+int ha_vamos::unpack_entry(uchar *buf, const char *key, size_t len)
+{
+	const KEY *ki = &table->key_info[active_index];
+	bool null = false;
+	long used = decode_key(ki, (const uchar *)key, len, buf, m_keyimg, m_scratch,
+			       &m_entry_plain, &null);
+	/* A unique key with a NULL ends with what keeps it unique: the
+	 * primary key (append_unique_suffix). */
+	bool ok = used >= 0;
+	if (ok && (size_t)used != len)
+		ok = (ki->flags & HA_NOSAME) && null &&
+		     (m_hidden_pk ? len - (size_t)used == 8
+				  : m_cur_pk.compare(0, std::string::npos, key + used,
+						     len - (size_t)used) == 0);
+	if (ok && !m_hidden_pk) {
+		bool pk_null;
+		used = decode_key(&table->key_info[table->s->primary_key],
+				  (const uchar *)m_cur_pk.data(), m_cur_pk.size(), buf, m_keyimg,
+				  m_scratch, &m_entry_plain, &pk_null);
+		ok = used >= 0 && (size_t)used == m_cur_pk.size();
+	}
+	if (!ok) {
+		m_msg = "vamosd sent a malformed index entry";
+		return fail(ST_BAD_ANSWER);
+	}
+	return 0;
 }
 
 int ha_vamos::flush_before_read()
@@ -77,6 +118,10 @@ void ha_vamos::read_request(uint8_t start, uint8_t find, const std::string &key)
 	r.max_bytes = (uint32_t)std::min<uint64_t>(want, conn_max_reply() / 2);
 	r.key_len = (uint16_t)key.size();
 	r.stop_len = m_scan.stop ? (uint16_t)m_scan.stop_key.size() : 0;
+	if (m_scan.covering) {
+		r.flags = VAMOS_MYSQL_READ_KEYS_ONLY;
+		__atomic_add_fetch(&engine_stats.covering_reads, 1, __ATOMIC_RELAXED);
+	}
 	put(&m_req, r);
 	m_req += key;
 	if (m_scan.stop)
@@ -130,8 +175,7 @@ int ha_vamos::scan_fetch(uint8_t start, uint8_t find, const std::string &key)
  * its meaning if it ever locks. Not for a SEQUENCE (call() reads it in a
  * context of its own). Not when the next request must take a new snapshot
  * or first reopen handles after a restart: call() does that, the READ is
- * sent there. A
- * plain read of a write transaction reads the same rows ahead as it would
+ * sent there. A plain read of a write transaction reads the same rows ahead as it would
  * later: nothing else of the connection reaches the host in between (the
  * reply is taken before this thread sends anything else). */
 void ha_vamos::ahead_send()
@@ -204,7 +248,8 @@ int ha_vamos::scan_take(uchar *buf)
 		return fail(ST_BAD_ANSWER);
 	}
 	m_cur_pk.assign(b.data() + off, e.pk_len);
-	int rc = unpack_row(table, buf, b.data() + off + e.pk_len, e.row_len, m_blobs);
+	int rc = m_scan.covering ? unpack_entry(buf, b.data() + off + e.pk_len, e.row_len)
+				 : unpack_row(table, buf, b.data() + off + e.pk_len, e.row_len, m_blobs);
 	if (rc)
 		return rc;
 	m_scan.cur_off = m_scan.off;
@@ -286,8 +331,9 @@ int ha_vamos::scan_turn(uchar *buf, bool backward)
 		size_t off = m_scan.cur_off;
 		vamos_mysql_row_entry e;
 		take(b.data(), b.size(), &off, &e);
-		int rc = unpack_row(table, m_turn_rec, b.data() + off + e.pk_len, e.row_len,
-				    m_turn_blobs);
+		const char *body = b.data() + off + e.pk_len;
+		int rc = m_scan.covering ? unpack_entry(m_turn_rec, body, e.row_len)
+					 : unpack_row(table, m_turn_rec, body, e.row_len, m_turn_blobs);
 		if (rc)
 			return rc;
 		KEY *ki = &table->key_info[active_index];
@@ -418,6 +464,7 @@ int ha_vamos::index_start(uchar *buf, const uchar *key, key_part_map map,
 		null = encode_key_image(ki, key, map, m_scratch, &k);
 	scan_reset();
 	m_scan.index = host_index(active_index);
+	m_scan.covering = m_scan.index != 0 && covering_read(active_index);
 	uint32_t batch = 4;
 	if (m_range_stop) {
 		m_scan.stop = m_range_stop_kind;

@@ -92,6 +92,29 @@ static void encode_sorted(const KEY_PART_INFO *kp, const uchar *p, uchar *scratc
 	f->move_field_offset(-diff);
 }
 
+/* Append the encoding of one part's key image @v; returns whether NULL. */
+static bool encode_part(const KEY_PART_INFO *kp, const uchar *v, uchar *scratch,
+			std::string *out)
+{
+	size_t start = out->size();
+	bool null = false;
+	if (kp->null_bit) {
+		null = *v != 0;
+		out->push_back(null ? 0 : 1);
+		v++;
+	}
+	if (null)
+		;
+	else if (collated(kp))
+		encode_collated(kp, v, out);
+	else
+		encode_sorted(kp, v, scratch, out);
+	if (kp->key_part_flag & HA_REVERSE_SORT)
+		for (size_t j = start; j < out->size(); j++)
+			(*out)[j] = (char)~(*out)[j];
+	return null;
+}
+
 bool encode_key_image(const KEY *key, const uchar *image, key_part_map map,
 		      uchar *scratch, std::string *out)
 {
@@ -99,60 +122,61 @@ bool encode_key_image(const KEY *key, const uchar *image, key_part_map map,
 	const uchar *p = image;
 	for (uint i = 0; i < key->user_defined_key_parts && (map & 1); i++, map >>= 1) {
 		const KEY_PART_INFO *kp = &key->key_part[i];
-		size_t start = out->size();
-		const uchar *v = p;
-		bool null = false;
-		if (kp->null_bit) {
-			null = *v != 0;
-			out->push_back(null ? 0 : 1);
-			v++;
-		}
-		if (null)
+		if (encode_part(kp, p, scratch, out))
 			any_null = true;
-		else if (collated(kp))
-			encode_collated(kp, v, out);
-		else
-			encode_sorted(kp, v, scratch, out);
-		if (kp->key_part_flag & HA_REVERSE_SORT)
-			for (size_t j = start; j < out->size(); j++)
-				(*out)[j] = (char)~(*out)[j];
 		p += kp->store_length;
 	}
 	return any_null;
 }
 
-/* key_copy's image of @record's value of @key, built with each field
- * moved onto @record: key_copy would read some types (BIT) through the
- * field's own pointer, i.e. from record[0], whatever record it is given. */
+size_t part_value_width(const KEY_PART_INFO *kp)
+{
+	return value_width(kp);
+}
+
+/* key_copy's image of @record's value of part @kp at @to (store_length
+ * bytes), built with the field moved onto @record: key_copy would read
+ * some types (BIT) through the field's own pointer, i.e. from record[0],
+ * whatever record it is given. */
+static void record_part_image(const KEY_PART_INFO *kp, const uchar *record, uchar *to)
+{
+	uchar *next = to + kp->store_length;
+	if (kp->null_bit) {
+		bool null = (record[kp->null_offset] & kp->null_bit) != 0;
+		*to++ = null ? 1 : 0;
+		if (null) {
+			memset(to, 0, (size_t)(next - to));
+			return;
+		}
+	}
+	Field *f = kp->field;
+	my_ptrdiff_t diff = record - f->table->record[0];
+	f->move_field_offset(diff);
+	uint bytes = f->get_key_image(to, kp->length, Field::itRAW);
+	f->move_field_offset(-diff);
+	if (var_length(kp)) {
+		/* a 2-byte length, then the value */
+		to += HA_KEY_BLOB_LENGTH;
+		if (bytes < kp->length)
+			memset(to + bytes, 0, kp->length - bytes);
+	} else if (bytes < kp->length) {
+		f->charset()->fill((char *)to + bytes, kp->length - bytes, ' ');
+	}
+}
+
 static void record_key_image(const KEY *key, const uchar *record, uchar *to)
 {
 	for (uint i = 0; i < key->user_defined_key_parts; i++) {
-		const KEY_PART_INFO *kp = &key->key_part[i];
-		uchar *next = to + kp->store_length;
-		if (kp->null_bit) {
-			bool null = (record[kp->null_offset] & kp->null_bit) != 0;
-			*to++ = null ? 1 : 0;
-			if (null) {
-				memset(to, 0, (size_t)(next - to));
-				to = next;
-				continue;
-			}
-		}
-		Field *f = kp->field;
-		my_ptrdiff_t diff = record - f->table->record[0];
-		f->move_field_offset(diff);
-		uint bytes = f->get_key_image(to, kp->length, Field::itRAW);
-		f->move_field_offset(-diff);
-		if (var_length(kp)) {
-			/* a 2-byte length, then the value */
-			to += HA_KEY_BLOB_LENGTH;
-			if (bytes < kp->length)
-				memset(to + bytes, 0, kp->length - bytes);
-		} else if (bytes < kp->length) {
-			f->charset()->fill((char *)to + bytes, kp->length - bytes, ' ');
-		}
-		to = next;
+		record_part_image(&key->key_part[i], record, to);
+		to += key->key_part[i].store_length;
 	}
+}
+
+bool encode_record_part(const KEY_PART_INFO *kp, const uchar *record, uchar *image_buf,
+			uchar *scratch, std::string *out)
+{
+	record_part_image(kp, record, image_buf);
+	return encode_part(kp, image_buf, scratch, out);
 }
 
 bool encode_key_record(const KEY *key, const uchar *record, uchar *image_buf,

@@ -48,6 +48,14 @@ bool encode_key_image(const KEY *key, const uchar *image, key_part_map map,
 bool encode_key_record(const KEY *key, const uchar *record, uchar *image_buf,
 		       uchar *scratch, std::string *out);
 
+/** Append the encoding of @record's value of the one part @kp. @image_buf
+ *  holds kp->store_length bytes. Returns whether it is NULL. */
+bool encode_record_part(const KEY_PART_INFO *kp, const uchar *record, uchar *image_buf,
+			uchar *scratch, std::string *out);
+
+/** Bytes of @kp's encoded value (without its NULL marker). */
+size_t part_value_width(const KEY_PART_INFO *kp);
+
 } // namespace vamos
 
 #endif

@@ -21,6 +21,8 @@
  *   Vamos_reads_ahead_discarded  replies of those thrown away unread (a
  *                        scan ended early, or the reply had to be asked again)
  *   Vamos_rows_fetched   rows received by READ and GET
+ *   Vamos_covering_reads READ requests answered with index entries alone
+ *                        (covering reads: no row read on the host)
  *   Vamos_write_batches  WRITE requests
  *   Vamos_rows_written   rows sent in WRITE requests
  *   Vamos_reattaches     re-ATTACHes after vamosd restarted
@@ -100,6 +102,7 @@ static SHOW_VAR vamos_status[] = {
 	{"Vamos_reads_ahead_discarded", (char *)&engine_stats.reads_ahead_discarded,
 	 SHOW_LONGLONG},
 	{"Vamos_rows_fetched", (char *)&engine_stats.rows_fetched, SHOW_LONGLONG},
+	{"Vamos_covering_reads", (char *)&engine_stats.covering_reads, SHOW_LONGLONG},
 	{"Vamos_write_batches", (char *)&engine_stats.write_batches, SHOW_LONGLONG},
 	{"Vamos_rows_written", (char *)&engine_stats.rows_written, SHOW_LONGLONG},
 	{"Vamos_reattaches", (char *)&conn_stats.reattaches, SHOW_LONGLONG},

@@ -221,6 +221,7 @@ int mxh_read(struct mx_vm *vm, uint64_t ctx, uint32_t table, const struct mxh_re
 		.max_rows = rd->max_rows ? rd->max_rows : 1000, .max_bytes = rd->max_bytes,
 		.key_len = (uint16_t)(rd->key ? strlen(rd->key) : 0),
 		.stop_len = (uint16_t)(rd->stop_key ? strlen(rd->stop_key) : 0),
+		.flags = rd->read_flags,
 	};
 	mxh_begin(&r, ctx, table, rd->flags);
 	mxh_put(&r, &q, sizeof q);

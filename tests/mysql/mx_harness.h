@@ -87,6 +87,7 @@ struct mxh_read {
 	uint32_t max_rows, max_bytes;
 	const char *key, *stop_key; /* NUL-terminated or NULL */
 	uint16_t flags;
+	uint32_t read_flags; /* enum vamos_mysql_read_flags */
 };
 int mxh_read(struct mx_vm *vm, uint64_t ctx, uint32_t table, const struct mxh_read *rd,
 	     struct mxh_reply *out);

@@ -223,6 +223,47 @@ Test(executor, scans_in_both_directions_and_batches)
 	cr_assert_eq(flags & VAMOS_MYSQL_ROWS_END, 0);
 }
 
+/* A covering read answers with the index entries' keys, never the rows. */
+Test(executor, keys_only_reads_answer_with_the_index_keys)
+{
+	uint32_t t = table_with("t", false, ROWS, 5);
+	uint64_t c = mxh_ctx_open(vm);
+	int st;
+	const uint32_t K = VAMOS_MYSQL_READ_KEYS_ONLY;
+	cr_assert_str_eq(read_text(c, t, (struct mxh_read){ .index = 1, .read_flags = K,
+							    .start = VAMOS_MYSQL_START_FIRST }, &st),
+			 "a=k10;b=k20;c=k20;d=k30;e=k40;");
+	cr_assert_str_eq(read_text(c, t, (struct mxh_read){ .index = 1, .read_flags = K,
+							    .start = VAMOS_MYSQL_START_LAST,
+							    .backward = 1, .stop = VAMOS_MYSQL_STOP_GE,
+							    .stop_key = "k20" }, &st),
+			 "e=k40;d=k30;c=k20;b=k20;");
+	cr_assert_str_eq(read_text(c, t, (struct mxh_read){ .index = 1, .read_flags = K,
+							    .start = VAMOS_MYSQL_START_FIND,
+							    .find = VAMOS_MYSQL_KEY_EXACT,
+							    .key = "k20" }, &st),
+			 "b=k20;c=k20;d=k30;e=k40;");
+	/* The resume key is the stored key, as in a row read. */
+	char text[256], resume[64];
+	cr_assert_eq(mxh_read(vm, c, t, &(struct mxh_read){ .index = 1, .read_flags = K,
+							    .start = VAMOS_MYSQL_START_FIRST,
+							    .max_rows = 2 }, &rep), 0);
+	cr_assert_eq(mxh_rows_text(&rep, text, sizeof text, resume, sizeof resume, NULL), 2);
+	cr_assert_str_eq(resume, "k20b");
+	/* Not on the primary index, not in a locking read, no unknown flag. */
+	cr_assert_eq(mxh_read(vm, c, t, &(struct mxh_read){ .read_flags = K,
+							    .start = VAMOS_MYSQL_START_FIRST }, &rep),
+		     -EINVAL);
+	cr_assert_eq(mxh_read(vm, c, t, &(struct mxh_read){ .index = 1, .read_flags = K,
+							    .flags = VAMOS_MYSQL_FOR_UPDATE,
+							    .start = VAMOS_MYSQL_START_FIRST }, &rep),
+		     -EINVAL);
+	cr_assert_eq(mxh_read(vm, c, t, &(struct mxh_read){ .index = 1, .read_flags = 2,
+							    .start = VAMOS_MYSQL_START_FIRST }, &rep),
+		     -EINVAL);
+	cr_assert_eq(op0(VAMOS_MYSQL_ROLLBACK, c, 0), 0);
+}
+
 Test(executor, every_find_flag)
 {
 	uint32_t t = table_with("t", false, ROWS, 5);

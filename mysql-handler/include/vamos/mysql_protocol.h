@@ -64,8 +64,9 @@ extern "C" {
 #endif
 
 /** Version of this protocol; every request carries it. */
-#define VAMOS_MYSQL_VERSION 3u /* 2: AUTOINC reserves (seen, max), ANALYZE, CHECK, SNAPSHOT;
-				  3: PREPARE, COMMIT_BY_XID, ROLLBACK_BY_XID, RECOVER */
+#define VAMOS_MYSQL_VERSION 4u /* 2: AUTOINC reserves (seen, max), ANALYZE, CHECK, SNAPSHOT;
+				  3: PREPARE, COMMIT_BY_XID, ROLLBACK_BY_XID, RECOVER;
+				  4: READ's flags (READ_KEYS_ONLY) */
 
 /** Most secondary indexes of a table (MariaDB's MAX_KEY is 64). */
 #define VAMOS_MYSQL_MAX_INDEXES 64u
@@ -418,7 +419,16 @@ struct vamos_mysql_read {
 	uint32_t max_bytes; /**< reply budget (0: 64 KiB; capped at max_reply); the first
 			         row is always sent if it fits max_reply */
 	uint16_t key_len, stop_len;
-	uint32_t reserved;
+	uint32_t flags;     /**< enum vamos_mysql_read_flags */
+};
+
+enum vamos_mysql_read_flags {
+	/** A covering read of a secondary index: each entry's row bytes are
+	 *  the index entry's key (as the guest encoded it, without the
+	 *  primary key that follows it in the entry); no row is read. Only
+	 *  on a secondary index and not in a locking read (FOR_UPDATE),
+	 *  which must read and lock each row: -EINVAL there. */
+	VAMOS_MYSQL_READ_KEYS_ONLY = 1u << 0,
 };
 
 enum vamos_mysql_rows_flags {
@@ -427,7 +437,8 @@ enum vamos_mysql_rows_flags {
 };
 
 /** READ's reply: @count rows, each vamos_mysql_row_entry + pk + row
- *  padded to 8 bytes, then the resume key (the last row's stored key). */
+ *  padded to 8 bytes, then the resume key (the last row's stored key).
+ *  With VAMOS_MYSQL_READ_KEYS_ONLY "row" is the entry's index key. */
 struct vamos_mysql_rows {
 	uint32_t count;
 	uint32_t flags;      /**< enum vamos_mysql_rows_flags */
