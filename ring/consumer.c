@@ -27,53 +27,57 @@ static int adopt_tail(struct vamos_consumer *c, uint64_t tail)
 	return 0;
 }
 
-/* Bytes ahead of the cursor worth fetching at once. */
+/* Newly published bytes worth fetching at once. */
 #define PREFETCH_BYTES 2048u
+#define PREFETCH_LINE 64u
 
 /*
- * Start fetching the lines of newly published records. Each record header
- * says where the next one starts, so without this every cache miss waits
- * for the one before it; with it the misses overlap, as in a bulk copy.
- * A prefetch is only a hint and never faults; addresses stay in the ring.
+ * Start fetching the lines of newly published records, from the line that
+ * holds @from (the tail seen before) on. Each record header says where the
+ * next one starts, so without this every cache miss waits for the one
+ * before it; with it the misses overlap, as in a bulk copy. Lines fetched
+ * at an earlier refresh are not asked for again. A prefetch is only a hint
+ * and never faults; addresses stay in the ring.
  */
-static void prefetch_published(const struct vamos_consumer *c)
+static void prefetch_published(const struct vamos_consumer *c, uint64_t from)
 {
-	uint64_t bytes = c->cached_tail - c->cursor;
-	uint32_t off = (uint32_t)(c->cursor & c->mask);
+	uint64_t start = from & ~(uint64_t)(PREFETCH_LINE - 1);
+	uint64_t bytes = c->cached_tail - start;
+	uint32_t off = (uint32_t)(start & c->mask);
 	if (bytes > PREFETCH_BYTES)
 		bytes = PREFETCH_BYTES;
 	if (bytes > c->capacity - off)
 		bytes = c->capacity - off;
-	for (uint64_t i = 0; i < bytes; i += 64)
+	for (uint64_t i = 0; i < bytes; i += PREFETCH_LINE)
 		__builtin_prefetch(c->data + off + i, 0, 3);
 }
 
-static int refresh_tail(struct vamos_consumer *c)
+static inline __attribute__((always_inline)) int refresh_tail(struct vamos_consumer *c)
 {
+	uint64_t before = c->cached_tail;
 	/* Acquire: pairs with the producer's publish, so every record before
 	 * @tail is completely written before we read it. */
 	uint64_t tail = atomic_load_explicit(&c->ctrl->tail, memory_order_acquire);
 	int rc = adopt_tail(c, tail);
-	if (rc == 0)
-		prefetch_published(c);
+	if (rc == 0 && tail != before)
+		prefetch_published(c, before);
 	return rc;
 }
 
 /*
- * Check the record at the cursor (cursor < cached_tail) and describe it.
- * Returns 1 for a record, 0 for padding (cursor moved past it), -EPROTO.
+ * The long way for the record at the cursor (cursor < cached_tail) whose
+ * header @word peek loaded (once) and did not pass as a plain record:
+ * padding, or a bad header. Returns 0 for padding (cursor moved past it),
+ * -EPROTO with the reason for anything else; 1 for a good record (kept for
+ * completeness: peek's fast check takes those).
  */
-static int take_record(struct vamos_consumer *c, struct vamos_record *rec)
+static int take_record(struct vamos_consumer *c, uint64_t word,
+		       struct vamos_record *rec)
 {
 	uint32_t off = (uint32_t)(c->cursor & c->mask);
 	uint64_t to_end = c->capacity - off;
 	uint64_t avail = c->cached_tail - c->cursor;
 	unsigned char *at = c->data + off;
-
-	/* Trust check: the header word is loaded once; only the local copy is
-	 * used. Both positions are aligned, so avail >= 8 and to_end >= 8:
-	 * the header itself lies inside the published part of the ring. */
-	uint64_t word = __atomic_load_n((uint64_t *)at, __ATOMIC_RELAXED);
 	uint32_t len = (uint32_t)word;
 	uint32_t type = (uint32_t)(word >> 32) & 0xffffu;
 
@@ -110,22 +114,67 @@ static int take_record(struct vamos_consumer *c, struct vamos_record *rec)
 int vamos_consumer_peek(struct vamos_consumer *c, struct vamos_record *out,
 			unsigned max)
 {
-	unsigned n = 0;
-
 	if (c->broken)
 		return -EPROTO;
+
+	/* Private copies in registers: stores to @out may alias the handle. */
+	unsigned char *const data = c->data;
+	const uint64_t mask = c->mask;
+	uint64_t cursor = c->cursor, tail = c->cached_tail;
+	/* Records handed out on the fast path end by @stop: the published
+	 * tail or the ring's end, whichever comes first. */
+	uint64_t ring_end = (cursor | mask) + 1;
+	uint64_t stop = tail < ring_end ? tail : ring_end;
+	bool refreshed = false;
+	unsigned n = 0;
+
 	while (n < max) {
-		if (c->cursor == c->cached_tail) {
+		if (cursor == tail) {
+			/* The producer's position is loaded at most once per
+			 * call; what it publishes meanwhile waits for the next. */
+			if (refreshed)
+				break;
+			refreshed = true;
+			c->cursor = cursor;
 			if (refresh_tail(c))
 				break;
-			if (c->cursor == c->cached_tail)
+			tail = c->cached_tail;
+			if (cursor == tail)
 				break;
+			ring_end = (cursor | mask) + 1;
+			stop = tail < ring_end ? tail : ring_end;
 		}
-		int rc = take_record(c, &out[n]);
+		uint64_t off = cursor & mask;
+		/* Trust check: the header word is loaded once; only the local
+		 * copy is used. Both positions are aligned, so the header lies
+		 * inside the published part of the ring. */
+		uint64_t word = __atomic_load_n((uint64_t *)(data + off), __ATOMIC_RELAXED);
+		uint32_t len = (uint32_t)word;
+		uint64_t size = vamos_record_size(len);
+		/* Trust check, the common case in one go: reserved bits zero,
+		 * an application type, and the whole record inside both the
+		 * published part and the ring (@stop). Anything else (padding,
+		 * or a bad header) takes the long way, which says what was
+		 * wrong. */
+		if (__builtin_expect((word >> 32) < VAMOS_TYPE_PADDING &&
+				     cursor + size <= stop, 1)) {
+			out[n].data = data + off + VAMOS_RECORD_HEADER_SIZE;
+			out[n].len = len;
+			out[n].type = (uint16_t)(word >> 32);
+			cursor += size;
+			n++;
+			continue;
+		}
+		c->cursor = cursor;
+		int rc = take_record(c, word, &out[n]);
+		cursor = c->cursor;
 		if (rc < 0)
 			break;
 		n += (unsigned)rc;
+		ring_end = (cursor | mask) + 1;
+		stop = tail < ring_end ? tail : ring_end;
 	}
+	c->cursor = cursor;
 	/* Hand out what was good; a break is reported by the next call. */
 	if (n == 0 && c->broken)
 		return -EPROTO;
