@@ -111,6 +111,16 @@ static int take_record(struct vamos_consumer *c, uint64_t word,
 	return 1;
 }
 
+/* Bytes from @cursor that records handed out on peek's fast path may take:
+ * up to the published tail or the ring's end, whichever comes first.
+ * Differences of positions only, so it holds across 64-bit wrap-around. */
+static inline uint64_t fast_bytes(const struct vamos_consumer *c, uint64_t cursor)
+{
+	uint64_t published = c->cached_tail - cursor;
+	uint64_t to_end = c->capacity - (cursor & c->mask);
+	return published < to_end ? published : to_end;
+}
+
 int vamos_consumer_peek(struct vamos_consumer *c, struct vamos_record *out,
 			unsigned max)
 {
@@ -120,65 +130,54 @@ int vamos_consumer_peek(struct vamos_consumer *c, struct vamos_record *out,
 	/* Private copies in registers: stores to @out may alias the handle. */
 	unsigned char *const data = c->data;
 	const uint64_t mask = c->mask;
-	uint64_t cursor = c->cursor, tail = c->cached_tail;
-	/* Records handed out on the fast path end by @stop: the published
-	 * tail or the ring's end, whichever comes first. */
-	uint64_t ring_end = (cursor | mask) + 1;
-	uint64_t stop = tail < ring_end ? tail : ring_end;
+	uint64_t cursor = c->cursor, left = fast_bytes(c, cursor);
+	struct vamos_record *o = out, *const end = out + max;
 	bool refreshed = false;
-	unsigned n = 0;
 
-	while (n < max) {
-		if (cursor == tail) {
-			/* The producer's position is loaded at most once per
-			 * call; what it publishes meanwhile waits for the next. */
-			if (refreshed)
-				break;
-			refreshed = true;
-			c->cursor = cursor;
-			if (refresh_tail(c))
-				break;
-			tail = c->cached_tail;
-			if (cursor == tail)
-				break;
-			ring_end = (cursor | mask) + 1;
-			stop = tail < ring_end ? tail : ring_end;
-		}
-		uint64_t off = cursor & mask;
+	while (o < end) {
 		/* Trust check: the header word is loaded once; only the local
-		 * copy is used. Both positions are aligned, so the header lies
-		 * inside the published part of the ring. */
+		 * copy is used. The cursor is aligned, so the word lies in the
+		 * ring even when it is not published yet (left == 0): then the
+		 * check below fails for any value and the word is not used. */
+		uint64_t off = cursor & mask;
 		uint64_t word = __atomic_load_n((uint64_t *)(data + off), __ATOMIC_RELAXED);
-		uint32_t len = (uint32_t)word;
-		uint64_t size = vamos_record_size(len);
+		uint64_t size = vamos_record_size((uint32_t)word);
 		/* Trust check, the common case in one go: reserved bits zero,
 		 * an application type, and the whole record inside both the
-		 * published part and the ring (@stop). Anything else (padding,
-		 * or a bad header) takes the long way, which says what was
-		 * wrong. */
-		if (__builtin_expect((word >> 32) < VAMOS_TYPE_PADDING &&
-				     cursor + size <= stop, 1)) {
-			out[n].data = data + off + VAMOS_RECORD_HEADER_SIZE;
-			out[n].len = len;
-			out[n].type = (uint16_t)(word >> 32);
+		 * published part and the ring (@left). Anything else (the end
+		 * of what is published, padding, a bad header) takes the long
+		 * way, which says what was wrong. */
+		if (__builtin_expect((word >> 32) < VAMOS_TYPE_PADDING && size <= left, 1)) {
+			o->data = data + off + VAMOS_RECORD_HEADER_SIZE;
+			o->len = (uint32_t)word;
+			o->type = (uint16_t)(word >> 32);
+			o++;
 			cursor += size;
-			n++;
+			left -= size;
 			continue;
 		}
 		c->cursor = cursor;
-		int rc = take_record(c, word, &out[n]);
-		cursor = c->cursor;
-		if (rc < 0)
-			break;
-		n += (unsigned)rc;
-		ring_end = (cursor | mask) + 1;
-		stop = tail < ring_end ? tail : ring_end;
+		if (cursor == c->cached_tail) {
+			/* Everything known is handed out. The producer's position
+			 * is loaded at most once per call: what it publishes
+			 * meanwhile waits for the next call. */
+			if (refreshed || refresh_tail(c) || cursor == c->cached_tail)
+				break;
+			refreshed = true;
+		} else {
+			int rc = take_record(c, word, o);
+			cursor = c->cursor;
+			if (rc < 0)
+				break;
+			o += rc;
+		}
+		left = fast_bytes(c, cursor);
 	}
 	c->cursor = cursor;
 	/* Hand out what was good; a break is reported by the next call. */
-	if (n == 0 && c->broken)
+	if (o == out && c->broken)
 		return -EPROTO;
-	return (int)n;
+	return (int)(o - out);
 }
 
 int vamos_consumer_pending(struct vamos_consumer *c)

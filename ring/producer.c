@@ -117,13 +117,15 @@ static int burst_make_room(struct vamos_producer *p, uint64_t size,
 	return p->tail + size - p->cached_head <= p->capacity ? 0 : -EAGAIN;
 }
 
-/* Where a burst's next records must end: the ring's end or the room the
- * cached consumer position leaves, whichever comes first. */
-static uint64_t burst_stop(const struct vamos_producer *p)
+/* Bytes from p->tail the burst's next records may take without a look at
+ * the consumer: up to the ring's end or the room the cached consumer
+ * position leaves, whichever comes first. Differences of positions only,
+ * so it holds across 64-bit wrap-around. */
+static uint64_t burst_bytes(const struct vamos_producer *p)
 {
-	uint64_t ring_end = (p->tail | p->mask) + 1;
-	uint64_t room_end = p->cached_head + p->capacity;
-	return ring_end < room_end ? ring_end : room_end;
+	uint64_t to_end = p->capacity - (p->tail & p->mask);
+	uint64_t room = p->capacity - (p->tail - p->cached_head);
+	return to_end < room ? to_end : room;
 }
 
 /*
@@ -159,7 +161,7 @@ int vamos_producer_send_burst(struct vamos_producer *p,
 	unsigned char *const data = p->data;
 	const uint64_t mask = p->mask;
 	const uint32_t max_len = vamos_ring_max_payload(p->capacity);
-	uint64_t tail = p->tail, stop = burst_stop(p);
+	uint64_t tail = p->tail, left = burst_bytes(p);
 	bool refreshed = false;
 	int err = 0;
 	unsigned i;
@@ -173,14 +175,14 @@ int vamos_producer_send_burst(struct vamos_producer *p,
 		}
 		const uint64_t size = vamos_record_size(len);
 		/* One compare for both limits: before the ring's end and within
-		 * the room the consumer left (burst_stop). */
-		if (__builtin_expect(tail + size > stop, 0)) {
+		 * the room the consumer left (burst_bytes). */
+		if (__builtin_expect(size > left, 0)) {
 			p->tail = tail;
 			err = burst_make_room(p, size, &refreshed);
 			tail = p->tail;
 			if (err)
 				break;
-			stop = burst_stop(p);
+			left = burst_bytes(p);
 		}
 		/* Header: one plain 8-byte store, like the payload's; publish's
 		 * release orders both before the tail that covers them. */
@@ -189,6 +191,7 @@ int vamos_producer_send_burst(struct vamos_producer *p,
 		memcpy(at, &word, sizeof word);
 		copy_payload(at + VAMOS_RECORD_HEADER_SIZE, msgs[i].data, len);
 		tail += size;
+		left -= size;
 	}
 	p->tail = tail;
 	return i ? (int)i : err;

@@ -332,3 +332,43 @@ Test(hostile, burst_meets_a_head_past_the_published_tail)
 	cr_assert_str_eq(vamos_producer_error(host_tx()),
 			 "consumer position outside [previous, published]");
 }
+
+/* Positions are the peer's too, and may start anywhere: near the 64-bit
+ * wrap-around every bound must still hold (they are kept as differences). */
+static void reopen_at(uint64_t pos)
+{
+	atomic_store(&req->head, pos);
+	atomic_store(&req->tail, pos);
+	cr_assert_eq(vamos_channel_open(&f.host_view, 0, VAMOS_SIDE_HOST, &f.host), 0);
+	cr_assert_eq(vamos_channel_open(&f.guest_view, 0, VAMOS_SIDE_GUEST, &f.guest), 0);
+}
+
+Test(hostile, record_past_the_tail_at_the_64_bit_wrap)
+{
+	reopen_at(UINT64_MAX - 63); /* ring offset 192 */
+	forge(192, vamos_record_header(56, 1)); /* 64 bytes: to the ring end */
+	atomic_store(&req->tail, UINT64_MAX - 31); /* only 32 published */
+	expect_broken("record extends past the published tail");
+}
+
+Test(hostile, traffic_across_the_64_bit_wrap)
+{
+	struct vamos_record r[8];
+	uint64_t buf[8][3];
+	struct vamos_msg m[8];
+	reopen_at(UINT64_MAX - 127);
+	for (uint64_t round = 0; round < 20; round++) {
+		for (int i = 0; i < 8; i++) {
+			buf[i][0] = round * 8 + (uint64_t)i;
+			m[i] = (struct vamos_msg){ .data = buf[i], .len = sizeof buf[i], .type = 2 };
+		}
+		cr_assert_eq(vamos_producer_send_burst(&f.guest.tx, m, 8), 8);
+		vamos_producer_publish(&f.guest.tx);
+		cr_assert_eq(vamos_consumer_peek(host_rx(), r, 8), 8, "round %lu", round);
+		for (int i = 0; i < 8; i++)
+			cr_assert_eq(*(uint64_t *)r[i].data, round * 8 + (uint64_t)i);
+		vamos_consumer_release(host_rx());
+	}
+	cr_assert_null(vamos_consumer_error(host_rx()));
+	cr_assert_lt(host_rx()->head, 8192, "the positions wrapped");
+}
