@@ -135,18 +135,31 @@ int vamos_consumer_peek(struct vamos_consumer *c, struct vamos_record *out,
 	bool refreshed = false;
 
 	while (o < end) {
+		if (__builtin_expect(left == 0, 0)) {
+			/* At the ring's end or at the published tail. */
+			c->cursor = cursor;
+			if (cursor == c->cached_tail) {
+				/* The producer's position is loaded at most once
+				 * per call: what it publishes meanwhile waits for
+				 * the next call. */
+				if (refreshed || refresh_tail(c) || cursor == c->cached_tail)
+					break;
+				refreshed = true;
+			}
+			left = fast_bytes(c, cursor);
+			continue;
+		}
 		/* Trust check: the header word is loaded once; only the local
-		 * copy is used. The cursor is aligned, so the word lies in the
-		 * ring even when it is not published yet (left == 0): then the
-		 * check below fails for any value and the word is not used. */
+		 * copy is used. The cursor is aligned and left > 0, so the
+		 * header lies inside the published part of the ring. */
 		uint64_t off = cursor & mask;
 		uint64_t word = __atomic_load_n((uint64_t *)(data + off), __ATOMIC_RELAXED);
 		uint64_t size = vamos_record_size((uint32_t)word);
 		/* Trust check, the common case in one go: reserved bits zero,
 		 * an application type, and the whole record inside both the
-		 * published part and the ring (@left). Anything else (the end
-		 * of what is published, padding, a bad header) takes the long
-		 * way, which says what was wrong. */
+		 * published part and the ring (@left). Anything else (padding
+		 * or a bad header) takes the long way, which says what was
+		 * wrong. */
 		if (__builtin_expect((word >> 32) < VAMOS_TYPE_PADDING && size <= left, 1)) {
 			o->data = data + off + VAMOS_RECORD_HEADER_SIZE;
 			o->len = (uint32_t)word;
@@ -157,20 +170,11 @@ int vamos_consumer_peek(struct vamos_consumer *c, struct vamos_record *out,
 			continue;
 		}
 		c->cursor = cursor;
-		if (cursor == c->cached_tail) {
-			/* Everything known is handed out. The producer's position
-			 * is loaded at most once per call: what it publishes
-			 * meanwhile waits for the next call. */
-			if (refreshed || refresh_tail(c) || cursor == c->cached_tail)
-				break;
-			refreshed = true;
-		} else {
-			int rc = take_record(c, word, o);
-			cursor = c->cursor;
-			if (rc < 0)
-				break;
-			o += rc;
-		}
+		int rc = take_record(c, word, o);
+		cursor = c->cursor;
+		if (rc < 0)
+			break;
+		o += rc;
 		left = fast_bytes(c, cursor);
 	}
 	c->cursor = cursor;
