@@ -32,16 +32,17 @@ static int adopt_tail(struct vamos_consumer *c, uint64_t tail)
 #define PREFETCH_LINE 64u
 
 /*
- * Start fetching the lines of newly published records, from the line that
- * holds @from (the tail seen before) on. Each record header says where the
- * next one starts, so without this every cache miss waits for the one
- * before it; with it the misses overlap, as in a bulk copy. Lines fetched
- * at an earlier refresh are not asked for again. A prefetch is only a hint
- * and never faults; addresses stay in the ring.
+ * Start fetching the lines of newly published records after the first (the
+ * one that holds @from, the tail seen before: peek reads it at once). Each
+ * record header says where the next one starts, so without this every
+ * cache miss waits for the one before it; with it the misses overlap, as
+ * in a bulk copy. Lines fetched at an earlier refresh are not asked for
+ * again. A prefetch is only a hint and never faults; addresses stay in the
+ * ring.
  */
 static void prefetch_published(const struct vamos_consumer *c, uint64_t from)
 {
-	uint64_t start = from & ~(uint64_t)(PREFETCH_LINE - 1);
+	uint64_t start = (from | (PREFETCH_LINE - 1)) + 1;
 	uint64_t bytes = c->cached_tail - start;
 	uint32_t off = (uint32_t)(start & c->mask);
 	if (bytes > PREFETCH_BYTES)
@@ -59,7 +60,8 @@ static inline __attribute__((always_inline)) int refresh_tail(struct vamos_consu
 	 * @tail is completely written before we read it. */
 	uint64_t tail = atomic_load_explicit(&c->ctrl->tail, memory_order_acquire);
 	int rc = adopt_tail(c, tail);
-	if (rc == 0 && tail != before)
+	/* Past the line that holds the old tail: more than peek reads first. */
+	if (rc == 0 && tail - before > PREFETCH_LINE - (before & (PREFETCH_LINE - 1)))
 		prefetch_published(c, before);
 	return rc;
 }
@@ -127,21 +129,30 @@ int vamos_consumer_peek(struct vamos_consumer *c, struct vamos_record *out,
 	if (c->broken)
 		return -EPROTO;
 
+	/* The producer's position is loaded at most once per call: here if
+	 * everything known is handed out already (the common case of a
+	 * consumer that keeps up), else below once the known part runs out.
+	 * What it publishes meanwhile waits for the next call. */
+	bool refreshed = false;
+	if (c->cursor == c->cached_tail && max) {
+		if (refresh_tail(c))
+			return -EPROTO;
+		if (c->cursor == c->cached_tail)
+			return 0;
+		refreshed = true;
+	}
+
 	/* Private copies in registers: stores to @out may alias the handle. */
 	unsigned char *const data = c->data;
 	const uint64_t mask = c->mask;
 	uint64_t cursor = c->cursor, left = fast_bytes(c, cursor);
 	struct vamos_record *o = out, *const end = out + max;
-	bool refreshed = false;
 
 	while (o < end) {
 		if (__builtin_expect(left == 0, 0)) {
 			/* At the ring's end or at the published tail. */
 			c->cursor = cursor;
 			if (cursor == c->cached_tail) {
-				/* The producer's position is loaded at most once
-				 * per call: what it publishes meanwhile waits for
-				 * the next call. */
 				if (refreshed || refresh_tail(c) || cursor == c->cached_tail)
 					break;
 				refreshed = true;
