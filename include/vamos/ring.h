@@ -29,6 +29,13 @@
  *     if (vamos_producer_publish(&ch.tx) > 0)
  *             ring_doorbell();
  *
+ * or, with records already built in private memory, many per call:
+ *
+ *     struct vamos_msg m[32];      // data, len, type of each
+ *     int n = vamos_producer_send_burst(&ch.tx, m, 32);  // 1..32 went in
+ *     if (vamos_producer_publish(&ch.tx) > 0)
+ *             ring_doorbell();
+ *
  * Typical consumer:
  *
  *     struct vamos_record recs[32];
@@ -405,6 +412,10 @@ static inline const char *vamos_producer_error(const struct vamos_producer *p)
  * largest record) gets it even if the caller skips the release. A peer that writes
  * into a record while you read it can change its bytes, never its bounds:
  * copy a payload before validating it if that matters.
+ *
+ * One call loads the producer's position at most once (when what it knew
+ * of is handed out), so its cost per record is a header check and the
+ * record's description; records published meanwhile wait for the next call.
  *
  * Returns the number of records (0 when the ring is empty) or -EPROTO when
  * the ring is broken. Records checked before the bad one are still handed out
