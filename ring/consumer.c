@@ -60,8 +60,8 @@ static inline __attribute__((always_inline)) int refresh_tail(struct vamos_consu
 	 * @tail is completely written before we read it. */
 	uint64_t tail = atomic_load_explicit(&c->ctrl->tail, memory_order_acquire);
 	int rc = adopt_tail(c, tail);
-	/* Past the line that holds the old tail: more than peek reads first. */
-	if (rc == 0 && tail - before > PREFETCH_LINE - (before & (PREFETCH_LINE - 1)))
+	/* More than a line new: more than peek's first read brings in. */
+	if (rc == 0 && tail - before > PREFETCH_LINE)
 		prefetch_published(c, before);
 	return rc;
 }
@@ -134,7 +134,7 @@ int vamos_consumer_peek(struct vamos_consumer *c, struct vamos_record *out,
 	 * consumer that keeps up), else below once the known part runs out.
 	 * What it publishes meanwhile waits for the next call. */
 	bool refreshed = false;
-	if (c->cursor == c->cached_tail && max) {
+	if (c->cursor == c->cached_tail) {
 		if (refresh_tail(c))
 			return -EPROTO;
 		if (c->cursor == c->cached_tail)

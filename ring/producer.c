@@ -78,35 +78,13 @@ int vamos_producer_reserve_slowpath(struct vamos_producer *p, uint32_t len,
 }
 
 /*
- * Out-of-line part of send_burst, when a record of @size bytes does not fit
- * between p->tail and the burst's stop: pad the tail end if the record
- * would cross it, and re-read the consumer position (once per burst,
- * *refreshed) if the cached one says there is no room. 0 when the record
- * now fits at p->tail, -EAGAIN, or -EPROTO.
+ * 0 if @bytes more fit after p->tail by the cached consumer position; else
+ * re-read it, at most once per burst (*refreshed), and say again: 0,
+ * -EAGAIN, or -EPROTO if the position read is bad.
  */
-static int burst_make_room(struct vamos_producer *p, uint64_t size,
-			   bool *refreshed)
+static int burst_fit(struct vamos_producer *p, uint64_t bytes, bool *refreshed)
 {
-	uint64_t to_end = p->capacity - (p->tail & p->mask);
-	if (size > to_end) {
-		/* A record never wraps: pad the tail end, start over at 0
-		 * (the padding stays committed even if the record waits). */
-		if (p->tail + to_end - p->cached_head > p->capacity) {
-			if (*refreshed)
-				return -EAGAIN;
-			*refreshed = true;
-			int rc = refresh_head(p);
-			if (rc)
-				return rc;
-			if (p->tail + to_end - p->cached_head > p->capacity)
-				return -EAGAIN;
-		}
-		vamos_producer_put_header_(p, p->tail,
-					   (uint32_t)to_end - VAMOS_RECORD_HEADER_SIZE,
-					   VAMOS_TYPE_PADDING);
-		p->tail += to_end;
-	}
-	if (p->tail + size - p->cached_head <= p->capacity)
+	if (p->tail + bytes - p->cached_head <= p->capacity)
 		return 0;
 	if (*refreshed)
 		return -EAGAIN;
@@ -114,7 +92,31 @@ static int burst_make_room(struct vamos_producer *p, uint64_t size,
 	int rc = refresh_head(p);
 	if (rc)
 		return rc;
-	return p->tail + size - p->cached_head <= p->capacity ? 0 : -EAGAIN;
+	return p->tail + bytes - p->cached_head <= p->capacity ? 0 : -EAGAIN;
+}
+
+/*
+ * Out-of-line part of send_burst, for a record of @size bytes that does not
+ * fit in the bytes the burst knew were left: pad the tail end if the record
+ * would cross it, and look at the consumer's position if the cached one
+ * leaves no room. 0 when the record now fits at p->tail, -EAGAIN, -EPROTO.
+ */
+static int burst_make_room(struct vamos_producer *p, uint64_t size,
+			   bool *refreshed)
+{
+	uint64_t to_end = p->capacity - (p->tail & p->mask);
+	int rc;
+	if (size > to_end) {
+		/* A record never wraps: pad the tail end, start over at 0
+		 * (the padding stays committed even if the record waits). */
+		if ((rc = burst_fit(p, to_end, refreshed)))
+			return rc;
+		vamos_producer_put_header_(p, p->tail,
+					   (uint32_t)to_end - VAMOS_RECORD_HEADER_SIZE,
+					   VAMOS_TYPE_PADDING);
+		p->tail += to_end;
+	}
+	return burst_fit(p, size, refreshed);
 }
 
 /* Bytes from p->tail the burst's next records may take without a look at
