@@ -29,27 +29,29 @@ static int adopt_tail(struct vamos_consumer *c, uint64_t tail)
 
 /* Newly published bytes worth fetching at once. */
 #define PREFETCH_BYTES 2048u
-#define PREFETCH_LINE 64u
+/* One prefetch per 128-byte pair of lines: x86's adjacent-line prefetcher
+ * brings the other half (the pairing VAMOS_LINE is spaced for). */
+#define PREFETCH_STEP VAMOS_LINE
 
 /*
- * Start fetching the lines of newly published records after the first (the
- * one that holds @from, the tail seen before: peek reads it at once). Each
- * record header says where the next one starts, so without this every
- * cache miss waits for the one before it; with it the misses overlap, as
- * in a bulk copy. Lines fetched at an earlier refresh are not asked for
- * again. A prefetch is only a hint and never faults; addresses stay in the
- * ring.
+ * Start fetching newly published records past the line pair that holds
+ * @from (the tail seen before: peek's first read brings that one in).
+ * Each record header says where the next one starts, so without this
+ * every cache miss waits for the one before it; with it the misses
+ * overlap, as in a bulk copy. Lines fetched at an earlier refresh are not
+ * asked for again. A prefetch is only a hint and never faults; addresses
+ * stay in the ring.
  */
 static void prefetch_published(const struct vamos_consumer *c, uint64_t from)
 {
-	uint64_t start = (from | (PREFETCH_LINE - 1)) + 1;
+	uint64_t start = (from | (PREFETCH_STEP - 1)) + 1;
 	uint64_t bytes = c->cached_tail - start;
 	uint32_t off = (uint32_t)(start & c->mask);
 	if (bytes > PREFETCH_BYTES)
 		bytes = PREFETCH_BYTES;
 	if (bytes > c->capacity - off)
 		bytes = c->capacity - off;
-	for (uint64_t i = 0; i < bytes; i += PREFETCH_LINE)
+	for (uint64_t i = 0; i < bytes; i += PREFETCH_STEP)
 		__builtin_prefetch(c->data + off + i, 0, 3);
 }
 
@@ -60,8 +62,8 @@ static inline __attribute__((always_inline)) int refresh_tail(struct vamos_consu
 	 * @tail is completely written before we read it. */
 	uint64_t tail = atomic_load_explicit(&c->ctrl->tail, memory_order_acquire);
 	int rc = adopt_tail(c, tail);
-	/* More than a line new: more than peek's first read brings in. */
-	if (rc == 0 && tail - before > PREFETCH_LINE)
+	/* More than a pair of lines new: more than peek's first read brings. */
+	if (rc == 0 && tail - before > PREFETCH_STEP)
 		prefetch_published(c, before);
 	return rc;
 }
