@@ -102,7 +102,7 @@ static void fuzz_program(const uint8_t *data, size_t size)
 	unsigned char buf[256] = {0};
 	void *slot;
 	while (p < end) {
-		switch (take(&p, end, 1) % 10) {
+		switch (take(&p, end, 1) % 12) {
 		case 0: { /* hostile write of 8 bytes anywhere in the channel */
 			size_t off = (take(&p, end, 2) * 8) % chan_size;
 			uint64_t v = take(&p, end, 8);
@@ -161,6 +161,33 @@ static void fuzz_program(const uint8_t *data, size_t size)
 			if (vamos_consumer_peek(&g.rx, rec, 16) > 0)
 				vamos_consumer_release(&g.rx);
 			break;
+		case 10: { /* host replies in a burst: reads the guest-written head */
+			struct vamos_msg m[8];
+			unsigned n = (unsigned)take(&p, end, 1) % 9;
+			for (unsigned i = 0; i < n; i++)
+				m[i] = (struct vamos_msg){ .data = buf,
+					.len = (uint32_t)take(&p, end, 1) % 130,
+					.type = (uint16_t)(take(&p, end, 1) == 0xff ? 0xffff : 1) };
+			int rc = vamos_producer_send_burst(&h.tx, m, n);
+			/* 0 only for an empty burst; else a count or a reason. */
+			CHECK(rc <= (int)n);
+			CHECK(rc == 0 ? n == 0 : rc > 0 || rc == -EAGAIN || rc == -EPROTO ||
+			      rc == -EINVAL || rc == -EMSGSIZE);
+			CHECK(h.tx.broken || h.tx.tail - h.tx.cached_head <= 128);
+			rc = vamos_producer_publish(&h.tx);
+			CHECK(rc >= -EPROTO && rc <= 1);
+			break;
+		}
+		case 11: { /* the guest's own traffic, in a burst */
+			struct vamos_msg m[8];
+			unsigned n = (unsigned)take(&p, end, 1) % 9;
+			for (unsigned i = 0; i < n; i++)
+				m[i] = (struct vamos_msg){ .data = buf,
+					.len = (uint32_t)take(&p, end, 1), .type = 2 };
+			vamos_producer_send_burst(&g.tx, m, n);
+			vamos_producer_publish(&g.tx);
+			break;
+		}
 		case 9: /* the host re-opens the channel, re-reading positions */
 			if (vamos_channel_open(&host, 0, VAMOS_SIDE_HOST, &h) < 0)
 				CHECK(h.rx.broken || h.tx.broken);

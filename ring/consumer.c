@@ -27,53 +27,61 @@ static int adopt_tail(struct vamos_consumer *c, uint64_t tail)
 	return 0;
 }
 
-/* Bytes ahead of the cursor worth fetching at once. */
+/* Newly published bytes worth fetching at once. */
 #define PREFETCH_BYTES 2048u
+/* One prefetch per 128-byte pair of lines: x86's adjacent-line prefetcher
+ * brings the other half (the pairing VAMOS_LINE is spaced for). */
+#define PREFETCH_STEP VAMOS_LINE
 
 /*
- * Start fetching the lines of newly published records. Each record header
- * says where the next one starts, so without this every cache miss waits
- * for the one before it; with it the misses overlap, as in a bulk copy.
- * A prefetch is only a hint and never faults; addresses stay in the ring.
+ * Start fetching newly published records past the line pair that holds
+ * @from (the tail seen before: peek's first read brings that one in).
+ * Each record header says where the next one starts, so without this
+ * every cache miss waits for the one before it; with it the misses
+ * overlap, as in a bulk copy. Lines fetched at an earlier refresh are not
+ * asked for again. A prefetch is only a hint and never faults; addresses
+ * stay in the ring.
  */
-static void prefetch_published(const struct vamos_consumer *c)
+static void prefetch_published(const struct vamos_consumer *c, uint64_t from)
 {
-	uint64_t bytes = c->cached_tail - c->cursor;
-	uint32_t off = (uint32_t)(c->cursor & c->mask);
+	uint64_t start = (from | (PREFETCH_STEP - 1)) + 1;
+	uint64_t bytes = c->cached_tail - start;
+	uint32_t off = (uint32_t)(start & c->mask);
 	if (bytes > PREFETCH_BYTES)
 		bytes = PREFETCH_BYTES;
 	if (bytes > c->capacity - off)
 		bytes = c->capacity - off;
-	for (uint64_t i = 0; i < bytes; i += 64)
+	for (uint64_t i = 0; i < bytes; i += PREFETCH_STEP)
 		__builtin_prefetch(c->data + off + i, 0, 3);
 }
 
-static int refresh_tail(struct vamos_consumer *c)
+static inline __attribute__((always_inline)) int refresh_tail(struct vamos_consumer *c)
 {
+	uint64_t before = c->cached_tail;
 	/* Acquire: pairs with the producer's publish, so every record before
 	 * @tail is completely written before we read it. */
 	uint64_t tail = atomic_load_explicit(&c->ctrl->tail, memory_order_acquire);
 	int rc = adopt_tail(c, tail);
-	if (rc == 0)
-		prefetch_published(c);
+	/* More than a pair of lines new: more than peek's first read brings. */
+	if (rc == 0 && tail - before > PREFETCH_STEP)
+		prefetch_published(c, before);
 	return rc;
 }
 
 /*
- * Check the record at the cursor (cursor < cached_tail) and describe it.
- * Returns 1 for a record, 0 for padding (cursor moved past it), -EPROTO.
+ * The long way for the record at the cursor (cursor < cached_tail) whose
+ * header @word peek loaded (once) and did not pass as a plain record:
+ * padding, or a bad header. Returns 0 for padding (cursor moved past it),
+ * -EPROTO with the reason for anything else; 1 for a good record (kept for
+ * completeness: peek's fast check takes those).
  */
-static int take_record(struct vamos_consumer *c, struct vamos_record *rec)
+static int take_record(struct vamos_consumer *c, uint64_t word,
+		       struct vamos_record *rec)
 {
 	uint32_t off = (uint32_t)(c->cursor & c->mask);
 	uint64_t to_end = c->capacity - off;
 	uint64_t avail = c->cached_tail - c->cursor;
 	unsigned char *at = c->data + off;
-
-	/* Trust check: the header word is loaded once; only the local copy is
-	 * used. Both positions are aligned, so avail >= 8 and to_end >= 8:
-	 * the header itself lies inside the published part of the ring. */
-	uint64_t word = __atomic_load_n((uint64_t *)at, __ATOMIC_RELAXED);
 	uint32_t len = (uint32_t)word;
 	uint32_t type = (uint32_t)(word >> 32) & 0xffffu;
 
@@ -107,29 +115,86 @@ static int take_record(struct vamos_consumer *c, struct vamos_record *rec)
 	return 1;
 }
 
+/* Bytes from @cursor that records handed out on peek's fast path may take:
+ * up to the published tail or the ring's end, whichever comes first.
+ * Differences of positions only, so it holds across 64-bit wrap-around. */
+static inline uint64_t fast_bytes(const struct vamos_consumer *c, uint64_t cursor)
+{
+	uint64_t published = c->cached_tail - cursor;
+	uint64_t to_end = c->capacity - (cursor & c->mask);
+	return published < to_end ? published : to_end;
+}
+
 int vamos_consumer_peek(struct vamos_consumer *c, struct vamos_record *out,
 			unsigned max)
 {
-	unsigned n = 0;
-
 	if (c->broken)
 		return -EPROTO;
-	while (n < max) {
-		if (c->cursor == c->cached_tail) {
-			if (refresh_tail(c))
-				break;
-			if (c->cursor == c->cached_tail)
-				break;
+
+	/* The producer's position is loaded at most once per call: here if
+	 * everything known is handed out already (the common case of a
+	 * consumer that keeps up), else below once the known part runs out.
+	 * What it publishes meanwhile waits for the next call. */
+	bool refreshed = false;
+	if (c->cursor == c->cached_tail) {
+		if (refresh_tail(c))
+			return -EPROTO;
+		if (c->cursor == c->cached_tail)
+			return 0;
+		refreshed = true;
+	}
+
+	/* Private copies in registers: stores to @out may alias the handle. */
+	unsigned char *const data = c->data;
+	const uint64_t mask = c->mask;
+	uint64_t cursor = c->cursor, left = fast_bytes(c, cursor);
+	struct vamos_record *o = out, *const end = out + max;
+
+	while (o < end) {
+		if (__builtin_expect(left == 0, 0)) {
+			/* At the ring's end or at the published tail. */
+			c->cursor = cursor;
+			if (cursor == c->cached_tail) {
+				if (refreshed || refresh_tail(c) || cursor == c->cached_tail)
+					break;
+				refreshed = true;
+			}
+			left = fast_bytes(c, cursor);
+			continue;
 		}
-		int rc = take_record(c, &out[n]);
+		/* Trust check: the header word is loaded once; only the local
+		 * copy is used. The cursor is aligned and left > 0, so the
+		 * header lies inside the published part of the ring. */
+		uint64_t off = cursor & mask;
+		uint64_t word = __atomic_load_n((uint64_t *)(data + off), __ATOMIC_RELAXED);
+		uint64_t size = vamos_record_size((uint32_t)word);
+		/* Trust check, the common case in one go: reserved bits zero,
+		 * an application type, and the whole record inside both the
+		 * published part and the ring (@left). Anything else (padding
+		 * or a bad header) takes the long way, which says what was
+		 * wrong. */
+		if (__builtin_expect((word >> 32) < VAMOS_TYPE_PADDING && size <= left, 1)) {
+			o->data = data + off + VAMOS_RECORD_HEADER_SIZE;
+			o->len = (uint32_t)word;
+			o->type = (uint16_t)(word >> 32);
+			o++;
+			cursor += size;
+			left -= size;
+			continue;
+		}
+		c->cursor = cursor;
+		int rc = take_record(c, word, o);
+		cursor = c->cursor;
 		if (rc < 0)
 			break;
-		n += (unsigned)rc;
+		o += rc;
+		left = fast_bytes(c, cursor);
 	}
+	c->cursor = cursor;
 	/* Hand out what was good; a break is reported by the next call. */
-	if (n == 0 && c->broken)
+	if (o == out && c->broken)
 		return -EPROTO;
-	return (int)n;
+	return (int)(o - out);
 }
 
 int vamos_consumer_pending(struct vamos_consumer *c)

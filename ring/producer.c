@@ -77,6 +77,128 @@ int vamos_producer_reserve_slowpath(struct vamos_producer *p, uint32_t len,
 	return 0;
 }
 
+/*
+ * 0 if @bytes more fit after p->tail by the cached consumer position; else
+ * re-read it, at most once per burst (*refreshed), and say again: 0,
+ * -EAGAIN, or -EPROTO if the position read is bad.
+ */
+static int burst_fit(struct vamos_producer *p, uint64_t bytes, bool *refreshed)
+{
+	if (p->tail + bytes - p->cached_head <= p->capacity)
+		return 0;
+	if (*refreshed)
+		return -EAGAIN;
+	*refreshed = true;
+	int rc = refresh_head(p);
+	if (rc)
+		return rc;
+	return p->tail + bytes - p->cached_head <= p->capacity ? 0 : -EAGAIN;
+}
+
+/*
+ * Out-of-line part of send_burst, for a record of @size bytes that does not
+ * fit in the bytes the burst knew were left: pad the tail end if the record
+ * would cross it, and look at the consumer's position if the cached one
+ * leaves no room. 0 when the record now fits at p->tail, -EAGAIN, -EPROTO.
+ */
+static int burst_make_room(struct vamos_producer *p, uint64_t size,
+			   bool *refreshed)
+{
+	uint64_t to_end = p->capacity - (p->tail & p->mask);
+	int rc;
+	if (size > to_end) {
+		/* A record never wraps: pad the tail end, start over at 0
+		 * (the padding stays committed even if the record waits). */
+		if ((rc = burst_fit(p, to_end, refreshed)))
+			return rc;
+		vamos_producer_put_header_(p, p->tail,
+					   (uint32_t)to_end - VAMOS_RECORD_HEADER_SIZE,
+					   VAMOS_TYPE_PADDING);
+		p->tail += to_end;
+	}
+	return burst_fit(p, size, refreshed);
+}
+
+/* Bytes from p->tail the burst's next records may take without a look at
+ * the consumer: up to the ring's end or the room the cached consumer
+ * position leaves, whichever comes first. Differences of positions only,
+ * so it holds across 64-bit wrap-around. */
+static uint64_t burst_bytes(const struct vamos_producer *p)
+{
+	uint64_t to_end = p->capacity - (p->tail & p->mask);
+	uint64_t room = p->capacity - (p->tail - p->cached_head);
+	return to_end < room ? to_end : room;
+}
+
+/*
+ * Copy a payload into its record. A short one (the common case of a burst)
+ * is a few overlapping 8- or 16-byte moves the compiler inlines, not a
+ * library call; exactly @len bytes of @src are read.
+ */
+static inline void copy_payload(unsigned char *dst, const unsigned char *src,
+				uint32_t len)
+{
+	if (len >= 16 && len <= 64) {
+		for (uint32_t i = 0; i + 16 < len; i += 16)
+			memcpy(dst + i, src + i, 16);
+		memcpy(dst + len - 16, src + len - 16, 16);
+	} else if (len >= 8 && len < 16) {
+		memcpy(dst, src, 8);
+		memcpy(dst + len - 8, src + len - 8, 8);
+	} else if (len) {
+		memcpy(dst, src, len);
+	}
+}
+
+int vamos_producer_send_burst(struct vamos_producer *p,
+			      const struct vamos_msg *msgs, unsigned n)
+{
+	if (p->broken)
+		return -EPROTO;
+	if (p->open)
+		return -EBUSY;
+
+	/* Private copies in registers: the payload stores below may alias
+	 * anything, so fields read through @p would be reloaded per record. */
+	unsigned char *const data = p->data;
+	const uint64_t mask = p->mask;
+	const uint32_t max_len = vamos_ring_max_payload(p->capacity);
+	uint64_t tail = p->tail, left = burst_bytes(p);
+	bool refreshed = false;
+	int err = 0;
+	unsigned i;
+
+	for (i = 0; i < n; i++) {
+		const uint32_t len = msgs[i].len;
+		const uint16_t type = msgs[i].type;
+		if (__builtin_expect(type > VAMOS_RECORD_TYPE_MAX || len > max_len, 0)) {
+			err = type > VAMOS_RECORD_TYPE_MAX ? -EINVAL : -EMSGSIZE;
+			break;
+		}
+		const uint64_t size = vamos_record_size(len);
+		/* One compare for both limits: before the ring's end and within
+		 * the room the consumer left (burst_bytes). */
+		if (__builtin_expect(size > left, 0)) {
+			p->tail = tail;
+			err = burst_make_room(p, size, &refreshed);
+			tail = p->tail;
+			if (err)
+				break;
+			left = burst_bytes(p);
+		}
+		/* Header: one plain 8-byte store, like the payload's; publish's
+		 * release orders both before the tail that covers them. */
+		unsigned char *at = data + (tail & mask);
+		uint64_t word = vamos_record_header(len, type);
+		memcpy(at, &word, sizeof word);
+		copy_payload(at + VAMOS_RECORD_HEADER_SIZE, msgs[i].data, len);
+		tail += size;
+		left -= size;
+	}
+	p->tail = tail;
+	return i ? (int)i : err;
+}
+
 void vamos_producer_abort(struct vamos_producer *p)
 {
 	p->open = false;

@@ -70,6 +70,11 @@ struct bench_impl {
 	void (*producer)(struct bench_case *bc);
 	void (*consumer)(struct bench_case *bc);
 	void (*teardown)(struct bench_case *bc);
+	/* Optional: @rounds times, enqueue one batch of B messages and then
+	   dequeue it, in the calling thread, with the same calls and copies
+	   as producer() and consumer(). No spinning, no waiting: what a
+	   callgrind run of it counts is the per-message cost itself. */
+	void (*lockstep)(struct bench_case *bc, uint64_t rounds);
 };
 
 extern const struct bench_impl bench_impl_vamos;

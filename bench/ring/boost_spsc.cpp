@@ -26,6 +26,7 @@ struct QueueBase {
 	virtual ~QueueBase() = default;
 	virtual void produce(bench_case *bc) = 0;
 	virtual void consume(bench_case *bc) = 0;
+	virtual void lockstep(bench_case *bc, std::uint64_t rounds) = 0;
 };
 
 template <std::size_t P>
@@ -34,25 +35,51 @@ struct Queue final : QueueBase {
 
 	explicit Queue(std::size_t slots) : q(slots) {}
 
-	void produce(bench_case *bc) override
+	// Stamp and push one batch of B messages from @msgs, the private array.
+	void produce_batch(bench_case *bc, Msg<P> *msgs, std::uint64_t seq)
 	{
 		const std::uint32_t B = bc->batch;
-		auto *msgs = static_cast<Msg<P> *>(std::malloc(sizeof(Msg<P>) * B));
-		std::uint64_t seq = 0;
+
+		for (std::uint32_t i = 0; i < B; i++)
+			bench_stamp(msgs[i].bytes, seq + i);
+		for (std::uint32_t done = 0; done < B;) {
+			std::size_t n = q.push(msgs + done, B - done);
+			if (n == 0)
+				bench_relax();
+			done += static_cast<std::uint32_t>(n);
+		}
+	}
+
+	// Pop up to B messages into @priv and check them; returns how many.
+	std::size_t consume(bench_case *bc, Msg<P> *priv, std::uint64_t *expect)
+	{
+		std::size_t n = q.pop(priv, bc->batch);
+
+		bench_sink(priv);
+		for (std::size_t i = 0; i < n; i++)
+			bench_check(bc, priv[i].bytes, (*expect)++);
+		return n;
+	}
+
+	static Msg<P> *private_copy(const bench_case *bc)
+	{
+		auto *msgs = static_cast<Msg<P> *>(
+			std::malloc(sizeof(Msg<P>) * bc->batch));
 
 		if (!msgs)
 			bench_fatal("boost_spsc: out of memory");
-		std::memcpy(msgs, bc->tmpl, sizeof(Msg<P>) * B);
+		std::memcpy(msgs, bc->tmpl, sizeof(Msg<P>) * bc->batch);
+		return msgs;
+	}
+
+	void produce(bench_case *bc) override
+	{
+		Msg<P> *msgs = private_copy(bc);
+		std::uint64_t seq = 0;
+
 		while (!bench_stop_requested(bc)) {
-			for (std::uint32_t i = 0; i < B; i++)
-				bench_stamp(msgs[i].bytes, seq + i);
-			for (std::uint32_t done = 0; done < B;) {
-				std::size_t n = q.push(msgs + done, B - done);
-				if (n == 0)
-					bench_relax();
-				done += static_cast<std::uint32_t>(n);
-			}
-			seq += B;
+			produce_batch(bc, msgs, seq);
+			seq += bc->batch;
 		}
 		bench_producer_finish(bc, seq);
 		std::free(msgs);
@@ -60,26 +87,35 @@ struct Queue final : QueueBase {
 
 	void consume(bench_case *bc) override
 	{
-		const std::uint32_t B = bc->batch;
-		auto *priv = static_cast<Msg<P> *>(std::malloc(sizeof(Msg<P>) * B));
+		Msg<P> *priv = private_copy(bc);
 		std::uint64_t expect = 0;
 
-		if (!priv)
-			bench_fatal("boost_spsc: out of memory");
 		for (;;) {
-			std::size_t n = q.pop(priv, B);
-
-			if (n == 0) {
+			if (consume(bc, priv, &expect) == 0) {
 				if (bench_consumer_done(bc, expect))
 					break;
 				bench_relax();
 				continue;
 			}
-			bench_sink(priv);
-			for (std::size_t i = 0; i < n; i++)
-				bench_check(bc, priv[i].bytes, expect++);
 			bench_set_received(bc, expect);
 		}
+		std::free(priv);
+	}
+
+	void lockstep(bench_case *bc, std::uint64_t rounds) override
+	{
+		Msg<P> *msgs = private_copy(bc), *priv = private_copy(bc);
+		std::uint64_t seq = 0, expect = 0;
+
+		for (std::uint64_t i = 0; i < rounds; i++) {
+			produce_batch(bc, msgs, seq);
+			seq += bc->batch;
+			while (expect < seq)
+				if (consume(bc, priv, &expect) == 0)
+					bench_fatal("boost_spsc: a pushed batch did not arrive");
+			bench_set_received(bc, expect);
+		}
+		std::free(msgs);
 		std::free(priv);
 	}
 
@@ -125,6 +161,11 @@ void boost_consumer(bench_case *bc)
 	static_cast<QueueBase *>(bc->state)->consume(bc);
 }
 
+void boost_lockstep(bench_case *bc, std::uint64_t rounds)
+{
+	static_cast<QueueBase *>(bc->state)->lockstep(bc, rounds);
+}
+
 void boost_teardown(bench_case *bc)
 {
 	delete static_cast<QueueBase *>(bc->state);
@@ -135,5 +176,5 @@ void boost_teardown(bench_case *bc)
 
 extern "C" const bench_impl bench_impl_boost_spsc = {
 	"boost_spsc", false, boost_setup, boost_producer, boost_consumer,
-	boost_teardown,
+	boost_teardown, boost_lockstep,
 };

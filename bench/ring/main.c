@@ -5,6 +5,7 @@
  *
  *   bench-ring [--csv] [--seconds S] [--warmup S] [--impl A,B]
  *              [--payload N,M] [--batch N,M] [--ring-bytes N] [--list]
+ *              [--lockstep ROUNDS]
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -55,7 +56,11 @@ static void usage(FILE *f)
 		"                    (default 1,32)\n"
 		"  --ring-bytes N    byte budget of every queue, power of two\n"
 		"                    (default 1048576)\n"
-		"  --list            print the impls and exit\n");
+		"  --list            print the impls and exit\n"
+		"  --lockstep ROUNDS no threads, no timing: per case, ROUNDS times\n"
+		"                    enqueue one batch and dequeue it in one thread\n"
+		"                    (for callgrind: bench/ring/instructions);\n"
+		"                    prints impl,payload_bytes,batch,messages\n");
 }
 
 static bool is_pow2(unsigned long v)
@@ -146,10 +151,34 @@ static bool parse_impls(const char *arg, bool chosen[N_IMPLS])
 	return ok;
 }
 
+/* --lockstep: every chosen case that has the mode, one after the other. */
+static int run_lockstep(const bool chosen[N_IMPLS], const struct u32_list *payloads,
+			const struct u32_list *batches, uint32_t ring_bytes,
+			uint32_t rounds)
+{
+	puts("impl,payload_bytes,batch,messages");
+	for (unsigned p = 0; p < payloads->n; p++)
+		for (unsigned b = 0; b < batches->n; b++)
+			for (size_t i = 0; i < N_IMPLS; i++) {
+				if (!chosen[i])
+					continue;
+				int rc = bench_lockstep_case(all_impls[i], payloads->v[p],
+							     batches->v[b], ring_bytes,
+							     rounds);
+				if (rc < 0)
+					return 1;
+				if (rc == 0)
+					printf("%s,%u,%u,%llu\n", all_impls[i]->name,
+					       payloads->v[p], batches->v[b],
+					       (unsigned long long)rounds * batches->v[b]);
+			}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	enum { OPT_CSV = 256, OPT_SECONDS, OPT_WARMUP, OPT_IMPL, OPT_PAYLOAD,
-	       OPT_BATCH, OPT_RING_BYTES, OPT_LIST };
+	       OPT_BATCH, OPT_RING_BYTES, OPT_LIST, OPT_LOCKSTEP };
 	static const struct option longopts[] = {
 		{ "csv", no_argument, NULL, OPT_CSV },
 		{ "seconds", required_argument, NULL, OPT_SECONDS },
@@ -159,6 +188,7 @@ int main(int argc, char **argv)
 		{ "batch", required_argument, NULL, OPT_BATCH },
 		{ "ring-bytes", required_argument, NULL, OPT_RING_BYTES },
 		{ "list", no_argument, NULL, OPT_LIST },
+		{ "lockstep", required_argument, NULL, OPT_LOCKSTEP },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -172,6 +202,7 @@ int main(int argc, char **argv)
 	bool chosen[N_IMPLS] = { false };
 	bool any_chosen = false, csv = false, progress;
 	unsigned total, done = 0;
+	uint32_t lockstep_rounds = 0;
 	int c;
 
 	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
@@ -201,6 +232,10 @@ int main(int argc, char **argv)
 		case OPT_RING_BYTES:
 			ok = parse_u32(optarg, 1ul << 30, &opt.ring_bytes) &&
 			     is_pow2(opt.ring_bytes) && opt.ring_bytes >= 4096;
+			break;
+		case OPT_LOCKSTEP:
+			ok = parse_u32(optarg, 1ul << 30, &lockstep_rounds) &&
+			     lockstep_rounds > 0;
 			break;
 		case OPT_LIST:
 			for (size_t i = 0; i < N_IMPLS; i++)
@@ -234,6 +269,10 @@ int main(int argc, char **argv)
 	if (!any_chosen)
 		for (size_t i = 0; i < N_IMPLS; i++)
 			chosen[i] = true;
+
+	if (lockstep_rounds)
+		return run_lockstep(chosen, &payloads, &batches, opt.ring_bytes,
+				    lockstep_rounds);
 
 	if (!bench_pick_cpus(&opt.producer_cpu, &opt.consumer_cpu))
 		fprintf(stderr, "bench-ring: fewer than 2 CPUs available; "

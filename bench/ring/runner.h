@@ -33,4 +33,16 @@ int bench_run_case(const struct bench_impl *impl, uint32_t payload,
 		   uint32_t batch, const struct bench_options *opt,
 		   struct bench_result *out);
 
+/**
+ * Set up @impl for (@payload, @batch) and run its lockstep mode for @rounds
+ * batches in this thread, inside bench_lockstep_measured(), the function
+ * callgrind is told to count (--toggle-collect). Returns 0, 1 if the impl
+ * has no lockstep mode, -1 if setup failed (already reported).
+ */
+int bench_lockstep_case(const struct bench_impl *impl, uint32_t payload,
+			uint32_t batch, uint32_t ring_bytes, uint64_t rounds);
+
+/** The counted part of a lockstep run: only the impl's lockstep(). */
+void bench_lockstep_measured(struct bench_case *bc, uint64_t rounds);
+
 #endif /* BENCH_RING_RUNNER_H */

@@ -43,6 +43,10 @@ struct vamos_state {
 	/* Producer-owned: messages made visible so far, stored after each
 	   publish and after the doorbell it asked for (lost-wakeup check). */
 	BENCH_ALIGNED uint64_t published;
+	/* Producer-owned, for bursts: B messages in private memory (the
+	   template, stamped per batch) and their descriptors. */
+	unsigned char *msgs;
+	struct vamos_msg *burst;
 };
 
 static uint32_t ring_capacity(const struct bench_case *bc)
@@ -65,6 +69,8 @@ static void vamos_teardown(struct bench_case *bc)
 		return;
 	if (s->doorbell >= 0)
 		close(s->doorbell);
+	free(s->msgs);
+	free(s->burst);
 	free(s->mem);
 	free(s);
 	bc->state = NULL;
@@ -135,6 +141,20 @@ static int vamos_setup(struct bench_case *bc)
 	vamos_region_set_state(&s->host_region, VAMOS_SIDE_HOST, VAMOS_STATE_READY);
 	vamos_region_set_state(&s->guest_region, VAMOS_SIDE_GUEST, VAMOS_STATE_READY);
 
+	s->msgs = malloc((size_t)bc->payload * bc->batch);
+	s->burst = calloc(bc->batch, sizeof(*s->burst));
+	if (!s->msgs || !s->burst) {
+		vamos_teardown(bc);
+		return -ENOMEM;
+	}
+	memcpy(s->msgs, bc->tmpl, (size_t)bc->payload * bc->batch);
+	for (uint32_t i = 0; i < bc->batch; i++)
+		s->burst[i] = (struct vamos_msg){
+			.data = s->msgs + (size_t)i * bc->payload,
+			.len = bc->payload,
+			.type = MSG_TYPE,
+		};
+
 	s->doorbell = eventfd(0, EFD_CLOEXEC);
 	if (s->doorbell < 0) {
 		rc = -errno;
@@ -170,40 +190,101 @@ static unsigned publish(struct vamos_state *s, struct vamos_producer *tx,
 	return rc > 0;
 }
 
+/* Reserve room for one message, publishing and waiting while it is full. */
+static void *reserve(struct bench_case *bc, struct vamos_state *s,
+		     struct vamos_producer *tx, uint64_t seq, uint64_t *doorbells)
+{
+	void *p;
+	int rc = vamos_producer_reserve(tx, bc->payload, &p);
+
+	if (rc == -EAGAIN) {
+		/* Full: let the consumer at what we have and wait for room. */
+		*doorbells += publish(s, tx, seq);
+		bench_set_doorbells(bc, *doorbells);
+		do {
+			bench_relax();
+			rc = vamos_producer_reserve(tx, bc->payload, &p);
+		} while (rc == -EAGAIN);
+	}
+	if (BENCH_UNLIKELY(rc != 0))
+		bench_fatal("vamos: reserve: %s (%s)", strerror(-rc),
+			    vamos_producer_error(tx) ? vamos_producer_error(tx) : "?");
+	return p;
+}
+
+/* Write B messages numbered from @seq in place and publish them. */
+static void produce_in_place(struct bench_case *bc, struct vamos_state *s,
+			  struct vamos_producer *tx, uint64_t seq,
+			  uint64_t *doorbells)
+{
+	const uint32_t P = bc->payload, B = bc->batch;
+
+	for (uint32_t i = 0; i < B; i++) {
+		void *p = reserve(bc, s, tx, seq, doorbells);
+
+		bench_copy(p, bc->tmpl, P);
+		bench_stamp(p, seq++);
+		int rc = vamos_producer_commit(tx, MSG_TYPE, P);
+		if (BENCH_UNLIKELY(rc != 0))
+			bench_fatal("vamos: commit: %s", strerror(-rc));
+	}
+	*doorbells += publish(s, tx, seq);
+	bench_set_doorbells(bc, *doorbells);
+}
+
+/*
+ * Stamp B messages numbered from @seq in the private array and send them
+ * with bursts, as the peers' bulk enqueue does; publish once they are all
+ * in, and whenever the ring is full.
+ */
+static void produce_burst(struct bench_case *bc, struct vamos_state *s,
+			  struct vamos_producer *tx, uint64_t seq,
+			  uint64_t *doorbells)
+{
+	const uint32_t P = bc->payload, B = bc->batch;
+
+	for (uint32_t i = 0; i < B; i++)
+		bench_stamp(s->msgs + (size_t)i * P, seq + i);
+	for (uint32_t done = 0; done < B;) {
+		int n = vamos_producer_send_burst(tx, s->burst + done, B - done);
+
+		if (n == -EAGAIN) {
+			*doorbells += publish(s, tx, seq + done);
+			bench_set_doorbells(bc, *doorbells);
+			bench_relax();
+			continue;
+		}
+		if (BENCH_UNLIKELY(n <= 0))
+			bench_fatal("vamos: send_burst: %s (%s)", strerror(-n),
+				    vamos_producer_error(tx) ?
+				    vamos_producer_error(tx) : "?");
+		done += (uint32_t)n;
+	}
+	*doorbells += publish(s, tx, seq + B);
+	bench_set_doorbells(bc, *doorbells);
+}
+
+/* One batch: a single message is written in place (fewer instructions than
+   a burst of one, which copies it twice), batches go in bursts. */
+static void produce_batch(struct bench_case *bc, struct vamos_state *s,
+			  struct vamos_producer *tx, uint64_t seq,
+			  uint64_t *doorbells)
+{
+	if (bc->batch > 1)
+		produce_burst(bc, s, tx, seq, doorbells);
+	else
+		produce_in_place(bc, s, tx, seq, doorbells);
+}
+
 static void vamos_producer(struct bench_case *bc)
 {
 	struct vamos_state *s = bc->state;
 	struct vamos_producer *tx = &s->guest.tx;
-	const uint32_t P = bc->payload, B = bc->batch;
 	uint64_t seq = 0, doorbells = 0;
 
 	while (!bench_stop_requested(bc)) {
-		for (uint32_t i = 0; i < B; i++) {
-			void *p;
-			int rc = vamos_producer_reserve(tx, P, &p);
-
-			if (rc == -EAGAIN) {
-				/* Full: let the consumer at what we have and
-				   wait for room. */
-				doorbells += publish(s, tx, seq);
-				bench_set_doorbells(bc, doorbells);
-				do {
-					bench_relax();
-					rc = vamos_producer_reserve(tx, P, &p);
-				} while (rc == -EAGAIN);
-			}
-			if (BENCH_UNLIKELY(rc != 0))
-				bench_fatal("vamos: reserve: %s (%s)", strerror(-rc),
-					    vamos_producer_error(tx) ?
-					    vamos_producer_error(tx) : "?");
-			bench_copy(p, bc->tmpl, P);
-			bench_stamp(p, seq++);
-			rc = vamos_producer_commit(tx, MSG_TYPE, P);
-			if (BENCH_UNLIKELY(rc != 0))
-				bench_fatal("vamos: commit: %s", strerror(-rc));
-		}
-		doorbells += publish(s, tx, seq);
-		bench_set_doorbells(bc, doorbells);
+		produce_batch(bc, s, tx, seq, &doorbells);
+		seq += bc->batch;
 	}
 	bench_producer_finish(bc, seq);
 	/* Whatever the consumer is doing, make sure it looks once more. */
@@ -245,44 +326,67 @@ static void wait_doorbell(struct bench_case *bc, struct vamos_state *s,
 		bench_fatal("vamos: doorbell read: %s", strerror(errno));
 }
 
+/* Peek up to B messages, copy each into @priv and check it, release them.
+   Returns how many, or fails the run if the ring is broken. */
+static int consume(struct bench_case *bc, struct vamos_consumer *rx,
+		   struct vamos_record *recs, unsigned char *priv,
+		   uint64_t *expect)
+{
+	const uint32_t P = bc->payload;
+	int n = vamos_consumer_peek(rx, recs, bc->batch);
+
+	if (BENCH_UNLIKELY(n < 0))
+		bench_fatal("vamos: peek: %s (%s)", strerror(-n),
+			    vamos_consumer_error(rx) ? vamos_consumer_error(rx) : "?");
+	for (int i = 0; i < n; i++) {
+		if (BENCH_UNLIKELY(recs[i].len != P || recs[i].type != MSG_TYPE))
+			bench_fatal("vamos: message %llu has length %u type %u",
+				    (unsigned long long)*expect, recs[i].len,
+				    recs[i].type);
+		bench_copy(priv, recs[i].data, P);
+		bench_sink(priv);
+		bench_check(bc, priv, (*expect)++);
+	}
+	if (n > 0)
+		vamos_consumer_release(rx);
+	return n;
+}
+
+static struct vamos_record *alloc_records(const struct bench_case *bc)
+{
+	struct vamos_record *recs = calloc(bc->batch, sizeof(*recs));
+
+	if (!recs)
+		bench_fatal("vamos: out of memory");
+	return recs;
+}
+
+static unsigned char *alloc_private(const struct bench_case *bc)
+{
+	unsigned char *priv = aligned_alloc(BENCH_CACHE_LINE,
+					    (bc->payload + BENCH_CACHE_LINE - 1) &
+					    ~(size_t)(BENCH_CACHE_LINE - 1));
+
+	if (!priv)
+		bench_fatal("vamos: out of memory");
+	return priv;
+}
+
 static void vamos_consumer(struct bench_case *bc)
 {
 	struct vamos_state *s = bc->state;
 	struct vamos_consumer *rx = &s->host.rx;
-	const uint32_t P = bc->payload, B = bc->batch;
-	struct vamos_record *recs = calloc(B, sizeof(*recs));
-	unsigned char *priv = aligned_alloc(BENCH_CACHE_LINE,
-					    (P + BENCH_CACHE_LINE - 1) &
-					    ~(size_t)(BENCH_CACHE_LINE - 1));
+	struct vamos_record *recs = alloc_records(bc);
+	unsigned char *priv = alloc_private(bc);
 	uint64_t expect = 0;
 	unsigned idle = 0;
 
-	if (!recs || !priv)
-		bench_fatal("vamos: out of memory");
 	for (;;) {
-		int n = vamos_consumer_peek(rx, recs, B);
-
-		if (n > 0) {
-			for (int i = 0; i < n; i++) {
-				if (BENCH_UNLIKELY(recs[i].len != P ||
-						   recs[i].type != MSG_TYPE))
-					bench_fatal("vamos: message %llu has "
-						    "length %u type %u",
-						    (unsigned long long)expect,
-						    recs[i].len, recs[i].type);
-				bench_copy(priv, recs[i].data, P);
-				bench_sink(priv);
-				bench_check(bc, priv, expect++);
-			}
-			vamos_consumer_release(rx);
+		if (consume(bc, rx, recs, priv, &expect) > 0) {
 			bench_set_received(bc, expect);
 			idle = 0;
 			continue;
 		}
-		if (BENCH_UNLIKELY(n < 0))
-			bench_fatal("vamos: peek: %s (%s)", strerror(-n),
-				    vamos_consumer_error(rx) ?
-				    vamos_consumer_error(rx) : "?");
 		if (bench_consumer_done(bc, expect))
 			break;
 		if (++idle < SPIN_POLLS) {
@@ -290,7 +394,7 @@ static void vamos_consumer(struct bench_case *bc)
 			continue;
 		}
 		idle = 0;
-		n = vamos_consumer_prepare_sleep(rx);
+		int n = vamos_consumer_prepare_sleep(rx);
 		if (BENCH_UNLIKELY(n < 0))
 			bench_fatal("vamos: prepare_sleep: %s (%s)", strerror(-n),
 				    vamos_consumer_error(rx) ?
@@ -304,6 +408,29 @@ static void vamos_consumer(struct bench_case *bc)
 	free(priv);
 }
 
+/* The consumer never sleeps here, so no publish asks for a doorbell. */
+static void vamos_lockstep(struct bench_case *bc, uint64_t rounds)
+{
+	struct vamos_state *s = bc->state;
+	struct vamos_record *recs = alloc_records(bc);
+	unsigned char *priv = alloc_private(bc);
+	uint64_t seq = 0, expect = 0, doorbells = 0;
+
+	for (uint64_t i = 0; i < rounds; i++) {
+		produce_batch(bc, s, &s->guest.tx, seq, &doorbells);
+		seq += bc->batch;
+		while (expect < seq)
+			if (consume(bc, &s->host.rx, recs, priv, &expect) == 0)
+				bench_fatal("vamos: a published batch did not arrive");
+		bench_set_received(bc, expect);
+	}
+	if (doorbells)
+		bench_fatal("vamos: %llu doorbells with the consumer awake",
+			    (unsigned long long)doorbells);
+	free(recs);
+	free(priv);
+}
+
 const struct bench_impl bench_impl_vamos = {
 	.name = "vamos",
 	.has_doorbells = true,
@@ -311,4 +438,5 @@ const struct bench_impl bench_impl_vamos = {
 	.producer = vamos_producer,
 	.consumer = vamos_consumer,
 	.teardown = vamos_teardown,
+	.lockstep = vamos_lockstep,
 };

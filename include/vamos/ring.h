@@ -29,6 +29,13 @@
  *     if (vamos_producer_publish(&ch.tx) > 0)
  *             ring_doorbell();
  *
+ * or, with records already built in private memory, many per call:
+ *
+ *     struct vamos_msg m[32];      // data, len, type of each
+ *     int n = vamos_producer_send_burst(&ch.tx, m, 32);  // 1..32 went in
+ *     if (vamos_producer_publish(&ch.tx) > 0)
+ *             ring_doorbell();
+ *
  * Typical consumer:
  *
  *     struct vamos_record recs[32];
@@ -335,6 +342,30 @@ static inline int vamos_producer_commit(struct vamos_producer *p, uint16_t type,
 	return 0;
 }
 
+/** One record for vamos_producer_send_burst(). */
+struct vamos_msg {
+	const void *data; /**< payload to copy (may be NULL when @len is 0) */
+	uint32_t len;     /**< payload bytes, at most vamos_ring_max_payload() */
+	uint16_t type;    /**< 0 .. VAMOS_RECORD_TYPE_MAX */
+};
+
+/**
+ * Copy up to @n records into the ring in order, as @n reserve/copy/commit
+ * calls would, in one call: the private positions stay in registers, each
+ * record costs its header store and its copy, and the consumer's position
+ * is re-read at most once, when the cached one says the ring is full (the
+ * counterpart of rte_ring's burst enqueue). Records are committed, not
+ * published: call vamos_producer_publish() once after the burst.
+ *
+ * Returns how many records went in (1 .. @n; fewer when the ring filled up
+ * or record i is invalid: the next call, starting at that record, reports
+ * why); for a first record that cannot go in: -EAGAIN (no room now),
+ * -EMSGSIZE (@len too large), -EINVAL (@type too large), -EBUSY (a
+ * reservation is open), -EPROTO (broken). 0 only when @n is 0.
+ */
+int vamos_producer_send_burst(struct vamos_producer *p,
+			      const struct vamos_msg *msgs, unsigned n);
+
 /** Drop the open reservation, if any; nothing of it is ever published. */
 void vamos_producer_abort(struct vamos_producer *p);
 
@@ -381,6 +412,10 @@ static inline const char *vamos_producer_error(const struct vamos_producer *p)
  * largest record) gets it even if the caller skips the release. A peer that writes
  * into a record while you read it can change its bytes, never its bounds:
  * copy a payload before validating it if that matters.
+ *
+ * One call loads the producer's position at most once (when what it knew
+ * of is handed out), so its cost per record is a header check and the
+ * record's description; records published meanwhile wait for the next call.
  *
  * Returns the number of records (0 when the ring is empty) or -EPROTO when
  * the ring is broken. Records checked before the bad one are still handed out

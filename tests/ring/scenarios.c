@@ -35,6 +35,7 @@ struct producer_arg {
 	struct vamos_producer *p;
 	int bell;
 	uint64_t records;
+	bool burst;
 	struct stress_stats st;
 	const char *err;
 };
@@ -42,11 +43,12 @@ struct producer_arg {
 static void *producer_thread(void *a)
 {
 	struct producer_arg *arg = a;
-	arg->err = stress_produce(arg->p, arg->bell, arg->records, &arg->st);
+	arg->err = arg->burst ? stress_produce_burst(arg->p, arg->bell, arg->records, &arg->st)
+			      : stress_produce(arg->p, arg->bell, arg->records, &arg->st);
 	return NULL;
 }
 
-const char *scenario_stress_threads(uint64_t records)
+static const char *stress_threads(uint64_t records, bool burst)
 {
 	struct vamos_region_params params = {1, 8192, 64};
 	size_t size = vamos_region_size(&params);
@@ -57,7 +59,8 @@ const char *scenario_stress_threads(uint64_t records)
 	if (!err && bell < 0)
 		err = "eventfd failed";
 	if (!err) {
-		struct producer_arg arg = {.p = &pr.guest.tx, .bell = bell, .records = records};
+		struct producer_arg arg = {.p = &pr.guest.tx, .bell = bell,
+					   .records = records, .burst = burst};
 		struct stress_stats got = {0};
 		pthread_t t;
 		if (pthread_create(&t, NULL, producer_thread, &arg))
@@ -77,6 +80,16 @@ const char *scenario_stress_threads(uint64_t records)
 		close(bell);
 	free(mem);
 	return err;
+}
+
+const char *scenario_stress_threads(uint64_t records)
+{
+	return stress_threads(records, false);
+}
+
+const char *scenario_stress_burst_threads(uint64_t records)
+{
+	return stress_threads(records, true);
 }
 
 const char *scenario_stress_processes(uint64_t records)

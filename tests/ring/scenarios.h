@@ -13,6 +13,9 @@
 /* Producer and consumer threads over one ring in private memory. */
 const char *scenario_stress_threads(uint64_t records);
 
+/* The same, the producer sending its batches with send_burst. */
+const char *scenario_stress_burst_threads(uint64_t records);
+
 /* A forked producer that maps the same memfd at another address. */
 const char *scenario_stress_processes(uint64_t records);
 

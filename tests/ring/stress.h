@@ -95,6 +95,68 @@ static inline const char *stress_produce(struct vamos_producer *p, int bell,
 	return NULL;
 }
 
+/* Publish what is committed; ring the doorbell if the consumer asked. */
+static inline const char *stress_publish(struct vamos_producer *p, int bell,
+					 struct stress_stats *st)
+{
+	int rc = vamos_producer_publish(p);
+	if (rc < 0)
+		return vamos_producer_error(p);
+	if (rc == 1) {
+		st->doorbells++;
+		if (eventfd_write(bell, 1))
+			return "eventfd_write failed";
+	}
+	return NULL;
+}
+
+/* As stress_produce, but each batch is built in private memory and sent
+ * with vamos_producer_send_burst (which may take it in several calls when
+ * the ring fills up), then published once. */
+static inline const char *stress_produce_burst(struct vamos_producer *p, int bell,
+					       uint64_t count, struct stress_stats *st)
+{
+	enum { MAX_BATCH = 64, MAX_LEN = 1016 };
+	static _Thread_local unsigned char buf[MAX_BATCH][MAX_LEN];
+	struct vamos_msg msgs[MAX_BATCH];
+	uint64_t rng = 0x9E3779B97F4A7C15ull, seq = 0;
+	const char *err;
+	while (seq < count) {
+		rng ^= rng << 13; rng ^= rng >> 7; rng ^= rng << 17;
+		unsigned batch = 1 + (unsigned)(rng % MAX_BATCH);
+		if (batch > count - seq)
+			batch = (unsigned)(count - seq);
+		for (unsigned i = 0; i < batch; i++) {
+			uint32_t len = stress_len(seq + i);
+			stress_fill(buf[i], seq + i, len);
+			msgs[i] = (struct vamos_msg){ .data = buf[i], .len = len,
+						      .type = (uint16_t)((seq + i) & 0xfff) };
+		}
+		for (unsigned done = 0; done < batch;) {
+			int n = vamos_producer_send_burst(p, msgs + done, batch - done);
+			if (n == -EAGAIN) {
+				/* Full: let the consumer see what we have, wait. */
+				if ((err = stress_publish(p, bell, st)))
+					return err;
+				for (int spin = 0; spin < 64; spin++)
+					cpu_relax();
+				sched_yield();
+				continue;
+			}
+			if (n <= 0)
+				return vamos_producer_error(p) ? vamos_producer_error(p)
+							       : "send_burst failed";
+			done += (unsigned)n;
+		}
+		seq += batch;
+		st->records += batch;
+		st->batches++;
+		if ((err = stress_publish(p, bell, st)))
+			return err;
+	}
+	return NULL;
+}
+
 /* Receive @count records, checking order, length, type and checksum. */
 static inline const char *stress_consume(struct vamos_consumer *c, int bell,
 					 uint64_t count, struct stress_stats *st)

@@ -247,3 +247,128 @@ Test(hostile, random_garbage_never_escapes_the_ring)
 	cr_assert_gt(broken, 1000, "garbage was detected");
 	cr_assert_gt(handed_out, 1000, "valid-looking records still flow");
 }
+
+/* A batch whose middle record is bad: the good ones before it come out of
+ * the one peek, the next peek reports the break (for each kind of bad
+ * header peek's fast check sends the long way). */
+static void bad_in_the_middle(uint64_t bad_word, uint64_t tail, const char *why)
+{
+	struct vamos_record r[8];
+	for (int i = 0; i < 3; i++)
+		cr_assert_eq(vamos_producer_send(&f.guest.tx, (uint16_t)(10 + i), "abcdefg", 8), 0);
+	vamos_producer_publish(&f.guest.tx);
+	forge(16, bad_word); /* the second record's header */
+	atomic_store(&req->tail, tail);
+	cr_assert_eq(vamos_consumer_peek(host_rx(), r, 8), 1, "only the first");
+	cr_assert_eq(r[0].type, 10);
+	cr_assert_str_eq(r[0].data, "abcdefg");
+	cr_assert_eq(vamos_consumer_peek(host_rx(), r, 8), -EPROTO);
+	cr_assert_str_eq(vamos_consumer_error(host_rx()), why);
+}
+
+Test(hostile, batch_middle_reserved_bits)
+{
+	bad_in_the_middle(vamos_record_header(8, 11) | (1ull << 60), 48,
+			  "record header has reserved bits set");
+}
+
+Test(hostile, batch_middle_padding_not_at_ring_end)
+{
+	bad_in_the_middle(vamos_record_header(8, 0xffff), 48,
+			  "padding does not end at the ring end");
+}
+
+Test(hostile, batch_middle_length_past_tail)
+{
+	bad_in_the_middle(vamos_record_header(40, 11), 48,
+			  "record extends past the published tail");
+}
+
+Test(hostile, batch_middle_length_past_ring_end)
+{
+	bad_in_the_middle(vamos_record_header(0x7ffffff8u, 11), 48,
+			  "record crosses the end of the ring");
+}
+
+Test(hostile, batch_record_ending_exactly_at_the_tail_is_good)
+{
+	struct vamos_record r[8];
+	forge(0, vamos_record_header(8, 1));
+	forge(16, vamos_record_header(232, 2)); /* 240 bytes: to the ring end */
+	atomic_store(&req->tail, 256);
+	cr_assert_eq(vamos_consumer_peek(host_rx(), r, 8), 2);
+	cr_assert_eq(r[1].len, 232);
+	cr_assert_null(vamos_consumer_error(host_rx()));
+}
+
+/* The host's burst on the reply ring re-reads the guest-written head when
+ * its cached one says full: a bad head there ends the burst after the
+ * records that fitted, and breaks the producer. */
+Test(hostile, burst_meets_a_bad_head_midway)
+{
+	uint64_t buf[8][7] = {{0}};
+	struct vamos_msg m[8];
+	for (int i = 0; i < 8; i++)
+		m[i] = (struct vamos_msg){ .data = buf[i], .len = sizeof buf[i], .type = 1 };
+	atomic_store(&reply->head, 12);
+	cr_assert_eq(vamos_producer_send_burst(host_tx(), m, 8), 4,
+		     "what fitted by the cached head");
+	cr_assert_eq(vamos_producer_send_burst(host_tx(), m + 4, 4), -EPROTO);
+	cr_assert_str_eq(vamos_producer_error(host_tx()), "consumer position is misaligned");
+	cr_assert_eq(vamos_producer_send_burst(host_tx(), m, 1), -EPROTO, "stays broken");
+}
+
+Test(hostile, burst_meets_a_head_past_the_published_tail)
+{
+	uint64_t buf[8][7] = {{0}};
+	struct vamos_msg m[8];
+	for (int i = 0; i < 8; i++)
+		m[i] = (struct vamos_msg){ .data = buf[i], .len = sizeof buf[i], .type = 1 };
+	cr_assert_eq(vamos_producer_send_burst(host_tx(), m, 2), 2);
+	vamos_producer_publish(host_tx());
+	atomic_store(&reply->head, 256); /* more than the 128 published */
+	cr_assert_eq(vamos_producer_send_burst(host_tx(), m, 8), 2);
+	cr_assert_eq(vamos_producer_send_burst(host_tx(), m, 8), -EPROTO);
+	cr_assert_str_eq(vamos_producer_error(host_tx()),
+			 "consumer position outside [previous, published]");
+}
+
+/* Positions are the peer's too, and may start anywhere: near the 64-bit
+ * wrap-around every bound must still hold (they are kept as differences). */
+static void reopen_at(uint64_t pos)
+{
+	atomic_store(&req->head, pos);
+	atomic_store(&req->tail, pos);
+	cr_assert_eq(vamos_channel_open(&f.host_view, 0, VAMOS_SIDE_HOST, &f.host), 0);
+	cr_assert_eq(vamos_channel_open(&f.guest_view, 0, VAMOS_SIDE_GUEST, &f.guest), 0);
+}
+
+Test(hostile, record_past_the_tail_at_the_64_bit_wrap)
+{
+	reopen_at(UINT64_MAX - 63); /* ring offset 192 */
+	forge(192, vamos_record_header(56, 1)); /* 64 bytes: to the ring end */
+	atomic_store(&req->tail, UINT64_MAX - 31); /* only 32 published */
+	expect_broken("record extends past the published tail");
+}
+
+Test(hostile, traffic_across_the_64_bit_wrap)
+{
+	struct vamos_record r[8];
+	uint64_t buf[8][3];
+	struct vamos_msg m[8];
+	reopen_at(UINT64_MAX - 127);
+	for (uint64_t round = 0; round < 20; round++) {
+		for (int i = 0; i < 8; i++) {
+			buf[i][0] = round * 8 + (uint64_t)i;
+			m[i] = (struct vamos_msg){ .data = buf[i], .len = sizeof buf[i], .type = 2 };
+		}
+		cr_assert_eq(vamos_producer_send_burst(&f.guest.tx, m, 8), 8);
+		vamos_producer_publish(&f.guest.tx);
+		cr_assert_eq(vamos_consumer_peek(host_rx(), r, 8), 8, "round %lu", round);
+		for (int i = 0; i < 8; i++)
+			cr_assert_eq(*(uint64_t *)r[i].data, round * 8 + (uint64_t)i);
+		vamos_consumer_release(host_rx());
+	}
+	cr_assert_null(vamos_consumer_error(host_rx()));
+	cr_assert_lt(host_rx()->head, 8192, "the positions wrapped");
+}
