@@ -13,7 +13,7 @@
 #include "connection.h"
 #include "idle_snapshots.h"
 #include "sysvars.h"
-#include "xa.h"
+#include "xid_requests.h"
 
 namespace vamos {
 
@@ -162,7 +162,7 @@ static int end_transaction(Trx *t, uint16_t op)
 		/* vamosd restarted since the prepare: it kept the transaction,
 		 * not the context. */
 		if (st == -EBADF || st == -ECONNRESET || st == -ECONNREFUSED)
-			st = xa_end_by_saved_xid(t, op == VAMOS_MYSQL_COMMIT);
+			st = xid_end(t->prepared_xid, op == VAMOS_MYSQL_COMMIT);
 	} else if (wrote)
 		st = end_request(t, op);
 	else if (t->snap_held && end_request_ok(t)) {

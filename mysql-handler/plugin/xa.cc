@@ -9,6 +9,7 @@
 #include "bytes.h"
 #include "connection.h"
 #include "trx.h"
+#include "xid_requests.h"
 
 namespace vamos {
 
@@ -32,28 +33,6 @@ static bool xid_bytes(const XID *x, std::string *out)
 	put(out, w);
 	put_bytes(out, x->data, (size_t)(x->gtrid_length + x->bqual_length));
 	return true;
-}
-
-/* Send @op with @body after the header of context @ctx (0: none). */
-static int request(uint16_t op, uint64_t ctx, uint64_t epoch, const std::string &body,
-		   std::string *reply)
-{
-	std::string req;
-	vamos_mysql_req h = {};
-	h.version = VAMOS_MYSQL_VERSION;
-	h.ctx = ctx;
-	put(&req, h);
-	req += body;
-	return conn_call(epoch, op, req, reply);
-}
-
-/* An op without a context: once more if vamosd was attached again meanwhile. */
-static int request_no_ctx(uint16_t op, const std::string &body, std::string *reply)
-{
-	int st = request(op, 0, conn_epoch(), body, reply);
-	if (st == -EBADF)
-		st = request(op, 0, conn_epoch(), body, reply);
-	return st;
 }
 
 int xa_prepare(handlerton *hton, THD *thd, bool all)
@@ -81,20 +60,12 @@ int xa_prepare(handlerton *hton, THD *thd, bool all)
 	return 0;
 }
 
-int xa_end_by_saved_xid(Trx *t, bool commit)
-{
-	std::string reply;
-	return request_no_ctx(commit ? VAMOS_MYSQL_COMMIT_BY_XID : VAMOS_MYSQL_ROLLBACK_BY_XID,
-			      t->prepared_xid, &reply);
-}
-
 static int end_by_xid(XID *xid, bool commit)
 {
-	std::string body, reply;
+	std::string body;
 	if (!xid_bytes(xid, &body))
 		return XA_UNKNOWN_XID;
-	int st = request_no_ctx(commit ? VAMOS_MYSQL_COMMIT_BY_XID : VAMOS_MYSQL_ROLLBACK_BY_XID,
-				body, &reply);
+	int st = xid_end(body, commit);
 	if (st == -ENOENT)
 		return XA_UNKNOWN_XID; /* not prepared here (another engine's only) */
 	if (st) {
@@ -123,7 +94,7 @@ int xa_recover(handlerton *, XID *xid_list, uint len)
 	vamos_mysql_recover r = {};
 	r.max = len;
 	put(&body, r);
-	int st = request_no_ctx(VAMOS_MYSQL_RECOVER, body, &reply);
+	int st = xid_request(VAMOS_MYSQL_RECOVER, body, &reply);
 	if (st) {
 		sql_print_error("VAMOS: RECOVER failed: %s (%s)", strerror(-st), conn_last_error());
 		return 0;

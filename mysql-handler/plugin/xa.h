@@ -15,21 +15,12 @@
 
 #include "server.h"
 
-#include <string>
-
 namespace vamos {
-
-struct Trx;
 
 int xa_prepare(handlerton *hton, THD *thd, bool all);
 int xa_commit_by_xid(handlerton *hton, XID *xid);
 int xa_rollback_by_xid(handlerton *hton, XID *xid);
 int xa_recover(handlerton *hton, XID *xid_list, uint len);
-
-/** End @t's prepared transaction by its XID (COMMIT_BY_XID or
- *  ROLLBACK_BY_XID for @commit): its context is gone (vamosd restarted
- *  since the prepare), the host kept the transaction. 0 or -errno. */
-int xa_end_by_saved_xid(Trx *t, bool commit);
 
 } // namespace vamos
 
