@@ -16,6 +16,7 @@
 #include <time.h>
 
 #include "executor_state.h"
+#include "vamos_clock.h"
 
 static struct mx_job *pop(struct mx_vm *vm)
 {
@@ -51,11 +52,7 @@ static void *worker_main(void *arg)
 		}
 		if (vm->stopping)
 			break;
-		struct timespec ts;
-		clock_gettime(CLOCK_MONOTONIC, &ts);
-		int64_t ns = ts.tv_nsec + (int64_t)(vm->opt.worker_idle_ms % 1000) * 1000000;
-		ts.tv_sec += vm->opt.worker_idle_ms / 1000 + ns / 1000000000;
-		ts.tv_nsec = ns % 1000000000;
+		struct timespec ts = vamos_monotonic_in(vm->opt.worker_idle_ms);
 		vm->idle++;
 		int rc = pthread_cond_timedwait(&vm->wake, &vm->lock, &ts);
 		vm->idle--;

@@ -15,6 +15,7 @@
 #include "key_decoding.h"
 #include "key_encoding.h"
 #include "status.h"
+#include "vamos_clock.h"
 
 using namespace vamos;
 
@@ -98,9 +99,7 @@ static std::string host_name(const char *name)
 
 static ulonglong now_ms()
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (ulonglong)ts.tv_sec * 1000 + (ulonglong)ts.tv_nsec / 1000000;
+	return (ulonglong)vamos_now_ms();
 }
 
 /* ---- requests ---- */

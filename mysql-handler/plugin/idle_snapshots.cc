@@ -14,6 +14,7 @@
 
 #include "bytes.h"
 #include "connection.h"
+#include "vamos_clock.h"
 
 namespace vamos {
 
@@ -26,11 +27,6 @@ Trx *owed_tail;
 std::thread reaper;
 bool stopping;
 
-int64_t now_ms()
-{
-	using namespace std::chrono;
-	return duration_cast<milliseconds>(steady_clock::now().time_since_epoch()).count();
-}
 
 /* Under the lock. */
 void unlink(Trx *t)
@@ -60,7 +56,7 @@ void reap()
 	std::unique_lock<std::mutex> g(lock);
 	while (!stopping) {
 		changed.wait_for(g, std::chrono::milliseconds(IDLE_SNAPSHOT_MS / 2));
-		int64_t due = now_ms() - IDLE_SNAPSHOT_MS;
+		int64_t due = vamos_now_ms() - IDLE_SNAPSHOT_MS;
 		while (!stopping && owed_head && owed_head->idle_since_ms <= due) {
 			Trx *t = owed_head;
 			unlink(t);
@@ -85,7 +81,7 @@ void idle_owe(Trx *t)
 	if (t->idle_state != Trx::IDLE_NONE)
 		return;
 	t->idle_state = Trx::IDLE_OWED;
-	t->idle_since_ms = now_ms();
+	t->idle_since_ms = vamos_now_ms();
 	t->idle_prev = owed_tail;
 	t->idle_next = nullptr;
 	(owed_tail ? owed_tail->idle_next : owed_head) = t;
