@@ -9,6 +9,7 @@
 #define CONFIG_MAX_VMS 64
 #define CONFIG_PATH_MAX 256
 #define CONFIG_NAME_MAX 63 /* a VM's name, without its NUL */
+#define CONFIG_MAX_POLLERS 64 /* pollers_per_vm */
 
 /* A VM's identity inside vamosd: its position in the configuration (1..),
  * set by config_add_vm. Services key their per-VM state by it, never by a
@@ -39,7 +40,8 @@ struct config {
 	char unix_socket[CONFIG_PATH_MAX]; /* "" = none */
 	uint32_t vsock_port;               /* 0 = no vsock listener */
 	int log_level;
-	uint32_t pollers_per_vm;           /* poller threads per VM */
+	uint32_t pollers_per_vm;           /* poller threads per VM, at most (one per
+					    * channel up to this; default: online CPUs) */
 	uint32_t blocking_threads;         /* pool for services that block */
 	int64_t spin_ns;                   /* pollers spin this long before sleeping */
 	uint32_t mysql_lock_wait_ms;       /* mysql: a writer waits this long */
@@ -55,6 +57,8 @@ struct config {
 };
 
 /* Defaults, before the file and the flags. */
+/* The CPUs online now (1 to CONFIG_MAX_POLLERS): pollers_per_vm's default. */
+unsigned config_online_cpus(void);
 void config_defaults(struct config *c);
 
 /* Apply the file at @path. Returns 0, or -1 with @err (line and reason). */
