@@ -13,9 +13,9 @@
 #include "config.h"
 #include "log.h"
 
-unsigned config_online_cpus(void)
+unsigned config_default_pollers(void)
 {
-	long n = sysconf(_SC_NPROCESSORS_ONLN);
+	long n = sysconf(_SC_NPROCESSORS_ONLN) / 2;
 	return n < 1 ? 1 : n > CONFIG_MAX_POLLERS ? CONFIG_MAX_POLLERS : (unsigned)n;
 }
 
@@ -26,7 +26,7 @@ void config_defaults(struct config *c)
 	snprintf(c->control_socket, sizeof c->control_socket, "/run/vamos/control.sock");
 	c->vsock_port = 0;
 	c->log_level = LOG_INFO;
-	c->pollers_per_vm = config_online_cpus();
+	c->pollers_per_vm = config_default_pollers();
 	c->blocking_threads = 4;
 	c->spin_ns = 50000;
 	c->mysql_lock_wait_ms = 50000;
