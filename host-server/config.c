@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <vamos/client.h>
 #include <vamos/ivshmem.h>
@@ -12,6 +13,12 @@
 #include "config.h"
 #include "log.h"
 
+unsigned config_default_pollers(void)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN) / 2;
+	return n < 1 ? 1 : n > CONFIG_MAX_POLLERS ? CONFIG_MAX_POLLERS : (unsigned)n;
+}
+
 void config_defaults(struct config *c)
 {
 	memset(c, 0, sizeof *c);
@@ -19,7 +26,7 @@ void config_defaults(struct config *c)
 	snprintf(c->control_socket, sizeof c->control_socket, "/run/vamos/control.sock");
 	c->vsock_port = 0;
 	c->log_level = LOG_INFO;
-	c->pollers_per_vm = 1;
+	c->pollers_per_vm = config_default_pollers();
 	c->blocking_threads = 4;
 	c->spin_ns = 50000;
 	c->mysql_lock_wait_ms = 50000;
@@ -151,7 +158,7 @@ int config_set(struct config *c, struct vm_config *vm, const char *key,
 			return c->vsock_port = (uint32_t)n, 0;
 		if (!strcmp(key, "log_level") && log_parse_level(value) >= 0)
 			return c->log_level = log_parse_level(value), 0;
-		if (numeric && !strcmp(key, "pollers_per_vm") && n >= 1 && n <= 64)
+		if (numeric && !strcmp(key, "pollers_per_vm") && n >= 1 && n <= CONFIG_MAX_POLLERS)
 			return c->pollers_per_vm = (uint32_t)n, 0;
 		if (numeric && !strcmp(key, "blocking_threads") && n >= 1 && n <= 256)
 			return c->blocking_threads = (uint32_t)n, 0;

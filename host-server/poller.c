@@ -14,6 +14,7 @@
 #include "liveness.h"
 #include "log.h"
 #include "poller.h"
+#include "poller_spin.h"
 #include "reply.h"
 #include "serve.h"
 #include "vamos_spin.h"
@@ -158,11 +159,13 @@ static int serve_all(struct poller *p, struct session_set *set, bool *held)
 }
 
 /* Announce sleep on every channel, then sleep unless one had records.
+ * Returns how long it slept (0: it did not).
  * Asleep we are offline for RCU, so a grace period never waits for our
  * wakeup; the sessions we announced on are held by our own references
  * meanwhile, as the set itself may be freed while we sleep. */
-static void sleep_on(struct poller *p, struct session_set *set, bool held)
+static int64_t sleep_on(struct poller *p, struct session_set *set, bool held)
 {
+	int64_t slept = 0;
 	int timeout = MAX_SLEEP_MS;
 	unsigned n = set ? set->count : 0, prepared = 0;
 	bool may_sleep = true;
@@ -171,7 +174,7 @@ static void sleep_on(struct poller *p, struct session_set *set, bool held)
 	if (n > p->asleep_cap) {
 		struct session **a = realloc(p->asleep, n * sizeof *a);
 		if (!a)
-			return; /* spin on instead; retried next time */
+			return 0; /* spin on instead; retried next time */
 		p->asleep = a;
 		p->asleep_cap = n;
 	}
@@ -205,7 +208,8 @@ static void sleep_on(struct poller *p, struct session_set *set, bool held)
 					/* Already drained: nothing to do. */
 				}
 			}
-		atomic_fetch_add_explicit(&p->counters.sleeping_ns, (uint64_t)(vamos_now_ns() - t0),
+		slept = vamos_now_ns() - t0;
+		atomic_fetch_add_explicit(&p->counters.sleeping_ns, (uint64_t)slept,
 					  memory_order_relaxed);
 	}
 	for (unsigned i = 0; i < prepared; i++) {
@@ -218,6 +222,7 @@ static void sleep_on(struct poller *p, struct session_set *set, bool held)
 			vamos_chan_awake(s->ch);
 		session_unref(s);
 	}
+	return slept;
 }
 
 /* The heartbeat (liveness.h), advanced by the thread that serves the
@@ -240,6 +245,7 @@ static void *loop(void *arg)
 	struct poller *p = arg;
 	rcu_register_thread();
 	int64_t idle_since = vamos_now_ns(), drain_until = 0;
+	int64_t slept = -1; /* the last sleep, until the loop after it */
 	for (;;) {
 		/* Relaxed: a progress counter for liveness, orders nothing. */
 		atomic_fetch_add_explicit(&p->loops, 1, memory_order_relaxed);
@@ -259,6 +265,13 @@ static void *loop(void *arg)
 		int64_t t1 = vamos_now_ns();
 		atomic_fetch_add_explicit(&p->counters.polling_ns, (uint64_t)(t1 - t0),
 					  memory_order_relaxed);
+		if (work)
+			atomic_fetch_add_explicit(&p->counters.handled, (uint64_t)work,
+						  memory_order_relaxed);
+		if (slept >= 0) {
+			poller_spin_learn(&p->spin, slept, work > 0);
+			slept = -1;
+		}
 		if (atomic_load(&p->stopping)) {
 			if (!work && !held && !owes_replies(set))
 				break; /* drained: nothing read, nothing owed */
@@ -274,8 +287,8 @@ static void *loop(void *arg)
 		}
 		if (work) {
 			idle_since = t1;
-		} else if (t1 - idle_since >= p->spin_ns) {
-			sleep_on(p, set, held);
+		} else if (t1 - idle_since >= p->spin.ns) {
+			slept = sleep_on(p, set, held);
 			idle_since = vamos_now_ns();
 		} else {
 			vamos_spin_turn(t1 - idle_since);
@@ -295,7 +308,7 @@ int poller_start(struct poller *p, const char *name, int64_t spin_ns, uint64_t b
 {
 	memset(p, 0, sizeof *p);
 	snprintf(p->name, sizeof p->name, "%s", name);
-	p->spin_ns = spin_ns;
+	poller_spin_init(&p->spin, spin_ns);
 	p->boot_id = boot_id;
 	atomic_init(&p->beat_ok, true);
 	p->epoll_fd = epoll_create1(EPOLL_CLOEXEC);

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * A poller thread serves a set of sessions: it spins over them while there
- * is work and for a short while after, then announces on every channel
+ * is work and for a short while after (poller_spin.h), then announces on every channel
  * that it sleeps (need_wakeup) and sleeps in epoll on their notification
  * fds, its completion eventfd and its wake eventfd — never spinning on an
  * idle VM.
@@ -23,6 +23,7 @@
 
 #include <vamos/ring.h>
 
+#include "poller_spin.h"
 #include "reply.h"
 #include "session.h"
 
@@ -31,8 +32,10 @@ struct session_set {
 	struct session *sessions[]; /* each referenced by the set */
 };
 
+/* Relaxed atomics, read by stats: each a monotonic count. */
 struct poller_counters {
 	atomic_uint_fast64_t polling_ns, sleeping_ns, sleeps;
+	atomic_uint_fast64_t handled; /* records and completions it handled */
 };
 
 struct poller {
@@ -43,7 +46,7 @@ struct poller {
 	int wake_fd;              /* eventfd: completions, a new set, stop */
 	struct reply_inbox inbox; /* buffered replies for its sessions */
 	atomic_bool stopping;
-	int64_t spin_ns;
+	struct poller_spin spin;  /* poller-thread only after start */
 	uint64_t boot_id;
 	struct poller_counters counters;
 

@@ -31,6 +31,31 @@ static int fail(struct session *s, const char *why)
 
 /* ---------------------------------------------------------------- records */
 
+/* What stays the same over one session_serve() call: the channel's reply
+ * size, and the service the last request named (a batch mostly names one;
+ * the table is RCU-protected and the poller holds no pointer from it
+ * beyond this call, so a lookup is good until then). */
+struct batch {
+	uint64_t boot_id;
+	uint32_t max_reply; /* 0: not asked yet */
+	bool looked_up;
+	uint16_t service;
+	const struct service *svc;
+	/* Requests answered at once, added to the session's counters once
+	 * per call rather than per request. */
+	uint64_t answered;
+};
+
+static const struct service *lookup(struct batch *b, uint16_t id)
+{
+	if (!b->looked_up || b->service != id) {
+		b->svc = services_lookup(id);
+		b->service = id;
+		b->looked_up = true;
+	}
+	return b->svc;
+}
+
 static int welcome(struct session *s, const struct vamos_record *rec, uint64_t boot_id)
 {
 	struct vamos_hello h;
@@ -57,7 +82,7 @@ static int welcome(struct session *s, const struct vamos_record *rec, uint64_t b
 	return 0;
 }
 
-static int request(struct session *s, const struct vamos_record *rec)
+static int request(struct session *s, const struct vamos_record *rec, struct batch *b)
 {
 	struct vamos_request_header h;
 	/* Trust checks: the header is copied once and only the copy is used;
@@ -79,15 +104,17 @@ static int request(struct session *s, const struct vamos_record *rec)
 		.vm = s->vm,
 		.channel = s->index,
 	};
+	if (!b->max_reply)
+		b->max_reply = vamos_chan_max_payload(s->ch) -
+			       (uint32_t)sizeof(struct vamos_reply_header);
 	struct reply rep = {
 		.to_ring = true,
 		.session = s,
 		.ch = s->ch,
 		.id = h.id,
-		.max_payload = vamos_chan_max_payload(s->ch) -
-			       (uint32_t)sizeof(struct vamos_reply_header),
+		.max_payload = b->max_reply,
 	};
-	const struct service *svc = services_lookup(h.service);
+	const struct service *svc = lookup(b, h.service);
 	int rc;
 	if (svc && svc->may_block) {
 		/* Back-pressure, not memory: a guest that floods a slow service
@@ -122,21 +149,20 @@ static int request(struct session *s, const struct vamos_record *rec)
 	}
 	if (rc)
 		return rc; /* -EAGAIN: no room for the reply; retried later */
-	atomic_fetch_add_explicit(&s->counters.requests, 1, memory_order_relaxed);
-	atomic_fetch_add_explicit(&s->counters.replies, 1, memory_order_relaxed);
+	b->answered++;
 	if (rep.status < 0)
 		atomic_fetch_add_explicit(&s->counters.errors, 1, memory_order_relaxed);
 	s->unflushed = true;
 	return 0;
 }
 
-static int handle(struct session *s, const struct vamos_record *rec, uint64_t boot_id)
+static int handle(struct session *s, const struct vamos_record *rec, struct batch *b)
 {
 	switch (rec->type) {
 	case VAMOS_MSG_HELLO:
-		return welcome(s, rec, boot_id);
+		return welcome(s, rec, b->boot_id);
 	case VAMOS_MSG_REQUEST:
-		return request(s, rec);
+		return request(s, rec, b);
 	default:
 		return fail(s, "record of an unknown type");
 	}
@@ -164,8 +190,9 @@ int session_serve(struct session *s, uint64_t boot_id, bool take_new)
 		if (n == 0)
 			vamos_chan_release(s->ch);
 	}
+	struct batch b = { .boot_id = boot_id };
 	while (s->held_next < s->held_count) {
-		int rc = handle(s, &s->held[s->held_next], boot_id);
+		int rc = handle(s, &s->held[s->held_next], &b);
 		if (rc == -EAGAIN) {
 			/* Reply ring full: flush, and come back. The flush also
 			 * publishes padding the reservation may have written,
@@ -181,6 +208,10 @@ int session_serve(struct session *s, uint64_t boot_id, bool take_new)
 		}
 		s->held_next++;
 		work++;
+	}
+	if (b.answered) {
+		atomic_fetch_add_explicit(&s->counters.requests, b.answered, memory_order_relaxed);
+		atomic_fetch_add_explicit(&s->counters.replies, b.answered, memory_order_relaxed);
 	}
 	if (s->held_count && s->held_next == s->held_count) {
 		vamos_chan_release(s->ch);

@@ -80,6 +80,16 @@ void stats_table(FILE *out, const struct daemon_view *d)
 			     " (%" PRIu64 " sleeps)\n",
 			vm->cfg.name, vm->peer, vm->counters.joins, vm->counters.leaves,
 			vm->counters.rejects, (double)pns / 1e9, (double)sns / 1e9, sleeps);
+		for (unsigned k = 0; k < vm->poller_count; k++) {
+			const struct poller *p = &vm->pollers[k];
+			fprintf(out, "%-12s poller %u: handled %" PRIu64 ", sleeps %" PRIu64
+				     ", %s, polling %.3f s, sleeping %.3f s\n",
+				vm->cfg.name, k, (uint64_t)LOAD(p->counters.handled),
+				(uint64_t)LOAD(p->counters.sleeps),
+				LOAD(p->in_sleep) ? "asleep" : "awake",
+				(double)LOAD(p->counters.polling_ns) / 1e9,
+				(double)LOAD(p->counters.sleeping_ns) / 1e9);
+		}
 		if (vm->queue) {
 			struct blocking_queue_stats b = blocking_queue_stats(vm->queue);
 			fprintf(out, "%-12s blocking: queued %" PRIu64 " (%" PRIu64 " bytes, at most %"
@@ -194,6 +204,13 @@ void stats_prometheus(FILE *out, const struct daemon_view *d)
 		fprintf(out, "vamos_poller_seconds_total{vm=\"%s\",state=\"sleeping\"} %.6f\n",
 			vm->cfg.name, (double)sns / 1e9);
 	}
+	metric(out, "poller_handled_total", "Records and completions each poller handled.",
+	       "counter");
+	for (unsigned v = 0; v < d->vm_count; v++)
+		for (unsigned k = 0; k < d->vms[v].poller_count; k++)
+			fprintf(out, "vamos_poller_handled_total{vm=\"%s\",poller=\"%u\"} %" PRIu64 "\n",
+				d->vms[v].cfg.name, k,
+				(uint64_t)LOAD(d->vms[v].pollers[k].counters.handled));
 	metric(out, "vm_attached", "1 while a peer (QEMU or a local peer) is attached.", "gauge");
 	for (unsigned v = 0; v < d->vm_count; v++)
 		fprintf(out, "vamos_vm_attached{vm=\"%s\"} %d\n", d->vms[v].cfg.name,

@@ -3,7 +3,7 @@
  * bench-echo: requests/s and round-trip percentiles of the echo service by
  * channels (client threads, each with its own session) and batch size.
  *
- *   bench-echo --vamosd PATH [--csv] [--seconds S]
+ *   bench-echo --vamosd PATH [--csv] [--seconds S] [--only PATH_NAME] [--row CHANNELS/BATCH]
  *
  * Starts vamosd itself (in a temporary directory) and compares:
  *   ivshmem_local  libvamos-client as a local peer of vamosd's ivshmem server
@@ -104,7 +104,8 @@ static int start_vamosd(const char *bin)
 		      "--data-dir", data, "--log-level", "warn", (char *)NULL);
 		_exit(127);
 	}
-	for (int i = 0; i < 500; i++) {
+	/* Up to 30 s: under valgrind (callgrind) it starts slowly. */
+	for (int i = 0; i < 3000; i++) {
 		if (ask("ping"))
 			return 0;
 		usleep(10000);
@@ -260,7 +261,8 @@ static void print(int csv, const char *path, unsigned ch, unsigned batch, struct
 
 int main(int argc, char **argv)
 {
-	const char *bin = NULL;
+	const char *bin = NULL, *only = NULL;
+	unsigned only_ch = 0, only_batch = 0;
 	int csv = 0;
 	double seconds = 1.0;
 	for (int i = 1; i < argc; i++) {
@@ -270,8 +272,14 @@ int main(int argc, char **argv)
 			seconds = atof(argv[++i]);
 		else if (!strcmp(argv[i], "--vamosd") && i + 1 < argc)
 			bin = argv[++i];
+		else if (!strcmp(argv[i], "--only") && i + 1 < argc)
+			only = argv[++i];
+		else if (!strcmp(argv[i], "--row") && i + 1 < argc &&
+			 sscanf(argv[i + 1], "%u/%u", &only_ch, &only_batch) == 2)
+			i++;
 		else {
-			fprintf(stderr, "usage: bench-echo --vamosd PATH [--csv] [--seconds S]\n");
+			fprintf(stderr, "usage: bench-echo --vamosd PATH [--csv] [--seconds S] "
+					"[--only ivshmem_local|vsock_framing|unix_socket] [--row CHANNELS/BATCH]\n");
 			return 2;
 		}
 	}
@@ -298,6 +306,9 @@ int main(int argc, char **argv)
 	for (unsigned p = 0; p < 3 && !rc; p++)
 		for (unsigned c = 0; c < 3 && !rc; c++)
 			for (unsigned b = 0; b < 3 && !rc; b++) {
+				if ((only && strcmp(only, paths[p])) ||
+				    (only_ch && (only_ch != chans[c] || only_batch != batches[b])))
+					continue;
 				int64_t *keep = r.samples;
 				memset(&r, 0, sizeof r);
 				r.samples = keep;

@@ -5,9 +5,13 @@
 #include "scenarios.h"
 
 static const char *many(void) { return scenario_vamosd_many_clients(1000); }
+static const char *busy(void) { return scenario_vamosd_busy_channels_many_pollers(1000); }
 
 int main(void)
 {
-	static const struct plain_case cases[] = { { "vamosd_many_clients", many } };
-	return plain_run_all(cases, 1);
+	static const struct plain_case cases[] = {
+		{ "vamosd_many_clients", many },
+		{ "vamosd_busy_channels_many_pollers", busy },
+	};
+	return plain_run_all(cases, 2);
 }

@@ -8,4 +8,10 @@
  * each at once: @per_channel echo requests each, every reply matched. */
 const char *scenario_vamosd_many_clients(unsigned per_channel);
 
+/* One VM's 4 channels kept busy at once by a thread each (@per_channel
+ * echo requests, every reply once, in order per channel): vamosd with
+ * --pollers 4 serves them with one poller per channel, each of which
+ * handled its channel's requests; once they idle, every poller sleeps. */
+const char *scenario_vamosd_busy_channels_many_pollers(unsigned per_channel);
+
 #endif

@@ -585,6 +585,12 @@ Test(vamosd, many_clients_at_once, .timeout = 300)
 	cr_assert_null(err, "%s", err);
 }
 
+Test(vamosd, busy_channels_are_served_by_many_pollers_that_sleep_when_idle, .timeout = 300)
+{
+	const char *err = scenario_vamosd_busy_channels_many_pollers(5000);
+	cr_assert_null(err, "%s", err);
+}
+
 /* The client library against the real daemon: vamosd dies with requests
  * in flight, comes back, and the same client carries on. */
 Test(vamosd, client_survives_vamosd_sigkill_and_restart, .timeout = 120)
