@@ -92,27 +92,36 @@ static int reply_timeout_ms()
 	return (int)std::min<unsigned long>(wait + 60000, INT32_MAX);
 }
 
+/* vamos_call_room's room: the reply string, sized to the reply. Growing
+ * it zero-fills only the new part; the strings are reused, so that is
+ * rare. */
+static void *string_room(void *arg, uint32_t len)
+{
+	std::string *s = static_cast<std::string *>(arg);
+	s->resize(len);
+	return &(*s)[0];
+}
+
 static int call_raw(uint16_t op, const void *req, uint32_t len, std::string *reply)
 {
-	static thread_local std::string buf;
+	static thread_local std::string unwanted;
 	uint32_t cap = g_welcome.max_reply ? g_welcome.max_reply : 65536;
 	if (cap < 65536)
 		cap = 65536;
-	if (buf.size() < cap)
-		buf.resize(cap);
 	int timeout = reply_timeout_ms();
-	uint32_t got = 0;
+	if (!reply)
+		reply = &unwanted;
+	reply->clear(); /* a reply of no bytes (or none at all) leaves it so */
 	vamos_client *client = g_client.load();
-	int st = vamos_call(client, VAMOS_SERVICE_MYSQL, op, req, len, &buf[0], cap, &got,
-			    timeout);
+	uint32_t got = 0;
+	/* The reply goes from the ring straight into @reply: one copy. */
+	int st = vamos_call_room(client, VAMOS_SERVICE_MYSQL, op, req, len, string_room, reply,
+				 cap, &got, timeout);
 	__atomic_add_fetch(&conn_stats.requests, 1, __ATOMIC_RELAXED);
 	if (vamos_session *s = vamos_session_get(client))
 		count_doorbells(s);
-	if (reply) {
-		if (got > cap)
-			got = 0;
-		reply->assign(buf.data(), got);
-	}
+	if (got > cap || reply->size() != got)
+		reply->clear(); /* too large, or no room: its bytes were dropped */
 	note_transport_error(client, st);
 	return st;
 }
