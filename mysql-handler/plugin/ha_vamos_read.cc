@@ -247,7 +247,12 @@ int ha_vamos::scan_take(uchar *buf)
 		m_msg = "vamosd sent a malformed row";
 		return fail(ST_BAD_ANSWER);
 	}
-	m_cur_pk.assign(b.data() + off, e.pk_len);
+	/* Keys of one length (an integer key) overwrite the last one in
+	 * place: no trip through std::string's general replace per row. */
+	if (m_cur_pk.size() == e.pk_len)
+		memcpy(&m_cur_pk[0], b.data() + off, e.pk_len);
+	else
+		m_cur_pk.assign(b.data() + off, e.pk_len);
 	int rc = m_scan.covering ? unpack_entry(buf, b.data() + off + e.pk_len, e.row_len)
 				 : unpack(buf, b.data() + off + e.pk_len, e.row_len, m_blobs);
 	if (rc)
