@@ -11,18 +11,31 @@
 
 #include "internal.h"
 
-/* Copy @len bytes of a reply to the caller if they fit. The status to
- * return: the service's, or -EMSGSIZE when they do not fit. */
-static int give(void *reply, uint32_t cap, uint32_t *reply_len, int status,
-		const void *data, uint32_t len, bool copied)
+/* The status to give for a reply of @len bytes: the service's, or
+ * -EMSGSIZE when they do not fit @cap, or -ENOMEM when the room function
+ * found no room. @data: bytes still to copy (a kept completion); NULL when
+ * the pump already put them in place. */
+static int give(const struct pump_target *t, uint32_t *reply_len, int status,
+		const void *data, uint32_t len, bool nomem)
 {
 	if (reply_len)
 		*reply_len = len;
-	if (len > cap)
+	if (len > t->reply_cap)
 		return -EMSGSIZE;
-	if (!copied && len)
-		memcpy(reply, data, len);
-	return status;
+	if (data && len) {
+		void *dst = t->room(t->room_arg, len);
+		if (!dst)
+			return -ENOMEM;
+		memcpy(dst, data, len);
+	}
+	return nomem ? -ENOMEM : status;
+}
+
+/* vamos_call's room: the caller's fixed buffer. */
+static void *fixed_room(void *arg, uint32_t len)
+{
+	(void)len;
+	return arg;
 }
 
 /* Submit, making room when the channel is full: flush what is queued and
@@ -49,7 +62,19 @@ int vamos_call(struct vamos_client *c, uint16_t service, uint16_t op,
 {
 	if (reply_len)
 		*reply_len = 0;
-	if (!c || (req_len && !req) || (reply_cap && !reply))
+	if (reply_cap && !reply)
+		return -EINVAL;
+	return vamos_call_room(c, service, op, req, req_len, fixed_room, reply, reply_cap,
+			       reply_len, timeout_ms);
+}
+
+int vamos_call_room(struct vamos_client *c, uint16_t service, uint16_t op,
+		    const void *req, uint32_t req_len, vamos_reply_room_fn room, void *room_arg,
+		    uint32_t reply_cap, uint32_t *reply_len, int timeout_ms)
+{
+	if (reply_len)
+		*reply_len = 0;
+	if (!c || (req_len && !req) || !room)
 		return -EINVAL;
 	struct vamos_session *s = vamos_session_get(c);
 	if (!s)
@@ -72,21 +97,20 @@ int vamos_call(struct vamos_client *c, uint16_t service, uint16_t op,
 	u->call_entry = STASH_NONE;
 	struct pump_target t = {
 		.token = me, .calling = true, .call_id = id,
-		.reply = reply, .reply_cap = reply_cap,
+		.room = room, .room_arg = room_arg, .reply_cap = reply_cap,
 	};
 	/* A failure here fails our request too: it shows up below. */
 	session_flush_locked(s);
 	for (;;) {
 		u = &s->users[me]; /* the array moves when threads join */
 		if (t.got) {
-			rc = give(reply, reply_cap, reply_len, t.got_status, NULL, t.got_len, true);
+			rc = give(&t, reply_len, t.got_status, NULL, t.got_len, t.got_nomem);
 			break;
 		}
 		if (u->call_entry != STASH_NONE) {
 			struct stash_entry *e = &s->stash.e[u->call_entry];
 			rc = e->death ? e->death
-				      : give(reply, reply_cap, reply_len, e->status, e->buf,
-					     e->len, false);
+				      : give(&t, reply_len, e->status, e->buf, e->len, false);
 			stash_release(&s->stash, u->call_entry);
 			u->call_entry = STASH_NONE;
 			break;

@@ -336,11 +336,13 @@ struct pump_target {
 	/* vamos_call: */
 	bool calling;
 	uint64_t call_id;
-	void *reply;
+	vamos_reply_room_fn room; /* where the reply's bytes go (vamos_call_room) */
+	void *room_arg;
 	uint32_t reply_cap;
 	bool got;
 	int got_status;
 	uint32_t got_len;
+	bool got_nomem;        /* the room function had no room */
 	/* filled by session_pump: */
 	unsigned polled;       /* records taken off the channel */
 	/* session_step: the host's heartbeat during this wait */

@@ -117,9 +117,16 @@ static int route(struct vamos_session *s, struct pump_target *t,
 	uint32_t len = rec->len - (uint32_t)sizeof h;
 
 	if (owner == t->token && t->calling && id == t->call_id) {
-		/* Bytes beyond the caller's room are dropped (-EMSGSIZE). */
-		if (len && len <= t->reply_cap)
-			memcpy(t->reply, data, len);
+		/* Bytes beyond the caller's room are dropped (-EMSGSIZE); the
+		 * rest go straight where the caller wants them: one copy. */
+		t->got_nomem = false;
+		if (len && len <= t->reply_cap) {
+			void *dst = t->room(t->room_arg, len);
+			if (dst)
+				memcpy(dst, data, len);
+			else
+				t->got_nomem = true;
+		}
 		t->got = true;
 		t->got_status = status;
 		t->got_len = len;

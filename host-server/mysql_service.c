@@ -236,7 +236,7 @@ static int handle(void *ctx, const struct service_request *req, struct reply *re
 			  .max_reply = attach ? rep->max_payload : max_message,
 			  .max_request = attach ? rep->max_payload : max_message,
 			  .reserve = reserve, .unreserve = unreserve, .room = room,
-			  .defer = defer },
+			  .defer = defer, .reserve_in_place = reply_in_ring(rep) },
 		.rep = rep,
 		.slot = slot,
 		.ctx = h.ctx,

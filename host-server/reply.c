@@ -52,6 +52,11 @@ uint32_t reply_room(const struct reply *rep)
 	return room < rep->max_payload ? room : rep->max_payload;
 }
 
+bool reply_in_ring(const struct reply *rep)
+{
+	return rep->to_ring;
+}
+
 void reply_commit(struct reply *rep, int status, uint32_t len)
 {
 	if (!rep->at || rep->committed || len > rep->reserved)

@@ -52,6 +52,9 @@ int reply_reserve(struct reply *rep, uint32_t len, void **payload);
  * the peer (at most max_payload): a handler that can cut its answer sizes
  * it to this rather than wait for room for all of it. */
 uint32_t reply_room(const struct reply *rep);
+/* Does reply_reserve() give room in the channel's ring itself (rather
+ * than a buffer of that size)? Then reserving more than is used is free. */
+bool reply_in_ring(const struct reply *rep);
 /* Give back the room reply_reserve() gave, uncommitted and unused: the
  * handler may then reserve again or defer the reply. */
 void reply_unreserve(struct reply *rep);

@@ -121,6 +121,7 @@ int mx_op_read(struct mh_txn *t, const struct mx_table_ref *ref, struct mx_in *i
 	uint32_t want = r.max_bytes ? r.max_bytes : READ_DEFAULT_BYTES;
 	struct vamos_mysql_rows rows = { 0 };
 	uint32_t used = head;
+	uint32_t resume_at = 0; /* where in out->buf the resume key is */
 	struct mh_entry e;
 	rc = start(c, &r, key, &e);
 	while (rc == 0) {
@@ -150,9 +151,16 @@ int mx_op_read(struct mh_txn *t, const struct mx_table_ref *ref, struct mx_in *i
 		       need - sizeof re - e.pk.len - body.len);
 		used += (uint32_t)need;
 		rows.count++;
-		/* The resume key is copied now: the next move invalidates it. */
+		/* The resume key: on the primary index the row's primary key,
+		 * already in the reply; else copied now to the end of the
+		 * space (the next move invalidates it). */
 		rows.resume_len = e.stored.len;
-		memcpy(out->buf + out->cap - e.stored.len, e.stored.data, e.stored.len);
+		if (e.stored.data == e.pk.data && e.stored.len == e.pk.len) {
+			resume_at = used - (uint32_t)need + (uint32_t)sizeof re;
+		} else {
+			resume_at = out->cap - e.stored.len;
+			memcpy(out->buf + resume_at, e.stored.data, e.stored.len);
+		}
 		if (rows.count == r.max_rows)
 			break;
 		rc = r.backward ? mh_cursor_prev(c, &e) : mh_cursor_next(c, &e);
@@ -164,7 +172,7 @@ int mx_op_read(struct mh_txn *t, const struct mx_table_ref *ref, struct mx_in *i
 		rc = mx_store_fail(mh_txn_store(t), out, rc);
 	}
 	if (rc == 0) {
-		memmove(out->buf + used, out->buf + out->cap - rows.resume_len, rows.resume_len);
+		memmove(out->buf + used, out->buf + resume_at, rows.resume_len);
 		memcpy(out->buf, &rows, sizeof rows);
 		out->len = used + rows.resume_len;
 	}

@@ -397,6 +397,10 @@ static int attempt_now(struct mx_vm *vm, struct mx_call *call, const struct vamo
 	return MX_DEFERRED;
 }
 
+/* A READ written in place needs at least this much room in the ring (a
+ * few rows); with less, it waits for room like any other reply. */
+#define READ_IN_PLACE_MIN 4096u
+
 /* ---- the entry point ---- */
 
 int mx_handle(struct mx_vm *vm, struct mx_call *call)
@@ -476,6 +480,27 @@ int mx_handle(struct mx_vm *vm, struct mx_call *call)
 
 	struct mx_out out = { 0 };
 	void *buf;
+	if (cls == OP_READ && call->reserve_in_place && call->room && call->unreserve) {
+		/* Straight into the reply ring, cut to what fits there now. A
+		 * first row larger than that goes the way below; reads have no
+		 * effects, so running one again is safe. The ring is the
+		 * guest's to read (and could be written by it): the read only
+		 * moves its own bytes there, it decides nothing on them. */
+		uint32_t room = call->room(call);
+		struct mx_in again = in;
+		if (room >= READ_IN_PLACE_MIN && call->reserve(call, room, &buf) == 0) {
+			out.buf = buf;
+			out.cap = room;
+			rc = run_now(vm, call, &h, call->op, c, &ref, &in, &out);
+			if (rc == -EAGAIN)
+				call->unreserve(call); /* run again later, as a full ring would */
+			if (rc != -EMSGSIZE)
+				goto done;
+			call->unreserve(call);
+			out = (struct mx_out){ 0 };
+			in = again;
+		}
+	}
 	if (cls == OP_READ) {
 		struct scratch *sc = scratch_get(call->max_reply);
 		if (!sc) {

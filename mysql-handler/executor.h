@@ -27,6 +27,7 @@
 #define VAMOS_MYSQL_EXECUTOR_H
 
 #include <stddef.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include <vamos/mysql_protocol.h>
@@ -78,6 +79,10 @@ struct mx_call {
 	 *  or NULL when the caller cannot take more deferred requests (the
 	 *  request is retried later, nothing was done). */
 	void *(*defer)(struct mx_call *c);
+	/** reserve() gives room in the reply ring itself (up to room()),
+	 *  and the answer may use less of it: a READ then writes its rows
+	 *  there, with no copy through a buffer of its own. */
+	bool reserve_in_place;
 	uint32_t lock_wait_ms;      /**< the guest's row lock wait for the
 				         transaction this request begins
 				         (VAMOS_MYSQL_LOCK_WAIT), 0: none given */

@@ -6,11 +6,14 @@
 # run it too). A caller with its own EXIT trap calls mdb_cleanup from it.
 #
 #   mdb_install_db DATADIR           a fresh datadir; root@localhost, no password
-#   mdb_start DIR [--port P] [--plugin SO] [--env K=V]... [-- MARIADBD-OPTIONS...]
+#   mdb_start DIR [--port P] [--plugin SO] [--env K=V]... [--wrapper CMD]
+#             [-- MARIADBD-OPTIONS...]
 #         DIR/data must exist (mdb_install_db, or a copy of one). The server
 #         gets DIR/mysqld.sock, DIR/error.log, its own plugin dir DIR/plugin
 #         (the server's plugins as symlinks, plus a copy of SO, loaded), the
 #         given environment, and no networking unless --port (127.0.0.1:P).
+#         --wrapper: the server runs as CMD mariadbd ... (e.g. a script that
+#         execs valgrind); it must exec, so that the PID is the server's.
 #         Returns once the server answers a ping.
 #   mdb_stop DIR [kill]              SIGTERM (or SIGKILL) and wait until it is gone
 #   mdb_restart DIR [kill]           stop, then start with the same options
@@ -139,7 +142,7 @@ _mdb_save_args() {
 }
 
 mdb_start() {
-	local dir=$1 port='' plugins=() envs=() opts=() deadline pid
+	local dir=$1 port='' plugins=() envs=() opts=() wrapper=() deadline pid
 	shift
 	_mdb_save_args "$dir/start-args" "$@"
 	while (($#)); do
@@ -147,6 +150,7 @@ mdb_start() {
 		--port) port=$2 && shift ;;
 		--plugin) plugins+=("$2") && shift ;;
 		--env) envs+=("$2") && shift ;;
+		--wrapper) wrapper=("$2") && shift ;;
 		--) shift && opts=("$@") && break ;;
 		*) die "mdb_start: unknown option $1" ;;
 		esac
@@ -166,7 +170,7 @@ mdb_start() {
 	_mdb_track "$dir"
 	(
 		_close_fds
-		exec env "${envs[@]}" mariadbd --no-defaults --user=root --datadir="$dir/data" \
+		exec env "${envs[@]}" "${wrapper[@]}" mariadbd --no-defaults --user=root --datadir="$dir/data" \
 			--socket="$dir/mysqld.sock" --pid-file="$dir/mariadbd.pid" \
 			--plugin-dir="$dir/plugin" --log-error="$dir/error.log" "${opts[@]}"
 	) </dev/null >>"$dir/error.log" 2>&1 &

@@ -232,6 +232,24 @@ int vamos_call(struct vamos_client *c, uint16_t service, uint16_t op,
 	       const void *req, uint32_t req_len, void *reply, uint32_t reply_cap,
 	       uint32_t *reply_len, int timeout_ms);
 
+/**
+ * Where vamos_call_room() puts a reply: called with the reply's length
+ * (1 to reply_cap) before its bytes are copied; returns room for them, or
+ * NULL when there is none (the call then returns -ENOMEM). Called at most
+ * once per call, on the calling thread.
+ */
+typedef void *(*vamos_reply_room_fn)(void *arg, uint32_t len);
+
+/**
+ * vamos_call, with the reply's bytes copied once, straight into the room
+ * @room(@room_arg, len) gives once their length is known (e.g. a growable
+ * buffer the caller sizes then): no copy through a buffer of @reply_cap
+ * bytes. A reply of no bytes does not call @room.
+ */
+int vamos_call_room(struct vamos_client *c, uint16_t service, uint16_t op,
+		    const void *req, uint32_t req_len, vamos_reply_room_fn room, void *room_arg,
+		    uint32_t reply_cap, uint32_t *reply_len, int timeout_ms);
+
 /** Close every session and the transport. In-flight requests are dropped. */
 void vamos_client_close(struct vamos_client *c);
 

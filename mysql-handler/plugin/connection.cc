@@ -92,27 +92,42 @@ static int reply_timeout_ms()
 	return (int)std::min<unsigned long>(wait + 60000, INT32_MAX);
 }
 
+/* vamos_call_room's room: the reply string, sized to the reply. It is
+ * not cleared first: resizing keeps the bytes already there and zero-fills
+ * only growth, and the strings are reused for replies of like sizes, so
+ * that is rare (clearing first would zero the whole reply each time). */
+struct string_room_arg {
+	std::string *s;
+	bool given;
+};
+
+static void *string_room(void *arg, uint32_t len)
+{
+	string_room_arg *a = static_cast<string_room_arg *>(arg);
+	a->s->resize(len);
+	a->given = true;
+	return &(*a->s)[0];
+}
+
 static int call_raw(uint16_t op, const void *req, uint32_t len, std::string *reply)
 {
-	static thread_local std::string buf;
+	static thread_local std::string unwanted;
 	uint32_t cap = g_welcome.max_reply ? g_welcome.max_reply : 65536;
 	if (cap < 65536)
 		cap = 65536;
-	if (buf.size() < cap)
-		buf.resize(cap);
 	int timeout = reply_timeout_ms();
-	uint32_t got = 0;
+	string_room_arg room = { reply ? reply : &unwanted, false };
 	vamos_client *client = g_client.load();
-	int st = vamos_call(client, VAMOS_SERVICE_MYSQL, op, req, len, &buf[0], cap, &got,
-			    timeout);
+	uint32_t got = 0;
+	/* The reply goes from the ring straight into @reply: one copy. */
+	int st = vamos_call_room(client, VAMOS_SERVICE_MYSQL, op, req, len, string_room, &room,
+				 cap, &got, timeout);
 	__atomic_add_fetch(&conn_stats.requests, 1, __ATOMIC_RELAXED);
 	if (vamos_session *s = vamos_session_get(client))
 		count_doorbells(s);
-	if (reply) {
-		if (got > cap)
-			got = 0;
-		reply->assign(buf.data(), got);
-	}
+	/* No bytes, too many, or none delivered (a transport failure). */
+	if (!room.given || got > cap || room.s->size() != got)
+		room.s->clear();
 	note_transport_error(client, st);
 	return st;
 }

@@ -23,6 +23,7 @@
 
 #include <thr_lock.h>
 
+#include "row_packing.h"
 #include "trx.h"
 
 struct vamos_mysql_info;
@@ -179,6 +180,12 @@ private:
 	int scan_take(uchar *buf);
 	bool covering_read(uint keynr) const;
 	int unpack_entry(uchar *buf, const char *key, size_t len);
+	/* A packed row from vamosd into @buf, through m_layout. */
+	int unpack(uchar *buf, const char *data, size_t len, String *blobs)
+	{
+		m_layout.fit(table);
+		return vamos::unpack_row(m_layout, table, buf, data, len, blobs);
+	}
 	int scan_turn(uchar *buf, bool backward);
 	int flush_before_read();
 
@@ -213,6 +220,7 @@ private:
 	std::vector<String> m_blob_store, m_turn_blob_store;
 	String *m_blobs = nullptr;
 	String *m_turn_blobs = nullptr;
+	vamos::RowLayout m_layout;   /* how this table's rows unpack */
 	std::string m_req, m_reply, m_key, m_key2;
 	std::string m_cur_pk;        /* primary key of the row last returned */
 	int m_dup_key = -1;          /* errkey of the last duplicate */

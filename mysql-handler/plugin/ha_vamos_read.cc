@@ -247,9 +247,14 @@ int ha_vamos::scan_take(uchar *buf)
 		m_msg = "vamosd sent a malformed row";
 		return fail(ST_BAD_ANSWER);
 	}
-	m_cur_pk.assign(b.data() + off, e.pk_len);
+	/* Keys of one length (an integer key) overwrite the last one in
+	 * place: no trip through std::string's general replace per row. */
+	if (m_cur_pk.size() == e.pk_len)
+		memcpy(&m_cur_pk[0], b.data() + off, e.pk_len);
+	else
+		m_cur_pk.assign(b.data() + off, e.pk_len);
 	int rc = m_scan.covering ? unpack_entry(buf, b.data() + off + e.pk_len, e.row_len)
-				 : unpack_row(table, buf, b.data() + off + e.pk_len, e.row_len, m_blobs);
+				 : unpack(buf, b.data() + off + e.pk_len, e.row_len, m_blobs);
 	if (rc)
 		return rc;
 	m_scan.cur_off = m_scan.off;
@@ -333,7 +338,7 @@ int ha_vamos::scan_turn(uchar *buf, bool backward)
 		take(b.data(), b.size(), &off, &e);
 		const char *body = b.data() + off + e.pk_len;
 		int rc = m_scan.covering ? unpack_entry(m_turn_rec, body, e.row_len)
-					 : unpack_row(table, m_turn_rec, body, e.row_len, m_turn_blobs);
+					 : unpack(m_turn_rec, body, e.row_len, m_turn_blobs);
 		if (rc)
 			return rc;
 		KEY *ki = &table->key_info[active_index];
@@ -418,7 +423,7 @@ int ha_vamos::rnd_pos(uchar *buf, uchar *pos)
 		return fail(st);
 	m_cur_pk.assign((const char *)pos + 2, n);
 	__atomic_add_fetch(&engine_stats.rows_fetched, 1, __ATOMIC_RELAXED);
-	return unpack_row(table, buf, m_reply.data(), m_reply.size(), m_blobs);
+	return unpack(buf, m_reply.data(), m_reply.size(), m_blobs);
 }
 
 /* ---- index reads ---- */
@@ -523,7 +528,7 @@ int ha_vamos::point_get(uchar *buf, const std::string &pk)
 	m_scan.at_point = true;
 	m_cur_pk = pk;
 	__atomic_add_fetch(&engine_stats.rows_fetched, 1, __ATOMIC_RELAXED);
-	return unpack_row(table, buf, m_reply.data(), m_reply.size(), m_blobs);
+	return unpack(buf, m_reply.data(), m_reply.size(), m_blobs);
 }
 
 int ha_vamos::index_read_map(uchar *buf, const uchar *key, key_part_map keypart_map,

@@ -60,7 +60,7 @@ int ha_vamos::report_dup(const char *reply, size_t len, bool batch)
 	m_dup_key = k < MAX_KEY ? (int)k : -1;
 	if (batch && d.written < m_batch_row_bytes.size()) {
 		const auto &rb = m_batch_row_bytes[d.written];
-		unpack_row(table, table->record[0], m_batch.data() + rb.first, rb.second, m_blobs);
+		unpack(table->record[0], m_batch.data() + rb.first, rb.second, m_blobs);
 	}
 	return HA_ERR_FOUND_DUPP_KEY;
 }

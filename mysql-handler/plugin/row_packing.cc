@@ -53,61 +53,104 @@ void pack_row(TABLE *table, const uchar *record, std::string *out)
 	}
 }
 
-int unpack_row(TABLE *table, uchar *record, const char *data, size_t len, String *blobs)
+static bool fixed_size(const Field *f)
+{
+	return !(f->flags & BLOB_FLAG) && f->real_type() != MYSQL_TYPE_VARCHAR;
+}
+
+void RowLayout::build(const TABLE *table)
+{
+	steps.clear();
+	if (size_t head = head_len(table))
+		steps.push_back({ 0, (uint32_t)head, 0 });
+	for (Field **fp = table->field; *fp; fp++) {
+		const Field *f = *fp;
+		if (!in_row(f))
+			continue;
+		uint32_t off = (uint32_t)(f->ptr - table->record[0]);
+		if (f->real_maybe_null() || !fixed_size(f)) {
+			steps.push_back({ off, 0, f->field_index });
+			continue;
+		}
+		uint32_t n = f->pack_length();
+		/* Always there and right after the run before it: one copy. */
+		if (!steps.empty() && steps.back().len && steps.back().off + steps.back().len == off)
+			steps.back().len += n;
+		else
+			steps.push_back({ off, n, f->field_index });
+	}
+	share = table->s;
+}
+
+/* One field that may be NULL, or of variable size, from @p (before @end)
+ * into @record. Returns the bytes taken, -1 if they do not fit, -2 when
+ * there is no memory for a BLOB's bytes. */
+static long unpack_field(Field *f, uchar *record, my_ptrdiff_t diff, const uchar *p,
+			 const uchar *end, String *blobs)
+{
+	uchar *to = f->ptr + diff;
+	if (f->is_null_in_record(record)) {
+		/* The bytes the server leaves under a NULL (Field::reset, as
+		 * in set_field_to_null): comparing records (an UPDATE or ON
+		 * DUPLICATE KEY UPDATE that changes nothing) then finds no
+		 * difference. */
+		f->move_field_offset(diff);
+		f->reset();
+		f->move_field_offset(-diff);
+		return 0;
+	}
+	if (f->flags & BLOB_FLAG) {
+		Field_blob *b = static_cast<Field_blob *>(f);
+		uint32 n;
+		if (end - p < 4)
+			return -1;
+		memcpy(&n, p, 4);
+		if ((size_t)(end - p - 4) < n)
+			return -1;
+		String &s = blobs[f->field_index];
+		if (s.copy(reinterpret_cast<const char *>(p + 4), n, &my_charset_bin))
+			return -2;
+		b->set_ptr_offset(diff, n, reinterpret_cast<const uchar *>(s.ptr()));
+		return 4 + (long)n;
+	}
+	if (f->real_type() == MYSQL_TYPE_VARCHAR) {
+		uint lb = static_cast<Field_varstring *>(f)->length_bytes;
+		if ((size_t)(end - p) < lb)
+			return -1;
+		uint32 n = read_le(p, lb);
+		if ((size_t)(end - p) < lb + n || n > f->field_length)
+			return -1;
+		memcpy(to, p, lb + n);
+		return (long)(lb + n);
+	}
+	uint n = f->pack_length();
+	if ((size_t)(end - p) < n)
+		return -1;
+	memcpy(to, p, n);
+	return n;
+}
+
+int unpack_row(const RowLayout &layout, TABLE *table, uchar *record, const char *data,
+	       size_t len, String *blobs)
 {
 	const uchar *p = reinterpret_cast<const uchar *>(data);
 	const uchar *end = p + len;
-	size_t head = head_len(table);
-	if (len < head)
-		return HA_ERR_WRONG_IN_RECORD;
-	memcpy(record, p, head);
-	p += head;
 	my_ptrdiff_t diff = record - table->record[0];
-	for (Field **fp = table->field; *fp; fp++) {
-		Field *f = *fp;
-		if (!in_row(f))
-			continue;
-		uchar *to = f->ptr + diff;
-		if (f->is_null_in_record(record)) {
-			/* The bytes the server leaves under a NULL (Field::reset,
-			 * as in set_field_to_null): comparing records (an
-			 * UPDATE or ON DUPLICATE KEY UPDATE that changes
-			 * nothing) then finds no difference. */
-			f->move_field_offset(diff);
-			f->reset();
-			f->move_field_offset(-diff);
+	/* Trust: every step checks that its bytes are there before it copies
+	 * them, and the row must end exactly at the last step. The head comes
+	 * first, so NULL bits are known before any field that may be NULL. */
+	for (const RowLayout::Step &s : layout.steps) {
+		if (s.len) {
+			if ((size_t)(end - p) < s.len)
+				return HA_ERR_WRONG_IN_RECORD;
+			memcpy(record + s.off, p, s.len);
+			p += s.len;
 			continue;
 		}
-		if (f->flags & BLOB_FLAG) {
-			Field_blob *b = static_cast<Field_blob *>(f);
-			uint32 n;
-			if (end - p < 4)
-				return HA_ERR_WRONG_IN_RECORD;
-			memcpy(&n, p, 4);
-			p += 4;
-			if ((size_t)(end - p) < n)
-				return HA_ERR_WRONG_IN_RECORD;
-			String &s = blobs[f->field_index];
-			if (s.copy(reinterpret_cast<const char *>(p), n, &my_charset_bin))
-				return HA_ERR_OUT_OF_MEM;
-			b->set_ptr_offset(diff, n, reinterpret_cast<const uchar *>(s.ptr()));
-			p += n;
-		} else if (f->real_type() == MYSQL_TYPE_VARCHAR) {
-			uint lb = static_cast<Field_varstring *>(f)->length_bytes;
-			if ((size_t)(end - p) < lb)
-				return HA_ERR_WRONG_IN_RECORD;
-			uint32 n = read_le(p, lb);
-			if ((size_t)(end - p) < lb + n || n > f->field_length)
-				return HA_ERR_WRONG_IN_RECORD;
-			memcpy(to, p, lb + n);
-			p += lb + n;
-		} else {
-			uint n = f->pack_length();
-			if ((size_t)(end - p) < n)
-				return HA_ERR_WRONG_IN_RECORD;
-			memcpy(to, p, n);
-			p += n;
-		}
+		long n = unpack_field(table->field[s.field], record, diff, p, end, blobs);
+		if (n < 0)
+			return n == -2 ? HA_ERR_OUT_OF_MEM : HA_ERR_WRONG_IN_RECORD;
+		p += n;
 	}
 	return p == end ? 0 : HA_ERR_WRONG_IN_RECORD;
 }

@@ -19,6 +19,7 @@
 #include "server.h"
 
 #include <string>
+#include <vector>
 
 namespace vamos {
 
@@ -26,12 +27,39 @@ namespace vamos {
 void pack_row(TABLE *table, const uchar *record, std::string *out);
 
 /**
- * Unpack @len bytes at @data into @record. BLOB fields point into
- * @blobs[field_index] (one String per field, owned by the handler, valid
- * until its next read). Returns 0, or HA_ERR_WRONG_IN_RECORD if the
- * bytes do not fit the table.
+ * How a table's packed rows map onto its records, worked out once rather
+ * than per row: the head and every run of NOT NULL fixed-size fields that
+ * lie back to back in the record are one copy each; a field that can be
+ * NULL, a VARCHAR or a BLOB is a step of its own. Offsets are from the
+ * record's start, the same in every TABLE of a share.
  */
-int unpack_row(TABLE *table, uchar *record, const char *data, size_t len, String *blobs);
+struct RowLayout {
+	struct Step {
+		uint32_t off;   /* in the record */
+		uint32_t len;   /* a run's bytes; 0 for a field step */
+		uint field;     /* a field step's field_index */
+	};
+	const TABLE_SHARE *share = nullptr; /* built for this share */
+	std::vector<Step> steps;
+
+	/** Rebuild unless already built for @table's share. */
+	void fit(const TABLE *table)
+	{
+		if (share != table->s)
+			build(table);
+	}
+	void build(const TABLE *table);
+};
+
+/**
+ * Unpack @len bytes at @data into @record, straight into its fields
+ * (@layout fitted to @table). BLOB fields point into @blobs[field_index]
+ * (one String per field, owned by the handler, valid until its next
+ * read). Returns 0, or HA_ERR_WRONG_IN_RECORD if the bytes do not fit the
+ * table.
+ */
+int unpack_row(const RowLayout &layout, TABLE *table, uchar *record, const char *data,
+	       size_t len, String *blobs);
 
 } // namespace vamos
 

@@ -236,6 +236,63 @@ Test(client_transport, no_env_flag_ignores_the_environment)
 	th_cleanup(&h);
 }
 
+/* vamos_call_room: the reply goes once, straight into the room asked for
+ * with its length; a reply of no bytes asks for none; no room is -ENOMEM;
+ * a reply larger than the cap asks for none and is -EMSGSIZE. */
+struct room {
+	char buf[16];
+	unsigned calls;
+	uint32_t len;
+	bool none;
+};
+
+static void *give_room(void *arg, uint32_t len)
+{
+	struct room *r = arg;
+	r->calls++;
+	r->len = len;
+	return r->none ? NULL : r->buf;
+}
+
+Test(client_transport, call_room_copies_the_reply_into_the_room)
+{
+	struct test_host h;
+	struct th_opts o = { .kind = TH_LOCAL };
+	struct vamos_client_params p;
+	struct vamos_client *c = NULL;
+	const char *why = NULL;
+	th_clear_env();
+	cr_assert_null(th_start(&h, &o, NULL, NULL));
+	th_client_params(&h, &p, 2000);
+	cr_assert_eq(vamos_client_connect(&p, &c, &why), 0, "%s", why);
+	struct room r = { 0 };
+	uint32_t n = 99;
+	cr_assert_eq(vamos_call_room(c, VAMOS_SERVICE_ECHO, 0, "hello", 5, give_room, &r,
+				     sizeof r.buf, &n, -1), 0);
+	cr_assert(n == 5 && r.calls == 1 && r.len == 5 && !memcmp(r.buf, "hello", 5));
+	r = (struct room){ 0 };
+	cr_assert_eq(vamos_call_room(c, VAMOS_SERVICE_ECHO, 0, NULL, 0, give_room, &r,
+				     sizeof r.buf, &n, -1), 0);
+	cr_assert(n == 0 && r.calls == 0, "no bytes, no room asked for");
+	r = (struct room){ .none = true };
+	cr_assert_eq(vamos_call_room(c, VAMOS_SERVICE_ECHO, 0, "abc", 3, give_room, &r,
+				     sizeof r.buf, &n, -1), -ENOMEM);
+	cr_assert_eq(r.calls, 1);
+	r = (struct room){ 0 };
+	cr_assert_eq(vamos_call_room(c, VAMOS_SERVICE_ECHO, 0, "0123456789abcdefX", 17,
+				     give_room, &r, sizeof r.buf, &n, -1), -EMSGSIZE);
+	cr_assert(n == 17 && r.calls == 0);
+	cr_assert_eq(vamos_call_room(c, VAMOS_SERVICE_ECHO, 0, "x", 1, NULL, NULL, 4, NULL, -1),
+		     -EINVAL);
+	/* The session still works afterwards. */
+	r = (struct room){ 0 };
+	cr_assert_eq(vamos_call_room(c, VAMOS_SERVICE_ECHO, 0, "ok", 2, give_room, &r,
+				     sizeof r.buf, &n, -1), 0);
+	cr_assert(n == 2 && !memcmp(r.buf, "ok", 2));
+	vamos_client_close(c);
+	th_cleanup(&h);
+}
+
 Test(client_transport, bad_arguments)
 {
 	struct test_host h;
