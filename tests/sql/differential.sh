@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# Differential: a seeded random stream of DML runs on InnoDB tables and on
-# $E tables side by side (two sessions, one per database, the same
+# Differential: a seeded random stream of DML and DDL runs on InnoDB tables
+# and on $E tables side by side (two sessions, one per database, the same
 # statements), and every answer must be the same: result sets, errors,
 # ROW_COUNT() and LAST_INSERT_ID() after each write, and at the end each
-# table's whole contents read through every index.
+# table's whole contents read through every index, every column, and
+# SHOW CREATE TABLE (but for the engine's name).
 #
 #   SQLT_DIFF_SEED        the stream's seed (default 13)
 #   SQLT_DIFF_STATEMENTS  its length (default 1000, well under a minute; e.g.
@@ -18,13 +19,32 @@
 # INSERT (one and several rows), INSERT IGNORE, REPLACE, INSERT ... ON
 # DUPLICATE KEY UPDATE, UPDATE of key and plain columns, DELETE; reads:
 # point, range and ordered reads on each index; transactions with COMMIT
-# and ROLLBACK. What InnoDB does by its own design is left out, not
+# and ROLLBACK. DDL (differential.awk, about one statement in 25, on all
+# four tables, inside transactions too: it commits them, and the
+# generator knows): ALTER TABLE ... ADD INDEX and ADD UNIQUE and CREATE
+# [UNIQUE] INDEX (a UNIQUE over repeated values fails with 1062 and leaves
+# the table as it was), DROP INDEX in both forms (IF EXISTS after a
+# UNIQUE that may have failed), ADD COLUMN (NOT NULL with a DEFAULT, a
+# nullable one AFTER a column or FIRST), DROP COLUMN, MODIFY widening a
+# type and back (INT/BIGINT, VARCHAR(8)/VARCHAR(20), DECIMAL(6,2)/(10,2),
+# BIT(8)/BIT(16), on key columns too; TINYINT to SMALLINT and CHAR(3) to
+# CHAR(6) only one way), CHANGE renaming a column, RENAME TABLE and
+# ALTER TABLE ... RENAME to another name and back, TRUNCATE TABLE, ALTER
+# TABLE t2 AUTO_INCREMENT = N (below the largest id too: both then take
+# the largest + 1), ANALYZE TABLE and CHECK TABLE (only Msg_type and
+# Msg_text compared: Table names the database). Statements on added
+# columns and whole-row reads come from the current column list; the
+# original columns are back before DML names them. What InnoDB does by its own design is left out, not
 # papered over: a write that may clash changes several rows only in an
 # order fixed by ORDER BY (which row clashes first is then the same), and
 # t2 takes AUTO_INCREMENT values only in statements that cannot fail and
 # outside transactions, and its explicit values stay below the generated
 # ones (InnoDB keeps the values a failed or rolled back statement wrote,
-# and how many a statement reserves depends on its shape).
+# and how many a statement reserves depends on its shape); a TRUNCATE of
+# t2 is followed by AUTO_INCREMENT = 1000 for the same reason. Compared
+# without the part that depends on the order in which rows are met: "at
+# row N" of an UPDATE or ALTER and the entry a failed UNIQUE names (see
+# normalise below).
 #
 # On a mismatch the test stops there and prints the statement, its
 # number, both answers and how to run the stream again.
