@@ -176,11 +176,15 @@ function extra_stmt(T,   where) {
 		return "R UPDATE " tbl[T] " SET " ncol[T] " = " ncol[T] " + " pick("1|-1|100") " WHERE " where
 	return "R UPDATE " tbl[T] " SET " mname[T] " = " pick("NULL|'u'|'U'|'u '|'vvvvvvv'") " WHERE " where
 }
-function rows_stmt(T,   cols) {
-	# BIT and binary values as text
-	cols = allcols(T)
-	sub(/^p,/, "p + 0,", cols); sub(/, c,/, ", BIN(c),", cols); sub(/, v,/, ", HEX(v),", cols)
-	return "SELECT " cols " FROM " tbl[T] " ORDER BY " allcols(T)
+function rows_stmt(T, without,   cols) {
+	cols = without == "" ? allcols(T) : allcols_without(T, without)
+	return "SELECT " text_of(cols) " FROM " tbl[T] " ORDER BY " cols
+}
+# BIT and binary values as text.
+function text_of(cols) {
+	cols = ", " cols ","
+	sub(/, p,/, ", p + 0,", cols); sub(/, c,/, ", BIN(c),", cols); sub(/, v,/, ", HEX(v),", cols)
+	return substr(cols, 3, length(cols) - 3)
 }
 
 # A DDL statement on table T (which has nothing away); prints one or more lines.
@@ -198,10 +202,13 @@ function ddl(T,   opts, o, s, i, col, before, after) {
 	if (o == "add_index") {
 		s = sstate[T, 1] ? 2 : sstate[T, 2] ? 1 : 1 + int(rand() * 2)
 		scols[T, s] = pick(cand[T, s] (nhas[T] ? "|" ncol[T] : ""))
+		# A UNIQUE by copying the rows: InnoDB adding one in place checks it
+		# after the older unique keys, not in the order of the table's
+		# definition, and then names another key when a row clashes on two.
 		if (chance(0.5))
-			print "D ALTER TABLE " tbl[T] " ADD " (s == 2 ? "UNIQUE" : "INDEX") " " slotname(T, s) " (" scols[T, s] ")"
+			print "D ALTER TABLE " tbl[T] " ADD " (s == 2 ? "UNIQUE" : "INDEX") " " slotname(T, s) " (" scols[T, s] ")" (s == 2 ? ", ALGORITHM=COPY" : "")
 		else
-			print "D CREATE " (s == 2 ? "UNIQUE " : "") "INDEX " slotname(T, s) " ON " tbl[T] " (" scols[T, s] ")"
+			print "D CREATE " (s == 2 ? "UNIQUE " : "") "INDEX " slotname(T, s) " ON " tbl[T] " (" scols[T, s] ")" (s == 2 ? " ALGORITHM=COPY" : "")
 		sstate[T, s] = s == 2 ? 2 : 1 # a UNIQUE may have met duplicates
 		return
 	}
@@ -251,7 +258,7 @@ function ddl(T,   opts, o, s, i, col, before, after) {
 	if (o == "drop_spec") {
 		print "D ALTER TABLE " tbl[T] " DROP COLUMN " col
 		away[T] = "D ALTER TABLE " tbl[T] " ADD COLUMN " col " " curtype(T, col)
-		probe[T] = "SELECT * FROM " tbl[T] " ORDER BY " allcols_without(T, col)
+		probe[T] = rows_stmt(T, col)
 		return
 	}
 	if (o == "rename_table") {
@@ -263,8 +270,8 @@ function ddl(T,   opts, o, s, i, col, before, after) {
 	if (o == "truncate") {
 		if (chance(0.5)) { print "D CHECK TABLE " tbl[T]; return } # rarer: it empties the table
 		print "D TRUNCATE TABLE " tbl[T]
-		# Generated ids stay above the explicit ones.
-		if (T == 2) print "D ALTER TABLE t2 AUTO_INCREMENT = 1000"
+		# The counter TRUNCATE left, then generated ids above the explicit ones again.
+		if (T == 2) print "SHOW CREATE TABLE t2\nD ALTER TABLE t2 AUTO_INCREMENT = 1000"
 		return
 	}
 	if (o == "autoinc") { print "D ALTER TABLE t2 AUTO_INCREMENT = " pick("1|1000|1010|1500|3000"); return }
