@@ -11,9 +11,9 @@
 # that may fail (ADD UNIQUE over duplicates) leaves its index "maybe
 # there", and the next DROP of it says IF EXISTS. A table renamed, or a
 # column of the original schema dropped or renamed, is put back (the
-# "restore") before any other statement on that table, so DML always names
-# the original columns; added columns are written only by statements made
-# from the current column list.
+# "restore") before any DML or other DDL on that table (a read may see it
+# away first), so DML always names the original columns; added columns are
+# written only by statements made from the current column list.
 
 function pick(list,   cnt, v) { cnt = split(list, v, "|"); return v[1 + int(rand() * cnt)] }
 function chance(p) { return rand() < p }
@@ -117,7 +117,7 @@ function t4stmt(   r) {
 # the narrow one); spec[T] the column of the original schema that is
 # renamed or dropped (spec_type[T, col] its type, spec_drop[T] whether
 # it may be dropped).
-function setup() {
+function setup(   T) {
 	T1COLS = "(a, b, c, d, e, f, g)"; T2COLS = "(id, k, s, v, t)"; T3COLS = "(x, y, z)"; T4COLS = "(p, q, r)"
 	base[1] = "a, b, c, d, e, f, g"; base[2] = "id, k, s, v, t"; base[3] = "x, y, z"; base[4] = "p, q, r"
 	nbase[1] = 7; nbase[2] = 5; nbase[3] = 3; nbase[4] = 3
