@@ -50,8 +50,11 @@
 #define CLIENT_SHARED_SLICE_MS 1
 /* A waiting thread polls its reply ring at most this long before it
  * sleeps (LOCAL/IVSHMEM; VAMOS_POLL_US, params.poll_us), and at most
- * CLIENT_MAX_POLL_US when configured. */
-#define CLIENT_DEFAULT_POLL_US 100
+ * CLIENT_MAX_POLL_US when configured. 400: a host whose poller slept
+ * between statements answers in 100-300 us on a busy host (its wakeup,
+ * then the request); a poll that ends sooner turns most of those replies
+ * into interrupts, and past 3 us each look yields the vCPU anyway. */
+#define CLIENT_DEFAULT_POLL_US 400
 #define CLIENT_MAX_POLL_US 1000000
 
 /* ------------------------------------------------------------------ config */

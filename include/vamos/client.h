@@ -115,7 +115,7 @@ struct vamos_client_params {
 					reply polls its reply ring at most this
 					many us before it sleeps (and the host
 					must interrupt it); the budget adapts
-					to how long recent replies took (0: 100,
+					to how long recent replies took (0: 400,
 					< 0: off, at most 1000000); VAMOS_POLL_US
 					wins (0: off) */
 };

@@ -46,7 +46,7 @@ static MYSQL_SYSVAR_INT(poll_us, opt.poll_us, PLUGIN_VAR_READONLY | PLUGIN_VAR_R
 			"local/ivshmem: a statement waiting for vamosd's reply polls for it at "
 			"most this many us (adapting to how long replies take) before it "
 			"sleeps and vamosd must interrupt it; 0: never poll (default: "
-			"$VAMOS_POLL_US, else -1: libvamos-client's default, 100)",
+			"$VAMOS_POLL_US, else -1: libvamos-client's default, 400)",
 			nullptr, nullptr, -1, -1, 1000000, 0);
 static MYSQL_THDVAR_ULONG(lock_wait_timeout, PLUGIN_VAR_RQCMDARG,
 			  "Seconds a transaction waits for a row lock before "
