@@ -224,6 +224,11 @@ uint64_t conn_epoch()
 	return g_epoch.load();
 }
 
+bool conn_handles_live(uint64_t epoch)
+{
+	return epoch == g_epoch.load() && !g_need_attach.load();
+}
+
 uint32_t conn_max_key()
 {
 	return g_welcome.max_key ? g_welcome.max_key : 511;

@@ -33,6 +33,13 @@ void conn_close();
 /** Current epoch (bumped by every re-ATTACH); 0 until attached. */
 uint64_t conn_epoch();
 
+/** Are handles and contexts of @epoch still vamosd's? False once the
+ * connection they were opened on is known lost (before the re-ATTACH
+ * that moves the epoch): releasing them then needs no request, and must
+ * not wait for a vamosd that may be gone (a server shutting down closes
+ * every table). */
+bool conn_handles_live(uint64_t epoch);
+
 /** Longest stored index key the host takes (its welcome). */
 uint32_t conn_max_key();
 

@@ -518,7 +518,9 @@ int ha_vamos::open(const char *name, int mode, uint test_if_locked)
 int ha_vamos::close()
 {
 	ahead_drop();
-	if (m_table && m_epoch == conn_epoch()) {
+	/* A handle of a lost connection died with it: no CLOSE, and above
+	 * all no re-ATTACH to send one. */
+	if (m_table && conn_handles_live(m_epoch)) {
 		std::string req;
 		vamos_mysql_req h = {};
 		h.version = VAMOS_MYSQL_VERSION;

@@ -38,8 +38,8 @@ void unlink(Trx *t)
 
 void send_end(uint64_t ctx, uint64_t epoch)
 {
-	if (!ctx || epoch != conn_epoch())
-		return; /* the context went with a vamosd restart */
+	if (!ctx || !conn_handles_live(epoch))
+		return; /* the context went with a vamosd restart or a lost connection */
 	std::string req, reply;
 	vamos_mysql_req h = {};
 	h.version = VAMOS_MYSQL_VERSION;

@@ -80,7 +80,7 @@ int trx_end_own(Trx *t, bool commit)
 
 void trx_close_own(Trx *t)
 {
-	if (t->ctx && t->epoch == conn_epoch()) {
+	if (t->ctx && conn_handles_live(t->epoch)) {
 		std::string reply;
 		ctx_request(VAMOS_MYSQL_CTX_CLOSE, t->ctx, t->epoch, &reply);
 	}
@@ -299,7 +299,7 @@ int trx_close_connection(handlerton *hton, THD *thd)
 	idle_forget(t);
 	/* A prepared transaction (XA PREPARE, then the client left) stays
 	 * on the host after CTX_CLOSE, for XA COMMIT or ROLLBACK by XID. */
-	if (t->ctx && t->epoch == conn_epoch()) {
+	if (t->ctx && conn_handles_live(t->epoch)) {
 		std::string reply;
 		ctx_request(VAMOS_MYSQL_CTX_CLOSE, t->ctx, t->epoch, &reply);
 	}

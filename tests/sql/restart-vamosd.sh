@@ -50,4 +50,47 @@ check_session s1-after-sigkill s1 "SELECT COUNT(*) FROM d" <<'EOF'
 EOF
 session_close s1
 
+# mariadbd shutting down while vamosd is gone: its VAMOS tables' handles
+# went with vamosd, so closing them sends nothing and tries no re-attach.
+# It did re-attach, table after table, each waiting out its connect
+# deadline (minutes for a server with many tables open). A listener on
+# vamosd's socket counts every connection mariadbd tries meanwhile.
+if [[ $E == VAMOS ]]; then
+	for n in 1 2 3 4; do sql "CREATE TABLE s$n (id INT PRIMARY KEY) ENGINE=$E; INSERT INTO s$n VALUES ($n)"; done
+	check_text tables-open "$(sql "SELECT (SELECT id FROM s1) + (SELECT id FROM s2) + (SELECT id FROM s3) + (SELECT id FROM s4)")" <<'EOF'
+10
+EOF
+	shutdowns=$(grep -c 'mariadbd: Shutdown complete$' "$M/error.log" || true)
+	vamosd_stop "$V" KILL
+	# The statement that finds vamosd gone (its error is expected).
+	sql "SELECT COUNT(*) FROM s1" >/dev/null 2>&1 || true
+	sock=$V/vm1.sock
+	[[ ${SQLT_TRANSPORT:-local} == unix ]] && sock=$V/vm1.stream
+	rm -f "$sock"
+	python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.bind(sys.argv[1]); s.listen(64); s.settimeout(1.0)
+print("listening", flush=True)
+n = 0
+while True:
+    try:
+        c, _ = s.accept()
+    except socket.timeout:
+        continue
+    n += 1
+    open(sys.argv[2], "w").write(str(n))
+    c.close()
+' "$sock" "$W/connects" >"$W/listener.out" 2>&1 &
+	listener=$!
+	until grep -q listening "$W/listener.out" 2>/dev/null; do sleep 0.05; done
+	mdb_stop "$M"
+	kill "$listener" 2>/dev/null || true
+	wait "$listener" 2>/dev/null || true
+	rm -f "$sock"
+	check_text shutdown-tries-no-attach "connects $(cat "$W/connects" 2>/dev/null || echo 0), shutdowns $(($(grep -c 'mariadbd: Shutdown complete$' "$M/error.log") - shutdowns))" <<'EOF'
+connects 0, shutdowns 1
+EOF
+fi
+
 sqlt_end
