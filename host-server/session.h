@@ -21,6 +21,7 @@
 #define SESSION_MAX_BLOCKING 256
 
 struct reply_inbox;
+struct heartbeat;
 struct blocking_queue;
 
 /* Counters a poller publishes and `vamosctl stats` reads (relaxed atomics:
@@ -48,6 +49,9 @@ struct session {
 	uint32_t cid;        /* a vsock session's peer CID (the kernel's), else 0 */
 	struct reply_inbox *inbox; /* its poller's: where buffered replies go */
 	struct blocking_queue *queue; /* its owner's blocking work */
+	/* Its VM's heartbeat, which its poller advances (NULL: a stream's,
+	 * none). Outlives the session's time in any set. */
+	struct heartbeat *beat;
 
 	bool welcomed;       /* HELLO answered */
 	const char *failure; /* why it ended, NULL while serving */

@@ -100,7 +100,7 @@ struct poller_seen {
 	bool asleep;
 };
 
-/* The "vm0 poller K: ..." lines of `stats`: how many pollers vm0 has (at
+/* The "poller K: ..." lines of `stats`: how many pollers the host has (at
  * most @max described in @out), or -1 if vamosd did not answer. */
 static int poller_lines(struct daemon *d, struct poller_seen *out, unsigned max)
 {
@@ -115,7 +115,7 @@ static int poller_lines(struct daemon *d, struct poller_seen *out, unsigned max)
 		unsigned k;
 		struct poller_seen p;
 		char state[8];
-		if (sscanf(line, "vm0 poller %u: handled %llu, sleeps %llu, %7[a-z],", &k,
+		if (sscanf(line, "poller %u: handled %llu, sleeps %llu, %7[a-z],", &k,
 			   &p.handled, &p.sleeps, state) == 4 && k < max) {
 			p.asleep = !strcmp(state, "asleep");
 			out[k] = p;
@@ -211,7 +211,7 @@ const char *scenario_vamosd_busy_channels_many_pollers(unsigned per_channel)
 	struct poller_seen seen[CH];
 	int pollers = err ? 0 : poller_lines(&d, seen, CH);
 	if (!err && pollers != (int)want)
-		err = "vm0 does not have one poller per channel (--pollers 4)";
+		err = "the host does not have 4 pollers (--pollers 4)";
 	/* Channel c is poller c's: each served its own channel's requests
 	 * (its HELLO counts too, so at least). A poller adds what it handled
 	 * once its loop is over, after the flush that let the replies go:
