@@ -74,7 +74,7 @@ static void round_of_beats(void)
 			continue;
 		int k = stuck_poller(w->hb, stuck);
 		if (k >= 0 && !w->stuck)
-			log_error("vm %s: poller %s has work and has not looped for %d ms: "
+			log_error("vm %s: %s has work and has not looped for %d ms: "
 				  "its heartbeat stops, guests will fail their calls",
 				  w->hb->name, pollers[k].name, LIVENESS_STUCK_MS);
 		else if (k < 0 && w->stuck)

@@ -16,7 +16,12 @@
 
 #include "config.h"
 
+/* A session's budget per turn of its poller: at most SESSION_BATCH
+ * records, and no more once SESSION_BUDGET_BYTES of requests are handled
+ * (at least one record a turn). It bounds what another session of the same
+ * poller waits for between two of its turns, whatever this one queued. */
 #define SESSION_BATCH 64
+#define SESSION_BUDGET_BYTES (64u << 10)
 /* Most requests of one session on the blocking pool at once. */
 #define SESSION_MAX_BLOCKING 256
 
