@@ -196,8 +196,9 @@ int vm_start(struct vm *vm, const struct vm_config *cfg, const struct config *gl
 	/* Before any session is published: the pollers beat this region. */
 	vm->beat.region = *vamos_ivshmem_server_region(vm->server);
 	liveness_watch(&vm->beat);
-	log_info("vm %s: serving %s (%u channels of %u KiB rings, %u vectors%s)", cfg->name,
-		 cfg->socket, cfg->channels, cfg->ring_bytes >> 10, cfg->vectors,
+	log_info("vm %s: serving %s (%u channels of %u KiB rings, %u vectors, on %u pollers "
+		 "from poller %u%s)", cfg->name, cfg->socket, cfg->channels, cfg->ring_bytes >> 10,
+		 cfg->vectors, vm->beat.poller_span, vm->beat.first_poller,
 		 sp.adopt ? ", taken over from the previous vamosd" : "");
 	/* Our predecessor died: what it had taken may be lost, so its guests
 	 * must fail what they have in flight (they attach again). */
