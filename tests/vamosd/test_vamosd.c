@@ -663,6 +663,12 @@ Test(vamosd, many_clients_at_once, .timeout = 300)
 	cr_assert_null(err, "%s", err);
 }
 
+Test(vamosd, a_vm_comes_and_goes_on_the_poller_a_busy_vm_shares, .timeout = 300)
+{
+	const char *err = scenario_vamosd_vms_share_a_poller(2000);
+	cr_assert_null(err, "%s", err);
+}
+
 Test(vamosd, busy_channels_are_served_by_many_pollers_that_sleep_when_idle, .timeout = 300)
 {
 	const char *err = scenario_vamosd_busy_channels_many_pollers(5000);
