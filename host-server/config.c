@@ -26,7 +26,7 @@ void config_defaults(struct config *c)
 	snprintf(c->control_socket, sizeof c->control_socket, "/run/vamos/control.sock");
 	c->vsock_port = 0;
 	c->log_level = LOG_INFO;
-	c->pollers_per_vm = config_default_pollers();
+	c->pollers = config_default_pollers();
 	c->blocking_threads = 4;
 	c->spin_ns = 50000;
 	c->mysql_lock_wait_ms = 50000;
@@ -158,8 +158,15 @@ int config_set(struct config *c, struct vm_config *vm, const char *key,
 			return c->vsock_port = (uint32_t)n, 0;
 		if (!strcmp(key, "log_level") && log_parse_level(value) >= 0)
 			return c->log_level = log_parse_level(value), 0;
-		if (numeric && !strcmp(key, "pollers_per_vm") && n >= 1 && n <= CONFIG_MAX_POLLERS)
-			return c->pollers_per_vm = (uint32_t)n, 0;
+		if (numeric && !strcmp(key, "pollers") && n >= 1 && n <= CONFIG_MAX_POLLERS)
+			return c->pollers = (uint32_t)n, 0;
+		/* Deprecated: pollers were per VM; now the host's are shared.
+		 * Its value still loads, as the host's count. */
+		if (numeric && !strcmp(key, "pollers_per_vm") && n >= 1 && n <= CONFIG_MAX_POLLERS) {
+			log_warn("config: pollers_per_vm is deprecated: read as pollers = %u "
+				 "(the host's pollers, shared by every VM)", (unsigned)n);
+			return c->pollers = (uint32_t)n, 0;
+		}
 		if (numeric && !strcmp(key, "blocking_threads") && n >= 1 && n <= 256)
 			return c->blocking_threads = (uint32_t)n, 0;
 		if (numeric && !strcmp(key, "spin_us") && n <= 1000000)

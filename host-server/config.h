@@ -9,7 +9,7 @@
 #define CONFIG_MAX_VMS 64
 #define CONFIG_PATH_MAX 256
 #define CONFIG_NAME_MAX 63 /* a VM's name, without its NUL */
-#define CONFIG_MAX_POLLERS 64 /* pollers_per_vm */
+#define CONFIG_MAX_POLLERS 64 /* pollers */
 
 /* A VM's identity inside vamosd: its position in the configuration (1..),
  * set by config_add_vm. Services key their per-VM state by it, never by a
@@ -40,8 +40,8 @@ struct config {
 	char unix_socket[CONFIG_PATH_MAX]; /* "" = none */
 	uint32_t vsock_port;               /* 0 = no vsock listener */
 	int log_level;
-	uint32_t pollers_per_vm;           /* poller threads per VM, at most (one per
-					    * channel up to this; default: half the
+	uint32_t pollers;                  /* poller threads of the host, shared by
+					    * every VM's channels (default: half the
 					    * CPUs online) */
 	uint32_t blocking_threads;         /* pool for services that block */
 	int64_t spin_ns;                   /* pollers spin this long before sleeping */
@@ -58,7 +58,7 @@ struct config {
 };
 
 /* Defaults, before the file and the flags. */
-/* pollers_per_vm's default: half the CPUs online (1 to CONFIG_MAX_POLLERS).
+/* pollers' default: half the CPUs online (1 to CONFIG_MAX_POLLERS).
  * The guests' threads run on the same cores, and a poller spinning beside
  * a client that needs the core delays both: on 2 cores, two pollers for
  * two channels echoing one request at a time answered 3x fewer than one. */

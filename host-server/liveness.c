@@ -12,18 +12,20 @@
 #include "log.h"
 #include "vamos_clock.h"
 
-#define MAX_POLLERS 1024
+#define MAX_POLLERS CONFIG_MAX_POLLERS
 
 struct watched {
-	struct vm *vm;              /* NULL: free slot */
-	unsigned pollers;
-	struct liveness_progress seen[MAX_POLLERS];
+	struct heartbeat *hb;       /* NULL: free slot */
 	bool stuck;                 /* logged as stuck, not beating */
 };
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t cond = PTHREAD_COND_INITIALIZER;
+/* All below under the lock. */
 static struct watched watched[CONFIG_MAX_VMS];
+static struct poller *pollers;  /* the host's, while watched */
+static unsigned poller_count;
+static struct liveness_progress seen[MAX_POLLERS];
 static pthread_t thread;
 static bool running, stopping;
 
@@ -38,46 +40,51 @@ bool liveness_stuck(struct liveness_progress *p, unsigned long loops, bool idle,
 	return now_ms - p->moved_ms >= LIVENESS_STUCK_MS;
 }
 
-/* The first poller of @w that is stuck, or -1. Lock held (the pollers
- * array is the VM's until liveness_forget). */
-static int stuck_poller(struct watched *w, int64_t now)
+/* Judge every poller once: @stuck[k] says whether poller k is stuck. */
+static void judge_pollers(bool *stuck, int64_t now)
 {
-	int stuck = -1;
-	for (unsigned k = 0; k < w->pollers; k++) {
-		struct poller *p = &w->vm->pollers[k];
+	for (unsigned k = 0; k < poller_count; k++) {
+		struct poller *p = &pollers[k];
 		/* Relaxed: progress counters, they order nothing. */
 		unsigned long loops = atomic_load_explicit(&p->loops, memory_order_relaxed);
 		bool idle = atomic_load_explicit(&p->in_sleep, memory_order_relaxed) ||
 			    atomic_load_explicit(&p->exited, memory_order_relaxed);
-		if (liveness_stuck(&w->seen[k], loops, idle, now) && stuck < 0)
-			stuck = (int)k;
+		stuck[k] = liveness_stuck(&seen[k], loops, idle, now);
 	}
-	return stuck;
+}
+
+/* The first poller serving @hb that is stuck, or -1. */
+static int stuck_poller(const struct heartbeat *hb, const bool *stuck)
+{
+	for (unsigned i = 0; poller_count && i < hb->poller_span; i++) {
+		unsigned k = (hb->first_poller + i) % poller_count;
+		if (stuck[k])
+			return (int)k;
+	}
+	return -1;
 }
 
 static void round_of_beats(void)
 {
-	int64_t now = vamos_now_ms();
+	bool stuck[MAX_POLLERS];
+	judge_pollers(stuck, vamos_now_ms());
 	for (unsigned i = 0; i < CONFIG_MAX_VMS; i++) {
 		struct watched *w = &watched[i];
-		if (!w->vm)
+		if (!w->hb)
 			continue;
-		int k = stuck_poller(w, now);
+		int k = stuck_poller(w->hb, stuck);
 		if (k >= 0 && !w->stuck)
-			log_error("vm %s: poller %s has work and has not looped for %d ms: "
+			log_error("vm %s: %s has work and has not looped for %d ms: "
 				  "its heartbeat stops, guests will fail their calls",
-				  w->vm->cfg.name, w->vm->pollers[k].name, LIVENESS_STUCK_MS);
+				  w->hb->name, pollers[k].name, LIVENESS_STUCK_MS);
 		else if (k < 0 && w->stuck)
-			log_warn("vm %s: its pollers move again: heartbeat resumed",
-				 w->vm->cfg.name);
+			log_warn("vm %s: its pollers move again: heartbeat resumed", w->hb->name);
 		w->stuck = k >= 0;
 		/* Relaxed: a verdict the pollers read, it orders nothing. The
 		 * pollers write the heartbeat themselves: only threads that
 		 * serve the region touch its memory, so a shrunk file remapped
 		 * under one of them never races a beat from here. */
-		for (unsigned j = 0; j < w->pollers; j++)
-			atomic_store_explicit(&w->vm->pollers[j].beat_ok, !w->stuck,
-					      memory_order_relaxed);
+		atomic_store_explicit(&w->hb->ok, !w->stuck, memory_order_relaxed);
 	}
 }
 
@@ -109,33 +116,38 @@ int liveness_start(void)
 	return -rc;
 }
 
-void liveness_watch(struct vm *vm)
+void liveness_watch_pollers(struct poller *all, unsigned n)
+{
+	pthread_mutex_lock(&lock);
+	pollers = n ? all : NULL;
+	poller_count = n < MAX_POLLERS ? n : MAX_POLLERS;
+	int64_t now = vamos_now_ms();
+	for (unsigned k = 0; k < poller_count; k++)
+		seen[k] = (struct liveness_progress){ .moved_ms = now };
+	pthread_mutex_unlock(&lock);
+}
+
+void liveness_watch(struct heartbeat *hb)
 {
 	pthread_mutex_lock(&lock);
 	struct watched *w = NULL;
 	for (unsigned i = 0; i < CONFIG_MAX_VMS && !w; i++)
-		if (watched[i].vm == vm)
+		if (watched[i].hb == hb)
 			w = &watched[i];
 	for (unsigned i = 0; i < CONFIG_MAX_VMS && !w; i++)
-		if (!watched[i].vm)
+		if (!watched[i].hb)
 			w = &watched[i];
-	if (w) {
-		memset(w, 0, sizeof *w);
-		w->vm = vm;
-		w->pollers = vm->poller_count < MAX_POLLERS ? vm->poller_count : MAX_POLLERS;
-		int64_t now = vamos_now_ms();
-		for (unsigned k = 0; k < w->pollers; k++)
-			w->seen[k].moved_ms = now;
-	}
+	if (w)
+		*w = (struct watched){ .hb = hb };
 	pthread_mutex_unlock(&lock);
 }
 
-void liveness_forget(struct vm *vm)
+void liveness_forget(struct heartbeat *hb)
 {
 	pthread_mutex_lock(&lock);
 	for (unsigned i = 0; i < CONFIG_MAX_VMS; i++)
-		if (watched[i].vm == vm)
-			watched[i].vm = NULL;
+		if (watched[i].hb == hb)
+			watched[i].hb = NULL;
 	pthread_mutex_unlock(&lock);
 }
 

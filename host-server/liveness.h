@@ -3,13 +3,15 @@
  * Liveness: each VM's heartbeat in its region header (vamos_region_beat)
  * advances every LIVENESS_BEAT_MS while a peer is attached (at least once
  * a second when idle: a sleeping poller wakes that often), written by the
- * VM's pollers, and only while the liveness thread finds every poller of
- * the VM moving. A poller that is awake (it has work, or spins) but has
- * not begun a loop for LIVENESS_STUCK_MS counts as stuck (a deadlock, a
- * hung disk under a read): the thread then stops the VM's heartbeat and
- * logs which poller, so its guests fail their calls with -EHOSTDOWN
- * instead of waiting out their timeouts. A stopped or frozen vamosd
- * (SIGSTOP, every thread stuck) stops beating by itself.
+ * host's pollers that serve its sessions (heartbeat.h), and only while the
+ * liveness thread finds every one of those pollers moving. A poller that
+ * is awake (it has work, or spins) but has not begun a loop for
+ * LIVENESS_STUCK_MS counts as stuck (a deadlock, a hung disk under a
+ * read): the thread then stops the heartbeat of every VM that poller
+ * serves and logs which poller, so their guests fail their calls with
+ * -EHOSTDOWN instead of waiting out their timeouts; VMs served only by
+ * other pollers beat on. A stopped or frozen vamosd (SIGSTOP, every
+ * thread stuck) stops beating by itself.
  */
 #ifndef VAMOSD_LIVENESS_H
 #define VAMOSD_LIVENESS_H
@@ -17,9 +19,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "vm.h"
+#include "heartbeat.h"
+#include "poller.h"
 
-#define LIVENESS_BEAT_MS 200
 #define LIVENESS_STUCK_MS 2000
 
 /* One poller as the liveness thread saw it last. */
@@ -37,13 +39,18 @@ bool liveness_stuck(struct liveness_progress *p, unsigned long loops, bool idle,
 /* Start the thread (once). 0 or -errno. */
 int liveness_start(void);
 
-/* Main thread: judge @vm's pollers from now on (they are started). A VM
- * already watched is watched afresh. */
-void liveness_watch(struct vm *vm);
+/* Main thread: judge the host's @n pollers from now on (started), or
+ * none (@n 0: before they are destroyed; returns when the thread no
+ * longer touches them). */
+void liveness_watch_pollers(struct poller *pollers, unsigned n);
 
-/* Main thread: stop judging @vm (before its pollers are freed). Returns
- * when the thread no longer touches them. */
-void liveness_forget(struct vm *vm);
+/* Main thread: decide @hb's ok from now on, by the pollers it names. One
+ * already watched is watched afresh. */
+void liveness_watch(struct heartbeat *hb);
+
+/* Main thread: stop deciding @hb (before it goes). Returns when the
+ * thread no longer touches it. */
+void liveness_forget(struct heartbeat *hb);
 
 /* Stop and join the thread. */
 void liveness_stop(void);

@@ -112,7 +112,7 @@ static int parse_args(struct config *c, int argc, char **argv, char *err, size_t
 	static const struct { const char *flag, *key; } simple[] = {
 		{ "--data-dir", "data_dir" },         { "--control", "control_socket" },
 		{ "--unix-socket", "unix_socket" },   { "--vsock-port", "vsock_port" },
-		{ "--log-level", "log_level" },       { "--pollers", "pollers_per_vm" },
+		{ "--log-level", "log_level" },       { "--pollers", "pollers" },
 		{ "--blocking-threads", "blocking_threads" }, { "--spin-us", "spin_us" },
 		{ "--mysql-lock-wait-ms", "mysql_lock_wait_ms" },
 		{ "--mysql-block-cache-mb", "mysql_block_cache_mb" },
@@ -236,6 +236,7 @@ struct daemon {
 	char *handover;          /* what a predecessor handed over, or NULL */
 	uint64_t boot_id;
 	int signal_fd, control_fd;
+	struct pollers pollers;  /* the host's, shared by every VM */
 	struct vm vms[CONFIG_MAX_VMS];
 	unsigned started;        /* vms[0 .. started) run */
 	struct streams streams;
@@ -312,8 +313,8 @@ static int take_signals(void)
 	return signalfd(-1, &sigs, SFD_CLOEXEC);
 }
 
-/* The services, the blocking pool and the liveness thread. 0, or -1 with
- * nothing left running. */
+/* The services, the blocking pool, the liveness thread and the host's
+ * pollers. 0, or -1 with nothing left running. */
 static int start_services(struct daemon *d)
 {
 	const char *why = NULL;
@@ -331,6 +332,14 @@ static int start_services(struct daemon *d)
 		blocking_stop();
 		return -1;
 	}
+	if ((rc = pollers_start(&d->pollers, d->cfg.pollers, d->cfg.spin_ns, d->boot_id))) {
+		log_error("cannot start the pollers: %s", strerror(-rc));
+		mysql_service_stop();
+		blocking_stop();
+		return -1;
+	}
+	liveness_watch_pollers(d->pollers.all, d->pollers.count);
+	log_info("%u pollers serve every VM", d->pollers.count);
 	return 0;
 }
 
@@ -351,7 +360,7 @@ static int start_vms(struct daemon *d)
 				adopt = taken[k].text;
 				taken[k].used = true;
 			}
-		int rc = vm_start(&d->vms[d->started], vc, cfg, d->boot_id, adopt,
+		int rc = vm_start(&d->vms[d->started], vc, cfg, &d->pollers, adopt,
 				  d->after_death, &why);
 		if (rc) {
 			log_error("vm %s: %s (%s)", vc->name, why ? why : "failed", strerror(-rc));
@@ -432,8 +441,9 @@ static void serve(struct daemon *d)
 			if (tag == TAG_SIGNAL) {
 				running = on_signal(d) && running;
 			} else if (tag == TAG_CONTROL) {
-				struct daemon_view view = { d->vms, d->started, &d->streams,
-							    d->boot_id, vamos_now_s() - d->t0 };
+				struct daemon_view view = { d->vms, d->started, &d->pollers,
+							    &d->streams, d->boot_id,
+							    vamos_now_s() - d->t0 };
 				control_serve(d->control_fd, &view);
 			} else if (tag >= TAG_STREAM_BASE) {
 				streams_accept(&d->streams, (unsigned)(tag - TAG_STREAM_BASE));
@@ -453,10 +463,11 @@ static void serve(struct daemon *d)
  * failed). */
 static int stop(struct daemon *d, int exit_code)
 {
-	/* Every VM drains at once: stopping takes one drain limit at most. */
-	for (unsigned i = 0; i < d->started; i++)
-		vm_begin_stop(&d->vms[i]);
+	/* Every poller drains at once: stopping takes one drain limit at
+	 * most. Then the VMs' sessions come off pollers that are gone. */
+	pollers_request_stop(&d->pollers);
 	streams_stop(&d->streams);
+	pollers_stop(&d->pollers);
 	/* Under systemd with an fd store, a stop leaves every VM's device and
 	 * region as they stand (drained, as for a restart in place): the
 	 * service manager holds the descriptors for the next start. */
@@ -468,6 +479,8 @@ static int stop(struct daemon *d, int exit_code)
 		free(handing);
 		handing = NULL;
 	}
+	liveness_watch_pollers(NULL, 0);
+	pollers_destroy(&d->pollers);
 	liveness_stop();
 	blocking_stop();
 	mysql_service_stop();

@@ -11,7 +11,7 @@
 #include <unistd.h>
 #include <urcu-qsbr.h>
 
-#include "liveness.h"
+#include "heartbeat.h"
 #include "log.h"
 #include "poller.h"
 #include "poller_spin.h"
@@ -136,6 +136,10 @@ static bool owes_replies(const struct session_set *set)
 	return false;
 }
 
+/* One pass over the set, in order. Fairness: session_serve() handles at
+ * most SESSION_BATCH records of a session per pass, so a session waits at
+ * most that many records of each other session of the poller between two
+ * of its turns, however many a flooding VM has queued. */
 static int serve_all(struct poller *p, struct session_set *set, bool *held)
 {
 	int work = drain_completions(p);
@@ -225,18 +229,26 @@ static int64_t sleep_on(struct poller *p, struct session_set *set, bool held)
 	return slept;
 }
 
-/* The heartbeat (liveness.h), advanced by the thread that serves the
- * region: only while a peer's sessions are ours (a set published after
- * the region was last laid out or repaired, so that remap happens before
- * this write), and while the liveness thread finds every poller of the VM
- * moving (relaxed: a verdict, it orders nothing). */
+/* The heartbeats (heartbeat.h) of the VMs whose sessions we serve,
+ * advanced by the threads that serve their regions: only while a peer's
+ * sessions are ours (a set published after the region was last laid out
+ * or repaired, so that remap happens before this write), and while the
+ * liveness thread finds every poller serving that VM moving (relaxed: a
+ * verdict, it orders nothing). A VM's sessions sit together in the set:
+ * each region is beaten once. */
 static void beat(struct poller *p, const struct session_set *set, int64_t now)
 {
-	if (!set || !set->count || !p->beat_region.base ||
-	    now - p->last_beat_ns < (int64_t)LIVENESS_BEAT_MS * 1000000 ||
-	    !atomic_load_explicit(&p->beat_ok, memory_order_relaxed))
+	if (!set || !set->count || now - p->last_beat_ns < (int64_t)LIVENESS_BEAT_MS * 1000000)
 		return;
-	vamos_region_beat(&p->beat_region);
+	const struct heartbeat *last = NULL;
+	for (unsigned i = 0; i < set->count; i++) {
+		const struct heartbeat *hb = set->sessions[i]->beat;
+		if (!hb || hb == last)
+			continue;
+		last = hb;
+		if (hb->region.base && atomic_load_explicit(&hb->ok, memory_order_relaxed))
+			vamos_region_beat(&hb->region);
+	}
 	p->last_beat_ns = now;
 }
 
@@ -310,7 +322,6 @@ int poller_start(struct poller *p, const char *name, int64_t spin_ns, uint64_t b
 	snprintf(p->name, sizeof p->name, "%s", name);
 	poller_spin_init(&p->spin, spin_ns);
 	p->boot_id = boot_id;
-	atomic_init(&p->beat_ok, true);
 	p->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
 	p->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (p->epoll_fd < 0 || p->wake_fd < 0)
@@ -323,11 +334,6 @@ int poller_start(struct poller *p, const char *name, int64_t spin_ns, uint64_t b
 	if (rc)
 		atomic_store(&p->exited, true); /* nobody to wait for */
 	return -rc;
-}
-
-void poller_set_beat_region(struct poller *p, const struct vamos_region *region)
-{
-	p->beat_region = *region;
 }
 
 static void drop_set(struct poller *p, struct session_set *old, struct session_set *set)

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * A poller thread serves a set of sessions: it spins over them while there
- * is work and for a short while after (poller_spin.h), then announces on every channel
+ * A poller thread serves a set of sessions, of any VMs: it spins over them
+ * while there is work and for a short while after (poller_spin.h), taking
+ * at most one batch (SESSION_BATCH records) of a session before it moves on
+ * to the next, round-robin, then announces on every channel
  * that it sleeps (need_wakeup) and sleeps in epoll on their notification
  * fds, its completion eventfd and its wake eventfd — never spinning on an
  * idle VM.
@@ -11,6 +13,9 @@
  * its own references on the sessions it sleeps on); the main thread swaps
  * a set, wakes the poller, and waits a grace period before it lets go of
  * the sessions it removed.
+ *
+ * While it serves sessions it advances the heartbeat of every VM they
+ * belong to (heartbeat.h), as the liveness thread allows.
  */
 #ifndef VAMOSD_POLLER_H
 #define VAMOSD_POLLER_H
@@ -62,13 +67,6 @@ struct poller {
 	 * both ways: they only say "still moving". */
 	atomic_ulong loops;
 	atomic_bool in_sleep;
-	/* Set by the liveness thread: every poller of this VM moves, so the
-	 * heartbeat may advance. */
-	atomic_bool beat_ok;
-	/* The VM's region, whose heartbeat this poller advances while it
-	 * serves sessions (base NULL: none, e.g. the streams' poller). Set by
-	 * the main thread before the first set of sessions is published. */
-	struct vamos_region beat_region;
 	int64_t last_beat_ns;     /* poller-thread only */
 
 	/* Poller-thread only. */
@@ -81,10 +79,6 @@ struct poller {
 };
 
 int poller_start(struct poller *p, const char *name, int64_t spin_ns, uint64_t boot_id);
-
-/* Main thread, before the first poller_set_sessions(): advance @region's
- * heartbeat (vamos_region_beat) while serving sessions and beat_ok. */
-void poller_set_beat_region(struct poller *p, const struct vamos_region *region);
 
 /* Replace the set (main thread): publish, wake, wait a grace period, then
  * mark the sessions not in @set removed and drop the old set's

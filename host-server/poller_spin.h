@@ -12,7 +12,7 @@
  *     keeps the heartbeat going): its channels idle, so the spin goes
  *     back to spin_us at once.
  *
- * An idle VM's pollers therefore spin spin_us per sleep, as before; only
+ * An idle host's pollers therefore spin spin_us per sleep, as before; only
  * a poller whose channels keep coming back spins longer. Each turn of a
  * spin past a few microseconds yields the core (vamos_spin.h).
  */

@@ -191,7 +191,9 @@ int session_serve(struct session *s, uint64_t boot_id, bool take_new)
 			vamos_chan_release(s->ch);
 	}
 	struct batch b = { .boot_id = boot_id };
-	while (s->held_next < s->held_count) {
+	uint64_t bytes = 0;
+	while (s->held_next < s->held_count && bytes < SESSION_BUDGET_BYTES) {
+		uint32_t len = s->held[s->held_next].len;
 		int rc = handle(s, &s->held[s->held_next], &b);
 		if (rc == -EAGAIN) {
 			/* Reply ring full: flush, and come back. The flush also
@@ -208,6 +210,7 @@ int session_serve(struct session *s, uint64_t boot_id, bool take_new)
 		}
 		s->held_next++;
 		work++;
+		bytes += len;
 	}
 	if (b.answered) {
 		atomic_fetch_add_explicit(&s->counters.requests, b.answered, memory_order_relaxed);

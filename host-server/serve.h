@@ -11,8 +11,9 @@
 #include "session.h"
 
 /*
- * Serve what the channel holds now: handle up to a batch of records,
- * flush replies. With @take_new false (draining at shutdown), only records
+ * Serve what the channel holds now, within the session's budget for one
+ * turn (session.h: a batch of records, or SESSION_BUDGET_BYTES; records
+ * taken and not handled wait for the next turn), and flush replies. With @take_new false (draining at shutdown), only records
  * already taken are finished. Returns the number of records handled (0:
  * idle), or -1 once the session has failed (see s->failure; it stays
  * failed).

@@ -16,11 +16,17 @@
 
 #include "config.h"
 
+/* A session's budget per turn of its poller: at most SESSION_BATCH
+ * records, and no more once SESSION_BUDGET_BYTES of requests are handled
+ * (at least one record a turn). It bounds what another session of the same
+ * poller waits for between two of its turns, whatever this one queued. */
 #define SESSION_BATCH 64
+#define SESSION_BUDGET_BYTES (64u << 10)
 /* Most requests of one session on the blocking pool at once. */
 #define SESSION_MAX_BLOCKING 256
 
 struct reply_inbox;
+struct heartbeat;
 struct blocking_queue;
 
 /* Counters a poller publishes and `vamosctl stats` reads (relaxed atomics:
@@ -48,6 +54,9 @@ struct session {
 	uint32_t cid;        /* a vsock session's peer CID (the kernel's), else 0 */
 	struct reply_inbox *inbox; /* its poller's: where buffered replies go */
 	struct blocking_queue *queue; /* its owner's blocking work */
+	/* Its VM's heartbeat, which its poller advances (NULL: a stream's,
+	 * none). Outlives the session's time in any set. */
+	struct heartbeat *beat;
 
 	bool welcomed;       /* HELLO answered */
 	const char *failure; /* why it ended, NULL while serving */

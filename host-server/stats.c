@@ -43,6 +43,33 @@ static uint64_t allocated_bytes(void)
 	return 0;
 }
 
+/* How many sessions @p serves now (main thread: the one that sets them). */
+static unsigned sessions_of(const struct poller *p)
+{
+	const struct session_set *set = __atomic_load_n(&p->set, __ATOMIC_RELAXED);
+	return set ? set->count : 0;
+}
+
+/* The host's pollers, shared by every VM: their sum, then one line each. */
+static void pollers_table(FILE *out, const struct pollers *ps)
+{
+	uint64_t pns = 0, sns = 0, sleeps = 0;
+	for (unsigned k = 0; k < ps->count; k++)
+		poller_times(&ps->all[k], &pns, &sns, &sleeps);
+	fprintf(out, "pollers      %u for every VM: polling %.3f s, sleeping %.3f s (%" PRIu64
+		     " sleeps)\n",
+		ps->count, (double)pns / 1e9, (double)sns / 1e9, sleeps);
+	for (unsigned k = 0; k < ps->count; k++) {
+		const struct poller *p = &ps->all[k];
+		fprintf(out, "poller %u: handled %" PRIu64 ", sleeps %" PRIu64
+			     ", %s, polling %.3f s, sleeping %.3f s, %u sessions\n",
+			k, (uint64_t)LOAD(p->counters.handled), (uint64_t)LOAD(p->counters.sleeps),
+			LOAD(p->in_sleep) ? "asleep" : "awake",
+			(double)LOAD(p->counters.polling_ns) / 1e9,
+			(double)LOAD(p->counters.sleeping_ns) / 1e9, sessions_of(p));
+	}
+}
+
 static void print_row(FILE *out, const char *vm, const char *chan, const struct row *r)
 {
 	fprintf(out, "%-12s %-8s %12" PRIu64 " %10" PRIu64 " %10" PRIu64 " %10" PRIu64
@@ -72,24 +99,10 @@ void stats_table(FILE *out, const struct daemon_view *d)
 			print_row(out, vm->cfg.name, chan, &r);
 		}
 		print_row(out, vm->cfg.name, "all", &total);
-		uint64_t pns = 0, sns = 0, sleeps = 0;
-		for (unsigned k = 0; k < vm->poller_count; k++)
-			poller_times(&vm->pollers[k], &pns, &sns, &sleeps);
 		fprintf(out, "%-12s peer %d, joins %" PRIu64 ", leaves %" PRIu64
-			     ", rejects %" PRIu64 ", pollers polling %.3f s, sleeping %.3f s"
-			     " (%" PRIu64 " sleeps)\n",
+			     ", rejects %" PRIu64 ", on %u pollers from poller %u\n",
 			vm->cfg.name, vm->peer, vm->counters.joins, vm->counters.leaves,
-			vm->counters.rejects, (double)pns / 1e9, (double)sns / 1e9, sleeps);
-		for (unsigned k = 0; k < vm->poller_count; k++) {
-			const struct poller *p = &vm->pollers[k];
-			fprintf(out, "%-12s poller %u: handled %" PRIu64 ", sleeps %" PRIu64
-				     ", %s, polling %.3f s, sleeping %.3f s\n",
-				vm->cfg.name, k, (uint64_t)LOAD(p->counters.handled),
-				(uint64_t)LOAD(p->counters.sleeps),
-				LOAD(p->in_sleep) ? "asleep" : "awake",
-				(double)LOAD(p->counters.polling_ns) / 1e9,
-				(double)LOAD(p->counters.sleeping_ns) / 1e9);
-		}
+			vm->counters.rejects, vm->beat.poller_span, vm->beat.first_poller);
 		if (vm->queue) {
 			struct blocking_queue_stats b = blocking_queue_stats(vm->queue);
 			fprintf(out, "%-12s blocking: queued %" PRIu64 " (%" PRIu64 " bytes, at most %"
@@ -109,6 +122,7 @@ void stats_table(FILE *out, const struct daemon_view *d)
 				m.writer_requests, m.inline_writes, m.deferred_writes, m.commits,
 				m.rollbacks, m.lock_timeouts, m.deadlocks, m.snapshots, m.workers);
 	}
+	pollers_table(out, d->pollers);
 	if (d->streams->serving) {
 		struct row total = d->streams->past;
 		for (unsigned i = 0; i < d->streams->count; i++)
@@ -193,24 +207,20 @@ void stats_prometheus(FILE *out, const struct daemon_view *d)
 			add(&r, vm->sessions[i]);
 		fprintf(out, "vamos_in_flight{vm=\"%s\"} %" PRIu64 "\n", vm->cfg.name, r.in_flight);
 	}
+	/* The pollers are the host's, shared by every VM: labelled by poller. */
 	metric(out, "poller_seconds_total", "Poller time by state.", "counter");
-	for (unsigned v = 0; v < d->vm_count; v++) {
-		const struct vm *vm = &d->vms[v];
-		uint64_t pns = 0, sns = 0, sleeps = 0;
-		for (unsigned k = 0; k < vm->poller_count; k++)
-			poller_times(&vm->pollers[k], &pns, &sns, &sleeps);
-		fprintf(out, "vamos_poller_seconds_total{vm=\"%s\",state=\"polling\"} %.6f\n",
-			vm->cfg.name, (double)pns / 1e9);
-		fprintf(out, "vamos_poller_seconds_total{vm=\"%s\",state=\"sleeping\"} %.6f\n",
-			vm->cfg.name, (double)sns / 1e9);
+	for (unsigned k = 0; k < d->pollers->count; k++) {
+		const struct poller *p = &d->pollers->all[k];
+		fprintf(out, "vamos_poller_seconds_total{poller=\"%u\",state=\"polling\"} %.6f\n",
+			k, (double)LOAD(p->counters.polling_ns) / 1e9);
+		fprintf(out, "vamos_poller_seconds_total{poller=\"%u\",state=\"sleeping\"} %.6f\n",
+			k, (double)LOAD(p->counters.sleeping_ns) / 1e9);
 	}
 	metric(out, "poller_handled_total", "Records and completions each poller handled.",
 	       "counter");
-	for (unsigned v = 0; v < d->vm_count; v++)
-		for (unsigned k = 0; k < d->vms[v].poller_count; k++)
-			fprintf(out, "vamos_poller_handled_total{vm=\"%s\",poller=\"%u\"} %" PRIu64 "\n",
-				d->vms[v].cfg.name, k,
-				(uint64_t)LOAD(d->vms[v].pollers[k].counters.handled));
+	for (unsigned k = 0; k < d->pollers->count; k++)
+		fprintf(out, "vamos_poller_handled_total{poller=\"%u\"} %" PRIu64 "\n", k,
+			(uint64_t)LOAD(d->pollers->all[k].counters.handled));
 	metric(out, "vm_attached", "1 while a peer (QEMU or a local peer) is attached.", "gauge");
 	for (unsigned v = 0; v < d->vm_count; v++)
 		fprintf(out, "vamos_vm_attached{vm=\"%s\"} %d\n", d->vms[v].cfg.name,

@@ -6,12 +6,14 @@
 
 #include <stdio.h>
 
+#include "pollers.h"
 #include "streams.h"
 #include "vm.h"
 
 struct daemon_view {
 	struct vm *vms;
 	unsigned vm_count;
+	struct pollers *pollers; /* the host's */
 	struct streams *streams;
 	uint64_t boot_id;
 	double uptime_s;

@@ -16,22 +16,20 @@
 #include "mysql_service.h"
 #include "vm.h"
 
-/* Give each poller the sessions of the channels it serves (i % pollers),
- * or nothing when @sessions is NULL. */
-static void publish(struct vm *vm, struct session **sessions)
+/* Give each poller that serves this VM the sessions of its channels, or
+ * (@add false) take them off again. */
+static void publish(struct vm *vm, bool add)
 {
-	for (unsigned k = 0; k < vm->poller_count; k++) {
-		struct session_set *set = NULL;
-		if (sessions) {
-			struct session *mine[1024];
-			unsigned n = 0;
-			for (unsigned i = k; i < vm->cfg.channels; i += vm->poller_count)
-				mine[n++] = sessions[i];
-			set = session_set_new(mine, n);
-			if (!set)
-				log_error("vm %s: out of memory for a session set", vm->cfg.name);
-		}
-		poller_set_sessions(&vm->pollers[k], set);
+	struct session *mine[1024];
+	for (unsigned k = 0; k < vm->beat.poller_span; k++) {
+		unsigned n = 0;
+		for (unsigned i = k; i < vm->cfg.channels; i += vm->beat.poller_span)
+			mine[n++] = vm->sessions[i];
+		struct poller *p = pollers_of_channel(vm->pollers, vm->beat.first_poller, k);
+		if (add)
+			pollers_add(p, mine, n);
+		else
+			pollers_remove(p, mine, n);
 	}
 }
 
@@ -41,7 +39,7 @@ static void detach(struct vm *vm, const char *why, bool reset)
 {
 	if (vm->peer < 0)
 		return;
-	publish(vm, NULL);
+	publish(vm, false);
 	for (unsigned i = 0; i < vm->cfg.channels; i++)
 		if (vm->sessions[i]) {
 			session_totals_add(&vm->past, vm->sessions[i]);
@@ -97,11 +95,15 @@ static void attach(struct vm *vm, int peer, bool adopted)
 			refuse(vm, peer, "its channels cannot be opened");
 			return;
 		}
-		vm->sessions[i]->inbox = &vm->pollers[i % vm->poller_count].inbox;
+		/* Channel i is served by the poller publish() gives it. */
+		vm->sessions[i]->inbox =
+			&pollers_of_channel(vm->pollers, vm->beat.first_poller,
+					    i % vm->beat.poller_span)->inbox;
 		vm->sessions[i]->queue = vm->queue;
+		vm->sessions[i]->beat = &vm->beat;
 	}
 	vm->peer = peer;
-	publish(vm, vm->sessions);
+	publish(vm, true);
 	log_info("vm %s: peer %d %s, %u channels", vm->cfg.name, peer,
 		 adopted ? "taken over (its channels carry on)" : "attached", vm->cfg.channels);
 }
@@ -135,11 +137,14 @@ static void on_event(void *arg, const struct vamos_ivshmem_event *ev)
 }
 
 int vm_start(struct vm *vm, const struct vm_config *cfg, const struct config *global,
-	     uint64_t boot_id, const char *adopt, bool after_death, const char **why)
+	     struct pollers *pollers, const char *adopt, bool after_death, const char **why)
 {
 	memset(vm, 0, sizeof *vm);
 	vm->cfg = *cfg;
 	vm->peer = -1;
+	vm->pollers = pollers;
+	vm->beat.name = vm->cfg.name;
+	atomic_init(&vm->beat.ok, true);
 
 	/* Each VM's data lives under its own directory, named by the host's
 	 * configuration, never by anything the guest says. */
@@ -159,20 +164,7 @@ int vm_start(struct vm *vm, const struct vm_config *cfg, const struct config *gl
 		*why = "cannot make its blocking queue";
 		return -ENOMEM;
 	}
-	vm->poller_count = global->pollers_per_vm < cfg->channels ? global->pollers_per_vm
-								  : cfg->channels;
-	vm->pollers = calloc(vm->poller_count, sizeof *vm->pollers);
-	if (!vm->pollers)
-		return -ENOMEM;
-	for (unsigned k = 0; k < vm->poller_count; k++) {
-		char name[96];
-		snprintf(name, sizeof name, "%s/%u", cfg->name, k);
-		int rc = poller_start(&vm->pollers[k], name, global->spin_ns, boot_id);
-		if (rc) {
-			*why = "cannot start a poller thread";
-			return rc;
-		}
-	}
+	vm->beat.first_poller = pollers_assign(pollers, cfg->channels, &vm->beat.poller_span);
 	struct vamos_ivshmem_server_params sp = {
 		.socket_path = cfg->socket,
 		.shm_path = cfg->shm_path[0] ? cfg->shm_path : NULL,
@@ -202,11 +194,11 @@ int vm_start(struct vm *vm, const struct vm_config *cfg, const struct config *gl
 	if (rc)
 		return rc;
 	/* Before any session is published: the pollers beat this region. */
-	for (unsigned k = 0; k < vm->poller_count; k++)
-		poller_set_beat_region(&vm->pollers[k], vamos_ivshmem_server_region(vm->server));
-	liveness_watch(vm);
-	log_info("vm %s: serving %s (%u channels of %u KiB rings, %u vectors%s)", cfg->name,
-		 cfg->socket, cfg->channels, cfg->ring_bytes >> 10, cfg->vectors,
+	vm->beat.region = *vamos_ivshmem_server_region(vm->server);
+	liveness_watch(&vm->beat);
+	log_info("vm %s: serving %s (%u channels of %u KiB rings, %u vectors, on %u pollers "
+		 "from poller %u%s)", cfg->name, cfg->socket, cfg->channels, cfg->ring_bytes >> 10,
+		 cfg->vectors, vm->beat.poller_span, vm->beat.first_poller,
 		 sp.adopt ? ", taken over from the previous vamosd" : "");
 	/* Our predecessor died: what it had taken may be lost, so its guests
 	 * must fail what they have in flight (they attach again). */
@@ -241,26 +233,13 @@ void vm_dispatch(struct vm *vm)
 		log_error("vm %s: server failed: %s", vm->cfg.name, strerror(-rc));
 }
 
-void vm_begin_stop(struct vm *vm)
-{
-	for (unsigned k = 0; k < vm->poller_count; k++)
-		poller_request_stop(&vm->pollers[k]);
-}
-
-/* Drain and stop the pollers (requests taken are answered), then detach:
- * what stays is the server alone. */
+/* With the host's pollers drained and stopped (requests taken are
+ * answered): detach, so what stays is the server alone. */
 static void quiesce(struct vm *vm, const char *why)
 {
-	for (unsigned k = 0; k < vm->poller_count; k++)
-		poller_stop(&vm->pollers[k]);
-	/* Drained: beats stop before the pollers and the server go. */
-	liveness_forget(vm);
+	/* Beats stop before the sessions and the server go. */
+	liveness_forget(&vm->beat);
 	detach(vm, why, false);
-	for (unsigned k = 0; k < vm->poller_count; k++)
-		poller_destroy(&vm->pollers[k]);
-	free(vm->pollers);
-	vm->pollers = NULL;
-	vm->poller_count = 0;
 }
 
 int vm_handover(struct vm *vm, char *buf, size_t len)

@@ -100,7 +100,7 @@ struct poller_seen {
 	bool asleep;
 };
 
-/* The "vm0 poller K: ..." lines of `stats`: how many pollers vm0 has (at
+/* The "poller K: ..." lines of `stats`: how many pollers the host has (at
  * most @max described in @out), or -1 if vamosd did not answer. */
 static int poller_lines(struct daemon *d, struct poller_seen *out, unsigned max)
 {
@@ -115,7 +115,7 @@ static int poller_lines(struct daemon *d, struct poller_seen *out, unsigned max)
 		unsigned k;
 		struct poller_seen p;
 		char state[8];
-		if (sscanf(line, "vm0 poller %u: handled %llu, sleeps %llu, %7[a-z],", &k,
+		if (sscanf(line, "poller %u: handled %llu, sleeps %llu, %7[a-z],", &k,
 			   &p.handled, &p.sleeps, state) == 4 && k < max) {
 			p.asleep = !strcmp(state, "asleep");
 			out[k] = p;
@@ -211,7 +211,7 @@ const char *scenario_vamosd_busy_channels_many_pollers(unsigned per_channel)
 	struct poller_seen seen[CH];
 	int pollers = err ? 0 : poller_lines(&d, seen, CH);
 	if (!err && pollers != (int)want)
-		err = "vm0 does not have one poller per channel (--pollers 4)";
+		err = "the host does not have 4 pollers (--pollers 4)";
 	/* Channel c is poller c's: each served its own channel's requests
 	 * (its HELLO counts too, so at least). A poller adds what it handled
 	 * once its loop is over, after the flush that let the replies go:
@@ -248,6 +248,82 @@ const char *scenario_vamosd_busy_channels_many_pollers(unsigned per_channel)
 	for (unsigned c = 0; c < CH; c++)
 		vamos_chan_close(b[c].ch);
 	vamos_ivshmem_peer_close(peer);
+	daemon_cleanup(&d);
+	return err;
+}
+
+/* ------------------------------------- VMs sharing a poller, one leaving */
+
+/* Attach a local peer to @sock, retrying while the server still holds the
+ * previous one (it sees a peer leave on its own time). */
+static const char *attach_peer(const char *sock, struct vamos_ivshmem_peer **peer)
+{
+	const char *why = "cannot attach a local peer";
+	for (int tries = 0; tries < 1000; tries++) {
+		if (vamos_ivshmem_peer_connect(sock, 4, 5000, peer, &why) == 0)
+			return NULL;
+		usleep(10000);
+	}
+	return why;
+}
+
+/* One round of vm0: attach, @requests echoes on channel 1, leave. */
+static const char *vm0_round(struct daemon *d, unsigned requests)
+{
+	struct vamos_ivshmem_peer *peer = NULL;
+	struct driver dr = { .requests = requests };
+	const char *err = attach_peer(d->vm_sock[0], &peer);
+	if (!err && vamos_ivshmem_peer_channel(peer, 1, &dr.ch))
+		err = "cannot open a channel of vm0";
+	if (!err) {
+		drive(&dr);
+		err = dr.err;
+	}
+	if (dr.ch)
+		vamos_chan_close(dr.ch);
+	if (peer)
+		vamos_ivshmem_peer_close(peer);
+	return err;
+}
+
+const char *scenario_vamosd_vms_share_a_poller(unsigned per_channel)
+{
+	static struct daemon d;
+	enum { CH = 4, ROUNDS = 3 };
+	static const char *const one[] = { "--pollers", "1", NULL };
+	struct vamos_ivshmem_peer *peer = NULL;
+	struct driver dr[CH];
+	pthread_t t[CH];
+	unsigned started = 0;
+	memset(dr, 0, sizeof dr);
+	const char *err = daemon_start(&d, 2, 1u << 16, one);
+	if (!err)
+		err = attach_peer(d.vm_sock[1], &peer);
+	for (unsigned c = 0; c < CH && !err; c++)
+		if (vamos_ivshmem_peer_channel(peer, c, &dr[c].ch))
+			err = "cannot open a channel of vm1";
+	/* vm1 keeps the one poller busy on every channel while vm0 comes
+	 * and goes on the same poller. */
+	for (unsigned c = 0; c < CH && !err; c++) {
+		dr[c].requests = per_channel;
+		pthread_create(&t[c], NULL, drive, &dr[c]);
+		started++;
+	}
+	for (unsigned r = 0; r < ROUNDS && !err; r++)
+		err = vm0_round(&d, per_channel / 4);
+	for (unsigned c = 0; c < started; c++) {
+		pthread_join(t[c], NULL);
+		if (!err && dr[c].err)
+			err = dr[c].err;
+	}
+	struct poller_seen seen[2];
+	if (!err && poller_lines(&d, seen, 2) != 1)
+		err = "the two VMs are not served by the host's one poller (--pollers 1)";
+	for (unsigned c = 0; c < CH; c++)
+		if (dr[c].ch)
+			vamos_chan_close(dr[c].ch);
+	if (peer)
+		vamos_ivshmem_peer_close(peer);
 	daemon_cleanup(&d);
 	return err;
 }

@@ -14,4 +14,9 @@ const char *scenario_vamosd_many_clients(unsigned per_channel);
  * handled its channel's requests; once they idle, every poller sleeps. */
 const char *scenario_vamosd_busy_channels_many_pollers(unsigned per_channel);
 
+/* Two VMs on the host's one poller (--pollers 1): vm1's 4 channels kept
+ * busy by a thread each (@per_channel echo requests) while vm0 attaches,
+ * is served and leaves, three times; every reply of both comes once. */
+const char *scenario_vamosd_vms_share_a_poller(unsigned per_channel);
+
 #endif

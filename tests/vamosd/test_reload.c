@@ -74,3 +74,28 @@ Test(reload, sighup_applies_cids_and_refuses_a_file_that_does_not_check, .timeou
 	unlink(sock);
 	rmdir(path);
 }
+
+/* pollers_per_vm (pollers were per VM once) still loads, as the host's
+ * pollers, and the log says it is deprecated. */
+Test(reload, a_file_with_pollers_per_vm_loads_it_as_the_hosts_pollers, .timeout = 60)
+{
+	char path[] = "/tmp/vamosd-reload-XXXXXX";
+	cr_assert_not_null(mkdtemp(path));
+	snprintf(conf, sizeof conf, "%s/vamosd.conf", path);
+	char text[1024];
+	snprintf(text, sizeof text, "pollers_per_vm = 3\n[vm filevm]\nsocket = %s/f.sock\n", path);
+	write_conf(text);
+	const char *const extra[] = { "--config", conf, NULL };
+	const char *err = daemon_start(&d, 1, 1u << 16, extra);
+	cr_assert_null(err, "%s", err);
+	cr_assert(daemon_log_has(&d, "pollers_per_vm is deprecated: read as pollers = 3"));
+	char *stats = daemon_ask(&d, "stats");
+	cr_assert(stats && strstr(stats, "\npollers      3 for every VM"), "%s", stats);
+	free(stats);
+	daemon_cleanup(&d);
+	unlink(conf);
+	char sock[200];
+	snprintf(sock, sizeof sock, "%s/f.sock", path);
+	unlink(sock);
+	rmdir(path);
+}

@@ -357,6 +357,84 @@ Test(vamosd, peers_come_and_go, .timeout = 60)
 	daemon_cleanup(&d);
 }
 
+/* How many sessions the "poller K: ..." line of `stats` gives poller
+ * @k, or -1 if there is no such line. */
+static int poller_sessions(unsigned k)
+{
+	char *stats = daemon_ask(&d, "stats");
+	cr_assert_not_null(stats);
+	char head[32];
+	snprintf(head, sizeof head, "\npoller %u: ", k);
+	const char *line = strstr(stats, head);
+	const char *end = line ? strchr(line + 1, '\n') : NULL;
+	const char *count = line ? strstr(line, " sessions") : NULL;
+	int n = -1;
+	if (count && (!end || count < end)) {
+		while (count > line && count[-1] != ' ')
+			count--;
+		n = atoi(count);
+	}
+	free(stats);
+	return n;
+}
+
+/* Wait until poller @k serves @n sessions (the main thread publishes a
+ * peer's sessions once it has seen it join or leave). */
+static void await_poller_sessions(unsigned k, int n)
+{
+	int got;
+	while ((got = poller_sessions(k)) != n) {
+		cr_assert_geq(got, 0, "no line for poller %u in stats", k);
+		usleep(10000);
+	}
+}
+
+Test(vamosd, vms_share_the_hosts_poller_and_one_leaving_leaves_the_other_served,
+     .timeout = 60)
+{
+	static const char *const one[] = { "--pollers", "1", NULL };
+	const char *err = daemon_start(&d, 2, 1u << 16, one);
+	cr_assert_null(err, "%s", err);
+	memset(&tally, 0, sizeof tally);
+	/* One poller for the host, not one per VM: both VMs' 4 channels are
+	 * its sessions. */
+	struct vamos_ivshmem_peer *p0 = join(0), *p1 = join(1);
+	await_poller_sessions(0, 8);
+	cr_assert_eq(poller_sessions(1), -1, "a second poller with --pollers 1");
+	struct raw r0, r1;
+	open_raw(p0, 1, &r0);
+	open_raw(p1, 1, &r1);
+	/* Ids are unique over the test (one tally). */
+	echo_ids(&r0, 0, 100);
+	echo_ids(&r1, 100, 100);
+
+	/* vm0's peer leaves with a request queued: its sessions come off the
+	 * shared poller, and vm1 is served on. */
+	uint64_t id = 200;
+	cr_assert_eq(raw_request(&r0, id, VAMOS_SERVICE_ECHO, 0, &id, 8), 0);
+	cr_assert_eq(vamos_chan_flush(r0.ch), 0);
+	vamos_chan_close(r0.ch);
+	vamos_ivshmem_peer_close(p0);
+	await_poller_sessions(0, 4);
+	echo_ids(&r1, 300, 500);
+
+	/* It comes back and shares the poller again. */
+	p0 = join(0);
+	await_poller_sessions(0, 8);
+	open_raw(p0, 1, &r0);
+	echo_ids(&r0, 800, 100);
+	echo_ids(&r1, 900, 100);
+	cr_assert_eq(tally.duplicates + tally.corrupt + tally.errors, 0);
+	char *stats = daemon_ask(&d, "stats");
+	cr_assert(stats && strstr(stats, "\npollers      1 for every VM"), "%s", stats);
+	free(stats);
+	vamos_chan_close(r0.ch);
+	vamos_chan_close(r1.ch);
+	vamos_ivshmem_peer_close(p0);
+	vamos_ivshmem_peer_close(p1);
+	daemon_cleanup(&d);
+}
+
 Test(vamosd, sigterm_drains_in_flight_requests, .timeout = 60)
 {
 	start(1, 1u << 16);
@@ -582,6 +660,12 @@ Test(vamosd, stream_clients_and_vamosctl, .timeout = 60)
 Test(vamosd, many_clients_at_once, .timeout = 300)
 {
 	const char *err = scenario_vamosd_many_clients(3000);
+	cr_assert_null(err, "%s", err);
+}
+
+Test(vamosd, a_vm_comes_and_goes_on_the_poller_a_busy_vm_shares, .timeout = 300)
+{
+	const char *err = scenario_vamosd_vms_share_a_poller(2000);
 	cr_assert_null(err, "%s", err);
 }
 

@@ -1,0 +1,126 @@
+/* SPDX-License-Identifier: MIT */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "log.h"
+#include "pollers.h"
+
+int pollers_start(struct pollers *ps, unsigned count, int64_t spin_ns, uint64_t boot_id)
+{
+	ps->all = calloc(count, sizeof *ps->all);
+	ps->count = 0;
+	ps->next = 0;
+	if (!ps->all)
+		return -ENOMEM;
+	for (unsigned k = 0; k < count; k++) {
+		char name[32];
+		snprintf(name, sizeof name, "poller %u", k);
+		int rc = poller_start(&ps->all[k], name, spin_ns, boot_id);
+		if (rc) {
+			/* Those started go; the one that failed keeps what it
+			 * opened until we exit (it may have no thread to join). */
+			ps->count = k;
+			pollers_stop(ps);
+			pollers_destroy(ps);
+			return rc;
+		}
+	}
+	ps->count = count;
+	return 0;
+}
+
+unsigned pollers_assign(struct pollers *ps, unsigned channels, unsigned *span)
+{
+	unsigned first = ps->next;
+	*span = channels < ps->count ? channels : ps->count;
+	ps->next = (unsigned)(((unsigned long)first + channels) % ps->count);
+	return first;
+}
+
+struct poller *pollers_of_channel(struct pollers *ps, unsigned first, unsigned i)
+{
+	return &ps->all[(unsigned)(((unsigned long)first + i) % ps->count)];
+}
+
+/* The set @p serves now: ours to read, as only this thread replaces it. */
+static struct session_set *current(struct poller *p)
+{
+	return __atomic_load_n(&p->set, __ATOMIC_RELAXED);
+}
+
+static bool among(const struct session *s, struct session *const *list, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++)
+		if (list[i] == s)
+			return true;
+	return false;
+}
+
+/* Publish @p's set as it is now, without @drop[0..@ndrop) and with
+ * @add[0..@nadd) at the end. */
+static void change(struct poller *p, struct session *const *drop, unsigned ndrop,
+		   struct session *const *add, unsigned nadd)
+{
+	struct session_set *old = current(p);
+	unsigned have = old ? old->count : 0;
+	struct session **next = malloc((have + nadd + 1) * sizeof *next);
+	if (!next) {
+		log_error("%s: out of memory for a session set", p->name);
+		/* What leaves must leave (its region is laid out afresh next):
+		 * the poller's other sessions go with it. */
+		if (!nadd)
+			poller_set_sessions(p, NULL);
+		return;
+	}
+	unsigned n = 0;
+	for (unsigned i = 0; i < have; i++)
+		if (!among(old->sessions[i], drop, ndrop))
+			next[n++] = old->sessions[i];
+	for (unsigned i = 0; i < nadd; i++)
+		next[n++] = add[i];
+	struct session_set *set = n ? session_set_new(next, n) : NULL;
+	free(next);
+	if (n && !set) {
+		log_error("%s: out of memory for a session set", p->name);
+		if (nadd)
+			return; /* nothing added; what it serves stays */
+	}
+	poller_set_sessions(p, set);
+}
+
+void pollers_add(struct poller *p, struct session *const *sessions, unsigned n)
+{
+	if (n)
+		change(p, NULL, 0, sessions, n);
+}
+
+void pollers_remove(struct poller *p, struct session *const *sessions, unsigned n)
+{
+	if (n)
+		change(p, sessions, n, NULL, 0);
+}
+
+void pollers_request_stop(struct pollers *ps)
+{
+	for (unsigned k = 0; k < ps->count; k++)
+		poller_request_stop(&ps->all[k]);
+}
+
+void pollers_stop(struct pollers *ps)
+{
+	pollers_request_stop(ps);
+	for (unsigned k = 0; k < ps->count; k++)
+		poller_stop(&ps->all[k]);
+}
+
+void pollers_destroy(struct pollers *ps)
+{
+	for (unsigned k = 0; k < ps->count; k++)
+		poller_destroy(&ps->all[k]);
+	free(ps->all);
+	ps->all = NULL;
+	ps->count = 0;
+}
