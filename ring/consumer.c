@@ -149,8 +149,21 @@ static inline uint64_t fast_bytes(const struct vamos_consumer *c, uint64_t curso
 	return published < to_end ? published : to_end;
 }
 
+/* Whether header @word is a good array record's as far as the header
+ * alone says: an element size, an application type, a whole, non-zero
+ * number of elements (bounds are the caller's). */
+static inline bool array_header_ok(uint64_t word)
+{
+	uint32_t len = (uint32_t)word;
+	uint32_t type = (uint32_t)(word >> 32) & 0xffffu;
+	uint32_t elem_size = (uint32_t)(word >> 48);
+	/* elem_size is tested first: no division by zero. */
+	return elem_size != 0 && type != VAMOS_TYPE_PADDING && len != 0 &&
+	       len % elem_size == 0;
+}
+
 /* vamos_consumer_peek and, with @arrays, vamos_consumer_peek_arrays: one
- * body, specialised for each (the flag only reaches the long way). */
+ * body, specialised for each (the flag is a constant in each). */
 static inline __attribute__((always_inline)) int
 peek(struct vamos_consumer *c, struct vamos_record *out, unsigned max, bool arrays)
 {
@@ -202,6 +215,18 @@ peek(struct vamos_consumer *c, struct vamos_record *out, unsigned max, bool arra
 		if (__builtin_expect((word >> 32) < VAMOS_TYPE_PADDING && size <= left, 1)) {
 			o->data = data + off + VAMOS_RECORD_HEADER_SIZE;
 			/* len, type and elem_size (bits 48-63 are 0 here). */
+			memcpy((unsigned char *)o + offsetof(struct vamos_record, len),
+			       &word, sizeof word);
+			o++;
+			cursor += size;
+			left -= size;
+			continue;
+		}
+		/* Trust check for an array record (peek_arrays only): the same
+		 * bounds, and what array_header_ok checks. */
+		if (arrays && array_header_ok(word) && size <= left) {
+			o->data = data + off + VAMOS_RECORD_HEADER_SIZE;
+			/* len, type and elem_size, as for a plain record. */
 			memcpy((unsigned char *)o + offsetof(struct vamos_record, len),
 			       &word, sizeof word);
 			o++;
