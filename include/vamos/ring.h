@@ -137,8 +137,9 @@ struct vamos_region {
 /**
  * One record handed out by vamos_consumer_peek() or
  * vamos_consumer_peek_arrays(). @elem_size sits in what was the struct's
- * tail padding, so its size and layout did not change; libvamos-ring 0.3
- * and later fill it (vamos_record_elements() reads it for you).
+ * tail padding, so its size and layout did not change. A library that has
+ * vamos_record_elements() (symbol version LIBVAMOS_RING_0.3) fills it in
+ * both peeks, and that function reads it for you.
  */
 struct vamos_record {
 	void *data;         /**< payload, in shared memory, 8-byte aligned */
@@ -406,9 +407,9 @@ int vamos_producer_send_burst(struct vamos_producer *p,
  * published: call vamos_producer_publish() after.
  *
  * Only a consumer that calls vamos_consumer_peek_arrays() takes array
- * records; vamos_consumer_peek() (and libvamos-ring before 0.3) reports
- * the ring broken at one ("record header has reserved bits set"): send
- * them only to a peer that said it takes them.
+ * records; vamos_consumer_peek(), and any library older than this call,
+ * reports the ring broken at one ("record header has reserved bits set"):
+ * send them only to a peer that said it takes them.
  *
  * Returns how many elements went in (1 .. @n); -EAGAIN when not one fits
  * now (publish, wait for the consumer); -EMSGSIZE when one element is
