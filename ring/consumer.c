@@ -102,6 +102,7 @@ static int take_record(struct vamos_consumer *c, uint64_t word,
 	 * that takes array records accepts (to any other they are reserved). */
 	if (elem_size && !arrays)
 		return broken(c, "record header has reserved bits set");
+	/* Trust check: padding is never an array. */
 	if (elem_size && type == VAMOS_TYPE_PADDING)
 		return broken(c, "padding has an element size");
 	/* Trust check: an array holds a whole, non-zero number of elements
