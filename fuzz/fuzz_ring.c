@@ -9,8 +9,13 @@
  * operations that interleave hostile writes anywhere in the channel with
  * the host's consumer and producer calls and the guest's legitimate ones.
  *
+ * The host reads with vamos_consumer_peek or vamos_consumer_peek_arrays,
+ * and both sides send array records too (vamos_producer_send_array).
+ *
  * The invariants checked here are the library's promises: nothing handed
- * out lies outside the ring's data area, a broken handle stays broken, and
+ * out lies outside the ring's data area, an array record handed out is a
+ * whole, non-zero number of elements (and plain peek hands out none), a
+ * broken handle stays broken, and
  * (through ASan, the region being allocated to its exact size) nothing is
  * read or written outside the region.
  */
@@ -24,13 +29,22 @@
 #define CHECK(cond) do { if (!(cond)) abort(); } while (0)
 
 static void check_records(const struct vamos_consumer *c,
-			  const struct vamos_record *rec, int n)
+			  const struct vamos_record *rec, int n, bool arrays)
 {
 	for (int i = 0; i < n; i++) {
 		const unsigned char *d = rec[i].data;
 		CHECK(d >= c->data + VAMOS_RECORD_HEADER_SIZE);
 		CHECK(d + rec[i].len <= c->data + c->capacity);
 		CHECK(rec[i].type <= VAMOS_RECORD_TYPE_MAX);
+		uint32_t e = rec[i].elem_size;
+		CHECK(arrays || e == 0);
+		if (e) {
+			CHECK(rec[i].len > 0 && rec[i].len % e == 0);
+			CHECK(vamos_record_elements(&rec[i], e) == (int)(rec[i].len / e));
+		} else {
+			CHECK(vamos_record_elements(&rec[i], rec[i].len ? rec[i].len : 1) ==
+			      (rec[i].len ? 1 : -EINVAL));
+		}
 		volatile unsigned char sink = 0;
 		for (uint32_t k = 0; k < rec[i].len; k += 64)
 			sink ^= d[k]; /* touch the payload: ASan checks bounds */
@@ -38,19 +52,26 @@ static void check_records(const struct vamos_consumer *c,
 	}
 }
 
-static void drain(struct vamos_consumer *c)
+static int peek_with(struct vamos_consumer *c, struct vamos_record *rec,
+		     unsigned max, bool arrays)
+{
+	return arrays ? vamos_consumer_peek_arrays(c, rec, max)
+		      : vamos_consumer_peek(c, rec, max);
+}
+
+static void drain(struct vamos_consumer *c, bool arrays)
 {
 	struct vamos_record rec[16];
 	for (int round = 0; round < 64; round++) {
-		int n = vamos_consumer_peek(c, rec, 16);
+		int n = peek_with(c, rec, 16, arrays);
 		if (n < 0) {
 			CHECK(vamos_consumer_error(c) != NULL);
-			CHECK(vamos_consumer_peek(c, rec, 16) == -EPROTO);
+			CHECK(peek_with(c, rec, 16, arrays) == -EPROTO);
 			return;
 		}
 		if (n == 0)
 			return;
-		check_records(c, rec, n);
+		check_records(c, rec, n, arrays);
 		vamos_consumer_release(c);
 	}
 }
@@ -67,7 +88,7 @@ static void fuzz_attach(const uint8_t *data, size_t size)
 		for (uint32_t i = 0; i < n; i++) {
 			struct vamos_channel ch;
 			if (vamos_channel_open(&r, i, VAMOS_SIDE_HOST, &ch) == 0)
-				drain(&ch.rx);
+				drain(&ch.rx, i % 2);
 		}
 	} else {
 		CHECK(r.error != NULL);
@@ -102,7 +123,7 @@ static void fuzz_program(const uint8_t *data, size_t size)
 	unsigned char buf[256] = {0};
 	void *slot;
 	while (p < end) {
-		switch (take(&p, end, 1) % 12) {
+		switch (take(&p, end, 1) % 14) {
 		case 0: { /* hostile write of 8 bytes anywhere in the channel */
 			size_t off = (take(&p, end, 2) * 8) % chan_size;
 			uint64_t v = take(&p, end, 8);
@@ -115,12 +136,14 @@ static void fuzz_program(const uint8_t *data, size_t size)
 			memcpy(chan + off, &v, 8);
 			break;
 		}
-		case 2: {
-			unsigned max = 1 + take(&p, end, 1) % 16;
-			int n = vamos_consumer_peek(&h.rx, rec, max);
+		case 2: { /* the host reads, taking arrays or not */
+			unsigned b = (unsigned)take(&p, end, 1);
+			unsigned max = 1 + b % 16;
+			bool arrays = b & 16;
+			int n = peek_with(&h.rx, rec, max, arrays);
 			CHECK(n <= (int)max);
 			if (n > 0)
-				check_records(&h.rx, rec, n);
+				check_records(&h.rx, rec, n, arrays);
 			else if (n < 0)
 				CHECK(vamos_consumer_error(&h.rx) != NULL);
 			break;
@@ -188,13 +211,38 @@ static void fuzz_program(const uint8_t *data, size_t size)
 			vamos_producer_publish(&g.tx);
 			break;
 		}
+		case 12: { /* host replies with an array: reads the guest-written head */
+			uint32_t elem = (uint32_t)take(&p, end, 1) % 140;
+			uint32_t n = (uint32_t)take(&p, end, 1) % 40;
+			uint16_t type = take(&p, end, 1) == 0xff ? 0xffff : 1;
+			int rc = vamos_producer_send_array(&h.tx, type, buf, elem, n);
+			if (rc > 0) {
+				/* What went in is whole elements, never more than asked. */
+				CHECK((uint32_t)rc <= n && elem > 0);
+			} else {
+				CHECK(rc == 0 ? n == 0 : rc == -EAGAIN ||
+				      rc == -EPROTO || rc == -EINVAL || rc == -EMSGSIZE);
+			}
+			CHECK(h.tx.broken || h.tx.tail - h.tx.cached_head <= 128);
+			rc = vamos_producer_publish(&h.tx);
+			CHECK(rc >= -EPROTO && rc <= 1);
+			break;
+		}
+		case 13: { /* the guest's own traffic, as arrays */
+			uint32_t elem = 1 + (uint32_t)take(&p, end, 1) % 32;
+			uint32_t n = (uint32_t)take(&p, end, 1) % 40;
+			if (elem * n <= sizeof buf)
+				vamos_producer_send_array(&g.tx, 2, buf, elem, n);
+			vamos_producer_publish(&g.tx);
+			break;
+		}
 		case 9: /* the host re-opens the channel, re-reading positions */
 			if (vamos_channel_open(&host, 0, VAMOS_SIDE_HOST, &h) < 0)
 				CHECK(h.rx.broken || h.tx.broken);
 			break;
 		}
 	}
-	drain(&h.rx);
+	drain(&h.rx, true);
 	free(mem);
 }
 

@@ -2,8 +2,19 @@
 /* Consumer end of a ring: peek in place, release, sleep without losing a
  * wakeup. Everything the producer wrote is checked before it is used. */
 #include <errno.h>
+#include <string.h>
 
 #include "layout.h"
+
+/* Peek's fast path hands a plain record's length, type and element size (0)
+ * out as the header word itself: one 8-byte store in the same order. */
+_Static_assert(offsetof(struct vamos_record, len) == 8 &&
+	       offsetof(struct vamos_record, type) == 12 &&
+	       offsetof(struct vamos_record, elem_size) == 14 &&
+	       sizeof(struct vamos_record) == 16,
+	       "len, type, elem_size are the header word's fields in order");
+_Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
+	       "the header is a little-endian word");
 
 static int broken(struct vamos_consumer *c, const char *why)
 {
@@ -71,12 +82,13 @@ static inline __attribute__((always_inline)) int refresh_tail(struct vamos_consu
 /*
  * The long way for the record at the cursor (cursor < cached_tail) whose
  * header @word peek loaded (once) and did not pass as a plain record:
- * padding, or a bad header. Returns 0 for padding (cursor moved past it),
- * -EPROTO with the reason for anything else; 1 for a good record (kept for
- * completeness: peek's fast check takes those).
+ * padding, an array record (taken only when @arrays), or a bad header.
+ * Returns 0 for padding (cursor moved past it), 1 for a good record
+ * (arrays; plain ones too, though peek's fast check takes those), -EPROTO
+ * with the reason for anything else.
  */
 static int take_record(struct vamos_consumer *c, uint64_t word,
-		       struct vamos_record *rec)
+		       struct vamos_record *rec, bool arrays)
 {
 	uint32_t off = (uint32_t)(c->cursor & c->mask);
 	uint64_t to_end = c->capacity - off;
@@ -84,9 +96,21 @@ static int take_record(struct vamos_consumer *c, uint64_t word,
 	unsigned char *at = c->data + off;
 	uint32_t len = (uint32_t)word;
 	uint32_t type = (uint32_t)(word >> 32) & 0xffffu;
+	uint32_t elem_size = (uint32_t)(word >> 48);
 
-	if (word >> 48)
+	/* Trust check: bits 48-63 are an element size, which only a consumer
+	 * that takes array records accepts (to any other they are reserved). */
+	if (elem_size && !arrays)
 		return broken(c, "record header has reserved bits set");
+	/* Trust check: padding is never an array. */
+	if (elem_size && type == VAMOS_TYPE_PADDING)
+		return broken(c, "padding has an element size");
+	/* Trust check: an array holds a whole, non-zero number of elements
+	 * (elem_size is non-zero here, so no division by zero). */
+	if (elem_size && len == 0)
+		return broken(c, "array record holds no elements");
+	if (elem_size && len % elem_size)
+		return broken(c, "array record's length is not a whole number of elements");
 	if (type == VAMOS_TYPE_PADDING) {
 		/* Padding always runs exactly to the end of the ring. */
 		if ((uint64_t)len + VAMOS_RECORD_HEADER_SIZE != to_end)
@@ -111,6 +135,7 @@ static int take_record(struct vamos_consumer *c, uint64_t word,
 	rec->data = at + VAMOS_RECORD_HEADER_SIZE;
 	rec->len = len;
 	rec->type = (uint16_t)type;
+	rec->elem_size = (uint16_t)elem_size;
 	c->cursor += size;
 	return 1;
 }
@@ -125,8 +150,23 @@ static inline uint64_t fast_bytes(const struct vamos_consumer *c, uint64_t curso
 	return published < to_end ? published : to_end;
 }
 
-int vamos_consumer_peek(struct vamos_consumer *c, struct vamos_record *out,
-			unsigned max)
+/* Whether header @word is a good array record's as far as the header
+ * alone says: an element size, an application type, a whole, non-zero
+ * number of elements (bounds are the caller's). */
+static inline bool array_header_ok(uint64_t word)
+{
+	uint32_t len = (uint32_t)word;
+	uint32_t type = (uint32_t)(word >> 32) & 0xffffu;
+	uint32_t elem_size = (uint32_t)(word >> 48);
+	/* elem_size is tested first: no division by zero. */
+	return elem_size != 0 && type != VAMOS_TYPE_PADDING && len != 0 &&
+	       len % elem_size == 0;
+}
+
+/* vamos_consumer_peek and, with @arrays, vamos_consumer_peek_arrays: one
+ * body, specialised for each (the flag is a constant in each). */
+static inline __attribute__((always_inline)) int
+peek(struct vamos_consumer *c, struct vamos_record *out, unsigned max, bool arrays)
 {
 	if (c->broken)
 		return -EPROTO;
@@ -175,15 +215,28 @@ int vamos_consumer_peek(struct vamos_consumer *c, struct vamos_record *out,
 		 * wrong. */
 		if (__builtin_expect((word >> 32) < VAMOS_TYPE_PADDING && size <= left, 1)) {
 			o->data = data + off + VAMOS_RECORD_HEADER_SIZE;
-			o->len = (uint32_t)word;
-			o->type = (uint16_t)(word >> 32);
+			/* len, type and elem_size (bits 48-63 are 0 here). */
+			memcpy((unsigned char *)o + offsetof(struct vamos_record, len),
+			       &word, sizeof word);
+			o++;
+			cursor += size;
+			left -= size;
+			continue;
+		}
+		/* Trust check for an array record (peek_arrays only): the same
+		 * bounds, and what array_header_ok checks. */
+		if (arrays && array_header_ok(word) && size <= left) {
+			o->data = data + off + VAMOS_RECORD_HEADER_SIZE;
+			/* len, type and elem_size, as for a plain record. */
+			memcpy((unsigned char *)o + offsetof(struct vamos_record, len),
+			       &word, sizeof word);
 			o++;
 			cursor += size;
 			left -= size;
 			continue;
 		}
 		c->cursor = cursor;
-		int rc = take_record(c, word, o);
+		int rc = take_record(c, word, o, arrays);
 		cursor = c->cursor;
 		if (rc < 0)
 			break;
@@ -195,6 +248,30 @@ int vamos_consumer_peek(struct vamos_consumer *c, struct vamos_record *out,
 	if (o == out && c->broken)
 		return -EPROTO;
 	return (int)(o - out);
+}
+
+int vamos_consumer_peek(struct vamos_consumer *c, struct vamos_record *out,
+			unsigned max)
+{
+	return peek(c, out, max, false);
+}
+
+int vamos_consumer_peek_arrays(struct vamos_consumer *c,
+			       struct vamos_record *out, unsigned max)
+{
+	return peek(c, out, max, true);
+}
+
+int vamos_record_elements(const struct vamos_record *r, uint32_t elem_size)
+{
+	if (elem_size == 0)
+		return -EINVAL;
+	if (r->elem_size == 0)
+		return r->len == elem_size ? 1 : -EINVAL;
+	/* peek_arrays checked that len is a whole number of elements. */
+	if (r->elem_size != elem_size)
+		return -EINVAL;
+	return (int)(r->len / elem_size);
 }
 
 int vamos_consumer_pending(struct vamos_consumer *c)

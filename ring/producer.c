@@ -199,6 +199,93 @@ int vamos_producer_send_burst(struct vamos_producer *p,
 	return i ? (int)i : err;
 }
 
+/* Write an array record of @bytes payload bytes (whole elements of
+ * @elem_size) at p->tail, which the caller made sure has room, and commit it. */
+static inline void put_array(struct vamos_producer *p, uint16_t type,
+			     const void *elems, uint16_t elem_size, uint32_t bytes)
+{
+	unsigned char *at = p->data + (p->tail & p->mask);
+	/* Header: a plain store, like the payload's; publish's release
+	 * orders both before the tail that covers them. */
+	uint64_t word = vamos_array_header(bytes, type, elem_size);
+	memcpy(at, &word, sizeof word);
+	memcpy(at + VAMOS_RECORD_HEADER_SIZE, elems, bytes);
+	p->tail += vamos_record_size(bytes);
+}
+
+/*
+ * Out-of-line part of send_array, for @n (>= 1) elements that do not all
+ * fit at p->tail by the cached consumer position: cut the array to what
+ * one record can hold, look at the consumer's position once, and send the
+ * elements that fit before the ring's end, or pad the end and send those
+ * that fit from offset 0.
+ */
+static int send_array_slowpath(struct vamos_producer *p, uint16_t type,
+			       const void *elems, uint32_t elem_size, uint32_t n)
+{
+	const uint32_t max_payload = vamos_ring_max_payload(p->capacity);
+	if (elem_size > max_payload)
+		return -EMSGSIZE;
+	if (n > max_payload / elem_size)
+		n = max_payload / elem_size;
+	uint64_t want = vamos_record_size(n * elem_size); /* <= max_payload: no overflow */
+	const uint64_t one = vamos_record_size(elem_size);
+	int rc;
+
+	if (burst_bytes(p) < want && (rc = refresh_head(p)))
+		return rc;
+	uint64_t room = burst_bytes(p);
+	if (room < one) {
+		uint64_t to_end = p->capacity - (p->tail & p->mask);
+		uint64_t free = p->capacity - (p->tail - p->cached_head);
+		/* The consumer's position is the limit, not the ring's end. */
+		if (to_end >= free)
+			return -EAGAIN;
+		/* A record never wraps: pad the tail end, start over at 0
+		 * (the padding stays committed even if the array waits). */
+		vamos_producer_put_header_(p, p->tail,
+					   (uint32_t)to_end - VAMOS_RECORD_HEADER_SIZE,
+					   VAMOS_TYPE_PADDING);
+		p->tail += to_end;
+		room = burst_bytes(p);
+		if (room < one)
+			return -EAGAIN;
+	}
+	/* @room is a multiple of 8, so k elements fit whenever their
+	 * unrounded record (header + k * elem_size) does. */
+	uint64_t fit = (room - VAMOS_RECORD_HEADER_SIZE) / elem_size;
+	if (fit < n)
+		n = (uint32_t)fit;
+	put_array(p, type, elems, (uint16_t)elem_size, n * elem_size);
+	return (int)n;
+}
+
+int vamos_producer_send_array(struct vamos_producer *p, uint16_t type,
+			      const void *elems, uint32_t elem_size, uint32_t n)
+{
+	if (p->broken)
+		return -EPROTO;
+	if (p->open)
+		return -EBUSY;
+	if (type > VAMOS_RECORD_TYPE_MAX || elem_size == 0 ||
+	    elem_size > VAMOS_ARRAY_ELEM_MAX)
+		return -EINVAL;
+	if (n == 0)
+		return 0;
+	/* The common case: all @n fit before the ring's end and within the
+	 * room the cached consumer position leaves (which also bounds the
+	 * record by the ring, so the length fits its 32 bits). */
+	uint64_t bytes = (uint64_t)n * elem_size; /* < 2^48: no overflow */
+	uint64_t size = (bytes + VAMOS_RECORD_HEADER_SIZE + VAMOS_RECORD_ALIGN - 1) &
+			~(uint64_t)(VAMOS_RECORD_ALIGN - 1);
+	if (__builtin_expect(size <= burst_bytes(p), 1)) {
+		/* Fits a ring of at most 1 GiB: @n < 2^30 fits the int. */
+		put_array(p, type, elems, (uint16_t)elem_size, (uint32_t)bytes);
+		return (int)n;
+	}
+	return send_array_slowpath(p, type, elems, elem_size, n);
+}
+
 void vamos_producer_abort(struct vamos_producer *p)
 {
 	p->open = false;

@@ -78,6 +78,7 @@ struct bench_impl {
 };
 
 extern const struct bench_impl bench_impl_vamos;
+extern const struct bench_impl bench_impl_vamos_array;
 extern const struct bench_impl bench_impl_rte_ring;
 extern const struct bench_impl bench_impl_boost_spsc;
 extern const struct bench_impl bench_impl_urcu_wfcq;

@@ -27,6 +27,7 @@
 
 static const struct bench_impl *const all_impls[] = {
 	&bench_impl_vamos,
+	&bench_impl_vamos_array,
 	&bench_impl_rte_ring,
 	&bench_impl_boost_spsc,
 	&bench_impl_urcu_wfcq,

@@ -9,6 +9,14 @@
  * vamos_consumer_prepare_sleep() and blocks on an eventfd, the doorbell.
  * The producer rings it whenever vamos_producer_publish() asks to, and
  * counts those doorbells.
+ *
+ * Two queues share this code. "vamos" sends a batch as variable-length
+ * records (vamos_producer_send_burst: a header per message, the path for
+ * messages of any length). "vamos_array" uses that every message has the
+ * same size, as the peers do with their fixed T: a batch goes as one array
+ * record (vamos_producer_send_array: one header, one copy) and comes out
+ * with one copy (vamos_consumer_peek_arrays). A single message is written
+ * in place by both.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -47,6 +55,7 @@ struct vamos_state {
 	   template, stamped per batch) and their descriptors. */
 	unsigned char *msgs;
 	struct vamos_msg *burst;
+	bool arrays; /* vamos_array: batches as array records */
 };
 
 static uint32_t ring_capacity(const struct bench_case *bc)
@@ -92,6 +101,7 @@ static int vamos_setup(struct bench_case *bc)
 		return -ENOMEM;
 	memset(s, 0, sizeof(*s));
 	s->doorbell = -1;
+	s->arrays = bc->impl == &bench_impl_vamos_array;
 	bc->state = s;
 
 	if (bc->payload > vamos_ring_max_payload(params.request_capacity)) {
@@ -242,9 +252,10 @@ static void produce_burst(struct bench_case *bc, struct vamos_state *s,
 			  uint64_t *doorbells)
 {
 	const uint32_t P = bc->payload, B = bc->batch;
+	unsigned char *const msgs = s->msgs; /* not reloaded per stamp */
 
 	for (uint32_t i = 0; i < B; i++)
-		bench_stamp(s->msgs + (size_t)i * P, seq + i);
+		bench_stamp(msgs + (size_t)i * P, seq + i);
 	for (uint32_t done = 0; done < B;) {
 		int n = vamos_producer_send_burst(tx, s->burst + done, B - done);
 
@@ -264,16 +275,54 @@ static void produce_burst(struct bench_case *bc, struct vamos_state *s,
 	bench_set_doorbells(bc, *doorbells);
 }
 
+/*
+ * Stamp B messages numbered from @seq in the private array and send them
+ * as array records, as the peers' bulk enqueue copies its array of T:
+ * one record for the batch unless the ring's end or the consumer cuts it.
+ */
+static void produce_array(struct bench_case *bc, struct vamos_state *s,
+			  struct vamos_producer *tx, uint64_t seq,
+			  uint64_t *doorbells)
+{
+	const uint32_t P = bc->payload, B = bc->batch;
+	unsigned char *const msgs = s->msgs; /* not reloaded per stamp */
+
+	for (uint32_t i = 0; i < B; i++)
+		bench_stamp(msgs + (size_t)i * P, seq + i);
+	for (uint32_t done = 0; done < B;) {
+		int n = vamos_producer_send_array(tx, MSG_TYPE,
+						  s->msgs + (size_t)done * P,
+						  P, B - done);
+
+		if (n == -EAGAIN) {
+			*doorbells += publish(s, tx, seq + done);
+			bench_set_doorbells(bc, *doorbells);
+			bench_relax();
+			continue;
+		}
+		if (BENCH_UNLIKELY(n <= 0))
+			bench_fatal("vamos: send_array: %s (%s)", strerror(-n),
+				    vamos_producer_error(tx) ?
+				    vamos_producer_error(tx) : "?");
+		done += (uint32_t)n;
+	}
+	*doorbells += publish(s, tx, seq + B);
+	bench_set_doorbells(bc, *doorbells);
+}
+
 /* One batch: a single message is written in place (fewer instructions than
-   a burst of one, which copies it twice), batches go in bursts. */
+   a burst or an array of one, which copy it twice), batches go in bursts
+   or as array records. */
 static void produce_batch(struct bench_case *bc, struct vamos_state *s,
 			  struct vamos_producer *tx, uint64_t seq,
 			  uint64_t *doorbells)
 {
-	if (bc->batch > 1)
-		produce_burst(bc, s, tx, seq, doorbells);
-	else
+	if (bc->batch == 1)
 		produce_in_place(bc, s, tx, seq, doorbells);
+	else if (s->arrays)
+		produce_array(bc, s, tx, seq, doorbells);
+	else
+		produce_burst(bc, s, tx, seq, doorbells);
 }
 
 static void vamos_producer(struct bench_case *bc)
@@ -334,6 +383,7 @@ static int consume(struct bench_case *bc, struct vamos_consumer *rx,
 {
 	const uint32_t P = bc->payload;
 	int n = vamos_consumer_peek(rx, recs, bc->batch);
+	uint64_t next = *expect; /* in a register, as in the peers' loops */
 
 	if (BENCH_UNLIKELY(n < 0))
 		bench_fatal("vamos: peek: %s (%s)", strerror(-n),
@@ -341,15 +391,62 @@ static int consume(struct bench_case *bc, struct vamos_consumer *rx,
 	for (int i = 0; i < n; i++) {
 		if (BENCH_UNLIKELY(recs[i].len != P || recs[i].type != MSG_TYPE))
 			bench_fatal("vamos: message %llu has length %u type %u",
-				    (unsigned long long)*expect, recs[i].len,
+				    (unsigned long long)next, recs[i].len,
 				    recs[i].type);
 		bench_copy(priv, recs[i].data, P);
 		bench_sink(priv);
-		bench_check(bc, priv, (*expect)++);
+		bench_check(bc, priv, next++);
 	}
+	*expect = next;
 	if (n > 0)
 		vamos_consumer_release(rx);
 	return n;
+}
+
+/* Peek up to B records, single messages or arrays of them; copy each
+   record's messages into @priv in one go and check them; release. Returns
+   how many messages, or fails the run if the ring is broken. */
+static int consume_arrays(struct bench_case *bc, struct vamos_consumer *rx,
+			  struct vamos_record *recs, unsigned char *priv,
+			  uint64_t *expect)
+{
+	const uint32_t P = bc->payload;
+	int n = vamos_consumer_peek_arrays(rx, recs, bc->batch), msgs = 0;
+	uint64_t next = *expect; /* in a register, as in the peers' loops */
+
+	if (BENCH_UNLIKELY(n < 0))
+		bench_fatal("vamos: peek: %s (%s)", strerror(-n),
+			    vamos_consumer_error(rx) ? vamos_consumer_error(rx) : "?");
+	for (int i = 0; i < n; i++) {
+		int k = vamos_record_elements(&recs[i], P);
+
+		if (BENCH_UNLIKELY(k <= 0 || recs[i].type != MSG_TYPE))
+			bench_fatal("vamos: message %llu has length %u, element "
+				    "size %u, type %u", (unsigned long long)next,
+				    recs[i].len, recs[i].elem_size, recs[i].type);
+		if (k == 1)
+			bench_copy(priv, recs[i].data, P);
+		else
+			memcpy(priv, recs[i].data, recs[i].len);
+		bench_sink(priv);
+		for (int j = 0; j < k; j++)
+			bench_check(bc, priv + (size_t)j * P, next++);
+		msgs += k;
+	}
+	*expect = next;
+	if (n > 0)
+		vamos_consumer_release(rx);
+	return msgs;
+}
+
+/* The consumer of this queue: plain records, or arrays too. */
+static int consume_any(struct bench_case *bc, struct vamos_state *s,
+		       struct vamos_record *recs, unsigned char *priv,
+		       uint64_t *expect)
+{
+	if (s->arrays)
+		return consume_arrays(bc, &s->host.rx, recs, priv, expect);
+	return consume(bc, &s->host.rx, recs, priv, expect);
 }
 
 static struct vamos_record *alloc_records(const struct bench_case *bc)
@@ -361,10 +458,12 @@ static struct vamos_record *alloc_records(const struct bench_case *bc)
 	return recs;
 }
 
+/* Private room for a batch of messages (an array record holds up to B). */
 static unsigned char *alloc_private(const struct bench_case *bc)
 {
+	size_t bytes = (size_t)bc->payload * bc->batch;
 	unsigned char *priv = aligned_alloc(BENCH_CACHE_LINE,
-					    (bc->payload + BENCH_CACHE_LINE - 1) &
+					    (bytes + BENCH_CACHE_LINE - 1) &
 					    ~(size_t)(BENCH_CACHE_LINE - 1));
 
 	if (!priv)
@@ -382,7 +481,7 @@ static void vamos_consumer(struct bench_case *bc)
 	unsigned idle = 0;
 
 	for (;;) {
-		if (consume(bc, rx, recs, priv, &expect) > 0) {
+		if (consume_any(bc, s, recs, priv, &expect) > 0) {
 			bench_set_received(bc, expect);
 			idle = 0;
 			continue;
@@ -420,7 +519,7 @@ static void vamos_lockstep(struct bench_case *bc, uint64_t rounds)
 		produce_batch(bc, s, &s->guest.tx, seq, &doorbells);
 		seq += bc->batch;
 		while (expect < seq)
-			if (consume(bc, &s->host.rx, recs, priv, &expect) == 0)
+			if (consume_any(bc, s, recs, priv, &expect) == 0)
 				bench_fatal("vamos: a published batch did not arrive");
 		bench_set_received(bc, expect);
 	}
@@ -433,6 +532,16 @@ static void vamos_lockstep(struct bench_case *bc, uint64_t rounds)
 
 const struct bench_impl bench_impl_vamos = {
 	.name = "vamos",
+	.has_doorbells = true,
+	.setup = vamos_setup,
+	.producer = vamos_producer,
+	.consumer = vamos_consumer,
+	.teardown = vamos_teardown,
+	.lockstep = vamos_lockstep,
+};
+
+const struct bench_impl bench_impl_vamos_array = {
+	.name = "vamos_array",
 	.has_doorbells = true,
 	.setup = vamos_setup,
 	.producer = vamos_producer,

@@ -36,6 +36,13 @@
  *     if (vamos_producer_publish(&ch.tx) > 0)
  *             ring_doorbell();
  *
+ * or, with messages of one fixed size, many as one *array record* (one
+ * header, one copy; the consumer takes them with vamos_consumer_peek_arrays
+ * and vamos_record_elements):
+ *
+ *     struct my_msg m[32];
+ *     int n = vamos_producer_send_array(&ch.tx, MY_TYPE, m, sizeof m[0], 32);
+ *
  * Typical consumer:
  *
  *     struct vamos_record recs[32];
@@ -76,12 +83,16 @@ extern "C" {
 /** Feature bits this library understands (none yet); others are refused. */
 #define VAMOS_REGION_KNOWN_FEATURES 0ull
 
-/** Bytes in front of every record: 32-bit length, 16-bit type, 16 zero bits. */
+/** Bytes in front of every record: 32-bit length, 16-bit type, 16-bit
+ *  element size (0: a plain record; else an array record, see
+ *  vamos_producer_send_array). */
 #define VAMOS_RECORD_HEADER_SIZE 8u
 /** Records start at multiples of this. */
 #define VAMOS_RECORD_ALIGN 8u
 /** Largest type an application may use; 0xffff marks padding. */
 #define VAMOS_RECORD_TYPE_MAX 0xfffeu
+/** Largest element of an array record (its header holds the size in 16 bits). */
+#define VAMOS_ARRAY_ELEM_MAX 0xffffu
 
 /** Smallest and largest ring capacity in bytes (each a power of two). */
 #define VAMOS_RING_MIN_CAPACITY 64u
@@ -123,11 +134,20 @@ struct vamos_region {
 	const char *error;                 /**< why the last init/attach failed */
 };
 
-/** One record handed out by vamos_consumer_peek(). */
+/**
+ * One record handed out by vamos_consumer_peek() or
+ * vamos_consumer_peek_arrays(). @elem_size sits in what was the struct's
+ * tail padding, so its size and layout did not change. A library that has
+ * vamos_record_elements() (symbol version LIBVAMOS_RING_0.3) fills it in
+ * both peeks, and that function reads it for you.
+ */
 struct vamos_record {
-	void *data;    /**< payload, in shared memory, 8-byte aligned */
-	uint32_t len;  /**< payload bytes */
-	uint16_t type; /**< application type, 0 .. VAMOS_RECORD_TYPE_MAX */
+	void *data;         /**< payload, in shared memory, 8-byte aligned */
+	uint32_t len;       /**< payload bytes */
+	uint16_t type;      /**< application type, 0 .. VAMOS_RECORD_TYPE_MAX */
+	uint16_t elem_size; /**< 0: a plain record; else an array record of
+			         len / elem_size elements of this many bytes
+			         (checked: a whole number, at least one) */
 };
 
 struct vamos_ring_ctrl; /* shared control block, see ring/layout.h */
@@ -269,10 +289,19 @@ static inline uint64_t vamos_record_size(uint32_t len)
 }
 
 /** A record header as the one little-endian word both sides read and
- *  write: bits 0-31 payload length, 32-47 type, 48-63 zero. */
+ *  write: bits 0-31 payload length, 32-47 type, 48-63 element size (zero
+ *  for a plain record). */
 static inline uint64_t vamos_record_header(uint32_t len, uint16_t type)
 {
 	return (uint64_t)len | ((uint64_t)type << 32);
+}
+
+/** The header of an array record: @len payload bytes, a whole number of
+ *  elements of @elem_size (1 .. VAMOS_ARRAY_ELEM_MAX) bytes each. */
+static inline uint64_t vamos_array_header(uint32_t len, uint16_t type,
+					  uint16_t elem_size)
+{
+	return vamos_record_header(len, type) | ((uint64_t)elem_size << 48);
 }
 
 /* ---------------------------------------------------------------- producer */
@@ -366,6 +395,32 @@ struct vamos_msg {
 int vamos_producer_send_burst(struct vamos_producer *p,
 			      const struct vamos_msg *msgs, unsigned n);
 
+/**
+ * Copy up to @n elements of @elem_size bytes each from @elems (one array)
+ * into the ring as ONE array record of @type: one header and one copy for
+ * them all, so a batch of fixed-size messages costs a record, not a record
+ * per message. As many elements go in as fit in one record: all @n when
+ * there is room before the ring's end and the consumer's position (re-read
+ * at most once per call when the cached one says the ring is full), else
+ * the ones that fit; when not even one fits before the ring's end, its
+ * tail end is padded and the record starts at offset 0. Committed, not
+ * published: call vamos_producer_publish() after.
+ *
+ * Only a consumer that calls vamos_consumer_peek_arrays() takes array
+ * records; vamos_consumer_peek(), and any library older than this call,
+ * reports the ring broken at one ("record header has reserved bits set"):
+ * send them only to a peer that said it takes them.
+ *
+ * Returns how many elements went in (1 .. @n); -EAGAIN when not one fits
+ * now (publish, wait for the consumer); -EMSGSIZE when one element is
+ * larger than vamos_ring_max_payload(); -EINVAL for @type above
+ * VAMOS_RECORD_TYPE_MAX or @elem_size 0 or above VAMOS_ARRAY_ELEM_MAX;
+ * -EBUSY while a reservation is open; -EPROTO if broken. 0 only when @n
+ * is 0.
+ */
+int vamos_producer_send_array(struct vamos_producer *p, uint16_t type,
+			      const void *elems, uint32_t elem_size, uint32_t n);
+
 /** Drop the open reservation, if any; nothing of it is ever published. */
 void vamos_producer_abort(struct vamos_producer *p);
 
@@ -423,6 +478,29 @@ static inline const char *vamos_producer_error(const struct vamos_producer *p)
  */
 int vamos_consumer_peek(struct vamos_consumer *c, struct vamos_record *out,
 			unsigned max);
+
+/**
+ * vamos_consumer_peek() for a consumer that also takes array records
+ * (vamos_producer_send_array): each is handed out as ONE vamos_record
+ * whose @elem_size is non-zero, its elements contiguous at @data. Its
+ * header is read once and checked like any other, and also that its
+ * length is a whole, non-zero number of elements: anything else breaks the
+ * ring as a bad header does. Plain records come out as from peek, with
+ * @elem_size 0. Returns as peek.
+ */
+int vamos_consumer_peek_arrays(struct vamos_consumer *c,
+			       struct vamos_record *out, unsigned max);
+
+/**
+ * How many elements of @elem_size bytes record @r holds: len / elem_size
+ * for an array record of that element size, 1 for a plain record of
+ * exactly @elem_size bytes (so a consumer takes single messages and
+ * arrays of them alike). -EINVAL for anything else: @elem_size 0, or a
+ * record of another element size or length (the peer's mistake: what to
+ * do about it is the caller's choice; the ring itself is fine). Reads only
+ * @r, the consumer's checked private copy.
+ */
+int vamos_record_elements(const struct vamos_record *r, uint32_t elem_size);
 
 /**
  * Whether published records wait beyond those already handed out, without

@@ -12,6 +12,7 @@
 
 static const char *stress_threads(void) { return scenario_stress_threads(TSAN_STRESS_RECORDS); }
 static const char *stress_burst_threads(void) { return scenario_stress_burst_threads(TSAN_STRESS_RECORDS); }
+static const char *stress_array_threads(void) { return scenario_stress_array_threads(TSAN_STRESS_RECORDS); }
 static const char *stress_processes(void) { return scenario_stress_processes(TSAN_STRESS_RECORDS); }
 static const char *wakeup(void) { return scenario_wakeup(6000); }
 
@@ -20,6 +21,7 @@ int main(void)
 	static const struct plain_case cases[] = {
 		{"stress_threads", stress_threads},
 		{"stress_burst_threads", stress_burst_threads},
+		{"stress_array_threads", stress_array_threads},
 		{"stress_processes", stress_processes},
 		{"wakeup", wakeup},
 	};

@@ -31,11 +31,14 @@ static const char *open_pair(void *mem, size_t size,
 	return NULL;
 }
 
+/* How the producer sends: reserve/commit, bursts, or array records. */
+enum stress_mode { STRESS_RESERVE, STRESS_BURST, STRESS_ARRAY };
+
 struct producer_arg {
 	struct vamos_producer *p;
 	int bell;
 	uint64_t records;
-	bool burst;
+	enum stress_mode mode;
 	struct stress_stats st;
 	const char *err;
 };
@@ -43,12 +46,21 @@ struct producer_arg {
 static void *producer_thread(void *a)
 {
 	struct producer_arg *arg = a;
-	arg->err = arg->burst ? stress_produce_burst(arg->p, arg->bell, arg->records, &arg->st)
-			      : stress_produce(arg->p, arg->bell, arg->records, &arg->st);
+	switch (arg->mode) {
+	case STRESS_RESERVE:
+		arg->err = stress_produce(arg->p, arg->bell, arg->records, &arg->st);
+		break;
+	case STRESS_BURST:
+		arg->err = stress_produce_burst(arg->p, arg->bell, arg->records, &arg->st);
+		break;
+	case STRESS_ARRAY:
+		arg->err = stress_produce_array(arg->p, arg->bell, arg->records, &arg->st);
+		break;
+	}
 	return NULL;
 }
 
-static const char *stress_threads(uint64_t records, bool burst)
+static const char *stress_threads(uint64_t records, enum stress_mode mode)
 {
 	struct vamos_region_params params = {1, 8192, 64};
 	size_t size = vamos_region_size(&params);
@@ -60,13 +72,15 @@ static const char *stress_threads(uint64_t records, bool burst)
 		err = "eventfd failed";
 	if (!err) {
 		struct producer_arg arg = {.p = &pr.guest.tx, .bell = bell,
-					   .records = records, .burst = burst};
+					   .records = records, .mode = mode};
 		struct stress_stats got = {0};
 		pthread_t t;
 		if (pthread_create(&t, NULL, producer_thread, &arg))
 			err = "pthread_create failed";
 		else {
-			err = stress_consume(&pr.host.rx, bell, records, &got);
+			err = mode == STRESS_ARRAY ?
+				stress_consume_array(&pr.host.rx, bell, records, &got) :
+				stress_consume(&pr.host.rx, bell, records, &got);
 			pthread_join(t, NULL);
 			if (!err)
 				err = arg.err;
@@ -84,12 +98,17 @@ static const char *stress_threads(uint64_t records, bool burst)
 
 const char *scenario_stress_threads(uint64_t records)
 {
-	return stress_threads(records, false);
+	return stress_threads(records, STRESS_RESERVE);
 }
 
 const char *scenario_stress_burst_threads(uint64_t records)
 {
-	return stress_threads(records, true);
+	return stress_threads(records, STRESS_BURST);
+}
+
+const char *scenario_stress_array_threads(uint64_t records)
+{
+	return stress_threads(records, STRESS_ARRAY);
 }
 
 const char *scenario_stress_processes(uint64_t records)

@@ -16,6 +16,11 @@ const char *scenario_stress_threads(uint64_t records);
 /* The same, the producer sending its batches with send_burst. */
 const char *scenario_stress_burst_threads(uint64_t records);
 
+/* The same with fixed-size elements: the producer sends its batches as
+ * array records, the consumer reads them with peek_arrays (@records counts
+ * elements). */
+const char *scenario_stress_array_threads(uint64_t records);
+
 /* A forked producer that maps the same memfd at another address. */
 const char *scenario_stress_processes(uint64_t records);
 

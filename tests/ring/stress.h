@@ -157,6 +157,132 @@ static inline const char *stress_produce_burst(struct vamos_producer *p, int bel
 	return NULL;
 }
 
+/* Array stress: elements of a fixed, unaligned size: sequence number,
+ * a checksum of both, 4 more bytes. */
+#define STRESS_ELEM_SIZE 20u
+#define STRESS_ELEM_TYPE 7u
+
+static inline void stress_elem_fill(unsigned char *e, uint64_t seq)
+{
+	uint32_t tail = (uint32_t)(seq * 2654435761u);
+	uint64_t sum = stress_fnv((const unsigned char *)&tail, 4) ^ seq;
+	memcpy(e, &seq, 8);
+	memcpy(e + 8, &sum, 8);
+	memcpy(e + 16, &tail, 4);
+}
+
+/* NULL if element @e is number @expect, intact; else what is wrong. */
+static inline const char *stress_elem_check(const unsigned char *e, uint64_t expect)
+{
+	uint64_t seq, sum;
+	uint32_t tail;
+	memcpy(&seq, e, 8);
+	memcpy(&sum, e + 8, 8);
+	memcpy(&tail, e + 16, 4);
+	if (seq != expect)
+		return "wrong sequence number: element lost, duplicated or reordered";
+	if (sum != (stress_fnv((const unsigned char *)&tail, 4) ^ seq))
+		return "checksum mismatch: element corrupted";
+	return NULL;
+}
+
+/* Send @count elements in batches of 1..64: a batch of one as a plain
+ * record, larger ones with vamos_producer_send_array (which may take a
+ * batch in several records when the ring's end or the consumer cuts it),
+ * published once per batch. */
+static inline const char *stress_produce_array(struct vamos_producer *p, int bell,
+					       uint64_t count, struct stress_stats *st)
+{
+	enum { MAX_BATCH = 64 };
+	unsigned char buf[MAX_BATCH * STRESS_ELEM_SIZE];
+	uint64_t rng = 0xD1B54A32D192ED03ull, seq = 0;
+	const char *err;
+	while (seq < count) {
+		rng ^= rng << 13; rng ^= rng >> 7; rng ^= rng << 17;
+		unsigned batch = 1 + (unsigned)(rng % MAX_BATCH);
+		if (batch > count - seq)
+			batch = (unsigned)(count - seq);
+		for (unsigned i = 0; i < batch; i++)
+			stress_elem_fill(buf + i * STRESS_ELEM_SIZE, seq + i);
+		for (unsigned done = 0; done < batch;) {
+			int n = batch == 1 ?
+				vamos_producer_send(p, STRESS_ELEM_TYPE, buf, STRESS_ELEM_SIZE) :
+				vamos_producer_send_array(p, STRESS_ELEM_TYPE,
+							  buf + done * STRESS_ELEM_SIZE,
+							  STRESS_ELEM_SIZE, batch - done);
+			if (n == -EAGAIN) {
+				/* Full: let the consumer see what we have, wait. */
+				if ((err = stress_publish(p, bell, st)))
+					return err;
+				for (int spin = 0; spin < 64; spin++)
+					cpu_relax();
+				sched_yield();
+				continue;
+			}
+			if (n < 0 || (n == 0 && batch > 1))
+				return vamos_producer_error(p) ? vamos_producer_error(p)
+							       : "send_array failed";
+			done += batch == 1 ? 1 : (unsigned)n;
+		}
+		seq += batch;
+		st->records += batch;
+		st->batches++;
+		if ((err = stress_publish(p, bell, st)))
+			return err;
+	}
+	return NULL;
+}
+
+/* Receive @count elements with vamos_consumer_peek_arrays, plain records
+ * and arrays alike, checking each element's order and checksum. */
+static inline const char *stress_consume_array(struct vamos_consumer *c, int bell,
+					       uint64_t count, struct stress_stats *st)
+{
+	struct vamos_record rec[64];
+	uint64_t expect = 0;
+	unsigned idle = 0;
+	while (expect < count) {
+		int n = vamos_consumer_peek_arrays(c, rec, 64);
+		if (n < 0)
+			return vamos_consumer_error(c);
+		for (int i = 0; i < n; i++) {
+			int k = vamos_record_elements(&rec[i], STRESS_ELEM_SIZE);
+			if (k <= 0)
+				return "record is not whole elements";
+			if (rec[i].type != STRESS_ELEM_TYPE)
+				return "wrong type";
+			const unsigned char *e = rec[i].data;
+			for (int j = 0; j < k; j++, expect++) {
+				const char *err = stress_elem_check(e + j * STRESS_ELEM_SIZE, expect);
+				if (err)
+					return err;
+			}
+			st->records += (uint64_t)k;
+		}
+		if (n) {
+			vamos_consumer_release(c);
+			idle = 0;
+			continue;
+		}
+		if (++idle < 200) {
+			cpu_relax();
+			continue;
+		}
+		int rc = vamos_consumer_prepare_sleep(c);
+		if (rc < 0)
+			return vamos_consumer_error(c);
+		if (rc == 1) {
+			eventfd_t v;
+			st->sleeps++;
+			if (eventfd_read(bell, &v))
+				return "eventfd_read failed";
+			vamos_consumer_awake(c);
+		}
+		idle = 0;
+	}
+	return NULL;
+}
+
 /* Receive @count records, checking order, length, type and checksum. */
 static inline const char *stress_consume(struct vamos_consumer *c, int bell,
 					 uint64_t count, struct stress_stats *st)

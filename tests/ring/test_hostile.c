@@ -372,3 +372,156 @@ Test(hostile, traffic_across_the_64_bit_wrap)
 	cr_assert_null(vamos_consumer_error(host_rx()));
 	cr_assert_lt(host_rx()->head, 8192, "the positions wrapped");
 }
+
+/* Array records (read with peek_arrays): the element size and the length
+ * are the peer's word like every other header field. */
+static void expect_arrays_broken(const char *why)
+{
+	struct vamos_record r[8];
+	cr_assert_eq(vamos_consumer_peek_arrays(host_rx(), r, 8), -EPROTO);
+	cr_assert_str_eq(vamos_consumer_error(host_rx()), why);
+	atomic_store(&req->tail, host_rx()->head);
+	cr_assert_eq(vamos_consumer_peek_arrays(host_rx(), r, 8), -EPROTO, "stays broken");
+	cr_assert_str_eq(vamos_consumer_error(host_rx()), why, "first reason kept");
+}
+
+Test(hostile, array_length_not_a_whole_number_of_elements)
+{
+	forge(0, vamos_array_header(20, 1, 8));
+	atomic_store(&req->tail, 32);
+	expect_arrays_broken("array record's length is not a whole number of elements");
+}
+
+Test(hostile, array_element_larger_than_the_record)
+{
+	forge(0, vamos_array_header(16, 1, 24));
+	atomic_store(&req->tail, 24);
+	expect_arrays_broken("array record's length is not a whole number of elements");
+}
+
+Test(hostile, array_with_no_elements)
+{
+	forge(0, vamos_array_header(0, 1, 8));
+	atomic_store(&req->tail, 8);
+	expect_arrays_broken("array record holds no elements");
+}
+
+Test(hostile, array_crosses_ring_end)
+{
+	forge(0, vamos_array_header(256, 1, 16)); /* 264 bytes in a 256-byte ring */
+	atomic_store(&req->tail, 256);
+	expect_arrays_broken("record crosses the end of the ring");
+}
+
+Test(hostile, array_length_max)
+{
+	forge(0, vamos_array_header(0xffff0000u, 1, 0xffff)); /* 65536 x 65535 */
+	atomic_store(&req->tail, 256);
+	expect_arrays_broken("record crosses the end of the ring");
+}
+
+Test(hostile, array_past_published_tail)
+{
+	forge(0, vamos_array_header(64, 1, 16));
+	atomic_store(&req->tail, 32);
+	expect_arrays_broken("record extends past the published tail");
+}
+
+Test(hostile, padding_with_an_element_size)
+{
+	forge(0, vamos_array_header(248, 0xffff, 8));
+	atomic_store(&req->tail, 256);
+	expect_arrays_broken("padding has an element size");
+}
+
+Test(hostile, element_size_zero_is_a_plain_record)
+{
+	struct vamos_record r[8];
+	forge(0, vamos_array_header(12, 1, 0));
+	atomic_store(&req->tail, 24);
+	cr_assert_eq(vamos_consumer_peek_arrays(host_rx(), r, 8), 1);
+	cr_assert_eq(r[0].elem_size, 0);
+	cr_assert_eq(vamos_record_elements(&r[0], 12), 1);
+	cr_assert_eq(vamos_record_elements(&r[0], 4), -EINVAL, "not three elements of 4");
+}
+
+/* A good plain record and a good array, then a bad array: the two come
+ * out of one peek, the next reports the break. */
+Test(hostile, bad_array_after_good_records)
+{
+	struct vamos_record r[8];
+	uint32_t e[4] = {1, 2, 3, 4};
+	cr_assert_eq(vamos_producer_send(&f.guest.tx, 3, "first", 6), 0);
+	cr_assert_eq(vamos_producer_send_array(&f.guest.tx, 4, e, sizeof e[0], 4), 4);
+	vamos_producer_publish(&f.guest.tx);
+	forge(40, vamos_array_header(12, 5, 8));
+	atomic_store(&req->tail, 64);
+	cr_assert_eq(vamos_consumer_peek_arrays(host_rx(), r, 8), 2);
+	cr_assert_str_eq(r[0].data, "first");
+	cr_assert_eq(vamos_record_elements(&r[1], sizeof e[0]), 4);
+	cr_assert_eq(memcmp(r[1].data, e, sizeof e), 0);
+	cr_assert_eq(vamos_consumer_peek_arrays(host_rx(), r, 8), -EPROTO);
+	cr_assert_str_eq(vamos_consumer_error(host_rx()),
+			 "array record's length is not a whole number of elements");
+}
+
+/* The host's send_array on the reply ring re-reads the guest-written head
+ * when its cached one says full: a bad one breaks the producer. */
+Test(hostile, send_array_meets_a_bad_head)
+{
+	uint64_t e[40] = {0};
+	atomic_store(&reply->head, 12);
+	cr_assert_eq(vamos_producer_send_array(host_tx(), 1, e, sizeof e[0], 40), 31,
+		     "what one record holds, by the cached head");
+	cr_assert_eq(vamos_producer_send_array(host_tx(), 1, e, sizeof e[0], 9), -EPROTO,
+		     "the ring is full: the head is read, and is misaligned");
+	cr_assert_str_eq(vamos_producer_error(host_tx()), "consumer position is misaligned");
+	cr_assert_eq(vamos_producer_send_array(host_tx(), 1, e, sizeof e[0], 1), -EPROTO,
+		     "stays broken");
+}
+
+/* Garbage headers with element sizes, read by peek_arrays: whatever comes
+ * out is inside the ring and a whole, non-zero number of elements. */
+Test(hostile, random_array_garbage_never_escapes_the_ring)
+{
+	uint64_t s = 0x2545f4914f6cdd1dull;
+	unsigned broken = 0, arrays = 0;
+	for (int round = 0; round < 20000; round++) {
+		struct fixture g;
+		fixture_init(&g, 256, 64, 1);
+		struct vamos_ring_ctrl *r = fixture_req_ring(&g);
+		for (int i = 0; i < 32; i++) {
+			s ^= s << 13; s ^= s >> 7; s ^= s << 17;
+			/* Small lengths, small element sizes (often dividing
+			 * them), sometimes padding, sometimes anything. */
+			uint64_t len = s & 0x7f, type = (s >> 7) % 5 == 0 ? 0xffff : 1;
+			uint64_t elem = (s >> 12) % 3 == 0 ? 0 : 1u << ((s >> 14) % 5);
+			uint64_t word = (s % 7 == 0) ? s : len | type << 32 | elem << 48;
+			memcpy(r->data + i * 8, &word, 8);
+		}
+		s ^= s << 13; s ^= s >> 7; s ^= s << 17;
+		atomic_store(&r->tail, (s % 5 == 0) ? s : (s % 33) * 8);
+		struct vamos_record rec[16];
+		for (;;) {
+			int n = vamos_consumer_peek_arrays(&g.host.rx, rec, 16);
+			if (n <= 0) {
+				broken += n < 0;
+				break;
+			}
+			for (int i = 0; i < n; i++) {
+				unsigned char *d = rec[i].data;
+				cr_assert(d >= r->data + 8 && d + rec[i].len <= r->data + 256);
+				if (rec[i].elem_size) {
+					cr_assert(rec[i].len > 0 && rec[i].len % rec[i].elem_size == 0);
+					cr_assert_eq(vamos_record_elements(&rec[i], rec[i].elem_size),
+						     (int)(rec[i].len / rec[i].elem_size));
+					arrays++;
+				}
+			}
+			vamos_consumer_release(&g.host.rx);
+		}
+		fixture_fini(&g);
+	}
+	cr_assert_gt(broken, 1000, "garbage was detected");
+	cr_assert_gt(arrays, 1000, "valid-looking arrays still flow");
+}
