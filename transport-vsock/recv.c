@@ -207,6 +207,7 @@ int vamos_stream_poll(struct vamos_chan *ch, struct vamos_record *out,
 		out[n].data = s->rx + rec.payload;
 		out[n].len = rec.len;
 		out[n].type = rec.type;
+		out[n].elem_size = 0; /* streams carry plain records only */
 		bytes += rec.len;
 		n++;
 		s->handed = true;
