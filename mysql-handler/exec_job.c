@@ -329,8 +329,50 @@ static int run_ctx(struct mx_vm *vm, struct mx_job *j, struct mx_out *out)
 	return run_write(c->stmt, j, &in, out);
 }
 
+/* A read of a context with a write transaction, or a locking read, with
+ * lock waits of 0: a plain read never waits (it reads its snapshot or the
+ * latest rows without locks); a locking read that meets a lock held by
+ * another transaction is undone (the locks it took go too) and waits on
+ * the pool instead. */
+static int try_read(struct mx_vm *vm, struct mx_job *j, struct mx_out *out)
+{
+	bool for_update = j->h.flags & VAMOS_MYSQL_FOR_UPDATE;
+	if (!for_update)
+		return run_ctx(vm, j, out);
+	struct mx_ctx *c = j->ctx;
+	struct mx_in in = { j->body, j->len };
+	bool fresh = j->h.flags & VAMOS_MYSQL_FRESH_SNAPSHOT;
+	struct mh_txn *a;
+	int rc = ctx_enter(vm, j);
+	if (rc)
+		return rc;
+	/* As run_ctx: the transaction (begun now if none), its snapshot
+	 * renewed by a READ COMMITTED statement's first request. */
+	if ((rc = begin_txn(vm, c, fresh)))
+		return mx_store_fail(vm->store, out, rc);
+	if (fresh && !c->stmt && (rc = mh_txn_renew(c->txn)))
+		return mx_store_fail(vm->store, out, rc);
+	if ((rc = mh_txn_try_begin(c->stmt ? c->stmt : c->txn, &a)))
+		return mx_store_fail(vm->store, out, rc);
+	mh_txn_lock_reads(a, true);
+	rc = mx_run_read(a, j->op, &j->ref, &in, out);
+	mh_txn_lock_reads(a, false);
+	int end = mh_txn_try_end(a, rc != -ETIMEDOUT);
+	if (rc == -ETIMEDOUT && !end) {
+		out->len = 0;
+		return MX_WOULD_WAIT;
+	}
+	if (end) {
+		out->len = 0;
+		return mx_store_fail(vm->store, out, end);
+	}
+	return rc;
+}
+
 int mx_job_try(struct mx_vm *vm, struct mx_job *j, struct mx_out *out)
 {
+	if (is_read(j->op))
+		return try_read(vm, j, out);
 	/* Statement ends and rollbacks never wait for a lock. */
 	if (!is_table_write(j->op))
 		return run_ctx(vm, j, out);
