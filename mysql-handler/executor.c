@@ -479,7 +479,11 @@ int mx_handle(struct mx_vm *vm, struct mx_call *call)
 		return -EINVAL;
 	if (h.version != VAMOS_MYSQL_VERSION)
 		return -EPROTONOSUPPORT;
-	if (h.flags & ~(uint16_t)(VAMOS_MYSQL_FRESH_SNAPSHOT | VAMOS_MYSQL_FOR_UPDATE))
+	if (h.flags & ~(uint16_t)(VAMOS_MYSQL_FRESH_SNAPSHOT | VAMOS_MYSQL_FOR_UPDATE |
+				  VAMOS_MYSQL_STMT_ENDED))
+		return -EINVAL;
+	/* Trust: a statement's end needs a context to end it in. */
+	if ((h.flags & VAMOS_MYSQL_STMT_ENDED) && !h.ctx)
 		return -EINVAL;
 	int rc = classify(call->op, &cls, &needs_table);
 	if (rc)

@@ -651,6 +651,41 @@ Test(executor, statement_and_transaction_rollback)
 	cr_assert_geq(s.rollbacks, 1);
 }
 
+/* VAMOS_MYSQL_STMT_ENDED on a request: the statement before it is kept
+ * (as a STMT_COMMIT would), before the request runs. */
+Test(executor, a_request_flagged_stmt_ended_keeps_the_statement_before_it)
+{
+	uint32_t t = table_with("t", false, ROWS, 1);
+	uint64_t c = mxh_ctx_open(vm);
+	const char *k = "k";
+	cr_assert_eq(mxh_write1(vm, c, t, "s1", "x", 1, &k, 0, &rep), 0);
+	/* A statement rollback that says the one before it ended: s1 stays. */
+	cr_assert_eq(mxh_simple(vm, VAMOS_MYSQL_STMT_ROLLBACK, c, 0, VAMOS_MYSQL_STMT_ENDED, NULL,
+				0, &rep), 0);
+	cr_assert_eq(mxh_write1(vm, c, t, "s2", "x", 1, &k, 0, &rep), 0);
+	cr_assert_eq(op0(VAMOS_MYSQL_STMT_ROLLBACK, c, 0), 0);
+	int st;
+	cr_assert_str_eq(read_text(c, t, (struct mxh_read){ .start = 0 }, &st), "a=1;s1=x;");
+	/* A read that says so: s3's statement is kept, a later statement
+	 * rollback does not undo it. */
+	cr_assert_eq(mxh_write1(vm, c, t, "s3", "x", 1, &k, 0, &rep), 0);
+	cr_assert_str_eq(read_text(c, t, (struct mxh_read){ .start = 0,
+							    .flags = VAMOS_MYSQL_STMT_ENDED }, &st),
+			 "a=1;s1=x;s3=x;");
+	cr_assert_eq(op0(VAMOS_MYSQL_STMT_ROLLBACK, c, 0), 0);
+	cr_assert_str_eq(read_text(c, t, (struct mxh_read){ .start = 0 }, &st), "a=1;s1=x;s3=x;");
+	/* And a COMMIT that says so. */
+	cr_assert_eq(mxh_write1(vm, c, t, "s4", "x", 1, &k, 0, &rep), 0);
+	cr_assert_eq(mxh_simple(vm, VAMOS_MYSQL_COMMIT, c, 0, VAMOS_MYSQL_STMT_ENDED, NULL, 0,
+				&rep), 0);
+	cr_assert_str_eq(read_text(c, t, (struct mxh_read){ .start = 0 }, &st),
+			 "a=1;s1=x;s3=x;s4=x;");
+	/* Only with a context. */
+	cr_assert_eq(mxh_simple(vm, VAMOS_MYSQL_INFO, 0, t, VAMOS_MYSQL_STMT_ENDED, NULL, 0, &rep),
+		     -EINVAL);
+	cr_assert_eq(op0(VAMOS_MYSQL_COMMIT, c, 0), 0);
+}
+
 Test(executor, readers_keep_their_snapshot_and_never_wait)
 {
 	uint32_t t = table_with("t", false, ROWS, 1);

@@ -56,6 +56,30 @@ check_text txn-reads-after-write "pool $(($(vamos_stat 'on the pool') - p0))" <<
 pool 1
 EOF
 
+# Inside a transaction a statement's end costs no request of its own: the
+# next request says the statement ended. Two UPDATEs by key: a locking
+# read and a write each, then the COMMIT; the failed INSERT's statement is
+# rolled back alone (its request says the UPDATE before it ended).
+# (A session of its own, its context opened by a transaction that wrote:
+# no context to open, no idle snapshot's end owed meanwhile.)
+session_open s0
+session s0 "BEGIN; UPDATE w SET c = 'x' WHERE id = 75; COMMIT" >/dev/null
+r0=$(requests)
+session s0 "BEGIN; UPDATE w SET k = k + 1 WHERE id = 70; UPDATE w SET c = 't' WHERE id = 71;
+	COMMIT" >/dev/null
+check_text txn-two-updates "requests $(($(requests) - r0))" <<'EOF'
+requests 5
+EOF
+session s0 "BEGIN; UPDATE w SET c = 'kept' WHERE id = 72; INSERT INTO w VALUES (73, 0, 'dup');
+	UPDATE w SET c = 'kept' WHERE id = 74; COMMIT" >/dev/null
+session_close s0
+check after-failed-statement "SELECT id, c FROM w WHERE id IN (72, 73, 74, 75) ORDER BY id" <<'EOF'
+72	kept
+73	c
+74	kept
+75	x
+EOF
+
 # A locking read that meets another transaction's lock waits for it (on
 # the pool) and then sees the committed row.
 session_open s1
