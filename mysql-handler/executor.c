@@ -13,9 +13,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "executor_state.h"
+#include "vamos_clock.h"
 
 /* ---- table handles ---- */
 
@@ -634,6 +637,14 @@ int mx_vm_open(const char *dir, const char *name, const struct mx_options *opt,
 		vm->opt.max_tables = 0xffff;
 	snprintf(vm->name, sizeof vm->name, "%s", name);
 	vm->done = done;
+	/* Context ids carry a generation (exec_ctx.c); starting it anywhere
+	 * in its 32 bits makes an id of a previous vamosd (the guest's, sent
+	 * before it saw the restart) name no context here, not another
+	 * connection's. */
+	uint32_t start = 0;
+	if (getrandom(&start, sizeof start, GRND_NONBLOCK) != sizeof start)
+		start = (uint32_t)vamos_now_ns() ^ ((uint32_t)getpid() << 16);
+	vm->ctx_generation = start;
 	vm->ctx = calloc(vm->opt.max_contexts, sizeof *vm->ctx);
 	vm->tables = calloc(vm->opt.max_tables, sizeof *vm->tables);
 	if (!vm->ctx || !vm->tables) {

@@ -651,6 +651,26 @@ Test(executor, statement_and_transaction_rollback)
 	cr_assert_geq(s.rollbacks, 1);
 }
 
+/* A context id handed out by a previous executor of the same store (a
+ * vamosd that died) names no context of the next one: a request the guest
+ * sent with it before it saw the restart gets -EBADF, never lands in
+ * another connection's context. */
+Test(executor, a_context_id_of_a_previous_executor_names_no_context)
+{
+	uint64_t old[4];
+	for (int i = 0; i < 4; i++)
+		old[i] = mxh_ctx_open(vm);
+	mx_vm_close(vm);
+	open_vm(0);
+	for (int i = 0; i < 4; i++) {
+		uint64_t fresh = mxh_ctx_open(vm);
+		for (int k = 0; k < 4; k++)
+			cr_assert_neq(fresh, old[k], "context id %d reissued", k);
+	}
+	for (int k = 0; k < 4; k++)
+		cr_assert_eq(op0(VAMOS_MYSQL_COMMIT, old[k], 0), -EBADF);
+}
+
 /* VAMOS_MYSQL_STMT_ENDED on a request: the statement before it is kept
  * (as a STMT_COMMIT would), before the request runs. */
 Test(executor, a_request_flagged_stmt_ended_keeps_the_statement_before_it)
