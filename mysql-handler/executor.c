@@ -390,8 +390,10 @@ static int attempt_read(struct mx_vm *vm, struct mx_call *call, struct mx_job *j
 		return rc;
 	void *buf;
 	int rr = call->reserve(call, out->len, &buf);
-	if (rr)
+	if (rr) {
+		out->len = 0; /* no room was given: no bytes */
 		return rr; /* -EAGAIN: run again once there is room */
+	}
 	memcpy(buf, out->buf, out->len);
 	return rc;
 }
