@@ -12,10 +12,10 @@
  *
  * Input: one byte of setup (the reply limit), then commands:
  *   op, flags, ctx selector, table selector, body length (2 bytes LE), body.
- * Flags: bits 0-1 the request's flags, bit 6 a bad version, bit 7 the body
- * is the whole request (header included). A selector of 0 is "none"; 1-127
- * pick among the contexts (tables) earlier answers gave; 128-255 are taken
- * as raw ids.
+ * Flags: bits 0-1 the request's flags, bit 5 VAMOS_MYSQL_STMT_ENDED, bit 6
+ * a bad version, bit 7 the body is the whole request (header included). A
+ * selector of 0 is "none"; 1-127 pick among the contexts (tables) earlier
+ * answers gave; 128-255 are taken as raw ids.
  *
  * With VAMOS_FUZZ_WRITE_SEEDS=DIR in the environment the target writes its
  * seed corpus into DIR and exits (fuzz/corpus/mysql holds the result).
@@ -213,7 +213,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		} else {
 			struct vamos_mysql_req h = {
 				.version = (flags & 0x40) ? 7 : VAMOS_MYSQL_VERSION,
-				.flags = flags & 3,
+				.flags = (uint16_t)((flags & 3) |
+						    (flags & 0x20 ? VAMOS_MYSQL_STMT_ENDED : 0)),
 			};
 			uint8_t cs = c[2], ts = c[3];
 			if (cs >= 128)

@@ -27,7 +27,8 @@ int mx_ctx_new(struct mx_vm *vm, uint64_t *id)
 		slot = (slot + 1) % vm->opt.max_contexts;
 	vm->ctx_next = (slot + 1) % vm->opt.max_contexts;
 	/* Ids carry a generation: a closed context's id is never valid again. */
-	c->id = (++vm->ctx_generation << 32) | (slot + 1);
+	vm->ctx_generation = (vm->ctx_generation + 1) & UINT32_MAX;
+	c->id = (vm->ctx_generation << 32) | (slot + 1);
 	vm->ctx[slot] = c;
 	vm->ctx_count++;
 	*id = c->id;

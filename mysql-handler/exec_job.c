@@ -197,8 +197,23 @@ static bool is_read(uint16_t op)
 	       op == VAMOS_MYSQL_GET || op == VAMOS_MYSQL_READ;
 }
 
-/* Before any request of a context runs: -ECONNRESET if it ended. */
-static int ctx_enter(struct mx_vm *vm, struct mx_job *j)
+/* A statement kept (STMT_COMMIT, or VAMOS_MYSQL_STMT_ENDED before a
+ * request): its writes join the transaction. 0, or the store's error
+ * (then the transaction cannot go on and is rolled back). */
+static int keep_stmt(struct mx_vm *vm, struct mx_ctx *c, struct mx_out *out)
+{
+	int rc = c->stmt ? mh_txn_commit(c->stmt) : 0;
+	c->stmt = NULL;
+	if (rc) {
+		end_txn(vm, c, false);
+		return mx_store_fail(vm->store, out, rc);
+	}
+	return 0;
+}
+
+/* Before any request of a context runs: -ECONNRESET if it ended; the
+ * previous statement kept if the request says it ended. */
+static int ctx_enter(struct mx_vm *vm, struct mx_job *j, struct mx_out *out)
 {
 	struct mx_ctx *c = j->ctx;
 	pthread_mutex_lock(&vm->lock);
@@ -215,6 +230,12 @@ static int ctx_enter(struct mx_vm *vm, struct mx_job *j)
 	 * request may begin; only whoever runs the context's request reads it. */
 	if (j->lock_wait_ms)
 		c->lock_wait_ms = j->lock_wait_ms;
+	if (j->h.flags & VAMOS_MYSQL_STMT_ENDED) {
+		/* Once: a request tried at once that goes on to the pool
+		 * must not end the statement it began meanwhile. */
+		j->h.flags &= (uint16_t)~VAMOS_MYSQL_STMT_ENDED;
+		return keep_stmt(vm, c, out);
+	}
 	return 0;
 }
 
@@ -247,7 +268,7 @@ static int run_ctx(struct mx_vm *vm, struct mx_job *j, struct mx_out *out)
 {
 	struct mx_ctx *c = j->ctx;
 	struct mx_in in = { j->body, j->len };
-	int rc = ctx_enter(vm, j);
+	int rc = ctx_enter(vm, j, out);
 	if (rc)
 		return rc;
 	switch (j->op) {
@@ -255,15 +276,11 @@ static int run_ctx(struct mx_vm *vm, struct mx_job *j, struct mx_out *out)
 	case VAMOS_MYSQL_STMT_ROLLBACK:
 		if (in.left)
 			return mx_fail(out, -EINVAL, "malformed request");
-		rc = 0;
-		if (c->stmt && j->op == VAMOS_MYSQL_STMT_COMMIT)
-			rc = mh_txn_commit(c->stmt);
-		else if (c->stmt)
-			mh_txn_abort(c->stmt);
+		if (j->op == VAMOS_MYSQL_STMT_COMMIT)
+			return keep_stmt(vm, c, out);
+		mh_txn_abort(c->stmt); /* none open: nothing */
 		c->stmt = NULL;
-		if (rc) /* the statement could not be kept: the transaction cannot go on */
-			end_txn(vm, c, false);
-		return rc ? mx_store_fail(vm->store, out, rc) : 0;
+		return 0;
 	case VAMOS_MYSQL_PREPARE:
 		return mx_ctx_prepare(vm, c, &in, out);
 	case VAMOS_MYSQL_COMMIT:
@@ -329,15 +346,57 @@ static int run_ctx(struct mx_vm *vm, struct mx_job *j, struct mx_out *out)
 	return run_write(c->stmt, j, &in, out);
 }
 
+/* A read of a context with a write transaction, or a locking read, with
+ * lock waits of 0: a plain read never waits (it reads its snapshot or the
+ * latest rows without locks); a locking read that meets a lock held by
+ * another transaction is undone (the locks it took go too) and waits on
+ * the pool instead. */
+static int try_read(struct mx_vm *vm, struct mx_job *j, struct mx_out *out)
+{
+	bool for_update = j->h.flags & VAMOS_MYSQL_FOR_UPDATE;
+	if (!for_update)
+		return run_ctx(vm, j, out);
+	struct mx_ctx *c = j->ctx;
+	struct mx_in in = { j->body, j->len };
+	bool fresh = j->h.flags & VAMOS_MYSQL_FRESH_SNAPSHOT;
+	struct mh_txn *a;
+	int rc = ctx_enter(vm, j, out);
+	if (rc)
+		return rc;
+	/* As run_ctx: the transaction (begun now if none), its snapshot
+	 * renewed by a READ COMMITTED statement's first request. */
+	if ((rc = begin_txn(vm, c, fresh)))
+		return mx_store_fail(vm->store, out, rc);
+	if (fresh && !c->stmt && (rc = mh_txn_renew(c->txn)))
+		return mx_store_fail(vm->store, out, rc);
+	if ((rc = mh_txn_try_begin(c->stmt ? c->stmt : c->txn, &a)))
+		return mx_store_fail(vm->store, out, rc);
+	mh_txn_lock_reads(a, true);
+	rc = mx_run_read(a, j->op, &j->ref, &in, out);
+	mh_txn_lock_reads(a, false);
+	int end = mh_txn_try_end(a, rc != -ETIMEDOUT);
+	if (rc == -ETIMEDOUT && !end) {
+		out->len = 0;
+		return MX_WOULD_WAIT;
+	}
+	if (end) {
+		out->len = 0;
+		return mx_store_fail(vm->store, out, end);
+	}
+	return rc;
+}
+
 int mx_job_try(struct mx_vm *vm, struct mx_job *j, struct mx_out *out)
 {
+	if (is_read(j->op))
+		return try_read(vm, j, out);
 	/* Statement ends and rollbacks never wait for a lock. */
 	if (!is_table_write(j->op))
 		return run_ctx(vm, j, out);
 	struct mx_ctx *c = j->ctx;
 	struct mx_in in = { j->body, j->len };
 	struct mh_txn *a;
-	int rc = ctx_enter(vm, j);
+	int rc = ctx_enter(vm, j, out);
 	if (rc || (rc = open_stmt(vm, c, j, out)))
 		return rc;
 	if ((rc = mh_txn_try_begin(c->stmt, &a)))

@@ -13,9 +13,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "executor_state.h"
+#include "vamos_clock.h"
 
 /* ---- table handles ---- */
 
@@ -321,12 +324,22 @@ static int run_now(struct mx_vm *vm, const struct mx_call *call,
 /* ---- writes tried at once ---- */
 
 /* Is the request one to try on the caller's thread before the pool: a
- * write of a context (not a locking read), or a statement end or rollback
- * of a context with a write transaction (they never wait)? Never COMMIT:
- * it may wait for an fsync. Lock held. */
+ * write of a context, a locking read, a read of a context with a write
+ * transaction, or a statement end or rollback of one (they never wait)?
+ * Never COMMIT: it may wait for an fsync. Lock held. */
 static bool try_first(uint16_t op, uint16_t flags, const struct mx_ctx *c)
 {
-	if (!c || (flags & VAMOS_MYSQL_FOR_UPDATE))
+	if (!c)
+		return false;
+	switch (op) {
+	case VAMOS_MYSQL_GET:
+	case VAMOS_MYSQL_READ:
+		return c->writing || (flags & VAMOS_MYSQL_FOR_UPDATE);
+	case VAMOS_MYSQL_INFO:
+	case VAMOS_MYSQL_RECORDS_IN_RANGE:
+		return c->writing;
+	}
+	if (flags & VAMOS_MYSQL_FOR_UPDATE)
 		return false;
 	switch (op) {
 	case VAMOS_MYSQL_WRITE:
@@ -346,6 +359,45 @@ static bool try_first(uint16_t op, uint16_t flags, const struct mx_ctx *c)
 	return false;
 }
 
+static bool is_read_op(uint16_t op)
+{
+	return op == VAMOS_MYSQL_GET || op == VAMOS_MYSQL_READ || op == VAMOS_MYSQL_INFO ||
+	       op == VAMOS_MYSQL_RECORDS_IN_RANGE;
+}
+
+/* Read job @j tried at once: its answer in this thread's scratch buffer
+ * first (cut to the room the reply has now, as any read), then copied
+ * into the reply once its size is known. A read has no effects that may
+ * not happen twice (locks it took are held already when it runs again),
+ * so one that finds no room is run again later (-EAGAIN). */
+static int attempt_read(struct mx_vm *vm, struct mx_call *call, struct mx_job *j,
+			struct mx_out *out)
+{
+	struct scratch *sc = scratch_get(call->max_reply);
+	if (!sc)
+		return -ENOMEM;
+	uint32_t room = call->room ? call->room(call) : call->max_reply;
+	bool cut = room < call->max_reply;
+	*out = (struct mx_out){ sc->buf, cut ? room : call->max_reply, 0 };
+	int rc = mx_job_try(vm, j, out);
+	if (cut && rc == -EMSGSIZE) {
+		/* Its first row alone is larger than the room: whole, once the
+		 * reply can be reserved (in pieces past a record). */
+		*out = (struct mx_out){ sc->buf, call->max_reply, 0 };
+		rc = mx_job_try(vm, j, out);
+	}
+	if (rc == MX_WOULD_WAIT)
+		return rc;
+	void *buf;
+	int rr = call->reserve(call, out->len, &buf);
+	if (rr) {
+		out->len = 0; /* no room was given: no bytes */
+		return rr; /* -EAGAIN: run again once there is room */
+	}
+	memcpy(buf, out->buf, out->len);
+	return rc;
+}
+
 /* Run a request of busy context @c now with lock waits of 0; if it would
  * wait, nothing of it happened and it goes to the pool as before. */
 static int attempt_now(struct mx_vm *vm, struct mx_call *call, const struct vamos_mysql_req *h,
@@ -353,23 +405,38 @@ static int attempt_now(struct mx_vm *vm, struct mx_call *call, const struct vamo
 {
 	struct mx_out out = { 0 };
 	void *buf;
-	/* Room first: an answer that finds none must not have run. */
-	out.cap = SMALL_REPLY < call->max_reply ? SMALL_REPLY : call->max_reply;
-	int rc = call->reserve(call, out.cap, &buf);
+	bool read = is_read_op(call->op);
+	int rc = 0;
 	struct mx_job *j = NULL;
+	/* Room first: an answer that finds none must not have run (a read
+	 * finds its room after it ran: it may run again). */
+	if (!read) {
+		out.cap = SMALL_REPLY < call->max_reply ? SMALL_REPLY : call->max_reply;
+		rc = call->reserve(call, out.cap, &buf);
+	}
 	if (!rc && !(j = mx_job_make(call, h, MX_JOB_CTX, c, ref, in))) {
-		call->unreserve(call);
+		if (!read)
+			call->unreserve(call);
 		rc = -EAGAIN; /* memory is short: handed over again later */
 	}
 	if (rc) {
 		mx_ctx_release(vm, c);
 		return rc;
 	}
-	out.buf = buf;
-	rc = mx_job_try(vm, j, &out);
+	if (read) {
+		rc = attempt_read(vm, call, j, &out);
+	} else {
+		out.buf = buf;
+		rc = mx_job_try(vm, j, &out);
+	}
+	if (rc == -EAGAIN && read) {
+		free(j);
+		mx_ctx_release(vm, c);
+		return rc;
+	}
 	if (rc != MX_WOULD_WAIT) {
-		bool write = j->op != VAMOS_MYSQL_STMT_COMMIT && j->op != VAMOS_MYSQL_STMT_ROLLBACK &&
-			     j->op != VAMOS_MYSQL_ROLLBACK;
+		bool write = !read && j->op != VAMOS_MYSQL_STMT_COMMIT &&
+			     j->op != VAMOS_MYSQL_STMT_ROLLBACK && j->op != VAMOS_MYSQL_ROLLBACK;
 		free(j);
 		pthread_mutex_lock(&vm->lock);
 		vm->stats.inline_requests++;
@@ -382,7 +449,8 @@ static int attempt_now(struct mx_vm *vm, struct mx_call *call, const struct vamo
 	}
 	/* A row lock held by another transaction: its wait belongs on a
 	 * pool thread. The context stays busy across the hand-over. */
-	call->unreserve(call);
+	if (!read)
+		call->unreserve(call);
 	if (!(j->token = call->defer(call))) {
 		free(j);
 		mx_ctx_release(vm, c);
@@ -416,7 +484,11 @@ int mx_handle(struct mx_vm *vm, struct mx_call *call)
 		return -EINVAL;
 	if (h.version != VAMOS_MYSQL_VERSION)
 		return -EPROTONOSUPPORT;
-	if (h.flags & ~(uint16_t)(VAMOS_MYSQL_FRESH_SNAPSHOT | VAMOS_MYSQL_FOR_UPDATE))
+	if (h.flags & ~(uint16_t)(VAMOS_MYSQL_FRESH_SNAPSHOT | VAMOS_MYSQL_FOR_UPDATE |
+				  VAMOS_MYSQL_STMT_ENDED))
+		return -EINVAL;
+	/* Trust: a statement's end needs a context to end it in. */
+	if ((h.flags & VAMOS_MYSQL_STMT_ENDED) && !h.ctx)
 		return -EINVAL;
 	int rc = classify(call->op, &cls, &needs_table);
 	if (rc)
@@ -468,8 +540,8 @@ int mx_handle(struct mx_vm *vm, struct mx_call *call)
 	}
 	if (rc && c)
 		c->busy = false;
-	if (rc == 0 && !deferred)
-		vm->stats.inline_requests++;
+	if (rc == 0 && !deferred && !attempt)
+		vm->stats.inline_requests++; /* an attempt counts where it ends */
 	pthread_mutex_unlock(&vm->lock);
 	if (rc)
 		return rc;
@@ -567,6 +639,14 @@ int mx_vm_open(const char *dir, const char *name, const struct mx_options *opt,
 		vm->opt.max_tables = 0xffff;
 	snprintf(vm->name, sizeof vm->name, "%s", name);
 	vm->done = done;
+	/* Context ids carry a generation (exec_ctx.c); starting it anywhere
+	 * in its 32 bits makes an id of a previous vamosd (the guest's, sent
+	 * before it saw the restart) name no context here, not another
+	 * connection's. */
+	uint32_t start = 0;
+	if (getrandom(&start, sizeof start, GRND_NONBLOCK) != sizeof start)
+		start = (uint32_t)vamos_now_ns() ^ ((uint32_t)getpid() << 16);
+	vm->ctx_generation = start;
 	vm->ctx = calloc(vm->opt.max_contexts, sizeof *vm->ctx);
 	vm->tables = calloc(vm->opt.max_tables, sizeof *vm->tables);
 	if (!vm->ctx || !vm->tables) {

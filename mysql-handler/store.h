@@ -108,6 +108,9 @@ void mh_store_close(struct mh_store *s);
 uint32_t mh_store_max_key(const struct mh_store *s);
 /** Snapshots the store holds now (RocksDB's rocksdb.num-snapshots). */
 uint64_t mh_store_snapshots(struct mh_store *s);
+/** Writes that went to the store's WAL since it opened (RocksDB's DB
+ *  statistics; exact below 10,000, rounded above), or 0 if unknown. */
+uint64_t mh_store_wal_writes(struct mh_store *s);
 /** Write the memtables to SST files and wait (RocksDB's sizes, hence the
  *  estimates, see only what is in SST files). */
 int mh_store_flush(struct mh_store *s);

@@ -127,6 +127,14 @@ int mh_store_open(const char *dir, const struct mh_store_options *opt, struct mh
 		return -ENOMEM;
 	}
 	rocksdb_options_set_create_if_missing(s->opts, 1);
+	/* AUTO_INCREMENT floors are merges taking the larger value. */
+	rocksdb_mergeoperator_t *floor_max = mh_floor_merge_operator();
+	if (!floor_max) {
+		free_parts(s);
+		*why = "out of memory";
+		return -ENOMEM;
+	}
+	rocksdb_options_set_merge_operator(s->opts, floor_max);
 	rocksdb_options_set_env(s->opts, sh->env);
 	rocksdb_block_based_options_set_block_cache(s->table_opts, sh->cache);
 	/* A whole-key bloom filter per table file: a point read (a row by

@@ -96,9 +96,11 @@ struct mh_store {
 	/* Moves at each DROP or RENAME and at the end of their transaction:
 	 * every cached catalog entry (mh_counters.meta) is then stale. */
 	_Atomic uint64_t ddl_gen;
-	/* Persisters of AUTO_INCREMENT floors (commits) take turns, so floors
-	 * are written in order; counters_lock is never held across their
-	 * write, so a reservation on a poller never waits for the WAL. */
+	/* Writers of AUTO_INCREMENT floors on their own (prepares, the
+	 * store's close) take turns; a commit's floors ride in its own batch
+	 * (mh_autoinc_floors_stage). Either way a floor is a merge keeping
+	 * the higher value. counters_lock is never held across a write, so a
+	 * reservation on a poller never waits for the WAL. */
 	pthread_mutex_t floor_lock;
 	struct mh_counters *counters;
 };
@@ -237,6 +239,17 @@ uint64_t mh_range_bytes(struct mh_store *s, const unsigned char *lo, size_t lo_l
 /* Persist the AUTO_INCREMENT floor of every table whose counter passed
  * it (an unsynced write, ordered before the commit that follows). */
 int mh_autoinc_persist_all(struct mh_store *s);
+/* The same floors, staged into write transaction @t's own batch (written
+ * with its commit); @notes (malloc'd, @count of them) for
+ * mh_autoinc_floors_written once the commit succeeded, else free(). */
+struct mh_floor_note {
+	struct mh_counters *c;
+	uint64_t value;
+};
+int mh_autoinc_floors_stage(struct mh_txn *t, struct mh_floor_note **notes, unsigned *count);
+void mh_autoinc_floors_written(struct mh_store *s, struct mh_floor_note *notes, unsigned count);
+/* The merge operator of floors (the larger value), for the options. */
+rocksdb_mergeoperator_t *mh_floor_merge_operator(void);
 
 static inline void mh_be32(uint32_t v, unsigned char *p)
 {

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 // Transaction calls RocksDB's C API lacks: a lock timeout changed after
-// begin, popping a savepoint without rolling back to it, and the keys a
-// transaction wrote.
+// begin, popping a savepoint without rolling back to it, a merge that
+// takes no lock, and the keys a transaction wrote.
 #include <cerrno>
 
 #include <rocksdb/c.h>
@@ -25,6 +25,14 @@ extern "C" void mh_rocks_set_lock_timeout(rocksdb_transaction_t *txn, int64_t ms
 extern "C" int mh_rocks_pop_savepoint(rocksdb_transaction_t *txn)
 {
 	return txn->rep->PopSavePoint().ok() ? 0 : -1;
+}
+
+extern "C" int mh_rocks_merge_untracked(rocksdb_transaction_t *txn, const char *key,
+					size_t klen, const char *val, size_t vlen)
+{
+	return txn->rep->MergeUntracked(rocksdb::Slice(key, klen), rocksdb::Slice(val, vlen)).ok()
+		       ? 0
+		       : -1;
 }
 
 namespace {

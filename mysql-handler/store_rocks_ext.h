@@ -23,6 +23,11 @@ int mh_rocks_pop_savepoint(rocksdb_transaction_t *txn);
 int mh_rocks_each_written_key(rocksdb_transaction_t *txn,
 			      int (*fn)(void *arg, const char *key, size_t len), void *arg);
 
+/* Merge @val into @key in @txn's batch without locking the key (written
+ * with the commit; no conflict is checked). 0, or -1 if refused. */
+int mh_rocks_merge_untracked(rocksdb_transaction_t *txn, const char *key, size_t klen,
+			     const char *val, size_t vlen);
+
 #ifdef __cplusplus
 }
 #endif

@@ -4,7 +4,9 @@
  * in those sizes). */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "store_internal.h"
 
@@ -38,6 +40,20 @@ uint64_t mh_store_snapshots(struct mh_store *s)
 	uint64_t n = 0;
 	if (rocksdb_transactiondb_property_int(s->db, "rocksdb.num-snapshots", &n))
 		return 0;
+	return n;
+}
+
+uint64_t mh_store_wal_writes(struct mh_store *s)
+{
+	char *text = rocksdb_transactiondb_property_value(s->db, "rocksdb.dbstats");
+	if (!text)
+		return 0;
+	/* "Cumulative WAL: 12 writes, 3 syncs, ..." (above 9999: "12K") */
+	unsigned long long n = 0;
+	const char *at = strstr(text, "Cumulative WAL: ");
+	if (!at || sscanf(at, "Cumulative WAL: %llu", &n) != 1)
+		n = 0;
+	free(text);
 	return n;
 }
 

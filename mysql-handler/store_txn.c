@@ -253,6 +253,9 @@ static void apply_deltas(struct mh_txn *t)
 int mh_txn_commit(struct mh_txn *t)
 {
 	int rc = 0;
+	/* The AUTO_INCREMENT floors this commit carries in its own batch. */
+	struct mh_floor_note *notes = NULL;
+	unsigned nnotes = 0;
 	if (t->parent) {
 		/* The savepoint stays on RocksDB's stack (its C API cannot pop
 		 * one); only a later statement's abort would roll back to it,
@@ -268,7 +271,7 @@ int mh_txn_commit(struct mh_txn *t)
 			rocksdb_transaction_rollback(t->txn, &err);
 			free(err);
 			rc = mh_store_fail(t->s, -EIO, "commit: a statement could not be kept");
-		} else if (t->autoinc_moved && (rc = mh_autoinc_persist_all(t->s))) {
+		} else if (t->autoinc_moved && (rc = mh_autoinc_floors_stage(t, &notes, &nnotes))) {
 			rocksdb_transaction_rollback(t->txn, &err);
 			free(err);
 		} else {
@@ -279,6 +282,10 @@ int mh_txn_commit(struct mh_txn *t)
 			pthread_rwlock_unlock(&t->s->commit_lock);
 			if (err)
 				rc = mh_rocks_error(t->s, "commit", err);
+			if (!err && nnotes)
+				mh_autoinc_floors_written(t->s, notes, nnotes);
+			else
+				free(notes);
 		}
 	}
 	if (t->did_ddl) /* committed or not: what was cached meanwhile goes */

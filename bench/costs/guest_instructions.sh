@@ -10,6 +10,12 @@
 # Queries, one sysbench thread, prepared statements, autocommit:
 #   point_select   SELECT c FROM sbtest1 WHERE id=?
 #   range_100      SELECT c FROM sbtest1 WHERE id BETWEEN ? AND ?+99
+#   insert         INSERT INTO sbtest1 (id, k, c, pad) VALUES (0, ...):
+#                  AUTO_INCREMENT (oltp_insert)
+#   update_index   UPDATE sbtest1 SET k=k+1 WHERE id=? (an indexed column)
+#   update_plain   UPDATE sbtest1 SET c=? WHERE id=? (a plain column)
+#   delete_insert  DELETE FROM sbtest1 WHERE id=?, then INSERT of that id:
+#                  two queries each time, counted as two
 # mariadbd counts only inside dispatch_command() (a statement's parsing,
 # execution and result sending), minus the guest's wait for vamosd's reply
 # (shm_channel.c's chan_wait: its polling depends on how fast the host is).
@@ -118,11 +124,19 @@ per() { awk -v a="$1" -v n="$2" 'BEGIN { printf "%.2f", a / n }'; }
 declare -A args=(
 	[point_select]="oltp_point_select"
 	[range_100]="oltp_read_only --skip-trx=on --point-selects=0 --simple-ranges=1 --sum-ranges=0 --order-ranges=0 --distinct-ranges=0 --range-size=100"
+	[insert]="oltp_insert"
+	[update_index]="oltp_update_index"
+	[update_plain]="oltp_update_non_index"
+	[delete_insert]="oltp_write_only --skip-trx=on --index-updates=0 --non-index-updates=0 --delete-inserts=1"
 )
-declare -A per_rows=([point_select]=1 [range_100]=100)
+# Rows a query returns (per row columns), and queries a sysbench event sends.
+declare -A per_rows=([point_select]=1 [range_100]=100 [insert]=1 [update_index]=1
+	[update_plain]=1 [delete_insert]=1)
+declare -A per_event=([delete_insert]=2)
+workloads=(point_select range_100 insert update_index update_plain delete_insert)
 results=()
 for engine in vamos innodb; do
-	for w in point_select range_100; do
+	for w in "${workloads[@]}"; do
 		read -r -a a <<<"${args[$w]}"
 		sb "sb_$engine" "${a[0]}" run --events=20 --time=0 "${a[@]:1}" >/dev/null # warm up
 		read -r r0 d0 i0 <<<"$(status)"
@@ -143,7 +157,7 @@ for engine in vamos innodb; do
 		declare -A G=() H=()
 		while IFS='=' read -r k v; do G[$k]=$v; done < <(sums "$g" ha_vamos.so /mariadbd)
 		while IFS='=' read -r k v; do H[$k]=$v; done < <(sums "$h" vamosd)
-		n=$queries rq=$((queries * per_rows[$w]))
+		n=$((queries * ${per_event[$w]:-1})) && rq=$((n * per_rows[$w]))
 		line="$engine,$w,$n,$(per "${G[total]}" "$n"),$(per $((G[obj_self] + G[obj_out])) "$n")"
 		line+=",$(per "${G[allocs]}" "$n"),$(per "${G[frees]}" "$n"),$(per "${G[obj_allocs]}" "$n")"
 		line+=",$(per "${G[memcpy_calls]}" "$rq"),$(per "${G[obj_memcpy_calls]}" "$rq")"

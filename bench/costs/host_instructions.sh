@@ -14,6 +14,10 @@
 #   range_100      oltp_read_only with one simple range of 100 rows, in
 #                  BEGIN ... COMMIT
 #   update_row     oltp_update_non_index: one UPDATE by primary key (autocommit)
+#   update_index   oltp_update_index: one UPDATE of an indexed column
+#   insert         oltp_insert: one INSERT with AUTO_INCREMENT (autocommit)
+#   delete_insert  a DELETE by primary key, then an INSERT of that id, each
+#                  autocommit (one transaction here: both statements)
 # CSV: workload,transactions,host_instructions_per_txn,requests_per_txn
 # Without --csv the table is followed by each workload's ten costliest
 # functions (self cost). --keep DIR keeps each workload's callgrind file
@@ -87,9 +91,13 @@ declare -A args=(
 	[point_select]="oltp_point_select"
 	[range_100]="oltp_read_only --point-selects=0 --simple-ranges=1 --sum-ranges=0 --order-ranges=0 --distinct-ranges=0 --range-size=100"
 	[update_row]="oltp_update_non_index"
+	[update_index]="oltp_update_index"
+	[insert]="oltp_insert"
+	[delete_insert]="oltp_write_only --skip-trx=on --index-updates=0 --non-index-updates=0 --delete-inserts=1"
 )
+workloads=(point_select range_100 update_row update_index insert delete_insert)
 results=()
-for w in point_select range_100 update_row; do
+for w in "${workloads[@]}"; do
 	read -r -a a <<<"${args[$w]}"
 	r0=$(requests)
 	callgrind_control -i on >/dev/null 2>&1
@@ -123,7 +131,7 @@ for r in "${results[@]}"; do
 	IFS=, read -r w n i q <<<"$r"
 	printf '%-14s %12s %26s %18s\n' "$w" "$n" "$i" "$q"
 done
-for w in point_select range_100 update_row; do
+for w in "${workloads[@]}"; do
 	echo
 	echo "$w: the ten costliest functions (self instructions, all $txns transactions)"
 	callgrind_annotate "$work/$w.callgrind" 2>/dev/null |

@@ -147,6 +147,8 @@ int ha_vamos::call(uint16_t op, bool with_ctx, bool is_write, std::string *reply
 		vamos_mysql_req h = {};
 		h.version = VAMOS_MYSQL_VERSION;
 		h.flags = t && t->fresh ? VAMOS_MYSQL_FRESH_SNAPSHOT : 0;
+		if (t)
+			h.flags |= trx_take_stmt_end(t);
 		/* A read of a writing statement reads the latest rows as the
 		 * writer (a current read), never a stale snapshot. */
 		if (is_write && is_read)

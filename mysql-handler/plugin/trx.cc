@@ -27,11 +27,13 @@ Trx *trx_get(THD *thd, handlerton *hton)
 	return t;
 }
 
-static int ctx_request(uint16_t op, uint64_t ctx, uint64_t epoch, std::string *reply)
+static int ctx_request(uint16_t op, uint64_t ctx, uint64_t epoch, std::string *reply,
+		       uint16_t flags = 0)
 {
 	std::string req;
 	vamos_mysql_req h = {};
 	h.version = VAMOS_MYSQL_VERSION;
+	h.flags = flags;
 	h.ctx = ctx;
 	put(&req, h);
 	return conn_call(epoch, op, req, reply);
@@ -48,7 +50,7 @@ int trx_ensure_ctx(Trx *t)
 		if (t->txn_wrote)
 			t->lost = true;
 		t->ctx = 0;
-		t->stmt_wrote = t->txn_wrote = false;
+		t->stmt_wrote = t->txn_wrote = t->stmt_end_owed = false;
 		t->fresh = t->snap_held = false;
 	}
 	std::string reply;
@@ -71,11 +73,12 @@ int trx_ensure_ctx(Trx *t)
 int trx_end_own(Trx *t, bool commit)
 {
 	t->stmt_wrote = t->txn_wrote = false;
+	uint16_t flags = trx_take_stmt_end(t);
 	if (!t->ctx || t->epoch != conn_epoch())
 		return 0;
 	std::string reply;
 	return ctx_request(commit ? VAMOS_MYSQL_COMMIT : VAMOS_MYSQL_ROLLBACK, t->ctx, t->epoch,
-			   &reply);
+			   &reply, flags);
 }
 
 void trx_close_own(Trx *t)
@@ -113,15 +116,16 @@ static bool end_request_ok(const Trx *t)
 	return t->ctx && t->epoch == conn_epoch();
 }
 
-/* Send @op for @t's context; a context of an older epoch has nothing left
- * to end on the host. */
+/* Send @op for @t's context (with the statement end it owes); a context
+ * of an older epoch has nothing left to end on the host. */
 static int end_request(Trx *t, uint16_t op)
 {
 	idle_claim(t);
+	uint16_t flags = trx_take_stmt_end(t);
 	if (!t->ctx || t->epoch != conn_epoch())
 		return -EBADF;
 	std::string reply;
-	return ctx_request(op, t->ctx, t->epoch, &reply);
+	return ctx_request(op, t->ctx, t->epoch, &reply, flags);
 }
 
 int trx_request(Trx *t, uint16_t op, const std::string &body, std::string *reply)
@@ -132,6 +136,7 @@ int trx_request(Trx *t, uint16_t op, const std::string &body, std::string *reply
 	std::string req;
 	vamos_mysql_req h = {};
 	h.version = VAMOS_MYSQL_VERSION;
+	h.flags = trx_take_stmt_end(t);
 	h.ctx = t->ctx;
 	put(&req, h);
 	req += body;
@@ -172,6 +177,7 @@ static int end_transaction(Trx *t, uint16_t op)
 		idle_owe(t); /* sent only if the connection stays idle */
 	}
 	t->prepared_xid.clear();
+	t->stmt_end_owed = false; /* went with the end, or the context is gone */
 	/* The next transaction reads at a new snapshot, whether or not the
 	 * owed end gets sent. */
 	t->fresh = !wrote && t->snap_held;
@@ -189,8 +195,10 @@ int trx_commit(handlerton *hton, THD *thd, bool all)
 		st = end_transaction(t, VAMOS_MYSQL_COMMIT);
 		return report(st, "COMMIT");
 	}
+	/* No round trip: the next request of the context says the statement
+	 * ended (VAMOS_MYSQL_STMT_ENDED), before anything else runs there. */
 	if (t->stmt_wrote)
-		st = end_request(t, VAMOS_MYSQL_STMT_COMMIT);
+		t->stmt_end_owed = true;
 	t->stmt_wrote = false;
 	return report(st, "statement commit");
 }
@@ -221,8 +229,9 @@ static int savepoint_request(Trx *t, uint16_t op, uint64_t id, unsigned long loc
 	vamos_mysql_req h = {};
 	h.version = VAMOS_MYSQL_VERSION;
 	h.ctx = t->ctx;
+	h.flags = trx_take_stmt_end(t);
 	if (lock_wait_ms)
-		h.flags = VAMOS_MYSQL_LOCK_WAIT;
+		h.flags |= VAMOS_MYSQL_LOCK_WAIT;
 	put(&req, h);
 	if (lock_wait_ms) {
 		vamos_mysql_lock_wait w = {};
@@ -282,7 +291,8 @@ int trx_start_snapshot(handlerton *hton, THD *thd)
 	int st = trx_ensure_ctx(t);
 	if (st == 0) {
 		std::string reply;
-		st = ctx_request(VAMOS_MYSQL_SNAPSHOT, t->ctx, t->epoch, &reply);
+		st = ctx_request(VAMOS_MYSQL_SNAPSHOT, t->ctx, t->epoch, &reply,
+				 trx_take_stmt_end(t));
 	}
 	if (st == 0) {
 		t->snap_held = true;

@@ -23,6 +23,8 @@
 #include <atomic>
 #include <string>
 
+#include <vamos/mysql_protocol.h>
+
 namespace vamos {
 
 struct Trx {
@@ -30,6 +32,10 @@ struct Trx {
 	uint64_t epoch = 0;  /**< connection epoch ctx belongs to */
 	bool stmt_wrote = false;
 	bool txn_wrote = false;
+	/** A statement that wrote ended inside the transaction: the next
+	 *  request says so (VAMOS_MYSQL_STMT_ENDED), no STMT_COMMIT of its
+	 *  own. */
+	bool stmt_end_owed = false;
 	bool fresh = false;  /**< next request takes a new snapshot */
 	bool snap_held = false; /**< a request read in ctx since the last end */
 	int64_t stmt_query_id = -1; /**< the statement trx_stmt_begin saw last */
@@ -67,6 +73,15 @@ inline void trx_note_write(Trx *t)
 {
 	t->stmt_wrote = true;
 	t->txn_wrote = true;
+}
+
+/** The flag a request of @t's context carries for a statement end it
+ *  owes (VAMOS_MYSQL_STMT_ENDED or 0); owed no more once taken. */
+inline uint16_t trx_take_stmt_end(Trx *t)
+{
+	uint16_t f = t->stmt_end_owed ? VAMOS_MYSQL_STMT_ENDED : 0;
+	t->stmt_end_owed = false;
+	return f;
 }
 
 /** Send @op + @body for @t's context (of the current epoch, else -EBADF

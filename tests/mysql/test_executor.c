@@ -639,7 +639,7 @@ Test(executor, statement_and_transaction_rollback)
 	int st;
 	cr_assert_str_eq(read_text(c, t, (struct mxh_read){ .start = 0 }, &st), "a=1;s1=x;",
 			 "the writer reads its own writes, less the rolled back statement");
-	cr_assert(rep.deferred);
+	cr_assert(!rep.deferred, "a writer's read never waits: served at once");
 	cr_assert_eq(op0(VAMOS_MYSQL_ROLLBACK, c, 0), 0);
 	cr_assert_str_eq(read_text(c, t, (struct mxh_read){ .start = 0 }, &st), "a=1;");
 	cr_assert(!rep.deferred, "after the rollback it is a plain reader");
@@ -649,6 +649,61 @@ Test(executor, statement_and_transaction_rollback)
 	struct mx_stats s = mx_vm_stats(vm);
 	cr_assert_geq(s.commits, 2);
 	cr_assert_geq(s.rollbacks, 1);
+}
+
+/* A context id handed out by a previous executor of the same store (a
+ * vamosd that died) names no context of the next one: a request the guest
+ * sent with it before it saw the restart gets -EBADF, never lands in
+ * another connection's context. */
+Test(executor, a_context_id_of_a_previous_executor_names_no_context)
+{
+	uint64_t old[4];
+	for (int i = 0; i < 4; i++)
+		old[i] = mxh_ctx_open(vm);
+	mx_vm_close(vm);
+	open_vm(0);
+	for (int i = 0; i < 4; i++) {
+		uint64_t fresh = mxh_ctx_open(vm);
+		for (int k = 0; k < 4; k++)
+			cr_assert_neq(fresh, old[k], "context id %d reissued", k);
+	}
+	for (int k = 0; k < 4; k++)
+		cr_assert_eq(op0(VAMOS_MYSQL_COMMIT, old[k], 0), -EBADF);
+}
+
+/* VAMOS_MYSQL_STMT_ENDED on a request: the statement before it is kept
+ * (as a STMT_COMMIT would), before the request runs. */
+Test(executor, a_request_flagged_stmt_ended_keeps_the_statement_before_it)
+{
+	uint32_t t = table_with("t", false, ROWS, 1);
+	uint64_t c = mxh_ctx_open(vm);
+	const char *k = "k";
+	cr_assert_eq(mxh_write1(vm, c, t, "s1", "x", 1, &k, 0, &rep), 0);
+	/* A statement rollback that says the one before it ended: s1 stays. */
+	cr_assert_eq(mxh_simple(vm, VAMOS_MYSQL_STMT_ROLLBACK, c, 0, VAMOS_MYSQL_STMT_ENDED, NULL,
+				0, &rep), 0);
+	cr_assert_eq(mxh_write1(vm, c, t, "s2", "x", 1, &k, 0, &rep), 0);
+	cr_assert_eq(op0(VAMOS_MYSQL_STMT_ROLLBACK, c, 0), 0);
+	int st;
+	cr_assert_str_eq(read_text(c, t, (struct mxh_read){ .start = 0 }, &st), "a=1;s1=x;");
+	/* A read that says so: s3's statement is kept, a later statement
+	 * rollback does not undo it. */
+	cr_assert_eq(mxh_write1(vm, c, t, "s3", "x", 1, &k, 0, &rep), 0);
+	cr_assert_str_eq(read_text(c, t, (struct mxh_read){ .start = 0,
+							    .flags = VAMOS_MYSQL_STMT_ENDED }, &st),
+			 "a=1;s1=x;s3=x;");
+	cr_assert_eq(op0(VAMOS_MYSQL_STMT_ROLLBACK, c, 0), 0);
+	cr_assert_str_eq(read_text(c, t, (struct mxh_read){ .start = 0 }, &st), "a=1;s1=x;s3=x;");
+	/* And a COMMIT that says so. */
+	cr_assert_eq(mxh_write1(vm, c, t, "s4", "x", 1, &k, 0, &rep), 0);
+	cr_assert_eq(mxh_simple(vm, VAMOS_MYSQL_COMMIT, c, 0, VAMOS_MYSQL_STMT_ENDED, NULL, 0,
+				&rep), 0);
+	cr_assert_str_eq(read_text(c, t, (struct mxh_read){ .start = 0 }, &st),
+			 "a=1;s1=x;s3=x;s4=x;");
+	/* Only with a context. */
+	cr_assert_eq(mxh_simple(vm, VAMOS_MYSQL_INFO, 0, t, VAMOS_MYSQL_STMT_ENDED, NULL, 0, &rep),
+		     -EINVAL);
+	cr_assert_eq(op0(VAMOS_MYSQL_COMMIT, c, 0), 0);
 }
 
 Test(executor, readers_keep_their_snapshot_and_never_wait)
@@ -1009,7 +1064,7 @@ Test(executor, a_read_for_update_reads_the_latest_rows_and_locks_them)
 	cr_assert_str_eq(read_text(b, t, (struct mxh_read){ .start = 0,
 							    .flags = VAMOS_MYSQL_FOR_UPDATE }, &st),
 			 "a=1;b=2;", "a current read");
-	cr_assert(rep.deferred, "run on the pool: it may wait for locks");
+	cr_assert(!rep.deferred, "no lock held by another: served at once");
 	/* b locked the rows it read: a's update of one waits until b ends. */
 	static struct mxh_req ureq;
 	static struct mxh_reply urep;
@@ -1022,6 +1077,60 @@ Test(executor, a_read_for_update_reads_the_latest_rows_and_locks_them)
 	/* Only reads may be for update. */
 	cr_assert_eq(mxh_simple(vm, VAMOS_MYSQL_INFO, a, t, VAMOS_MYSQL_FOR_UPDATE, NULL, 0, &rep),
 		     -EINVAL);
+}
+
+/* A locking GET of row @pk for @ctx, sent without waiting. */
+static int get_for_update(uint64_t ctx, uint32_t t, const char *pk, struct mxh_req *req,
+			  struct mxh_reply *out, struct mxh_pending *p)
+{
+	struct vamos_mysql_delete key = { .pk_len = (uint32_t)strlen(pk) };
+	mxh_begin(req, ctx, t, VAMOS_MYSQL_FOR_UPDATE);
+	mxh_put(req, &key, sizeof key);
+	mxh_put(req, pk, key.pk_len);
+	return mxh_send(vm, VAMOS_MYSQL_GET, req, out, p);
+}
+
+Test(executor, a_locking_read_is_served_at_once_unless_it_meets_a_held_lock)
+{
+	mx_vm_close(vm);
+	open_vm(20000); /* only a's commit ends b's wait */
+	uint32_t t = table_with("t", false, ROWS, 1);
+	uint64_t a = mxh_ctx_open(vm), b = mxh_ctx_open(vm);
+	const char *k = "k";
+	cr_assert_eq(mxh_write1(vm, a, t, "c", "3", 1, &k, 0, &rep), 0);
+	static struct mxh_req req;
+	static struct mxh_reply out;
+	struct mxh_pending p;
+	struct mx_stats s0 = mx_vm_stats(vm);
+	cr_assert_eq(get_for_update(b, t, "a", &req, &out, &p), 0, "a free row: at once");
+	cr_assert(!out.deferred);
+	cr_assert_eq(out.len, 1);
+	cr_assert_eq(out.data[0], '1');
+	int st;
+	cr_assert_str_eq(read_text(b, t, (struct mxh_read){ .start = 0 }, &st), "a=1;",
+			 "b's plain read in its write transaction: its snapshot, at once");
+	cr_assert(!rep.deferred);
+	struct mx_stats s1 = mx_vm_stats(vm);
+	cr_assert_eq(s1.writer_requests, s0.writer_requests, "nothing ran on the pool");
+	/* Row c is a's (written, not committed): b's locking read of it is
+	 * undone and waits on the pool, then reads what a committed. */
+	cr_assert_eq(get_for_update(b, t, "c", &req, &out, &p), 1, "deferred");
+	cr_assert_eq(mx_vm_stats(vm).deferred_writes, s1.deferred_writes + 1);
+	cr_assert_eq(mxh_wait(&p, 50), -ETIME, "it waits for a's lock");
+	cr_assert_eq(op0(VAMOS_MYSQL_COMMIT, a, 0), 0);
+	cr_assert_eq(mxh_wait(&p, 30000), 0);
+	cr_assert_eq(out.len, 1);
+	cr_assert_eq(out.data[0], '3', "the row a committed");
+	/* b holds c's lock now: a's locking read of it waits in turn. */
+	static struct mxh_req req2;
+	static struct mxh_reply out2;
+	struct mxh_pending p2;
+	cr_assert_eq(get_for_update(a, t, "c", &req2, &out2, &p2), 1, "deferred");
+	cr_assert_eq(mxh_wait(&p2, 50), -ETIME);
+	cr_assert_eq(op0(VAMOS_MYSQL_ROLLBACK, b, 0), 0);
+	cr_assert_eq(mxh_wait(&p2, 30000), 0);
+	cr_assert_eq(op0(VAMOS_MYSQL_COMMIT, a, 0), 0);
+	cr_assert_eq(mx_vm_stats(vm).lock_timeouts, 0, "an attempt that met a lock is no timeout");
 }
 
 /* An UPDATE whose key count is not the table's is refused (and the table

@@ -345,6 +345,29 @@ Test(store_txn, a_commit_persists_the_autoinc_floor_before_a_crash)
 	mh_txn_abort(t);
 }
 
+/* A commit that moved an AUTO_INCREMENT counter carries the floor in its
+ * own batch: one WAL write, not one for the floor and one for the commit. */
+Test(store_txn, a_commit_writes_its_autoinc_floor_with_it)
+{
+	struct mh_txn *t;
+	cr_assert_eq(mh_txn_begin(store, true, &t), 0);
+	cr_assert_eq(mh_table_create(t, "a", false, 0, NULL), 0);
+	cr_assert_eq(mh_txn_commit(t), 0);
+	for (int i = 0; i < 3; i++) {
+		uint64_t before = mh_store_wal_writes(store);
+		cr_assert_eq(mh_txn_begin(store, true, &t), 0);
+		cr_assert_eq(reserve(t, 2), 1 + 2 * (uint64_t)i);
+		cr_assert_eq(mh_txn_commit(t), 0);
+		cr_assert_eq(mh_store_wal_writes(store), before + 1, "one WAL write per commit");
+	}
+	/* The floor is there: after a reopen the values go on after 6. */
+	mh_store_close(store);
+	open_store(200);
+	cr_assert_eq(mh_txn_begin(store, true, &t), 0);
+	cr_assert_eq(reserve(t, 1), 7);
+	mh_txn_abort(t);
+}
+
 Test(store_txn, counters_survive_a_reopen_after_commit)
 {
 	struct mh_txn *t;

@@ -9,7 +9,11 @@
  * the rows whose commit was answered 0, by INFO and by a last ANALYZE.
  * Some writers' transactions go in two phases: PREPARE, then COMMIT on the
  * context, or its close and COMMIT_BY_XID; a reset meanwhile keeps a
- * prepared transaction, which COMMIT_BY_XID then ends. */
+ * prepared transaction, which COMMIT_BY_XID then ends. A locker reads
+ * rows for update (tried at once on the calling thread, on the pool when
+ * a writer holds one of them), writes a row of its own, reads again with
+ * a request that ends its statement (VAMOS_MYSQL_STMT_ENDED), and rolls
+ * everything back. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <pthread.h>
@@ -144,6 +148,51 @@ static void *reader(void *arg)
 	return NULL;
 }
 
+/* A status a locking request may end with besides 0 and a reset's. */
+static bool lock_status(int st)
+{
+	return st == -ETIMEDOUT || st == -EDEADLK;
+}
+
+static void *locker(void *arg)
+{
+	(void)arg;
+	static __thread struct mxh_reply rep;
+	uint64_t ctx = 0;
+	uint32_t t = 0;
+	for (int i = 0; !atomic_load(&stop); i++) {
+		if (!ctx)
+			ctx = mxh_ctx_open(vm);
+		if (!t)
+			t = (uint32_t)mxh_open(vm, "t");
+		struct mxh_read rd = { .start = VAMOS_MYSQL_START_FIRST, .max_rows = 20,
+				       .flags = VAMOS_MYSQL_FOR_UPDATE };
+		int st = mxh_read(vm, ctx, t, &rd, &rep);
+		char pk[32];
+		snprintf(pk, sizeof pk, "l-%04d", i);
+		const char *key[1] = { pk };
+		if (st == 0 || st == -ENOENT)
+			st = mxh_write1(vm, ctx, t, pk, "row", 1, key, 0, &rep);
+		if (st == 0) {
+			struct mxh_read again = { .start = VAMOS_MYSQL_START_FIRST, .max_rows = 5,
+						  .flags = VAMOS_MYSQL_STMT_ENDED };
+			st = mxh_read(vm, ctx, t, &again, &rep);
+			if (st == 0)
+				st = mxh_simple(vm, VAMOS_MYSQL_STMT_ROLLBACK, ctx, 0, 0, NULL, 0,
+						&rep);
+		}
+		if (st && !reset_status(st) && !lock_status(st))
+			bad("locker", st);
+		/* Never committed: the table's rows stay the writers'. */
+		st = mxh_simple(vm, VAMOS_MYSQL_ROLLBACK, ctx, 0, 0, NULL, 0, &rep);
+		if (reset_status(st))
+			ctx = t = 0;
+		else if (st)
+			bad("locker rollback", st);
+	}
+	return NULL;
+}
+
 /* A CHECK's answer: 0 if it found the table sound. */
 static int check_sound(struct mxh_reply *rep)
 {
@@ -189,12 +238,13 @@ int main(void)
 	uint8_t unique = 0;
 	if (mxh_create(vm, "t", false, 1, &unique, 0))
 		return 1;
-	pthread_t w[WRITERS], r[2], m;
+	pthread_t w[WRITERS], r[2], m, l;
 	for (long i = 0; i < WRITERS; i++)
 		pthread_create(&w[i], NULL, writer, (void *)i);
 	for (int i = 0; i < 2; i++)
 		pthread_create(&r[i], NULL, reader, NULL);
 	pthread_create(&m, NULL, maintainer, NULL);
+	pthread_create(&l, NULL, locker, NULL);
 	for (int i = 0; i < 3; i++) {
 		usleep(100000);
 		mx_vm_reset(vm);
@@ -205,6 +255,7 @@ int main(void)
 	for (int i = 0; i < 2; i++)
 		pthread_join(r[i], NULL);
 	pthread_join(m, NULL);
+	pthread_join(l, NULL);
 
 	/* Every row whose commit was answered 0 is there. */
 	static struct mxh_reply rep;

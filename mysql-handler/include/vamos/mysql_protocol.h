@@ -231,6 +231,13 @@ enum vamos_mysql_req_flags {
 	 *  begins waits that long, then -ETIMEDOUT. Without it, vamosd's
 	 *  mysql_lock_wait_ms. */
 	VAMOS_MYSQL_LOCK_WAIT = 1u << 2,
+	/** The context's previous statement ended and is kept, as a
+	 *  STMT_COMMIT would say: its writes join the transaction before
+	 *  this request runs (a later STMT_ROLLBACK no longer undoes them).
+	 *  ha_vamos sets it on the first request after a statement that
+	 *  wrote inside a transaction, instead of sending STMT_COMMIT. Only
+	 *  with a context; a context with no statement open ignores it. */
+	VAMOS_MYSQL_STMT_ENDED = 1u << 3,
 };
 
 /** After a header flagged VAMOS_MYSQL_LOCK_WAIT. */
