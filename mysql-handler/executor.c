@@ -655,6 +655,11 @@ int mx_vm_open(const char *dir, const char *name, const struct mx_options *opt,
 		free(vm);
 		return -ENOMEM;
 	}
+	/* Table handles carry a 16-bit generation per slot: starting the
+	 * slots anywhere, as context ids, makes a previous vamosd's handle
+	 * unlikely to name another table here (its context is refused first). */
+	for (uint32_t i = 0; i < vm->opt.max_tables; i++)
+		vm->tables[i].generation = ((start >> 16) + i * 40503u) & 0xffff;
 	pthread_mutex_init(&vm->lock, NULL);
 	pthread_mutex_init(&vm->prepared_lock, NULL);
 	struct mh_store_options so = { .sync = (enum mh_sync)vm->opt.sync,

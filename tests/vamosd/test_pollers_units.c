@@ -173,8 +173,9 @@ static void queue_echoes(struct fake_chan *f, unsigned n, uint32_t len)
 		unsigned char *p = calloc(1, sizeof h + len);
 		cr_assert_not_null(p);
 		memcpy(p, &h, sizeof h);
-		f->in[have + i] = (struct vamos_record){ p, (uint32_t)sizeof h + len,
-							 VAMOS_MSG_REQUEST };
+		f->in[have + i] = (struct vamos_record){ .data = p,
+							 .len = (uint32_t)sizeof h + len,
+							 .type = VAMOS_MSG_REQUEST };
 	}
 	/* Release: the records are complete before the poller sees them. */
 	atomic_store_explicit(&f->in_count, have + n, memory_order_release);

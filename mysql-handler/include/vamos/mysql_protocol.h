@@ -64,9 +64,10 @@ extern "C" {
 #endif
 
 /** Version of this protocol; every request carries it. */
-#define VAMOS_MYSQL_VERSION 4u /* 2: AUTOINC reserves (seen, max), ANALYZE, CHECK, SNAPSHOT;
+#define VAMOS_MYSQL_VERSION 5u /* 2: AUTOINC reserves (seen, max), ANALYZE, CHECK, SNAPSHOT;
 				  3: PREPARE, COMMIT_BY_XID, ROLLBACK_BY_XID, RECOVER;
-				  4: READ's flags (READ_KEYS_ONLY) */
+				  4: READ's flags (READ_KEYS_ONLY);
+				  5: the request flag STMT_ENDED */
 
 /** Most secondary indexes of a table (MariaDB's MAX_KEY is 64). */
 #define VAMOS_MYSQL_MAX_INDEXES 64u
