@@ -104,9 +104,10 @@ static void f_awake(struct vamos_chan *ch)
 	struct standin_chan *f = standin(ch);
 	if (f->doorbell < 0)
 		return;
-	uint64_t v;
-	if (read(f->doorbell, &v, sizeof v) == sizeof v)
-		ch->stats.notifications_received += v;
+	uint64_t v = 0;
+	ssize_t got = read(f->doorbell, &v, sizeof v);
+	if (got == (ssize_t)sizeof v)
+		f->chan.stats.notifications_received += v;
 	atomic_store(&f->need_wakeup, false);
 }
 
@@ -188,9 +189,9 @@ int standin_queue(struct standin_chan *f, unsigned n, uint16_t service, uint16_t
 	}
 	/* Seq-cst (a release too: the records are complete before the
 	 * poller sees them), then the flag: as a ring's producer publishes
-	 * its tail and then looks whether to ring. */
+	 * its tail and then takes the announcement, ringing once for it. */
 	atomic_store(&f->in_count, have + n);
-	if (atomic_load(&f->need_wakeup)) {
+	if (f->doorbell >= 0 && atomic_exchange(&f->need_wakeup, false)) {
 		uint64_t one = 1;
 		if (write(f->doorbell, &one, sizeof one) == sizeof one)
 			atomic_fetch_add(&f->doorbells, 1);

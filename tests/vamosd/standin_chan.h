@@ -4,8 +4,8 @@
  * on no real transport): the test queues requests, the poller takes them
  * and its replies are counted. With a doorbell it behaves like a ring's
  * consumer side on an eventfd: the poller's prepare_sleep announces
- * need_wakeup, and a request queued while it is announced rings the
- * eventfd once; without one it can only be polled.
+ * need_wakeup, and a request queued while it is announced takes the
+ * announcement and rings the eventfd; without one it can only be polled.
  */
 #ifndef VAMOS_TEST_STANDIN_CHAN_H
 #define VAMOS_TEST_STANDIN_CHAN_H
