@@ -58,7 +58,7 @@ static bool parkable(const struct session *s)
 
 /* Announce need_wakeup on @s's channel alone and stop polling it. False if
  * records arrived meanwhile (it stays active) or the channel failed. */
-static bool park(struct session *s)
+static bool park(struct poller *p, struct session *s)
 {
 	/* No lost wakeup: the announcement is published before the channel's
 	 * last look (seq-cst, in the ring), so a guest publish after that
@@ -67,13 +67,15 @@ static bool park(struct session *s)
 	int rc = vamos_chan_prepare_sleep(s->ch);
 	s->counters_stale = true;
 	s->parked = rc == 1;
+	p->active_stale |= s->parked;
 	return s->parked;
 }
 
 /* Its doorbell rang (or a reply is due): take the doorbell, withdraw the
  * announcement and poll it again from now. */
-static void unpark(struct session *s, int64_t now)
+static void unpark(struct poller *p, struct session *s, int64_t now)
 {
+	p->active_stale = true;
 	vamos_chan_awake(s->ch);
 	s->parked = false;
 	s->busy_at = now;
@@ -81,14 +83,14 @@ static void unpark(struct session *s, int64_t now)
 }
 
 /* Withdraw every announcement of @set (its sessions that are still ours). */
-static void unpark_all(struct session_set *set, int64_t now)
+static void unpark_all(struct poller *p, struct session_set *set, int64_t now)
 {
 	for (unsigned i = 0; set && i < set->count; i++) {
 		struct session *s = set->sessions[i];
 		/* Acquire: pairs with the release that marked it removed. */
 		if (s->parked && !s->failure &&
 		    !atomic_load_explicit(&s->removed, memory_order_acquire))
-			unpark(s, now);
+			unpark(p, s, now);
 	}
 }
 
@@ -117,7 +119,7 @@ static void register_fds(struct poller *p, struct session_set *set, unsigned gen
 		int *fds = realloc(p->fds, n * sizeof *fds);
 		if (!fds) {
 			/* No doorbell can reach us: poll everything. */
-			unpark_all(set, now);
+			unpark_all(p, set, now);
 			for (unsigned i = 0; i < n; i++)
 				set->sessions[i]->watched = false;
 			return; /* retried next loop: seen_gen unchanged */
@@ -134,7 +136,7 @@ static void register_fds(struct poller *p, struct session_set *set, unsigned gen
 		if (s->watched)
 			p->fds[p->fd_count++] = fd;
 		else if (s->parked && !s->failure)
-			unpark(s, now);
+			unpark(p, s, now);
 	}
 	p->seen_gen = gen;
 	/* Release: the old set's fds are out of epoll before the main thread,
@@ -177,7 +179,7 @@ static int drain_completions(struct poller *p, int64_t now)
 		/* A parked session is polled again to flush it (its doorbell is
 		 * its own: taking it swallows nobody else's). */
 		if (!gone && s->parked && !s->failure)
-			unpark(s, now);
+			unpark(p, s, now);
 		if (!gone && reply_deliver(s, c->reply, c->reply_len) == -EAGAIN) {
 			c->next = NULL;
 			*keep = c;
@@ -205,20 +207,59 @@ static bool owes_replies(const struct session_set *set)
 	return false;
 }
 
-/* One pass over the set, in order, skipping parked sessions and parking
- * those idle for longer than the spin. Fairness: session_serve() handles at
- * most SESSION_BATCH records of a session per pass, so a session waits at
- * most that many records of each other session of the poller between two
- * of its turns, however many a flooding VM has queued. */
-static int serve_all(struct poller *p, struct session_set *set, int64_t now, bool *held)
+/* List the sessions of @set (generation @gen) that are neither parked nor
+ * failed, in the set's order, so that a pass costs nothing for parked ones;
+ * relisted only when the set changes or a session parks, unparks or fails.
+ * The list outlives quiescent states, but is never used before it is
+ * checked against the set and generation of the loop (a set freed after a
+ * grace period and another allocated at its address come with a newer
+ * generation, which this loop sees). False: no memory, serve the set. */
+static bool list_active(struct poller *p, struct session_set *set, unsigned gen)
+{
+	if (set == p->active_of && gen == p->active_gen && !p->active_stale)
+		return true;
+	unsigned n = set ? set->count : 0;
+	if (n > p->active_cap) {
+		struct session **a = realloc(p->active, n * sizeof *a);
+		if (!a) {
+			p->active_stale = true; /* retried next pass */
+			return false;
+		}
+		p->active = a;
+		p->active_cap = n;
+	}
+	p->active_count = p->active_parked = 0;
+	for (unsigned i = 0; i < n; i++) {
+		struct session *s = set->sessions[i];
+		if (s->parked)
+			p->active_parked++;
+		else if (!s->failure)
+			p->active[p->active_count++] = s;
+	}
+	p->active_of = set;
+	p->active_gen = gen;
+	p->active_stale = false;
+	return true;
+}
+
+/* One pass over the active sessions, in order, parking those idle for
+ * longer than the spin. Fairness: session_serve() handles at most
+ * SESSION_BATCH records of a session per pass, so a session waits at most
+ * that many records of each other session of the poller between two of its
+ * turns, however many a flooding VM has queued. */
+static int serve_all(struct poller *p, struct session_set *set, unsigned gen, int64_t now,
+		     bool *held)
 {
 	int work = drain_completions(p, now);
 	*held = p->retry != NULL;
 	/* Draining: finish what was taken, take nothing new, park nothing. */
 	bool take_new = !atomic_load(&p->stopping);
-	unsigned parked = 0;
-	for (unsigned i = 0; set && i < set->count; i++) {
-		struct session *s = set->sessions[i];
+	bool listed = list_active(p, set, gen);
+	struct session *const *list = listed ? p->active : set ? set->sessions : NULL;
+	unsigned count = listed ? p->active_count : set ? set->count : 0;
+	unsigned parked = listed ? p->active_parked : 0;
+	for (unsigned i = 0; i < count; i++) {
+		struct session *s = list[i];
 		if (s->failure)
 			continue;
 		if (s->parked) {
@@ -226,8 +267,10 @@ static int serve_all(struct poller *p, struct session_set *set, int64_t now, boo
 			continue;
 		}
 		int n = session_serve(s, p->boot_id, take_new);
-		if (n < 0)
+		if (n < 0) {
 			forget_fd(p, s);
+			p->active_stale = true;
+		}
 		else if (n > 0)
 			s->busy_at = now;
 		work += n > 0 ? n : 0;
@@ -235,7 +278,7 @@ static int serve_all(struct poller *p, struct session_set *set, int64_t now, boo
 		if (s->held_next < s->held_count)
 			*held = true;
 		else if (!n && take_new && now - s->busy_at >= p->spin.ns && parkable(s) &&
-			 park(s))
+			 park(p, s))
 			parked++;
 		if (n || s->counters_stale)
 			session_publish_counters(s);
@@ -268,10 +311,12 @@ static void take_doorbells(struct poller *p, const struct epoll_event *evs, int 
 		 * removed session's ring is no longer ours. */
 		if (atomic_load_explicit(&s->removed, memory_order_acquire))
 			continue;
-		if (s->failure)
+		if (s->failure) {
 			forget_fd(p, s); /* a closed socket would fire forever */
+			p->active_stale = true;
+		}
 		else if (s->parked)
-			unpark(s, now);
+			unpark(p, s, now);
 		else if (!s->shared_doorbell)
 			vamos_chan_awake(s->ch);
 	}
@@ -315,7 +360,7 @@ static int64_t sleep_on(struct poller *p, struct session_set *set, bool held)
 		if (s->failure || s->parked)
 			continue;
 		if (take_new && parkable(s)) {
-			if (park(s))
+			if (park(p, s))
 				p->parked++;
 			else
 				may_sleep = false; /* records arrived, or it failed */
@@ -407,7 +452,7 @@ static void *loop(void *arg)
 		if (p->parked && t0 - p->peeked_at >= PEEK_NS)
 			peek(p, t0); /* those that rang are served in this pass */
 		bool held;
-		int work = serve_all(p, set, t0, &held);
+		int work = serve_all(p, set, gen, t0, &held);
 		int64_t t1 = vamos_now_ns();
 		atomic_fetch_add_explicit(&p->counters.polling_ns, (uint64_t)(t1 - t0),
 					  memory_order_relaxed);
@@ -445,7 +490,7 @@ static void *loop(void *arg)
 	}
 	/* Leaving (the set is still ours until the quiescent state we skip):
 	 * the channels are left as a sleep's end leaves them, unannounced. */
-	unpark_all(__atomic_load_n(&p->set, __ATOMIC_ACQUIRE), vamos_now_ns());
+	unpark_all(p, __atomic_load_n(&p->set, __ATOMIC_ACQUIRE), vamos_now_ns());
 	register_fds(p, NULL, p->seen_gen + 1, 0);
 	/* Release: our last epoll_ctl happens before anything closed after. */
 	atomic_store_explicit(&p->exited, true, memory_order_release);
@@ -555,4 +600,5 @@ void poller_destroy(struct poller *p)
 	close(p->wake_fd);
 	free(p->fds);
 	free(p->asleep);
+	free(p->active);
 }

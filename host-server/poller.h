@@ -89,6 +89,12 @@ struct poller {
 	unsigned asleep_cap;
 	unsigned parked;          /* of the set, at the last pass */
 	int64_t peeked_at;        /* the last look at epoll */
+	/* The set's sessions that are neither parked nor failed (poller.c
+	 * list_active()), and how many of the set were parked then. */
+	struct session **active;
+	unsigned active_count, active_cap, active_parked, active_gen;
+	const struct session_set *active_of;
+	bool active_stale;
 };
 
 int poller_start(struct poller *p, const char *name, int64_t spin_ns, uint64_t boot_id);
