@@ -187,7 +187,8 @@ static int drain_completions(struct poller *p, int64_t now)
 			continue;
 		}
 		atomic_fetch_sub_explicit(&s->counters.in_flight, 1, memory_order_relaxed);
-		s->counters_stale = !gone;
+		if (!gone)
+			s->counters_stale = true;
 		completion_free(c);
 		session_unref(s);
 		work++;
@@ -270,10 +271,10 @@ static int serve_all(struct poller *p, struct session_set *set, unsigned gen, in
 		if (n < 0) {
 			forget_fd(p, s);
 			p->active_stale = true;
-		}
-		else if (n > 0)
+		} else if (n > 0) {
 			s->busy_at = now;
-		work += n > 0 ? n : 0;
+			work += n;
+		}
 		/* Replies queued by completions go out with this flush too. */
 		if (s->held_next < s->held_count)
 			*held = true;
@@ -314,11 +315,11 @@ static void take_doorbells(struct poller *p, const struct epoll_event *evs, int 
 		if (s->failure) {
 			forget_fd(p, s); /* a closed socket would fire forever */
 			p->active_stale = true;
-		}
-		else if (s->parked)
+		} else if (s->parked) {
 			unpark(p, s, now);
-		else if (!s->shared_doorbell)
+		} else if (!s->shared_doorbell) {
 			vamos_chan_awake(s->ch);
+		}
 	}
 }
 
