@@ -26,6 +26,13 @@
 /* How long a stopping poller waits for its guests to make room for the
  * replies it owes. */
 #define DRAIN_LIMIT_NS 10000000000ll
+/* While it spins over its active sessions, a poller looks for the
+ * doorbells of its parked ones (epoll_wait without blocking) at most this
+ * often: about what the doorbell itself costs (an eventfd wakeup, ~20 us),
+ * so a parked VM's first request waits at most about that much more, while
+ * the system call (~1 us) takes at most a few percent of a busy poller. */
+#define PEEK_NS 20000
+#define MAX_EVENTS 64
 
 struct session_set *session_set_new(struct session *const *sessions, unsigned n)
 {
@@ -40,6 +47,53 @@ struct session_set *session_set_new(struct session *const *sessions, unsigned n)
 	return set;
 }
 
+/* ------------------------------------------------------------- parking */
+
+/* Can @s be parked: its doorbell in our epoll set and its own, and no
+ * records held (a full reply ring frees up without a doorbell)? */
+static bool parkable(const struct session *s)
+{
+	return s->watched && !s->shared_doorbell && s->held_next == s->held_count;
+}
+
+/* Announce need_wakeup on @s's channel alone and stop polling it. False if
+ * records arrived meanwhile (it stays active) or the channel failed. */
+static bool park(struct poller *p, struct session *s)
+{
+	/* No lost wakeup: the announcement is published before the channel's
+	 * last look (seq-cst, in the ring), so a guest publish after that
+	 * look sees it and rings, and its fd stays readable (level-triggered)
+	 * in our epoll set until we take it. */
+	int rc = vamos_chan_prepare_sleep(s->ch);
+	s->counters_stale = true;
+	s->parked = rc == 1;
+	p->active_stale |= s->parked;
+	return s->parked;
+}
+
+/* Its doorbell rang (or a reply is due): take the doorbell, withdraw the
+ * announcement and poll it again from now. */
+static void unpark(struct poller *p, struct session *s, int64_t now)
+{
+	p->active_stale = true;
+	vamos_chan_awake(s->ch);
+	s->parked = false;
+	s->busy_at = now;
+	s->counters_stale = true;
+}
+
+/* Withdraw every announcement of @set (its sessions that are still ours). */
+static void unpark_all(struct poller *p, struct session_set *set, int64_t now)
+{
+	for (unsigned i = 0; set && i < set->count; i++) {
+		struct session *s = set->sessions[i];
+		/* Acquire: pairs with the release that marked it removed. */
+		if (s->parked && !s->failure &&
+		    !atomic_load_explicit(&s->removed, memory_order_acquire))
+			unpark(p, s, now);
+	}
+}
+
 static void wake(struct poller *p)
 {
 	uint64_t one = 1;
@@ -48,9 +102,12 @@ static void wake(struct poller *p)
 	}
 }
 
-/* Keep epoll's fds in step with the set being served. The fds are our
- * own copy: the previous set may already be freed. */
-static void register_fds(struct poller *p, struct session_set *set, unsigned gen)
+/* Keep epoll's fds in step with the set being served, each event naming
+ * its session. The fds are our own copy: the previous set may already be
+ * freed. A parked session kept by the new set stays parked: a doorbell
+ * rung between its fd's removal and its return is reported when it is
+ * added back (its eventfd is still readable). */
+static void register_fds(struct poller *p, struct session_set *set, unsigned gen, int64_t now)
 {
 	if (gen == p->seen_gen)
 		return;
@@ -60,18 +117,26 @@ static void register_fds(struct poller *p, struct session_set *set, unsigned gen
 	unsigned n = set ? set->count : 0;
 	if (n > p->fd_cap) {
 		int *fds = realloc(p->fds, n * sizeof *fds);
-		if (!fds)
+		if (!fds) {
+			/* No doorbell can reach us: poll everything. */
+			unpark_all(p, set, now);
+			for (unsigned i = 0; i < n; i++)
+				set->sessions[i]->watched = false;
 			return; /* retried next loop: seen_gen unchanged */
+		}
 		p->fds = fds;
 		p->fd_cap = n;
 	}
 	for (unsigned i = 0; i < n; i++) {
 		struct session *s = set->sessions[i];
 		int fd = vamos_chan_fd(s->ch);
-		struct epoll_event ev = { .events = EPOLLIN, .data.ptr = NULL };
-		if (fd >= 0 && !s->failure &&
-		    epoll_ctl(p->epoll_fd, EPOLL_CTL_ADD, fd, &ev) == 0)
+		struct epoll_event ev = { .events = EPOLLIN, .data.ptr = s };
+		s->watched = fd >= 0 && !s->failure &&
+			     epoll_ctl(p->epoll_fd, EPOLL_CTL_ADD, fd, &ev) == 0;
+		if (s->watched)
 			p->fds[p->fd_count++] = fd;
+		else if (s->parked && !s->failure)
+			unpark(p, s, now);
 	}
 	p->seen_gen = gen;
 	/* Release: the old set's fds are out of epoll before the main thread,
@@ -83,6 +148,7 @@ static void register_fds(struct poller *p, struct session_set *set, unsigned gen
 static void forget_fd(struct poller *p, struct session *s)
 {
 	int fd = vamos_chan_fd(s->ch);
+	s->watched = false;
 	for (unsigned i = 0; fd >= 0 && i < p->fd_count; i++)
 		if (p->fds[i] == fd) {
 			epoll_ctl(p->epoll_fd, EPOLL_CTL_DEL, fd, NULL);
@@ -93,7 +159,7 @@ static void forget_fd(struct poller *p, struct session *s)
 
 /* Write the replies the blocking pool finished, oldest first; those that
  * find the ring full wait for the next round. Returns how many went out. */
-static int drain_completions(struct poller *p)
+static int drain_completions(struct poller *p, int64_t now)
 {
 	struct completion *list = p->retry, **end = &list;
 	while (*end)
@@ -110,6 +176,10 @@ static int drain_completions(struct poller *p)
 		/* Acquire: pairs with the main thread's removal before its
 		 * grace period; a removed session's ring is not ours. */
 		bool gone = atomic_load_explicit(&s->removed, memory_order_acquire);
+		/* A parked session is polled again to flush it (its doorbell is
+		 * its own: taking it swallows nobody else's). */
+		if (!gone && s->parked && !s->failure)
+			unpark(p, s, now);
 		if (!gone && reply_deliver(s, c->reply, c->reply_len) == -EAGAIN) {
 			c->next = NULL;
 			*keep = c;
@@ -117,6 +187,8 @@ static int drain_completions(struct poller *p)
 			continue;
 		}
 		atomic_fetch_sub_explicit(&s->counters.in_flight, 1, memory_order_relaxed);
+		if (!gone)
+			s->counters_stale = true;
 		completion_free(c);
 		session_unref(s);
 		work++;
@@ -136,37 +208,138 @@ static bool owes_replies(const struct session_set *set)
 	return false;
 }
 
-/* One pass over the set, in order. Fairness: session_serve() handles at
- * most SESSION_BATCH records of a session per pass, so a session waits at
- * most that many records of each other session of the poller between two
- * of its turns, however many a flooding VM has queued. */
-static int serve_all(struct poller *p, struct session_set *set, bool *held)
+/* List the sessions of @set (generation @gen) that are neither parked nor
+ * failed, in the set's order, so that a pass costs nothing for parked ones;
+ * relisted only when the set changes or a session parks, unparks or fails.
+ * The list outlives quiescent states, but is never used before it is
+ * checked against the set and generation of the loop (a set freed after a
+ * grace period and another allocated at its address come with a newer
+ * generation, which this loop sees). False: no memory, serve the set. */
+static bool list_active(struct poller *p, struct session_set *set, unsigned gen)
 {
-	int work = drain_completions(p);
-	*held = p->retry != NULL;
-	for (unsigned i = 0; set && i < set->count; i++) {
+	if (set == p->active_of && gen == p->active_gen && !p->active_stale)
+		return true;
+	unsigned n = set ? set->count : 0;
+	if (n > p->active_cap) {
+		struct session **a = realloc(p->active, n * sizeof *a);
+		if (!a) {
+			p->active_stale = true; /* retried next pass */
+			return false;
+		}
+		p->active = a;
+		p->active_cap = n;
+	}
+	p->active_count = p->active_parked = 0;
+	for (unsigned i = 0; i < n; i++) {
 		struct session *s = set->sessions[i];
+		if (s->parked)
+			p->active_parked++;
+		else if (!s->failure)
+			p->active[p->active_count++] = s;
+	}
+	p->active_of = set;
+	p->active_gen = gen;
+	p->active_stale = false;
+	return true;
+}
+
+/* One pass over the active sessions, in order, parking those idle for
+ * longer than the spin. Fairness: session_serve() handles at most
+ * SESSION_BATCH records of a session per pass, so a session waits at most
+ * that many records of each other session of the poller between two of its
+ * turns, however many a flooding VM has queued. */
+static int serve_all(struct poller *p, struct session_set *set, unsigned gen, int64_t now,
+		     bool *held)
+{
+	int work = drain_completions(p, now);
+	*held = p->retry != NULL;
+	/* Draining: finish what was taken, take nothing new, park nothing. */
+	bool take_new = !atomic_load(&p->stopping);
+	bool listed = list_active(p, set, gen);
+	struct session *const *list = listed ? p->active : set ? set->sessions : NULL;
+	unsigned count = listed ? p->active_count : set ? set->count : 0;
+	unsigned parked = listed ? p->active_parked : 0;
+	for (unsigned i = 0; i < count; i++) {
+		struct session *s = list[i];
 		if (s->failure)
 			continue;
-		/* Draining: finish what was taken, take nothing new. */
-		int n = session_serve(s, p->boot_id, !atomic_load(&p->stopping));
-		if (n < 0)
+		if (s->parked) {
+			parked++; /* its doorbell unparks it: take_doorbells() */
+			continue;
+		}
+		int n = session_serve(s, p->boot_id, take_new);
+		if (n < 0) {
 			forget_fd(p, s);
-		else
+			p->active_stale = true;
+		} else if (n > 0) {
+			s->busy_at = now;
 			work += n;
+		}
 		/* Replies queued by completions go out with this flush too. */
 		if (s->held_next < s->held_count)
 			*held = true;
-		session_publish_counters(s);
+		else if (!n && take_new && now - s->busy_at >= p->spin.ns && parkable(s) &&
+			 park(p, s))
+			parked++;
+		if (n || s->counters_stale)
+			session_publish_counters(s);
+	}
+	if (parked != p->parked) {
+		p->parked = parked;
+		atomic_store_explicit(&p->counters.parked, parked, memory_order_relaxed);
 	}
 	return work;
 }
 
-/* Announce sleep on every channel, then sleep unless one had records.
- * Returns how long it slept (0: it did not).
+/* Epoll says these fds are readable: a parked session's doorbell rang (or
+ * its socket has bytes), so it is polled from this loop on; a stale
+ * doorbell of an active one is taken, so that its fd goes quiet. Every
+ * session named is alive: its fd is still in our epoll set, and the main
+ * thread lets go of a set's sessions only once we took their fds out. */
+static void take_doorbells(struct poller *p, const struct epoll_event *evs, int got,
+			   int64_t now)
+{
+	for (int i = 0; i < got; i++) {
+		if (evs[i].data.ptr == p) {
+			uint64_t v;
+			if (read(p->wake_fd, &v, sizeof v) < 0) {
+				/* Already drained: nothing to do. */
+			}
+			continue;
+		}
+		struct session *s = evs[i].data.ptr;
+		/* Acquire: pairs with the release that marked it removed; a
+		 * removed session's ring is no longer ours. */
+		if (atomic_load_explicit(&s->removed, memory_order_acquire))
+			continue;
+		if (s->failure) {
+			forget_fd(p, s); /* a closed socket would fire forever */
+			p->active_stale = true;
+		} else if (s->parked) {
+			unpark(p, s, now);
+		} else if (!s->shared_doorbell) {
+			vamos_chan_awake(s->ch);
+		}
+	}
+}
+
+/* While spinning: the doorbells of parked sessions, without blocking. */
+static void peek(struct poller *p, int64_t now)
+{
+	struct epoll_event evs[MAX_EVENTS];
+	p->peeked_at = now;
+	int got = epoll_wait(p->epoll_fd, evs, MAX_EVENTS, 0);
+	take_doorbells(p, evs, got, now);
+}
+
+/* Park every session still active (those that cannot be parked announce
+ * sleep for this sleep only), then sleep unless one had records; the
+ * doorbells that end the sleep unpark their sessions, the others stay
+ * parked. Returns how long it slept (0: it did not).
  * Asleep we are offline for RCU, so a grace period never waits for our
- * wakeup; the sessions we announced on are held by our own references
- * meanwhile, as the set itself may be freed while we sleep. */
+ * wakeup; the sessions announced for this sleep only are held by our own
+ * references meanwhile, as the set itself may be freed while we sleep
+ * (parked ones are reached through their fds: take_doorbells()). */
 static int64_t sleep_on(struct poller *p, struct session_set *set, bool held)
 {
 	int64_t slept = 0;
@@ -182,10 +355,18 @@ static int64_t sleep_on(struct poller *p, struct session_set *set, bool held)
 		p->asleep = a;
 		p->asleep_cap = n;
 	}
+	bool take_new = !atomic_load(&p->stopping);
 	for (unsigned i = 0; i < n && may_sleep; i++) {
 		struct session *s = set->sessions[i];
-		if (s->failure)
+		if (s->failure || s->parked)
 			continue;
+		if (take_new && parkable(s)) {
+			if (park(p, s))
+				p->parked++;
+			else
+				may_sleep = false; /* records arrived, or it failed */
+			continue;
+		}
 		if (vamos_chan_fd(s->ch) < 0)
 			timeout = NAP_MS; /* a channel we can only poll */
 		int rc = vamos_chan_prepare_sleep(s->ch);
@@ -194,25 +375,22 @@ static int64_t sleep_on(struct poller *p, struct session_set *set, bool held)
 		if (rc != 1)
 			may_sleep = false; /* records arrived, or it failed */
 	}
+	atomic_store_explicit(&p->counters.parked, p->parked, memory_order_relaxed);
 	if (may_sleep) {
-		struct epoll_event evs[16];
+		struct epoll_event evs[MAX_EVENTS];
 		int64_t t0 = vamos_now_ns();
 		atomic_fetch_add_explicit(&p->counters.sleeps, 1, memory_order_relaxed);
 		atomic_fetch_add_explicit(&p->quiescent_seq, 1, memory_order_release);
 		/* Relaxed: liveness only asks whether we are idle. */
 		atomic_store_explicit(&p->in_sleep, true, memory_order_relaxed);
 		rcu_thread_offline();
-		int got = epoll_wait(p->epoll_fd, evs, 16, timeout);
+		int got = epoll_wait(p->epoll_fd, evs, MAX_EVENTS, timeout);
 		rcu_thread_online();
 		atomic_store_explicit(&p->in_sleep, false, memory_order_relaxed);
-		for (int i = 0; i < got; i++)
-			if (evs[i].data.ptr == p) {
-				uint64_t v;
-				if (read(p->wake_fd, &v, sizeof v) < 0) {
-					/* Already drained: nothing to do. */
-				}
-			}
-		slept = vamos_now_ns() - t0;
+		int64_t now = vamos_now_ns();
+		take_doorbells(p, evs, got, now);
+		p->peeked_at = now;
+		slept = now - t0;
 		atomic_fetch_add_explicit(&p->counters.sleeping_ns, (uint64_t)slept,
 					  memory_order_relaxed);
 	}
@@ -270,10 +448,12 @@ static void *loop(void *arg)
 		 * its generation moved yet (a compiler builtin, which TSan sees;
 		 * urcu's consume load and assembly exchange it does not). */
 		struct session_set *set = __atomic_load_n(&p->set, __ATOMIC_ACQUIRE);
-		register_fds(p, set, gen);
+		register_fds(p, set, gen, t0);
 		beat(p, set, t0);
+		if (p->parked && t0 - p->peeked_at >= PEEK_NS)
+			peek(p, t0); /* those that rang are served in this pass */
 		bool held;
-		int work = serve_all(p, set, &held);
+		int work = serve_all(p, set, gen, t0, &held);
 		int64_t t1 = vamos_now_ns();
 		atomic_fetch_add_explicit(&p->counters.polling_ns, (uint64_t)(t1 - t0),
 					  memory_order_relaxed);
@@ -309,7 +489,10 @@ static void *loop(void *arg)
 		atomic_fetch_add_explicit(&p->quiescent_seq, 1, memory_order_release);
 		rcu_quiescent_state();
 	}
-	register_fds(p, NULL, p->seen_gen + 1);
+	/* Leaving (the set is still ours until the quiescent state we skip):
+	 * the channels are left as a sleep's end leaves them, unannounced. */
+	unpark_all(p, __atomic_load_n(&p->set, __ATOMIC_ACQUIRE), vamos_now_ns());
+	register_fds(p, NULL, p->seen_gen + 1, 0);
 	/* Release: our last epoll_ctl happens before anything closed after. */
 	atomic_store_explicit(&p->exited, true, memory_order_release);
 	rcu_unregister_thread();
@@ -418,4 +601,5 @@ void poller_destroy(struct poller *p)
 	close(p->wake_fd);
 	free(p->fds);
 	free(p->asleep);
+	free(p->active);
 }

@@ -8,6 +8,16 @@
  * fds, its completion eventfd and its wake eventfd — never spinning on an
  * idle VM.
  *
+ * Parking: a session without records for longer than that spin is parked
+ * on its own, while the poller spins on for the others: need_wakeup is
+ * announced on its channel alone and it is no longer polled, so a busy
+ * VM's round trip does not pay for the idle VMs beside it. While it spins,
+ * the poller looks at epoll without blocking every PEEK_NS (poller.c) and
+ * polls again the sessions whose doorbell rang; once all are parked it
+ * sleeps as above. A parked VM's next request costs it one doorbell.
+ * Channels that can only be polled, or that share their eventfd with
+ * another channel, are never parked.
+ *
  * The set is published with RCU (liburcu QSBR): the poller is a QSBR
  * reader, quiescent once per loop and offline while it sleeps (holding
  * its own references on the sessions it sleeps on); the main thread swaps
@@ -41,6 +51,7 @@ struct session_set {
 struct poller_counters {
 	atomic_uint_fast64_t polling_ns, sleeping_ns, sleeps;
 	atomic_uint_fast64_t handled; /* records and completions it handled */
+	atomic_uint_fast64_t parked;  /* sessions parked now (not a count) */
 };
 
 struct poller {
@@ -76,6 +87,14 @@ struct poller {
 	struct completion *retry; /* completions whose ring was full */
 	struct session **asleep;  /* sessions held across a sleep */
 	unsigned asleep_cap;
+	unsigned parked;          /* of the set, at the last pass */
+	int64_t peeked_at;        /* the last look at epoll */
+	/* The set's sessions that are neither parked nor failed (poller.c
+	 * list_active()), and how many of the set were parked then. */
+	struct session **active;
+	unsigned active_count, active_cap, active_parked, active_gen;
+	const struct session_set *active_of;
+	bool active_stale;
 };
 
 int poller_start(struct poller *p, const char *name, int64_t spin_ns, uint64_t boot_id);

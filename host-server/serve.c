@@ -222,6 +222,7 @@ int session_serve(struct session *s, uint64_t boot_id, bool take_new)
 	}
 	if (s->unflushed) {
 		s->unflushed = false;
+		s->counters_stale = true;
 		int rc = vamos_chan_flush(s->ch);
 		if (rc < 0) {
 			const char *why = vamos_chan_error(s->ch);

@@ -41,6 +41,7 @@ void session_assume_welcomed(struct session *s)
 
 void session_publish_counters(struct session *s)
 {
+	s->counters_stale = false;
 	struct vamos_chan_stats st = vamos_chan_stats(s->ch);
 	struct session_counters *c = &s->counters;
 	atomic_store_explicit(&c->batches, st.batches_sent, memory_order_relaxed);

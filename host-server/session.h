@@ -66,6 +66,16 @@ struct session {
 	unsigned held_count, held_next;
 	bool unflushed;
 
+	/* Parking (poller.h), its poller's thread only. */
+	bool parked;          /* need_wakeup announced; not polled till it rings */
+	bool watched;         /* its fd is in its poller's epoll set */
+	/* Its notification fd's eventfd is another channel's too (more
+	 * channels than vectors): never parked, as taking one channel's
+	 * doorbell would swallow the other's. Set before it is served. */
+	bool shared_doorbell;
+	bool counters_stale;  /* channel stats moved since last published */
+	int64_t busy_at;      /* last loop it had records, or was unparked */
+
 	atomic_int refs;       /* the set that serves it + blocking tasks */
 	atomic_bool removed;   /* no longer served: drop late completions */
 	struct session_counters counters;
@@ -86,7 +96,8 @@ void session_unref(struct session *s);
 /* Add @s's published counters to @t. */
 void session_totals_add(struct session_totals *t, const struct session *s);
 
-/* Copy the channel's counters into s->counters (poller thread only). */
+/* Copy the channel's counters into s->counters (poller thread only; it
+ * does so when they are stale: records taken, a flush, parking). */
 void session_publish_counters(struct session *s);
 
 #endif

@@ -62,11 +62,13 @@ static void pollers_table(FILE *out, const struct pollers *ps)
 	for (unsigned k = 0; k < ps->count; k++) {
 		const struct poller *p = &ps->all[k];
 		fprintf(out, "poller %u: handled %" PRIu64 ", sleeps %" PRIu64
-			     ", %s, polling %.3f s, sleeping %.3f s, %u sessions\n",
+			     ", %s, polling %.3f s, sleeping %.3f s, %u sessions (%" PRIu64
+			     " parked)\n",
 			k, (uint64_t)LOAD(p->counters.handled), (uint64_t)LOAD(p->counters.sleeps),
 			LOAD(p->in_sleep) ? "asleep" : "awake",
 			(double)LOAD(p->counters.polling_ns) / 1e9,
-			(double)LOAD(p->counters.sleeping_ns) / 1e9, sessions_of(p));
+			(double)LOAD(p->counters.sleeping_ns) / 1e9, sessions_of(p),
+			(uint64_t)LOAD(p->counters.parked));
 	}
 }
 
@@ -221,6 +223,10 @@ void stats_prometheus(FILE *out, const struct daemon_view *d)
 	for (unsigned k = 0; k < d->pollers->count; k++)
 		fprintf(out, "vamos_poller_handled_total{poller=\"%u\"} %" PRIu64 "\n", k,
 			(uint64_t)LOAD(d->pollers->all[k].counters.handled));
+	metric(out, "poller_parked_sessions", "Sessions each poller has parked now.", "gauge");
+	for (unsigned k = 0; k < d->pollers->count; k++)
+		fprintf(out, "vamos_poller_parked_sessions{poller=\"%u\"} %" PRIu64 "\n", k,
+			(uint64_t)LOAD(d->pollers->all[k].counters.parked));
 	metric(out, "vm_attached", "1 while a peer (QEMU or a local peer) is attached.", "gauge");
 	for (unsigned v = 0; v < d->vm_count; v++)
 		fprintf(out, "vamos_vm_attached{vm=\"%s\"} %d\n", d->vms[v].cfg.name,

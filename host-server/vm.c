@@ -101,6 +101,10 @@ static void attach(struct vm *vm, int peer, bool adopted)
 					    i % vm->beat.poller_span)->inbox;
 		vm->sessions[i]->queue = vm->queue;
 		vm->sessions[i]->beat = &vm->beat;
+		/* Channel i is notified on vector i % vectors (vamos/ivshmem.h):
+		 * one it shares with another channel is never parked. */
+		vm->sessions[i]->shared_doorbell =
+			i >= vm->cfg.vectors || i + vm->cfg.vectors < vm->cfg.channels;
 	}
 	vm->peer = peer;
 	publish(vm, true);

@@ -4,15 +4,15 @@
  * this process, on stand-in channels whose requests the test queues and
  * whose replies it counts: several VMs' sessions on one poller take turns
  * (a flooding VM waits its turn, by records and by bytes), a VM taken off
- * leaves the others served, and a stuck poller stops the heartbeat of the
- * VMs it serves while a VM served elsewhere beats on.
+ * leaves the others served, a stuck poller stops the heartbeat of the
+ * VMs it serves while a VM served elsewhere beats on, and an idle session
+ * is parked (not polled) until its doorbell, whoever keeps the poller busy.
  */
 #define _GNU_SOURCE
 #include <criterion/criterion.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
-#include <string.h>
 #include <unistd.h>
 
 #include <vamos/protocol.h>
@@ -20,188 +20,27 @@
 #include "../../host-server/liveness.h"
 #include "../../host-server/pollers.h"
 #include "../../host-server/service.h"
+#include "pollers_scenarios.h"
+#include "standin_chan.h"
 
-#define MAX_REQUESTS 2048
-#define MAX_PAYLOAD (1u << 20)
-
-/* --------------------------------------------------- a stand-in channel */
-
-/* Every reply committed, in the order the poller made them: who made it. */
-static pthread_mutex_t order_lock = PTHREAD_MUTEX_INITIALIZER;
-static int order[4 * MAX_REQUESTS];
-static unsigned order_len;
-
-struct fake_chan {
-	struct vamos_chan chan; /* first: the channel the session holds */
-	int who;
-	struct vamos_record in[MAX_REQUESTS];
-	/* Requests the poller may take: raised (release) by the test after
-	 * it wrote them. */
-	atomic_uint in_count;
-	unsigned next;          /* poller thread only */
-	unsigned char *out;     /* reply scratch */
-	atomic_uint replies;
-	atomic_bool hang;       /* poll() waits while set: a hung read */
-	atomic_bool hanging;
-};
-
-static struct fake_chan *fake(struct vamos_chan *ch)
+/* Stand-ins (standin_chan.h) with no doorbell: polled only. */
+static struct standin_chan *fake_new(int who)
 {
-	return (struct fake_chan *)ch;
-}
-
-static int f_reserve(struct vamos_chan *ch, uint32_t len, void **payload)
-{
-	if (len > MAX_PAYLOAD)
-		return -EMSGSIZE;
-	*payload = fake(ch)->out;
-	return 0;
-}
-
-static int f_commit(struct vamos_chan *ch, uint16_t type, uint32_t len)
-{
-	(void)type, (void)len;
-	pthread_mutex_lock(&order_lock);
-	if (order_len < sizeof order / sizeof order[0])
-		order[order_len++] = fake(ch)->who;
-	pthread_mutex_unlock(&order_lock);
-	atomic_fetch_add_explicit(&fake(ch)->replies, 1, memory_order_release);
-	return 0;
-}
-
-static void f_abort(struct vamos_chan *ch)
-{
-	(void)ch;
-}
-
-static int f_flush(struct vamos_chan *ch)
-{
-	(void)ch;
-	return 0;
-}
-
-static int f_poll(struct vamos_chan *ch, struct vamos_record *out, unsigned max)
-{
-	struct fake_chan *f = fake(ch);
-	while (atomic_load(&f->hang)) {
-		atomic_store(&f->hanging, true);
-		usleep(1000);
-	}
-	atomic_store(&f->hanging, false);
-	/* Acquire: the requests below are written before the count. */
-	unsigned have = atomic_load_explicit(&f->in_count, memory_order_acquire);
-	unsigned n = 0;
-	while (n < max && f->next < have)
-		out[n++] = f->in[f->next++];
-	return (int)n;
-}
-
-static void f_release(struct vamos_chan *ch)
-{
-	(void)ch;
-}
-
-static int f_wait(struct vamos_chan *ch, int timeout_ms)
-{
-	(void)ch, (void)timeout_ms;
-	return -ETIMEDOUT;
-}
-
-static int f_prepare_sleep(struct vamos_chan *ch)
-{
-	struct fake_chan *f = fake(ch);
-	return f->next == atomic_load_explicit(&f->in_count, memory_order_acquire) ? 1 : 0;
-}
-
-static void f_awake(struct vamos_chan *ch)
-{
-	(void)ch;
-}
-
-static int f_fd(const struct vamos_chan *ch)
-{
-	(void)ch;
-	return -1; /* polled only: the poller naps, never sleeps long */
-}
-
-static uint32_t f_max_payload(const struct vamos_chan *ch)
-{
-	(void)ch;
-	return MAX_PAYLOAD;
-}
-
-static void f_close(struct vamos_chan *ch)
-{
-	(void)ch; /* the test frees it */
-}
-
-static const struct vamos_chan_ops fake_ops = {
-	.transport = "fake",
-	.reserve = f_reserve,
-	.commit = f_commit,
-	.abort = f_abort,
-	.flush = f_flush,
-	.poll = f_poll,
-	.release = f_release,
-	.wait = f_wait,
-	.prepare_sleep = f_prepare_sleep,
-	.awake = f_awake,
-	.fd = f_fd,
-	.max_payload = f_max_payload,
-	.close = f_close,
-};
-
-static struct fake_chan *fake_new(int who)
-{
-	struct fake_chan *f = calloc(1, sizeof *f);
+	struct standin_chan *f = standin_new(who, false);
 	cr_assert_not_null(f);
-	f->chan.ops = &fake_ops;
-	f->chan.mode = VAMOS_NOTIFY_POLL;
-	f->who = who;
-	f->out = malloc(MAX_PAYLOAD);
-	cr_assert_not_null(f->out);
 	return f;
 }
 
-/* Queue @n echo requests of @len bytes each (visible to the poller at once). */
-static void queue_echoes(struct fake_chan *f, unsigned n, uint32_t len)
+static void queue_echoes(struct standin_chan *f, unsigned n, uint32_t len)
 {
-	unsigned have = atomic_load(&f->in_count);
-	cr_assert_leq(have + n, MAX_REQUESTS);
-	for (unsigned i = 0; i < n; i++) {
-		struct vamos_request_header h = { .id = have + i, .service = VAMOS_SERVICE_ECHO };
-		unsigned char *p = calloc(1, sizeof h + len);
-		cr_assert_not_null(p);
-		memcpy(p, &h, sizeof h);
-		f->in[have + i] = (struct vamos_record){ .data = p,
-							 .len = (uint32_t)sizeof h + len,
-							 .type = VAMOS_MSG_REQUEST };
-	}
-	/* Release: the records are complete before the poller sees them. */
-	atomic_store_explicit(&f->in_count, have + n, memory_order_release);
-}
-
-static void fake_free(struct fake_chan *f)
-{
-	for (unsigned i = 0; i < atomic_load(&f->in_count); i++)
-		free(f->in[i].data);
-	free(f->out);
-	free(f);
-}
-
-/* Wait until @f has @n replies (a poller that stops serving fails the
- * test by its timeout, never by a clock here). */
-static void await_replies(struct fake_chan *f, unsigned n)
-{
-	while (atomic_load_explicit(&f->replies, memory_order_acquire) < n)
-		usleep(1000);
+	cr_assert_eq(standin_queue(f, n, VAMOS_SERVICE_ECHO, 0, len), 0);
 }
 
 /* ---------------------------------------------------------- the host */
 
 static struct pollers ps;
 
-static struct session *session_of(struct fake_chan *f, vm_id vm, unsigned poller,
+static struct session *session_of(struct standin_chan *f, vm_id vm, unsigned poller,
 				  struct heartbeat *hb)
 {
 	struct session *s = session_new(&f->chan, vm, "test", (uint32_t)f->who);
@@ -214,8 +53,7 @@ static struct session *session_of(struct fake_chan *f, vm_id vm, unsigned poller
 
 static void setup(void)
 {
-	memset(order, 0, sizeof order);
-	order_len = 0;
+	standin_order_reset();
 	cr_assert_eq(services_register_builtin(), 0);
 }
 
@@ -224,38 +62,27 @@ static void teardown(void)
 	services_shutdown();
 }
 
-/* How many replies of @who were made before the first of @other's. */
-static unsigned before_first(int who, int other)
-{
-	unsigned n = 0;
-	pthread_mutex_lock(&order_lock);
-	for (unsigned i = 0; i < order_len && order[i] != other; i++)
-		n += order[i] == who;
-	pthread_mutex_unlock(&order_lock);
-	return n;
-}
-
 /* VM 1 floods its channel with @flood requests of @len bytes, queued
  * before VM 2's single one; both on one poller, VM 1's session first.
  * Returns how many of VM 1's were answered before VM 2's. */
 static unsigned flood_then_one(unsigned flood, uint32_t len)
 {
 	cr_assert_eq(pollers_start(&ps, 1, 50000, 1), 0);
-	struct fake_chan *a = fake_new(1), *b = fake_new(2);
+	struct standin_chan *a = fake_new(1), *b = fake_new(2);
 	queue_echoes(a, flood, len);
 	queue_echoes(b, 1, 8);
 	struct session *s[2] = { session_of(a, 1, 0, NULL), session_of(b, 2, 0, NULL) };
 	pollers_add(&ps.all[0], s, 2);
-	await_replies(b, 1);
-	await_replies(a, flood);
-	unsigned before = before_first(1, 2);
+	standin_await_replies(b, 1);
+	standin_await_replies(a, flood);
+	unsigned before = standin_before_first(1, 2);
 	pollers_stop(&ps);
 	pollers_remove(&ps.all[0], s, 2);
 	pollers_destroy(&ps);
 	session_unref(s[0]);
 	session_unref(s[1]);
-	fake_free(a);
-	fake_free(b);
+	standin_free(a);
+	standin_free(b);
 	return before;
 }
 
@@ -285,7 +112,7 @@ Test(pollers_units, a_vm_taken_off_a_shared_poller_leaves_the_other_vm_served,
      .init = setup, .fini = teardown, .timeout = 60)
 {
 	cr_assert_eq(pollers_start(&ps, 1, 50000, 1), 0);
-	struct fake_chan *f[4];
+	struct standin_chan *f[4];
 	struct session *s[4];
 	for (int i = 0; i < 4; i++) {
 		f[i] = fake_new(i);
@@ -296,7 +123,7 @@ Test(pollers_units, a_vm_taken_off_a_shared_poller_leaves_the_other_vm_served,
 	pollers_add(&ps.all[0], s, 2);
 	pollers_add(&ps.all[0], s + 2, 2);
 	for (int i = 0; i < 4; i++)
-		await_replies(f[i], 10);
+		standin_await_replies(f[i], 10);
 
 	/* VM 1 leaves: its sessions come off, marked removed. */
 	pollers_remove(&ps.all[0], s, 2);
@@ -308,8 +135,8 @@ Test(pollers_units, a_vm_taken_off_a_shared_poller_leaves_the_other_vm_served,
 	queue_echoes(f[0], 10, 8);
 	queue_echoes(f[2], 100, 8);
 	queue_echoes(f[3], 100, 8);
-	await_replies(f[2], 110);
-	await_replies(f[3], 110);
+	standin_await_replies(f[2], 110);
+	standin_await_replies(f[3], 110);
 	cr_assert_eq(atomic_load(&f[0]->replies), 10);
 	cr_assert_eq(atomic_load(&f[1]->replies), 10);
 
@@ -318,8 +145,88 @@ Test(pollers_units, a_vm_taken_off_a_shared_poller_leaves_the_other_vm_served,
 	pollers_destroy(&ps);
 	for (int i = 0; i < 4; i++) {
 		session_unref(s[i]);
-		fake_free(f[i]);
+		standin_free(f[i]);
 	}
+}
+
+/* -------------------------------------------------------------- parking */
+
+static struct standin_chan *rung_new(int who)
+{
+	struct standin_chan *f = standin_new(who, true);
+	cr_assert_not_null(f);
+	return f;
+}
+
+/* Wait until the poller announced sleep on @f's channel (no clock: a
+ * poller that never does fails the test by its timeout). */
+static void await_announced(struct standin_chan *f)
+{
+	while (!atomic_load(&f->need_wakeup))
+		usleep(200);
+}
+
+static void stop_and_free(struct session **s, struct standin_chan **f, unsigned n)
+{
+	pollers_stop(&ps);
+	pollers_remove(&ps.all[0], s, n);
+	pollers_destroy(&ps);
+	for (unsigned i = 0; i < n; i++) {
+		session_unref(s[i]);
+		standin_free(f[i]);
+	}
+}
+
+Test(pollers_units, an_idle_session_is_parked_and_not_polled_while_another_vm_is_busy,
+     .init = setup, .fini = teardown, .timeout = 60)
+{
+	cr_assert_eq(pollers_start(&ps, 1, 50000, 1), 0);
+	struct standin_chan *f[2] = { rung_new(1), rung_new(2) };
+	struct session *s[2] = { session_of(f[0], 1, 0, NULL), session_of(f[1], 2, 0, NULL) };
+	pollers_add(&ps.all[0], s, 2);
+	await_announced(f[1]);
+	unsigned polls = atomic_load(&f[1]->polls);
+	/* VM 1 busy, request after request, each answered. */
+	for (unsigned i = 0; i < 300; i++) {
+		queue_echoes(f[0], 1, 8);
+		standin_await_replies(f[0], i + 1);
+	}
+	unsigned later = atomic_load(&f[1]->polls);
+	bool announced = atomic_load(&f[1]->need_wakeup);
+	stop_and_free(s, f, 2);
+	cr_assert_eq(later, polls, "the idle session was polled %u times after it was parked",
+		     later - polls);
+	cr_assert(announced, "the idle session's announcement was withdrawn");
+}
+
+Test(pollers_units, a_parked_session_is_answered_after_its_doorbell_while_its_poller_spins,
+     .init = setup, .fini = teardown, .timeout = 60)
+{
+	cr_assert_eq(pollers_start(&ps, 1, 50000, 1), 0);
+	/* VM 1 always has a request: the poller never sleeps, so only its
+	 * look at the parked sessions' doorbells can find VM 2's. */
+	struct standin_chan *f[2] = { fake_new(1), rung_new(2) };
+	atomic_store(&f[0]->endless, true);
+	struct session *s[2] = { session_of(f[0], 1, 0, NULL), session_of(f[1], 2, 0, NULL) };
+	pollers_add(&ps.all[0], s, 2);
+	for (unsigned i = 1; i <= 3; i++) {
+		await_announced(f[1]);
+		queue_echoes(f[1], 1, 8);
+		standin_await_replies(f[1], i);
+	}
+	unsigned doorbells = atomic_load(&f[1]->doorbells);
+	unsigned busy = atomic_load(&f[0]->replies);
+	stop_and_free(s, f, 2);
+	cr_assert_eq(doorbells, 3, "%u doorbells for 3 requests, each after a parking",
+		     doorbells);
+	cr_assert_gt(busy, 0);
+}
+
+/* The scenario starts and stops the services itself. */
+Test(pollers_units, sessions_alternating_idle_and_requests_are_all_answered, .timeout = 300)
+{
+	const char *err = scenario_pollers_park_stress(300);
+	cr_assert_null(err, "%s", err);
 }
 
 /* ----------------------------------------------------------- heartbeats */
@@ -363,7 +270,7 @@ Test(pollers_units, a_stuck_poller_stops_the_beat_of_the_vms_it_serves_and_no_ot
 	void *mem_a = region_mem(&a.region), *mem_b = region_mem(&b.region);
 	liveness_watch(&a);
 	liveness_watch(&b);
-	struct fake_chan *f[3] = { fake_new(0), fake_new(1), fake_new(2) };
+	struct standin_chan *f[3] = { fake_new(0), fake_new(1), fake_new(2) };
 	struct session *s[3] = { session_of(f[0], 1, 0, &a), session_of(f[1], 1, 1, &a),
 				 session_of(f[2], 2, 1, &b) };
 	pollers_add(&ps.all[0], s, 1);
@@ -390,7 +297,7 @@ Test(pollers_units, a_stuck_poller_stops_the_beat_of_the_vms_it_serves_and_no_ot
 	cr_assert(hung);
 
 	/* A beats again. */
-	await_replies(f[0], 1);
+	standin_await_replies(f[0], 1);
 	await_beats(&a, 2);
 
 	liveness_forget(&a);
@@ -403,7 +310,7 @@ Test(pollers_units, a_stuck_poller_stops_the_beat_of_the_vms_it_serves_and_no_ot
 	pollers_destroy(&ps);
 	for (int i = 0; i < 3; i++) {
 		session_unref(s[i]);
-		fake_free(f[i]);
+		standin_free(f[i]);
 	}
 	free(mem_a);
 	free(mem_b);
