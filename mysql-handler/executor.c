@@ -22,6 +22,12 @@
 
 /* ---- table handles ---- */
 
+static uint32_t handle_of(const struct mx_vm *vm, const struct mx_table_slot *s,
+			  uint32_t slot)
+{
+	return (((s->generation + vm->table_gen_base) & 0xffff) << 16) | (slot + 1);
+}
+
 static int table_new(struct mx_vm *vm, const struct mx_table_ref *ref, uint32_t *handle)
 {
 	uint32_t free_slot = UINT32_MAX;
@@ -30,7 +36,7 @@ static int table_new(struct mx_vm *vm, const struct mx_table_ref *ref, uint32_t 
 		if (s->refs && s->ref.id == ref->id && !strcmp(s->ref.name, ref->name)) {
 			/* Every handler of the same table shares one handle. */
 			s->refs++;
-			*handle = (s->generation << 16) | (i + 1);
+			*handle = handle_of(vm, s, i);
 			return 0;
 		}
 		if (!s->refs && free_slot == UINT32_MAX)
@@ -42,7 +48,7 @@ static int table_new(struct mx_vm *vm, const struct mx_table_ref *ref, uint32_t 
 	s->ref = *ref;
 	s->refs = 1;
 	s->generation = (s->generation + 1) & 0xffff;
-	*handle = (s->generation << 16) | (free_slot + 1);
+	*handle = handle_of(vm, s, free_slot);
 	vm->table_count++;
 	return 0;
 }
@@ -53,7 +59,7 @@ static struct mx_table_slot *table_find(struct mx_vm *vm, uint32_t handle)
 	if (slot >= vm->opt.max_tables)
 		return NULL;
 	struct mx_table_slot *s = &vm->tables[slot];
-	return s->refs && s->generation == handle >> 16 ? s : NULL;
+	return s->refs && handle_of(vm, s, slot) == handle ? s : NULL;
 }
 
 void mx_tables_clear(struct mx_vm *vm)
@@ -655,11 +661,10 @@ int mx_vm_open(const char *dir, const char *name, const struct mx_options *opt,
 		free(vm);
 		return -ENOMEM;
 	}
-	/* Table handles carry a 16-bit generation per slot: starting the
-	 * slots anywhere, as context ids, makes a previous vamosd's handle
+	/* Table handles carry a 16-bit generation per slot, counted from a
+	 * random base as context ids are: a previous vamosd's handle is then
 	 * unlikely to name another table here (its context is refused first). */
-	for (uint32_t i = 0; i < vm->opt.max_tables; i++)
-		vm->tables[i].generation = ((start >> 16) + i * 40503u) & 0xffff;
+	vm->table_gen_base = start >> 16;
 	pthread_mutex_init(&vm->lock, NULL);
 	pthread_mutex_init(&vm->prepared_lock, NULL);
 	struct mh_store_options so = { .sync = (enum mh_sync)vm->opt.sync,

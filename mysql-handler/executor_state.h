@@ -71,6 +71,7 @@ struct mx_vm {
 	struct mx_ctx **ctx;  /* by slot */
 	uint32_t ctx_count, ctx_next;
 	uint64_t ctx_generation;
+	uint32_t table_gen_base; /* added to every slot's generation */
 	struct mx_table_slot *tables;
 	uint32_t table_count;
 
