@@ -346,6 +346,24 @@ static int run_ctx(struct mx_vm *vm, struct mx_job *j, struct mx_out *out)
 	return run_write(c->stmt, j, &in, out);
 }
 
+/* End an attempt made at once with result @rc. A lock held by another
+ * transaction (-ETIMEDOUT at once) undoes the attempt whole (also rows of
+ * a batch written before it): MX_WOULD_WAIT, and the pool runs the request
+ * again from the state it found. */
+static int end_attempt(struct mx_vm *vm, struct mh_txn *a, int rc, struct mx_out *out)
+{
+	int end = mh_txn_try_end(a, rc != -ETIMEDOUT);
+	if (rc == -ETIMEDOUT && !end) {
+		out->len = 0;
+		return MX_WOULD_WAIT;
+	}
+	if (end) {
+		out->len = 0;
+		return mx_store_fail(vm->store, out, end);
+	}
+	return rc;
+}
+
 /* A read of a context with a write transaction, or a locking read, with
  * lock waits of 0: a plain read never waits (it reads its snapshot or the
  * latest rows without locks); a locking read that meets a lock held by
@@ -374,16 +392,7 @@ static int try_read(struct mx_vm *vm, struct mx_job *j, struct mx_out *out)
 	mh_txn_lock_reads(a, true);
 	rc = mx_run_read(a, j->op, &j->ref, &in, out);
 	mh_txn_lock_reads(a, false);
-	int end = mh_txn_try_end(a, rc != -ETIMEDOUT);
-	if (rc == -ETIMEDOUT && !end) {
-		out->len = 0;
-		return MX_WOULD_WAIT;
-	}
-	if (end) {
-		out->len = 0;
-		return mx_store_fail(vm->store, out, end);
-	}
-	return rc;
+	return end_attempt(vm, a, rc, out);
 }
 
 int mx_job_try(struct mx_vm *vm, struct mx_job *j, struct mx_out *out)
@@ -402,19 +411,7 @@ int mx_job_try(struct mx_vm *vm, struct mx_job *j, struct mx_out *out)
 	if ((rc = mh_txn_try_begin(c->stmt, &a)))
 		return mx_store_fail(vm->store, out, rc);
 	rc = run_write(a, j, &in, out);
-	/* A lock held by another transaction: the attempt is undone whole
-	 * (also rows of a batch written before it), so the pool runs the
-	 * request again from the state it found. */
-	int end = mh_txn_try_end(a, rc != -ETIMEDOUT);
-	if (rc == -ETIMEDOUT && !end) {
-		out->len = 0;
-		return MX_WOULD_WAIT;
-	}
-	if (end) {
-		out->len = 0;
-		return mx_store_fail(vm->store, out, end);
-	}
-	return rc;
+	return end_attempt(vm, a, rc, out);
 }
 
 void mx_job_run(struct mx_vm *vm, struct mx_job *j, unsigned char **scratch, uint32_t *cap)
