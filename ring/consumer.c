@@ -208,26 +208,18 @@ peek(struct vamos_consumer *c, struct vamos_record *out, unsigned max, bool arra
 		uint64_t off = cursor & mask;
 		uint64_t word = __atomic_load_n((uint64_t *)(data + off), __ATOMIC_RELAXED);
 		uint64_t size = vamos_record_size((uint32_t)word);
-		/* Trust check, the common case in one go: reserved bits zero,
-		 * an application type, and the whole record inside both the
-		 * published part and the ring (@left). Anything else (padding
-		 * or a bad header) takes the long way, which says what was
-		 * wrong. */
-		if (__builtin_expect((word >> 32) < VAMOS_TYPE_PADDING && size <= left, 1)) {
+		/* Trust check, the common case in one go: reserved bits zero
+		 * and an application type (or, for peek_arrays, a header
+		 * array_header_ok accepts), and the whole record inside both
+		 * the published part and the ring (@left). Anything else
+		 * (padding or a bad header) takes the long way, which says
+		 * what was wrong. */
+		if (__builtin_expect(((word >> 32) < VAMOS_TYPE_PADDING ||
+				      (arrays && array_header_ok(word))) &&
+					     size <= left,
+				     1)) {
 			o->data = data + off + VAMOS_RECORD_HEADER_SIZE;
-			/* len, type and elem_size (bits 48-63 are 0 here). */
-			memcpy((unsigned char *)o + offsetof(struct vamos_record, len),
-			       &word, sizeof word);
-			o++;
-			cursor += size;
-			left -= size;
-			continue;
-		}
-		/* Trust check for an array record (peek_arrays only): the same
-		 * bounds, and what array_header_ok checks. */
-		if (arrays && array_header_ok(word) && size <= left) {
-			o->data = data + off + VAMOS_RECORD_HEADER_SIZE;
-			/* len, type and elem_size, as for a plain record. */
+			/* len, type and elem_size (0 for a plain record). */
 			memcpy((unsigned char *)o + offsetof(struct vamos_record, len),
 			       &word, sizeof word);
 			o++;
