@@ -66,6 +66,13 @@ static int take_peer_message(struct vamos_ivshmem_peer *p, int64_t id, int fd,
 			*why = "server announced our own departure";
 			goto proto;
 		}
+		/* Our own eventfds come after the host's: a host with fewer
+		 * vectors than ours is a VM set up with fewer vectors. */
+		if (p->own_count == 0 && p->host_count && p->host_count < p->vectors) {
+			*why = "server sent fewer host eventfds than vectors: the VM has fewer "
+			       "vectors than this peer was given (give the peer the VM's vectors)";
+			goto proto;
+		}
 		/* Trust check: exactly `vectors` eventfds of our own. */
 		if (p->own_count == p->vectors) {
 			*why = "server sent more eventfds than vectors";
@@ -80,7 +87,8 @@ static int take_peer_message(struct vamos_ivshmem_peer *p, int64_t id, int fd,
 			return -ECONNRESET;
 		}
 		if (p->host_count == p->vectors) {
-			*why = "server sent more host eventfds than vectors";
+			*why = "server sent more host eventfds than vectors: the VM has more "
+			       "vectors than this peer was given (give the peer the VM's vectors)";
 			goto proto;
 		}
 		p->host_fds[p->host_count++] = fd;

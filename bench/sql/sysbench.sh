@@ -72,6 +72,19 @@ sb() {
 		--time="$seconds" --report-interval=0 --percentile=95 "$@" "$cmd"
 }
 
+# sysbench's prepare, and a check that it made the table: its errors are
+# shown, and a table short of rows stops the run before any workload.
+prepare() {
+	local name=$1 out n
+	shift
+	out=$(sb oltp_read_only prepare "$@" 2>&1) ||
+		{ echo "$out" >&2; die "sysbench prepare on $name failed"; }
+	n=$(mdb_client "$work/$name" --batch --skip-column-names sbtest \
+		-e "SELECT COUNT(*) FROM sbtest1" 2>&1) || n=''
+	[[ $n == "$rows" ]] ||
+		{ echo "$out" >&2; die "sysbench prepare on $name left sbtest1 with '${n:-no table}', not $rows rows"; }
+}
+
 # vamosd's counters for vm1: requests, then doorbells + interrupts.
 vamos_counters() {
 	"${vamosd%/*}/vamosctl" --control "$work/vamosd/ctl" stats --prometheus | awk '
@@ -125,9 +138,9 @@ run_one() {
 mkdir -p "$work/vamosd"
 vamosd_start "$work/vamosd" "$vamosd"
 server vamos --plugin "$plugin" --env VAMOS_TRANSPORT=local \
-	--env "VAMOS_LOCAL_SOCKET=$work/vamosd/vm1.sock" --env VAMOS_LOCAL_VECTORS=4
+	--env "VAMOS_LOCAL_SOCKET=$work/vamosd/vm1.sock" --env "VAMOS_LOCAL_VECTORS=$(vamosd_vm_vectors)"
 log "vamos: preparing $rows rows"
-sb oltp_read_only prepare "--mysql-socket=$work/vamos/mysqld.sock" --mysql_storage_engine=VAMOS >/dev/null
+prepare vamos "--mysql-socket=$work/vamos/mysqld.sock" --mysql_storage_engine=VAMOS
 run_workloads vamos vamos
 mdb_stop "$work/vamos"
 vamosd_stop "$work/vamosd"
@@ -138,7 +151,7 @@ port=$(comm -23 <(seq 23306 23399) <(ss -Htln | awk '{ sub(/.*:/, "", $4); print
 [[ -n $port ]] || die "no free TCP port in 23306-23399"
 server remote --port "$port"
 log "federatedx: preparing $rows rows on the remote (InnoDB, port $port)"
-sb oltp_read_only prepare --mysql-host=127.0.0.1 "--mysql-port=$port" >/dev/null
+prepare remote --mysql-host=127.0.0.1 "--mysql-port=$port"
 schema=$(mdb_client "$work/remote" --batch --skip-column-names sbtest \
 	-e "SHOW CREATE TABLE sbtest1" | cut -f2-)
 schema=${schema//\\n/ }
@@ -158,7 +171,7 @@ mdb_stop "$work/remote"
 # ---------------------------------------------------------------- innodb
 server innodb
 log "innodb: preparing $rows rows"
-sb oltp_read_only prepare "--mysql-socket=$work/innodb/mysqld.sock" >/dev/null
+prepare innodb "--mysql-socket=$work/innodb/mysqld.sock"
 run_workloads innodb innodb
 mdb_stop "$work/innodb"
 

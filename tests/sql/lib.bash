@@ -53,7 +53,7 @@ sqlt_start() {
 	case ${SQLT_TRANSPORT:-local} in
 	local)
 		transport=(--env VAMOS_TRANSPORT=local --env "VAMOS_LOCAL_SOCKET=$V/vm1.sock"
-			--env VAMOS_LOCAL_VECTORS=4) ;;
+			--env "VAMOS_LOCAL_VECTORS=$(vamosd_vm_vectors "$vm_options")") ;;
 	unix)
 		# The VM's own stream socket: the same VM, database and tables.
 		vm_options+=",stream_socket=$V/vm1.stream"
