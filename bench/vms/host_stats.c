@@ -51,13 +51,17 @@ static void pick(const char *text, const char *name, unsigned n, uint64_t *out)
 {
 	char prefix[64];
 	int plen = snprintf(prefix, sizeof prefix, "vamos_%s_total{vm=\"vm", name);
-	for (const char *line = text; line && *line; line = strchr(line, '\n'), line += !!line) {
-		if (strncmp(line, prefix, (size_t)plen))
-			continue;
-		char *end;
-		unsigned long k = strtoul(line + plen, &end, 10);
-		if (end[0] == '"' && end[1] == '}' && k < n)
-			out[k] = strtoull(end + 2, NULL, 10);
+	for (const char *line = text; *line;) {
+		if (!strncmp(line, prefix, (size_t)plen)) {
+			char *end;
+			unsigned long k = strtoul(line + plen, &end, 10);
+			if (end[0] == '"' && end[1] == '}' && k < n)
+				out[k] = strtoull(end + 2, NULL, 10);
+		}
+		const char *nl = strchr(line, '\n');
+		if (!nl)
+			break;
+		line = nl + 1;
 	}
 }
 

@@ -19,7 +19,7 @@
  *             [--vms "1 8 32 64"] [--mode calls|pipelined|both]
  *
  * Columns: vms,busy_vms,reqs_per_sec,rtt_p50_us,rtt_p99_us,vamosd_threads,
- * vamosd_rss_mb,idle_cpu_pct,mode,turn_records,min_share,shares
+ * vamosd_rss_mb,idle_cpu_pct,mode,turn_records,ran_dry,min_share,shares
  * (idle_cpu_pct: of one core, over the idle period; the same on each row
  * of a VM count. turn_records: the fewest records a busy VM had per turn
  * of vamosd's poller, on average, from vamosd's own counters: 64 when
