@@ -20,10 +20,12 @@ struct heartbeat {
 	/* Set by the main thread before the first of its sessions is
 	 * published (base NULL: nothing to beat). */
 	struct vamos_region region;
-	/* The host's pollers that serve its sessions: first_poller and the
-	 * next (poller_span - 1), modulo the host's count. Main thread, set
-	 * before liveness_watch(). */
-	unsigned first_poller, poller_span;
+	/* The host's pollers that serve its sessions (bit k: poller k; 0
+	 * while no peer is attached). Set by the main thread when a peer
+	 * attaches or leaves, read by the liveness thread; relaxed both ways:
+	 * a verdict made on the pollers of a moment ago is put right on the
+	 * next round. */
+	atomic_uint_least64_t pollers;
 	/* Set by the liveness thread: every poller serving this VM moves.
 	 * Relaxed both ways: a verdict, it orders nothing. */
 	atomic_bool ok;

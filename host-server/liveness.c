@@ -56,11 +56,11 @@ static void judge_pollers(bool *stuck, int64_t now)
 /* The first poller serving @hb that is stuck, or -1. */
 static int stuck_poller(const struct heartbeat *hb, const bool *stuck)
 {
-	for (unsigned i = 0; poller_count && i < hb->poller_span; i++) {
-		unsigned k = (hb->first_poller + i) % poller_count;
-		if (stuck[k])
+	/* Relaxed: see heartbeat.h. */
+	uint64_t serving = atomic_load_explicit(&hb->pollers, memory_order_relaxed);
+	for (unsigned k = 0; k < poller_count; k++)
+		if ((serving >> k & 1) && stuck[k])
 			return (int)k;
-	}
 	return -1;
 }
 

@@ -12,7 +12,6 @@ int pollers_start(struct pollers *ps, unsigned count, int64_t spin_ns, uint64_t 
 {
 	ps->all = calloc(count, sizeof *ps->all);
 	ps->count = 0;
-	ps->next = 0;
 	if (!ps->all)
 		return -ENOMEM;
 	for (unsigned k = 0; k < count; k++) {
@@ -30,19 +29,6 @@ int pollers_start(struct pollers *ps, unsigned count, int64_t spin_ns, uint64_t 
 	}
 	ps->count = count;
 	return 0;
-}
-
-unsigned pollers_assign(struct pollers *ps, unsigned channels, unsigned *span)
-{
-	unsigned first = ps->next;
-	*span = channels < ps->count ? channels : ps->count;
-	ps->next = (unsigned)(((unsigned long)first + channels) % ps->count);
-	return first;
-}
-
-struct poller *pollers_of_channel(struct pollers *ps, unsigned first, unsigned i)
-{
-	return &ps->all[(unsigned)(((unsigned long)first + i) % ps->count)];
 }
 
 /* The set @p serves now: ours to read, as only this thread replaces it. */
@@ -101,6 +87,42 @@ void pollers_remove(struct poller *p, struct session *const *sessions, unsigned 
 {
 	if (n)
 		change(p, sessions, n, NULL, 0);
+}
+
+unsigned pollers_sessions(struct poller *p)
+{
+	struct session_set *set = current(p);
+	return set ? set->count : 0;
+}
+
+/* The poller with the fewest sessions by @load; among those, one @used
+ * (bit k: poller k) does not name yet, then the lowest number. */
+static unsigned least_loaded(const unsigned *load, unsigned count, uint64_t used)
+{
+	unsigned best = 0;
+	for (unsigned k = 1; k < count; k++) {
+		bool fewer = load[k] < load[best];
+		bool as_few_unused = load[k] == load[best] && !(used >> k & 1) &&
+				     (used >> best & 1);
+		if (fewer || as_few_unused)
+			best = k;
+	}
+	return best;
+}
+
+uint64_t pollers_deal(struct pollers *ps, unsigned channels, unsigned *poller_of)
+{
+	unsigned load[CONFIG_MAX_POLLERS];
+	uint64_t used = 0;
+	for (unsigned k = 0; k < ps->count; k++)
+		load[k] = pollers_sessions(&ps->all[k]);
+	for (unsigned i = 0; i < channels; i++) {
+		unsigned k = least_loaded(load, ps->count, used);
+		poller_of[i] = k;
+		load[k]++;
+		used |= UINT64_C(1) << k;
+	}
+	return used;
 }
 
 void pollers_request_stop(struct pollers *ps)

@@ -1,11 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The host's pollers: one set of poller threads (config key `pollers`)
- * shared by every VM's channels, instead of threads per VM. Channels are
- * dealt round-robin over the whole host (a VM's channels spread over the
- * pollers, the next VM's carry on where the last one stopped), so busy VMs
- * share the pollers and each poller serves its sessions round-robin
- * (poller.h). An idle host still costs no CPU: every poller sleeps.
+ * shared by every VM's channels, instead of threads per VM. A peer's
+ * channels are dealt when it attaches, each to the poller with the fewest
+ * sessions then (pollers_deal), so VMs that come and go leave no poller
+ * with more than its share; busy VMs share the pollers and each poller
+ * serves its sessions round-robin (poller.h). An idle host still costs no
+ * CPU: every poller sleeps.
  * Main thread only, except the pollers themselves.
  */
 #ifndef VAMOSD_POLLERS_H
@@ -13,23 +14,28 @@
 
 #include <stdint.h>
 
+#include "config.h"
 #include "poller.h"
 
 struct pollers {
 	struct poller *all;
 	unsigned count;
-	unsigned next; /* the poller the next VM's channel 0 goes to */
 };
+
+_Static_assert(CONFIG_MAX_POLLERS <= 64, "a VM's pollers fit a 64-bit mask");
 
 /* Start @count pollers. 0, or -errno with none left running. */
 int pollers_start(struct pollers *ps, unsigned count, int64_t spin_ns, uint64_t boot_id);
 
-/* A VM of @channels channels: the poller its channel 0 goes to (channel
- * i goes to (that + i) % count), and how many pollers serve it in @span. */
-unsigned pollers_assign(struct pollers *ps, unsigned channels, unsigned *span);
+/* Deal a newly attached peer's @channels channels: channel i to poller
+ * @poller_of[i], each in turn to the one with the fewest sessions now plus
+ * those of this peer already dealt (on a tie, one this peer has none on
+ * yet, then the lowest number). Returns the pollers dealt to (bit k:
+ * poller k). Main thread, before the sessions are added. */
+uint64_t pollers_deal(struct pollers *ps, unsigned channels, unsigned *poller_of);
 
-/* The poller channel @i of a VM whose channel 0 went to @first serves. */
-struct poller *pollers_of_channel(struct pollers *ps, unsigned first, unsigned i);
+/* How many sessions poller @p serves now. Main thread. */
+unsigned pollers_sessions(struct poller *p);
 
 /* Add @n sessions to poller @p's set, after those it has (so a VM's
  * sessions sit together). */

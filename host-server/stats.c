@@ -50,6 +50,19 @@ static unsigned sessions_of(const struct poller *p)
 	return set ? set->count : 0;
 }
 
+/* The pollers of mask @serving, "0,2", or "none"; then the line's end. */
+static void print_pollers(FILE *out, uint64_t serving)
+{
+	if (!serving)
+		fputs("none", out);
+	for (unsigned k = 0, first = 1; k < 64; k++)
+		if (serving >> k & 1) {
+			fprintf(out, "%s%u", first ? "" : ",", k);
+			first = 0;
+		}
+	fputc('\n', out);
+}
+
 /* The host's pollers, shared by every VM: their sum, then one line each. */
 static void pollers_table(FILE *out, const struct pollers *ps)
 {
@@ -102,9 +115,10 @@ void stats_table(FILE *out, const struct daemon_view *d)
 		}
 		print_row(out, vm->cfg.name, "all", &total);
 		fprintf(out, "%-12s peer %d, joins %" PRIu64 ", leaves %" PRIu64
-			     ", rejects %" PRIu64 ", on %u pollers from poller %u\n",
+			     ", rejects %" PRIu64 ", on pollers ",
 			vm->cfg.name, vm->peer, vm->counters.joins, vm->counters.leaves,
-			vm->counters.rejects, vm->beat.poller_span, vm->beat.first_poller);
+			vm->counters.rejects);
+		print_pollers(out, LOAD(vm->beat.pollers));
 		if (vm->queue) {
 			struct blocking_queue_stats b = blocking_queue_stats(vm->queue);
 			fprintf(out, "%-12s blocking: queued %" PRIu64 " (%" PRIu64 " bytes, at most %"

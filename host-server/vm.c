@@ -16,20 +16,24 @@
 #include "mysql_service.h"
 #include "vm.h"
 
-/* Give each poller that serves this VM the sessions of its channels, or
- * (@add false) take them off again. */
+/* Give each poller that serves this VM the sessions of its channels
+ * (vm->poller_of), or (@add false) take them off again. */
 static void publish(struct vm *vm, bool add)
 {
 	struct session *mine[1024];
-	for (unsigned k = 0; k < vm->beat.poller_span; k++) {
+	/* Relaxed: only this thread writes it (heartbeat.h). */
+	uint64_t serving = atomic_load_explicit(&vm->beat.pollers, memory_order_relaxed);
+	for (unsigned k = 0; k < vm->pollers->count; k++) {
+		if (!(serving >> k & 1))
+			continue;
 		unsigned n = 0;
-		for (unsigned i = k; i < vm->cfg.channels; i += vm->beat.poller_span)
-			mine[n++] = vm->sessions[i];
-		struct poller *p = pollers_of_channel(vm->pollers, vm->beat.first_poller, k);
+		for (unsigned i = 0; i < vm->cfg.channels; i++)
+			if (vm->poller_of[i] == k)
+				mine[n++] = vm->sessions[i];
 		if (add)
-			pollers_add(p, mine, n);
+			pollers_add(&vm->pollers->all[k], mine, n);
 		else
-			pollers_remove(p, mine, n);
+			pollers_remove(&vm->pollers->all[k], mine, n);
 	}
 }
 
@@ -50,6 +54,8 @@ static void detach(struct vm *vm, const char *why, bool reset)
 	blocking_forget_removed(vm->queue);
 	free(vm->sessions);
 	vm->sessions = NULL;
+	/* Relaxed: the liveness thread's verdict, heartbeat.h. */
+	atomic_store_explicit(&vm->beat.pollers, 0, memory_order_relaxed);
 	log_info("vm %s: peer %d detached (%s)", vm->cfg.name, vm->peer, why);
 	vm->peer = -1;
 	/* Its guest's connections are gone: their transactions roll back. */
@@ -73,7 +79,9 @@ static void refuse(struct vm *vm, int peer, const char *why)
 static void attach(struct vm *vm, int peer, bool adopted)
 {
 	vm->sessions = calloc(vm->cfg.channels, sizeof *vm->sessions);
-	if (!vm->sessions) {
+	if (!vm->sessions || !vm->poller_of) {
+		free(vm->sessions);
+		vm->sessions = NULL;
 		log_error("vm %s: out of memory attaching peer %d", vm->cfg.name, peer);
 		refuse(vm, peer, "out of memory for its sessions");
 		return;
@@ -95,10 +103,6 @@ static void attach(struct vm *vm, int peer, bool adopted)
 			refuse(vm, peer, "its channels cannot be opened");
 			return;
 		}
-		/* Channel i is served by the poller publish() gives it. */
-		vm->sessions[i]->inbox =
-			&pollers_of_channel(vm->pollers, vm->beat.first_poller,
-					    i % vm->beat.poller_span)->inbox;
 		vm->sessions[i]->queue = vm->queue;
 		vm->sessions[i]->beat = &vm->beat;
 		/* Channel i is notified on vector i % vectors (vamos/ivshmem.h):
@@ -106,10 +110,18 @@ static void attach(struct vm *vm, int peer, bool adopted)
 		vm->sessions[i]->shared_doorbell =
 			i >= vm->cfg.vectors || i + vm->cfg.vectors < vm->cfg.channels;
 	}
+	/* Its channels go to the pollers with the fewest sessions now. */
+	uint64_t serving = pollers_deal(vm->pollers, vm->cfg.channels, vm->poller_of);
+	for (uint32_t i = 0; i < vm->cfg.channels; i++)
+		vm->sessions[i]->inbox = &vm->pollers->all[vm->poller_of[i]].inbox;
+	/* Relaxed: the liveness thread's verdict, heartbeat.h. Set before
+	 * the sessions are published, so their pollers are judged. */
+	atomic_store_explicit(&vm->beat.pollers, serving, memory_order_relaxed);
 	vm->peer = peer;
 	publish(vm, true);
-	log_info("vm %s: peer %d %s, %u channels", vm->cfg.name, peer,
-		 adopted ? "taken over (its channels carry on)" : "attached", vm->cfg.channels);
+	log_info("vm %s: peer %d %s, %u channels on %u pollers", vm->cfg.name, peer,
+		 adopted ? "taken over (its channels carry on)" : "attached", vm->cfg.channels,
+		 (unsigned)__builtin_popcountll(serving));
 }
 
 static void on_event(void *arg, const struct vamos_ivshmem_event *ev)
@@ -168,7 +180,11 @@ int vm_start(struct vm *vm, const struct vm_config *cfg, const struct config *gl
 		*why = "cannot make its blocking queue";
 		return -ENOMEM;
 	}
-	vm->beat.first_poller = pollers_assign(pollers, cfg->channels, &vm->beat.poller_span);
+	vm->poller_of = calloc(cfg->channels, sizeof *vm->poller_of);
+	if (!vm->poller_of) {
+		*why = "out of memory";
+		return -ENOMEM;
+	}
 	struct vamos_ivshmem_server_params sp = {
 		.socket_path = cfg->socket,
 		.shm_path = cfg->shm_path[0] ? cfg->shm_path : NULL,
@@ -200,9 +216,8 @@ int vm_start(struct vm *vm, const struct vm_config *cfg, const struct config *gl
 	/* Before any session is published: the pollers beat this region. */
 	vm->beat.region = *vamos_ivshmem_server_region(vm->server);
 	liveness_watch(&vm->beat);
-	log_info("vm %s: serving %s (%u channels of %u KiB rings, %u vectors, on %u pollers "
-		 "from poller %u%s)", cfg->name, cfg->socket, cfg->channels, cfg->ring_bytes >> 10,
-		 cfg->vectors, vm->beat.poller_span, vm->beat.first_poller,
+	log_info("vm %s: serving %s (%u channels of %u KiB rings, %u vectors%s)", cfg->name,
+		 cfg->socket, cfg->channels, cfg->ring_bytes >> 10, cfg->vectors,
 		 sp.adopt ? ", taken over from the previous vamosd" : "");
 	/* Our predecessor died: what it had taken may be lost, so its guests
 	 * must fail what they have in flight (they attach again). */
@@ -244,6 +259,8 @@ static void quiesce(struct vm *vm, const char *why)
 	/* Beats stop before the sessions and the server go. */
 	liveness_forget(&vm->beat);
 	detach(vm, why, false);
+	free(vm->poller_of);
+	vm->poller_of = NULL;
 }
 
 int vm_handover(struct vm *vm, char *buf, size_t len)

@@ -2,7 +2,8 @@
 /*
  * One attached VM: its ivshmem server (QEMU connects to its socket), and
  * the sessions of its channels while a peer is attached, served by the
- * host's pollers (pollers.h) and beating its heartbeat (heartbeat.h). The
+ * host's pollers (pollers.h: dealt to the least loaded ones as the peer
+ * attaches) and beating its heartbeat (heartbeat.h). The
  * server takes one peer at a time (the VM's QEMU, or a local peer); when it
  * leaves, its sessions are taken off the pollers, freed once no blocking
  * request holds them, and the region is laid out afresh for the next one.
@@ -33,6 +34,7 @@ struct vm {
 	struct heartbeat beat;       /* names the pollers its channels go to */
 	int peer;                    /* attached peer id, or -1 */
 	struct session **sessions;   /* cfg.channels entries while attached */
+	unsigned *poller_of;         /* cfg.channels entries: each one's poller */
 	struct vm_counters counters; /* main thread only */
 	struct session_totals past;  /* sessions of peers that left */
 };

@@ -5,21 +5,33 @@
  * (libvamos-client, as a guest's engine would), and measures:
  *   - idle: every peer attached, nobody calling, for --idle-seconds (10):
  *     vamosd's CPU (keeper and worker, from /proc), threads and RSS;
- *   - busy: 1 VM, then 4 VMs (as many as there are) calling echo in a
- *     loop, one call at a time each, for --seconds: requests/s of all busy
- *     VMs together and the round trip's p50/p99. With 4 busy VMs, the
- *     slowest VM's share of the requests against an even share goes to
- *     stderr (fairness: 1.00 is even).
+ *   - calls: 1 VM, then 4 VMs (as many as there are) calling echo in a
+ *     loop, one call at a time each (calls.c), for --seconds;
+ *   - pipelined: 1, 2, 4 and 8 VMs (as many as there are) each keeping
+ *     its ring full (pipeline.c), so that vamosd's turns, not the callers'
+ *     threads, decide each VM's share.
+ * Each busy row: requests/s of the busy VMs together, the round trip's
+ * p50/p99 (pipelined: submit to reply, queueing in the full ring
+ * included), and each busy VM's share of the requests against an even
+ * split (1.00 is even) with the slowest one's.
  *
  *   bench-vms --vamosd PATH [--csv] [--seconds S] [--idle-seconds S]
- *             [--vms "1 8 32 64"]
+ *             [--vms "1 8 32 64"] [--mode calls|pipelined|both]
  *
  * Columns: vms,busy_vms,reqs_per_sec,rtt_p50_us,rtt_p99_us,vamosd_threads,
- * vamosd_rss_mb,idle_cpu_pct (idle_cpu_pct: of one core, over the idle
- * period; the same on each row of a VM count).
+ * vamosd_rss_mb,idle_cpu_pct,mode,turn_records,ran_dry,min_share,shares
+ * (idle_cpu_pct: of one core, over the idle period; the same on each row
+ * of a VM count. turn_records: the fewest records a busy VM had per turn
+ * of vamosd's poller, on average, from vamosd's own counters: 64 when
+ * every busy VM's ring had a batch for each of its turns. ran_dry,
+ * pipelined: how often a busy VM found every request answered, i.e. its
+ * ring had run dry before it refilled it, summed over the busy VMs; 0 with
+ * turn_records 64 means vamosd's turns alone set the shares. shares: per
+ * busy VM, '/'-separated, in VM order).
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <inttypes.h>
 #include <stdbool.h>
 #include <pthread.h>
 #include <signal.h>
@@ -34,19 +46,16 @@
 
 #include <vamos/client.h>
 
+#include "busy.h"
+#include "host_stats.h"
+#include "pin.h"
+
 #define MAX_VMS 256u
-#define BUSY_MAX 4u
+#define BUSY_MAX 8u
 #define MAX_SAMPLES (1u << 20)
 
 static char dir[64], control[100];
 static pid_t keeper;
-
-static int64_t now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000ll + ts.tv_nsec;
-}
 
 static bool ping(void)
 {
@@ -174,34 +183,6 @@ static struct usage vamosd_usage(void)
 	return u;
 }
 
-struct caller {
-	struct vamos_client *client;
-	int64_t end;
-	int64_t *samples;
-	uint64_t nsamples, cap, requests;
-	int err;
-};
-
-static void *call_loop(void *arg)
-{
-	struct caller *c = arg;
-	unsigned char payload[64] = { 0 }, reply[64];
-	while (now_ns() < c->end) {
-		uint32_t len = 0;
-		int64_t t0 = now_ns();
-		int rc = vamos_call(c->client, VAMOS_SERVICE_ECHO, 0, payload, sizeof payload, reply,
-				    sizeof reply, &len, 10000);
-		if (rc) {
-			c->err = rc;
-			break;
-		}
-		if (c->nsamples < c->cap)
-			c->samples[c->nsamples++] = now_ns() - t0;
-		c->requests++;
-	}
-	return NULL;
-}
-
 static int cmp(const void *a, const void *b)
 {
 	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
@@ -209,33 +190,56 @@ static int cmp(const void *a, const void *b)
 }
 
 struct busy_result {
-	double rps, p50_us, p99_us, fairness;
+	double rps, p50_us, p99_us;
+	double shares[BUSY_MAX]; /* each busy VM's requests against an even split */
+	double min_share;
+	/* The fewest records a busy VM had per turn of vamosd's poller, on
+	 * average (vamosd's requests against its reply batches): SESSION_BATCH
+	 * (64) when each VM's ring was full at every one of its turns. */
+	double min_turn;
+	uint64_t ran_dry; /* pipelined: times a busy VM's ring ran dry, all VMs */
 };
 
-static int run_busy(struct vamos_client **clients, unsigned busy, double seconds,
-		    struct busy_result *out)
+static int run_busy(struct vamos_client **clients, unsigned busy, void *(*loop)(void *),
+		    double seconds, struct busy_result *out)
 {
 	struct caller c[BUSY_MAX];
 	pthread_t t[BUSY_MAX];
 	int64_t t0 = now_ns(), end = t0 + (int64_t)(seconds * 1e9);
 	uint64_t per = MAX_SAMPLES / busy;
 	int64_t *all = malloc(MAX_SAMPLES * sizeof *all);
+	uint64_t req0[BUSY_MAX], bat0[BUSY_MAX], req1[BUSY_MAX], bat1[BUSY_MAX];
 	if (!all)
 		return -ENOMEM;
+	int stats_rc = host_stats(control, busy, req0, bat0);
 	for (unsigned i = 0; i < busy; i++) {
 		c[i] = (struct caller){ .client = clients[i], .end = end, .samples = all + i * per,
 					.cap = per };
-		pthread_create(&t[i], NULL, call_loop, &c[i]);
+		pthread_create(&t[i], NULL, loop, &c[i]);
 	}
-	uint64_t total = 0, least = UINT64_MAX, n = 0;
+	uint64_t total = 0, n = 0;
 	int rc = 0;
 	for (unsigned i = 0; i < busy; i++) {
 		pthread_join(t[i], NULL);
 		total += c[i].requests;
-		if (c[i].requests < least)
-			least = c[i].requests;
+		out->ran_dry += c[i].ran_dry;
 		if (c[i].err && !rc)
 			rc = c[i].err;
+	}
+	if (!stats_rc)
+		stats_rc = host_stats(control, busy, req1, bat1);
+	out->min_turn = stats_rc ? 0 : 1e9;
+	for (unsigned i = 0; i < busy && !stats_rc; i++) {
+		uint64_t batches = bat1[i] - bat0[i];
+		double turn = batches ? (double)(req1[i] - req0[i]) / (double)batches : 0;
+		if (turn < out->min_turn)
+			out->min_turn = turn;
+	}
+	out->min_share = total ? 1e9 : 0;
+	for (unsigned i = 0; i < busy; i++) {
+		out->shares[i] = total ? (double)c[i].requests * busy / (double)total : 0;
+		if (out->shares[i] < out->min_share)
+			out->min_share = out->shares[i];
 	}
 	double elapsed = (double)(now_ns() - t0) / 1e9;
 	/* Gather the samples contiguously, then sort them. */
@@ -247,12 +251,50 @@ static int run_busy(struct vamos_client **clients, unsigned busy, double seconds
 	out->rps = (double)total / elapsed;
 	out->p50_us = n ? (double)all[n / 2] / 1e3 : 0;
 	out->p99_us = n ? (double)all[n * 99 / 100] / 1e3 : 0;
-	out->fairness = total ? (double)least * busy / (double)total : 0;
 	free(all);
 	return rc;
 }
 
-static int run_count(const char *bin, unsigned vms, double seconds, double idle_seconds, int csv)
+enum { MODE_CALLS = 1, MODE_PIPELINED = 2 };
+
+/* The busy rows of a VM count, in order; busy_or_all: that many, or every
+ * VM when there are fewer (and more than the row before asked). */
+static const struct {
+	int mode;
+	const char *name;
+	void *(*loop)(void *);
+	unsigned busy;
+	bool busy_or_all;
+} runs[] = {
+	{ MODE_CALLS, "calls", call_loop, 1, false },
+	{ MODE_CALLS, "calls", call_loop, 4, true },
+	{ MODE_PIPELINED, "pipelined", pipeline_loop, 1, false },
+	{ MODE_PIPELINED, "pipelined", pipeline_loop, 2, false },
+	{ MODE_PIPELINED, "pipelined", pipeline_loop, 4, false },
+	{ MODE_PIPELINED, "pipelined", pipeline_loop, 8, false },
+};
+
+static void print_row(unsigned vms, unsigned busy, const char *mode, const struct busy_result *r,
+		      struct usage u, double idle_pct, int csv)
+{
+	char shares[BUSY_MAX * 8] = "";
+	for (unsigned i = 0, off = 0; i < busy; i++)
+		off += (unsigned)snprintf(shares + off, sizeof shares - off, "%s%.2f", i ? "/" : "",
+					  r->shares[i]);
+	if (csv)
+		printf("%u,%u,%.0f,%.2f,%.2f,%u,%.1f,%.2f,%s,%.1f,%" PRIu64 ",%.2f,%s\n", vms, busy,
+		       r->rps, r->p50_us, r->p99_us, u.threads, u.rss_mb, idle_pct, mode,
+		       r->min_turn, r->ran_dry, r->min_share, shares);
+	else
+		printf("%5u %9u %14.0f %11.2f %11.2f %15u %15.1f %13.2f  %-9s %10.1f %8" PRIu64
+		       " %9.2f  %s\n",
+		       vms, busy, r->rps, r->p50_us, r->p99_us, u.threads, u.rss_mb, idle_pct, mode,
+		       r->min_turn, r->ran_dry, r->min_share, shares);
+	fflush(stdout);
+}
+
+static int run_count(const char *bin, unsigned vms, double seconds, double idle_seconds, int csv,
+		     int modes)
 {
 	int rc = start_vamosd(bin, vms);
 	struct vamos_client **clients = calloc(vms, sizeof *clients);
@@ -282,25 +324,22 @@ static int run_count(const char *bin, unsigned vms, double seconds, double idle_
 		after = vamosd_usage();
 	}
 	double idle_pct = 100.0 * (after.cpu_s - before.cpu_s) / idle_seconds;
-	unsigned busy_counts[] = { 1, vms < BUSY_MAX ? vms : BUSY_MAX };
-	for (unsigned k = 0; k < 2 && !rc; k++) {
-		if (k == 1 && busy_counts[1] == 1)
-			break;
-		struct busy_result r;
-		rc = run_busy(clients, busy_counts[k], seconds, &r);
+	for (unsigned k = 0; k < sizeof runs / sizeof runs[0] && !rc; k++) {
+		if (!(modes & runs[k].mode) ||
+		    (runs[k].busy_or_all ? vms <= runs[k - 1].busy : runs[k].busy > vms))
+			continue;
+		unsigned busy = runs[k].busy_or_all && vms < runs[k].busy ? vms : runs[k].busy;
+		struct busy_result r = { 0 };
+		pid_t pids[8];
+		unsigned npids = vamosd_pids(pids, 8);
+		bool apart = runs[k].loop == pipeline_loop;
+		pin_vamosd(pids, npids, apart);
+		rc = run_busy(clients, busy, runs[k].loop, seconds, &r);
+		if (apart)
+			pin_vamosd(pids, npids, false);
 		if (rc)
 			break;
-		struct usage u = vamosd_usage();
-		if (csv)
-			printf("%u,%u,%.0f,%.2f,%.2f,%u,%.1f,%.2f\n", vms, busy_counts[k], r.rps, r.p50_us,
-			       r.p99_us, u.threads, u.rss_mb, idle_pct);
-		else
-			printf("%5u %9u %14.0f %11.2f %11.2f %15u %15.1f %13.2f\n", vms, busy_counts[k],
-			       r.rps, r.p50_us, r.p99_us, u.threads, u.rss_mb, idle_pct);
-		if (busy_counts[k] > 1)
-			fprintf(stderr, "bench-vms: %u VMs, %u busy: slowest VM's share %.2f of even\n",
-				vms, busy_counts[k], r.fairness);
-		fflush(stdout);
+		print_row(vms, busy, runs[k].name, &r, vamosd_usage(), idle_pct, csv);
 	}
 	for (unsigned i = 0; i < vms; i++)
 		vamos_client_close(clients[i]);
@@ -312,7 +351,7 @@ static int run_count(const char *bin, unsigned vms, double seconds, double idle_
 int main(int argc, char **argv)
 {
 	const char *bin = NULL;
-	int csv = 0;
+	int csv = 0, modes = MODE_CALLS | MODE_PIPELINED;
 	double seconds = 2.0, idle_seconds = 10.0;
 	unsigned counts[16] = { 1, 8, 32, 64 }, ncounts = 4;
 	for (int i = 1; i < argc; i++) {
@@ -322,6 +361,16 @@ int main(int argc, char **argv)
 			seconds = atof(argv[++i]);
 		} else if (!strcmp(argv[i], "--idle-seconds") && i + 1 < argc) {
 			idle_seconds = atof(argv[++i]);
+		} else if (!strcmp(argv[i], "--mode") && i + 1 < argc) {
+			const char *m = argv[++i];
+			modes = !strcmp(m, "calls")	? MODE_CALLS
+				: !strcmp(m, "pipelined") ? MODE_PIPELINED
+				: !strcmp(m, "both")	  ? MODE_CALLS | MODE_PIPELINED
+							  : 0;
+			if (!modes) {
+				fprintf(stderr, "bench-vms: --mode is calls, pipelined or both\n");
+				return 2;
+			}
 		} else if (!strcmp(argv[i], "--vamosd") && i + 1 < argc) {
 			bin = argv[++i];
 		} else if (!strcmp(argv[i], "--vms") && i + 1 < argc) {
@@ -338,7 +387,8 @@ int main(int argc, char **argv)
 			}
 		} else {
 			fprintf(stderr, "usage: bench-vms --vamosd PATH [--csv] [--seconds S] "
-					"[--idle-seconds S] [--vms \"1 8 32 64\"]\n");
+					"[--idle-seconds S] [--vms \"1 8 32 64\"] "
+					"[--mode calls|pipelined|both]\n");
 			return 2;
 		}
 	}
@@ -349,14 +399,15 @@ int main(int argc, char **argv)
 	unsetenv("VAMOS_TRANSPORT");
 	if (csv)
 		printf("vms,busy_vms,reqs_per_sec,rtt_p50_us,rtt_p99_us,vamosd_threads,"
-		       "vamosd_rss_mb,idle_cpu_pct\n");
+		       "vamosd_rss_mb,idle_cpu_pct,mode,turn_records,ran_dry,min_share,shares\n");
 	else
-		printf("%5s %9s %14s %11s %11s %15s %15s %13s\n", "vms", "busy_vms", "reqs/s",
-		       "rtt p50 us", "rtt p99 us", "vamosd threads", "vamosd rss MB",
-		       "idle cpu %");
+		printf("%5s %9s %14s %11s %11s %15s %15s %13s  %-9s %10s %8s %9s  %s\n", "vms",
+		       "busy_vms", "reqs/s", "rtt p50 us", "rtt p99 us", "vamosd threads",
+		       "vamosd rss MB", "idle cpu %", "mode", "turn recs", "ran dry", "min share",
+		       "shares");
 	int rc = 0;
 	for (unsigned i = 0; i < ncounts && !rc; i++)
-		rc = run_count(bin, counts[i], seconds, idle_seconds, csv);
+		rc = run_count(bin, counts[i], seconds, idle_seconds, csv, modes);
 	if (rc)
 		fprintf(stderr, "bench-vms: failed: %s\n", strerror(-rc));
 	return rc ? 1 : 0;

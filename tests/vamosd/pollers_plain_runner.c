@@ -10,6 +10,9 @@ int main(void)
 {
 	static const struct plain_case cases[] = {
 		{ "pollers_park_stress", park },
+		{ "full_rings_take_even_turns", scenario_full_rings_take_even_turns },
+		{ "new_vms_go_to_the_least_loaded_pollers",
+		  scenario_new_vms_go_to_the_least_loaded_pollers },
 	};
-	return plain_run_all(cases, 1);
+	return plain_run_all(cases, sizeof cases / sizeof cases[0]);
 }

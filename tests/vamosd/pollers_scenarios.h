@@ -15,4 +15,20 @@
  */
 const char *scenario_pollers_park_stress(unsigned rounds);
 
+/*
+ * Four sessions on one poller, each with its ring full (1000 echo
+ * requests queued before the poller sees any): in the order the replies
+ * were made, no session that still has requests is ever more than one
+ * turn (SESSION_BATCH) ahead of another (pollers_sharing.c).
+ */
+const char *scenario_full_rings_take_even_turns(void);
+
+/*
+ * Two pollers, VMs attaching and leaving as vm.c does (pollers_deal, then
+ * pollers_add): each new VM's channels go to the poller with the fewest
+ * sessions at the time, a VM's channels to different pollers on a tie, so
+ * the VMs that stay do not pile up on one poller (pollers_sharing.c).
+ */
+const char *scenario_new_vms_go_to_the_least_loaded_pollers(void);
+
 #endif

@@ -213,6 +213,15 @@ void standin_order_reset(void)
 	pthread_mutex_unlock(&order_lock);
 }
 
+unsigned standin_order_copy(int *out, unsigned max)
+{
+	pthread_mutex_lock(&order_lock);
+	unsigned n = order_len < max ? order_len : max;
+	memcpy(out, order, n * sizeof *out);
+	pthread_mutex_unlock(&order_lock);
+	return n;
+}
+
 unsigned standin_before_first(int who, int other)
 {
 	unsigned n = 0;

@@ -59,6 +59,8 @@ void standin_await_replies(struct standin_chan *f, unsigned n);
 /* Every reply committed, in the order the poller made them: who made
  * it. Reset with standin_order_reset(). */
 void standin_order_reset(void);
+/* Copy up to @max of that order into @out; returns how many. */
+unsigned standin_order_copy(int *out, unsigned max);
 /* How many replies of @who were made before the first of @other's. */
 unsigned standin_before_first(int who, int other);
 

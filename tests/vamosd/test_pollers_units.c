@@ -229,6 +229,22 @@ Test(pollers_units, sessions_alternating_idle_and_requests_are_all_answered, .ti
 	cr_assert_null(err, "%s", err);
 }
 
+/* -------------------------------------------------- turns and dealing */
+
+/* The scenarios start and stop the services themselves. */
+Test(pollers_units, busy_vms_with_full_rings_take_even_turns, .timeout = 120)
+{
+	const char *err = scenario_full_rings_take_even_turns();
+	cr_assert_null(err, "%s", err);
+}
+
+Test(pollers_units, a_new_vms_channels_go_to_the_pollers_with_the_fewest_sessions,
+     .timeout = 120)
+{
+	const char *err = scenario_new_vms_go_to_the_least_loaded_pollers();
+	cr_assert_null(err, "%s", err);
+}
+
 /* ----------------------------------------------------------- heartbeats */
 
 static uint64_t beats_of(const struct heartbeat *hb)
@@ -260,11 +276,11 @@ Test(pollers_units, a_stuck_poller_stops_the_beat_of_the_vms_it_serves_and_no_ot
 	cr_assert_eq(pollers_start(&ps, 2, 50000, 1), 0);
 	cr_assert_eq(liveness_start(), 0);
 	liveness_watch_pollers(ps.all, ps.count);
-	/* VM A's two channels on pollers 1 and 0 (dealt from poller 1,
-	 * wrapping); VM B's one on poller 1, after A's there: poller 1 beats
-	 * both regions. */
-	struct heartbeat a = { .first_poller = 1, .poller_span = 2, .name = "a" };
-	struct heartbeat b = { .first_poller = 1, .poller_span = 1, .name = "b" };
+	/* VM A's two channels on pollers 0 and 1; VM B's one on poller 1,
+	 * after A's there: poller 1 beats both regions. */
+	struct heartbeat a = { .name = "a" }, b = { .name = "b" };
+	atomic_init(&a.pollers, 3);
+	atomic_init(&b.pollers, 2);
 	atomic_init(&a.ok, true);
 	atomic_init(&b.ok, true);
 	void *mem_a = region_mem(&a.region), *mem_b = region_mem(&b.region);
