@@ -521,6 +521,27 @@ Test(executor, autoinc_reserves_exactly_the_values_asked_for)
 	cr_assert_eq(info.next_autoinc, 103);
 }
 
+/* A guest's kept range: its unused rest comes back with the next
+ * reservation, while the counter is still at the range's end. */
+Test(executor, autoinc_takes_back_a_kept_range_before_it_reserves)
+{
+	cr_assert_eq(mxh_create(vm, "a", false, 0, NULL, 0), 0);
+	uint32_t t = (uint32_t)mxh_open(vm, "a");
+	uint64_t c = mxh_ctx_open(vm);
+	struct vamos_mysql_autoinc_range r;
+	cr_assert_eq(autoinc(c, t, (struct vamos_mysql_autoinc){ .count = 64 }, &r), 0);
+	cr_assert(r.first == 1 && r.count == 64);
+	/* 1-4 used; 5-64 go back, then three values are reserved. */
+	cr_assert_eq(autoinc(c, t, (struct vamos_mysql_autoinc){ .count = 3, .cached_next = 5,
+								 .cached_end = 65 }, &r), 0);
+	cr_assert_eq(r.first, 5, "from the first value not used");
+	/* The counter (8) is not at that end any more: nothing comes back. */
+	cr_assert_eq(autoinc(c, t, (struct vamos_mysql_autoinc){ .count = 1, .cached_next = 6,
+								 .cached_end = 65 }, &r), 0);
+	cr_assert_eq(r.first, 8);
+	cr_assert_eq(op0(VAMOS_MYSQL_COMMIT, c, 0), 0);
+}
+
 Test(executor, autoinc_reservations_of_open_transactions_never_wait_or_overlap)
 {
 	cr_assert_eq(mxh_create(vm, "a", false, 0, NULL, 0), 0);
