@@ -264,6 +264,8 @@ void mh_table_autoinc_seen(struct mh_table *tb, uint64_t value);
  *  to @from if it is still at @to (nothing reserved or written past it
  *  since); else nothing moves. */
 void mh_table_autoinc_give_back(struct mh_table *tb, uint64_t from, uint64_t to);
+/** The same for table id @id, outside a transaction (a handle's close). */
+void mh_store_autoinc_give_back(struct mh_store *s, uint32_t id, uint64_t from, uint64_t to);
 /** Reserve @count values (0: 1) of @tb's AUTO_INCREMENT counter in a
  *  write transaction: the first >= the next value with (v - @offset) a
  *  multiple of @increment, then every @increment-th, none past @max (the

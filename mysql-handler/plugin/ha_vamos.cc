@@ -529,6 +529,13 @@ int ha_vamos::close()
 		h.version = VAMOS_MYSQL_VERSION;
 		h.table = m_table;
 		put(&req, h);
+		/* The share's kept AUTO_INCREMENT values go back: a RENAME, a
+		 * FLUSH or a shutdown would forget them (a gap InnoDB has
+		 * not); another handle of the share reserves again. */
+		vamos_mysql_close c = {};
+		m_share->autoinc.give_back(&c.cached_next, &c.cached_end);
+		if (c.cached_next)
+			put(&req, c);
 		conn_call(m_epoch, VAMOS_MYSQL_CLOSE, req, &m_reply);
 	}
 	m_table = 0;

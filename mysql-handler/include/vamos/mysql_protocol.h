@@ -68,7 +68,7 @@ extern "C" {
 				  3: PREPARE, COMMIT_BY_XID, ROLLBACK_BY_XID, RECOVER;
 				  4: READ's flags (READ_KEYS_ONLY);
 				  5: the request flag STMT_ENDED;
-				  6: AUTOINC gives back a range (cached_next, cached_end) */
+				  6: AUTOINC and CLOSE give back a range (cached_next, cached_end) */
 
 /** Most secondary indexes of a table (MariaDB's MAX_KEY is 64). */
 #define VAMOS_MYSQL_MAX_INDEXES 64u
@@ -487,6 +487,14 @@ struct vamos_mysql_autoinc {
 				   0: its last value was 2^64 - 1) */
 };
 
+/** CLOSE's optional body: the unused rest of the range the guest kept
+ *  for the table (as vamos_mysql_autoinc's cached_*), given back as its
+ *  handle closes (a RENAME, a FLUSH or a shutdown forgets the range). */
+struct vamos_mysql_close {
+	uint64_t cached_next;
+	uint64_t cached_end;
+};
+
 struct vamos_mysql_autoinc_range {
 	uint64_t first;  /**< first value */
 	uint64_t count;  /**< values reserved: 1 to the count asked, fewer only
@@ -561,6 +569,7 @@ VAMOS_MYSQL_STATIC_ASSERT(sizeof(struct vamos_mysql_rows) == 16, "rows is 16 byt
 VAMOS_MYSQL_STATIC_ASSERT(sizeof(struct vamos_mysql_row_entry) == 8, "row_entry is 8 bytes");
 VAMOS_MYSQL_STATIC_ASSERT(sizeof(struct vamos_mysql_autoinc) == 56, "autoinc is 56 bytes");
 VAMOS_MYSQL_STATIC_ASSERT(sizeof(struct vamos_mysql_autoinc_range) == 16, "autoinc_range is 16 bytes");
+VAMOS_MYSQL_STATIC_ASSERT(sizeof(struct vamos_mysql_close) == 16, "close is 16 bytes");
 VAMOS_MYSQL_STATIC_ASSERT(sizeof(struct vamos_mysql_check_report) == 48, "check_report is 48 bytes");
 VAMOS_MYSQL_STATIC_ASSERT(sizeof(struct vamos_mysql_xid) == 16, "xid is 16 bytes");
 VAMOS_MYSQL_STATIC_ASSERT(sizeof(struct vamos_mysql_recover) == 8, "recover is 8 bytes");
