@@ -282,6 +282,7 @@ int mx_op_autoinc(struct mh_txn *t, const struct mx_table_ref *ref, struct mx_in
 	/* Values of this transaction alone from now on: the counter moved
 	 * past them (and past the guest's unsent explicit values first). */
 	struct vamos_mysql_autoinc_range r;
+	mh_table_autoinc_give_back(tb, a.cached_next, a.cached_end);
 	mh_table_autoinc_seen(tb, a.seen);
 	rc = mh_table_autoinc_reserve(tb, a.increment, a.offset, a.count,
 				      a.max ? a.max : UINT64_MAX, &r.first, &r.count);

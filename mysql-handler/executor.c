@@ -275,15 +275,23 @@ static int run_now(struct mx_vm *vm, const struct mx_call *call,
 		mh_txn_abort(t);
 		return rc;
 	}
-	case VAMOS_MYSQL_CLOSE:
-		if (in->left)
+	case VAMOS_MYSQL_CLOSE: {
+		/* Trust: the optional body is copied once and holds numbers
+		 * only; at worst a guest moves its own table's counter back
+		 * to values it was handed. */
+		struct vamos_mysql_close cl = { 0 };
+		if (in->left && (mx_take(in, &cl, sizeof cl) || in->left))
 			return mx_fail(out, -EINVAL, "CLOSE: malformed request");
 		pthread_mutex_lock(&vm->lock);
 		struct mx_table_slot *s = table_find(vm, h->table);
+		uint32_t id = s ? s->ref.id : 0;
 		if (s && --s->refs == 0)
 			vm->table_count--;
 		pthread_mutex_unlock(&vm->lock);
+		if (s && cl.cached_next)
+			mh_store_autoinc_give_back(vm->store, id, cl.cached_next, cl.cached_end);
 		return s ? 0 : -EBADF;
+	}
 	case VAMOS_MYSQL_CTX_CLOSE:
 		if (in->left)
 			return mx_fail(out, -EINVAL, "CTX_CLOSE: malformed request");

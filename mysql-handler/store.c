@@ -226,12 +226,44 @@ uint64_t mh_table_next_autoinc(const struct mh_table *tb)
 void mh_table_autoinc_seen(struct mh_table *tb, uint64_t value)
 {
 	pthread_mutex_lock(&tb->t->s->counters_lock);
-	uint64_t next = tb->cnt->next_autoinc;
+	uint64_t next = tb->cnt->next_autoinc, floor = tb->cnt->autoinc_floor;
 	if (value != 0 && next != AUTOINC_EXHAUSTED && value >= next) {
 		tb->cnt->next_autoinc = value == UINT64_MAX ? AUTOINC_EXHAUSTED : value + 1;
 		autoinc_moved(tb);
+	} else if (value != 0 && floor != AUTOINC_EXHAUSTED && value >= floor) {
+		/* A value reserved by a transaction that may never commit (the
+		 * guest keeps ranges): this commit moves the floor past it. */
+		autoinc_moved(tb);
 	}
 	pthread_mutex_unlock(&tb->t->s->counters_lock);
+}
+
+/* Under counters_lock. Only the latest reservation, untouched since: the
+ * counter still at its end, so no value from @from on was handed out
+ * after it. @to 0 is 2^64: a range up to the largest value left the
+ * counter exhausted (AUTOINC_EXHAUSTED is 0 too). */
+static void give_back(struct mh_counters *c, uint64_t from, uint64_t to)
+{
+	if (from != 0 && (to == 0 || from < to) && c->next_autoinc == to)
+		c->next_autoinc = from;
+}
+
+void mh_table_autoinc_give_back(struct mh_table *tb, uint64_t from, uint64_t to)
+{
+	pthread_mutex_lock(&tb->t->s->counters_lock);
+	give_back(tb->cnt, from, to);
+	pthread_mutex_unlock(&tb->t->s->counters_lock);
+}
+
+void mh_store_autoinc_give_back(struct mh_store *s, uint32_t id, uint64_t from, uint64_t to)
+{
+	pthread_mutex_lock(&s->counters_lock);
+	struct mh_counters *c = s->counters;
+	while (c && c->id != id)
+		c = c->next;
+	if (c) /* else never opened by this process: it reserved nothing */
+		give_back(c, from, to);
+	pthread_mutex_unlock(&s->counters_lock);
 }
 
 int mh_table_autoinc_reserve(struct mh_table *tb, uint64_t increment, uint64_t offset,

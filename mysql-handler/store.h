@@ -255,8 +255,17 @@ uint64_t mh_table_bytes(const struct mh_table *tb);
 uint64_t mh_table_next_autoinc(const struct mh_table *tb);
 /** A value written to the AUTO_INCREMENT column: the next value moves
  *  past it; past UINT64_MAX there is none (mh_table_autoinc_reserve's
- *  -ERANGE). */
+ *  -ERANGE). A value at or past the persisted floor makes the
+ *  transaction's commit move the floor past it, also when another
+ *  transaction reserved it. */
 void mh_table_autoinc_seen(struct mh_table *tb, uint64_t value);
+/** Values @from up to @to (excluded; 0: up to 2^64 - 1) that a
+ *  reservation handed out and nobody used go back: the counter moves back
+ *  to @from if it is still at @to (nothing reserved or written past it
+ *  since); else nothing moves. */
+void mh_table_autoinc_give_back(struct mh_table *tb, uint64_t from, uint64_t to);
+/** The same for table id @id, outside a transaction (a handle's close). */
+void mh_store_autoinc_give_back(struct mh_store *s, uint32_t id, uint64_t from, uint64_t to);
 /** Reserve @count values (0: 1) of @tb's AUTO_INCREMENT counter in a
  *  write transaction: the first >= the next value with (v - @offset) a
  *  multiple of @increment, then every @increment-th, none past @max (the

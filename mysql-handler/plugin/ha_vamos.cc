@@ -466,6 +466,7 @@ int ha_vamos::truncate()
 	trx_register(ha_thd(), ht);
 	begin_request(VAMOS_MYSQL_TRUNCATE);
 	m_info_time = 0;
+	m_share->autoinc.drop(); /* the counter starts again */
 	return fail(call(VAMOS_MYSQL_TRUNCATE, true, true, &m_reply));
 }
 
@@ -528,6 +529,13 @@ int ha_vamos::close()
 		h.version = VAMOS_MYSQL_VERSION;
 		h.table = m_table;
 		put(&req, h);
+		/* The share's kept AUTO_INCREMENT values go back: a RENAME, a
+		 * FLUSH or a shutdown would forget them (a gap InnoDB has
+		 * not); another handle of the share reserves again. */
+		vamos_mysql_close c = {};
+		m_share->autoinc.give_back(&c.cached_next, &c.cached_end);
+		if (c.cached_next)
+			put(&req, c);
 		conn_call(m_epoch, VAMOS_MYSQL_CLOSE, req, &m_reply);
 	}
 	m_table = 0;
@@ -543,7 +551,9 @@ void ha_vamos::set_info(const vamos_mysql_info &in)
 {
 	m_info_rows = in.rows;
 	stats.data_file_length = in.data_bytes;
-	stats.auto_increment_value = in.next_autoinc;
+	/* Values the share keeps come first: the next is InnoDB's. */
+	uint64_t kept;
+	stats.auto_increment_value = m_share->autoinc.next(&kept) ? kept : in.next_autoinc;
 	stats.mean_rec_length = in.rows ? (ulong)(in.data_bytes / in.rows) : 0;
 	m_info_time = now_ms();
 }

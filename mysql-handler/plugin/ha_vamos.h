@@ -23,6 +23,7 @@
 
 #include <thr_lock.h>
 
+#include "autoinc_range.h"
 #include "row_packing.h"
 #include "trx.h"
 
@@ -51,6 +52,7 @@ extern engine_counters engine_stats;
 class Vamos_share : public Handler_share {
 public:
 	THR_LOCK lock;
+	vamos::AutoincRange autoinc; /* values kept for single-row inserts */
 	Vamos_share() { thr_lock_init(&lock); }
 	~Vamos_share() override { thr_lock_delete(&lock); }
 };

@@ -83,10 +83,13 @@ int ha_vamos::flush_batch()
 	else
 		rc = fail(st);
 	m_batch.clear();
+	/* The optimizer's count follows this handle's own writes without
+	 * asking vamosd again (INFO refreshes it once a second). */
+	if (!rc)
+		m_info_rows += m_batch_rows;
 	m_batch_rows = 0;
 	m_batch_row_bytes.clear();
 	m_batch_autoinc = 0;
-	m_info_time = 0;
 	return rc;
 }
 
@@ -110,6 +113,8 @@ int ha_vamos::write_row(const uchar *buf)
 	wr.pk_len = (uint16_t)pk.size();
 	wr.nsec = (uint16_t)m_nsec;
 	wr.autoinc = autoinc_value(buf);
+	if (wr.autoinc)
+		m_share->autoinc.written(wr.autoinc);
 	m_batch_autoinc = std::max<uint64_t>(m_batch_autoinc, wr.autoinc);
 	put(&m_batch, wr);
 	for (uint16_t l : lens)
@@ -158,8 +163,10 @@ int ha_vamos::update_row(const uchar *old_data, const uchar *new_data)
 	u.new_pk_len = (uint16_t)new_pk.size();
 	u.nsec = (uint16_t)m_nsec;
 	Field *ai = table->found_next_number_field;
-	if (ai && bitmap_is_set(table->write_set, ai->field_index))
+	if (ai && bitmap_is_set(table->write_set, ai->field_index)) {
 		u.autoinc = autoinc_value(new_data);
+		m_share->autoinc.written(u.autoinc);
+	}
 	put(&m_req, u);
 	for (uint16_t l : lens)
 		put(&m_req, l);
@@ -187,10 +194,11 @@ int ha_vamos::delete_row(const uchar *buf)
 	d.pk_len = (uint32_t)pk.size();
 	put(&m_req, d);
 	m_req += pk;
-	m_info_time = 0;
 	int st = call(VAMOS_MYSQL_DELETE, true, true, &m_reply);
 	if (st == -ENOENT)
 		return HA_ERR_KEY_NOT_FOUND;
+	if (st == 0 && m_info_rows)
+		m_info_rows--; /* as a write's, without an INFO */
 	return fail(st);
 }
 
@@ -212,8 +220,6 @@ void ha_vamos::get_auto_increment(ulonglong offset, ulonglong increment,
 				  ulonglong nb_desired_values, ulonglong *first_value,
 				  ulonglong *nb_reserved_values)
 {
-	begin_request(VAMOS_MYSQL_AUTOINC);
-	vamos_mysql_autoinc a = {};
 	/* Exactly the values the statement needs, as InnoDB counts them: the
 	 * server's count on its first call (a multi-row INSERT knows its
 	 * rows), then the rows of it still to come (an explicit value past
@@ -221,7 +227,22 @@ void ha_vamos::get_auto_increment(ulonglong offset, ulonglong increment,
 	 * done (INSERT ... SELECT, LOAD DATA), the server's growing guess. */
 	if (!m_autoinc_rows)
 		m_autoinc_rows = nb_desired_values ? nb_desired_values : 1;
-	a.count = m_autoinc_rows;
+	/* One value in steps of 1 (a single-row INSERT): from the share's
+	 * kept range, without a request; else vamosd reserves a range, the
+	 * rest kept. Any other reservation is exact, and the kept values go
+	 * back to vamosd first, so it starts where the range would have. */
+	bool single = m_autoinc_rows == 1 && increment == 1;
+	uint64_t kept;
+	if (single && m_share->autoinc.take(&kept)) {
+		*first_value = kept;
+		*nb_reserved_values = 1;
+		return;
+	}
+	begin_request(VAMOS_MYSQL_AUTOINC);
+	vamos_mysql_autoinc a = {};
+	a.count = single ? vamos::autoinc_range_size : m_autoinc_rows;
+	if (!single)
+		m_share->autoinc.give_back(&a.cached_next, &a.cached_end);
 	a.increment = increment;
 	a.offset = offset;
 	/* Rows still in the batch have not moved the host's counter yet: an
@@ -245,4 +266,8 @@ void ha_vamos::get_auto_increment(ulonglong offset, ulonglong increment,
 	 * refuses the value (out of range); UINT64_MAX is its "no value". */
 	*first_value = r.first;
 	*nb_reserved_values = r.first == UINT64_MAX ? 0 : r.count;
+	if (single && *nb_reserved_values) {
+		m_share->autoinc.keep(r.first, r.count);
+		*nb_reserved_values = 1;
+	}
 }

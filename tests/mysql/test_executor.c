@@ -521,6 +521,52 @@ Test(executor, autoinc_reserves_exactly_the_values_asked_for)
 	cr_assert_eq(info.next_autoinc, 103);
 }
 
+/* A guest's kept range: its unused rest comes back with the next
+ * reservation, while the counter is still at the range's end. */
+Test(executor, autoinc_takes_back_a_kept_range_before_it_reserves)
+{
+	cr_assert_eq(mxh_create(vm, "a", false, 0, NULL, 0), 0);
+	uint32_t t = (uint32_t)mxh_open(vm, "a");
+	uint64_t c = mxh_ctx_open(vm);
+	struct vamos_mysql_autoinc_range r;
+	cr_assert_eq(autoinc(c, t, (struct vamos_mysql_autoinc){ .count = 64 }, &r), 0);
+	cr_assert(r.first == 1 && r.count == 64);
+	/* 1-4 used; 5-64 go back, then three values are reserved. */
+	cr_assert_eq(autoinc(c, t, (struct vamos_mysql_autoinc){ .count = 3, .cached_next = 5,
+								 .cached_end = 65 }, &r), 0);
+	cr_assert_eq(r.first, 5, "from the first value not used");
+	/* The counter (8) is not at that end any more: nothing comes back. */
+	cr_assert_eq(autoinc(c, t, (struct vamos_mysql_autoinc){ .count = 1, .cached_next = 6,
+								 .cached_end = 65 }, &r), 0);
+	cr_assert_eq(r.first, 8);
+	cr_assert_eq(op0(VAMOS_MYSQL_COMMIT, c, 0), 0);
+}
+
+/* A handle's CLOSE gives the kept range back too (a RENAME or FLUSH in
+ * the guest forgets it), only while the counter is at its end. */
+Test(executor, close_takes_back_a_kept_range)
+{
+	cr_assert_eq(mxh_create(vm, "a", false, 0, NULL, 0), 0);
+	uint32_t t = (uint32_t)mxh_open(vm, "a"), t2 = (uint32_t)mxh_open(vm, "a");
+	uint64_t c = mxh_ctx_open(vm);
+	struct vamos_mysql_autoinc_range r;
+	cr_assert_eq(autoinc(c, t, (struct vamos_mysql_autoinc){ .count = 64 }, &r), 0);
+	cr_assert_eq(r.first, 1);
+	struct vamos_mysql_close cl = { .cached_next = 3, .cached_end = 65 };
+	cr_assert_eq(mxh_simple(vm, VAMOS_MYSQL_CLOSE, 0, t, 0, &cl, sizeof cl, &rep), 0);
+	cr_assert_eq(autoinc(c, t2, (struct vamos_mysql_autoinc){ .count = 2 }, &r), 0);
+	cr_assert_eq(r.first, 3, "1 and 2 used, 3 on given back");
+	cr_assert_eq(mxh_simple(vm, VAMOS_MYSQL_CLOSE, 0, t2, 0, &cl, 3, &rep), -EINVAL,
+		     "a body of another size");
+	cl = (struct vamos_mysql_close){ .cached_next = 2, .cached_end = 65 };
+	cr_assert_eq(mxh_simple(vm, VAMOS_MYSQL_CLOSE, 0, t2, 0, &cl, sizeof cl, &rep), 0);
+	cr_assert_eq(op0(VAMOS_MYSQL_COMMIT, c, 0), 0);
+	cr_assert_eq(op0(VAMOS_MYSQL_INFO, 0, (uint32_t)mxh_open(vm, "a")), 0);
+	struct vamos_mysql_info info;
+	memcpy(&info, rep.data, sizeof info);
+	cr_assert_eq(info.next_autoinc, 5, "the counter (5) was not at that end: it stays");
+}
+
 Test(executor, autoinc_reservations_of_open_transactions_never_wait_or_overlap)
 {
 	cr_assert_eq(mxh_create(vm, "a", false, 0, NULL, 0), 0);

@@ -345,6 +345,79 @@ Test(store_txn, a_commit_persists_the_autoinc_floor_before_a_crash)
 	mh_txn_abort(t);
 }
 
+/* The guest keeps ranges: a value reserved by a transaction that rolled
+ * back is written by another, whose commit must move the floor past it. */
+Test(store_txn, a_commit_of_a_value_reserved_elsewhere_persists_the_floor)
+{
+	struct mh_txn *t;
+	cr_assert_eq(mh_txn_begin(store, true, &t), 0);
+	cr_assert_eq(mh_table_create(t, "a", false, 0, NULL), 0);
+	cr_assert_eq(mh_txn_commit(t), 0);
+	mh_store_close(store);
+	pid_t pid = fork();
+	cr_assert_geq(pid, 0);
+	if (pid == 0) {
+		const char *why = NULL;
+		struct mh_store_options o = { .lock_wait_ms = 200 };
+		struct mh_txn *u;
+		struct mh_table *tb;
+		if (mh_store_open(dir, &o, &store, &why) || mh_txn_begin(store, true, &t))
+			_exit(2);
+		/* 1-8 reserved, the reserver rolls back (the guest keeps 2-8)... */
+		uint64_t first = reserve(t, 8);
+		mh_txn_abort(t);
+		/* ...and another transaction writes 5 and commits; then a crash. */
+		if (first != 1 || mh_txn_begin(store, true, &u) || mh_table_open(u, "a", &tb))
+			_exit(3);
+		mh_table_autoinc_seen(tb, 5);
+		mh_table_close(tb);
+		_exit(mh_txn_commit(u) == 0 ? 0 : 4);
+	}
+	int status;
+	cr_assert_eq(waitpid(pid, &status, 0), pid);
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "child: %d", status);
+	open_store(200);
+	cr_assert_eq(mh_txn_begin(store, true, &t), 0);
+	cr_assert_geq(reserve(t, 1), 6, "a committed value is never handed out again");
+	mh_txn_abort(t);
+}
+
+/* The unused rest of a kept range goes back only while the counter is
+ * still at its end. */
+Test(store_txn, autoinc_values_given_back_are_handed_out_again)
+{
+	struct mh_txn *t;
+	struct mh_table *tb;
+	cr_assert_eq(mh_txn_begin(store, true, &t), 0);
+	cr_assert_eq(mh_table_create(t, "a", false, 0, NULL), 0);
+	cr_assert_eq(mh_txn_commit(t), 0);
+	cr_assert_eq(mh_txn_begin(store, true, &t), 0);
+	cr_assert_eq(reserve(t, 64), 1);
+	cr_assert_eq(mh_table_open(t, "a", &tb), 0);
+	mh_table_autoinc_give_back(tb, 4, 65); /* 1-3 used */
+	cr_assert_eq(mh_table_next_autoinc(tb), 4);
+	mh_table_autoinc_give_back(tb, 2, 65); /* the counter moved: no */
+	cr_assert_eq(mh_table_next_autoinc(tb), 4);
+	mh_table_close(tb);
+	cr_assert_eq(reserve(t, 4), 4, "the values given back come next");
+	cr_assert_eq(mh_table_open(t, "a", &tb), 0);
+	mh_table_autoinc_give_back(tb, 6, 8); /* 4-7 reserved, 4 and 5 used */
+	cr_assert_eq(mh_table_next_autoinc(tb), 6);
+	mh_table_autoinc_seen(tb, 6);
+	mh_table_autoinc_give_back(tb, 6, 8); /* 7 is the counter: no */
+	cr_assert_eq(mh_table_next_autoinc(tb), 7);
+	/* A range up to 2^64 - 1 ends at "0": the exhausted counter. */
+	uint64_t first, n;
+	mh_table_autoinc_seen(tb, UINT64_MAX - 11);
+	cr_assert_eq(mh_table_autoinc_reserve(tb, 1, 1, 64, UINT64_MAX, &first, &n), 0);
+	cr_assert(first == UINT64_MAX - 10 && n == 11);
+	cr_assert_eq(mh_table_next_autoinc(tb), UINT64_MAX, "exhausted");
+	mh_table_autoinc_give_back(tb, UINT64_MAX - 5, 0);
+	cr_assert_eq(mh_table_next_autoinc(tb), UINT64_MAX - 5);
+	mh_table_close(tb);
+	mh_txn_abort(t);
+}
+
 /* A commit that moved an AUTO_INCREMENT counter carries the floor in its
  * own batch: one WAL write, not one for the floor and one for the commit. */
 Test(store_txn, a_commit_writes_its_autoinc_floor_with_it)

@@ -64,10 +64,11 @@ extern "C" {
 #endif
 
 /** Version of this protocol; every request carries it. */
-#define VAMOS_MYSQL_VERSION 5u /* 2: AUTOINC reserves (seen, max), ANALYZE, CHECK, SNAPSHOT;
+#define VAMOS_MYSQL_VERSION 6u /* 2: AUTOINC reserves (seen, max), ANALYZE, CHECK, SNAPSHOT;
 				  3: PREPARE, COMMIT_BY_XID, ROLLBACK_BY_XID, RECOVER;
 				  4: READ's flags (READ_KEYS_ONLY);
-				  5: the request flag STMT_ENDED */
+				  5: the request flag STMT_ENDED;
+				  6: AUTOINC and CLOSE give back a range (cached_next, cached_end) */
 
 /** Most secondary indexes of a table (MariaDB's MAX_KEY is 64). */
 #define VAMOS_MYSQL_MAX_INDEXES 64u
@@ -468,7 +469,9 @@ struct vamos_mysql_row_entry {
  *  counter past the largest explicit value the guest holds in rows not
  *  sent yet (a multi-row INSERT's batch), as writing them would. The
  *  counter never moves past max + 1 (as InnoDB's: the next value shown
- *  stays there); past 2^64 - 1 there is no value: -ERANGE. */
+ *  stays there); past 2^64 - 1 there is no value: -ERANGE. Before all
+ *  that, the unused rest of the guest's cached range (cached_next up to
+ *  cached_end) goes back if the counter is still at cached_end. */
 struct vamos_mysql_autoinc {
 	uint64_t count;     /**< values wanted (at least 1) */
 	uint64_t increment; /**< auto_increment_increment (0: 1) */
@@ -476,6 +479,20 @@ struct vamos_mysql_autoinc {
 	uint64_t seen;      /**< largest value in unsent rows (0: none) */
 	uint64_t max;       /**< the column's largest value (0: 2^64 - 1):
 				 nothing past it is reserved */
+	/* Values of an earlier reservation the guest kept and did not use
+	 * (its range cache): they go back first, if the counter is still at
+	 * @cached_end. 0, 0: none. */
+	uint64_t cached_next; /**< the first value not used */
+	uint64_t cached_end;  /**< the reservation's end (its last value + 1;
+				   0: its last value was 2^64 - 1) */
+};
+
+/** CLOSE's optional body: the unused rest of the range the guest kept
+ *  for the table (as vamos_mysql_autoinc's cached_*), given back as its
+ *  handle closes (a RENAME, a FLUSH or a shutdown forgets the range). */
+struct vamos_mysql_close {
+	uint64_t cached_next;
+	uint64_t cached_end;
 };
 
 struct vamos_mysql_autoinc_range {
@@ -550,8 +567,9 @@ VAMOS_MYSQL_STATIC_ASSERT(sizeof(struct vamos_mysql_delete) == 8, "delete is 8 b
 VAMOS_MYSQL_STATIC_ASSERT(sizeof(struct vamos_mysql_read) == 24, "read is 24 bytes");
 VAMOS_MYSQL_STATIC_ASSERT(sizeof(struct vamos_mysql_rows) == 16, "rows is 16 bytes");
 VAMOS_MYSQL_STATIC_ASSERT(sizeof(struct vamos_mysql_row_entry) == 8, "row_entry is 8 bytes");
-VAMOS_MYSQL_STATIC_ASSERT(sizeof(struct vamos_mysql_autoinc) == 40, "autoinc is 40 bytes");
+VAMOS_MYSQL_STATIC_ASSERT(sizeof(struct vamos_mysql_autoinc) == 56, "autoinc is 56 bytes");
 VAMOS_MYSQL_STATIC_ASSERT(sizeof(struct vamos_mysql_autoinc_range) == 16, "autoinc_range is 16 bytes");
+VAMOS_MYSQL_STATIC_ASSERT(sizeof(struct vamos_mysql_close) == 16, "close is 16 bytes");
 VAMOS_MYSQL_STATIC_ASSERT(sizeof(struct vamos_mysql_check_report) == 48, "check_report is 48 bytes");
 VAMOS_MYSQL_STATIC_ASSERT(sizeof(struct vamos_mysql_xid) == 16, "xid is 16 bytes");
 VAMOS_MYSQL_STATIC_ASSERT(sizeof(struct vamos_mysql_recover) == 8, "recover is 8 bytes");
