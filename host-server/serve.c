@@ -146,7 +146,7 @@ static int request(struct session *s, const struct vamos_record *rec, struct bat
 				vamos_chan_abort(s->ch);
 			return -EAGAIN;
 		}
-		rc = reply_finish(&rep, rc);
+		rc = rep.committed ? 0 : reply_finish(&rep, rc);
 	} else {
 		rc = reply_finish(&rep, -ENOENT);
 	}
