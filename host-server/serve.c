@@ -189,7 +189,8 @@ static int flush_replies(struct session *s)
  * SESSION_PUBLISH_EVERY: the guest starts on the first ones while we write
  * the rest, instead of waiting for the whole batch. A flush there is one
  * store; on a stream it would be a write call per part, so streams wait
- * for the end. Returns when the first part goes out (batch.publish_at). */
+ * for the end. Returns the count of answered requests at which the first
+ * part goes out (batch.publish_at). */
 static uint64_t first_part(const struct session *s)
 {
 	bool long_batch = s->held_count - s->held_next > SESSION_PUBLISH_EVERY;
