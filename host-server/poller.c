@@ -430,16 +430,26 @@ static void beat(struct poller *p, const struct session_set *set, int64_t now)
 	p->last_beat_ns = now;
 }
 
+/* When a loop starts: the clock costs about a busy-wait turn, so a loop
+ * that follows one which neither slept nor yielded starts where that one
+ * ended (@carried; its pause, if any, counts as polling), and the clock
+ * is read once per loop rather than twice. */
+static int64_t pass_start(int64_t carried)
+{
+	return carried ? carried : vamos_now_ns();
+}
+
 static void *loop(void *arg)
 {
 	struct poller *p = arg;
 	rcu_register_thread();
 	int64_t idle_since = vamos_now_ns(), drain_until = 0;
 	int64_t slept = -1; /* the last sleep, until the loop after it */
+	int64_t carried = 0; /* where the last loop ended, if it did not wait */
 	for (;;) {
 		/* Relaxed: a progress counter for liveness, orders nothing. */
 		atomic_fetch_add_explicit(&p->loops, 1, memory_order_relaxed);
-		int64_t t0 = vamos_now_ns();
+		int64_t t0 = pass_start(carried);
 		/* Acquire: the set's contents are complete when we see its
 		 * generation (bumped after it was published). */
 		unsigned gen = atomic_load_explicit(&p->set_gen, memory_order_acquire);
@@ -477,13 +487,17 @@ static void *loop(void *arg)
 				break;
 			}
 		}
+		carried = 0;
 		if (work) {
 			idle_since = t1;
+			carried = t1;
 		} else if (t1 - idle_since >= p->spin.ns) {
 			slept = sleep_on(p, set, held);
 			idle_since = vamos_now_ns();
 		} else {
 			vamos_spin_turn(t1 - idle_since);
+			if (t1 - idle_since < VAMOS_SPIN_BUSY_NS)
+				carried = t1; /* a pause, not a yield */
 		}
 		/* QSBR: between loops we hold no pointer from the set. */
 		atomic_fetch_add_explicit(&p->quiescent_seq, 1, memory_order_release);

@@ -42,6 +42,41 @@ int reply_reserve(struct reply *rep, uint32_t len, void **payload)
 	return 0;
 }
 
+int reply_send(struct reply *rep, int status, const void *data, uint32_t len)
+{
+	if (!rep->to_ring) {
+		void *p;
+		int rc = reply_reserve(rep, len, &p);
+		if (rc)
+			return rc;
+		if (len)
+			memcpy(p, data, len);
+		reply_commit(rep, status, len);
+		return 0;
+	}
+	/* The same steps as reserve, copy and commit into the ring, in one
+	 * call: the path of every reply of a service that answers at once. */
+	if (rep->at || rep->committed)
+		return -EBUSY;
+	if (len > rep->max_payload)
+		return -EMSGSIZE;
+	struct vamos_reply_header h = { .id = rep->id, .status = status };
+	uint32_t total = (uint32_t)sizeof h + len;
+	void *p;
+	int rc = vamos_chan_reserve(rep->ch, total, &p);
+	if (rc)
+		return rc;
+	memcpy(p, &h, sizeof h);
+	if (len)
+		memcpy((unsigned char *)p + sizeof h, data, len);
+	vamos_chan_commit(rep->ch, VAMOS_MSG_REPLY, total);
+	rep->at = p;
+	rep->reserved = len;
+	rep->committed = true;
+	rep->status = status;
+	return 0;
+}
+
 uint32_t reply_room(const struct reply *rep)
 {
 	if (!rep->to_ring)

@@ -44,6 +44,9 @@ struct batch {
 	/* Requests answered at once, added to the session's counters once
 	 * per call rather than per request. */
 	uint64_t answered;
+	/* Shared memory: publish the replies written so far once answered
+	 * reaches this (UINT64_MAX: at the end of the call only). */
+	uint64_t publish_at;
 };
 
 static const struct service *lookup(struct batch *b, uint16_t id)
@@ -143,7 +146,7 @@ static int request(struct session *s, const struct vamos_record *rec, struct bat
 				vamos_chan_abort(s->ch);
 			return -EAGAIN;
 		}
-		rc = reply_finish(&rep, rc);
+		rc = rep.committed ? 0 : reply_finish(&rep, rc);
 	} else {
 		rc = reply_finish(&rep, -ENOENT);
 	}
@@ -168,6 +171,42 @@ static int handle(struct session *s, const struct vamos_record *rec, struct batc
 	}
 }
 
+/* Publish the replies written so far (one flush). 0, or -1 once the
+ * session has failed. */
+static int flush_replies(struct session *s)
+{
+	s->unflushed = false;
+	s->counters_stale = true;
+	int rc = vamos_chan_flush(s->ch);
+	if (rc < 0) {
+		const char *why = vamos_chan_error(s->ch);
+		return end(s, why ? why : "flush failed", rc == -ECONNRESET);
+	}
+	return 0;
+}
+
+/* In a long batch on shared memory, replies are published every
+ * SESSION_PUBLISH_EVERY: the guest starts on the first ones while we write
+ * the rest, instead of waiting for the whole batch. A flush there is one
+ * store; on a stream it would be a write call per part, so streams wait
+ * for the end. Returns the count of answered requests at which the first
+ * part goes out (batch.publish_at). */
+static uint64_t first_part(const struct session *s)
+{
+	bool long_batch = s->held_count - s->held_next > SESSION_PUBLISH_EVERY;
+	return long_batch && vamos_chan_mode(s->ch) != VAMOS_NOTIFY_STREAM
+		       ? SESSION_PUBLISH_EVERY
+		       : UINT64_MAX;
+}
+
+static int publish_part(struct session *s, struct batch *b)
+{
+	if (b->answered < b->publish_at)
+		return 0;
+	b->publish_at = b->answered + SESSION_PUBLISH_EVERY;
+	return flush_replies(s);
+}
+
 int session_serve(struct session *s, uint64_t boot_id, bool take_new)
 {
 	if (s->failure)
@@ -190,7 +229,7 @@ int session_serve(struct session *s, uint64_t boot_id, bool take_new)
 		if (n == 0)
 			vamos_chan_release(s->ch);
 	}
-	struct batch b = { .boot_id = boot_id };
+	struct batch b = { .boot_id = boot_id, .publish_at = first_part(s) };
 	uint64_t bytes = 0;
 	while (s->held_next < s->held_count && bytes < SESSION_BUDGET_BYTES) {
 		uint32_t len = s->held[s->held_next].len;
@@ -211,6 +250,8 @@ int session_serve(struct session *s, uint64_t boot_id, bool take_new)
 		s->held_next++;
 		work++;
 		bytes += len;
+		if (publish_part(s, &b) < 0)
+			break;
 	}
 	if (b.answered) {
 		atomic_fetch_add_explicit(&s->counters.requests, b.answered, memory_order_relaxed);
@@ -220,15 +261,8 @@ int session_serve(struct session *s, uint64_t boot_id, bool take_new)
 		vamos_chan_release(s->ch);
 		s->held_count = s->held_next = 0;
 	}
-	if (s->unflushed) {
-		s->unflushed = false;
-		s->counters_stale = true;
-		int rc = vamos_chan_flush(s->ch);
-		if (rc < 0) {
-			const char *why = vamos_chan_error(s->ch);
-			return end(s, why ? why : "flush failed", rc == -ECONNRESET);
-		}
-	}
+	if (s->unflushed && flush_replies(s) < 0)
+		return -1;
 	return s->failure ? -1 : work;
 }
 

@@ -48,6 +48,9 @@ struct service {
 /* Room for @len reply bytes; at most once per request. 0, -EAGAIN (ring
  * full: return -EAGAIN), -EMSGSIZE. */
 int reply_reserve(struct reply *rep, uint32_t len, void **payload);
+/* The whole reply at once: reserve @len bytes, copy them from @data and
+ * commit with @status. Returns as reply_reserve() (nothing is sent unless 0). */
+int reply_send(struct reply *rep, int status, const void *data, uint32_t len);
 /* The most reply bytes reply_reserve() would give now without waiting for
  * the peer (at most max_payload): a handler that can cut its answer sizes
  * it to this rather than wait for room for all of it. */

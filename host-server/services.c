@@ -82,14 +82,8 @@ void services_shutdown(void)
 
 static int echo(void *ctx, const struct service_request *req, struct reply *rep)
 {
-	void *p;
-	int rc = reply_reserve(rep, req->len, &p);
-	if (rc)
-		return rc;
-	memcpy(p, req->data, req->len);
-	reply_commit(rep, 0, req->len);
 	(void)ctx;
-	return 0;
+	return reply_send(rep, 0, req->data, req->len);
 }
 
 static int noop(void *ctx, const struct service_request *req, struct reply *rep)

@@ -22,6 +22,9 @@
  * poller waits for between two of its turns, whatever this one queued. */
 #define SESSION_BATCH 64
 #define SESSION_BUDGET_BYTES (64u << 10)
+/* Within a turn on shared memory, replies are published every this many
+ * (serve.c), so the guest takes the first while the rest are written. */
+#define SESSION_PUBLISH_EVERY 16
 /* Most requests of one session on the blocking pool at once. */
 #define SESSION_MAX_BLOCKING 256
 

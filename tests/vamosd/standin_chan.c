@@ -36,6 +36,7 @@ static int f_commit(struct vamos_chan *ch, uint16_t type, uint32_t len)
 	if (order_len < sizeof order / sizeof order[0])
 		order[order_len++] = standin(ch)->who;
 	pthread_mutex_unlock(&order_lock);
+	atomic_fetch_add_explicit(&standin(ch)->unflushed, 1, memory_order_relaxed);
 	atomic_fetch_add_explicit(&standin(ch)->replies, 1, memory_order_release);
 	return 0;
 }
@@ -47,7 +48,10 @@ static void f_abort(struct vamos_chan *ch)
 
 static int f_flush(struct vamos_chan *ch)
 {
-	(void)ch;
+	struct standin_chan *f = standin(ch);
+	unsigned n = atomic_exchange_explicit(&f->unflushed, 0, memory_order_relaxed);
+	if (n > atomic_load_explicit(&f->most_per_flush, memory_order_relaxed))
+		atomic_store_explicit(&f->most_per_flush, n, memory_order_relaxed);
 	return 0;
 }
 

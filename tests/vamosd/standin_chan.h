@@ -39,6 +39,9 @@ struct standin_chan {
 	 * that is never idle, so its poller never sleeps. */
 	atomic_bool endless;
 	uint64_t endless_request[4];
+	/* Replies committed since the last flush, and the most one flush
+	 * carried (poller thread writes; read once it stopped). */
+	atomic_uint unflushed, most_per_flush;
 };
 
 /* A stand-in named @who, with an eventfd doorbell or polled only; NULL

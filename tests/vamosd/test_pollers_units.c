@@ -331,3 +331,40 @@ Test(pollers_units, a_stuck_poller_stops_the_beat_of_the_vms_it_serves_and_no_ot
 	free(mem_a);
 	free(mem_b);
 }
+
+/* One session with a whole batch of echoes queued (of a channel in @mode):
+ * the most replies one flush of its poller carried. */
+static unsigned most_replies_per_flush(enum vamos_notify_mode mode)
+{
+	cr_assert_eq(pollers_start(&ps, 1, 50000, 1), 0);
+	struct standin_chan *f = fake_new(1);
+	f->chan.mode = mode;
+	queue_echoes(f, SESSION_BATCH, 8);
+	struct session *s = session_of(f, 1, 0, NULL);
+	pollers_add(&ps.all[0], &s, 1);
+	standin_await_replies(f, SESSION_BATCH);
+	pollers_stop(&ps);
+	pollers_remove(&ps.all[0], &s, 1);
+	pollers_destroy(&ps);
+	unsigned most = atomic_load(&f->most_per_flush);
+	session_unref(s);
+	standin_free(f);
+	return most;
+}
+
+Test(pollers_units, a_long_batch_on_shared_memory_is_published_in_parts,
+     .init = setup, .fini = teardown, .timeout = 60)
+{
+	unsigned most = most_replies_per_flush(VAMOS_NOTIFY_POLL);
+	cr_assert_leq(most, SESSION_PUBLISH_EVERY,
+		      "one flush published %u replies of a batch of %u (parts of %u expected)",
+		      most, SESSION_BATCH, SESSION_PUBLISH_EVERY);
+}
+
+Test(pollers_units, a_long_batch_on_a_stream_goes_out_in_one_write,
+     .init = setup, .fini = teardown, .timeout = 60)
+{
+	unsigned most = most_replies_per_flush(VAMOS_NOTIFY_STREAM);
+	cr_assert_eq(most, SESSION_BATCH,
+		      "a stream flushed %u replies at most of a batch of %u", most, SESSION_BATCH);
+}
