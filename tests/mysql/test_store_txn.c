@@ -317,32 +317,63 @@ Test(store_txn, autoinc_reservations_never_repeat_after_a_reopen)
 	mh_txn_abort(t);
 }
 
-Test(store_txn, a_commit_persists_the_autoinc_floor_before_a_crash)
+/* Table "a" is made, then @crash runs in a child process on its own
+ * open of the store and dies without closing it (a crash: the WAL is in
+ * the OS's page cache); the store is open again when this returns. */
+static void in_a_process_that_crashes(int (*crash)(void))
 {
 	struct mh_txn *t;
 	cr_assert_eq(mh_txn_begin(store, true, &t), 0);
 	cr_assert_eq(mh_table_create(t, "a", false, 0, NULL), 0);
 	cr_assert_eq(mh_txn_commit(t), 0);
 	mh_store_close(store);
-	/* A child process reserves 1-3, commits, and dies without closing
-	 * the store: a crash (the WAL is in the OS's page cache). */
 	pid_t pid = fork();
 	cr_assert_geq(pid, 0);
 	if (pid == 0) {
 		const char *why = NULL;
 		struct mh_store_options o = { .lock_wait_ms = 200 };
-		if (mh_store_open(dir, &o, &store, &why) || mh_txn_begin(store, true, &t))
-			_exit(2);
-		uint64_t first = reserve(t, 3);
-		_exit(first == 1 && mh_txn_commit(t) == 0 ? 0 : 3);
+		_exit(mh_store_open(dir, &o, &store, &why) ? 2 : crash());
 	}
 	int status;
 	cr_assert_eq(waitpid(pid, &status, 0), pid);
 	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "child: %d", status);
 	open_store(200);
+}
+
+/* 1-3 reserved and committed. */
+static int reserve_three_and_commit(void)
+{
+	struct mh_txn *t;
+	if (mh_txn_begin(store, true, &t))
+		return 3;
+	uint64_t first = reserve(t, 3);
+	return first == 1 && mh_txn_commit(t) == 0 ? 0 : 4;
+}
+
+Test(store_txn, a_commit_persists_the_autoinc_floor_before_a_crash)
+{
+	struct mh_txn *t;
+	in_a_process_that_crashes(reserve_three_and_commit);
 	cr_assert_eq(mh_txn_begin(store, true, &t), 0);
 	cr_assert_geq(reserve(t, 1), 4, "values a committed transaction may hold are never handed out again");
 	mh_txn_abort(t);
+}
+
+/* 1-8 reserved, the reserver rolls back (the guest keeps 2-8), and
+ * another transaction writes 5 and commits. */
+static int write_a_value_reserved_elsewhere(void)
+{
+	struct mh_txn *t, *u;
+	struct mh_table *tb;
+	if (mh_txn_begin(store, true, &t))
+		return 3;
+	uint64_t first = reserve(t, 8);
+	mh_txn_abort(t);
+	if (first != 1 || mh_txn_begin(store, true, &u) || mh_table_open(u, "a", &tb))
+		return 4;
+	mh_table_autoinc_seen(tb, 5);
+	mh_table_close(tb);
+	return mh_txn_commit(u) == 0 ? 0 : 5;
 }
 
 /* The guest keeps ranges: a value reserved by a transaction that rolled
@@ -350,33 +381,7 @@ Test(store_txn, a_commit_persists_the_autoinc_floor_before_a_crash)
 Test(store_txn, a_commit_of_a_value_reserved_elsewhere_persists_the_floor)
 {
 	struct mh_txn *t;
-	cr_assert_eq(mh_txn_begin(store, true, &t), 0);
-	cr_assert_eq(mh_table_create(t, "a", false, 0, NULL), 0);
-	cr_assert_eq(mh_txn_commit(t), 0);
-	mh_store_close(store);
-	pid_t pid = fork();
-	cr_assert_geq(pid, 0);
-	if (pid == 0) {
-		const char *why = NULL;
-		struct mh_store_options o = { .lock_wait_ms = 200 };
-		struct mh_txn *u;
-		struct mh_table *tb;
-		if (mh_store_open(dir, &o, &store, &why) || mh_txn_begin(store, true, &t))
-			_exit(2);
-		/* 1-8 reserved, the reserver rolls back (the guest keeps 2-8)... */
-		uint64_t first = reserve(t, 8);
-		mh_txn_abort(t);
-		/* ...and another transaction writes 5 and commits; then a crash. */
-		if (first != 1 || mh_txn_begin(store, true, &u) || mh_table_open(u, "a", &tb))
-			_exit(3);
-		mh_table_autoinc_seen(tb, 5);
-		mh_table_close(tb);
-		_exit(mh_txn_commit(u) == 0 ? 0 : 4);
-	}
-	int status;
-	cr_assert_eq(waitpid(pid, &status, 0), pid);
-	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "child: %d", status);
-	open_store(200);
+	in_a_process_that_crashes(write_a_value_reserved_elsewhere);
 	cr_assert_eq(mh_txn_begin(store, true, &t), 0);
 	cr_assert_geq(reserve(t, 1), 6, "a committed value is never handed out again");
 	mh_txn_abort(t);
