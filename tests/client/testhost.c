@@ -235,6 +235,25 @@ static int request(struct th_conn *cn, const unsigned char *data, uint32_t len)
 		if (vamos_chan_flush(cn->ch) < 0 || await_sleeper(cn))
 			return -1;
 		return reply(h, cn->ch, id, 0, 0, body, blen);
+	case TH_SVC_GATHER: {
+		unsigned want = le16toh(q.op);
+		if (want == 0 || want > TH_GATHER_MAX)
+			return reply(h, cn->ch, id, -EINVAL, 0, NULL, 0);
+		uint64_t first = 0;
+		memcpy(&first, body, blen < sizeof first ? blen : sizeof first);
+		cn->gather_bodies[cn->gathered] = first;
+		cn->gather_ids[cn->gathered++] = id;
+		atomic_fetch_add(&h->held, 1);
+		if (cn->gathered < want)
+			return 0;
+		int rc = 0;
+		for (unsigned i = 0; i < cn->gathered && !rc; i++) {
+			rc = reply(h, cn->ch, cn->gather_ids[i], 0, 0, &cn->gather_bodies[i],
+				   sizeof cn->gather_bodies[i]);
+		}
+		cn->gathered = 0;
+		return rc;
+	}
 	case TH_SVC_EXTRA:
 		if (reply(h, cn->ch, id ^ 0x8000000000000000ull, 0, 0, "x", 1) ||
 		    reply(h, cn->ch, id, 0, 0, body, blen))
@@ -280,6 +299,7 @@ static void *serve(void *arg)
 			/* The client went away: wait for the next (LOCAL), or end. */
 			vamos_chan_close(cn->ch);
 			cn->ch = NULL;
+			cn->gathered = 0;
 			atomic_fetch_add(&h->lost, 1);
 			if (h->o.kind == TH_UNIX)
 				break;
