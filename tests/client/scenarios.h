@@ -84,4 +84,10 @@ const char *scenario_shared_death(enum th_kind kind, unsigned threads);
  * thread's call waits on, and gets its reply later. */
 const char *scenario_shared_follower_timeout(enum th_kind kind);
 
+/* LOCAL, polling off: while one thread sleeps in the channel's wait for a
+ * reply, another thread of the session sends a request (seen from the
+ * reply ring's sleep announcement and the session's count of sleeps; up
+ * to @attempts tries, as a sleep may end at its slice meanwhile). */
+const char *scenario_shared_send_while_asleep(unsigned attempts);
+
 #endif

@@ -57,7 +57,8 @@ static bool reaches(atomic_uint *counter, unsigned n)
 
 /* A host of @kind with one channel, and a client whose threads all share
  * its one session. */
-static const char *start(enum th_kind kind, struct test_host *h, struct vamos_client **c)
+static const char *start_polling(enum th_kind kind, struct test_host *h,
+				 struct vamos_client **c, int poll_us)
 {
 	struct th_opts o = { .kind = kind, .channels = 1, .vectors = 1 };
 	struct vamos_client_params p;
@@ -69,10 +70,16 @@ static const char *start(enum th_kind kind, struct test_host *h, struct vamos_cl
 		return err;
 	th_client_params(h, &p, GENEROUS_MS);
 	p.channels = 1;
+	p.poll_us = poll_us;
 	int rc = vamos_client_connect(&p, c, &why);
 	if (rc)
 		return failf("connect: %s (%d)", why ? why : "?", rc);
 	return NULL;
+}
+
+static const char *start(enum th_kind kind, struct test_host *h, struct vamos_client **c)
+{
+	return start_polling(kind, h, c, 0); /* 0: the default budget */
 }
 
 struct caller {
@@ -254,5 +261,57 @@ out:
 	pthread_barrier_destroy(&go_a);
 	pthread_barrier_destroy(&go_b);
 	pthread_barrier_destroy(&go_c);
+	return err;
+}
+
+const char *scenario_shared_send_while_asleep(unsigned attempts)
+{
+	struct test_host h = { 0 };
+	struct vamos_client *c = NULL;
+	pthread_barrier_t go;
+	struct caller a = { 0 };
+	pthread_t ta;
+	bool a_on = false, seen = false;
+	pthread_barrier_init(&go, NULL, 1);
+	/* Polling off: a waiting thread announces sleep at once. */
+	const char *err = start_polling(TH_LOCAL, &h, &c, -1);
+	if (err)
+		goto out;
+	a = (struct caller){ .c = c, .go = &go, .service = TH_SVC_HOLD, .index = 1,
+			     .rounds = 1, .timeout_ms = GENEROUS_MS };
+	a_on = !pthread_create(&ta, NULL, call_rounds, &a);
+	TRY(a_on && reaches(&h.held, 1), "the waiting call's request did not reach the host");
+	struct vamos_session *s = vamos_session_get(c); /* shares it with A */
+	TRY(s, "no session");
+	for (unsigned i = 0; i < attempts && !seen; i++) {
+		/* A asleep in the channel's wait, and still in that same
+		 * sleep (the count of sleeps unchanged, the announcement still
+		 * up) once our request went out: it was sent while A slept.
+		 * Each sleep is counted before it is announced, so a sleep
+		 * that ended and another that began show in the count. */
+		for (int n = 0; n < 60000 && !th_client_sleeps(&h, 0); n++)
+			sleep_ms(1);
+		uint64_t before = vamos_session_stats(s).sleeps;
+		if (!th_client_sleeps(&h, 0))
+			continue;
+		uint64_t id;
+		TRY(vamos_session_submit(s, TH_SVC_HOLD, 0, NULL, 0, &id) == 0, "submit");
+		TRY(vamos_session_flush(s) == 0, "flush");
+		seen = vamos_session_stats(s).sleeps == before && th_client_sleeps(&h, 0);
+	}
+	TRY(seen, "in %u attempts, no request went out while another thread of the session "
+		  "slept in the channel's wait", attempts);
+	th_stop(&h);
+	pthread_join(ta, NULL);
+	a_on = false;
+	TRY(a.rc == -ECONNRESET, "the waiting call when the host went: %d", a.rc);
+out:
+	if (a_on) {
+		th_stop(&h);
+		pthread_join(ta, NULL);
+	}
+	vamos_client_close(c);
+	th_cleanup(&h);
+	pthread_barrier_destroy(&go);
 	return err;
 }

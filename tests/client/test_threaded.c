@@ -58,3 +58,9 @@ Test(client_threaded, one_waiter_times_out_the_other_waits_on_unix, .timeout = 3
 	const char *err = scenario_shared_follower_timeout(TH_UNIX);
 	cr_assert_null(err, "%s", err);
 }
+
+Test(client_threaded, requests_go_out_while_another_thread_sleeps_local, .timeout = 300)
+{
+	const char *err = scenario_shared_send_while_asleep(200);
+	cr_assert_null(err, "%s", err);
+}

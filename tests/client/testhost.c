@@ -180,16 +180,21 @@ static int bad(struct test_host *h, struct vamos_chan *ch, uint64_t id, uint16_t
 	return reply(h, ch, id, -EINVAL, 0, NULL, 0);
 }
 
+bool th_client_sleeps(struct test_host *h, uint32_t index)
+{
+	const struct vamos_region *r = vamos_ivshmem_server_region(h->server);
+	struct vamos_ring_ctrl *reply_ring = vamos_ring_at(r->base, &r->params, index, 1);
+	/* Seq-cst, as the ring's own accesses to the word: once we see the
+	 * announcement, the client looks at the tail only after it. */
+	return atomic_load_explicit(&reply_ring->need_wakeup, memory_order_seq_cst) != 0;
+}
+
 /* LOCAL: wait until the client announced sleep on @cn's reply ring (the
  * ring's need_wakeup word), or the host stops. 0 or -1 (stopping). */
 static int await_sleeper(struct th_conn *cn)
 {
 	struct test_host *h = cn->host;
-	const struct vamos_region *r = vamos_ivshmem_server_region(h->server);
-	struct vamos_ring_ctrl *reply_ring = vamos_ring_at(r->base, &r->params, cn->index, 1);
-	/* Seq-cst, as the ring's own accesses to the word: once we see the
-	 * announcement, the client looks at the tail only after it. */
-	while (!atomic_load_explicit(&reply_ring->need_wakeup, memory_order_seq_cst)) {
+	while (!th_client_sleeps(h, cn->index)) {
 		if (atomic_load(&h->stop))
 			return -1;
 		sched_yield();

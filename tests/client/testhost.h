@@ -131,6 +131,10 @@ const char *th_start(struct test_host *h, const struct th_opts *o, const char *p
 void th_stop(struct test_host *h);
 void th_cleanup(struct test_host *h);
 
+/* LOCAL: whether the client announced on channel @index's reply ring that
+ * it sleeps (a thread of it is asleep in the channel's wait right now). */
+bool th_client_sleeps(struct test_host *h, uint32_t index);
+
 /* Client params that reach @h (transport, socket, vectors, timeout). */
 void th_client_params(const struct test_host *h, struct vamos_client_params *p,
 		      int timeout_ms);
