@@ -253,6 +253,8 @@ struct vamos_session {
 	 * alone, and sleep on @turn. The receiver broadcasts @turn once it
 	 * has routed what came and given the role up. */
 	bool receiving;
+	uint32_t closers;        /* threads in session_die waiting for the
+				    receiver: nobody takes the role meanwhile */
 	pthread_cond_t turn;     /* CLOCK_MONOTONIC */
 	bool dying;              /* session_die is routing the last replies */
 

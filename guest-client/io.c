@@ -230,10 +230,14 @@ void session_die(struct vamos_session *s, int err, const char *why)
 		 * itself most often; the channel it leaves may be another by
 		 * then (it died and a submit opened a new one). */
 		uint64_t opens = s->opens;
+		s->closers++;
 		while (s->receiving)
 			pthread_cond_wait(&s->turn, &s->lock);
-		if (!s->ch || s->opens != opens)
+		s->closers--;
+		if (!s->ch || s->opens != opens) {
+			pthread_cond_broadcast(&s->turn); /* the role is free again */
 			return;
+		}
 	}
 	if (err == -ECONNRESET && !s->dying) {
 		/* Replies the host sent before it went are good: route them
@@ -297,10 +301,17 @@ static int follow(struct vamos_session *s, int64_t deadline, struct pump_target 
 	return 0;
 }
 
+/* Whether another thread has the channel's receive side, or is about to
+ * close the channel: then a thread of a shared session follows. */
+static bool channel_taken(const struct vamos_session *s)
+{
+	return s->receiving || s->closers;
+}
+
 int session_step(struct vamos_session *s, bool *locked, int64_t deadline,
 		 struct pump_target *t)
 {
-	if (*locked && s->receiving)
+	if (*locked && channel_taken(s))
 		return follow(s, deadline, t);
 	unsigned got = session_pump(s, t);
 	if (*locked && t->polled > got)
@@ -311,7 +322,7 @@ int session_step(struct vamos_session *s, bool *locked, int64_t deadline,
 	if (left == 0)
 		return -ETIMEDOUT;
 	*locked = session_upgrade(s, *locked);
-	if (*locked && s->receiving)
+	if (*locked && channel_taken(s))
 		return follow(s, deadline, t);
 	/* Shared memory: poll the reply ring for the session's budget before
 	 * the channel announces sleep (it then looks at the ring once more,
