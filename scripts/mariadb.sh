@@ -21,7 +21,8 @@
 #   vamosd_start DIR VAMOSD [FLAGS...]
 #         vamosd with data DIR/data, control socket DIR/ctl and one VM "vm1"
 #         on DIR/vm1.sock with $VAMOSD_VM_OPTIONS (default channels=4,vectors=4;
-#         the local peer must then get VAMOS_LOCAL_VECTORS=4); returns once
+#         a local peer learns the vectors unless VAMOS_LOCAL_VECTORS says them,
+#         and then they must match); returns once
 #         it answers a ping.
 #   vamosd_stop DIR [SIGNAL]         default TERM; waits until it is gone
 #   vamosd_restart DIR [SIGNAL]      stop with SIGNAL, start with the same flags (and

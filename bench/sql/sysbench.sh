@@ -81,6 +81,21 @@ vamos_counters() {
 		END { printf "%d %d\n", r, d }'
 }
 
+# sysbench prepare on the server in $work/NAME (ARGS: its target and
+# engine options). Loud: its output, and a stop, unless the table is there
+# with every row afterwards (a prepare that went wrong must not leave the
+# runs to fail later with a missing table).
+prepare() {
+	local name=$1 out count
+	shift
+	out=$(sb oltp_read_only prepare "$@" 2>&1) ||
+		{ echo "$out" >&2; die "sysbench prepare on $name failed"; }
+	count=$(mdb_client "$work/$name" -N -e "SELECT COUNT(*) FROM sbtest.sbtest1" 2>&1) ||
+		{ echo "$out" >&2; die "sysbench prepare on $name left no table: $count"; }
+	[[ $count == "$rows" ]] ||
+		{ echo "$out" >&2; die "sysbench prepare on $name left $count rows, not $rows"; }
+}
+
 rows_out=()
 # Run every workload at every thread count against the server in
 # $work/NAME; engine label ENGINE.
@@ -124,10 +139,11 @@ run_one() {
 # ---------------------------------------------------------------- vamos
 mkdir -p "$work/vamosd"
 vamosd_start "$work/vamosd" "$vamosd"
+# The local peer learns the VM's vectors ($VAMOSD_VM_OPTIONS may change them).
 server vamos --plugin "$plugin" --env VAMOS_TRANSPORT=local \
-	--env "VAMOS_LOCAL_SOCKET=$work/vamosd/vm1.sock" --env VAMOS_LOCAL_VECTORS=4
+	--env "VAMOS_LOCAL_SOCKET=$work/vamosd/vm1.sock"
 log "vamos: preparing $rows rows"
-sb oltp_read_only prepare "--mysql-socket=$work/vamos/mysqld.sock" --mysql_storage_engine=VAMOS >/dev/null
+prepare vamos "--mysql-socket=$work/vamos/mysqld.sock" --mysql_storage_engine=VAMOS
 run_workloads vamos vamos
 mdb_stop "$work/vamos"
 vamosd_stop "$work/vamosd"
@@ -138,7 +154,7 @@ port=$(comm -23 <(seq 23306 23399) <(ss -Htln | awk '{ sub(/.*:/, "", $4); print
 [[ -n $port ]] || die "no free TCP port in 23306-23399"
 server remote --port "$port"
 log "federatedx: preparing $rows rows on the remote (InnoDB, port $port)"
-sb oltp_read_only prepare --mysql-host=127.0.0.1 "--mysql-port=$port" >/dev/null
+prepare remote --mysql-host=127.0.0.1 "--mysql-port=$port"
 schema=$(mdb_client "$work/remote" --batch --skip-column-names sbtest \
 	-e "SHOW CREATE TABLE sbtest1" | cut -f2-)
 schema=${schema//\\n/ }
@@ -158,7 +174,7 @@ mdb_stop "$work/remote"
 # ---------------------------------------------------------------- innodb
 server innodb
 log "innodb: preparing $rows rows"
-sb oltp_read_only prepare "--mysql-socket=$work/innodb/mysqld.sock" >/dev/null
+prepare innodb "--mysql-socket=$work/innodb/mysqld.sock"
 run_workloads innodb innodb
 mdb_stop "$work/innodb"
 

@@ -98,7 +98,8 @@ enum vamos_transport_kind {
 struct vamos_client_params {
 	enum vamos_transport_kind transport;
 	const char *local_socket;  /**< LOCAL: vamosd's ivshmem socket for this "VM" */
-	uint32_t local_vectors;    /**< LOCAL: the server's vectors (0: 1) */
+	uint32_t local_vectors;    /**< LOCAL: the server's vectors (0: learned
+					from the server) */
 	const char *unix_path;     /**< UNIX: vamosd's stream socket */
 	uint32_t vsock_cid;        /**< VSOCK: 0 means the host (CID 2) */
 	uint32_t vsock_port;       /**< VSOCK: 0 means VAMOS_DEFAULT_VSOCK_PORT */
