@@ -90,10 +90,11 @@ int config_resolve(const struct vamos_client_params *params,
 	if (cfg->kind == VAMOS_TRANSPORT_AUTO)
 		cfg->chosen_by = "auto";
 
-	cfg->local_vectors = p->local_vectors ? p->local_vectors : 1;
+	/* 0: as many as the server has (the local peer learns them). */
+	cfg->local_vectors = p->local_vectors;
 	if ((v = env(p, "VAMOS_LOCAL_VECTORS")) &&
-	    !parse_u32(v, 1, VAMOS_IVSHMEM_MAX_VECTORS, &cfg->local_vectors)) {
-		*why = "VAMOS_LOCAL_VECTORS must be a number from 1 to 64";
+	    !parse_u32(v, 0, VAMOS_IVSHMEM_MAX_VECTORS, &cfg->local_vectors)) {
+		*why = "VAMOS_LOCAL_VECTORS must be a number from 0 (the server's) to 64";
 		return -EINVAL;
 	}
 	if (cfg->local_vectors > VAMOS_IVSHMEM_MAX_VECTORS) {

@@ -54,10 +54,12 @@ static const char *chosen(const struct client_config *cfg)
 static void describe_shm(struct vamos_client *c, struct shm_backend *be, const char *auto_why)
 {
 	if (c->cfg.kind == VAMOS_TRANSPORT_LOCAL) {
+		uint32_t vectors = vamos_ivshmem_peer_vectors(be->peer);
 		snprintf(c->describe, sizeof c->describe,
-			 "local (ivshmem server %s, peer id %d, %u channels, %u vector%s; %s)",
+			 "local (ivshmem server %s, peer id %d, %u channels, %u vector%s%s; %s)",
 			 c->cfg.local_socket, vamos_ivshmem_peer_id(be->peer), be->channel_count,
-			 c->cfg.local_vectors, c->cfg.local_vectors == 1 ? "" : "s", chosen(&c->cfg));
+			 vectors, vectors == 1 ? "" : "s", c->cfg.local_vectors ? "" : ", learned",
+			 chosen(&c->cfg));
 		return;
 	}
 	const char *reason = NULL;

@@ -42,12 +42,11 @@
 #define CLIENT_DEFAULT_CHANNELS 4u
 #define CLIENT_DEFAULT_TIMEOUT_MS 5000
 #define CLIENT_DEFAULT_STALE_MS 5000
-/* A lone thread waits in slices this long, to notice a host that died
- * without a word (LOCAL) and a thread that came to share its session. */
+/* A wait goes in slices this long, to notice a host that died without a
+ * word (LOCAL), a heartbeat that stood still, a thread that came to share
+ * a lone session, and (the receiver of a shared session) a thread that
+ * waits to close the channel. */
 #define CLIENT_SLICE_MS 20
-/* A thread on a shared session holds the channel at most this long at a
- * time while it waits, so the others can submit meanwhile. */
-#define CLIENT_SHARED_SLICE_MS 1
 /* A waiting thread polls its reply ring at most this long before it
  * sleeps (LOCAL/IVSHMEM; VAMOS_POLL_US, params.poll_us), and at most
  * CLIENT_MAX_POLL_US when configured. 400: a host whose poller slept
@@ -247,6 +246,16 @@ struct vamos_session {
 	atomic_bool shared;
 	atomic_int busy;
 	pthread_mutex_t lock;
+	/* Shared sessions, leader/follower (io.c): at most one thread, the
+	 * receiver, waits on the channel, without the lock, while @receiving
+	 * is set; meanwhile the others may send (submit, flush) under the
+	 * lock but leave the channel's receive side and the channel itself
+	 * alone, and sleep on @turn. The receiver broadcasts @turn once it
+	 * has routed what came and given the role up. */
+	bool receiving;
+	uint32_t closers;        /* threads in session_die waiting for the
+				    receiver: nobody takes the role meanwhile */
+	pthread_cond_t turn;     /* CLOCK_MONOTONIC */
 	bool dying;              /* session_die is routing the last replies */
 
 	struct vamos_chan *ch;   /* NULL: not open (never, or it died) */
@@ -360,7 +369,9 @@ VAMOS_CLIENT_INTERNAL void session_die(struct vamos_session *s, int err, const c
  * routed. Returns replies delivered to @t. */
 VAMOS_CLIENT_INTERNAL unsigned session_pump(struct vamos_session *s, struct pump_target *t);
 /* One round of waiting for @t: take what the channel has, else wait one
- * slice (a shared session lets the other threads in after it). Returns
+ * slice. On a shared session the waiting thread is the receiver, without
+ * the lock, or if another thread already is, sleeps on the session's turn
+ * until that one routed replies or gave the role up. Returns
  * replies delivered to @t, 0 (look at your lists again: another thread or
  * the session's death may have filled them), -ETIMEDOUT at @deadline, or
  * -EHOSTDOWN when the host's heartbeat has stood still for the client's

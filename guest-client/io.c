@@ -8,7 +8,6 @@
 #include <endian.h>
 #include <errno.h>
 #include <inttypes.h>
-#include <sched.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +15,7 @@
 #include <time.h>
 
 #include "internal.h"
+#include "vamos_clock.h"
 
 /* Token of no thread: session_die routes every last reply to a list. */
 #define NOBODY 0xffffu
@@ -223,6 +223,22 @@ void session_die(struct vamos_session *s, int err, const char *why)
 	if (!s->ch)
 		return;
 	snprintf(reason, sizeof reason, "%s", why ? why : "the channel failed");
+	if (s->receiving) {
+		/* Another thread waits on the channel (we hold the lock, so
+		 * the session is shared): it cannot close under that wait.
+		 * The receiver comes back within a slice, seeing the failure
+		 * itself most often; the channel it leaves may be another by
+		 * then (it died and a submit opened a new one). */
+		uint64_t opens = s->opens;
+		s->closers++;
+		while (s->receiving)
+			pthread_cond_wait(&s->turn, &s->lock);
+		s->closers--;
+		if (!s->ch || s->opens != opens) {
+			pthread_cond_broadcast(&s->turn); /* the role is free again */
+			return;
+		}
+	}
 	if (err == -ECONNRESET && !s->dying) {
 		/* Replies the host sent before it went are good: route them
 		 * first (a failure on the way ends the session in there). */
@@ -247,14 +263,9 @@ void session_die(struct vamos_session *s, int err, const char *why)
 	inflight_drain(&s->inflight, fail_one, &d);
 	session_set_error(s, "%s: %s", err == -EPROTO ? "channel broken" : "connection lost",
 			  reason);
-}
-
-/* Let the session's other threads have the lock for a moment. */
-static void take_turns(struct vamos_session *s)
-{
-	pthread_mutex_unlock(&s->lock);
-	sched_yield();
-	pthread_mutex_lock(&s->lock);
+	/* Followers find their -ECONNRESET in their lists (a lone session
+	 * has none: the broadcast costs nothing then). */
+	pthread_cond_broadcast(&s->turn);
 }
 
 /* Nothing came: has the host's heartbeat stood still too long? */
@@ -273,48 +284,91 @@ static int host_stale(struct vamos_session *s, struct pump_target *t)
 	return -EHOSTDOWN;
 }
 
+/* A follower's round (shared session, another thread receives): sleep on
+ * the session's turn until the receiver routed replies or gave the role up
+ * (its broadcast), one slice at most. Returns 0 (look at your lists),
+ * -ETIMEDOUT at @deadline, -EHOSTDOWN when the heartbeat stood still. */
+static int follow(struct vamos_session *s, int64_t deadline, struct pump_target *t)
+{
+	int left = client_left_ms(deadline);
+	if (left == 0)
+		return -ETIMEDOUT;
+	struct timespec at = vamos_monotonic_in(left < CLIENT_SLICE_MS ? left : CLIENT_SLICE_MS);
+	if (pthread_cond_timedwait(&s->turn, &s->lock, &at) == ETIMEDOUT)
+		/* A slice and no word: the receiver may be stuck on a host
+		 * that stopped; each waiter watches the heartbeat itself. */
+		return host_stale(s, t);
+	return 0;
+}
+
+/* Whether another thread has the channel's receive side, or is about to
+ * close the channel: then a thread of a shared session follows. */
+static bool channel_taken(const struct vamos_session *s)
+{
+	return s->receiving || s->closers;
+}
+
 int session_step(struct vamos_session *s, bool *locked, int64_t deadline,
 		 struct pump_target *t)
 {
+	if (*locked && channel_taken(s))
+		return follow(s, deadline, t);
 	unsigned got = session_pump(s, t);
+	if (*locked && t->polled > got)
+		pthread_cond_broadcast(&s->turn); /* replies for the others */
 	if (got || !s->ch)
 		return (int)got;
 	int left = client_left_ms(deadline);
 	if (left == 0)
 		return -ETIMEDOUT;
 	*locked = session_upgrade(s, *locked);
-	int slice = *locked ? CLIENT_SHARED_SLICE_MS : CLIENT_SLICE_MS;
+	if (*locked && channel_taken(s))
+		return follow(s, deadline, t);
 	/* Shared memory: poll the reply ring for the session's budget before
 	 * the channel announces sleep (it then looks at the ring once more,
 	 * so a reply published meanwhile is never missed). */
+	struct vamos_chan *ch = s->ch;
 	bool shm = s->be != NULL;
 	uint64_t sleeps = 0;
 	if (shm) {
-		vamos_chan_set_spin(s->ch, s->spin.budget_ns);
-		sleeps = vamos_chan_stats(s->ch).sleeps;
+		vamos_chan_set_spin(ch, s->spin.budget_ns);
+		sleeps = vamos_chan_stats(ch).sleeps;
 	}
-	int rc = vamos_chan_wait(s->ch, slice < left ? slice : left);
+	if (*locked) {
+		/* Receiver: the channel's receive side is ours and nobody
+		 * closes the channel until we give the role back (session_die
+		 * waits for that); the others may submit and flush meanwhile. */
+		s->receiving = true;
+		pthread_mutex_unlock(&s->lock);
+	}
+	int rc = vamos_chan_wait(ch, CLIENT_SLICE_MS < left ? CLIENT_SLICE_MS : left);
+	if (rc == -EIO || rc == -ENOMEM) {
+		/* Not sticky, and nothing to read: do not spin on it. */
+		struct timespec ts = { 0, 1000000 };
+		nanosleep(&ts, NULL);
+	}
+	if (*locked) {
+		pthread_mutex_lock(&s->lock);
+		s->receiving = false;
+	}
 	/* How long the replies took is counted from the send: a reply can
 	 * never seem quicker than the host was, however late we wait. */
 	if (shm)
 		reply_spin_learn(&s->spin, s->client->cfg.poll_max_ns,
 				 client_now_ns() - s->flushed_ns,
-				 vamos_chan_stats(s->ch).sleeps != sleeps);
+				 vamos_chan_stats(ch).sleeps != sleeps);
 	if (rc == -ETIMEDOUT) {
 		/* Nothing came: a local host may have died without a word. */
 		backend_check(s->be);
-	} else if (rc == -EIO || rc == -ENOMEM) {
-		/* Not sticky, and nothing to read: do not spin on it. */
-		struct timespec ts = { 0, 1000000 };
-		nanosleep(&ts, NULL);
-	} else {
+	} else if (rc != -EIO && rc != -ENOMEM) {
 		/* Records, or a failure that poll reports after them. */
 		got = session_pump(s, t);
 	}
+	if (*locked)
+		/* The role is free, and replies may wait for the others. */
+		pthread_cond_broadcast(&s->turn);
 	if (!got && (rc = host_stale(s, t)) < 0)
 		return rc;
-	if (!got && *locked)
-		take_turns(s);
 	return (int)got;
 }
 
@@ -330,10 +384,11 @@ static void drop_lost_channel(struct vamos_session *s)
 	    (atomic_load_explicit(&s->be->dead, memory_order_acquire) ||
 	     s->be->generation != atomic_load_explicit(&c->generation, memory_order_acquire)))
 		session_die(s, -ECONNRESET, "the host went away");
-	if (s->ch && !s->queued) {
+	if (s->ch && !s->queued && !s->receiving) {
 		/* First request of a batch: one look (no wait, nothing taken)
 		 * whether the host went away while the session was idle, so
-		 * the batch goes to a live one. */
+		 * the batch goes to a live one. (A receiver, if there is one,
+		 * is looking already: the receive side is its own.) */
 		int rc = vamos_chan_wait(s->ch, 0);
 		if (rc == -ECONNRESET || rc == -EPROTO)
 			session_die(s, rc, vamos_chan_error(s->ch));

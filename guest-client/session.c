@@ -7,7 +7,10 @@
  * sequentially consistent, Dekker style). A second thread, holding the
  * session's mutex, sets @shared and waits until @busy is down; from then on
  * every call locks. A lone thread in a long wait looks at @shared between
- * slices and takes the lock when it sees it. Each thread has a token in
+ * slices and takes the lock when it sees it. On a shared session one
+ * waiting thread at a time receives (waits on the channel without the
+ * lock) and the others sleep on @turn until it routed their replies: see
+ * session_step() in io.c. Each thread has a token in
  * the session: the requests it submits carry it, so its replies reach it
  * and no other thread.
  */
@@ -49,6 +52,18 @@ int session_init(struct vamos_session *s, struct vamos_client *c, uint32_t index
 	if (!grow_users(s, 1))
 		return -ENOMEM;
 	pthread_mutex_init(&s->lock, NULL);
+	pthread_condattr_t ca;
+	pthread_condattr_init(&ca);
+	/* The follower's slices are on the clock deadlines are counted on. */
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	int rc = pthread_cond_init(&s->turn, &ca);
+	pthread_condattr_destroy(&ca);
+	if (rc) {
+		pthread_mutex_destroy(&s->lock);
+		free(s->users);
+		s->users = NULL;
+		return -ENOMEM;
+	}
 	return 0;
 }
 
@@ -76,6 +91,7 @@ void session_destroy(struct vamos_session *s)
 	free(s->users);
 	inflight_free(&s->inflight);
 	stash_free_all(&s->stash);
+	pthread_cond_destroy(&s->turn);
 	pthread_mutex_destroy(&s->lock);
 }
 

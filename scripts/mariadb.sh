@@ -21,10 +21,9 @@
 #   vamosd_start DIR VAMOSD [FLAGS...]
 #         vamosd with data DIR/data, control socket DIR/ctl and one VM "vm1"
 #         on DIR/vm1.sock with $VAMOSD_VM_OPTIONS (default channels=4,vectors=4;
-#         the local peer must then get VAMOS_LOCAL_VECTORS=$(vamosd_vm_vectors)); returns once
+#         a local peer learns the vectors unless VAMOS_LOCAL_VECTORS says them,
+#         and then they must match); returns once
 #         it answers a ping.
-#   vamosd_vm_vectors [OPTIONS]     the vectors= of OPTIONS (default
-#         $VAMOSD_VM_OPTIONS, else 4): what a local peer of vm1 must be given
 #   vamosd_stop DIR [SIGNAL]         default TERM; waits until it is gone
 #   vamosd_restart DIR [SIGNAL]      stop with SIGNAL, start with the same flags (and
 #                                    VM options, unless VAMOSD_VM_OPTIONS is set)
@@ -208,12 +207,6 @@ mdb_client() {
 	shift
 	mariadb --no-defaults -uroot --socket="$dir/mysqld.sock" \
 		--default-character-set=utf8mb4 "$@"
-}
-
-vamosd_vm_vectors() {
-	local opts=${1:-${VAMOSD_VM_OPTIONS:-channels=4,vectors=4}} v=4 # vamosd's default
-	[[ ,$opts, =~ ,vectors=([0-9]+), ]] && v=${BASH_REMATCH[1]}
-	echo "$v"
 }
 
 vamosd_start() {

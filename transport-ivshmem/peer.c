@@ -27,7 +27,7 @@
 struct vamos_ivshmem_peer {
 	int sock;
 	int id;
-	uint32_t vectors;
+	uint32_t vectors;        /* 0 until learned (connect with 0) */
 	struct shm_memory mem;
 	struct vamos_region region;
 	int own_fds[VAMOS_IVSHMEM_MAX_VECTORS];  /* we sleep on these */
@@ -66,12 +66,23 @@ static int take_peer_message(struct vamos_ivshmem_peer *p, int64_t id, int fd,
 			*why = "server announced our own departure";
 			goto proto;
 		}
-		/* Our own eventfds come after the host's: a host with fewer
-		 * vectors than ours is a VM set up with fewer vectors. */
-		if (p->own_count == 0 && p->host_count && p->host_count < p->vectors) {
-			*why = "server sent fewer host eventfds than vectors: the VM has fewer "
-			       "vectors than this peer was given (give the peer the VM's vectors)";
-			goto proto;
+		if (!p->own_count) {
+			/* Asked to learn the count: the host's eventfds all
+			 * came before our first, one per vector of the server. */
+			if (!p->vectors) {
+				if (!p->host_count) {
+					*why = "server did not announce the host peer (not a vamos server?)";
+					goto proto;
+				}
+				p->vectors = p->host_count;
+			} else if (p->host_count && p->host_count < p->vectors) {
+				/* Our own eventfds come after the host's: fewer of
+				 * the host's is a VM set up with fewer vectors. */
+				*why = "server sent fewer host eventfds than vectors: the VM has fewer "
+				       "vectors than this peer was given (give the peer the VM's "
+				       "vectors=, or 0 to learn them)";
+				goto proto;
+			}
 		}
 		/* Trust check: exactly `vectors` eventfds of our own. */
 		if (p->own_count == p->vectors) {
@@ -86,9 +97,12 @@ static int take_peer_message(struct vamos_ivshmem_peer *p, int64_t id, int fd,
 			vamos_link_cut(p->host, "host left the server");
 			return -ECONNRESET;
 		}
-		if (p->host_count == p->vectors) {
+		/* Trust check: at most `vectors` (when learning, at most the
+		 * most we handle). */
+		if (p->host_count == (p->vectors ? p->vectors : VAMOS_IVSHMEM_MAX_VECTORS)) {
 			*why = "server sent more host eventfds than vectors: the VM has more "
-			       "vectors than this peer was given (give the peer the VM's vectors)";
+			       "vectors than this peer was given (give the peer the VM's "
+			       "vectors=, or 0 to learn them)";
 			goto proto;
 		}
 		p->host_fds[p->host_count++] = fd;
@@ -166,7 +180,7 @@ static int welcome(struct vamos_ivshmem_peer *p, int timeout_ms, const char **wh
 				     : "cannot map the shared memory";
 		return rc;
 	}
-	while (p->own_count < p->vectors) {
+	while (!p->vectors || p->own_count < p->vectors) {
 		if ((rc = recv_one(p, deadline, &v, &fd, why)))
 			return rc;
 		rc = take_peer_message(p, v, fd, why);
@@ -196,8 +210,8 @@ int vamos_ivshmem_peer_connect(const char *socket_path, uint32_t vectors,
 	int rc;
 
 	*why = NULL;
-	if (vectors < 1 || vectors > VAMOS_IVSHMEM_MAX_VECTORS) {
-		*why = "vectors must be 1..64";
+	if (vectors > VAMOS_IVSHMEM_MAX_VECTORS) {
+		*why = "vectors must be 0..64";
 		return -EINVAL;
 	}
 	if (strlen(socket_path) >= sizeof addr.sun_path) {
@@ -302,6 +316,11 @@ fail:
 int vamos_ivshmem_peer_id(const struct vamos_ivshmem_peer *p)
 {
 	return p->id;
+}
+
+uint32_t vamos_ivshmem_peer_vectors(const struct vamos_ivshmem_peer *p)
+{
+	return p->vectors;
 }
 
 const struct vamos_region *vamos_ivshmem_peer_region(const struct vamos_ivshmem_peer *p)

@@ -56,11 +56,13 @@ static bool rings_replaced(const struct shm_chan *c)
 }
 
 /* The peer's liveness: its link, and for a guest the region's epoch and
- * the host's generation. Returns 0 or the sticky failure. */
-static int check_peer(struct shm_chan *c)
+ * the host's generation. Returns 0 or the sticky failure. @receiving: the
+ * caller is the receive side, which alone may look at the reply ring. */
+static int check_peer(struct shm_chan *c, bool receiving)
 {
-	if (c->base.failure)
-		return c->base.failure;
+	int failed = vamos_chan_failure_(&c->base);
+	if (failed)
+		return failed;
 	const char *gone = vamos_link_gone(c->link);
 	int err = gone ? -ECONNRESET : 0;
 	if (!gone && c->watch_region) {
@@ -84,8 +86,11 @@ static int check_peer(struct shm_chan *c)
 	 * and just before it left: seeing it gone (an acquire of its state,
 	 * or a system call for the link) makes those visible, and they are
 	 * handed out before the failure is — unless the region was laid out
-	 * anew (another epoch), when our rings hold nothing of ours. */
-	if (err == -ECONNRESET && !rings_replaced(c) && vamos_consumer_pending(&c->ring.rx) > 0)
+	 * anew (another epoch), when our rings hold nothing of ours. The send
+	 * side fails at once: poll still hands those records out after an
+	 * -ECONNRESET, and wait finds them before the failure. */
+	if (err == -ECONNRESET && receiving && !rings_replaced(c) &&
+	    vamos_consumer_pending(&c->ring.rx) > 0)
 		return 0;
 	return vamos_chan_fail_(&c->base, err, gone);
 }
@@ -103,8 +108,9 @@ static int ring_broken(struct shm_chan *c, const char *why)
 static int chan_reserve(struct vamos_chan *ch, uint32_t len, void **payload)
 {
 	struct shm_chan *c = from(ch);
-	if (ch->failure)
-		return ch->failure;
+	int failed = vamos_chan_failure_(ch);
+	if (failed)
+		return failed;
 	int rc = vamos_producer_reserve(&c->ring.tx, len, payload);
 	if (rc == -EPROTO)
 		return ring_broken(c, vamos_producer_error(&c->ring.tx));
@@ -117,8 +123,8 @@ static int chan_commit(struct vamos_chan *ch, uint16_t type, uint32_t len)
 	int rc = vamos_producer_commit(&c->ring.tx, type, len);
 	if (rc == 0) {
 		c->unflushed++;
-		ch->stats.records_sent++;
-		ch->stats.bytes_sent += len;
+		vamos_chan_count_(&ch->stats.records_sent, 1);
+		vamos_chan_count_(&ch->stats.bytes_sent, len);
 	}
 	return rc;
 }
@@ -149,20 +155,20 @@ static void notify_peer(struct shm_chan *c)
 	case SHM_NOTIFY_NONE:
 		return;
 	}
-	c->base.stats.notifications_sent++;
+	vamos_chan_count_(&c->base.stats.notifications_sent, 1);
 }
 
 static int chan_flush(struct vamos_chan *ch)
 {
 	struct shm_chan *c = from(ch);
-	int rc = check_peer(c);
+	int rc = check_peer(c, false);
 	if (rc)
 		return rc;
 	rc = vamos_producer_publish(&c->ring.tx);
 	if (rc < 0)
 		return ring_broken(c, vamos_producer_error(&c->ring.tx));
 	if (c->unflushed) {
-		ch->stats.batches_sent++;
+		vamos_chan_count_(&ch->stats.batches_sent, 1);
 		c->unflushed = 0;
 	}
 	if (rc == 1)
@@ -173,21 +179,23 @@ static int chan_flush(struct vamos_chan *ch)
 static int chan_poll(struct vamos_chan *ch, struct vamos_record *out, unsigned max)
 {
 	struct shm_chan *c = from(ch);
-	if (ch->failure == -EPROTO)
-		return ch->failure;
+	if (vamos_chan_failure_(ch) == -EPROTO)
+		return -EPROTO;
 	int n = vamos_consumer_peek(&c->ring.rx, out, max);
 	if (n < 0)
 		return ring_broken(c, vamos_consumer_error(&c->ring.rx));
 	if (n == 0) {
 		/* Records the peer published before it left are still handed
 		 * out above; only an empty ring reports that it is gone. */
-		int rc = check_peer(c);
+		int rc = check_peer(c, true);
 		if (rc)
 			return rc;
 	}
+	uint64_t bytes = 0;
 	for (int i = 0; i < n; i++)
-		ch->stats.bytes_received += out[i].len;
-	ch->stats.records_received += (uint64_t)n;
+		bytes += out[i].len;
+	vamos_chan_count_(&ch->stats.bytes_received, bytes);
+	vamos_chan_count_(&ch->stats.records_received, (uint64_t)n);
 	return n;
 }
 
@@ -214,14 +222,15 @@ static int sleep_on_eventfd(struct shm_chan *c, int ms)
 		return ring_broken(c, vamos_consumer_error(&c->ring.rx));
 	if (rc == 0)
 		return 1; /* records arrived while we announced */
-	c->base.stats.sleeps++;
+	vamos_chan_count_(&c->base.stats.sleeps, 1);
 	struct pollfd pfd = { .fd = c->wait_fd, .events = POLLIN };
 	int ready = poll(&pfd, 1, ms);
 	if (ready > 0)
 		/* Drain the counter: one read takes (and counts) every
 		 * doorbell rung so far. Never blocking: another holder of the
 		 * fd may have taken it first. */
-		c->base.stats.notifications_received += efd_take(c->wait_fd, c->guard_fds);
+		vamos_chan_count_(&c->base.stats.notifications_received,
+				  efd_take(c->wait_fd, c->guard_fds));
 	vamos_consumer_awake(&c->ring.rx);
 	return pending(c);
 }
@@ -235,8 +244,8 @@ static int chan_wait(struct vamos_chan *ch, int timeout_ms)
 	int64_t nap = POLL_NAP_MIN_NS, spun = 0;
 	int rc;
 
-	if (ch->failure == -EPROTO)
-		return ch->failure;
+	if (vamos_chan_failure_(ch) == -EPROTO)
+		return -EPROTO;
 	for (unsigned turn = 0;; turn++) {
 		rc = pending(c);
 		if (rc)
@@ -256,7 +265,7 @@ static int chan_wait(struct vamos_chan *ch, int timeout_ms)
 		vamos_spin_turn(spun);
 	}
 	for (;;) {
-		rc = check_peer(c);
+		rc = check_peer(c, true);
 		if (rc)
 			return rc;
 		int64_t left = deadline - vamos_now_ns();
@@ -271,7 +280,7 @@ static int chan_wait(struct vamos_chan *ch, int timeout_ms)
 			int64_t ns = nap < left ? nap : left;
 			struct timespec ts = { ns / 1000000000ll, ns % 1000000000ll };
 			nanosleep(&ts, NULL);
-			ch->stats.sleeps++;
+			vamos_chan_count_(&ch->stats.sleeps, 1);
 			if (nap < POLL_NAP_MAX_NS)
 				nap *= 2;
 			rc = pending(c);
@@ -284,7 +293,7 @@ static int chan_wait(struct vamos_chan *ch, int timeout_ms)
 static int chan_prepare_sleep(struct vamos_chan *ch)
 {
 	struct shm_chan *c = from(ch);
-	int rc = check_peer(c);
+	int rc = check_peer(c, true);
 	if (rc)
 		return rc;
 	if (c->wait_fd < 0) /* polling: nobody would ring; just look */
@@ -293,7 +302,7 @@ static int chan_prepare_sleep(struct vamos_chan *ch)
 	if (rc < 0)
 		return ring_broken(c, vamos_consumer_error(&c->ring.rx));
 	if (rc == 1)
-		ch->stats.sleeps++;
+		vamos_chan_count_(&ch->stats.sleeps, 1);
 	return rc;
 }
 
@@ -305,7 +314,7 @@ static void chan_awake(struct vamos_chan *ch)
 	/* Take (and count) the doorbells that woke us, so the fd is quiet
 	 * until the next; never blocking, whatever the peer did to its
 	 * flags or its counter. */
-	ch->stats.notifications_received += efd_take(c->wait_fd, c->guard_fds);
+	vamos_chan_count_(&ch->stats.notifications_received, efd_take(c->wait_fd, c->guard_fds));
 	vamos_consumer_awake(&c->ring.rx);
 }
 

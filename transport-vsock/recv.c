@@ -192,10 +192,11 @@ int vamos_stream_poll(struct vamos_chan *ch, struct vamos_record *out,
 	unsigned n = 0;
 	uint64_t bytes = 0;
 	bool may_read = true;
-	int rc = 0;
+	int rc = vamos_chan_failure_(ch);
 
-	if (ch->failure)
-		return ch->failure;
+	if (rc)
+		return rc;
+	pthread_mutex_lock(&s->rx_lock);
 	while (n < max && (rc = rx_advance(s, &may_read)) == 1) {
 		struct vamos_frame_record rec;
 		const char *why;
@@ -212,8 +213,9 @@ int vamos_stream_poll(struct vamos_chan *ch, struct vamos_record *out,
 		n++;
 		s->handed = true;
 	}
-	ch->stats.records_received += n;
-	ch->stats.bytes_received += bytes;
+	pthread_mutex_unlock(&s->rx_lock);
+	vamos_chan_count_(&ch->stats.records_received, n);
+	vamos_chan_count_(&ch->stats.bytes_received, bytes);
 	/* Hand out what was good; a failure is reported by the next call. */
 	if (n)
 		return (int)n;
@@ -224,10 +226,12 @@ void vamos_stream_release(struct vamos_chan *ch)
 {
 	struct vamos_stream *s = vamos_stream_of(ch);
 
+	pthread_mutex_lock(&s->rx_lock);
 	s->handed = false;
 	/* Everything parsed: start over at the buffer's start for free. */
 	if (!s->active && s->rx_cur == s->rx_end)
 		s->rx_cur = s->rx_end = 0;
+	pthread_mutex_unlock(&s->rx_lock);
 }
 
 int vamos_stream_wait(struct vamos_chan *ch, int timeout_ms)
@@ -238,11 +242,14 @@ int vamos_stream_wait(struct vamos_chan *ch, int timeout_ms)
 	 * reading without blocking, so the peer's write never has to wake us. */
 	int64_t spin_until = ch->spin_ns > 0 ? vamos_now_ns() + ch->spin_ns : 0;
 
-	if (ch->failure)
-		return ch->failure;
+	int failed = vamos_chan_failure_(ch);
+	if (failed)
+		return failed;
 	for (;;) {
 		bool may_read = true;
+		pthread_mutex_lock(&s->rx_lock);
 		int rc = rx_advance(s, &may_read);
+		pthread_mutex_unlock(&s->rx_lock);
 		if (rc)
 			return rc;
 		int left = -1;
@@ -259,9 +266,11 @@ int vamos_stream_wait(struct vamos_chan *ch, int timeout_ms)
 		}
 		/* Records held and no room: nothing can come in before a
 		 * release, as a full ring gets nothing; sleep out the time. */
+		pthread_mutex_lock(&s->rx_lock);
 		bool can_read = vamos_stream_can_fill(s);
+		pthread_mutex_unlock(&s->rx_lock);
 		struct pollfd p = {.fd = s->fd, .events = can_read ? POLLIN : 0};
-		ch->stats.sleeps++;
+		vamos_chan_count_(&ch->stats.sleeps, 1);
 		int n = poll(can_read ? &p : NULL, can_read ? 1 : 0, left);
 		if (n < 0) {
 			if (errno == EINTR)
@@ -270,6 +279,6 @@ int vamos_stream_wait(struct vamos_chan *ch, int timeout_ms)
 		}
 		if (n == 0)
 			return -ETIMEDOUT;
-		ch->stats.notifications_received++;
+		vamos_chan_count_(&ch->stats.notifications_received, 1);
 	}
 }

@@ -41,8 +41,9 @@ int vamos_stream_reserve(struct vamos_chan *ch, uint32_t len, void **payload)
 {
 	struct vamos_stream *s = vamos_stream_of(ch);
 
-	if (ch->failure)
-		return ch->failure;
+	int failed = vamos_chan_failure_(ch);
+	if (failed)
+		return failed;
 	if (s->open)
 		return -EBUSY;
 	if (len > vamos_stream_max_payload(s))
@@ -97,7 +98,11 @@ void vamos_stream_abort(struct vamos_chan *ch)
 static int wait_writable(struct vamos_stream *s, int64_t deadline_ms)
 {
 	for (;;) {
+		/* The receive side may be in a call on another thread: the
+		 * buffer is touched under its lock only. */
+		pthread_mutex_lock(&s->rx_lock);
 		bool can_read = vamos_stream_can_fill(s);
+		pthread_mutex_unlock(&s->rx_lock);
 		struct pollfd p = {
 			.fd = s->fd,
 			.events = (short)(POLLOUT | (can_read ? POLLIN : 0)),
@@ -122,8 +127,11 @@ static int wait_writable(struct vamos_stream *s, int64_t deadline_ms)
 		/* Errors and hangups are reported by the next send(). */
 		if (p.revents & (POLLOUT | POLLERR | POLLHUP))
 			return 0;
-		if ((p.revents & POLLIN) && can_read)
+		if ((p.revents & POLLIN) && can_read) {
+			pthread_mutex_lock(&s->rx_lock);
 			(void)vamos_stream_fill(s); /* errors show in poll */
+			pthread_mutex_unlock(&s->rx_lock);
+		}
 	}
 }
 
@@ -139,7 +147,7 @@ static int send_all(struct vamos_stream *s, const unsigned char *p, size_t len)
 				 MSG_NOSIGNAL | MSG_DONTWAIT);
 		if (n > 0) {
 			done += (size_t)n;
-			s->chan.stats.notifications_sent++;
+			vamos_chan_count_(&s->chan.stats.notifications_sent, 1);
 			continue;
 		}
 		int err = n < 0 ? errno : EIO;
@@ -171,8 +179,9 @@ int vamos_stream_flush(struct vamos_chan *ch)
 {
 	struct vamos_stream *s = vamos_stream_of(ch);
 
-	if (ch->failure)
-		return ch->failure;
+	int failed = vamos_chan_failure_(ch);
+	if (failed)
+		return failed;
 	if (s->tx_count == 0)
 		return 0;
 	size_t size = s->tx_end - s->tx_base;
@@ -182,9 +191,9 @@ int vamos_stream_flush(struct vamos_chan *ch)
 	if (rc)
 		return rc;
 
-	ch->stats.records_sent += s->tx_count;
-	ch->stats.bytes_sent += s->tx_payload;
-	ch->stats.batches_sent++;
+	vamos_chan_count_(&ch->stats.records_sent, s->tx_count);
+	vamos_chan_count_(&ch->stats.bytes_sent, s->tx_payload);
+	vamos_chan_count_(&ch->stats.batches_sent, 1);
 	s->tx_count = 0;
 	s->tx_payload = 0;
 	/* An open reservation stays where its payload is: the next frame's

@@ -21,6 +21,7 @@ static void stream_close(struct vamos_chan *ch)
 {
 	struct vamos_stream *s = vamos_stream_of(ch);
 	close(s->fd);
+	pthread_mutex_destroy(&s->rx_lock);
 	free(s->tx);
 	free(s->rx);
 	free(s);
@@ -129,6 +130,7 @@ int vamos_stream_open_fd(int fd, const struct vamos_stream_params *params,
 		close(fd);
 		return -ENOMEM;
 	}
+	pthread_mutex_init(&s->rx_lock, NULL);
 	s->chan.ops = ops;
 	s->chan.mode = VAMOS_NOTIFY_STREAM;
 	s->fd = fd;

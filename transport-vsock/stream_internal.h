@@ -7,6 +7,7 @@
 #ifndef VAMOS_VSOCK_STREAM_INTERNAL_H
 #define VAMOS_VSOCK_STREAM_INTERNAL_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -38,6 +39,13 @@ struct vamos_stream {
 	size_t open_at;
 	uint32_t open_len;
 	bool open;
+
+	/*
+	 * The receive buffer's lock: a flush that waits for the socket reads
+	 * into it too (wait_writable), possibly while another thread receives.
+	 * Held for buffer work only, never across a blocking poll().
+	 */
+	pthread_mutex_t rx_lock;
 
 	/*
 	 * Receiving: bytes [0, rx_end) were read. rx_cur is the next frame
@@ -101,7 +109,8 @@ VAMOS_STREAM_INTERNAL int vamos_stream_wait(struct vamos_chan *ch, int timeout_m
  */
 VAMOS_STREAM_INTERNAL int vamos_stream_fill(struct vamos_stream *s);
 
-/* Whether vamos_stream_fill() could take bytes now (making room if it may). */
+/* Whether vamos_stream_fill() could take bytes now (making room if it may).
+ * Both with rx_lock held. */
 VAMOS_STREAM_INTERNAL bool vamos_stream_can_fill(struct vamos_stream *s);
 
 #endif

@@ -58,7 +58,7 @@ mkdir -p "$work/vamosd.d" "$work/mariadb"
 vamosd_start "$work/vamosd.d" "$vamosd"
 cp -a "$work/template" "$work/mariadb/data"
 mdb_start "$work/mariadb" --plugin "$plugin" --env VAMOS_TRANSPORT=local \
-	--env "VAMOS_LOCAL_SOCKET=$work/vamosd.d/vm1.sock" --env "VAMOS_LOCAL_VECTORS=$(vamosd_vm_vectors)"
+	--env "VAMOS_LOCAL_SOCKET=$work/vamosd.d/vm1.sock"
 mdb_client "$work/mariadb" -e "CREATE DATABASE sbtest"
 worker=$(vamosd_worker "$work/vamosd.d")
 [[ -n $worker ]] || die "vamosd has no worker process"

@@ -72,19 +72,6 @@ sb() {
 		--time="$seconds" --report-interval=0 --percentile=95 "$@" "$cmd"
 }
 
-# sysbench's prepare, and a check that it made the table: its errors are
-# shown, and a table short of rows stops the run before any workload.
-prepare() {
-	local name=$1 out n
-	shift
-	out=$(sb oltp_read_only prepare "$@" 2>&1) ||
-		{ echo "$out" >&2; die "sysbench prepare on $name failed"; }
-	n=$(mdb_client "$work/$name" --batch --skip-column-names sbtest \
-		-e "SELECT COUNT(*) FROM sbtest1" 2>&1) || n=''
-	[[ $n == "$rows" ]] ||
-		{ echo "$out" >&2; die "sysbench prepare on $name left sbtest1 with '${n:-no table}', not $rows rows"; }
-}
-
 # vamosd's counters for vm1: requests, then doorbells + interrupts.
 vamos_counters() {
 	"${vamosd%/*}/vamosctl" --control "$work/vamosd/ctl" stats --prometheus | awk '
@@ -92,6 +79,21 @@ vamos_counters() {
 		/^vamos_doorbells_total\{vm="vm1"\}/ { d += $2 }
 		/^vamos_interrupts_total\{vm="vm1"\}/ { d += $2 }
 		END { printf "%d %d\n", r, d }'
+}
+
+# sysbench prepare on the server in $work/NAME (ARGS: its target and
+# engine options). Loud: its output, and a stop, unless the table is there
+# with every row afterwards (a prepare that went wrong must not leave the
+# runs to fail later with a missing table).
+prepare() {
+	local name=$1 out count
+	shift
+	out=$(sb oltp_read_only prepare "$@" 2>&1) ||
+		{ echo "$out" >&2; die "sysbench prepare on $name failed"; }
+	count=$(mdb_client "$work/$name" -N -e "SELECT COUNT(*) FROM sbtest.sbtest1" 2>&1) ||
+		{ echo "$out" >&2; die "sysbench prepare on $name left no table: $count"; }
+	[[ $count == "$rows" ]] ||
+		{ echo "$out" >&2; die "sysbench prepare on $name left $count rows, not $rows"; }
 }
 
 rows_out=()
@@ -137,8 +139,9 @@ run_one() {
 # ---------------------------------------------------------------- vamos
 mkdir -p "$work/vamosd"
 vamosd_start "$work/vamosd" "$vamosd"
+# The local peer learns the VM's vectors ($VAMOSD_VM_OPTIONS may change them).
 server vamos --plugin "$plugin" --env VAMOS_TRANSPORT=local \
-	--env "VAMOS_LOCAL_SOCKET=$work/vamosd/vm1.sock" --env "VAMOS_LOCAL_VECTORS=$(vamosd_vm_vectors)"
+	--env "VAMOS_LOCAL_SOCKET=$work/vamosd/vm1.sock"
 log "vamos: preparing $rows rows"
 prepare vamos "--mysql-socket=$work/vamos/mysqld.sock" --mysql_storage_engine=VAMOS
 run_workloads vamos vamos

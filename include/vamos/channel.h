@@ -39,8 +39,12 @@
  * vamos_chan_error() names the cause. A broken channel never reads outside
  * its memory and never crashes on what the peer wrote.
  *
- * A channel is single-threaded: one thread at a time may use it (each guest
- * thread owns a channel; see the transports for how to get one).
+ * Threads: one thread may receive while one other sends. The receive side is
+ * poll, release, wait, prepare_sleep, awake and set_spin; the send side is
+ * reserve, commit, abort, flush and room. Each side is one thread at a time
+ * (the caller's lock, if several take turns); the two sides may run at once.
+ * Any thread may read the failure, error and stats (they are atomic). Close
+ * only once neither side is in a call.
  *
  * Errors: a negative errno, the failed object's ..._error() in words, or
  * why_out when no object exists yet (doc/errors.md, the one convention).
@@ -69,7 +73,9 @@ enum vamos_notify_mode {
 	VAMOS_NOTIFY_STREAM = 3,
 };
 
-/** Counters one channel keeps about itself; read with vamos_chan_stats(). */
+/** Counters one channel keeps about itself; read with vamos_chan_stats().
+ *  Each is written by one side only (sent/batches/notifications_sent: the
+ *  send side; the rest: the receive side), as relaxed atomics. */
 struct vamos_chan_stats {
 	uint64_t records_sent;      /**< records committed and flushed */
 	uint64_t records_received;  /**< records handed out by poll */
@@ -112,8 +118,10 @@ struct vamos_chan_ops {
 struct vamos_chan {
 	const struct vamos_chan_ops *ops;
 	enum vamos_notify_mode mode;
-	int failure;                  /**< 0, or the sticky -ECONNRESET/-EPROTO */
-	const char *error;            /**< why it failed, NULL while healthy */
+	int failure;                  /**< 0, or the sticky -ECONNRESET/-EPROTO;
+					   atomic: vamos_chan_failure_() */
+	const char *error;            /**< why it failed, NULL while healthy;
+					   atomic: vamos_chan_error() */
 	struct vamos_chan_stats stats;
 	int64_t spin_ns;              /**< wait() spins this long before it
 					   sleeps; see vamos_chan_set_spin() */
@@ -246,9 +254,11 @@ static inline uint32_t vamos_chan_max_payload(const struct vamos_chan *ch)
  * reserve never waits for the peer answers vamos_chan_max_payload(). 0 while
  * a reservation is open, nothing fits or the channel failed.
  */
+static inline int vamos_chan_failure_(const struct vamos_chan *ch);
+
 static inline uint32_t vamos_chan_room(struct vamos_chan *ch)
 {
-	if (ch->failure)
+	if (vamos_chan_failure_(ch))
 		return 0;
 	return ch->ops->room ? ch->ops->room(ch) : ch->ops->max_payload(ch);
 }
@@ -281,13 +291,27 @@ static inline const char *vamos_chan_transport(const struct vamos_chan *ch)
 /** Why the channel failed, or NULL while it is healthy. */
 static inline const char *vamos_chan_error(const struct vamos_chan *ch)
 {
-	return ch->error;
+	/* Acquire: pairs with the release in vamos_chan_fail_(), so the
+	 * reason's bytes (static) are seen whole. */
+	return __atomic_load_n(&ch->error, __ATOMIC_ACQUIRE);
 }
 
-/** This channel's counters so far. */
+/** This channel's counters so far (each read atomically; any thread). */
 static inline struct vamos_chan_stats vamos_chan_stats(const struct vamos_chan *ch)
 {
-	return ch->stats;
+	const struct vamos_chan_stats *s = &ch->stats;
+	struct vamos_chan_stats out = {
+		.records_sent = __atomic_load_n(&s->records_sent, __ATOMIC_RELAXED),
+		.records_received = __atomic_load_n(&s->records_received, __ATOMIC_RELAXED),
+		.bytes_sent = __atomic_load_n(&s->bytes_sent, __ATOMIC_RELAXED),
+		.bytes_received = __atomic_load_n(&s->bytes_received, __ATOMIC_RELAXED),
+		.batches_sent = __atomic_load_n(&s->batches_sent, __ATOMIC_RELAXED),
+		.notifications_sent = __atomic_load_n(&s->notifications_sent, __ATOMIC_RELAXED),
+		.notifications_received =
+			__atomic_load_n(&s->notifications_received, __ATOMIC_RELAXED),
+		.sleeps = __atomic_load_n(&s->sleeps, __ATOMIC_RELAXED),
+	};
+	return out;
 }
 
 /** Close the channel and free it (NULL is fine). Unflushed records are lost. */
@@ -316,11 +340,30 @@ static inline const char *vamos_notify_mode_name(enum vamos_notify_mode mode)
  */
 static inline int vamos_chan_fail_(struct vamos_chan *ch, int err, const char *why)
 {
-	if (!ch->failure) {
-		ch->failure = err;
-		ch->error = why;
-	}
-	return ch->failure;
+	const char *none = NULL;
+	/* Either side may fail the channel: the first reason wins (CAS), and
+	 * the failure is stored after it with release, so whoever sees the
+	 * failure (acquire) sees its reason. */
+	if (__atomic_compare_exchange_n(&ch->error, &none, why ? why : "the channel failed",
+					0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+		__atomic_store_n(&ch->failure, err, __ATOMIC_RELEASE);
+	int f = __atomic_load_n(&ch->failure, __ATOMIC_ACQUIRE);
+	/* The other side won the reason and has not stored its failure yet. */
+	return f ? f : err;
+}
+
+/** For transports only: the sticky failure, 0 while healthy (any thread). */
+static inline int vamos_chan_failure_(const struct vamos_chan *ch)
+{
+	return __atomic_load_n(&ch->failure, __ATOMIC_ACQUIRE);
+}
+
+/** For transports only: add @n to one counter of @ch. Only the side that
+ *  owns the counter writes it, so a relaxed load and store suffice. */
+static inline void vamos_chan_count_(uint64_t *counter, uint64_t n)
+{
+	__atomic_store_n(counter, __atomic_load_n(counter, __ATOMIC_RELAXED) + n,
+			 __ATOMIC_RELAXED);
 }
 
 #ifdef __cplusplus

@@ -39,7 +39,10 @@
  * transports it is @channels connections. When threads outnumber them, a
  * thread shares a session with others (round robin) and every call on a
  * shared session takes that session's mutex; a session with one thread
- * never locks. vamos_session_get() says which through
+ * never locks. A thread of a shared session never holds the mutex while it
+ * waits: one of them at a time waits on the channel and routes the replies
+ * that come to their threads, the others sleep until theirs is routed, so
+ * each thread's requests stay in flight while another waits. vamos_session_get() says which through
  * vamos_session_shared().
  *
  * Failures: a session whose peer went away (vamosd stopped, crashed or
@@ -95,7 +98,8 @@ enum vamos_transport_kind {
 struct vamos_client_params {
 	enum vamos_transport_kind transport;
 	const char *local_socket;  /**< LOCAL: vamosd's ivshmem socket for this "VM" */
-	uint32_t local_vectors;    /**< LOCAL: the server's vectors (0: 1) */
+	uint32_t local_vectors;    /**< LOCAL: the server's vectors (0: learned
+					from the server) */
 	const char *unix_path;     /**< UNIX: vamosd's stream socket */
 	uint32_t vsock_cid;        /**< VSOCK: 0 means the host (CID 2) */
 	uint32_t vsock_port;       /**< VSOCK: 0 means VAMOS_DEFAULT_VSOCK_PORT */

@@ -249,7 +249,8 @@ struct vamos_ivshmem_peer;
 
 /**
  * Join the server at @socket_path as QEMU would, with @vectors eventfds
- * (must match the server), waiting at most @timeout_ms for the server's
+ * (must match the server's; 0: as many as the server has, learned from the
+ * host's eventfds, which it sends before ours), waiting at most @timeout_ms for the server's
  * welcome. Maps the memory and attaches to its region. Every message is
  * checked: a server that breaks the protocol gives -EPROTO and @why_out.
  */
@@ -274,6 +275,9 @@ int vamos_ivshmem_peer_reattach(struct vamos_ivshmem_peer *old,
 
 /** The id the server gave this peer. */
 int vamos_ivshmem_peer_id(const struct vamos_ivshmem_peer *p);
+
+/** The peer's vectors (eventfds each way): as given, or as learned. */
+uint32_t vamos_ivshmem_peer_vectors(const struct vamos_ivshmem_peer *p);
 
 /** The region as this peer sees it (guest side of every channel). */
 const struct vamos_region *vamos_ivshmem_peer_region(const struct vamos_ivshmem_peer *p);

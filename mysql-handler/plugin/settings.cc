@@ -57,7 +57,7 @@ int settings_resolve(transport_settings *s, vamos_client_params *p, std::string 
 		s->transport = auto_name;
 	string_from_env(&s->local_socket, "VAMOS_LOCAL_SOCKET");
 	string_from_env(&s->unix_socket, "VAMOS_UNIX_SOCKET");
-	int rc = number_from_env(&s->local_vectors, "VAMOS_LOCAL_VECTORS", 1, 64, 1, why);
+	int rc = number_from_env(&s->local_vectors, "VAMOS_LOCAL_VECTORS", 0, 64, 0, why);
 	if (!rc)
 		rc = number_from_env(&s->vsock_cid, "VAMOS_VSOCK_CID", 1, UINT32_MAX - 1, 2, why);
 	if (!rc)

@@ -27,7 +27,7 @@ static MYSQL_SYSVAR_STR(local_socket, opt.local_socket, PLUGIN_VAR_READONLY | PL
 			nullptr, nullptr, nullptr);
 static MYSQL_SYSVAR_UINT(local_vectors, opt.local_vectors, PLUGIN_VAR_READONLY | PLUGIN_VAR_RQCMDARG,
 			 "local: the VM's interrupt vectors in vamosd "
-			 "(default: $VAMOS_LOCAL_VECTORS, else 1)",
+			 "(default: $VAMOS_LOCAL_VECTORS, else 0: learned from vamosd)",
 			 nullptr, nullptr, 0, 0, 64, 0);
 static MYSQL_SYSVAR_STR(unix_socket, opt.unix_socket, PLUGIN_VAR_READONLY | PLUGIN_VAR_RQCMDARG,
 			"unix: vamosd's stream socket (default: $VAMOS_UNIX_SOCKET)",

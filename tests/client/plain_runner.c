@@ -25,6 +25,13 @@ static const char *two_local(void) { return scenario_two_clients(TH_LOCAL); }
 static const char *poll_fast(void) { return scenario_poll_fast_host(300); }
 static const char *poll_off(void) { return scenario_poll_off(100); }
 static const char *poll_slow(void) { return scenario_poll_slow_host(100); }
+static const char *in_flight_local(void) { return scenario_shared_in_flight(TH_LOCAL, 4, 50); }
+static const char *in_flight_unix(void) { return scenario_shared_in_flight(TH_UNIX, 4, 50); }
+static const char *death_local(void) { return scenario_shared_death(TH_LOCAL, 4); }
+static const char *death_unix(void) { return scenario_shared_death(TH_UNIX, 4); }
+static const char *follower_local(void) { return scenario_shared_follower_timeout(TH_LOCAL); }
+static const char *follower_unix(void) { return scenario_shared_follower_timeout(TH_UNIX); }
+static const char *asleep_local(void) { return scenario_shared_send_while_asleep(200); }
 
 int main(void)
 {
@@ -50,6 +57,13 @@ int main(void)
 		{ "poll_fast_host", poll_fast },
 		{ "poll_off", poll_off },
 		{ "poll_slow_host", poll_slow },
+		{ "in_flight_at_once_local", in_flight_local },
+		{ "in_flight_at_once_unix", in_flight_unix },
+		{ "shared_death_local", death_local },
+		{ "shared_death_unix", death_unix },
+		{ "follower_timeout_local", follower_local },
+		{ "follower_timeout_unix", follower_unix },
+		{ "send_while_asleep_local", asleep_local },
 	};
 	return plain_run_all(cases, sizeof cases / sizeof cases[0]);
 }

@@ -70,4 +70,24 @@ const char *scenario_poll_off(unsigned calls);
  * replies that take 5 ms bring it down to its floor. */
 const char *scenario_poll_slow_host(unsigned calls);
 
+/* shared_scenarios.c: @threads threads on one session (one channel). */
+
+/* Each of @rounds calls the host answers only once it holds a request of
+ * every thread (TH_SVC_GATHER): all @threads are in flight at once. */
+const char *scenario_shared_in_flight(enum th_kind kind, unsigned threads, unsigned rounds);
+
+/* The host stops while @threads calls wait (one on the channel, the others
+ * on the session): each fails with -ECONNRESET, none hangs. */
+const char *scenario_shared_death(enum th_kind kind, unsigned threads);
+
+/* A call whose reply never comes times out on its own while another
+ * thread's call waits on, and gets its reply later. */
+const char *scenario_shared_follower_timeout(enum th_kind kind);
+
+/* LOCAL, polling off: while one thread sleeps in the channel's wait for a
+ * reply, another thread of the session sends a request (seen from the
+ * reply ring's sleep announcement and the session's count of sleeps; up
+ * to @attempts tries, as a sleep may end at its slice meanwhile). */
+const char *scenario_shared_send_while_asleep(unsigned attempts);
+
 #endif

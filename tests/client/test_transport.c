@@ -210,6 +210,63 @@ Test(client_transport, environment_wins_over_params)
 	th_cleanup(&h);
 }
 
+struct sixteen {
+	struct vamos_client *c;
+	unsigned index;
+	int rc;
+	uint32_t channel_seen; /* of the session the thread got */
+};
+
+static void *echo_on_own_session(void *arg)
+{
+	struct sixteen *w = arg;
+	char in[16], out[16];
+	uint32_t n = 0;
+	int len = snprintf(in, sizeof in, "thread %u", w->index);
+	w->rc = vamos_call(w->c, VAMOS_SERVICE_ECHO, 0, in, (uint32_t)len, out, sizeof out, &n, -1);
+	if (!w->rc && (n != (uint32_t)len || memcmp(in, out, n)))
+		w->rc = -EBADMSG;
+	return NULL;
+}
+
+/* A VM of 16 channels and 16 vectors (a normal configuration): a local
+ * peer given no vector count learns the server's, and every channel
+ * works. Before, it took 1 and the server's welcome was refused. */
+Test(client_transport, local_peer_learns_the_vms_vectors)
+{
+	struct test_host h;
+	struct th_opts o = { .kind = TH_LOCAL, .channels = 16, .vectors = 16 };
+	th_clear_env();
+	const char *err = th_start(&h, &o, NULL, NULL);
+	cr_assert_null(err, "%s", err);
+	struct vamos_client_params p = { .transport = VAMOS_TRANSPORT_LOCAL,
+					 .local_socket = h.path, .timeout_ms = 10000 };
+	struct vamos_client *c = NULL;
+	const char *why = NULL;
+	cr_assert_eq(vamos_client_connect(&p, &c, &why), 0, "%s", why);
+	const char *d = vamos_client_describe(c);
+	cr_assert(strstr(d, "16 channels, 16 vectors, learned; chosen by the application)"),
+		  "%s", d);
+	struct sixteen w[16];
+	pthread_t t[16];
+	for (unsigned i = 0; i < 16; i++) {
+		w[i] = (struct sixteen){ .c = c, .index = i };
+		cr_assert_eq(pthread_create(&t[i], NULL, echo_on_own_session, &w[i]), 0);
+	}
+	for (unsigned i = 0; i < 16; i++)
+		pthread_join(t[i], NULL);
+	for (unsigned i = 0; i < 16; i++)
+		cr_expect_eq(w[i].rc, 0, "thread %u: %d", i, w[i].rc);
+	vamos_client_close(c);
+
+	/* Told a count that is not the VM's: refused, saying what to do. */
+	p.local_vectors = 4;
+	int rc = vamos_client_connect(&p, &c, &why);
+	cr_assert_lt(rc, 0);
+	cr_assert(why && strstr(why, "vectors="), "%d %s", rc, why ? why : "(none)");
+	th_cleanup(&h);
+}
+
 Test(client_transport, no_env_flag_ignores_the_environment)
 {
 	struct test_host h;

@@ -180,16 +180,21 @@ static int bad(struct test_host *h, struct vamos_chan *ch, uint64_t id, uint16_t
 	return reply(h, ch, id, -EINVAL, 0, NULL, 0);
 }
 
+bool th_client_sleeps(struct test_host *h, uint32_t index)
+{
+	const struct vamos_region *r = vamos_ivshmem_server_region(h->server);
+	struct vamos_ring_ctrl *reply_ring = vamos_ring_at(r->base, &r->params, index, 1);
+	/* Seq-cst, as the ring's own accesses to the word: once we see the
+	 * announcement, the client looks at the tail only after it. */
+	return atomic_load_explicit(&reply_ring->need_wakeup, memory_order_seq_cst) != 0;
+}
+
 /* LOCAL: wait until the client announced sleep on @cn's reply ring (the
  * ring's need_wakeup word), or the host stops. 0 or -1 (stopping). */
 static int await_sleeper(struct th_conn *cn)
 {
 	struct test_host *h = cn->host;
-	const struct vamos_region *r = vamos_ivshmem_server_region(h->server);
-	struct vamos_ring_ctrl *reply_ring = vamos_ring_at(r->base, &r->params, cn->index, 1);
-	/* Seq-cst, as the ring's own accesses to the word: once we see the
-	 * announcement, the client looks at the tail only after it. */
-	while (!atomic_load_explicit(&reply_ring->need_wakeup, memory_order_seq_cst)) {
+	while (!th_client_sleeps(h, cn->index)) {
 		if (atomic_load(&h->stop))
 			return -1;
 		sched_yield();
@@ -235,6 +240,25 @@ static int request(struct th_conn *cn, const unsigned char *data, uint32_t len)
 		if (vamos_chan_flush(cn->ch) < 0 || await_sleeper(cn))
 			return -1;
 		return reply(h, cn->ch, id, 0, 0, body, blen);
+	case TH_SVC_GATHER: {
+		unsigned want = le16toh(q.op);
+		if (want == 0 || want > TH_GATHER_MAX)
+			return reply(h, cn->ch, id, -EINVAL, 0, NULL, 0);
+		uint64_t first = 0;
+		memcpy(&first, body, blen < sizeof first ? blen : sizeof first);
+		cn->gather_bodies[cn->gathered] = first;
+		cn->gather_ids[cn->gathered++] = id;
+		atomic_fetch_add(&h->held, 1);
+		if (cn->gathered < want)
+			return 0;
+		int rc = 0;
+		for (unsigned i = 0; i < cn->gathered && !rc; i++) {
+			rc = reply(h, cn->ch, cn->gather_ids[i], 0, 0, &cn->gather_bodies[i],
+				   sizeof cn->gather_bodies[i]);
+		}
+		cn->gathered = 0;
+		return rc;
+	}
 	case TH_SVC_EXTRA:
 		if (reply(h, cn->ch, id ^ 0x8000000000000000ull, 0, 0, "x", 1) ||
 		    reply(h, cn->ch, id, 0, 0, body, blen))
@@ -280,6 +304,7 @@ static void *serve(void *arg)
 			/* The client went away: wait for the next (LOCAL), or end. */
 			vamos_chan_close(cn->ch);
 			cn->ch = NULL;
+			cn->gathered = 0;
 			atomic_fetch_add(&h->lost, 1);
 			if (h->o.kind == TH_UNIX)
 				break;

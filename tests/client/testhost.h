@@ -16,6 +16,10 @@
  *   TH_SVC_AFTER_SLEEP   LOCAL: the request's bytes back, but only once
  *                        the client announced on its reply ring that it
  *                        sleeps (so it must be woken), or the host stops
+ *   TH_SVC_GATHER        holds requests until op of them are held on the
+ *                        channel, then answers them all (status 0, each
+ *                        request's first 8 bytes back): proof that op requests
+ *                        were in flight at once
  *   anything else        status -ENOENT
  *
  * Every request it takes is logged by id, across restarts, so a test can
@@ -37,6 +41,8 @@
 #define TH_SVC_BAD 0x7003
 #define TH_SVC_EXTRA 0x7004
 #define TH_SVC_AFTER_SLEEP 0x7005
+#define TH_SVC_GATHER 0x7006
+#define TH_GATHER_MAX 64
 
 enum th_bad {
 	TH_BAD_RESERVED = 1, /* reserved field not zero */
@@ -71,6 +77,10 @@ struct th_conn {
 	struct vamos_chan *ch;
 	pthread_t thread;
 	bool started;
+	/* TH_SVC_GATHER requests held on this channel (its thread only). */
+	uint64_t gather_ids[TH_GATHER_MAX];
+	uint64_t gather_bodies[TH_GATHER_MAX]; /* first 8 bytes, 0-padded */
+	unsigned gathered;
 };
 
 struct test_host {
@@ -120,6 +130,10 @@ const char *th_start(struct test_host *h, const struct th_opts *o, const char *p
  * h->dir; th_cleanup removes the dir. */
 void th_stop(struct test_host *h);
 void th_cleanup(struct test_host *h);
+
+/* LOCAL: whether the client announced on channel @index's reply ring that
+ * it sleeps (a thread of it is asleep in the channel's wait right now). */
+bool th_client_sleeps(struct test_host *h, uint32_t index);
 
 /* Client params that reach @h (transport, socket, vectors, timeout). */
 void th_client_params(const struct test_host *h, struct vamos_client_params *p,

@@ -52,8 +52,11 @@ sqlt_start() {
 	local vm_options=${SQLT_VM_OPTIONS:-channels=4,vectors=4,ring_bytes=4M} transport
 	case ${SQLT_TRANSPORT:-local} in
 	local)
+		# The VM's vectors said (sysvars.sh checks the variable shows them).
+		local vectors=4
+		[[ ,$vm_options, =~ ,vectors=([0-9]+), ]] && vectors=${BASH_REMATCH[1]}
 		transport=(--env VAMOS_TRANSPORT=local --env "VAMOS_LOCAL_SOCKET=$V/vm1.sock"
-			--env "VAMOS_LOCAL_VECTORS=$(vamosd_vm_vectors "$vm_options")") ;;
+			--env "VAMOS_LOCAL_VECTORS=$vectors") ;;
 	unix)
 		# The VM's own stream socket: the same VM, database and tables.
 		vm_options+=",stream_socket=$V/vm1.stream"
