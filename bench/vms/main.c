@@ -21,12 +21,13 @@
  * Columns: vms,busy_vms,reqs_per_sec,rtt_p50_us,rtt_p99_us,vamosd_threads,
  * vamosd_rss_mb,idle_cpu_pct,mode,turn_records,ran_dry,min_share,shares
  * (idle_cpu_pct: of one core, over the idle period; the same on each row
- * of a VM count. turn_records: the fewest records a busy VM had per turn
- * of vamosd's poller, on average, from vamosd's own counters: 64 when
- * every busy VM's ring had a batch for each of its turns. ran_dry,
- * pipelined: how often a busy VM found every request answered, i.e. its
- * ring had run dry before it refilled it, summed over the busy VMs; 0 with
- * turn_records 64 means vamosd's turns alone set the shares. shares: per
+ * of a VM count. turn_records: the fewest records a busy VM had per reply
+ * batch vamosd published, on average, from vamosd's own counters: a turn
+ * publishes its replies every SESSION_PUBLISH_EVERY (16) records, so 16
+ * when every busy VM had at least that many waiting at each turn (a turn
+ * itself takes up to 64). ran_dry, pipelined: how often a busy VM found
+ * every request answered, i.e. its ring had run dry before it refilled
+ * it, summed over the busy VMs. shares: per
  * busy VM, '/'-separated, in VM order).
  */
 #define _GNU_SOURCE
