@@ -16,25 +16,6 @@
 
 #include "scenarios.h"
 
-static __thread char msg[512];
-
-__attribute__((format(printf, 1, 2)))
-static const char *failf(const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof msg, fmt, ap);
-	va_end(ap);
-	return msg;
-}
-
-#define TRY(cond, ...)                            \
-	do {                                      \
-		if (!(cond)) {                    \
-			err = failf(__VA_ARGS__); \
-			goto out;                 \
-		}                                 \
-	} while (0)
 
 /* One call of @service echoing @seq; NULL or what went wrong. */
 static const char *echo_once(struct vamos_client *c, uint16_t service, uint64_t seq,
@@ -47,9 +28,9 @@ static const char *echo_once(struct vamos_client *c, uint16_t service, uint64_t 
 	if (rc_out)
 		*rc_out = rc;
 	if (rc)
-		return rc_out ? NULL : failf("call %llu: %d", (unsigned long long)seq, rc);
+		return rc_out ? NULL : scenario_failf("call %llu: %d", (unsigned long long)seq, rc);
 	if (len != sizeof seq || back != seq)
-		return failf("call %llu: wrong reply (%u bytes)", (unsigned long long)seq, len);
+		return scenario_failf("call %llu: wrong reply (%u bytes)", (unsigned long long)seq, len);
 	return NULL;
 }
 
@@ -66,7 +47,7 @@ static const char *start(struct test_host *h, struct vamos_client **c, int poll_
 	p.flags = VAMOS_CLIENT_NO_ENV;
 	const char *why = NULL;
 	int rc = vamos_client_connect(&p, c, &why);
-	return rc ? failf("connect: %d (%s)", rc, why ? why : "?") : NULL;
+	return rc ? scenario_failf("connect: %d (%s)", rc, why ? why : "?") : NULL;
 }
 
 const char *scenario_poll_fast_host(unsigned calls)

@@ -11,25 +11,6 @@
 
 #include "scenarios.h"
 
-static __thread char msg[512];
-
-__attribute__((format(printf, 1, 2)))
-static const char *failf(const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof msg, fmt, ap);
-	va_end(ap);
-	return msg;
-}
-
-#define TRY(cond, ...)                          \
-	do {                                    \
-		if (!(cond)) {                  \
-			err = failf(__VA_ARGS__); \
-			goto out;               \
-		}                               \
-	} while (0)
 
 static int64_t now_ms(void)
 {
@@ -99,7 +80,7 @@ static const char *setup(struct setup *st, const struct th_opts *o, int timeout_
 		p.channels = channels;
 	int rc = vamos_client_connect(&p, &st->c, &why);
 	if (rc)
-		return failf("connect: %s (%d)", why ? why : "?", rc);
+		return scenario_failf("connect: %s (%d)", why ? why : "?", rc);
 	return NULL;
 }
 
@@ -198,7 +179,7 @@ static const char *submit_many(struct vamos_session *s, uint64_t base, unsigned 
 		fill(buf, seq, seq_len(seq));
 		int rc = vamos_session_submit(s, VAMOS_SERVICE_ECHO, 0, buf, seq_len(seq), &ids[i]);
 		if (rc)
-			return failf("submit %u: %d (%s)", i, rc,
+			return scenario_failf("submit %u: %d (%s)", i, rc,
 				     vamos_session_error(s) ? vamos_session_error(s) : "");
 	}
 	return NULL;
@@ -219,16 +200,16 @@ static const char *complete_many(struct vamos_session *s, uint64_t base, unsigne
 	while (got < count && !err) {
 		int n = vamos_session_complete(s, done, 64, 5000);
 		if (n <= 0) {
-			err = failf("complete after %u of %u: %d", got, count, n);
+			err = scenario_failf("complete after %u of %u: %d", got, count, n);
 			break;
 		}
 		for (int k = 0; k < n && !err; k++) {
 			uint64_t idx = done[k].id - ids[0];
 			if (idx >= count || ids[idx] != done[k].id || seen[idx])
-				err = failf("completion for an id not submitted, or twice");
+				err = scenario_failf("completion for an id not submitted, or twice");
 			else if (done[k].status != 0 ||
 				 !same(done[k].data, done[k].len, base + idx, seq_len(base + idx)))
-				err = failf("reply %llu: status %d, wrong bytes",
+				err = scenario_failf("reply %llu: status %d, wrong bytes",
 					    (unsigned long long)idx, done[k].status);
 			else {
 				seen[idx] = true;
@@ -470,7 +451,7 @@ static const char *collect_resets(struct vamos_session *s, const uint64_t *ids,
 	while (got + ok < count + extra && !err) {
 		int n = vamos_session_complete(s, done, 64, 5000);
 		if (n <= 0) {
-			err = failf("complete after %u resets, %u replies: %d", got, ok, n);
+			err = scenario_failf("complete after %u resets, %u replies: %d", got, ok, n);
 			break;
 		}
 		for (int k = 0; k < n && !err; k++) {
@@ -485,13 +466,13 @@ static const char *collect_resets(struct vamos_session *s, const uint64_t *ids,
 			if (i == count || seen[i])
 				err = "a completion for no request, or twice";
 			else if (done[k].status != -ECONNRESET)
-				err = failf("status %d, not -ECONNRESET", done[k].status);
+				err = scenario_failf("status %d, not -ECONNRESET", done[k].status);
 			else
 				seen[i] = true, got++;
 		}
 	}
 	if (!err && (ok != extra || got != count))
-		err = failf("%u resets and %u replies", got, ok);
+		err = scenario_failf("%u resets and %u replies", got, ok);
 	if (!err && vamos_session_complete(s, done, 64, 0) != 0)
 		err = "more completions than requests";
 	free(seen);
@@ -558,7 +539,7 @@ static const char *boot_of(struct vamos_client *c, uint64_t *boot)
 {
 	uint32_t n;
 	int rc = vamos_call(c, TH_SVC_BOOT, 0, NULL, 0, boot, sizeof *boot, &n, -1);
-	return rc == 0 && n == sizeof *boot ? NULL : failf("boot id call: %d", rc);
+	return rc == 0 && n == sizeof *boot ? NULL : scenario_failf("boot id call: %d", rc);
 }
 
 const char *scenario_restart(enum th_kind kind, int delay_ms)

@@ -7,6 +7,21 @@
 
 #include "testhost.h"
 
+/* A scenario's failure, formatted into a buffer of the calling thread
+ * (valid until its next call). */
+__attribute__((format(printf, 1, 2)))
+const char *scenario_failf(const char *fmt, ...);
+
+/* In a scenario with `const char *err` and an `out:` label: on a false
+ * @cond, the formatted reason goes to err and control to out. */
+#define TRY(cond, ...)                                     \
+	do {                                               \
+		if (!(cond)) {                             \
+			err = scenario_failf(__VA_ARGS__); \
+			goto out;                          \
+		}                                          \
+	} while (0)
+
 /* vamos_call: echo, noop, unknown service, reply too large, describe. */
 const char *scenario_call(enum th_kind kind);
 

@@ -18,25 +18,6 @@
 
 #include "scenarios.h"
 
-static __thread char msg[512];
-
-__attribute__((format(printf, 1, 2)))
-static const char *failf(const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof msg, fmt, ap);
-	va_end(ap);
-	return msg;
-}
-
-#define TRY(cond, ...)                            \
-	do {                                      \
-		if (!(cond)) {                    \
-			err = failf(__VA_ARGS__); \
-			goto out;                 \
-		}                                 \
-	} while (0)
 
 /* Long enough never to end a call that a working client completes. */
 #define GENEROUS_MS 60000
@@ -73,7 +54,7 @@ static const char *start_polling(enum th_kind kind, struct test_host *h,
 	p.poll_us = poll_us;
 	int rc = vamos_client_connect(&p, c, &why);
 	if (rc)
-		return failf("connect: %s (%d)", why ? why : "?", rc);
+		return scenario_failf("connect: %s (%d)", why ? why : "?", rc);
 	return NULL;
 }
 
