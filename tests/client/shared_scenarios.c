@@ -99,6 +99,23 @@ static void *call_rounds(void *arg)
 	return NULL;
 }
 
+/* Start @threads callers like @like (each with its own index) on @w and
+ * @t, all released together by @go. Returns how many started: all of
+ * them, as a failed start aborts (the others would wait at @go forever). */
+static unsigned start_callers(struct caller *w, pthread_t *t, unsigned threads,
+			      struct caller like, pthread_barrier_t *go)
+{
+	pthread_barrier_init(go, NULL, threads);
+	for (unsigned i = 0; i < threads; i++) {
+		w[i] = like;
+		w[i].go = go;
+		w[i].index = i;
+		if (pthread_create(&t[i], NULL, call_rounds, &w[i]))
+			abort();
+	}
+	return threads;
+}
+
 const char *scenario_shared_in_flight(enum th_kind kind, unsigned threads, unsigned rounds)
 {
 	struct test_host h = { 0 };
@@ -111,17 +128,12 @@ const char *scenario_shared_in_flight(enum th_kind kind, unsigned threads, unsig
 	const char *err = up ? start(kind, &h, &c) : "out of memory";
 	if (err)
 		goto out;
-	pthread_barrier_init(&go, NULL, threads);
-	for (unsigned i = 0; i < threads; i++) {
-		/* The host answers a round only once it holds every thread's
-		 * request: they must all be in flight together. */
-		w[i] = (struct caller){ .c = c, .go = &go, .service = TH_SVC_GATHER,
-					.op = (uint16_t)threads, .index = i, .rounds = rounds,
-					.timeout_ms = GENEROUS_MS };
-		if (pthread_create(&t[i], NULL, call_rounds, &w[i]))
-			abort(); /* the others would wait at the barrier forever */
-		started++;
-	}
+	/* The host answers a round only once it holds every thread's
+	 * request: they must all be in flight together. */
+	started = start_callers(w, t, threads,
+				(struct caller){ .c = c, .service = TH_SVC_GATHER,
+						 .op = (uint16_t)threads, .rounds = rounds,
+						 .timeout_ms = GENEROUS_MS }, &go);
 	for (unsigned i = 0; i < started; i++)
 		pthread_join(t[i], NULL);
 	pthread_barrier_destroy(&go);
@@ -154,16 +166,11 @@ const char *scenario_shared_death(enum th_kind kind, unsigned threads)
 	const char *err = up ? start(kind, &h, &c) : "out of memory";
 	if (err)
 		goto out;
-	pthread_barrier_init(&go, NULL, threads);
-	for (unsigned i = 0; i < threads; i++) {
-		/* Never answered: one thread waits on the channel, the others
-		 * on the session, until the host goes. */
-		w[i] = (struct caller){ .c = c, .go = &go, .service = TH_SVC_HOLD,
-					.index = i, .rounds = 1, .timeout_ms = GENEROUS_MS };
-		if (pthread_create(&t[i], NULL, call_rounds, &w[i]))
-			abort();
-		started++;
-	}
+	/* Never answered: one thread waits on the channel, the others on
+	 * the session, until the host goes. */
+	started = start_callers(w, t, threads,
+				(struct caller){ .c = c, .service = TH_SVC_HOLD, .rounds = 1,
+						 .timeout_ms = GENEROUS_MS }, &go);
 	bool all_held = reaches(&h.held, threads);
 	th_stop(&h);
 	for (unsigned i = 0; i < started; i++)
