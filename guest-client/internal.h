@@ -165,21 +165,57 @@ struct inflight_slot {
 	uint8_t pad[5];
 };
 
-/* Open addressing, linear probing, load at most 1/2, backward-shift
- * deletion: no tombstones, no allocation unless it grows. */
-struct inflight {
+/* Ids older than the window allows (inflight.c): open addressing, linear
+ * probing, load at most 1/2, backward-shift deletion. */
+struct inflight_hash {
 	struct inflight_slot *slots;
 	uint32_t mask;  /* capacity - 1; capacity 0 before first use */
 	uint32_t count;
 	uint32_t shift; /* 64 - log2(capacity) */
 };
 
+/* A window of slots indexed by id & win_mask (ids are consecutive), and
+ * the requests a newer id pushed out of it in @old. */
+struct inflight {
+	struct inflight_slot *win;
+	uint32_t win_mask;         /* capacity - 1 once allocated */
+	uint32_t count;            /* in the window and in @old */
+	struct inflight_hash old;
+};
+
 VAMOS_CLIENT_INTERNAL void inflight_free(struct inflight *t);
+/* Out of line: inflight_add when @id's window slot is taken or there is
+ * no window yet; inflight_take when @id is not in the window. */
+VAMOS_CLIENT_INTERNAL int inflight_add_slow(struct inflight *t, uint64_t id, uint16_t owner);
+VAMOS_CLIENT_INTERNAL int inflight_take_old(struct inflight *t, uint64_t id, uint16_t *owner);
+
 /* Add @id for @owner. 0, -EAGAIN (CLIENT_MAX_IN_FLIGHT reached), -ENOMEM.
- * @id must not be in the table. */
-VAMOS_CLIENT_INTERNAL int inflight_add(struct inflight *t, uint64_t id, uint16_t owner);
+ * @id must not be in the table. Inline: once per request. */
+static inline int inflight_add(struct inflight *t, uint64_t id, uint16_t owner)
+{
+	struct inflight_slot *slot = t->win ? &t->win[id & t->win_mask] : NULL;
+	if (!slot || slot->used || t->count >= CLIENT_MAX_IN_FLIGHT)
+		return inflight_add_slow(t, id, owner);
+	*slot = (struct inflight_slot){ .id = id, .owner = owner, .used = 1 };
+	t->count++;
+	return 0;
+}
+
 /* Remove @id; 1 and its owner if it was there, else 0. */
-VAMOS_CLIENT_INTERNAL int inflight_take(struct inflight *t, uint64_t id, uint16_t *owner);
+static inline int inflight_take(struct inflight *t, uint64_t id, uint16_t *owner)
+{
+	if (!t->count)
+		return 0;
+	struct inflight_slot *slot = &t->win[id & t->win_mask];
+	if (!slot->used || slot->id != id)
+		return inflight_take_old(t, id, owner);
+	if (owner)
+		*owner = slot->owner;
+	slot->used = 0;
+	t->count--;
+	return 1;
+}
+
 /* Remove every entry, calling @fn for each. */
 VAMOS_CLIENT_INTERNAL void inflight_drain(struct inflight *t,
 					  void (*fn)(void *arg, uint64_t id, uint16_t owner),
