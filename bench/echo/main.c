@@ -136,30 +136,34 @@ struct worker {
 	int err;
 };
 
+/* The same work per batch as unix_echo.c's client: one clock read before
+ * the batch and one after its last reply (every request of the batch gets
+ * that round trip), the batch queued with one call and sent with one
+ * flush, every reply's id and status checked. */
 static void *worker(void *arg)
 {
 	struct worker *w = arg;
 	struct vamos_session *s = vamos_session_get(w->client);
-	int64_t *t_sent = calloc(w->batch, sizeof *t_sent);
 	int64_t *lat = calloc(w->batch, sizeof *lat);
-	uint64_t *ids = calloc(w->batch, sizeof *ids);
+	struct vamos_request *reqs = calloc(w->batch, sizeof *reqs);
 	struct vamos_completion *done = calloc(w->batch, sizeof *done);
 	unsigned char payload[PAYLOAD] = { 0 };
 	int64_t end = echo_now_ns() + (int64_t)(w->seconds * 1e9);
-	if (!s || !t_sent || !lat || !ids || !done) {
+	if (!s || !lat || !reqs || !done) {
 		w->err = -ENOMEM;
 		goto out;
 	}
+	for (unsigned i = 0; i < w->batch; i++)
+		reqs[i] = (struct vamos_request){ .service = VAMOS_SERVICE_ECHO, .len = PAYLOAD,
+						  .data = payload };
 	struct vamos_chan_stats before = vamos_session_stats(s);
 	while (echo_now_ns() < end) {
-		for (unsigned i = 0; i < w->batch; i++) {
-			t_sent[i] = echo_now_ns();
-			int rc = vamos_session_submit(s, VAMOS_SERVICE_ECHO, 0, payload, PAYLOAD,
-						      &ids[i]);
-			if (rc) {
-				w->err = rc;
-				goto out;
-			}
+		int64_t t0 = echo_now_ns();
+		uint64_t first;
+		int rc = vamos_session_submit_many(s, reqs, w->batch, &first);
+		if (rc != (int)w->batch) {
+			w->err = rc < 0 ? rc : -EAGAIN;
+			goto out;
 		}
 		if ((w->err = vamos_session_flush(s)))
 			goto out;
@@ -170,24 +174,24 @@ static void *worker(void *arg)
 				w->err = n ? n : -EIO;
 				goto out;
 			}
-			int64_t t = echo_now_ns();
-			for (int k = 0; k < n; k++) {
-				/* ids are consecutive within a batch */
-				uint64_t i = done[k].id - ids[0];
-				lat[got + (unsigned)k] = t - t_sent[i < w->batch ? i : 0];
-				if (done[k].status)
-					w->err = done[k].status;
-			}
+			for (int k = 0; k < n; k++)
+				if (done[k].id - first >= w->batch || done[k].status ||
+				    done[k].len != PAYLOAD) {
+					w->err = done[k].status ? done[k].status : -EPROTO;
+					goto out;
+				}
 			got += (unsigned)n;
 		}
+		int64_t t1 = echo_now_ns();
+		for (unsigned i = 0; i < w->batch; i++)
+			lat[i] = t1 - t0;
 		echo_add_samples(w->out, lat, w->batch);
 		w->requests += w->batch;
 	}
 	w->doorbells = vamos_session_stats(s).notifications_sent - before.notifications_sent;
 out:
-	free(t_sent);
 	free(lat);
-	free(ids);
+	free(reqs);
 	free(done);
 	return NULL;
 }
