@@ -396,19 +396,20 @@ static void drop_lost_channel(struct vamos_session *s)
 }
 
 /*
- * Queue one request on the open channel: its in-flight entry, then the
- * record. 0; -EAGAIN (full), -EMSGSIZE, -ENOMEM or a commit's error with
- * nothing queued; or the channel's failure, after session_die.
+ * Queue one request with id @rid on the open channel: its in-flight entry,
+ * then the record. The caller counts it (next_id, queued, pending) and, on
+ * the channel's failure, lets the session die. 0; -EAGAIN (full),
+ * -EMSGSIZE, -ENOMEM, a commit's error, or the channel's failure
+ * (-ECONNRESET, -EPROTO), with nothing queued.
  */
 static int queue_one(struct vamos_session *s, uint16_t token, uint16_t service, uint16_t op,
-		     const void *data, uint32_t len, uint64_t *id)
+		     const void *data, uint32_t len, uint64_t rid)
 {
 	const uint32_t hdr_len = sizeof(struct vamos_request_header);
 	int rc;
 
 	if (len > s->max_request)
 		return -EMSGSIZE;
-	uint64_t rid = s->next_id;
 	if ((rc = inflight_add(&s->inflight, rid, token)))
 		return rc;
 	void *p;
@@ -421,9 +422,7 @@ static int queue_one(struct vamos_session *s, uint16_t token, uint16_t service, 
 	}
 	if (rc) {
 		inflight_take(&s->inflight, rid, NULL);
-		if (rc == -ECONNRESET || rc == -EPROTO)
-			session_die(s, rc, vamos_chan_error(s->ch));
-		return rc; /* -EAGAIN: full; -EMSGSIZE */
+		return rc;
 	}
 	struct vamos_request_header h = {
 		.id = htole64(rid),
@@ -437,14 +436,25 @@ static int queue_one(struct vamos_session *s, uint16_t token, uint16_t service, 
 	if (rc) {
 		vamos_chan_abort(s->ch);
 		inflight_take(&s->inflight, rid, NULL);
-		return rc;
 	}
-	s->next_id++;
-	s->queued++;
+	return rc;
+}
+
+/* @n more requests of @token went on the channel. */
+static void count_queued(struct vamos_session *s, uint16_t token, unsigned n)
+{
+	s->next_id += n;
+	s->queued += n;
 	if (token < s->user_cap)
-		s->users[token].pending++;
-	*id = rid;
-	return 0;
+		s->users[token].pending += n;
+}
+
+/* A request could not go: the channel's failure ends the session. */
+static int not_queued(struct vamos_session *s, int rc)
+{
+	if (rc == -ECONNRESET || rc == -EPROTO)
+		session_die(s, rc, vamos_chan_error(s->ch));
+	return rc;
 }
 
 int session_submit_locked(struct vamos_session *s, uint16_t token, uint16_t service,
@@ -458,7 +468,14 @@ int session_submit_locked(struct vamos_session *s, uint16_t token, uint16_t serv
 		drop_lost_channel(s);
 		if ((rc = session_ensure_open(s)))
 			return rc;
-		rc = queue_one(s, token, service, op, data, len, id);
+		uint64_t rid = s->next_id;
+		rc = queue_one(s, token, service, op, data, len, rid);
+		if (rc == 0) {
+			count_queued(s, token, 1);
+			*id = rid;
+		} else {
+			not_queued(s, rc);
+		}
 	}
 	return rc;
 }
@@ -506,18 +523,22 @@ int vamos_session_submit_many(struct vamos_session *s, const struct vamos_reques
 	if (rc == 0) {
 		if (first_id)
 			*first_id = id;
-		/* The rest on the same channel, so their ids follow on; a
-		 * failure stops the batch (what was queued stays queued; a
-		 * channel that died fails it with -ECONNRESET completions) and
-		 * the next call reports it. */
+		/* The rest on the same channel, so their ids follow on, counted
+		 * once at the end; a request that cannot go stops the batch
+		 * (what was queued stays queued, and a channel that failed
+		 * then fails it with -ECONNRESET completions) and the next
+		 * call reports it. */
+		int stop = 0;
 		for (done = 1; done < n; done++) {
-			uint64_t next;
-			/* Bad data: stop before it; the next call says -EINVAL. */
-			if ((reqs[done].len && !reqs[done].data) || !s->ch ||
-			    queue_one(s, token, reqs[done].service, reqs[done].op,
-						reqs[done].data, reqs[done].len, &next))
+			const struct vamos_request *r = &reqs[done];
+			if (r->len && !r->data)
+				break; /* the next call says -EINVAL */
+			if ((stop = queue_one(s, token, r->service, r->op, r->data, r->len,
+					      id + done)))
 				break;
 		}
+		count_queued(s, token, done - 1);
+		not_queued(s, stop);
 	}
 	session_leave(s, locked);
 	return done ? (int)done : rc;
