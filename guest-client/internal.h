@@ -26,6 +26,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include <vamos/client.h>
 #include <vamos/ivshmem.h>
@@ -165,21 +166,57 @@ struct inflight_slot {
 	uint8_t pad[5];
 };
 
-/* Open addressing, linear probing, load at most 1/2, backward-shift
- * deletion: no tombstones, no allocation unless it grows. */
-struct inflight {
+/* Ids older than the window allows (inflight.c): open addressing, linear
+ * probing, load at most 1/2, backward-shift deletion. */
+struct inflight_hash {
 	struct inflight_slot *slots;
 	uint32_t mask;  /* capacity - 1; capacity 0 before first use */
 	uint32_t count;
 	uint32_t shift; /* 64 - log2(capacity) */
 };
 
+/* A window of slots indexed by id & win_mask (ids are consecutive), and
+ * the requests a newer id pushed out of it in @old. */
+struct inflight {
+	struct inflight_slot *win;
+	uint32_t win_mask;         /* capacity - 1 once allocated */
+	uint32_t count;            /* in the window and in @old */
+	struct inflight_hash old;
+};
+
 VAMOS_CLIENT_INTERNAL void inflight_free(struct inflight *t);
+/* Out of line: inflight_add when @id's window slot is taken or there is
+ * no window yet; inflight_take when @id is not in the window. */
+VAMOS_CLIENT_INTERNAL int inflight_add_slow(struct inflight *t, uint64_t id, uint16_t owner);
+VAMOS_CLIENT_INTERNAL int inflight_take_old(struct inflight *t, uint64_t id, uint16_t *owner);
+
 /* Add @id for @owner. 0, -EAGAIN (CLIENT_MAX_IN_FLIGHT reached), -ENOMEM.
- * @id must not be in the table. */
-VAMOS_CLIENT_INTERNAL int inflight_add(struct inflight *t, uint64_t id, uint16_t owner);
+ * @id must not be in the table. Inline: once per request. */
+static inline int inflight_add(struct inflight *t, uint64_t id, uint16_t owner)
+{
+	struct inflight_slot *slot = t->win ? &t->win[id & t->win_mask] : NULL;
+	if (!slot || slot->used || t->count >= CLIENT_MAX_IN_FLIGHT)
+		return inflight_add_slow(t, id, owner);
+	*slot = (struct inflight_slot){ .id = id, .owner = owner, .used = 1 };
+	t->count++;
+	return 0;
+}
+
 /* Remove @id; 1 and its owner if it was there, else 0. */
-VAMOS_CLIENT_INTERNAL int inflight_take(struct inflight *t, uint64_t id, uint16_t *owner);
+static inline int inflight_take(struct inflight *t, uint64_t id, uint16_t *owner)
+{
+	if (!t->count)
+		return 0;
+	struct inflight_slot *slot = &t->win[id & t->win_mask];
+	if (!slot->used || slot->id != id)
+		return inflight_take_old(t, id, owner);
+	if (owner)
+		*owner = slot->owner;
+	slot->used = 0;
+	t->count--;
+	return 1;
+}
+
 /* Remove every entry, calling @fn for each. */
 VAMOS_CLIENT_INTERNAL void inflight_drain(struct inflight *t,
 					  void (*fn)(void *arg, uint64_t id, uint16_t owner),
@@ -386,6 +423,25 @@ VAMOS_CLIENT_INTERNAL int session_flush_locked(struct vamos_session *s);
 VAMOS_CLIENT_INTERNAL void session_user_reset(struct vamos_session *s, uint16_t token);
 /* Give @e (a stash entry) to its thread: its vamos_call or its list. */
 VAMOS_CLIENT_INTERNAL void session_deliver(struct vamos_session *s, uint16_t owner, int32_t e);
+
+/* Copy @len bytes: a payload of 8 to 64 bytes (the common request and
+ * reply) is a few overlapping 8- or 16-byte moves inlined here, the rest a
+ * memcpy call. Exactly @len bytes of each side are touched. */
+static inline void client_copy(void *dst, const void *src, uint32_t len)
+{
+	unsigned char *d = dst;
+	const unsigned char *s = src;
+	if (len >= 16 && len <= 64) {
+		for (uint32_t i = 0; i + 16 < len; i += 16)
+			memcpy(d + i, s + i, 16);
+		memcpy(d + len - 16, s + len - 16, 16);
+	} else if (len >= 8 && len < 16) {
+		memcpy(d, s, 8);
+		memcpy(d + len - 8, s + len - 8, 8);
+	} else if (len) {
+		memcpy(d, s, len);
+	}
+}
 
 /* ------------------------------------------------------------------- util */
 

@@ -8,6 +8,7 @@
 #include <endian.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -136,8 +137,7 @@ static int route(struct vamos_session *s, struct pump_target *t,
 		struct session_user *u = &s->users[owner];
 		if (t->arena_used + len <= u->arena_cap) {
 			unsigned char *p = u->arena + t->arena_used;
-			if (len)
-				memcpy(p, data, len);
+			client_copy(p, data, len);
 			t->arena_used += (len + 7u) & ~(size_t)7u;
 			t->out[t->n++] = (struct vamos_completion){
 				.id = id, .status = status, .data = len ? p : NULL, .len = len,
@@ -395,10 +395,71 @@ static void drop_lost_channel(struct vamos_session *s)
 	}
 }
 
+/*
+ * Queue one request with id @rid on the open channel: its in-flight entry,
+ * then the record. The caller counts it (next_id, queued, pending) and, on
+ * the channel's failure, lets the session die. 0; -EAGAIN (full),
+ * -EMSGSIZE, -ENOMEM, a commit's error, or the channel's failure
+ * (-ECONNRESET, -EPROTO), with nothing queued.
+ */
+static int queue_one(struct vamos_session *s, uint16_t token, uint16_t service, uint16_t op,
+		     const void *data, uint32_t len, uint64_t rid)
+{
+	const uint32_t hdr_len = sizeof(struct vamos_request_header);
+	int rc;
+
+	if (len > s->max_request)
+		return -EMSGSIZE;
+	if ((rc = inflight_add(&s->inflight, rid, token)))
+		return rc;
+	void *p;
+	rc = vamos_chan_reserve(s->ch, hdr_len + len, &p);
+	if (rc == -EAGAIN && vamos_chan_mode(s->ch) == VAMOS_NOTIFY_STREAM) {
+		/* The stream's frame is full: send it, start the next. */
+		rc = vamos_chan_flush(s->ch);
+		if (rc == 0)
+			rc = vamos_chan_reserve(s->ch, hdr_len + len, &p);
+	}
+	if (rc) {
+		inflight_take(&s->inflight, rid, NULL);
+		return rc;
+	}
+	struct vamos_request_header h = {
+		.id = htole64(rid),
+		.service = htole16(service),
+		.op = htole16(op),
+		.reserved = 0,
+	};
+	memcpy(p, &h, sizeof h);
+	client_copy((unsigned char *)p + hdr_len, data, len);
+	rc = vamos_chan_commit(s->ch, VAMOS_MSG_REQUEST, hdr_len + len);
+	if (rc) {
+		vamos_chan_abort(s->ch);
+		inflight_take(&s->inflight, rid, NULL);
+	}
+	return rc;
+}
+
+/* @n more requests of @token went on the channel. */
+static void count_queued(struct vamos_session *s, uint16_t token, unsigned n)
+{
+	s->next_id += n;
+	s->queued += n;
+	if (token < s->user_cap)
+		s->users[token].pending += n;
+}
+
+/* A request could not go: the channel's failure ends the session. */
+static int not_queued(struct vamos_session *s, int rc)
+{
+	if (rc == -ECONNRESET || rc == -EPROTO)
+		session_die(s, rc, vamos_chan_error(s->ch));
+	return rc;
+}
+
 int session_submit_locked(struct vamos_session *s, uint16_t token, uint16_t service,
 			  uint16_t op, const void *data, uint32_t len, uint64_t *id)
 {
-	const uint32_t hdr_len = sizeof(struct vamos_request_header);
 	int rc = -ECONNRESET;
 
 	/* A session that dies under the reservation is reopened once: this
@@ -407,47 +468,14 @@ int session_submit_locked(struct vamos_session *s, uint16_t token, uint16_t serv
 		drop_lost_channel(s);
 		if ((rc = session_ensure_open(s)))
 			return rc;
-		if (len > s->max_request)
-			return -EMSGSIZE;
 		uint64_t rid = s->next_id;
-		if ((rc = inflight_add(&s->inflight, rid, token)))
-			return rc;
-		void *p;
-		rc = vamos_chan_reserve(s->ch, hdr_len + len, &p);
-		if (rc == -EAGAIN && vamos_chan_mode(s->ch) == VAMOS_NOTIFY_STREAM) {
-			/* The stream's frame is full: send it, start the next. */
-			rc = vamos_chan_flush(s->ch);
-			if (rc == 0)
-				rc = vamos_chan_reserve(s->ch, hdr_len + len, &p);
+		rc = queue_one(s, token, service, op, data, len, rid);
+		if (rc == 0) {
+			count_queued(s, token, 1);
+			*id = rid;
+		} else {
+			not_queued(s, rc);
 		}
-		if (rc) {
-			inflight_take(&s->inflight, rid, NULL);
-			if (rc != -ECONNRESET && rc != -EPROTO)
-				return rc; /* -EAGAIN: full; -EMSGSIZE */
-			session_die(s, rc, vamos_chan_error(s->ch));
-			continue;
-		}
-		struct vamos_request_header h = {
-			.id = htole64(rid),
-			.service = htole16(service),
-			.op = htole16(op),
-			.reserved = 0,
-		};
-		memcpy(p, &h, sizeof h);
-		if (len)
-			memcpy((unsigned char *)p + hdr_len, data, len);
-		rc = vamos_chan_commit(s->ch, VAMOS_MSG_REQUEST, hdr_len + len);
-		if (rc) {
-			vamos_chan_abort(s->ch);
-			inflight_take(&s->inflight, rid, NULL);
-			return rc;
-		}
-		s->next_id++;
-		s->queued++;
-		if (token < s->user_cap)
-			s->users[token].pending++;
-		*id = rid;
-		return 0;
 	}
 	return rc;
 }
@@ -477,6 +505,43 @@ int vamos_session_submit(struct vamos_session *s, uint16_t service, uint16_t op,
 				       id ? id : &dummy);
 	session_leave(s, locked);
 	return rc;
+}
+
+int vamos_session_submit_many(struct vamos_session *s, const struct vamos_request *reqs,
+			      unsigned n, uint64_t *first_id)
+{
+	if (!s || !reqs || !n || n > INT_MAX || (reqs[0].len && !reqs[0].data))
+		return -EINVAL;
+	bool locked = session_enter(s);
+	uint16_t token = session_token(s);
+	uint64_t id;
+	/* The first as vamos_session_submit: the host's liveness looked at,
+	 * the session reopened if it died. */
+	int rc = session_submit_locked(s, token, reqs[0].service, reqs[0].op, reqs[0].data,
+				       reqs[0].len, &id);
+	unsigned done = 0;
+	if (rc == 0) {
+		if (first_id)
+			*first_id = id;
+		/* The rest on the same channel, so their ids follow on, counted
+		 * once at the end; a request that cannot go stops the batch
+		 * (what was queued stays queued, and a channel that failed
+		 * then fails it with -ECONNRESET completions) and the next
+		 * call reports it. */
+		int stop = 0;
+		for (done = 1; done < n; done++) {
+			const struct vamos_request *r = &reqs[done];
+			if (r->len && !r->data)
+				break; /* the next call says -EINVAL */
+			if ((stop = queue_one(s, token, r->service, r->op, r->data, r->len,
+					      id + done)))
+				break;
+		}
+		count_queued(s, token, done - 1);
+		not_queued(s, stop);
+	}
+	session_leave(s, locked);
+	return done ? (int)done : rc;
 }
 
 int vamos_session_flush(struct vamos_session *s)

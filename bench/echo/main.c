@@ -4,12 +4,16 @@
  * channels (client threads, each with its own session) and batch size.
  *
  *   bench-echo --vamosd PATH [--csv] [--seconds S] [--only PATH_NAME] [--row CHANNELS/BATCH]
+ *              [--submit many|one]
  *
  * Starts vamosd itself (in a temporary directory) and compares:
  *   ivshmem_local  libvamos-client as a local peer of vamosd's ivshmem server
  *   vsock_framing  libvamos-client over vamosd's stream socket (the vsock
  *                  framing, on AF_UNIX: this machine has no vsock loopback)
  *   unix_socket    the same echo over a bare AF_UNIX socketpair, no libvamos
+ * A libvamos client queues each batch with vamos_session_submit_many, or
+ * with --submit one with a vamos_session_submit per request (what a caller
+ * that does not know its batch ahead, like ha_vamos, does).
  * doorbells_per_req counts what wakes the other side, both ways: doorbells
  * rung by the client and notifications sent by vamosd (ivshmem), or write
  * calls (streams, socketpair).
@@ -132,34 +136,43 @@ struct worker {
 	unsigned batch;
 	double seconds;
 	struct echo_result *out;
+	bool one_by_one;         /* --submit one: vamos_session_submit per request */
 	uint64_t requests, doorbells;
 	int err;
 };
 
+/* The same work per batch as unix_echo.c's client: one clock read before
+ * the batch and one after its last reply (every request of the batch gets
+ * that round trip), the batch queued with one call and sent with one
+ * flush, every reply's id and status checked. */
 static void *worker(void *arg)
 {
 	struct worker *w = arg;
 	struct vamos_session *s = vamos_session_get(w->client);
-	int64_t *t_sent = calloc(w->batch, sizeof *t_sent);
 	int64_t *lat = calloc(w->batch, sizeof *lat);
-	uint64_t *ids = calloc(w->batch, sizeof *ids);
+	struct vamos_request *reqs = calloc(w->batch, sizeof *reqs);
 	struct vamos_completion *done = calloc(w->batch, sizeof *done);
 	unsigned char payload[PAYLOAD] = { 0 };
 	int64_t end = echo_now_ns() + (int64_t)(w->seconds * 1e9);
-	if (!s || !t_sent || !lat || !ids || !done) {
+	if (!s || !lat || !reqs || !done) {
 		w->err = -ENOMEM;
 		goto out;
 	}
+	for (unsigned i = 0; i < w->batch; i++)
+		reqs[i] = (struct vamos_request){ .service = VAMOS_SERVICE_ECHO, .len = PAYLOAD,
+						  .data = payload };
 	struct vamos_chan_stats before = vamos_session_stats(s);
 	while (echo_now_ns() < end) {
-		for (unsigned i = 0; i < w->batch; i++) {
-			t_sent[i] = echo_now_ns();
-			int rc = vamos_session_submit(s, VAMOS_SERVICE_ECHO, 0, payload, PAYLOAD,
-						      &ids[i]);
-			if (rc) {
-				w->err = rc;
-				goto out;
-			}
+		int64_t t0 = echo_now_ns();
+		uint64_t first, id;
+		int rc = w->one_by_one ? 0 : vamos_session_submit_many(s, reqs, w->batch, &first);
+		for (unsigned i = 0; w->one_by_one && i < w->batch && rc == 0; i++) {
+			rc = vamos_session_submit(s, VAMOS_SERVICE_ECHO, 0, payload, PAYLOAD, &id);
+			first = i ? first : id;
+		}
+		if (rc != (w->one_by_one ? 0 : (int)w->batch)) {
+			w->err = rc < 0 ? rc : -EAGAIN;
+			goto out;
 		}
 		if ((w->err = vamos_session_flush(s)))
 			goto out;
@@ -170,27 +183,29 @@ static void *worker(void *arg)
 				w->err = n ? n : -EIO;
 				goto out;
 			}
-			int64_t t = echo_now_ns();
-			for (int k = 0; k < n; k++) {
-				/* ids are consecutive within a batch */
-				uint64_t i = done[k].id - ids[0];
-				lat[got + (unsigned)k] = t - t_sent[i < w->batch ? i : 0];
-				if (done[k].status)
-					w->err = done[k].status;
-			}
+			for (int k = 0; k < n; k++)
+				if (done[k].id - first >= w->batch || done[k].status ||
+				    done[k].len != PAYLOAD) {
+					w->err = done[k].status ? done[k].status : -EPROTO;
+					goto out;
+				}
 			got += (unsigned)n;
 		}
+		int64_t t1 = echo_now_ns();
+		for (unsigned i = 0; i < w->batch; i++)
+			lat[i] = t1 - t0;
 		echo_add_samples(w->out, lat, w->batch);
 		w->requests += w->batch;
 	}
 	w->doorbells = vamos_session_stats(s).notifications_sent - before.notifications_sent;
 out:
-	free(t_sent);
 	free(lat);
-	free(ids);
+	free(reqs);
 	free(done);
 	return NULL;
 }
+
+static bool submit_one_by_one;
 
 static int run_client(enum vamos_transport_kind kind, unsigned channels, unsigned batch,
 		      double seconds, struct echo_result *out)
@@ -222,7 +237,8 @@ static int run_client(enum vamos_transport_kind kind, unsigned channels, unsigne
 	pthread_t t[4];
 	int64_t t0 = echo_now_ns();
 	for (unsigned i = 0; i < channels; i++) {
-		w[i] = (struct worker){ .client = c, .batch = batch, .seconds = seconds, .out = out };
+		w[i] = (struct worker){ .client = c, .batch = batch, .seconds = seconds, .out = out,
+					.one_by_one = submit_one_by_one };
 		pthread_create(&t[i], NULL, worker, &w[i]);
 	}
 	for (unsigned i = 0; i < channels; i++) {
@@ -274,12 +290,16 @@ int main(int argc, char **argv)
 			bin = argv[++i];
 		else if (!strcmp(argv[i], "--only") && i + 1 < argc)
 			only = argv[++i];
+		else if (!strcmp(argv[i], "--submit") && i + 1 < argc &&
+			 (!strcmp(argv[i + 1], "one") || !strcmp(argv[i + 1], "many")))
+			submit_one_by_one = !strcmp(argv[++i], "one");
 		else if (!strcmp(argv[i], "--row") && i + 1 < argc &&
 			 sscanf(argv[i + 1], "%u/%u", &only_ch, &only_batch) == 2)
 			i++;
 		else {
 			fprintf(stderr, "usage: bench-echo --vamosd PATH [--csv] [--seconds S] "
-					"[--only ivshmem_local|vsock_framing|unix_socket] [--row CHANNELS/BATCH]\n");
+					"[--only ivshmem_local|vsock_framing|unix_socket] [--row CHANNELS/BATCH] "
+					"[--submit many|one]\n");
 			return 2;
 		}
 	}

@@ -16,6 +16,7 @@
  *     // batched
  *     struct vamos_session *s = vamos_session_get(c);
  *     for (i = 0; i < 64; i++) vamos_session_submit(s, VAMOS_SERVICE_ECHO, 0, buf, len, &id[i]);
+ *     // or: vamos_session_submit_many(s, reqs, 64, &first_id), ids first_id + i
  *     vamos_session_flush(s);                    // one batch, one doorbell at most
  *     struct vamos_completion done[64];
  *     int k = vamos_session_complete(s, done, 64, 1000);
@@ -181,6 +182,30 @@ bool vamos_session_shared(const struct vamos_session *s);
  */
 int vamos_session_submit(struct vamos_session *s, uint16_t service, uint16_t op,
 			 const void *data, uint32_t len, uint64_t *id);
+
+/** One request of a batch for vamos_session_submit_many(). */
+struct vamos_request {
+	uint16_t service;
+	uint16_t op;
+	uint32_t len;
+	const void *data; /**< @len bytes (NULL if none) */
+};
+
+/**
+ * Queue @n requests (not sent until flush) with the work of one submit:
+ * what vamos_session_submit() does once per request (the session's lock
+ * or busy mark, the thread's token, the look whether the host went away,
+ * reopening a dead session) is done once, before the first. Their ids are
+ * consecutive: the first in @first_id (may be NULL), the i-th is that
+ * plus i. Returns how many were queued, from the front (1..@n); fewer
+ * than @n when the next could not be (the channel is full, it is too
+ * large, its data is NULL with a length, or the session died: those
+ * queued then complete with -ECONNRESET), and calling again with the
+ * rest says why. Returns a negative errno, as vamos_session_submit(),
+ * when not even the first was queued; -EINVAL for @n 0.
+ */
+int vamos_session_submit_many(struct vamos_session *s, const struct vamos_request *reqs,
+			      unsigned n, uint64_t *first_id);
 
 /** Send every queued request as one batch (one doorbell at most). */
 int vamos_session_flush(struct vamos_session *s);

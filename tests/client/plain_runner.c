@@ -11,6 +11,7 @@ static const char *call_local(void) { return scenario_call(TH_LOCAL); }
 static const char *call_unix(void) { return scenario_call(TH_UNIX); }
 static const char *batch_local(void) { return scenario_batch(TH_LOCAL, 1000); }
 static const char *batch_unix(void) { return scenario_batch(TH_UNIX, 1000); }
+static const char *submit_many_local(void) { return scenario_submit_many(TH_LOCAL, 1000); }
 static const char *reverse_local(void) { return scenario_out_of_order(TH_LOCAL, 200); }
 static const char *unknown_unix(void) { return scenario_unknown_ids(TH_UNIX); }
 static const char *malformed_local(void) { return scenario_malformed(TH_LOCAL); }
@@ -43,6 +44,7 @@ int main(void)
 		{ "call_unix", call_unix },
 		{ "batch_local", batch_local },
 		{ "batch_unix", batch_unix },
+		{ "submit_many_local", submit_many_local },
 		{ "out_of_order_local", reverse_local },
 		{ "unknown_ids_unix", unknown_unix },
 		{ "malformed_local", malformed_local },

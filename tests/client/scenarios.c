@@ -271,6 +271,115 @@ out:
 	return err;
 }
 
+/* @count numbered echos (seq = @base + i) with vamos_session_submit_many,
+ * each of its own length; ids in @ids. */
+static const char *submit_as_batch(struct vamos_session *s, uint64_t base, unsigned count,
+				   uint64_t *ids)
+{
+	unsigned char (*bufs)[64] = calloc(count, sizeof *bufs);
+	struct vamos_request *reqs = calloc(count, sizeof *reqs);
+	const char *err = NULL;
+	if (!bufs || !reqs) {
+		err = "out of memory";
+		goto out;
+	}
+	for (unsigned i = 0; i < count; i++) {
+		uint64_t seq = base + i;
+		fill(bufs[i], seq, seq_len(seq));
+		reqs[i] = (struct vamos_request){ .service = VAMOS_SERVICE_ECHO, .len = seq_len(seq),
+						  .data = bufs[i] };
+	}
+	uint64_t first = 0;
+	int rc = vamos_session_submit_many(s, reqs, count, &first);
+	TRY(rc == (int)count, "submit_many of %u: %d", count, rc);
+	for (unsigned i = 0; i < count; i++)
+		ids[i] = first + i;
+out:
+	free(bufs);
+	free(reqs);
+	return err;
+}
+
+const char *scenario_submit_many(enum th_kind kind, unsigned count)
+{
+	struct setup st;
+	struct th_opts o = opts_of(kind);
+	uint64_t *ids = calloc(count + 1, sizeof *ids);
+	const char *err = ids ? setup(&st, &o, 5000, 0) : "out of memory";
+	if (err)
+		goto out;
+	struct vamos_session *s = vamos_session_get(st.c);
+	struct vamos_request none = { .service = VAMOS_SERVICE_ECHO, .len = 4 };
+	uint64_t first = 7;
+	TRY(vamos_session_submit_many(s, &none, 0, &first) == -EINVAL, "n 0");
+	TRY(vamos_session_submit_many(s, &none, 1, &first) == -EINVAL && first == 7,
+	    "a length without data");
+	TRY(vamos_session_in_flight(s) == 0, "in flight after refusals");
+
+	/* The first batch opens the session; the ids follow on, each reply
+	 * comes back once with its own bytes. */
+	struct vamos_chan_stats before = vamos_session_stats(s);
+	if ((err = submit_as_batch(s, 100, count, ids)))
+		goto out;
+	TRY(vamos_session_in_flight(s) == count, "in flight %u, not %u",
+	    vamos_session_in_flight(s), count);
+	TRY(vamos_session_flush(s) == 0, "flush failed");
+	struct vamos_chan_stats after = vamos_session_stats(s);
+	TRY(after.records_sent - before.records_sent >= count, "%llu records for %u requests",
+	    (unsigned long long)(after.records_sent - before.records_sent), count);
+	if ((err = complete_many(s, 100, count, ids, NULL)))
+		goto out;
+	TRY(vamos_session_in_flight(s) == 0, "in flight after all completed");
+
+	/* Mixed with single submits: one id sequence. */
+	uint64_t one;
+	TRY(vamos_session_submit(s, VAMOS_SERVICE_ECHO, 0, "abcdefgh", 8, &one) == 0, "submit");
+	if ((err = submit_as_batch(s, 5000, 3, ids)))
+		goto out;
+	TRY(ids[0] == one + 1, "the batch's ids do not follow the submit's");
+	TRY(vamos_session_flush(s) == 0, "flush");
+	struct vamos_completion done[8];
+	unsigned got = 0;
+	while (got < 4) {
+		int n = vamos_session_complete(s, done, 8, 5000);
+		TRY(n > 0, "complete: %d", n);
+		got += (unsigned)n;
+	}
+
+	/* A bad request stops the batch in front of it; the next call, with
+	 * the rest, says why. */
+	unsigned char big_data[8] = { 0 };
+	struct vamos_request mixed[4] = {
+		{ .service = VAMOS_SERVICE_ECHO, .len = 8, .data = "12345678" },
+		{ .service = VAMOS_SERVICE_ECHO, .len = 8, .data = "abcdefgh" },
+		{ .service = VAMOS_SERVICE_ECHO, .len = 8 },                 /* no data */
+		{ .service = VAMOS_SERVICE_ECHO, .len = 8, .data = big_data },
+	};
+	int rc = vamos_session_submit_many(s, mixed, 4, &first);
+	TRY(rc == 2, "a batch with a bad third request queued %d", rc);
+	TRY(vamos_session_submit_many(s, mixed + 2, 2, NULL) == -EINVAL, "the bad one");
+	struct vamos_request huge = { .service = VAMOS_SERVICE_ECHO, .len = 8u << 20,
+				      .data = big_data };
+	struct vamos_request after_huge[2] = { mixed[0], huge };
+	TRY(vamos_session_submit_many(s, after_huge, 2, NULL) == 1, "stops before a huge one");
+	TRY(vamos_session_submit_many(s, &huge, 1, NULL) == -EMSGSIZE, "a huge one");
+	TRY(vamos_session_in_flight(s) == 3, "in flight %u, not 3", vamos_session_in_flight(s));
+	TRY(vamos_session_flush(s) == 0, "flush");
+	for (got = 0; got < 3;) {
+		int n = vamos_session_complete(s, done, 8, 5000);
+		TRY(n > 0, "complete: %d", n);
+		for (int k = 0; k < n; k++)
+			TRY(done[k].status == 0 && done[k].len == 8, "reply %d: %d", k,
+			    done[k].status);
+		got += (unsigned)n;
+	}
+	TRY(vamos_session_error(s) == NULL, "session error: %s", vamos_session_error(s));
+out:
+	free(ids);
+	teardown(&st);
+	return err;
+}
+
 const char *scenario_full_channel(void)
 {
 	struct setup st;
@@ -298,6 +407,11 @@ const char *scenario_full_channel(void)
 		k++;
 	}
 	TRY(rc == -EAGAIN && k >= 30, "full channel: rc %d after %u", rc, k);
+	/* A batch on the full channel: nothing queued, -EAGAIN. */
+	struct vamos_request more = { .service = VAMOS_SERVICE_ECHO, .len = sizeof big,
+				      .data = big };
+	rc = vamos_session_submit_many(s, &more, 1, NULL);
+	TRY(rc == -EAGAIN, "submit_many on a full channel: %d", rc);
 	TRY(vamos_session_flush(s) == 0, "flush");
 	/* A call waits for room, keeping the replies it meets for later. */
 	rc = vamos_call(st.c, VAMOS_SERVICE_ECHO, 0, "room", 4, out, sizeof out, &n, 5000);
@@ -512,6 +626,9 @@ const char *scenario_host_stops(enum th_kind kind, unsigned count)
 	char out[8];
 	rc = vamos_call(st.c, VAMOS_SERVICE_ECHO, 0, "x", 1, out, sizeof out, NULL, -1);
 	TRY(rc == -ECONNREFUSED, "call with the host gone: %d", rc);
+	struct vamos_request one = { .service = VAMOS_SERVICE_ECHO, .len = 1, .data = "x" };
+	rc = vamos_session_submit_many(s, &one, 1, &id);
+	TRY(rc == -ECONNREFUSED, "submit_many with the host gone: %d", rc);
 out:
 	free(ids);
 	teardown(&st);
@@ -681,9 +798,25 @@ static void *work(void *arg)
 			}
 			continue;
 		}
-		/* A batch of its own on the shared session. */
+		/* A batch of its own on the shared session: every other one
+		 * queued with one vamos_session_submit_many. */
 		uint64_t ids[8];
-		for (unsigned k = 0; k < 8 && !w->err; k++) {
+		if (i % 20 == 19) {
+			unsigned char bufs[8][16];
+			struct vamos_request reqs[8];
+			uint64_t first = 0;
+			for (unsigned k = 0; k < 8; k++) {
+				fill(bufs[k], seq + ((uint64_t)k << 20), 16);
+				reqs[k] = (struct vamos_request){ .service = VAMOS_SERVICE_ECHO,
+								  .op = (uint16_t)k, .len = 16,
+								  .data = bufs[k] };
+			}
+			if (vamos_session_submit_many(w->s, reqs, 8, &first) != 8)
+				w->err = "submit_many failed";
+			for (unsigned k = 0; k < 8; k++)
+				ids[k] = first + k;
+		}
+		for (unsigned k = 0; k < 8 && !w->err && i % 20 != 19; k++) {
 			fill(req, seq + ((uint64_t)k << 20), 16);
 			if (vamos_session_submit(w->s, VAMOS_SERVICE_ECHO, (uint16_t)k, req, 16,
 						 &ids[k]))

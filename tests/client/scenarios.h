@@ -29,8 +29,14 @@ const char *scenario_call(enum th_kind kind);
  * reply matched to its id. */
 const char *scenario_batch(enum th_kind kind, unsigned count);
 
-/* LOCAL: submit says -EAGAIN when the request ring is full (the host is
- * busy); vamos_call waits for room; every reply still arrives. */
+/* vamos_session_submit_many: @count requests queued in one call with
+ * consecutive ids, each reply matched; a bad request stops a batch in
+ * front of it and the next call says why. */
+const char *scenario_submit_many(enum th_kind kind, unsigned count);
+
+/* LOCAL: submit (and submit_many) says -EAGAIN when the request ring is
+ * full (the host is busy); vamos_call waits for room; every reply still
+ * arrives. */
 const char *scenario_full_channel(void);
 
 /* The host answers each batch backwards: replies still match their ids. */

@@ -21,6 +21,7 @@
 
 BOTH(call, scenario_call(kind))
 BOTH(batch_of_1000_one_flush, scenario_batch(kind, 1000))
+BOTH(submit_many_of_1000, scenario_submit_many(kind, 1000))
 BOTH(replies_out_of_order, scenario_out_of_order(kind, 200))
 BOTH(unknown_ids_dropped, scenario_unknown_ids(kind))
 BOTH(stale_records_before_welcome, scenario_stale(kind))

@@ -69,6 +69,51 @@ Test(client_units, inflight_has_a_limit)
 	inflight_free(&t);
 }
 
+Test(client_units, inflight_keeps_a_straggler_out_of_the_window)
+{
+	/* One request stays in flight while a million others come and go,
+	 * 64 at a time: it moves to the table of older ids (and is still
+	 * found there, with its owner) instead of growing the window. */
+	struct inflight t = { 0 };
+	const uint64_t straggler = 0xfffffffffff00000ull;
+	cr_assert_eq(inflight_add(&t, straggler, 9), 0);
+	uint32_t first_mask = t.win_mask;
+	uint64_t id = straggler + 1;
+	for (int round = 0; round < 1000000 / 64; round++) {
+		for (int k = 0; k < 64; k++)
+			cr_assert_eq(inflight_add(&t, id + (uint64_t)k, 1), 0);
+		for (int k = 63; k >= 0; k--)
+			cr_assert_eq(inflight_take(&t, id + (uint64_t)k, NULL), 1);
+		id += 64;
+	}
+	cr_assert_eq(t.win_mask, first_mask, "the window grew for one straggler");
+	cr_assert_eq(t.old.count, 1);
+	cr_assert_eq(t.count, 1);
+	uint16_t owner = 0;
+	cr_assert_eq(inflight_take(&t, straggler, &owner), 1);
+	cr_assert_eq(owner, 9);
+	cr_assert_eq(t.count, 0);
+	inflight_free(&t);
+}
+
+Test(client_units, inflight_window_grows_with_what_is_in_flight)
+{
+	/* 3000 consecutive ids in flight: the window grows to hold them all,
+	 * so none goes to the table of older ids. */
+	struct inflight t = { 0 };
+	for (uint64_t i = 0; i < 3000; i++)
+		cr_assert_eq(inflight_add(&t, 500 + i, (uint16_t)i), 0);
+	cr_assert_eq(t.old.count, 0);
+	cr_assert(t.win_mask + 1 >= 3000);
+	for (uint64_t i = 0; i < 3000; i++) {
+		uint16_t owner;
+		cr_assert_eq(inflight_take(&t, 500 + i, &owner), 1);
+		cr_assert_eq(owner, (uint16_t)i);
+	}
+	cr_assert_eq(t.count, 0);
+	inflight_free(&t);
+}
+
 static unsigned drained;
 
 static void count_one(void *arg, uint64_t id, uint16_t owner)
