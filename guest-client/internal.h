@@ -287,12 +287,13 @@ struct vamos_session {
 	 * receiver, waits on the channel, without the lock, while @receiving
 	 * is set; meanwhile the others may send (submit, flush) under the
 	 * lock but leave the channel's receive side and the channel itself
-	 * alone, and sleep on @turn. The receiver broadcasts @turn once it
-	 * has routed what came and given the role up. */
+	 * alone, and sleep (followers.c). The receiver wakes the followers
+	 * it routed replies to, and one follower when it gives the role up. */
 	bool receiving;
 	uint32_t closers;        /* threads in session_die waiting for the
 				    receiver: nobody takes the role meanwhile */
-	pthread_cond_t turn;     /* CLOCK_MONOTONIC */
+	pthread_cond_t turn;     /* CLOCK_MONOTONIC; closers wait on it */
+	struct follower *followers; /* asleep (followers.c) */
 	bool dying;              /* session_die is routing the last replies */
 
 	struct vamos_chan *ch;   /* NULL: not open (never, or it died) */
@@ -407,8 +408,8 @@ VAMOS_CLIENT_INTERNAL void session_die(struct vamos_session *s, int err, const c
 VAMOS_CLIENT_INTERNAL unsigned session_pump(struct vamos_session *s, struct pump_target *t);
 /* One round of waiting for @t: take what the channel has, else wait one
  * slice. On a shared session the waiting thread is the receiver, without
- * the lock, or if another thread already is, sleeps on the session's turn
- * until that one routed replies or gave the role up. Returns
+ * the lock, or if another thread already is, sleeps until that one routed
+ * a reply for this thread or gave the role up (followers.c). Returns
  * replies delivered to @t, 0 (look at your lists again: another thread or
  * the session's death may have filled them), -ETIMEDOUT at @deadline, or
  * -EHOSTDOWN when the host's heartbeat has stood still for the client's
@@ -442,6 +443,31 @@ static inline void client_copy(void *dst, const void *src, uint32_t len)
 		memcpy(d, s, len);
 	}
 }
+
+/* A thread of a shared session asleep while another receives (followers.c),
+ * on its caller's stack while it sleeps. */
+struct follower {
+	pthread_cond_t wake;
+	bool woken;              /* woken since it went to sleep */
+	bool any;                /* wake it at any reply (it waits for room) */
+	uint16_t token;
+	struct follower *prev, *next;
+};
+
+/* Under the session's lock. Sleep until woken or @until (CLOCK_MONOTONIC);
+ * @any: wake at any reply routed, not only one of @token's. Returns 0 when
+ * woken (look at your lists: it may be for nothing), -ETIMEDOUT, or
+ * -ENOMEM. */
+VAMOS_CLIENT_INTERNAL int followers_sleep(struct vamos_session *s, uint16_t token, bool any,
+					  const struct timespec *until);
+/* A reply for @owner was routed: wake it if it sleeps. */
+VAMOS_CLIENT_INTERNAL void followers_wake_owner(struct vamos_session *s, uint16_t owner);
+/* Replies were taken off the channel: wake the followers waiting for room. */
+VAMOS_CLIENT_INTERNAL void followers_wake_any(struct vamos_session *s);
+/* Nobody receives: wake one follower still waiting, to take the role. */
+VAMOS_CLIENT_INTERNAL void followers_pass_role(struct vamos_session *s);
+/* The session died or changed under them: wake every follower. */
+VAMOS_CLIENT_INTERNAL void followers_wake_all(struct vamos_session *s);
 
 /* ------------------------------------------------------------------- util */
 

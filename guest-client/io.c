@@ -39,6 +39,7 @@ void session_deliver(struct vamos_session *s, uint16_t owner, int32_t e)
 		u->call_entry = e;
 	else
 		stash_push(&s->stash, &u->ready, e);
+	followers_wake_owner(s, owner); /* if it sleeps, the reply is what it waits for */
 }
 
 /* Keep a completion for @owner, with a copy of @len bytes at @data. */
@@ -235,7 +236,10 @@ void session_die(struct vamos_session *s, int err, const char *why)
 			pthread_cond_wait(&s->turn, &s->lock);
 		s->closers--;
 		if (!s->ch || s->opens != opens) {
-			pthread_cond_broadcast(&s->turn); /* the role is free again */
+			/* Another closer's channel is gone, or a new one open:
+			 * every sleeper looks again. */
+			pthread_cond_broadcast(&s->turn);
+			followers_wake_all(s);
 			return;
 		}
 	}
@@ -264,8 +268,8 @@ void session_die(struct vamos_session *s, int err, const char *why)
 	session_set_error(s, "%s: %s", err == -EPROTO ? "channel broken" : "connection lost",
 			  reason);
 	/* Followers find their -ECONNRESET in their lists (a lone session
-	 * has none: the broadcast costs nothing then). */
-	pthread_cond_broadcast(&s->turn);
+	 * has none). */
+	followers_wake_all(s);
 }
 
 /* Nothing came: has the host's heartbeat stood still too long? */
@@ -284,17 +288,21 @@ static int host_stale(struct vamos_session *s, struct pump_target *t)
 	return -EHOSTDOWN;
 }
 
-/* A follower's round (shared session, another thread receives): sleep on
- * the session's turn until the receiver routed replies or gave the role up
- * (its broadcast), one slice at most. Returns 0 (look at your lists),
- * -ETIMEDOUT at @deadline, -EHOSTDOWN when the heartbeat stood still. */
+/* A follower's round (shared session, another thread receives): sleep
+ * until the receiver routed a reply for us or gave the role up (or, for a
+ * thread waiting for room to submit, routed any), one slice at most.
+ * Returns 0 (look at your lists), -ETIMEDOUT at @deadline, -EHOSTDOWN
+ * when the heartbeat stood still. */
 static int follow(struct vamos_session *s, int64_t deadline, struct pump_target *t)
 {
 	int left = client_left_ms(deadline);
 	if (left == 0)
 		return -ETIMEDOUT;
 	struct timespec at = vamos_monotonic_in(left < CLIENT_SLICE_MS ? left : CLIENT_SLICE_MS);
-	if (pthread_cond_timedwait(&s->turn, &s->lock, &at) == ETIMEDOUT)
+	int rc = followers_sleep(s, t->token, !t->calling && !t->out, &at);
+	if (rc == -ENOMEM) /* no condition variable: sleep the slice out */
+		rc = pthread_cond_timedwait(&s->turn, &s->lock, &at) == ETIMEDOUT ? -ETIMEDOUT : 0;
+	if (rc == -ETIMEDOUT)
 		/* A slice and no word: the receiver may be stuck on a host
 		 * that stopped; each waiter watches the heartbeat itself. */
 		return host_stale(s, t);
@@ -314,8 +322,8 @@ int session_step(struct vamos_session *s, bool *locked, int64_t deadline,
 	if (*locked && channel_taken(s))
 		return follow(s, deadline, t);
 	unsigned got = session_pump(s, t);
-	if (*locked && t->polled > got)
-		pthread_cond_broadcast(&s->turn); /* replies for the others */
+	if (*locked && t->polled)
+		followers_wake_any(s); /* room, maybe, for those waiting to submit */
 	if (got || !s->ch)
 		return (int)got;
 	int left = client_left_ms(deadline);
@@ -364,9 +372,16 @@ int session_step(struct vamos_session *s, bool *locked, int64_t deadline,
 		/* Records, or a failure that poll reports after them. */
 		got = session_pump(s, t);
 	}
-	if (*locked)
-		/* The role is free, and replies may wait for the others. */
-		pthread_cond_broadcast(&s->turn);
+	if (*locked) {
+		/* The role is free: a closer may go on. The followers whose
+		 * replies came were woken as they were routed; one that still
+		 * waits takes the role when this thread leaves the session
+		 * (session_leave), unless it comes back for more first. */
+		if (s->closers)
+			pthread_cond_broadcast(&s->turn);
+		if (t->polled)
+			followers_wake_any(s);
+	}
 	if (!got && (rc = host_stale(s, t)) < 0)
 		return rc;
 	return (int)got;

@@ -9,8 +9,8 @@
  * every call locks. A lone thread in a long wait looks at @shared between
  * slices and takes the lock when it sees it. On a shared session one
  * waiting thread at a time receives (waits on the channel without the
- * lock) and the others sleep on @turn until it routed their replies: see
- * session_step() in io.c. Each thread has a token in
+ * lock) and the others sleep until it routed their replies: see
+ * session_step() in io.c and followers.c. Each thread has a token in
  * the session: the requests it submits carry it, so its replies reach it
  * and no other thread.
  */
@@ -109,10 +109,14 @@ bool session_enter(struct vamos_session *s)
 
 void session_leave(struct vamos_session *s, bool locked)
 {
-	if (locked)
+	if (locked) {
+		/* If this thread received, the role is free: a follower still
+		 * waiting takes it. */
+		followers_pass_role(s);
 		pthread_mutex_unlock(&s->lock);
-	else
+	} else {
 		atomic_store_explicit(&s->busy, 0, memory_order_release);
+	}
 }
 
 bool session_upgrade(struct vamos_session *s, bool locked)

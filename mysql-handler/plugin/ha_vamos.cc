@@ -652,8 +652,8 @@ void ha_vamos::update_create_info(HA_CREATE_INFO *create_info)
 
 THR_LOCK_DATA **ha_vamos::store_lock(THD *thd, THR_LOCK_DATA **to, enum thr_lock_type lock_type)
 {
-	/* Row-level-like, as InnoDB: writers do not block each other here
-	 * (the host serialises them); plain reads do not block writers. */
+	/* Row locks, as InnoDB: writers do not block each other here (vamosd
+	 * locks the rows they write); plain reads do not block writers. */
 	if (lock_type != TL_IGNORE && m_lock.type == TL_UNLOCK) {
 		if (lock_type >= TL_WRITE_CONCURRENT_INSERT && lock_type <= TL_WRITE &&
 		    !thd_in_lock_tables(thd) && !thd_tablespace_op(thd))

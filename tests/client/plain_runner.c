@@ -32,6 +32,7 @@ static const char *death_local(void) { return scenario_shared_death(TH_LOCAL, 4)
 static const char *death_unix(void) { return scenario_shared_death(TH_UNIX, 4); }
 static const char *follower_local(void) { return scenario_shared_follower_timeout(TH_LOCAL); }
 static const char *follower_unix(void) { return scenario_shared_follower_timeout(TH_UNIX); }
+static const char *followers(void) { return scenario_followers_wake_whom_they_should(); }
 static const char *asleep_local(void) { return scenario_shared_send_while_asleep(200); }
 
 int main(void)
@@ -66,6 +67,7 @@ int main(void)
 		{ "follower_timeout_local", follower_local },
 		{ "follower_timeout_unix", follower_unix },
 		{ "send_while_asleep_local", asleep_local },
+		{ "followers_wake_whom_they_should", followers },
 	};
 	return plain_run_all(cases, sizeof cases / sizeof cases[0]);
 }

@@ -111,4 +111,11 @@ const char *scenario_shared_follower_timeout(enum th_kind kind);
  * to @attempts tries, as a sleep may end at its slice meanwhile). */
 const char *scenario_shared_send_while_asleep(unsigned attempts);
 
+/* follower_scenarios.c: the followers of a bare session (no host). A
+ * reply wakes the follower it is for and no other; routed replies wake the
+ * ones waiting for room; a free receiver role wakes exactly one still
+ * waiting, a taken one nobody; a death wakes all; an unwoken sleep ends
+ * at its time. */
+const char *scenario_followers_wake_whom_they_should(void);
+
 #endif

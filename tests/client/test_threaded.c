@@ -64,3 +64,9 @@ Test(client_threaded, requests_go_out_while_another_thread_sleeps_local, .timeou
 	const char *err = scenario_shared_send_while_asleep(200);
 	cr_assert_null(err, "%s", err);
 }
+
+Test(client_threaded, a_reply_wakes_only_the_thread_it_is_for, .timeout = 300)
+{
+	const char *err = scenario_followers_wake_whom_they_should();
+	cr_assert_null(err, "%s", err);
+}
