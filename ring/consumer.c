@@ -73,15 +73,14 @@ static void prefetch_published(const struct vamos_consumer *c, uint64_t from)
  * other; with this they overlap (doc/ring.md, "What a polling round trip
  * costs"). While the ring stays empty the lines are cached and a prefetch
  * is an L1 hit. Only a hint: it never faults and reads no peer value into
- * anything; both addresses stay in the ring (@off + 64 is checked).
+ * anything; both addresses are in the ring (masked positions).
  */
 static inline void prefetch_next(const struct vamos_consumer *c)
 {
-	uint32_t off = (uint32_t)(c->cursor & c->mask);
-	__builtin_prefetch(c->data + off, 0, 3);
-	/* A header and a 64-byte payload span two 64-byte lines. */
-	if (off + 64 < c->capacity)
-		__builtin_prefetch(c->data + off + 64, 0, 3);
+	/* A header and a 64-byte payload span two 64-byte lines; the second
+	 * wraps to the ring's start rather than leave it (no branch). */
+	__builtin_prefetch(c->data + (c->cursor & c->mask), 0, 3);
+	__builtin_prefetch(c->data + ((c->cursor + 64) & c->mask), 0, 3);
 }
 
 static inline __attribute__((always_inline)) int refresh_tail(struct vamos_consumer *c)
