@@ -19,7 +19,7 @@
  * 0.5 us here, an eventfd wakeup 20 us or more (doc/costs.md). */
 #define SPIN_NS 50000ll
 /* While busy-waiting, look at the clock once every this many turns: a
- * turn (a look and a pause) costs 15-20 ns here, a clock read 50 ns, so
+ * turn (a look and a pause) costs 15-20 ns here, a clock read 55 ns, so
  * the clock takes a tenth of the spin, not a third as at 8. */
 #define SPIN_TURNS_PER_CLOCK 32u
 /* Sleep at most this long at a time, so liveness is re-checked even if the
@@ -246,7 +246,7 @@ static int chan_wait(struct vamos_chan *ch, int timeout_ms)
 	if (vamos_chan_failure_(ch) == -EPROTO)
 		return -EPROTO;
 	/* Look before the clock is read: records already there cost no
-	 * clock read (a vDSO call, 50 ns here). */
+	 * clock read (a vDSO call, 55 ns here). */
 	rc = pending(c);
 	if (rc)
 		return rc;
