@@ -6,6 +6,8 @@
  *   bench-transport [--csv] [--seconds S]            local rows:
  *       floor_spin     a spin ping-pong between two threads (polling floor)
  *       floor_eventfd  an eventfd ping-pong between two threads (sleeping floor)
+ *       lines_*        spin ping-pongs between the floor and a ring's shape
+ *                      (lines.h: one line or two, prefetch, seq_cst publish)
  *       ivshmem_local  a server and a local peer in this process (eventfds)
  *       vsock_unix     the vsock framing over an AF_UNIX socketpair
  *   bench-transport --serve-vm SOCKET [--vectors K]   host half for a VM
@@ -34,6 +36,7 @@
 
 #include "echo_proto.h"
 #include "floors.h"
+#include "lines.h"
 #include "measure.h"
 
 #define RING_BYTES (1u << 20)
@@ -91,6 +94,9 @@ static int bench_floors(void)
 	}
 	if (rc == 0)
 		bt_print_row(&row, csv);
+	for (int k = 0; rc == 0 && k < BT_LINES_KINDS; k++)
+		if ((rc = bt_lines(seconds, (enum bt_lines_kind)k, &row)) == 0)
+			bt_print_row(&row, csv);
 	return rc;
 }
 

@@ -107,13 +107,18 @@ int bt_measure(struct vamos_chan *ch, const struct bt_plan *plan, struct bt_row 
 		if (inflight == 0)
 			break;
 		struct vamos_record r[64];
-		int n = vamos_chan_poll(ch, r, 64);
+		int n;
+		/* Poll again straight after a wait that found records: going
+		 * round the loop would read the clock (tens of ns) between an
+		 * echo's arrival and its time stamp. */
+		while ((n = vamos_chan_poll(ch, r, 64)) == 0 &&
+		       (rc = vamos_chan_wait(ch, 30000)) > 0)
+			;
 		if (n < 0) {
 			rc = n;
 			goto out;
 		}
 		if (n == 0) {
-			rc = vamos_chan_wait(ch, 30000);
 			if (rc < 0)
 				goto out;
 			continue;
