@@ -3,9 +3,15 @@
 # on how busy the machine is): requests and doorbells from mariadbd to
 # vamosd, interrupts back, requests vamosd served at once on a poller
 # against those it handed to its worker pool (a thread hop there and
-# back), commits, and vamosd's fsyncs per commit (strace -c on its worker:
-# commits that share one fsync show fewer than one), at 1, 4 and 16
-# connections. vamosd runs with mysql_sync = full (its default).
+# back), commits, and vamosd's fsyncs per commit (commits that share one
+# fsync show fewer than one), at 1, 4 and 16 connections. vamosd runs with
+# mysql_sync = full (its default). The fsyncs and futex calls are counted
+# with perf's system-call tracepoints, machine-wide, where perf may (root):
+# they cost nothing, so commits group as they do unobserved (run it on a
+# quiet machine). Without them, strace -f -c on vamosd's worker counts
+# them, but strace stops the worker at every system call, which changes how
+# commits group (it showed about one fsync per insert at 16 connections,
+# where perf counts 0.4).
 #
 #   bench/costs/write_counts.sh --vamosd PATH --plugin PATH [--csv]
 #                               [--rows N] [--events N] [--threads "1 4 16"]
@@ -44,9 +50,9 @@ done
 	die "--rows (>= 100) and --events are numbers"
 
 work=$(mktemp -d /tmp/vamos-wcounts-XXXXXX)
-strace_pid=''
+counter_pid=''
 cleanup() {
-	[[ -z $strace_pid ]] || kill "$strace_pid" 2>/dev/null || true
+	[[ -z $counter_pid ]] || kill "$counter_pid" 2>/dev/null || true
 	mdb_cleanup
 	rm -rf "$work"
 }
@@ -81,6 +87,44 @@ counts() {
 		"$(sed -n 's/.* \([0-9]*\) commits,.*/\1/p' <<<"$m")"
 }
 
+# perf's tracepoints when they can be counted here, else strace.
+sync_events=syscalls:sys_enter_fsync,syscalls:sys_enter_fdatasync,syscalls:sys_enter_futex
+if perf stat -a -x, -e "$sync_events" -- true >/dev/null 2>&1; then
+	counter=perf
+else
+	counter=strace
+	log "perf cannot count system calls here: strace counts them (it changes how commits group)"
+fi
+# Start counting vamosd's fsyncs and futex calls into $work/count.$1.
+count_start() {
+	if [[ $counter == perf ]]; then
+		perf stat -a -x, -e "$sync_events" -o "$work/count.$1" &
+	else
+		strace -f -c -e trace=fsync,fdatasync,futex -o "$work/count.$1" -p "$worker" 2>/dev/null &
+	fi
+	counter_pid=$!
+	sleep 1 # the counter attaches first (no count depends on this)
+}
+# Stop it (in this shell: it waits for its own child); the counts in
+# $syncs and $futex.
+count_stop() {
+	kill -INT "$counter_pid"
+	wait "$counter_pid" || true
+	counter_pid=''
+	read -r syncs futex < <(count_read "$1")
+}
+count_read() {
+	if [[ $counter == perf ]]; then
+		# perf stat -x,: value,unit,event,...
+		awk -F, '$3 ~ /sys_enter_f(data)?sync$/ { s += $1 } $3 ~ /sys_enter_futex$/ { f += $1 }
+			END { print s + 0, f + 0 }' "$work/count.$1"
+	else
+		# strace -c: % time, seconds, usecs/call, calls, [errors,] syscall
+		awk '$NF == "fsync" || $NF == "fdatasync" { s += $4 } $NF == "futex" { f += $4 }
+			END { print s + 0, f + 0 }' "$work/count.$1"
+	fi
+}
+
 log "preparing $rows rows"
 sb oltp_read_only prepare 1 --mysql_storage_engine=VAMOS >/dev/null
 workloads=(insert update_index update_non_index delete write_only)
@@ -91,18 +135,10 @@ results=()
 for n in $threads; do
 	for w in "${workloads[@]}"; do
 		read -r -a c0 <<<"$(counts)"
-		strace -f -c -e trace=fsync,fdatasync,futex -o "$work/strace.$w.$n" -p "$worker" 2>/dev/null &
-		strace_pid=$!
-		sleep 1 # strace attaches to every thread first (no count depends on this)
+		count_start "$w.$n"
 		sb "${script[$w]}" run "$n" --events="$events" --time=0 >/dev/null
-		kill -INT "$strace_pid"
-		wait "$strace_pid" || true
-		strace_pid=''
+		count_stop "$w.$n"
 		read -r -a c1 <<<"$(counts)"
-		# strace -c: % time, seconds, usecs/call, calls, [errors,] syscall
-		syncs=$(awk '$NF == "fsync" || $NF == "fdatasync" { n += $4 } END { print n + 0 }' \
-			"$work/strace.$w.$n")
-		futex=$(awk '$NF == "futex" { print $4 }' "$work/strace.$w.$n")
 		row="$w,$n,$events"
 		for i in 0 1 2 3 4; do
 			row+=,$(awk -v a="${c0[i]}" -v b="${c1[i]}" -v e="$events" 'BEGIN { printf "%.2f", (b - a) / e }')
@@ -128,4 +164,5 @@ for r in "${results[@]}"; do
 	IFS=, read -r -a f <<<"$r"
 	printf '%-17s %7s %6s %8s %9s %10s %6s %5s %7s %16s %11s\n' "${f[@]}"
 done
-echo "(per event, a sysbench transaction: insert, update_*, delete 1 query; write_only 6)"
+echo "(per event, a sysbench transaction: insert, update_*, delete 1 query; write_only 6;"
+echo " fsyncs and futex calls counted by $counter$([[ $counter == perf ]] && echo ", machine-wide"))"
