@@ -425,25 +425,6 @@ VAMOS_CLIENT_INTERNAL void session_user_reset(struct vamos_session *s, uint16_t 
 /* Give @e (a stash entry) to its thread: its vamos_call or its list. */
 VAMOS_CLIENT_INTERNAL void session_deliver(struct vamos_session *s, uint16_t owner, int32_t e);
 
-/* Copy @len bytes: a payload of 8 to 64 bytes (the common request and
- * reply) is a few overlapping 8- or 16-byte moves inlined here, the rest a
- * memcpy call. Exactly @len bytes of each side are touched. */
-static inline void client_copy(void *dst, const void *src, uint32_t len)
-{
-	unsigned char *d = dst;
-	const unsigned char *s = src;
-	if (len >= 16 && len <= 64) {
-		for (uint32_t i = 0; i + 16 < len; i += 16)
-			memcpy(d + i, s + i, 16);
-		memcpy(d + len - 16, s + len - 16, 16);
-	} else if (len >= 8 && len < 16) {
-		memcpy(d, s, 8);
-		memcpy(d + len - 8, s + len - 8, 8);
-	} else if (len) {
-		memcpy(d, s, len);
-	}
-}
-
 /* A thread of a shared session asleep while another receives (followers.c),
  * on its caller's stack while it sleeps. */
 struct follower {

@@ -16,6 +16,7 @@
 #include <time.h>
 
 #include "internal.h"
+#include "vamos_copy.h"
 #include "vamos_clock.h"
 
 /* Token of no thread: session_die routes every last reply to a list. */
@@ -138,7 +139,7 @@ static int route(struct vamos_session *s, struct pump_target *t,
 		struct session_user *u = &s->users[owner];
 		if (t->arena_used + len <= u->arena_cap) {
 			unsigned char *p = u->arena + t->arena_used;
-			client_copy(p, data, len);
+			vamos_copy_short(p, data, len);
 			t->arena_used += (len + 7u) & ~(size_t)7u;
 			t->out[t->n++] = (struct vamos_completion){
 				.id = id, .status = status, .data = len ? p : NULL, .len = len,
@@ -446,7 +447,7 @@ static int queue_one(struct vamos_session *s, uint16_t token, uint16_t service, 
 		.reserved = 0,
 	};
 	memcpy(p, &h, sizeof h);
-	client_copy((unsigned char *)p + hdr_len, data, len);
+	vamos_copy_short((unsigned char *)p + hdr_len, data, len);
 	rc = vamos_chan_commit(s->ch, VAMOS_MSG_REQUEST, hdr_len + len);
 	if (rc) {
 		vamos_chan_abort(s->ch);

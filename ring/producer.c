@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "layout.h"
+#include "vamos_copy.h"
 
 static int broken(struct vamos_producer *p, const char *why)
 {
@@ -130,25 +131,6 @@ static uint64_t burst_bytes(const struct vamos_producer *p)
 	return to_end < room ? to_end : room;
 }
 
-/*
- * Copy a payload into its record. A short one (the common case of a burst)
- * is a few overlapping 8- or 16-byte moves the compiler inlines, not a
- * library call; exactly @len bytes of @src are read.
- */
-static inline void copy_payload(unsigned char *dst, const unsigned char *src,
-				uint32_t len)
-{
-	if (len >= 16 && len <= 64) {
-		for (uint32_t i = 0; i + 16 < len; i += 16)
-			memcpy(dst + i, src + i, 16);
-		memcpy(dst + len - 16, src + len - 16, 16);
-	} else if (len >= 8 && len < 16) {
-		memcpy(dst, src, 8);
-		memcpy(dst + len - 8, src + len - 8, 8);
-	} else if (len) {
-		memcpy(dst, src, len);
-	}
-}
 
 int vamos_producer_send_burst(struct vamos_producer *p,
 			      const struct vamos_msg *msgs, unsigned n)
@@ -191,7 +173,7 @@ int vamos_producer_send_burst(struct vamos_producer *p,
 		unsigned char *at = data + (tail & mask);
 		uint64_t word = vamos_record_header(len, type);
 		memcpy(at, &word, sizeof word);
-		copy_payload(at + VAMOS_RECORD_HEADER_SIZE, msgs[i].data, len);
+		vamos_copy_short(at + VAMOS_RECORD_HEADER_SIZE, msgs[i].data, len);
 		tail += size;
 		left -= size;
 	}
