@@ -99,96 +99,114 @@ static void *call_rounds(void *arg)
 	return NULL;
 }
 
-/* Start @threads callers like @like (each with its own index) on @w and
- * @t, all released together by @go. Returns how many started: all of
- * them, as a failed start aborts (the others would wait at @go forever). */
-static unsigned start_callers(struct caller *w, pthread_t *t, unsigned threads,
-			      struct caller like, pthread_barrier_t *go)
+/* A host, a client of one session, and @threads callers of it. */
+struct crowd {
+	struct test_host h;
+	struct vamos_client *c;
+	unsigned threads, started;
+	struct caller *w;
+	pthread_t *t;
+	pthread_barrier_t go;
+	bool up;                 /* the host was started: th_cleanup it */
+};
+
+/* The host and client of @k, room for @threads callers; NULL or why not.
+ * crowd_close(@k) is right whatever this returns. */
+static const char *crowd_open(struct crowd *k, enum th_kind kind, unsigned threads)
 {
-	pthread_barrier_init(go, NULL, threads);
-	for (unsigned i = 0; i < threads; i++) {
-		w[i] = like;
-		w[i].go = go;
-		w[i].index = i;
-		if (pthread_create(&t[i], NULL, call_rounds, &w[i]))
+	*k = (struct crowd){ .threads = threads };
+	k->w = calloc(threads, sizeof *k->w);
+	k->t = calloc(threads, sizeof *k->t);
+	if (!(k->up = k->w && k->t))
+		return "out of memory";
+	return start(kind, &k->h, &k->c);
+}
+
+/* Start @k's callers like @like (each with its own index), all released
+ * together. A failed start aborts (the others would wait forever). */
+static void crowd_start(struct crowd *k, struct caller like)
+{
+	pthread_barrier_init(&k->go, NULL, k->threads);
+	for (unsigned i = 0; i < k->threads; i++) {
+		k->w[i] = like;
+		k->w[i].c = k->c;
+		k->w[i].go = &k->go;
+		k->w[i].index = i;
+		if (pthread_create(&k->t[i], NULL, call_rounds, &k->w[i]))
 			abort();
 	}
-	return threads;
+	k->started = k->threads;
+}
+
+/* Wait for @k's callers to end. */
+static void crowd_join(struct crowd *k)
+{
+	for (unsigned i = 0; i < k->started; i++)
+		pthread_join(k->t[i], NULL);
+	if (k->started)
+		pthread_barrier_destroy(&k->go);
+	k->started = 0;
+}
+
+static void crowd_close(struct crowd *k)
+{
+	crowd_join(k);
+	vamos_client_close(k->c);
+	if (k->up)
+		th_cleanup(&k->h);
+	free(k->w);
+	free(k->t);
 }
 
 const char *scenario_shared_in_flight(enum th_kind kind, unsigned threads, unsigned rounds)
 {
-	struct test_host h = { 0 };
-	struct vamos_client *c = NULL;
-	struct caller *w = calloc(threads, sizeof *w);
-	pthread_t *t = calloc(threads, sizeof *t);
-	pthread_barrier_t go;
-	unsigned started = 0;
-	bool up = w && t;
-	const char *err = up ? start(kind, &h, &c) : "out of memory";
+	struct crowd k;
+	struct caller *w;
+	const char *err = crowd_open(&k, kind, threads);
 	if (err)
 		goto out;
 	/* The host answers a round only once it holds every thread's
 	 * request: they must all be in flight together. */
-	started = start_callers(w, t, threads,
-				(struct caller){ .c = c, .service = TH_SVC_GATHER,
-						 .op = (uint16_t)threads, .rounds = rounds,
-						 .timeout_ms = GENEROUS_MS }, &go);
-	for (unsigned i = 0; i < started; i++)
-		pthread_join(t[i], NULL);
-	pthread_barrier_destroy(&go);
+	crowd_start(&k, (struct caller){ .service = TH_SVC_GATHER, .op = (uint16_t)threads,
+					 .rounds = rounds, .timeout_ms = GENEROUS_MS });
+	crowd_join(&k);
+	w = k.w;
 	for (unsigned i = 0; i < threads; i++) {
 		TRY(!w[i].err, "%s", w[i].err);
 		TRY(w[i].rc == 0, "thread %u: call failed with %d (%s): its requests were not "
 			"in flight together with the other threads'", i, w[i].rc, strerror(-w[i].rc));
 		TRY(w[i].shared, "thread %u did not share the session", i);
 	}
-	TRY(atomic_load(&h.held) == threads * rounds, "the host held %u requests, not %u",
-	    atomic_load(&h.held), threads * rounds);
+	TRY(atomic_load(&k.h.held) == threads * rounds, "the host held %u requests, not %u",
+	    atomic_load(&k.h.held), threads * rounds);
 out:
-	vamos_client_close(c);
-	if (up)
-		th_cleanup(&h);
-	free(w);
-	free(t);
+	crowd_close(&k);
 	return err;
 }
 
 const char *scenario_shared_death(enum th_kind kind, unsigned threads)
 {
-	struct test_host h = { 0 };
-	struct vamos_client *c = NULL;
-	struct caller *w = calloc(threads, sizeof *w);
-	pthread_t *t = calloc(threads, sizeof *t);
-	pthread_barrier_t go;
-	unsigned started = 0;
-	bool up = w && t;
-	const char *err = up ? start(kind, &h, &c) : "out of memory";
+	struct crowd k;
+	const char *err = crowd_open(&k, kind, threads);
 	if (err)
 		goto out;
 	/* Never answered: one thread waits on the channel, the others on
 	 * the session, until the host goes. */
-	started = start_callers(w, t, threads,
-				(struct caller){ .c = c, .service = TH_SVC_HOLD, .rounds = 1,
-						 .timeout_ms = GENEROUS_MS }, &go);
-	bool all_held = reaches(&h.held, threads);
-	th_stop(&h);
-	for (unsigned i = 0; i < started; i++)
-		pthread_join(t[i], NULL);
-	pthread_barrier_destroy(&go);
-	TRY(all_held, "the host held %u requests, not %u", atomic_load(&h.held), threads);
+	crowd_start(&k, (struct caller){ .service = TH_SVC_HOLD, .rounds = 1,
+					 .timeout_ms = GENEROUS_MS });
+	bool all_held = reaches(&k.h.held, threads);
+	th_stop(&k.h);
+	crowd_join(&k);
+	TRY(all_held, "the host held %u requests, not %u", atomic_load(&k.h.held), threads);
+	struct caller *w = k.w;
 	for (unsigned i = 0; i < threads; i++)
 		TRY(w[i].rc == -ECONNRESET, "thread %u: %d (%s), not -ECONNRESET, when the host went",
 		    i, w[i].rc, strerror(-w[i].rc));
-	struct vamos_session *s = vamos_session_get(c);
+	struct vamos_session *s = vamos_session_get(k.c);
 	const char *why = vamos_session_error(s);
 	TRY(why && strstr(why, "connection lost"), "the session's error: %s", why ? why : "none");
 out:
-	vamos_client_close(c);
-	if (up)
-		th_cleanup(&h);
-	free(w);
-	free(t);
+	crowd_close(&k);
 	return err;
 }
 
