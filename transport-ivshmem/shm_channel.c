@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <stdlib.h>
+#include <sys/epoll.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -40,6 +41,9 @@ struct shm_chan {
 	uint64_t doorbell_offset;
 	uint32_t doorbell_value;
 	int wait_fd;
+	/* wait()'s own epoll on wait_fd, edge-triggered: made on the first
+	 * sleep; -1 not yet, -2 could not be made (poll and drain instead). */
+	int wait_ep;
 	bool guard_fds; /* the peer shares our eventfds' flags: see eventfd_io.h */
 	struct vamos_link *link;
 	bool watch_region;
@@ -215,6 +219,27 @@ static int pending(struct shm_chan *c)
 	return rc;
 }
 
+/* wait()'s epoll for @c, or -1 if it cannot have one. Edge-triggered, so
+ * a doorbell wakes it once and the counter need not be drained: a sleep is
+ * one system call, not a poll and a read. Every write to an eventfd
+ * signals its waiters, so each doorbell rung after we announce a sleep is
+ * a new edge, whatever the counter holds. */
+static int wait_epoll(struct shm_chan *c)
+{
+	if (c->wait_ep >= 0 || c->wait_ep == -2)
+		return c->wait_ep >= 0 ? c->wait_ep : -1;
+	int ep = epoll_create1(EPOLL_CLOEXEC);
+	struct epoll_event ev = { .events = EPOLLIN | EPOLLET };
+	if (ep >= 0 && epoll_ctl(ep, EPOLL_CTL_ADD, c->wait_fd, &ev) == 0) {
+		c->wait_ep = ep;
+		return ep;
+	}
+	if (ep >= 0)
+		close(ep);
+	c->wait_ep = -2;
+	return -1;
+}
+
 /* Sleep on the wait eventfd for up to @ms, after announcing it. Returns 1
  * if records are there, 0 to go round again, or the failure. */
 static int sleep_on_eventfd(struct shm_chan *c, int ms)
@@ -225,14 +250,22 @@ static int sleep_on_eventfd(struct shm_chan *c, int ms)
 	if (rc == 0)
 		return 1; /* records arrived while we announced */
 	vamos_chan_count_(&c->base.stats.sleeps, 1);
-	struct pollfd pfd = { .fd = c->wait_fd, .events = POLLIN };
-	int ready = poll(&pfd, 1, ms);
-	if (ready > 0)
-		/* Drain the counter: one read takes (and counts) every
-		 * doorbell rung so far. Never blocking: another holder of the
-		 * fd may have taken it first. */
-		vamos_chan_count_(&c->base.stats.notifications_received,
-				  efd_take(c->wait_fd, c->guard_fds));
+	int ep = wait_epoll(c);
+	if (ep >= 0) {
+		struct epoll_event ev;
+		/* A doorbell rung before this call but after the announcement
+		 * is still on the epoll's ready list: no wakeup is lost. */
+		if (epoll_wait(ep, &ev, 1, ms) > 0)
+			vamos_chan_count_(&c->base.stats.notifications_received, 1);
+	} else {
+		struct pollfd pfd = { .fd = c->wait_fd, .events = POLLIN };
+		if (poll(&pfd, 1, ms) > 0)
+			/* Drain the counter: one read takes (and counts) every
+			 * doorbell rung so far. Never blocking: another holder
+			 * of the fd may have taken it first. */
+			vamos_chan_count_(&c->base.stats.notifications_received,
+					  efd_take(c->wait_fd, c->guard_fds));
+	}
 	vamos_consumer_awake(&c->ring.rx);
 	return pending(c);
 }
@@ -352,6 +385,8 @@ static void chan_close(struct vamos_chan *ch)
 		close(c->notify_fd);
 	if (c->wait_fd >= 0)
 		close(c->wait_fd);
+	if (c->wait_ep >= 0)
+		close(c->wait_ep);
 	vamos_link_put(c->link);
 	free(c);
 }
@@ -393,6 +428,7 @@ int shm_chan_open(const struct shm_chan_params *p, struct vamos_chan **out)
 	c->doorbell_offset = p->doorbell_offset;
 	c->doorbell_value = p->doorbell_value;
 	c->wait_fd = p->wait_fd;
+	c->wait_ep = -1;
 	c->guard_fds = p->guard_fds;
 	c->link = vamos_link_get(p->link);
 	c->watch_region = p->watch_region;

@@ -84,9 +84,11 @@ struct vamos_chan_stats {
 	uint64_t batches_sent;      /**< flushes that carried records */
 	uint64_t notifications_sent;     /**< doorbells/eventfd writes, or
 					      stream writes, to the peer */
-	uint64_t notifications_received; /**< notifications taken: every
-					      doorbell an eventfd counted, or
-					      wakeups of a stream's wait() */
+	uint64_t notifications_received; /**< notifications taken: the
+					      doorbells an eventfd counted when
+					      drained, or wakeups by one in
+					      wait() (which need not drain),
+					      or of a stream's wait() */
 	uint64_t sleeps;            /**< times wait() went to sleep */
 };
 
