@@ -115,7 +115,7 @@ static int poller_lines(struct daemon *d, struct poller_seen *out, unsigned max)
 		unsigned k;
 		struct poller_seen p;
 		char state[8];
-		if (sscanf(line, "poller %u: handled %llu, sleeps %llu, %7[a-z],", &k,
+		if (sscanf(line, "poller %u: load %*f, handled %llu, sleeps %llu, %7[a-z],", &k,
 			   &p.handled, &p.sleeps, state) == 4 && k < max) {
 			p.asleep = !strcmp(state, "asleep");
 			out[k] = p;
