@@ -425,8 +425,9 @@ static int64_t sleep_on(struct poller *p, struct session_set *set, bool held)
  * sessions are ours (a set published after the region was last laid out
  * or repaired, so that remap happens before this write), and while the
  * liveness thread finds every poller serving that VM moving (relaxed: a
- * verdict, it orders nothing). A VM's sessions sit together in the set:
- * each region is beaten once. */
+ * verdict, it orders nothing). A VM's sessions sit together in the set
+ * (those a move brought come at its end, and may beat a region twice in
+ * one pass: harmless, a beat only says alive). */
 static void beat(struct poller *p, const struct session_set *set, int64_t now)
 {
 	if (!set || !set->count || now - p->last_beat_ns < (int64_t)LIVENESS_BEAT_MS * 1000000)

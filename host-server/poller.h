@@ -24,6 +24,11 @@
  * a set, wakes the poller, and waits a grace period before it lets go of
  * the sessions it removed.
  *
+ * A session may move to another poller (pollers_move): it leaves this set
+ * without being marked removed, this poller hands its buffered replies to
+ * the other's inbox (poller_hand_off), and only then does the other take
+ * it, so its ring has one producer at a time.
+ *
  * While it serves sessions it advances the heartbeat of every VM they
  * belong to (heartbeat.h), as the liveness thread allows.
  */
