@@ -202,6 +202,11 @@ struct blocking_queue_stats blocking_queue_stats(const struct blocking_queue *q)
 int blocking_start(unsigned n)
 {
 	static const struct blocking_limits dflt = { 1024, 64u << 20 };
+	/* A pool stopped before may start again (tests run many in one
+	 * process): its new threads must not see the old stop. */
+	pthread_mutex_lock(&lock);
+	stopping = false;
+	pthread_mutex_unlock(&lock);
 	default_queue = blocking_queue_new("default", &dflt);
 	threads = calloc(n, sizeof *threads);
 	if (!threads || !default_queue)

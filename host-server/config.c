@@ -29,6 +29,7 @@ void config_defaults(struct config *c)
 	c->pollers = config_default_pollers();
 	c->blocking_threads = 4;
 	c->spin_ns = 50000;
+	c->balance_ms = 100;
 	c->mysql_lock_wait_ms = 50000;
 	c->mysql_max_request_mb = 64;
 	c->mysql_block_cache_mb = 64;
@@ -171,6 +172,8 @@ int config_set(struct config *c, struct vm_config *vm, const char *key,
 			return c->blocking_threads = (uint32_t)n, 0;
 		if (numeric && !strcmp(key, "spin_us") && n <= 1000000)
 			return c->spin_ns = (int64_t)n * 1000, 0;
+		if (numeric && !strcmp(key, "balance_ms") && n <= 60000)
+			return c->balance_ms = (uint32_t)n, 0;
 		if (numeric && !strcmp(key, "mysql_lock_wait_ms") && n >= 1 && n <= 3600000)
 			return c->mysql_lock_wait_ms = (uint32_t)n, 0;
 		if (numeric && !strcmp(key, "mysql_max_request_mb") && n >= 1 && n <= 1024)

@@ -45,6 +45,8 @@ struct config {
 					    * CPUs online) */
 	uint32_t blocking_threads;         /* pool for services that block */
 	int64_t spin_ns;                   /* pollers spin this long before sleeping */
+	uint32_t balance_ms;               /* move sessions between pollers by load
+					    * this often (0: never; pollers_balance.h) */
 	uint32_t mysql_lock_wait_ms;       /* mysql: a writer waits this long */
 	uint32_t mysql_block_cache_mb;     /* mysql: block cache of all VMs, MiB */
 	uint32_t mysql_write_buffer_mb;    /* mysql: memtables per VM, MiB */

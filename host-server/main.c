@@ -9,7 +9,7 @@
  *   vamosd [--config FILE] [--vm NAME=SOCKET[,key=value...]]
  *          [--data-dir DIR] [--control PATH] [--unix-socket PATH]
  *          [--vsock-port N] [--log-level error|warn|info|debug]
- *          [--pollers N] [--blocking-threads N] [--spin-us N]
+ *          [--pollers N] [--blocking-threads N] [--spin-us N] [--balance-ms N]
  *
  * SIGTERM or SIGINT: stop taking requests, finish those taken (replies
  * included), then mark every region CLOSED and exit 0. Under systemd with
@@ -51,6 +51,7 @@
 #include "liveness.h"
 #include "log.h"
 #include "mysql_service.h"
+#include "pollers_balance.h"
 #include "service.h"
 #include "stats.h"
 #include "streams.h"
@@ -71,7 +72,7 @@ static void usage(void)
 		"              stream_socket_mode=0600]]...\n"
 		"              [--data-dir DIR] [--control PATH] [--unix-socket PATH]\n"
 		"              [--vsock-port N] [--log-level error|warn|info|debug]\n"
-		"              [--pollers N] [--blocking-threads N] [--spin-us N]\n"
+		"              [--pollers N] [--blocking-threads N] [--spin-us N] [--balance-ms N]\n"
 		"              [--mysql-lock-wait-ms N] [--mysql-sync full|off]\n"
 		"              [--mysql-block-cache-mb N] [--mysql-write-buffer-mb N]"
 		" [--mysql-background-threads N]\n"
@@ -114,6 +115,7 @@ static int parse_args(struct config *c, int argc, char **argv, char *err, size_t
 		{ "--unix-socket", "unix_socket" },   { "--vsock-port", "vsock_port" },
 		{ "--log-level", "log_level" },       { "--pollers", "pollers" },
 		{ "--blocking-threads", "blocking_threads" }, { "--spin-us", "spin_us" },
+		{ "--balance-ms", "balance_ms" },
 		{ "--mysql-lock-wait-ms", "mysql_lock_wait_ms" },
 		{ "--mysql-block-cache-mb", "mysql_block_cache_mb" },
 		{ "--mysql-write-buffer-mb", "mysql_write_buffer_mb" },
@@ -417,8 +419,8 @@ static bool on_signal(struct daemon *d)
 }
 
 /* The main thread's loop: signals, control requests, stream connections,
- * VMs' peers joining and leaving, and a sweep every SWEEP_MS. Until a
- * signal ends it. */
+ * VMs' peers joining and leaving, a sweep every SWEEP_MS and the pollers'
+ * balance every balance_ms (pollers_balance.h). Until a signal ends it. */
 static void serve(struct daemon *d)
 {
 	int ep = epoll_create1(EPOLL_CLOEXEC);
@@ -433,9 +435,12 @@ static void serve(struct daemon *d)
 		 d->started, d->cfg.control_socket);
 	keeper_ready();
 
+	int64_t balance_ns = (int64_t)d->cfg.balance_ms * 1000000, balanced_at = 0;
+	int timeout = d->cfg.balance_ms && d->cfg.balance_ms < SWEEP_MS ? (int)d->cfg.balance_ms
+									 : SWEEP_MS;
 	for (bool running = true; running;) {
 		struct epoll_event evs[16];
-		int n = epoll_wait(ep, evs, 16, SWEEP_MS);
+		int n = epoll_wait(ep, evs, 16, timeout);
 		for (int i = 0; i < n; i++) {
 			uint64_t tag = evs[i].data.u64;
 			if (tag == TAG_SIGNAL) {
@@ -454,6 +459,11 @@ static void serve(struct daemon *d)
 		streams_sweep(&d->streams);
 		for (unsigned i = 0; i < d->started; i++)
 			vm_check(&d->vms[i]);
+		int64_t now = vamos_now_ns();
+		if (balance_ns && running && now - balanced_at >= balance_ns) {
+			pollers_balance(&d->pollers, now);
+			balanced_at = now;
+		}
 	}
 	close(ep);
 }

@@ -166,6 +166,15 @@ static int drain_completions(struct poller *p, int64_t now)
 		end = &(*end)->next;
 	for (struct completion *c; (c = reply_inbox_take(&p->inbox)); end = &c->next)
 		*end = c;
+	/* Acquire: pairs with poller_hand_off()'s release; the session left
+	 * our set (a grace period ago), and hand_to is set. */
+	struct session *moving = atomic_load_explicit(&p->hand_over, memory_order_acquire);
+	if (moving) {
+		reply_hand_off(&p->inbox, &list, moving, p->hand_to);
+		/* Release: what we did to the session happens before its new
+		 * poller takes it (the main thread acquires this). */
+		atomic_store_explicit(&p->hand_over, NULL, memory_order_release);
+	}
 	int work = 0;
 	struct completion **keep = &p->retry;
 	p->retry = NULL;
@@ -187,8 +196,10 @@ static int drain_completions(struct poller *p, int64_t now)
 			continue;
 		}
 		atomic_fetch_sub_explicit(&s->counters.in_flight, 1, memory_order_relaxed);
-		if (!gone)
+		if (!gone) {
 			s->counters_stale = true;
+			atomic_fetch_add_explicit(&s->counters.handled, 1, memory_order_relaxed);
+		}
 		completion_free(c);
 		session_unref(s);
 		work++;
@@ -274,6 +285,8 @@ static int serve_all(struct poller *p, struct session_set *set, unsigned gen, in
 		} else if (n > 0) {
 			s->busy_at = now;
 			work += n;
+			atomic_fetch_add_explicit(&s->counters.handled, (uint64_t)n,
+						  memory_order_relaxed);
 		}
 		/* Replies queued by completions go out with this flush too. */
 		if (s->held_next < s->held_count)
@@ -412,8 +425,9 @@ static int64_t sleep_on(struct poller *p, struct session_set *set, bool held)
  * sessions are ours (a set published after the region was last laid out
  * or repaired, so that remap happens before this write), and while the
  * liveness thread finds every poller serving that VM moving (relaxed: a
- * verdict, it orders nothing). A VM's sessions sit together in the set:
- * each region is beaten once. */
+ * verdict, it orders nothing). A VM's sessions sit together in the set
+ * (those a move brought come at its end, and may beat a region twice in
+ * one pass: harmless, a beat only says alive). */
 static void beat(struct poller *p, const struct session_set *set, int64_t now)
 {
 	if (!set || !set->count || now - p->last_beat_ns < (int64_t)LIVENESS_BEAT_MS * 1000000)
@@ -467,9 +481,12 @@ static void *loop(void *arg)
 		int64_t t1 = vamos_now_ns();
 		atomic_fetch_add_explicit(&p->counters.polling_ns, (uint64_t)(t1 - t0),
 					  memory_order_relaxed);
-		if (work)
+		if (work) {
 			atomic_fetch_add_explicit(&p->counters.handled, (uint64_t)work,
 						  memory_order_relaxed);
+			atomic_fetch_add_explicit(&p->counters.busy_ns, (uint64_t)(t1 - t0),
+						  memory_order_relaxed);
+		}
 		if (slept >= 0) {
 			poller_spin_learn(&p->spin, slept, work > 0);
 			slept = -1;
@@ -533,8 +550,11 @@ int poller_start(struct poller *p, const char *name, int64_t spin_ns, uint64_t b
 	return -rc;
 }
 
-static void drop_set(struct poller *p, struct session_set *old, struct session_set *set)
+static void drop_set(struct poller *p, struct session_set *old, struct session_set *set,
+		     bool moving)
 {
+	if (moving)
+		return; /* they go on, on another poller */
 	for (unsigned i = 0; old && i < old->count; i++) {
 		struct session *s = old->sessions[i];
 		bool kept = false;
@@ -546,7 +566,7 @@ static void drop_set(struct poller *p, struct session_set *old, struct session_s
 	(void)p;
 }
 
-void poller_set_sessions(struct poller *p, struct session_set *set)
+static void replace_set(struct poller *p, struct session_set *set, bool moving)
 {
 	/* Release (and acquire of @old's contents for drop_set): pairs with
 	 * the poller's acquire load of the pointer. */
@@ -554,7 +574,7 @@ void poller_set_sessions(struct poller *p, struct session_set *set)
 	unsigned gen = atomic_fetch_add_explicit(&p->set_gen, 1, memory_order_release) + 1;
 	/* Mark what leaves before the grace period, so a completion the
 	 * poller handles after it never touches a ring it no longer owns. */
-	drop_set(p, old, set);
+	drop_set(p, old, set, moving);
 	wake(p);
 	synchronize_rcu();
 	/* Pairs with the poller's release before its quiescent state: every
@@ -573,6 +593,28 @@ void poller_set_sessions(struct poller *p, struct session_set *set)
 	for (unsigned i = 0; old && i < old->count; i++)
 		session_unref(old->sessions[i]);
 	free(old);
+}
+
+void poller_set_sessions(struct poller *p, struct session_set *set)
+{
+	replace_set(p, set, false);
+}
+
+void poller_set_sessions_moving(struct poller *p, struct session_set *set)
+{
+	replace_set(p, set, true);
+}
+
+void poller_hand_off(struct poller *p, struct session *s, struct poller *to)
+{
+	p->hand_to = &to->inbox;
+	/* Release: hand_to is set before the poller sees the request. */
+	atomic_store_explicit(&p->hand_over, s, memory_order_release);
+	/* Acquire: pairs with the poller's release once it handed off. */
+	while (atomic_load_explicit(&p->hand_over, memory_order_acquire)) {
+		wake(p);
+		nanosleep(&(struct timespec){ 0, 100000 }, NULL);
+	}
 }
 
 void poller_request_stop(struct poller *p)

@@ -24,6 +24,11 @@
  * a set, wakes the poller, and waits a grace period before it lets go of
  * the sessions it removed.
  *
+ * A session may move to another poller (pollers_move): it leaves this set
+ * without being marked removed, this poller hands its buffered replies to
+ * the other's inbox (poller_hand_off), and only then does the other take
+ * it, so its ring has one producer at a time.
+ *
  * While it serves sessions it advances the heartbeat of every VM they
  * belong to (heartbeat.h), as the liveness thread allows.
  */
@@ -51,6 +56,9 @@ struct session_set {
 struct poller_counters {
 	atomic_uint_fast64_t polling_ns, sleeping_ns, sleeps;
 	atomic_uint_fast64_t handled; /* records and completions it handled */
+	/* Wall time of the loops that handled at least one record or
+	 * completion (the balancer's load: pollers_balance.h). */
+	atomic_uint_fast64_t busy_ns;
 	atomic_uint_fast64_t parked;  /* sessions parked now (not a count) */
 };
 
@@ -79,6 +87,11 @@ struct poller {
 	atomic_ulong loops;
 	atomic_bool in_sleep;
 	int64_t last_beat_ns;     /* poller-thread only */
+	/* A move's hand-off (poller_hand_off()): the session whose buffered
+	 * replies go to @hand_to, set (release) by the main thread and
+	 * cleared (release) by the poller once done. */
+	_Atomic(struct session *) hand_over;
+	struct reply_inbox *hand_to;
 
 	/* Poller-thread only. */
 	unsigned seen_gen;        /* set_gen whose fds are in epoll */
@@ -103,6 +116,18 @@ int poller_start(struct poller *p, const char *name, int64_t spin_ns, uint64_t b
  * mark the sessions not in @set removed and drop the old set's
  * references. @set may be NULL (serve nothing). */
 void poller_set_sessions(struct poller *p, struct session_set *set);
+
+/* As poller_set_sessions(), but the sessions that leave are moving to
+ * another poller: they are not marked removed, so their late completions
+ * still reach them (poller_hand_off() next). Main thread. */
+void poller_set_sessions_moving(struct poller *p, struct session_set *set);
+
+/* After @s left @p's set by poller_set_sessions_moving(): @p's thread
+ * passes its buffered replies for @s (inbox and ring-full retries, oldest
+ * first) to @to's inbox and points s->inbox there (reply_hand_off()); on
+ * return @p no longer touches @s, and @to may take it. Main thread; @p
+ * running (not exited). */
+void poller_hand_off(struct poller *p, struct session *s, struct poller *to);
 
 /* Finish what is in flight (every record read, every blocking request
  * answered, for at most a drain limit), then stop and join the thread. Its

@@ -154,6 +154,8 @@ static void wake(struct reply_inbox *in)
 	}
 }
 
+static void enqueue(struct reply_inbox *in, struct completion *c);
+
 void reply_post(struct session *s, struct reply *rep, uint64_t id)
 {
 	struct completion *c = rep->buf ? calloc(1, sizeof *c) : NULL;
@@ -165,14 +167,12 @@ void reply_post(struct session *s, struct reply *rep, uint64_t id)
 	pthread_mutex_lock(&post_lock);
 	bool gone = atomic_load_explicit(&s->removed, memory_order_acquire);
 	if (c && !gone) {
-		cds_wfcq_node_init(&c->node);
 		c->session = s;
 		c->reply = rep->buf;
 		c->reply_len = rep->buf_len;
-		/* Release, before the node is visible: pairs with
-		 * reply_inbox_take()'s acquire. */
-		atomic_fetch_add_explicit(&s->inbox->posted, 1, memory_order_release);
-		cds_wfcq_enqueue(&s->inbox->head, &s->inbox->tail, &c->node);
+		/* s->inbox is read under the lock: a move switches it under
+		 * the same lock (reply_hand_off()). */
+		enqueue(s->inbox, c);
 		wake(s->inbox);
 		posted = true;
 	}
@@ -194,6 +194,44 @@ void reply_posts_settle(void)
 {
 	pthread_mutex_lock(&post_lock);
 	pthread_mutex_unlock(&post_lock);
+}
+
+static void enqueue(struct reply_inbox *in, struct completion *c)
+{
+	cds_wfcq_node_init(&c->node);
+	/* Release, before the node is visible: pairs with
+	 * reply_inbox_take()'s acquire. */
+	atomic_fetch_add_explicit(&in->posted, 1, memory_order_release);
+	cds_wfcq_enqueue(&in->head, &in->tail, &c->node);
+}
+
+void reply_hand_off(struct reply_inbox *from, struct completion **list, struct session *s,
+		    struct reply_inbox *to)
+{
+	struct completion **end = list;
+	while (*end)
+		end = &(*end)->next;
+	bool moved = false;
+	/* Under the lock: every post for @s before this went to @from (taken
+	 * below), every one after goes to @to, behind what we move now. */
+	pthread_mutex_lock(&post_lock);
+	for (struct completion *c; (c = reply_inbox_take(from)); end = &c->next)
+		*end = c;
+	for (struct completion **at = list; *at;) {
+		struct completion *c = *at;
+		if (c->session != s) {
+			at = &c->next;
+			continue;
+		}
+		*at = c->next;
+		c->next = NULL;
+		enqueue(to, c);
+		moved = true;
+	}
+	s->inbox = to;
+	pthread_mutex_unlock(&post_lock);
+	if (moved)
+		wake(to);
 }
 
 struct completion *reply_inbox_take(struct reply_inbox *in)

@@ -70,6 +70,15 @@ void reply_post(struct session *s, struct reply *rep, uint64_t id);
  * that served only removed sessions may be destroyed. */
 void reply_posts_settle(void);
 
+/* Session @s moves from the poller of inbox @from to the one of inbox @to
+ * (@from's poller only, once @s left its set). Under the post lock, so no
+ * post for @s lands between: whatever is still posted to @from goes to the
+ * end of *@list (the caller's completions, oldest first), then those of @s
+ * leave *@list for @to, in order, and s->inbox becomes @to: @to's poller
+ * gets every buffered reply of @s, oldest first, before any posted later. */
+void reply_hand_off(struct reply_inbox *from, struct completion **list, struct session *s,
+		    struct reply_inbox *to);
+
 /* Write a completion's reply into @s's ring (its poller only). Returns 0
  * (written, or dropped if the session failed) or -EAGAIN if the ring is
  * full (try again later). */

@@ -2,7 +2,8 @@
 /*
  * One channel as vamosd serves it: its state, its references and its
  * counters (serving it is serve.h's). Sessions belong to one poller
- * thread; replies made elsewhere reach that poller through its inbox
+ * thread at a time (the balancer may move one to another poller:
+ * pollers.h); replies made elsewhere reach that poller through its inbox
  * (reply.h).
  */
 #ifndef VAMOSD_SESSION_H
@@ -40,6 +41,9 @@ struct session_counters {
 	atomic_uint_fast64_t errors;          /* replies with a negative status */
 	atomic_uint_fast64_t protocol_errors; /* malformed records: session ended */
 	atomic_uint_fast64_t in_flight;       /* on the blocking pool now */
+	/* Records and completions its poller handled: the balancer's
+	 * measure of which session keeps a poller busy (pollers_balance.h). */
+	atomic_uint_fast64_t handled;
 };
 
 /* A plain snapshot of counters, summed over sessions (stats, and a VM's
@@ -55,7 +59,9 @@ struct session {
 	const char *label;   /* for logs only: the VM's name, or "stream" */
 	uint32_t index;      /* channel index, or stream session number */
 	uint32_t cid;        /* a vsock session's peer CID (the kernel's), else 0 */
-	struct reply_inbox *inbox; /* its poller's: where buffered replies go */
+	/* Its poller's: where buffered replies go. Read and (by a move)
+	 * switched only under reply.c's post lock once it is served. */
+	struct reply_inbox *inbox;
 	struct blocking_queue *queue; /* its owner's blocking work */
 	/* Its VM's heartbeat, which its poller advances (NULL: a stream's,
 	 * none). Outlives the session's time in any set. */
@@ -78,6 +84,13 @@ struct session {
 	bool shared_doorbell;
 	bool counters_stale;  /* channel stats moved since last published */
 	int64_t busy_at;      /* last loop it had records, or was unparked */
+
+	/* Main thread only: where its owner keeps the number of the host
+	 * poller serving it (a VM's poller_of[i]; NULL: not a host poller's),
+	 * which a move between pollers updates, and the handled count the
+	 * balancer saw last. */
+	unsigned *placed;
+	uint64_t balance_seen;
 
 	atomic_int refs;       /* the set that serves it + blocking tasks */
 	atomic_bool removed;   /* no longer served: drop late completions */

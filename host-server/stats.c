@@ -70,14 +70,15 @@ static void pollers_table(FILE *out, const struct pollers *ps)
 	for (unsigned k = 0; k < ps->count; k++)
 		poller_times(&ps->all[k], &pns, &sns, &sleeps);
 	fprintf(out, "pollers      %u for every VM: polling %.3f s, sleeping %.3f s (%" PRIu64
-		     " sleeps)\n",
-		ps->count, (double)pns / 1e9, (double)sns / 1e9, sleeps);
+		     " sleeps), %" PRIu64 " sessions moved by load\n",
+		ps->count, (double)pns / 1e9, (double)sns / 1e9, sleeps, ps->moves);
 	for (unsigned k = 0; k < ps->count; k++) {
 		const struct poller *p = &ps->all[k];
-		fprintf(out, "poller %u: handled %" PRIu64 ", sleeps %" PRIu64
+		fprintf(out, "poller %u: load %.2f, handled %" PRIu64 ", sleeps %" PRIu64
 			     ", %s, polling %.3f s, sleeping %.3f s, %u sessions (%" PRIu64
 			     " parked)\n",
-			k, (uint64_t)LOAD(p->counters.handled), (uint64_t)LOAD(p->counters.sleeps),
+			k, ps->load[k], (uint64_t)LOAD(p->counters.handled),
+			(uint64_t)LOAD(p->counters.sleeps),
 			LOAD(p->in_sleep) ? "asleep" : "awake",
 			(double)LOAD(p->counters.polling_ns) / 1e9,
 			(double)LOAD(p->counters.sleeping_ns) / 1e9, sessions_of(p),
@@ -241,6 +242,17 @@ void stats_prometheus(FILE *out, const struct daemon_view *d)
 	for (unsigned k = 0; k < d->pollers->count; k++)
 		fprintf(out, "vamos_poller_parked_sessions{poller=\"%u\"} %" PRIu64 "\n", k,
 			(uint64_t)LOAD(d->pollers->all[k].counters.parked));
+	metric(out, "poller_load", "Busy share of each poller's wall time, last balance interval.",
+	       "gauge");
+	for (unsigned k = 0; k < d->pollers->count; k++)
+		fprintf(out, "vamos_poller_load{poller=\"%u\"} %.3f\n", k, d->pollers->load[k]);
+	metric(out, "poller_sessions", "Sessions each poller serves now.", "gauge");
+	for (unsigned k = 0; k < d->pollers->count; k++)
+		fprintf(out, "vamos_poller_sessions{poller=\"%u\"} %u\n", k,
+			sessions_of(&d->pollers->all[k]));
+	metric(out, "poller_moves_total", "Sessions the balancer moved between pollers.",
+	       "counter");
+	fprintf(out, "vamos_poller_moves_total %" PRIu64 "\n", d->pollers->moves);
 	metric(out, "vm_attached", "1 while a peer (QEMU or a local peer) is attached.", "gauge");
 	for (unsigned v = 0; v < d->vm_count; v++)
 		fprintf(out, "vamos_vm_attached{vm=\"%s\"} %d\n", d->vms[v].cfg.name,

@@ -112,8 +112,11 @@ static void attach(struct vm *vm, int peer, bool adopted)
 	}
 	/* Its channels go to the pollers with the fewest sessions now. */
 	uint64_t serving = pollers_deal(vm->pollers, vm->cfg.channels, vm->poller_of);
-	for (uint32_t i = 0; i < vm->cfg.channels; i++)
+	for (uint32_t i = 0; i < vm->cfg.channels; i++) {
 		vm->sessions[i]->inbox = &vm->pollers->all[vm->poller_of[i]].inbox;
+		/* A move between pollers (pollers_move) keeps it right. */
+		vm->sessions[i]->placed = &vm->poller_of[i];
+	}
 	/* Relaxed: the liveness thread's verdict, heartbeat.h. Set before
 	 * the sessions are published, so their pollers are judged. */
 	atomic_store_explicit(&vm->beat.pollers, serving, memory_order_relaxed);

@@ -4,9 +4,10 @@
  * channels (client threads, each with its own session) and batch size.
  *
  *   bench-echo --vamosd PATH [--csv] [--seconds S] [--only PATH_NAME] [--row CHANNELS/BATCH]
- *              [--submit many|one]
+ *              [--submit many|one] [--pollers N] [--balance-ms N]
  *
- * Starts vamosd itself (in a temporary directory) and compares:
+ * Starts vamosd itself (in a temporary directory; --pollers and --balance-ms
+ * are passed on to it, else its defaults hold) and compares:
  *   ivshmem_local  libvamos-client as a local peer of vamosd's ivshmem server
  *   vsock_framing  libvamos-client over vamosd's stream socket (the vsock
  *                  framing, on AF_UNIX: this machine has no vsock loopback)
@@ -48,6 +49,7 @@ void echo_add_samples(struct echo_result *r, const int64_t *s, unsigned n)
 }
 
 static char dir[64], vm_sock[128], stream_sock[128], control[128];
+static const char *pollers, *balance_ms; /* for vamosd, or NULL: its default */
 static pid_t vamosd_pid;
 
 static char *ask(const char *cmd)
@@ -104,8 +106,19 @@ static int start_vamosd(const char *bin)
 	snprintf(data, sizeof data, "%s/data", dir);
 	vamosd_pid = fork();
 	if (vamosd_pid == 0) {
-		execl(bin, bin, "--vm", vm, "--unix-socket", stream_sock, "--control", control,
-		      "--data-dir", data, "--log-level", "warn", (char *)NULL);
+		const char *args[20] = { bin, "--vm", vm, "--unix-socket", stream_sock,
+					 "--control", control, "--data-dir", data,
+					 "--log-level", "warn" };
+		unsigned n = 11;
+		if (pollers) {
+			args[n++] = "--pollers";
+			args[n++] = pollers;
+		}
+		if (balance_ms) {
+			args[n++] = "--balance-ms";
+			args[n++] = balance_ms;
+		}
+		execv(bin, (char *const *)args);
 		_exit(127);
 	}
 	/* Up to 30 s: under valgrind (callgrind) it starts slowly. */
@@ -296,10 +309,14 @@ int main(int argc, char **argv)
 		else if (!strcmp(argv[i], "--row") && i + 1 < argc &&
 			 sscanf(argv[i + 1], "%u/%u", &only_ch, &only_batch) == 2)
 			i++;
+		else if (!strcmp(argv[i], "--pollers") && i + 1 < argc)
+			pollers = argv[++i];
+		else if (!strcmp(argv[i], "--balance-ms") && i + 1 < argc)
+			balance_ms = argv[++i];
 		else {
 			fprintf(stderr, "usage: bench-echo --vamosd PATH [--csv] [--seconds S] "
 					"[--only ivshmem_local|vsock_framing|unix_socket] [--row CHANNELS/BATCH] "
-					"[--submit many|one]\n");
+					"[--submit many|one] [--pollers N] [--balance-ms N]\n");
 			return 2;
 		}
 	}

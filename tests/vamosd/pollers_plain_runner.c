@@ -13,6 +13,8 @@ int main(void)
 		{ "full_rings_take_even_turns", scenario_full_rings_take_even_turns },
 		{ "new_vms_go_to_the_least_loaded_pollers",
 		  scenario_new_vms_go_to_the_least_loaded_pollers },
+		{ "a_move_keeps_every_reply_once_and_in_order",
+		  scenario_a_move_keeps_every_reply_once_and_in_order },
 	};
 	return plain_run_all(cases, sizeof cases / sizeof cases[0]);
 }

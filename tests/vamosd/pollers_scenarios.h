@@ -31,4 +31,14 @@ const char *scenario_full_rings_take_even_turns(void);
  */
 const char *scenario_new_vms_go_to_the_least_loaded_pollers(void);
 
+/*
+ * One session with every request held on the blocking pool and its reply
+ * ring full, moved between two pollers three times (pollers_move) while
+ * the pool posts its replies before, between and during the moves: once
+ * the ring has room every reply arrives once and in order, all written by
+ * the poller that owns the session last, which then serves new requests
+ * (pollers_moving.c).
+ */
+const char *scenario_a_move_keeps_every_reply_once_and_in_order(void);
+
 #endif

@@ -115,7 +115,7 @@ static int poller_lines(struct daemon *d, struct poller_seen *out, unsigned max)
 		unsigned k;
 		struct poller_seen p;
 		char state[8];
-		if (sscanf(line, "poller %u: handled %llu, sleeps %llu, %7[a-z],", &k,
+		if (sscanf(line, "poller %u: load %*f, handled %llu, sleeps %llu, %7[a-z],", &k,
 			   &p.handled, &p.sleeps, state) == 4 && k < max) {
 			p.asleep = !strcmp(state, "asleep");
 			out[k] = p;
@@ -184,8 +184,9 @@ const char *scenario_vamosd_busy_channels_many_pollers(unsigned per_channel)
 {
 	static struct daemon d;
 	enum { CH = 4 };
-	/* At most 4 pollers (the default depends on the CPUs): one per channel. */
-	static const char *const four[] = { "--pollers", "4", NULL };
+	/* At most 4 pollers (the default depends on the CPUs): one per channel,
+	 * as dealt at attach (no balancer: it would pack them while idle). */
+	static const char *const four[] = { "--pollers", "4", "--balance-ms", "0", NULL };
 	const unsigned want = CH;
 	struct vamos_ivshmem_peer *peer = NULL;
 	struct busy b[CH];

@@ -25,6 +25,8 @@ static int f_reserve(struct vamos_chan *ch, uint32_t len, void **payload)
 {
 	if (len > STANDIN_MAX_PAYLOAD)
 		return -EMSGSIZE;
+	if (atomic_load(&standin(ch)->full))
+		return -EAGAIN;
 	*payload = standin(ch)->out;
 	return 0;
 }
@@ -32,6 +34,14 @@ static int f_reserve(struct vamos_chan *ch, uint32_t len, void **payload)
 static int f_commit(struct vamos_chan *ch, uint16_t type, uint32_t len)
 {
 	(void)type, (void)len;
+	struct standin_chan *f = standin(ch);
+	struct vamos_reply_header h;
+	memcpy(&h, f->out, sizeof h);
+	unsigned i = atomic_load_explicit(&f->replies, memory_order_relaxed);
+	if (i < STANDIN_MAX_REQUESTS) {
+		f->reply_id[i] = h.id;
+		f->reply_by[i] = pthread_self();
+	}
 	pthread_mutex_lock(&order_lock);
 	if (order_len < sizeof order / sizeof order[0])
 		order[order_len++] = standin(ch)->who;

@@ -10,6 +10,7 @@
 #ifndef VAMOS_TEST_STANDIN_CHAN_H
 #define VAMOS_TEST_STANDIN_CHAN_H
 
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -42,6 +43,12 @@ struct standin_chan {
 	/* Replies committed since the last flush, and the most one flush
 	 * carried (poller thread writes; read once it stopped). */
 	atomic_uint unflushed, most_per_flush;
+	/* While set, the reply ring is full: every reserve says -EAGAIN. */
+	atomic_bool full;
+	/* Reply i's request id and the thread that committed it (written
+	 * before replies counts it: read those below the count, acquire). */
+	uint64_t reply_id[STANDIN_MAX_REQUESTS];
+	pthread_t reply_by[STANDIN_MAX_REQUESTS];
 };
 
 /* A stand-in named @who, with an eventfd doorbell or polled only; NULL

@@ -245,6 +245,12 @@ Test(pollers_units, a_new_vms_channels_go_to_the_pollers_with_the_fewest_session
 	cr_assert_null(err, "%s", err);
 }
 
+Test(pollers_units, a_move_keeps_every_reply_once_and_in_order, .timeout = 120)
+{
+	const char *err = scenario_a_move_keeps_every_reply_once_and_in_order();
+	cr_assert_null(err, "%s", err);
+}
+
 /* ----------------------------------------------------------- heartbeats */
 
 static uint64_t beats_of(const struct heartbeat *hb)

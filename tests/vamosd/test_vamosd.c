@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -432,6 +433,108 @@ Test(vamosd, vms_share_the_hosts_poller_and_one_leaving_leaves_the_other_served,
 	vamos_chan_close(r1.ch);
 	vamos_ivshmem_peer_close(p0);
 	vamos_ivshmem_peer_close(p1);
+	daemon_cleanup(&d);
+}
+
+/* ------------------------------------------- the balancer (pollers_balance.h) */
+
+/* Echoes on one channel, 64 in flight, ids in order, until told to stop:
+ * every reply must come once, in order, whatever poller writes it. */
+struct pipelined {
+	struct raw r;
+	atomic_bool stop;
+	uint64_t sent, next;
+	unsigned wrong;
+	const char *err;
+};
+
+static void in_order(void *arg, uint64_t id, int status, const void *data, uint32_t len)
+{
+	struct pipelined *p = arg;
+	uint64_t got = 0;
+	if (len == 8)
+		memcpy(&got, data, 8);
+	p->wrong += id != p->next || status != 0 || got != id;
+	p->next = id + 1;
+}
+
+static void *pipeline(void *arg)
+{
+	struct pipelined *p = arg;
+	while (!atomic_load(&p->stop) || p->next < p->sent) {
+		while (!atomic_load(&p->stop) && p->sent - p->next < 64 &&
+		       raw_request(&p->r, p->sent, VAMOS_SERVICE_ECHO, 0, &p->sent, 8) == 0)
+			p->sent++;
+		if (vamos_chan_flush(p->r.ch) || raw_replies(&p->r, 10000, in_order, p) < 0) {
+			p->err = "replies stopped coming";
+			break;
+		}
+	}
+	return NULL;
+}
+
+/* The VM's "on pollers" list in `stats` ("0,1", "none"), in @out. */
+static void vm_pollers(char *out, size_t size)
+{
+	char *stats = daemon_ask(&d, "stats");
+	cr_assert_not_null(stats);
+	const char *at = strstr(stats, ", on pollers ");
+	cr_assert_not_null(at, "%s", stats);
+	at += strlen(", on pollers ");
+	size_t n = strcspn(at, "\n");
+	snprintf(out, size, "%.*s", (int)(n < size ? n : size - 1), at);
+	free(stats);
+}
+
+/* Wait until the VM's channels are on the pollers @want ("0", "0,1"...):
+ * the balancer's doing, on its own time (the test's timeout is the bound). */
+static void await_vm_pollers(const char *const *want)
+{
+	for (;;) {
+		char got[64];
+		vm_pollers(got, sizeof got);
+		for (unsigned i = 0; want[i]; i++)
+			if (!strcmp(got, want[i]))
+				return;
+		usleep(20000);
+	}
+}
+
+Test(vamosd, busy_channels_spread_over_the_pollers_and_pack_back_when_idle, .timeout = 120)
+{
+	static const char *const two[] = { "--pollers", "2", NULL };
+	static const char *const one_poller[] = { "0", "1", NULL };
+	static const char *const both[] = { "0,1", NULL };
+	const char *err = daemon_start(&d, 1, 1u << 16, two);
+	cr_assert_null(err, "%s", err);
+	/* Dealt at attach: two channels on each poller. Idle, they pack
+	 * onto one, and the other poller sleeps with nothing to serve. */
+	struct vamos_ivshmem_peer *peer = join(0);
+	await_vm_pollers(one_poller);
+	/* Two channels keep busy: one of them goes to the idle poller. */
+	static struct pipelined busy[2];
+	pthread_t t[2];
+	for (unsigned c = 0; c < 2; c++) {
+		memset(&busy[c], 0, sizeof busy[c]);
+		open_raw(peer, c, &busy[c].r);
+		cr_assert_eq(pthread_create(&t[c], NULL, pipeline, &busy[c]), 0);
+	}
+	await_vm_pollers(both);
+	/* Idle again: back on one poller. */
+	for (unsigned c = 0; c < 2; c++) {
+		atomic_store(&busy[c].stop, true);
+		pthread_join(t[c], NULL);
+		cr_assert_null(busy[c].err, "%s", busy[c].err);
+		cr_assert_eq(busy[c].wrong, 0, "replies lost, repeated or out of order");
+		cr_assert_gt(busy[c].next, 0);
+	}
+	await_vm_pollers(one_poller);
+	char *stats = daemon_ask(&d, "stats");
+	cr_assert(stats && strstr(stats, "sessions moved by load"), "%s", stats);
+	free(stats);
+	for (unsigned c = 0; c < 2; c++)
+		vamos_chan_close(busy[c].r.ch);
+	vamos_ivshmem_peer_close(peer);
 	daemon_cleanup(&d);
 }
 
