@@ -158,7 +158,9 @@ static void forget_fd(struct poller *p, struct session *s)
 }
 
 /* Write the replies the blocking pool finished, oldest first; those that
- * find the ring full wait for the next round. Returns how many went out. */
+ * find the ring full wait for the next round, and so do their sessions'
+ * later ones, so each session's replies leave in the order they were
+ * made. Returns how many went out. */
 static int drain_completions(struct poller *p, int64_t now)
 {
 	struct completion *list = p->retry, **end = &list;
@@ -178,6 +180,7 @@ static int drain_completions(struct poller *p, int64_t now)
 	int work = 0;
 	struct completion **keep = &p->retry;
 	p->retry = NULL;
+	uint64_t drain = ++p->drains;
 	while (list) {
 		struct completion *c = list;
 		list = c->next;
@@ -189,7 +192,12 @@ static int drain_completions(struct poller *p, int64_t now)
 		 * its own: taking it swallows nobody else's). */
 		if (!gone && s->parked && !s->failure)
 			unpark(p, s, now);
-		if (!gone && reply_deliver(s, c->reply, c->reply_len) == -EAGAIN) {
+		/* Behind a reply of its own that did not fit (a smaller one may,
+		 * or the peer may make room meanwhile): it waits too. */
+		bool behind = s->waiting_in == p && s->waiting_drain == drain;
+		if (!gone && (behind || reply_deliver(s, c->reply, c->reply_len) == -EAGAIN)) {
+			s->waiting_in = p;
+			s->waiting_drain = drain;
 			c->next = NULL;
 			*keep = c;
 			keep = &c->next;

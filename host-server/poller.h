@@ -101,6 +101,7 @@ struct poller {
 	struct session **asleep;  /* sessions held across a sleep */
 	unsigned asleep_cap;
 	unsigned parked;          /* of the set, at the last pass */
+	uint64_t drains;          /* drain_completions() calls so far */
 	int64_t peeked_at;        /* the last look at epoll */
 	/* The set's sessions that are neither parked nor failed (poller.c
 	 * list_active()), and how many of the set were parked then. */

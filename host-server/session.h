@@ -84,6 +84,11 @@ struct session {
 	bool shared_doorbell;
 	bool counters_stale;  /* channel stats moved since last published */
 	int64_t busy_at;      /* last loop it had records, or was unparked */
+	/* The poller and its drain of completions in which one of its
+	 * buffered replies found the ring full: its later ones wait behind
+	 * it in that drain, so replies go out in the order they were made. */
+	const void *waiting_in;
+	uint64_t waiting_drain;
 
 	/* Main thread only: where its owner keeps the number of the host
 	 * poller serving it (a VM's poller_of[i]; NULL: not a host poller's),

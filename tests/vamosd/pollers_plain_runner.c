@@ -15,6 +15,8 @@ int main(void)
 		  scenario_new_vms_go_to_the_least_loaded_pollers },
 		{ "a_move_keeps_every_reply_once_and_in_order",
 		  scenario_a_move_keeps_every_reply_once_and_in_order },
+		{ "a_reply_that_fits_waits_behind_one_that_does_not",
+		  scenario_a_reply_that_fits_waits_behind_one_that_does_not },
 	};
 	return plain_run_all(cases, sizeof cases / sizeof cases[0]);
 }

@@ -41,4 +41,12 @@ const char *scenario_new_vms_go_to_the_least_loaded_pollers(void);
  */
 const char *scenario_a_move_keeps_every_reply_once_and_in_order(void);
 
+/*
+ * A session's buffered replies, made by the blocking pool in turn: a big
+ * one that does not fit the reply ring, then small ones that would. The
+ * small ones wait behind the big one, and once the ring has room all
+ * leave in the order they were made (pollers_reply_order.c).
+ */
+const char *scenario_a_reply_that_fits_waits_behind_one_that_does_not(void);
+
 #endif

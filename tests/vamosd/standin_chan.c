@@ -25,8 +25,11 @@ static int f_reserve(struct vamos_chan *ch, uint32_t len, void **payload)
 {
 	if (len > STANDIN_MAX_PAYLOAD)
 		return -EMSGSIZE;
-	if (atomic_load(&standin(ch)->full))
+	unsigned room = atomic_load(&standin(ch)->room);
+	if (atomic_load(&standin(ch)->full) || (room && len >= room)) {
+		atomic_fetch_add(&standin(ch)->refused, 1);
 		return -EAGAIN;
+	}
 	*payload = standin(ch)->out;
 	return 0;
 }

@@ -45,6 +45,10 @@ struct standin_chan {
 	atomic_uint unflushed, most_per_flush;
 	/* While set, the reply ring is full: every reserve says -EAGAIN. */
 	atomic_bool full;
+	/* While nonzero, the ring has room for less than this many payload
+	 * bytes: a larger reserve says -EAGAIN, a smaller one succeeds. */
+	atomic_uint room;
+	atomic_uint refused; /* reserves that said -EAGAIN */
 	/* Reply i's request id and the thread that committed it (written
 	 * before replies counts it: read those below the count, acquire). */
 	uint64_t reply_id[STANDIN_MAX_REQUESTS];

@@ -251,6 +251,12 @@ Test(pollers_units, a_move_keeps_every_reply_once_and_in_order, .timeout = 120)
 	cr_assert_null(err, "%s", err);
 }
 
+Test(pollers_units, a_reply_that_fits_waits_behind_one_that_does_not, .timeout = 120)
+{
+	const char *err = scenario_a_reply_that_fits_waits_behind_one_that_does_not();
+	cr_assert_null(err, "%s", err);
+}
+
 /* ----------------------------------------------------------- heartbeats */
 
 static uint64_t beats_of(const struct heartbeat *hb)
