@@ -455,7 +455,8 @@ static void in_order(void *arg, uint64_t id, int status, const void *data, uint3
 	if (len == 8)
 		memcpy(&got, data, 8);
 	p->wrong += id != p->next || status != 0 || got != id;
-	p->next = id + 1;
+	/* Relaxed: the test's main thread only watches it grow. */
+	__atomic_store_n(&p->next, id + 1, __ATOMIC_RELAXED);
 }
 
 static void *pipeline(void *arg)
@@ -500,18 +501,25 @@ static void await_vm_pollers(const char *const *want)
 	}
 }
 
-Test(vamosd, busy_channels_spread_over_the_pollers_and_pack_back_when_idle, .timeout = 120)
+/* Whether two busy channels spread over two pollers depends on whether
+ * the poller they share is the bottleneck, which on a shared machine the
+ * scheduler decides (clients that lose their cores leave it idle): the
+ * spread rule is tested on the plan (test_balance_units.c) and a move under
+ * traffic in process (pollers_moving.c). Here, in the real daemon: idle
+ * channels pack onto one poller, traffic while the balancer measures and
+ * moves as it sees fit loses, repeats and reorders nothing, and idle again
+ * they are on one poller. */
+Test(vamosd, idle_channels_pack_and_traffic_under_the_balancer_loses_nothing, .timeout = 120)
 {
 	static const char *const two[] = { "--pollers", "2", NULL };
 	static const char *const one_poller[] = { "0", "1", NULL };
-	static const char *const both[] = { "0,1", NULL };
 	const char *err = daemon_start(&d, 1, 1u << 16, two);
 	cr_assert_null(err, "%s", err);
 	/* Dealt at attach: two channels on each poller. Idle, they pack
 	 * onto one, and the other poller sleeps with nothing to serve. */
 	struct vamos_ivshmem_peer *peer = join(0);
 	await_vm_pollers(one_poller);
-	/* Two channels keep busy: one of them goes to the idle poller. */
+	/* Two channels busy for a count of replies, not a time. */
 	static struct pipelined busy[2];
 	pthread_t t[2];
 	for (unsigned c = 0; c < 2; c++) {
@@ -519,18 +527,22 @@ Test(vamosd, busy_channels_spread_over_the_pollers_and_pack_back_when_idle, .tim
 		open_raw(peer, c, &busy[c].r);
 		cr_assert_eq(pthread_create(&t[c], NULL, pipeline, &busy[c]), 0);
 	}
-	await_vm_pollers(both);
-	/* Idle again: back on one poller. */
+	for (unsigned c = 0; c < 2; c++)
+		while (__atomic_load_n(&busy[c].next, __ATOMIC_RELAXED) < 20000)
+			usleep(10000);
 	for (unsigned c = 0; c < 2; c++) {
 		atomic_store(&busy[c].stop, true);
 		pthread_join(t[c], NULL);
 		cr_assert_null(busy[c].err, "%s", busy[c].err);
 		cr_assert_eq(busy[c].wrong, 0, "replies lost, repeated or out of order");
-		cr_assert_gt(busy[c].next, 0);
+		cr_assert_geq(busy[c].next, 20000);
 	}
+	/* Idle again: on one poller (where they stayed, or packed back). */
 	await_vm_pollers(one_poller);
 	char *stats = daemon_ask(&d, "stats");
-	cr_assert(stats && strstr(stats, "sessions moved by load"), "%s", stats);
+	cr_assert(stats && strstr(stats, "sessions moved by load") &&
+			  !strstr(stats, " 0 sessions moved by load"),
+		  "%s", stats);
 	free(stats);
 	for (unsigned c = 0; c < 2; c++)
 		vamos_chan_close(busy[c].r.ch);
