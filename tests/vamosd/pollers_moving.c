@@ -17,53 +17,19 @@
 
 #include <vamos/protocol.h>
 
-#include "../../host-server/blocking.h"
 #include "../../host-server/heartbeat.h"
 #include "../../host-server/pollers.h"
 #include "../../host-server/service.h"
 #include "pollers_scenarios.h"
-#include "standin_chan.h"
+#include "pool_rig.h"
 
 enum { HELD = 60, ECHOES = 5, SERVICE_HOLD = 0x7e01 };
-
-/* The held service's gate: request k runs once permits > k. */
-struct gate {
-	pthread_mutex_t lock;
-	pthread_cond_t cond;
-	uint64_t permits;
-	int64_t entered; /* the last request that started, -1: none */
-};
-
-static struct gate gate = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, -1 };
 
 static int hold(void *ctx, const struct service_request *req, struct reply *rep)
 {
 	(void)ctx, (void)rep;
-	pthread_mutex_lock(&gate.lock);
-	gate.entered = (int64_t)req->id;
-	pthread_cond_broadcast(&gate.cond);
-	while (gate.permits <= req->id)
-		pthread_cond_wait(&gate.cond, &gate.lock);
-	pthread_mutex_unlock(&gate.lock);
+	pool_rig_gate(req->id);
 	return 0;
-}
-
-static void permit(uint64_t n)
-{
-	pthread_mutex_lock(&gate.lock);
-	gate.permits = n;
-	pthread_cond_broadcast(&gate.cond);
-	pthread_mutex_unlock(&gate.lock);
-}
-
-/* Wait until request @id started: with one pool thread, every request
- * before it has had its reply posted. */
-static void await_entered(int64_t id)
-{
-	pthread_mutex_lock(&gate.lock);
-	while (gate.entered < id)
-		pthread_cond_wait(&gate.cond, &gate.lock);
-	pthread_mutex_unlock(&gate.lock);
 }
 
 static void await_in_flight(struct session *s, uint64_t n)
@@ -89,33 +55,22 @@ static const char *check_replies(struct standin_chan *f, unsigned n, pthread_t o
 
 const char *scenario_a_move_keeps_every_reply_once_and_in_order(void)
 {
-	static struct pollers ps;
+	static struct pool_rig rig;
 	static const struct service held = { .id = SERVICE_HOLD, .name = "hold",
 					     .may_block = true, .handle = hold };
-	struct blocking_limits lim = { .max_queued = 1024, .max_queued_bytes = 1u << 20 };
-	const char *err = NULL;
-	gate.permits = 0;
-	gate.entered = -1;
-	if (services_register_builtin() || services_register(&held) || blocking_start(1))
-		return "cannot start the services";
-	struct blocking_queue *q = blocking_queue_new("moving", &lim);
-	struct standin_chan *f = standin_new(0, true);
-	struct session *s = f ? session_new(&f->chan, 1, "moving", 0) : NULL;
-	if (!q || !s || pollers_start(&ps, 2, 50000, 1)) {
-		blocking_stop();
-		services_shutdown();
-		return "cannot start";
-	}
+	const char *err = pool_rig_open(&rig, "moving", &held, 2, 1024);
+	if (err)
+		return err;
+	struct pollers *ps = &rig.ps;
+	struct standin_chan *f = rig.f;
+	struct session *s = rig.s;
 	unsigned placed = 0;
 	/* A heartbeat with no region (nothing beaten): which pollers it names. */
 	static struct heartbeat hb;
 	atomic_store_explicit(&hb.pollers, 1, memory_order_relaxed);
 	s->beat = &hb;
-	session_assume_welcomed(s);
-	s->inbox = &ps.all[0].inbox;
-	s->queue = q;
 	s->placed = &placed;
-	pollers_add(&ps.all[0], &s, 1);
+	pollers_add(&ps->all[0], &s, 1);
 
 	/* Every request on the pool, held; the ring full from now on. */
 	atomic_store(&f->full, true);
@@ -123,22 +78,22 @@ const char *scenario_a_move_keeps_every_reply_once_and_in_order(void)
 		err = "cannot queue";
 	await_in_flight(s, HELD);
 	/* A third posted on poller 0, its ring full: they wait there. */
-	permit(HELD / 3);
-	await_entered(HELD / 3);
-	if (!err && pollers_move(&ps, 0, 1, &s, 1))
+	pool_rig_permit(HELD / 3);
+	pool_rig_await_entered(HELD / 3);
+	if (!err && pollers_move(ps, 0, 1, &s, 1))
 		err = "the first move failed";
 	if (!err && placed != 1)
 		err = "the move did not say where the session went";
 	/* Another third posted after the move, on poller 1; then back. */
-	permit(2 * HELD / 3);
-	await_entered(2 * HELD / 3);
-	if (!err && pollers_move(&ps, 1, 0, &s, 1))
+	pool_rig_permit(2 * HELD / 3);
+	pool_rig_await_entered(2 * HELD / 3);
+	if (!err && pollers_move(ps, 1, 0, &s, 1))
 		err = "the second move failed";
 	/* One more on the pool during the move's hand-off, the rest after. */
-	permit(2 * HELD / 3 + 1);
-	if (!err && pollers_move(&ps, 0, 1, &s, 1))
+	pool_rig_permit(2 * HELD / 3 + 1);
+	if (!err && pollers_move(ps, 0, 1, &s, 1))
 		err = "the third move failed";
-	permit(HELD);
+	pool_rig_permit(HELD);
 	if (!err && atomic_load(&f->replies))
 		err = "a reply went into a full ring";
 	/* Room again: poller 1 writes them all, then serves new requests. */
@@ -148,21 +103,14 @@ const char *scenario_a_move_keeps_every_reply_once_and_in_order(void)
 		err = "cannot queue";
 	standin_await_replies(f, HELD + ECHOES);
 	if (!err)
-		err = check_replies(f, HELD + ECHOES, ps.all[1].thread);
+		err = check_replies(f, HELD + ECHOES, ps->all[1].thread);
 	if (!err && placed != 1)
 		err = "the session's place is wrong";
 	if (!err && atomic_load_explicit(&hb.pollers, memory_order_relaxed) != 2)
 		err = "its VM's heartbeat does not name poller 1 alone";
-	if (!err && ps.moves != 3)
+	if (!err && ps->moves != 3)
 		err = "the pollers did not count three moves";
 
-	pollers_stop(&ps);
-	pollers_remove(&ps.all[1], &s, 1);
-	blocking_forget_removed(q);
-	pollers_destroy(&ps);
-	blocking_stop();
-	services_shutdown();
-	session_unref(s);
-	standin_free(f);
+	pool_rig_close(&rig, 1);
 	return err;
 }
