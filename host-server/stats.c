@@ -134,10 +134,12 @@ void stats_table(FILE *out, const struct daemon_view *d)
 				     " inline_writes, %" PRIu64 " deferred_writes, %" PRIu64
 				     " commits, %" PRIu64 " rollbacks, %" PRIu64 " lock timeouts, %"
 				     PRIu64 " deadlocks, %" PRIu64 " snapshots held, %" PRIu64
-				     " pool threads\n",
+				     " pool threads, %" PRIu64 " wal syncs for %" PRIu64
+				     " commits made at once\n",
 				vm->cfg.name, m.contexts, m.tables, m.inline_requests,
 				m.writer_requests, m.inline_writes, m.deferred_writes, m.commits,
-				m.rollbacks, m.lock_timeouts, m.deadlocks, m.snapshots, m.workers);
+				m.rollbacks, m.lock_timeouts, m.deadlocks, m.snapshots, m.workers,
+				m.wal_syncs, m.synced_commits);
 	}
 	pollers_table(out, d->pollers);
 	if (d->streams->serving) {
@@ -265,6 +267,11 @@ void stats_prometheus(FILE *out, const struct daemon_view *d)
 		  offsetof(struct mx_stats, contexts) },
 		{ "mysql_commits_total", "Write transactions committed.", "counter",
 		  offsetof(struct mx_stats, commits) },
+		{ "mysql_wal_syncs_total",
+		  "WAL fsyncs made for commits made at once (each answers a group).", "counter",
+		  offsetof(struct mx_stats, wal_syncs) },
+		{ "mysql_synced_commits_total", "Commits made at once, answered after a WAL sync.",
+		  "counter", offsetof(struct mx_stats, synced_commits) },
 		{ "mysql_rollbacks_total", "Write transactions rolled back.", "counter",
 		  offsetof(struct mx_stats, rollbacks) },
 		{ "mysql_lock_timeouts_total", "Writers that waited too long.", "counter",

@@ -15,8 +15,10 @@
 
 #include "executor_state.h"
 
-/* End the context's transaction (commit or not). */
-static int end_txn(struct mx_vm *vm, struct mx_ctx *c, bool commit)
+/* End the context's transaction (commit or not); a commit that may not
+ * @wait is made without its fsync (mh_txn_commit_unsynced), or not at
+ * all (MX_WOULD_WAIT, the transaction kept). */
+static int end_txn(struct mx_vm *vm, struct mx_ctx *c, bool commit, bool wait)
 {
 	int rc = 0;
 	if (c->stmt) {
@@ -27,6 +29,12 @@ static int end_txn(struct mx_vm *vm, struct mx_ctx *c, bool commit)
 		c->stmt = NULL;
 	}
 	bool had = c->txn != NULL;
+	if (c->txn && !wait && commit && rc == 0) {
+		/* A prepared one's commit is the pool's (its own sync). */
+		if (c->prepared || (rc = mh_txn_commit_unsynced(c->txn)) == -EWOULDBLOCK)
+			return MX_WOULD_WAIT;
+		c->txn = NULL;
+	}
 	if (c->txn && c->prepared)
 		mx_prepared_ended(vm); /* committed or rolled back below */
 	if (c->txn) {
@@ -158,7 +166,7 @@ static int run_savepoint(struct mx_vm *vm, struct mx_ctx *c, struct mx_job *j, s
 		rc = mh_txn_commit(c->stmt);
 		c->stmt = NULL;
 		if (rc) {
-			end_txn(vm, c, false);
+			end_txn(vm, c, false, true);
 			return mx_store_fail(vm->store, out, rc);
 		}
 	}
@@ -205,7 +213,7 @@ static int keep_stmt(struct mx_vm *vm, struct mx_ctx *c, struct mx_out *out)
 	int rc = c->stmt ? mh_txn_commit(c->stmt) : 0;
 	c->stmt = NULL;
 	if (rc) {
-		end_txn(vm, c, false);
+		end_txn(vm, c, false, true);
 		return mx_store_fail(vm->store, out, rc);
 	}
 	return 0;
@@ -264,7 +272,9 @@ static bool is_table_write(uint16_t op)
 	       op == VAMOS_MYSQL_AUTOINC || op == VAMOS_MYSQL_TRUNCATE;
 }
 
-static int run_ctx(struct mx_vm *vm, struct mx_job *j, struct mx_out *out)
+/* Run context job @j; @at_once: on the caller's thread (mx_job_try),
+ * where a COMMIT is made without its fsync, or not at all. */
+static int run_ctx(struct mx_vm *vm, struct mx_job *j, struct mx_out *out, bool at_once)
 {
 	struct mx_ctx *c = j->ctx;
 	struct mx_in in = { j->body, j->len };
@@ -294,7 +304,9 @@ static int run_ctx(struct mx_vm *vm, struct mx_job *j, struct mx_out *out)
 			mx_prepared_keep(vm, c->txn);
 			c->txn = NULL;
 		}
-		rc = end_txn(vm, c, j->op == VAMOS_MYSQL_COMMIT);
+		rc = end_txn(vm, c, j->op == VAMOS_MYSQL_COMMIT, !at_once);
+		if (rc == MX_WOULD_WAIT)
+			return rc;
 		if (c->snap && c->snap_live) {
 			mh_txn_reset(c->snap);
 			c->snap_live = false;
@@ -373,7 +385,7 @@ static int try_read(struct mx_vm *vm, struct mx_job *j, struct mx_out *out)
 {
 	bool for_update = j->h.flags & VAMOS_MYSQL_FOR_UPDATE;
 	if (!for_update)
-		return run_ctx(vm, j, out);
+		return run_ctx(vm, j, out, true);
 	struct mx_ctx *c = j->ctx;
 	struct mx_in in = { j->body, j->len };
 	bool fresh = j->h.flags & VAMOS_MYSQL_FRESH_SNAPSHOT;
@@ -401,7 +413,7 @@ int mx_job_try(struct mx_vm *vm, struct mx_job *j, struct mx_out *out)
 		return try_read(vm, j, out);
 	/* Statement ends and rollbacks never wait for a lock. */
 	if (!is_table_write(j->op))
-		return run_ctx(vm, j, out);
+		return run_ctx(vm, j, out, true);
 	struct mx_ctx *c = j->ctx;
 	struct mx_in in = { j->body, j->len };
 	struct mh_txn *a;
@@ -437,7 +449,7 @@ void mx_job_run(struct mx_vm *vm, struct mx_job *j, unsigned char **scratch, uin
 	else if (j->kind == MX_JOB_DDL)
 		rc = run_ddl(vm, j, &out);
 	else
-		rc = run_ctx(vm, j, &out);
+		rc = run_ctx(vm, j, &out, false);
 	if (rc == -ETIMEDOUT || rc == -EDEADLK) {
 		pthread_mutex_lock(&vm->lock);
 		if (rc == -ETIMEDOUT)

@@ -38,6 +38,12 @@ static void *worker_main(void *arg)
 	pthread_mutex_lock(&vm->lock);
 	for (;;) {
 		struct mx_job *j = pop(vm);
+		if (j && j->task) {
+			pthread_mutex_unlock(&vm->lock);
+			j->task(vm); /* the VM's own job: neither answered nor freed */
+			pthread_mutex_lock(&vm->lock);
+			continue;
+		}
 		if (j && vm->stopping) {
 			pthread_mutex_unlock(&vm->lock);
 			mx_job_refuse(vm, j, -ESHUTDOWN);
@@ -125,6 +131,7 @@ struct mx_job *mx_job_make(const struct mx_call *call, const struct vamos_mysql_
 	struct mx_job *j = malloc(sizeof *j + body->left);
 	if (!j)
 		return NULL;
+	j->task = NULL;
 	j->kind = kind;
 	j->op = call->op;
 	j->h = *h;
@@ -149,7 +156,8 @@ int mx_pool_queue(struct mx_vm *vm, struct mx_job *j)
 	*vm->queue_tail = j;
 	vm->queue_tail = &j->next;
 	vm->queued++;
-	vm->stats.writer_requests++;
+	if (!j->task)
+		vm->stats.writer_requests++; /* a request's, not the VM's own job */
 	pthread_cond_signal(&vm->wake);
 	return 0;
 }

@@ -2,11 +2,14 @@
 /*
  * The executor: table handles, and who runs what. Reads of a
  * context without a write transaction run at once on the caller's thread
- * in the context's snapshot. Writes, statement ends and rollbacks are
- * tried at once too, never waiting for a lock (attempt_now); a write that
- * would wait, locking reads, the other requests of a context with a write
- * transaction, COMMIT and DDL are jobs for the VM's worker pool
- * (exec_pool.c, exec_job.c), where they may wait for row locks or fsync.
+ * in the context's snapshot. Writes, statement ends, rollbacks and COMMIT
+ * are tried at once too, never waiting for a lock or the disk
+ * (attempt_now; a COMMIT that must be durable is answered after the WAL
+ * sync the pool makes for it and every other commit waiting then:
+ * exec_sync.c); a write that would wait, locking reads, the other
+ * requests of a context with a write transaction, and DDL are jobs for
+ * the VM's worker pool (exec_pool.c, exec_job.c), where they may wait for
+ * row locks or fsync.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -340,7 +343,7 @@ static int run_now(struct mx_vm *vm, const struct mx_call *call,
 /* Is the request one to try on the caller's thread before the pool: a
  * write of a context, a locking read, a read of a context with a write
  * transaction, or a statement end or rollback of one (they never wait)?
- * Never COMMIT: it may wait for an fsync. Lock held. */
+ * COMMIT comes here by its own way (mx_handle). Lock held. */
 static bool try_first(uint16_t op, uint16_t flags, const struct mx_ctx *c)
 {
 	if (!c)
@@ -450,7 +453,8 @@ static int attempt_now(struct mx_vm *vm, struct mx_call *call, const struct vamo
 	}
 	if (rc != MX_WOULD_WAIT) {
 		bool write = !read && j->op != VAMOS_MYSQL_STMT_COMMIT &&
-			     j->op != VAMOS_MYSQL_STMT_ROLLBACK && j->op != VAMOS_MYSQL_ROLLBACK;
+			     j->op != VAMOS_MYSQL_STMT_ROLLBACK && j->op != VAMOS_MYSQL_ROLLBACK &&
+			     j->op != VAMOS_MYSQL_COMMIT;
 		free(j);
 		pthread_mutex_lock(&vm->lock);
 		vm->stats.inline_requests++;
@@ -476,6 +480,51 @@ static int attempt_now(struct mx_vm *vm, struct mx_call *call, const struct vamo
 	pthread_mutex_unlock(&vm->lock);
 	if (queued)
 		mx_job_refuse(vm, j, queued); /* answered through the token */
+	return MX_DEFERRED;
+}
+
+/* COMMIT of writing context @c when the store syncs: made now without
+ * its fsync, and answered once the WAL sync that the pool makes for every
+ * commit waiting then has returned (exec_sync.c). The token comes first:
+ * a commit made must be answered. If it cannot be made now (a count of a
+ * table holds commits off), the pool makes it, durable, as before. */
+static int commit_then_sync(struct mx_vm *vm, struct mx_call *call,
+			    const struct vamos_mysql_req *h, struct mx_ctx *c,
+			    const struct mx_in *in)
+{
+	static const struct mx_table_ref none;
+	struct scratch *sc = scratch_get(SMALL_REPLY);
+	struct mx_job *j = sc ? mx_job_make(call, h, MX_JOB_CTX, c, &none, in) : NULL;
+	if (j && !(j->token = call->defer(call))) {
+		free(j);
+		j = NULL;
+	}
+	if (!j) {
+		mx_ctx_release(vm, c);
+		return -EAGAIN; /* nothing happened: handed over again later */
+	}
+	struct mx_out out = { sc->buf, SMALL_REPLY < call->max_reply ? SMALL_REPLY : call->max_reply,
+			      0 };
+	int rc = mx_job_try(vm, j, &out);
+	if (rc == MX_WOULD_WAIT) {
+		/* The context stays busy across the hand-over. */
+		pthread_mutex_lock(&vm->lock);
+		int queued = mx_pool_queue(vm, j);
+		pthread_mutex_unlock(&vm->lock);
+		if (queued)
+			mx_job_refuse(vm, j, queued); /* answered through the token */
+		return MX_DEFERRED;
+	}
+	pthread_mutex_lock(&vm->lock);
+	vm->stats.inline_requests++;
+	pthread_mutex_unlock(&vm->lock);
+	mx_ctx_release(vm, c);
+	if (rc) {
+		vm->done(j->token, rc, out.buf, out.len); /* not made: nothing to sync */
+		free(j);
+	} else {
+		mx_sync_wait(vm, j);
+	}
 	return MX_DEFERRED;
 }
 
@@ -537,8 +586,12 @@ int mx_handle(struct mx_vm *vm, struct mx_call *call)
 		else
 			rc = -EBADF;
 	}
+	/* A writing context's COMMIT is made at once (not a prepared one:
+	 * its commit writes the WAL on the pool). */
+	bool commit_now = rc == 0 && call->unreserve && call->op == VAMOS_MYSQL_COMMIT &&
+			  c->writing && !c->prepared;
 	/* Writes, statement ends and rollbacks are tried here first. */
-	bool attempt = rc == 0 && call->unreserve && try_first(call->op, h.flags, c);
+	bool attempt = rc == 0 && call->unreserve && (commit_now || try_first(call->op, h.flags, c));
 	if (rc == 0 && !attempt)
 		deferred = cls == OP_WRITE || cls == OP_DDL || cls == OP_MAINT || cls == OP_XA ||
 			   (c && c->writing && (cls == OP_READ || cls == OP_TXN));
@@ -561,6 +614,8 @@ int mx_handle(struct mx_vm *vm, struct mx_call *call)
 		return rc;
 	if (deferred)
 		return MX_DEFERRED;
+	if (commit_now && mh_store_syncs(vm->store))
+		return commit_then_sync(vm, call, &h, c, &in);
 	if (attempt)
 		return attempt_now(vm, call, &h, c, &ref, &in);
 
@@ -663,18 +718,23 @@ int mx_vm_open(const char *dir, const char *name, const struct mx_options *opt,
 	vm->ctx_generation = start;
 	vm->ctx = calloc(vm->opt.max_contexts, sizeof *vm->ctx);
 	vm->tables = calloc(vm->opt.max_tables, sizeof *vm->tables);
-	if (!vm->ctx || !vm->tables) {
+	vm->sync_job = calloc(1, sizeof *vm->sync_job);
+	if (!vm->ctx || !vm->tables || !vm->sync_job) {
 		free(vm->ctx);
 		free(vm->tables);
+		free(vm->sync_job);
 		free(vm);
 		return -ENOMEM;
 	}
+	vm->sync_job->task = mx_sync_run;
 	/* Table handles carry a 16-bit generation per slot, counted from a
 	 * random base as context ids are: a previous vamosd's handle is then
 	 * unlikely to name another table here (its context is refused first). */
 	vm->table_gen_base = start >> 16;
 	pthread_mutex_init(&vm->lock, NULL);
 	pthread_mutex_init(&vm->prepared_lock, NULL);
+	pthread_mutex_init(&vm->sync_lock, NULL);
+	vm->sync_tail = &vm->sync_waiting;
 	struct mh_store_options so = { .sync = (enum mh_sync)vm->opt.sync,
 				       .lock_wait_ms = vm->opt.lock_wait_ms,
 				       .write_buffer = vm->opt.write_buffer,
@@ -687,10 +747,12 @@ int mx_vm_open(const char *dir, const char *name, const struct mx_options *opt,
 	if (rc) {
 		mx_prepared_forget_all(vm);
 		mh_store_close(vm->store);
+		pthread_mutex_destroy(&vm->sync_lock);
 		pthread_mutex_destroy(&vm->prepared_lock);
 		pthread_mutex_destroy(&vm->lock);
 		free(vm->ctx);
 		free(vm->tables);
+		free(vm->sync_job);
 		free(vm);
 		return rc;
 	}
@@ -732,14 +794,17 @@ void mx_vm_close(struct mx_vm *vm)
 	if (!vm)
 		return;
 	mx_pool_stop(vm);
+	mx_sync_run(vm); /* commits still waiting for their sync (none, normally) */
 	for (uint32_t i = 0; i < vm->opt.max_contexts; i++)
 		if (vm->ctx[i])
 			mx_ctx_free(vm, vm->ctx[i]);
 	mx_prepared_forget_all(vm); /* prepared in the store, recovered at the next open */
 	mh_store_close(vm->store);
+	pthread_mutex_destroy(&vm->sync_lock);
 	pthread_mutex_destroy(&vm->prepared_lock);
 	pthread_mutex_destroy(&vm->lock);
 	free(vm->ctx);
 	free(vm->tables);
+	free(vm->sync_job);
 	free(vm);
 }

@@ -6,15 +6,17 @@
  * context without a write transaction at once on the caller's thread (a
  * snapshot reader never waits), and runs everything that may wait for a
  * row lock — writes, locking reads, every request of a context with a
- * write transaction, commits, DDL — on the VM's worker pool, whose answers
- * come back later through the done callback.
+ * write transaction, DDL — on the VM's worker pool, whose answers come
+ * back later through the done callback.
  *
  * A write (WRITE, UPDATE, DELETE, AUTOINC, TRUNCATE) and the statement
  * ends and rollbacks of a context are first tried at once on the caller's
  * thread with lock waits of 0; only a write that meets a row lock held by
- * another transaction is undone and goes to the pool. COMMIT (its fsync)
- * always goes to the pool: the caller's thread never waits for a lock or
- * a disk.
+ * another transaction is undone and goes to the pool. A COMMIT is made at
+ * once too, without its fsync; with the store's sync full it is answered
+ * later, through the done callback, once the WAL sync the pool makes for
+ * every commit waiting then has returned (group commit). The caller's
+ * thread never waits for a lock or a disk.
  *
  * Threads: every context has its own write transaction; a context takes
  * one request at a time, so its requests run in order. A request blocked
@@ -119,6 +121,8 @@ struct mx_stats {
 	uint64_t inline_writes;   /**< writes served at once, no lock held by another */
 	uint64_t deferred_writes; /**< writes that met a held lock: to the pool */
 	uint64_t commits, rollbacks, lock_timeouts, deadlocks;
+	uint64_t wal_syncs;      /**< WAL fsyncs made for commits made at once */
+	uint64_t synced_commits; /**< commits those answered (per sync: a group) */
 	uint64_t snapshots;               /**< held in the store now */
 	uint64_t workers;                 /**< pool threads alive now */
 };

@@ -42,6 +42,10 @@ enum mx_job_kind { MX_JOB_CTX, MX_JOB_DDL };
 /* A request for the worker pool, with a private copy of its body. */
 struct mx_job {
 	struct mx_job *next;
+	/* Not a request but the VM's own work, run as it is (also while the
+	 * pool stops): the WAL sync for the commits waiting for it
+	 * (exec_sync.c). NULL for a request. */
+	void (*task)(struct mx_vm *vm);
 	enum mx_job_kind kind;
 	uint16_t op;
 	struct vamos_mysql_req h;
@@ -85,6 +89,15 @@ struct mx_vm {
 	pthread_cond_t wake;
 
 	struct mx_stats stats;
+
+	/* Commits made at once, waiting for the WAL sync that makes them
+	 * durable (exec_sync.c): their jobs, oldest first, and whether
+	 * sync_job is queued or running. Its own lock, never held with
+	 * vm->lock. */
+	pthread_mutex_t sync_lock;
+	struct mx_job *sync_waiting, **sync_tail;
+	bool sync_running;
+	struct mx_job *sync_job; /* made at open, reused */
 
 	/* Prepared transactions no context holds (its context closed, the
 	 * guest detached, or recovered at open), for COMMIT_BY_XID,
@@ -153,8 +166,17 @@ int mx_pool_queue(struct mx_vm *vm, struct mx_job *j);
 int mx_job_try(struct mx_vm *vm, struct mx_job *j, struct mx_out *out);
 #define MX_WOULD_WAIT 2
 
-/* Refuse queued jobs (-ESHUTDOWN), let running ones finish, join every
- * thread. */
+/* exec_sync.c. Commit job @j, made at once without its fsync, is
+ * answered (0) once a WAL sync that began after it returns: the pool
+ * makes one for every commit waiting then. Lock not held. */
+void mx_sync_wait(struct mx_vm *vm, struct mx_job *j);
+/* Sync the WAL and answer the commits waiting for it, until none waits
+ * (the sync job's task, also while the pool stops: its commits are made;
+ * at close, whatever is left). */
+void mx_sync_run(struct mx_vm *vm);
+
+/* Refuse queued requests (-ESHUTDOWN; the VM's own jobs run), let
+ * running ones finish, join every thread. */
 void mx_pool_stop(struct mx_vm *vm);
 
 #endif

@@ -168,6 +168,19 @@ void mh_txn_lock_reads(struct mh_txn *t, bool on);
 /** Commit and free @t (durable on return per the store's sync). A failed
  *  commit rolled everything back. */
 int mh_txn_commit(struct mh_txn *t);
+/** Commit and free @t as mh_txn_commit, but never waiting: neither for
+ *  the disk (with the store's sync full, the commit is durable once a
+ *  later mh_store_sync returns; others may read it before), nor for a
+ *  count of a table's rows that holds the store's commits off, nor
+ *  through a write stall RocksDB is in (then -EWOULDBLOCK: nothing done,
+ *  @t as before; a stall that begins during the commit is still slept
+ *  through). */
+int mh_txn_commit_unsynced(struct mh_txn *t);
+/** Does a commit need mh_store_sync() to be durable (sync full)? */
+bool mh_store_syncs(const struct mh_store *s);
+/** Make every commit that returned before this call durable: one fsync of
+ *  the WAL (with sync off: nothing). 0, or -EIO (the store has failed). */
+int mh_store_sync(struct mh_store *s);
 /** Roll back and free @t (NULL: nothing). */
 void mh_txn_abort(struct mh_txn *t);
 

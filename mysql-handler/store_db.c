@@ -66,8 +66,6 @@ static void free_parts(struct mh_store *s)
 {
 	if (s->txo)
 		rocksdb_transaction_options_destroy(s->txo);
-	if (s->wo)
-		rocksdb_writeoptions_destroy(s->wo);
 	if (s->wo_nosync)
 		rocksdb_writeoptions_destroy(s->wo_nosync);
 	if (s->topts)
@@ -80,6 +78,8 @@ static void free_parts(struct mh_store *s)
 	pthread_rwlock_destroy(&s->commit_lock);
 	pthread_mutex_destroy(&s->counters_lock);
 	pthread_mutex_destroy(&s->floor_lock);
+	pthread_mutex_destroy(&s->sync_lock);
+	pthread_cond_destroy(&s->sync_done_cond);
 	free(s);
 }
 
@@ -104,6 +104,8 @@ int mh_store_open(const char *dir, const struct mh_store_options *opt, struct mh
 	pthread_rwlock_init(&s->commit_lock, NULL);
 	pthread_mutex_init(&s->counters_lock, NULL);
 	pthread_mutex_init(&s->floor_lock, NULL);
+	pthread_mutex_init(&s->sync_lock, NULL);
+	pthread_cond_init(&s->sync_done_cond, NULL);
 	struct mh_shared *sh = opt->shared;
 	if (!sh) {
 		int rc = mh_shared_create(NULL, &s->own);
@@ -118,10 +120,9 @@ int mh_store_open(const char *dir, const struct mh_store_options *opt, struct mh
 	s->opts = rocksdb_options_create();
 	s->table_opts = rocksdb_block_based_options_create();
 	s->topts = rocksdb_transactiondb_options_create();
-	s->wo = rocksdb_writeoptions_create();
 	s->wo_nosync = rocksdb_writeoptions_create();
 	s->txo = rocksdb_transaction_options_create();
-	if (!s->opts || !s->table_opts || !s->topts || !s->wo || !s->wo_nosync || !s->txo) {
+	if (!s->opts || !s->table_opts || !s->topts || !s->wo_nosync || !s->txo) {
 		free_parts(s);
 		*why = "out of memory";
 		return -ENOMEM;
@@ -160,7 +161,7 @@ int mh_store_open(const char *dir, const struct mh_store_options *opt, struct mh
 	rocksdb_transactiondb_options_set_transaction_lock_timeout(s->topts, wait);
 	rocksdb_transaction_options_set_lock_timeout(s->txo, wait);
 	rocksdb_transaction_options_set_deadlock_detect(s->txo, 1);
-	rocksdb_writeoptions_set_sync(s->wo, opt->sync == MH_SYNC_FULL);
+	s->sync_wal = opt->sync == MH_SYNC_FULL;
 	rocksdb_writeoptions_set_sync(s->wo_nosync, 0);
 	char *err = NULL;
 	/* The directory's LOCK may still be held by a worker that is being
@@ -195,6 +196,44 @@ int mh_store_open(const char *dir, const struct mh_store_options *opt, struct mh
 	}
 	*out = s;
 	return 0;
+}
+
+bool mh_store_syncs(const struct mh_store *s)
+{
+	return s->sync_wal;
+}
+
+int mh_store_sync(struct mh_store *s)
+{
+	if (!s->sync_wal)
+		return 0;
+	pthread_mutex_lock(&s->sync_lock);
+	/* A sync that starts after this call covers every write that
+	 * returned before it; one already running may have missed them. */
+	uint64_t need = s->syncs_started + 1;
+	while (s->syncs_done < need) {
+		if (s->syncing) {
+			pthread_cond_wait(&s->sync_done_cond, &s->sync_lock);
+			continue;
+		}
+		uint64_t number = ++s->syncs_started;
+		s->syncing = true;
+		pthread_mutex_unlock(&s->sync_lock);
+		/* Every write is made without a sync (wo_nosync): this fsyncs
+		 * the WAL up to its end. */
+		char *err = NULL;
+		rocksdb_transactiondb_flush_wal(s->db, 1, &err);
+		if (err)
+			mh_rocks_error(s, "WAL sync", err);
+		pthread_mutex_lock(&s->sync_lock);
+		s->sync_failed |= err != NULL;
+		s->syncing = false;
+		s->syncs_done = number;
+		pthread_cond_broadcast(&s->sync_done_cond);
+	}
+	int rc = s->sync_failed ? -EIO : 0;
+	pthread_mutex_unlock(&s->sync_lock);
+	return rc;
 }
 
 void mh_store_close(struct mh_store *s)

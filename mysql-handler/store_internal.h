@@ -82,9 +82,11 @@ struct mh_store {
 	rocksdb_options_t *opts;
 	rocksdb_transactiondb_options_t *topts;
 	rocksdb_block_based_table_options_t *table_opts;
-	rocksdb_writeoptions_t *wo;        /* commits: fsync or not */
-	rocksdb_writeoptions_t *wo_nosync; /* counter floors (ordered before
-					      the commits that use them) */
+	/* Every write: never an fsync inside RocksDB's write group (a
+	 * commit that must be durable syncs the WAL after it: mh_store_sync),
+	 * so a writer that joins a group never waits there for a disk. */
+	rocksdb_writeoptions_t *wo_nosync;
+	bool sync_wal;                     /* MH_SYNC_FULL */
 	rocksdb_transaction_options_t *txo;
 	unsigned lock_wait_ms;             /* txo's lock timeout */
 	struct mh_shared *own;             /* shared resources made for it */
@@ -102,6 +104,14 @@ struct mh_store {
 	 * the higher value. counters_lock is never held across a write, so a
 	 * reservation on a poller never waits for the WAL. */
 	pthread_mutex_t floor_lock;
+	/* WAL syncs (mh_store_sync), numbered: a caller waits for the first
+	 * one that starts after its call, and callers that meet while one
+	 * runs share the next (RocksDB's SyncWAL would make one each). */
+	pthread_mutex_t sync_lock;
+	pthread_cond_t sync_done_cond;
+	uint64_t syncs_started, syncs_done;
+	bool syncing;
+	bool sync_failed; /* once an fsync failed, the WAL's state is unknown */
 	struct mh_counters *counters;
 };
 

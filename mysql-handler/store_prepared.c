@@ -49,7 +49,9 @@ int mh_txn_prepare(struct mh_txn *t, const void *name, size_t len)
 	t->prepared = true;
 	t->name = copy;
 	t->name_len = len;
-	return 0;
+	/* Durable before it is answered, as a commit (a failed sync fails
+	 * the store). */
+	return mh_store_sync(t->s);
 }
 
 bool mh_txn_prepared(const struct mh_txn *t)

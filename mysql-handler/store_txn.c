@@ -53,13 +53,13 @@ static int take_snapshot(struct mh_txn *t)
 static rocksdb_transaction_t *begin_rocks(struct mh_txn *t)
 {
 	if (!t->lock_wait_ms)
-		return rocksdb_transaction_begin(t->s->db, t->s->wo, t->s->txo, NULL);
+		return rocksdb_transaction_begin(t->s->db, t->s->wo_nosync, t->s->txo, NULL);
 	rocksdb_transaction_options_t *o = rocksdb_transaction_options_create();
 	if (!o)
 		return NULL;
 	rocksdb_transaction_options_set_lock_timeout(o, t->lock_wait_ms);
 	rocksdb_transaction_options_set_deadlock_detect(o, 1);
-	rocksdb_transaction_t *txn = rocksdb_transaction_begin(t->s->db, t->s->wo, o, NULL);
+	rocksdb_transaction_t *txn = rocksdb_transaction_begin(t->s->db, t->s->wo_nosync, o, NULL);
 	rocksdb_transaction_options_destroy(o);
 	return txn;
 }
@@ -250,7 +250,23 @@ static void apply_deltas(struct mh_txn *t)
 	pthread_mutex_unlock(&s->counters_lock);
 }
 
-int mh_txn_commit(struct mh_txn *t)
+/* Does RocksDB hold writes back now (too many memtables or level-0 files
+ * waiting for a flush or compaction)? A commit would sleep in it. */
+static bool writes_held_back(struct mh_store *s)
+{
+	uint64_t stopped = 0, delayed = 0;
+	return rocksdb_transactiondb_property_int(s->db, "rocksdb.is-write-stopped", &stopped) ||
+	       stopped ||
+	       rocksdb_transactiondb_property_int(s->db, "rocksdb.actual-delayed-write-rate",
+						  &delayed) ||
+	       delayed;
+}
+
+/* Commit @t into the memtable and the WAL's file, not synced; @wait: for
+ * the commit lock and through a write stall (else -EWOULDBLOCK when a
+ * count holds the lock or RocksDB holds writes back, @t as before). Frees
+ * @t unless -EWOULDBLOCK. */
+static int commit_unsynced(struct mh_txn *t, bool wait)
 {
 	int rc = 0;
 	/* The AUTO_INCREMENT floors this commit carries in its own batch. */
@@ -271,18 +287,25 @@ int mh_txn_commit(struct mh_txn *t)
 			rocksdb_transaction_rollback(t->txn, &err);
 			free(err);
 			rc = mh_store_fail(t->s, -EIO, "commit: a statement could not be kept");
-		} else if (t->autoinc_moved && (rc = mh_autoinc_floors_stage(t, &notes, &nnotes))) {
-			rocksdb_transaction_rollback(t->txn, &err);
-			free(err);
+		} else if (!wait && (writes_held_back(t->s) ||
+				     pthread_rwlock_tryrdlock(&t->s->commit_lock))) {
+			return -EWOULDBLOCK; /* nothing done */
 		} else {
-			pthread_rwlock_rdlock(&t->s->commit_lock);
-			rocksdb_transaction_commit(t->txn, &err);
-			if (!err)
-				apply_deltas(t);
+			if (wait)
+				pthread_rwlock_rdlock(&t->s->commit_lock);
+			if (t->autoinc_moved && (rc = mh_autoinc_floors_stage(t, &notes, &nnotes))) {
+				rocksdb_transaction_rollback(t->txn, &err);
+				free(err);
+				err = NULL;
+			} else {
+				rocksdb_transaction_commit(t->txn, &err);
+				if (!err)
+					apply_deltas(t);
+			}
 			pthread_rwlock_unlock(&t->s->commit_lock);
 			if (err)
 				rc = mh_rocks_error(t->s, "commit", err);
-			if (!err && nnotes)
+			if (!rc && nnotes)
 				mh_autoinc_floors_written(t->s, notes, nnotes);
 			else
 				free(notes);
@@ -292,6 +315,19 @@ int mh_txn_commit(struct mh_txn *t)
 		mh_catalog_changed(t->s);
 	free_txn(t);
 	return rc;
+}
+
+int mh_txn_commit(struct mh_txn *t)
+{
+	struct mh_store *s = t->s;
+	bool wrote = !t->parent && t->write;
+	int rc = commit_unsynced(t, true);
+	return rc == 0 && wrote ? mh_store_sync(s) : rc;
+}
+
+int mh_txn_commit_unsynced(struct mh_txn *t)
+{
+	return commit_unsynced(t, false);
 }
 
 void mh_txn_abort(struct mh_txn *t)
@@ -306,6 +342,10 @@ void mh_txn_abort(struct mh_txn *t)
 		rocksdb_transaction_rollback(t->txn, &err);
 		if (t->did_ddl)
 			mh_catalog_changed(t->s);
+		/* A prepared one's end is in the WAL: durable before it is
+		 * answered, as its prepare was. */
+		if (!err && t->prepared)
+			mh_store_sync(t->s);
 	}
 	if (err) {
 		if (t->parent)

@@ -840,6 +840,53 @@ Test(executor, a_waiting_writer_goes_on_when_the_lock_holder_commits)
 	cr_assert_eq(op0(VAMOS_MYSQL_ROLLBACK, b, 0), 0);
 }
 
+Test(executor, commits_made_at_once_are_answered_after_one_wal_sync_for_them_all)
+{
+	/* One pool thread, held by a writer waiting for a's lock: the
+	 * commits of c and d are made at once, and answered only by the WAL
+	 * sync the pool makes once its thread is free, one for both. */
+	mx_vm_close(vm);
+	const char *why = NULL;
+	struct mx_options o = { .lock_wait_ms = 20000, .max_contexts = 16, .max_tables = 8,
+				.max_workers = 1 };
+	cr_assert_eq(mx_vm_open(dir, "vm1", &o, mxh_done, &vm, &why), 0, "%s", why);
+	uint32_t t = table_with("t", false, ROWS, 1);
+	uint64_t a = mxh_ctx_open(vm), b = mxh_ctx_open(vm), c = mxh_ctx_open(vm),
+		 d = mxh_ctx_open(vm), r = mxh_ctx_open(vm);
+	const char *k = "k";
+	cr_assert_eq(mxh_write1(vm, a, t, "a1", "x", 1, &k, 0, &rep), 0);
+	struct mxh_pending pb, pc, pd;
+	write_queued(b, t, "a1", &pb);
+	cr_assert_eq(mxh_wait(&pb, 200), -ETIME, "b waits for a's lock on the pool's thread");
+	cr_assert_eq(mxh_write1(vm, c, t, "c1", "c", 1, &k, 0, &rep), 0);
+	cr_assert_eq(mxh_write1(vm, d, t, "d1", "d", 1, &k, 0, &rep), 0);
+	struct mx_stats s0 = mx_vm_stats(vm);
+	static struct mxh_req req_c, req_d;
+	static struct mxh_reply out_c, out_d;
+	mxh_begin(&req_c, c, 0, 0);
+	cr_assert_eq(mxh_send(vm, VAMOS_MYSQL_COMMIT, &req_c, &out_c, &pc), 1, "answered later");
+	mxh_begin(&req_d, d, 0, 0);
+	cr_assert_eq(mxh_send(vm, VAMOS_MYSQL_COMMIT, &req_d, &out_d, &pd), 1, "answered later");
+	/* Made already (as InnoDB's, a commit is seen before it is durable). */
+	int st;
+	cr_assert_str_eq(read_text(r, t, (struct mxh_read){ .start = VAMOS_MYSQL_START_FIRST }, &st),
+			 "a=1;c1=c;d1=d;", "(%d)", st);
+	cr_assert_eq(mxh_wait(&pc, 200), -ETIME, "no answer before its WAL sync");
+	cr_assert_eq(mxh_wait(&pd, 1), -ETIME);
+	cr_assert_eq(mx_vm_stats(vm).wal_syncs, s0.wal_syncs);
+	/* a's end lets b's write go on, which frees the pool's thread. */
+	cr_assert_eq(op0(VAMOS_MYSQL_ROLLBACK, a, 0), 0);
+	cr_assert_eq(mxh_wait(&pb, 30000), 0);
+	cr_assert_eq(mxh_wait(&pc, 30000), 0);
+	cr_assert_eq(mxh_wait(&pd, 30000), 0);
+	struct mx_stats s1 = mx_vm_stats(vm);
+	cr_assert_eq(s1.wal_syncs, s0.wal_syncs + 1, "one sync for both commits");
+	cr_assert_eq(s1.synced_commits, s0.synced_commits + 2);
+	cr_assert_eq(s1.commits, s0.commits + 2);
+	cr_assert_eq(s1.writer_requests, s0.writer_requests, "no commit was a pool job");
+	cr_assert_eq(op0(VAMOS_MYSQL_COMMIT, b, 0), 0);
+}
+
 /* Update row @pk (no secondary keys) for @ctx without waiting. */
 static void update_queued(uint64_t ctx, uint32_t t, const char *pk, struct mxh_pending *p,
 			  struct mxh_req *req, struct mxh_reply *out)
@@ -928,15 +975,16 @@ Test(executor, an_idle_vm_keeps_no_pool_thread_and_starts_one_when_needed)
 	cr_assert_eq(mx_vm_open(dir, "vm1", &o, mxh_done, &vm, &why), 0, "%s", why);
 	cr_assert_geq(mx_vm_stats(vm).workers, 1, "the pool starts with a thread");
 	wait_for_no_workers();
-	/* DDL and commits run on the pool: each starts a thread again. */
+	/* DDL and commits' WAL syncs run on the pool: each starts a thread
+	 * again. */
 	uint32_t t = table_with("t", false, ROWS, 5);
 	wait_for_no_workers();
 	uint64_t c = mxh_ctx_open(vm);
 	const char *k = "k";
-	uint64_t before = mx_vm_stats(vm).writer_requests;
+	uint64_t before = mx_vm_stats(vm).wal_syncs;
 	cr_assert_eq(mxh_write1(vm, c, t, "y1", "a", 1, &k, 0, &rep), 0);
 	cr_assert_eq(op0(VAMOS_MYSQL_COMMIT, c, 0), 0);
-	cr_assert_gt(mx_vm_stats(vm).writer_requests, before, "the commit ran on the pool");
+	cr_assert_gt(mx_vm_stats(vm).wal_syncs, before, "the commit's sync ran on the pool");
 	wait_for_no_workers();
 	int st;
 	cr_assert_str_eq(read_text(c, t, (struct mxh_read){ .start = VAMOS_MYSQL_START_FIRST }, &st),

@@ -15,6 +15,8 @@
 #include "rmtree.h"
 
 #include "store.h"
+/* the store's commit lock, held as a count of a table's rows holds it */
+#include "store_internal.h"
 
 static char dir[64];
 static struct mh_store *store;
@@ -96,6 +98,30 @@ Test(store_txn, a_row_locked_by_another_writer_times_out)
 	cr_assert_eq(mh_row_update(t2, t2b, B("a"), B("a"), B("two"), NULL, NULL), 0);
 	mh_table_close(t2b);
 	cr_assert_eq(mh_txn_commit(t2), 0);
+}
+
+Test(store_txn, a_commit_that_may_not_wait_is_refused_whole_while_commits_are_held_off)
+{
+	static const char *const rows[] = { "a" };
+	table_with("t", 0, false, rows, 1);
+	struct mh_table *tb;
+	struct mh_txn *t = writer("t", &tb);
+	cr_assert_eq(mh_row_update(t, tb, B("a"), B("a"), B("one"), NULL, NULL), 0);
+	mh_table_close(tb);
+	pthread_rwlock_wrlock(&store->commit_lock); /* as a count of a table's rows does */
+	cr_assert_eq(mh_txn_commit_unsynced(t), -EWOULDBLOCK);
+	pthread_rwlock_unlock(&store->commit_lock);
+	/* Nothing of it was done or lost: it commits whole afterwards. */
+	cr_assert_eq(mh_txn_commit_unsynced(t), 0);
+	cr_assert_eq(mh_store_sync(store), 0);
+	struct mh_txn *r;
+	struct mh_bytes row;
+	cr_assert_eq(mh_txn_begin(store, false, &r), 0);
+	cr_assert_eq(mh_table_open(r, "t", &tb), 0);
+	cr_assert_eq(mh_row_get(r, tb, B("a"), &row), 0);
+	cr_assert(row.len == 3 && !memcmp(row.data, "one", 3));
+	mh_table_close(tb);
+	mh_txn_abort(r);
 }
 
 Test(store_txn, writers_of_different_rows_both_commit)
